@@ -1,0 +1,230 @@
+/* Dispatch tables: detect once, select each family's variant from its registry, apply caps.
+ *
+ * Selection state lives in atomics so readers never lock: a kernel call loads one pointer.
+ * Writers (first use, cap changes, the test hook) serialise on a mutex. */
+#include "dispatch/dispatch.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch/cpu-features.h"
+#include "src/error.h"
+
+#define QEQ_UKERNEL(family, isa)                                                         \
+  QEQ_IF_BUILT(isa,                                                                      \
+               {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
+                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa)}, )
+static const qeq_variant registry[] = {
+#include "kernels/all-families.inc"
+};
+#undef QEQ_UKERNEL
+enum { REGISTRY_SIZE = sizeof(registry) / sizeof(registry[0]) };
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t select_mutex = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t detected_features; /* written once under init_once */
+static char env_message[160];      /* written once under init_once */
+static _Atomic int cap_isa = -1;   /* -1: no cap */
+static _Atomic int test_override_active;
+static _Atomic(const qeq_variant*) selected[QEQ_FAMILY_COUNT];
+
+static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512", "avx512vnni",
+                                                     "avxvnni", "neon", "neondot"};
+
+static const char* const family_names[QEQ_FAMILY_COUNT] = {"f32_rminmax", "f32_vminmax",
+                                                           "f32_rscale", "f32_vscale"};
+
+uint32_t qeq_isa_required_features(qeq_isa isa) {
+  switch (isa) {
+    case QEQ_ISA_SCALAR: return 0;
+    case QEQ_ISA_AVX2: return QEQ_FEATURE_AVX2;
+    case QEQ_ISA_AVX512: return QEQ_FEATURE_AVX2 | QEQ_FEATURE_AVX512;
+    case QEQ_ISA_AVX512VNNI: return QEQ_FEATURE_AVX2 | QEQ_FEATURE_AVX512 | QEQ_FEATURE_AVX512VNNI;
+    case QEQ_ISA_AVXVNNI: return QEQ_FEATURE_AVX2 | QEQ_FEATURE_AVXVNNI;
+    case QEQ_ISA_NEON: return QEQ_FEATURE_NEON;
+    case QEQ_ISA_NEONDOT: return QEQ_FEATURE_NEON | QEQ_FEATURE_NEONDOT;
+    default: return UINT32_MAX;
+  }
+}
+
+static int isa_valid(qeq_isa isa) {
+  return (int)isa >= 0 && isa < QEQ_ISA_COUNT;
+}
+
+static int features_have(uint32_t features, qeq_isa isa) {
+  const uint32_t need = qeq_isa_required_features(isa);
+  return (need & ~features) == 0;
+}
+
+/* Callers hold select_mutex (or run inside init_once). */
+static void select_all(uint32_t allowed) {
+  for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
+    const qeq_variant* choice = NULL;
+    for (size_t i = 0; i < REGISTRY_SIZE && choice == NULL; i++) {
+      if ((int)registry[i].family == f && features_have(allowed, registry[i].isa)) {
+        choice = &registry[i];
+      }
+    }
+    atomic_store(&selected[f], choice); /* every family has a scalar variant */
+  }
+}
+
+static uint32_t allowed_features(void) {
+  const int cap = atomic_load(&cap_isa);
+  if (cap < 0) return detected_features;
+  return detected_features & qeq_isa_required_features((qeq_isa)cap);
+}
+
+static void read_env_cap(void) {
+  const char* value = getenv("QEQ_ISA");
+  if (value == NULL || value[0] == '\0') return;
+  qeq_isa isa;
+  int known = 0;
+  for (int i = 0; i < QEQ_ISA_COUNT; i++) {
+    if (strcmp(value, isa_names[i]) == 0) {
+      isa = (qeq_isa)i;
+      known = 1;
+    }
+  }
+  if (!known) {
+    snprintf(env_message, sizeof env_message,
+             "QEQ_ISA=%.40s ignored: not an ISA name (scalar, avx2, avx512, avx512vnni, "
+             "avxvnni, neon, neondot)",
+             value);
+  } else if (!features_have(detected_features, isa)) {
+    snprintf(env_message, sizeof env_message, "QEQ_ISA=%s ignored: this CPU does not support %s",
+             isa_names[isa], isa_names[isa]);
+  } else {
+    atomic_store(&cap_isa, (int)isa);
+  }
+}
+
+static void init_dispatch(void) {
+  detected_features = qeq_cpu_detect_features();
+  read_env_cap();
+  select_all(allowed_features());
+}
+
+static void ensure_init(void) {
+  pthread_once(&init_once, init_dispatch);
+}
+
+const qeq_variant* qeq_dispatch_select(qeq_kernel_family family) {
+  ensure_init();
+  return atomic_load_explicit(&selected[family], memory_order_acquire);
+}
+
+const qeq_variant* qeq_registry_variants(size_t* count) {
+  *count = REGISTRY_SIZE;
+  return registry;
+}
+
+uint32_t qeq_dispatch_detected_features(void) {
+  ensure_init();
+  return detected_features;
+}
+
+qeq_status qeq_dispatch_test_set_features(uint32_t features) {
+  ensure_init();
+  if ((features & ~detected_features) != 0) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED, "test features 0x%x exceed detected 0x%x",
+                    (unsigned)features, (unsigned)detected_features);
+  }
+  pthread_mutex_lock(&select_mutex);
+  atomic_store(&test_override_active, 1);
+  select_all(features);
+  pthread_mutex_unlock(&select_mutex);
+  return QEQ_OK;
+}
+
+void qeq_dispatch_test_restore(void) {
+  ensure_init();
+  pthread_mutex_lock(&select_mutex);
+  atomic_store(&test_override_active, 0);
+  select_all(allowed_features());
+  pthread_mutex_unlock(&select_mutex);
+}
+
+/* ---- public API ---- */
+
+const char* qeq_isa_name(qeq_isa isa) {
+  return isa_valid(isa) ? isa_names[isa] : NULL;
+}
+
+qeq_status qeq_isa_from_name(const char* name, qeq_isa* isa) {
+  if (name == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "name is NULL");
+  if (isa == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "isa is NULL");
+  for (int i = 0; i < QEQ_ISA_COUNT; i++) {
+    if (strcmp(name, isa_names[i]) == 0) {
+      *isa = (qeq_isa)i;
+      return QEQ_OK;
+    }
+  }
+  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "name \"%.40s\" is not an ISA name", name);
+}
+
+int qeq_isa_detected(qeq_isa isa) {
+  ensure_init();
+  return isa_valid(isa) && features_have(detected_features, isa);
+}
+
+static qeq_isa best_isa_within(uint32_t features) {
+  static const qeq_isa preference[] = {QEQ_ISA_AVX512VNNI, QEQ_ISA_AVX512,  QEQ_ISA_AVXVNNI,
+                                       QEQ_ISA_AVX2,       QEQ_ISA_NEONDOT, QEQ_ISA_NEON};
+  for (size_t i = 0; i < sizeof preference / sizeof preference[0]; i++) {
+    if (features_have(features, preference[i])) return preference[i];
+  }
+  return QEQ_ISA_SCALAR;
+}
+
+qeq_isa qeq_isa_best_detected(void) {
+  ensure_init();
+  return best_isa_within(detected_features);
+}
+
+qeq_status qeq_set_isa_cap(qeq_isa isa) {
+  ensure_init();
+  if (!isa_valid(isa)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "isa %d is not a qeq_isa value", (int)isa);
+  }
+  if (!features_have(detected_features, isa)) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED, "isa cap %s: this CPU does not support it",
+                    isa_names[isa]);
+  }
+  pthread_mutex_lock(&select_mutex);
+  atomic_store(&cap_isa, (int)isa);
+  if (!atomic_load(&test_override_active)) select_all(allowed_features());
+  pthread_mutex_unlock(&select_mutex);
+  return QEQ_OK;
+}
+
+void qeq_clear_isa_cap(void) {
+  ensure_init();
+  pthread_mutex_lock(&select_mutex);
+  atomic_store(&cap_isa, -1);
+  if (!atomic_load(&test_override_active)) select_all(allowed_features());
+  pthread_mutex_unlock(&select_mutex);
+}
+
+qeq_isa qeq_isa_effective(void) {
+  ensure_init();
+  const int cap = atomic_load(&cap_isa);
+  return cap >= 0 ? (qeq_isa)cap : best_isa_within(detected_features);
+}
+
+const char* qeq_isa_env_message(void) {
+  ensure_init();
+  return env_message;
+}
+
+const char* qeq_kernel_family_name(qeq_kernel_family family) {
+  return ((int)family >= 0 && family < QEQ_FAMILY_COUNT) ? family_names[family] : NULL;
+}
+
+const char* qeq_kernel_variant_name(qeq_kernel_family family) {
+  if ((int)family < 0 || family >= QEQ_FAMILY_COUNT) return NULL;
+  return qeq_dispatch_select(family)->name;
+}

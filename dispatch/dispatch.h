@@ -1,0 +1,37 @@
+/* Internal dispatch interface: the kernel each family uses now, and the test hook. */
+#ifndef QEQ_DISPATCH_DISPATCH_H
+#define QEQ_DISPATCH_DISPATCH_H
+
+#include <stdint.h>
+
+#include <qeq/common.h>
+#include <qeq/isa.h>
+
+#include "kernels/ukernels.h"
+
+typedef void (*qeq_generic_fn)(void);
+
+typedef struct qeq_variant {
+  qeq_kernel_family family;
+  qeq_isa isa;
+  const char* name;
+  qeq_generic_fn fn; /* cast back to the family's type before calling */
+} qeq_variant;
+
+/* The variant dispatch currently selects for `family` (initialises dispatch on first use). */
+const qeq_variant* qeq_dispatch_select(qeq_kernel_family family);
+
+/* Every variant of every family this build contains, best first within a family. */
+const qeq_variant* qeq_registry_variants(size_t* count);
+
+#define QEQ_DISPATCH(family_lower, FAMILY_UPPER) \
+  ((qeq_##family_lower##_ukernel_fn*)qeq_dispatch_select(QEQ_FAMILY_##FAMILY_UPPER)->fn)
+
+/* Test hook: re-run selection as if the CPU had only `features` (must be a subset of what
+ * was detected, else QEQ_ERROR_UNSUPPORTED). qeq_dispatch_test_restore undoes it. */
+qeq_status qeq_dispatch_test_set_features(uint32_t features);
+void qeq_dispatch_test_restore(void);
+/* Features detected on this CPU. */
+uint32_t qeq_dispatch_detected_features(void);
+
+#endif /* QEQ_DISPATCH_DISPATCH_H */

@@ -1,0 +1,11 @@
+/* qeq: int8 quantization kernels and PyTorch-compatible preparation API (umbrella header). */
+#ifndef QEQ_QEQ_H
+#define QEQ_QEQ_H
+
+#include <qeq/common.h>
+#include <qeq/isa.h>
+#include <qeq/ranges.h>
+#include <qeq/scale.h>
+#include <qeq/shape.h>
+
+#endif /* QEQ_QEQ_H */

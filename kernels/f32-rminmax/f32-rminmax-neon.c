@@ -1,0 +1,46 @@
+#include "kernels/common/minmax-neon.h"
+#include "kernels/ukernels.h"
+
+void qeq_f32_rminmax_ukernel__neon(size_t outer, size_t channels, size_t inner, const float* x,
+                                   float* min, float* max) {
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t c = 0; c < channels; c++, x += inner) {
+      const float32x4_t first = vld1q_dup_f32(x);
+      float32x4_t mn0 = first, mn1 = first, mn2 = first, mn3 = first;
+      float32x4_t mx0 = first, mx1 = first, mx2 = first, mx3 = first;
+      const float* p = x;
+      size_t n = inner;
+      for (; n >= 16; n -= 16, p += 16) {
+        const float32x4_t v0 = vld1q_f32(p), v1 = vld1q_f32(p + 4);
+        const float32x4_t v2 = vld1q_f32(p + 8), v3 = vld1q_f32(p + 12);
+        mn0 = qeq_min_f32x4(mn0, v0);
+        mx0 = qeq_max_f32x4(mx0, v0);
+        mn1 = qeq_min_f32x4(mn1, v1);
+        mx1 = qeq_max_f32x4(mx1, v1);
+        mn2 = qeq_min_f32x4(mn2, v2);
+        mx2 = qeq_max_f32x4(mx2, v2);
+        mn3 = qeq_min_f32x4(mn3, v3);
+        mx3 = qeq_max_f32x4(mx3, v3);
+      }
+      for (; n >= 4; n -= 4, p += 4) {
+        const float32x4_t v = vld1q_f32(p);
+        mn0 = qeq_min_f32x4(mn0, v);
+        mx0 = qeq_max_f32x4(mx0, v);
+      }
+      for (; n != 0; n--, p++) { /* no masked loads: one broadcast element at a time */
+        const float32x4_t v = vld1q_dup_f32(p);
+        mn1 = qeq_min_f32x4(mn1, v);
+        mx1 = qeq_max_f32x4(mx1, v);
+      }
+      mn0 = qeq_min_f32x4(qeq_min_f32x4(mn0, mn1), qeq_min_f32x4(mn2, mn3));
+      mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, mx1), qeq_max_f32x4(mx2, mx3));
+      float32x2_t mn = qeq_hmin_f32x4(mn0), mx = qeq_hmax_f32x4(mx0);
+      if (o != 0) {
+        mn = qeq_min_f32x2(vld1_dup_f32(min + c), mn);
+        mx = qeq_max_f32x2(vld1_dup_f32(max + c), mx);
+      }
+      vst1_lane_f32(min + c, mn, 0);
+      vst1_lane_f32(max + c, mx, 0);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+#include "kernels/common/minmax-avx512.h"
+#include "kernels/ukernels.h"
+
+/* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
+ * (min and max are idempotent), so one loop body serves every row count. */
+void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, const float* x,
+                                     float* acc_min, float* acc_max) {
+  for (size_t r = 0; r < rows; r += 4) {
+    const float* x0 = x + r * stride;
+    const float* x1 = r + 1 < rows ? x0 + stride : x0;
+    const float* x2 = r + 2 < rows ? x1 + stride : x1;
+    const float* x3 = r + 3 < rows ? x2 + stride : x2;
+    size_t j = 0;
+    for (; j + 16 <= width; j += 16) {
+      const __m512 v0 = _mm512_loadu_ps(x0 + j), v1 = _mm512_loadu_ps(x1 + j);
+      const __m512 v2 = _mm512_loadu_ps(x2 + j), v3 = _mm512_loadu_ps(x3 + j);
+      const __m512 mn = qeq_min_ps_avx512(qeq_min_ps_avx512(v0, v1), qeq_min_ps_avx512(v2, v3));
+      const __m512 mx = qeq_max_ps_avx512(qeq_max_ps_avx512(v0, v1), qeq_max_ps_avx512(v2, v3));
+      _mm512_storeu_ps(acc_min + j, qeq_min_ps_avx512(_mm512_loadu_ps(acc_min + j), mn));
+      _mm512_storeu_ps(acc_max + j, qeq_max_ps_avx512(_mm512_loadu_ps(acc_max + j), mx));
+    }
+    if (j < width) {
+      const __mmask16 mask = qeq_tail_mask_avx512(width - j);
+      const __m512 v0 = _mm512_maskz_loadu_ps(mask, x0 + j);
+      const __m512 v1 = _mm512_maskz_loadu_ps(mask, x1 + j);
+      const __m512 v2 = _mm512_maskz_loadu_ps(mask, x2 + j);
+      const __m512 v3 = _mm512_maskz_loadu_ps(mask, x3 + j);
+      const __m512 mn = qeq_min_ps_avx512(qeq_min_ps_avx512(v0, v1), qeq_min_ps_avx512(v2, v3));
+      const __m512 mx = qeq_max_ps_avx512(qeq_max_ps_avx512(v0, v1), qeq_max_ps_avx512(v2, v3));
+      _mm512_mask_storeu_ps(acc_min + j, mask,
+                            qeq_min_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_min + j), mn));
+      _mm512_mask_storeu_ps(acc_max + j, mask,
+                            qeq_max_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_max + j), mx));
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/* Micro-kernel signatures and the prototypes of every registered variant.
+ *
+ * Canonical problem: a dense tensor seen as [outer, channels, inner] (row-major), or as
+ * `rows` rows of `width` used elements each `stride` elements apart. Sizes are in elements.
+ * Kernels never allocate, never print, and never touch memory outside the described
+ * elements. Callers guarantee every size is >= 1 and the products fit in size_t. */
+#ifndef QEQ_KERNELS_UKERNELS_H
+#define QEQ_KERNELS_UKERNELS_H
+
+#include <stddef.h>
+
+#include "kernels/registry-macros.h"
+
+/* min[c], max[c] over x[(o * channels + c) * inner + i] for all o < outer, i < inner.
+ * min is exact, NaN if the channel holds a NaN; -0.0 orders below +0.0. max is exact under
+ * the same zero rule whenever min is not NaN (callers turn a NaN min into NaN max). */
+typedef void qeq_f32_rminmax_ukernel_fn(size_t outer, size_t channels, size_t inner, const float* x,
+                                        float* min, float* max);
+
+/* acc_min[j] = min(acc_min[j], x[r * stride + j]) and acc_max likewise for r < rows,
+ * j < width, with the rules of qeq_f32_rminmax_ukernel_fn. */
+typedef void qeq_f32_vminmax_ukernel_fn(size_t rows, size_t width, size_t stride, const float* x,
+                                        float* acc_min, float* acc_max);
+
+/* y[(o * channels + c) * inner + i] = x[same] * scale[c]. y == x is allowed (in place). */
+typedef void qeq_f32_rscale_ukernel_fn(size_t outer, size_t channels, size_t inner, const float* x,
+                                       const float* scale, float* y);
+
+/* y[r * stride + j] = x[r * stride + j] * scale[j] for r < rows, j < width. y == x allowed. */
+typedef void qeq_f32_vscale_ukernel_fn(size_t rows, size_t width, size_t stride, const float* x,
+                                       const float* scale, float* y);
+
+/* Prototypes of every variant this build contains. */
+#define QEQ_UKERNEL(family, isa) \
+  QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)
+#include "kernels/all-families.inc"
+#undef QEQ_UKERNEL
+
+#endif /* QEQ_KERNELS_UKERNELS_H */

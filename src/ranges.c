@@ -1,0 +1,192 @@
+/* Per-axis and whole-tensor min/max, range and absmax on top of the min/max kernels.
+ *
+ * Strategy by the length of the contiguous run each channel has per outer index (inner):
+ * - long runs: f32_rminmax reduces each run in registers and folds it into the channel;
+ * - short runs (inner == 1, or 3x3 kernels along axis 1): f32_vminmax accumulates whole rows
+ *   element-wise across `outer` into a cache-resident block of accumulators, vectorised
+ *   across channels; for inner > 1 each block is then folded per channel by f32_rminmax. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qeq/ranges.h>
+
+#include "dispatch/dispatch.h"
+#include "src/error.h"
+#include "src/shape.h"
+#include "src/tuning.h"
+
+static float canonical_nan(void) {
+  const uint32_t bits = 0x7fc00000u;
+  float value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+/* NaN rule: a NaN in a channel makes min and max NaN (kernels guarantee only min). */
+static void finalize_minmax(size_t channels, float* min, float* max) {
+  const float nan = canonical_nan();
+  for (size_t c = 0; c < channels; c++) {
+    if (isnan(min[c])) {
+      min[c] = nan;
+      max[c] = nan;
+    }
+  }
+}
+
+/* Writes min/max of a validated [outer, channels, inner] view with every size >= 1.
+ * Allocates its workspace before writing anything, so a failure leaves outputs untouched. */
+static qeq_status minmax_view(const char* fn, const qeq_axis_view* v, const float* x, float* min,
+                              float* max) {
+  if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) {
+    QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)(v->outer, v->channels, v->inner, x, min, max);
+    finalize_minmax(v->channels, min, max);
+    return QEQ_OK;
+  }
+  qeq_f32_vminmax_ukernel_fn* vminmax = QEQ_DISPATCH(f32_vminmax, F32_VMINMAX);
+  const size_t row = v->channels * v->inner;
+  if (v->inner == 1) {
+    /* The outputs are the accumulators: no workspace. */
+    for (size_t c = 0; c < v->channels; c++) {
+      min[c] = INFINITY;
+      max[c] = -INFINITY;
+    }
+    for (size_t c0 = 0; c0 < v->channels; c0 += QEQ_ROW_BLOCK_ELEMENTS) {
+      const size_t width =
+          v->channels - c0 < QEQ_ROW_BLOCK_ELEMENTS ? v->channels - c0 : QEQ_ROW_BLOCK_ELEMENTS;
+      vminmax(v->outer, width, row, x + c0, min + c0, max + c0);
+    }
+    finalize_minmax(v->channels, min, max);
+    return QEQ_OK;
+  }
+  const size_t block_channels =
+      QEQ_ROW_BLOCK_ELEMENTS / v->inner > 0 ? QEQ_ROW_BLOCK_ELEMENTS / v->inner : 1;
+  const size_t block_width = block_channels * v->inner;
+  float* work = malloc((2 * block_width + block_channels) * sizeof(float));
+  if (work == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate a %zu-byte workspace", fn,
+                    (2 * block_width + block_channels) * sizeof(float));
+  }
+  float* acc_min = work;
+  float* acc_max = work + block_width;
+  float* discard = work + 2 * block_width;
+  qeq_f32_rminmax_ukernel_fn* rminmax = QEQ_DISPATCH(f32_rminmax, F32_RMINMAX);
+  for (size_t c0 = 0; c0 < v->channels; c0 += block_channels) {
+    const size_t nc = v->channels - c0 < block_channels ? v->channels - c0 : block_channels;
+    const size_t width = nc * v->inner;
+    for (size_t j = 0; j < width; j++) {
+      acc_min[j] = INFINITY;
+      acc_max[j] = -INFINITY;
+    }
+    vminmax(v->outer, width, row, x + c0 * v->inner, acc_min, acc_max);
+    /* Fold each channel's `inner` accumulators: min of the mins, max of the maxes. */
+    rminmax(1, nc, v->inner, acc_min, min + c0, discard);
+    rminmax(1, nc, v->inner, acc_max, discard, max + c0);
+  }
+  free(work);
+  finalize_minmax(v->channels, min, max);
+  return QEQ_OK;
+}
+
+static qeq_status check_reduction(const char* fn, const qeq_shape* shape, const float* x, int axis,
+                                  qeq_axis_view* view) {
+  qeq_status status = qeq_axis_view_make(fn, shape, axis, view);
+  if (status != QEQ_OK) return status;
+  if (x == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+  if (view->numel == 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: shape has a zero-sized dimension (an empty slice has no min or max)", fn);
+  }
+  return QEQ_OK;
+}
+
+/* Outputs must be distinct from each other and from the input. */
+static qeq_status check_output(const char* fn, const char* name, const float* out, size_t count,
+                               const float* x, size_t numel) {
+  if (out == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+  if (qeq_ranges_overlap(out, count * sizeof(float), x, numel * sizeof(float))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s overlaps x", fn, name);
+  }
+  return QEQ_OK;
+}
+
+qeq_status qeq_channel_minmax_f32(const qeq_shape* shape, const float* x, int axis, float* min_out,
+                                  float* max_out) {
+  static const char fn[] = "qeq_channel_minmax_f32";
+  qeq_axis_view v;
+  qeq_status status = check_reduction(fn, shape, x, axis, &v);
+  if (status == QEQ_OK) status = check_output(fn, "min_out", min_out, v.channels, x, v.numel);
+  if (status == QEQ_OK) status = check_output(fn, "max_out", max_out, v.channels, x, v.numel);
+  if (status != QEQ_OK) return status;
+  if (qeq_ranges_overlap(min_out, v.channels * sizeof(float), max_out,
+                         v.channels * sizeof(float))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: min_out and max_out overlap", fn);
+  }
+  return minmax_view(fn, &v, x, min_out, max_out);
+}
+
+/* range and absmax need both min and max; compute them into a temporary pair. */
+static qeq_status derived_stat(const char* fn, const qeq_shape* shape, const float* x, int axis,
+                               float* out, int want_range) {
+  qeq_axis_view v;
+  qeq_status status = check_reduction(fn, shape, x, axis, &v);
+  if (status == QEQ_OK) {
+    status = check_output(fn, want_range ? "range_out" : "absmax_out", out, v.channels, x, v.numel);
+  }
+  if (status != QEQ_OK) return status;
+  float* pair = malloc(2 * v.channels * sizeof(float));
+  if (pair == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", fn,
+                    2 * v.channels * sizeof(float));
+  }
+  float* min = pair;
+  float* max = pair + v.channels;
+  status = minmax_view(fn, &v, x, min, max);
+  if (status == QEQ_OK) {
+    const float nan = canonical_nan();
+    for (size_t c = 0; c < v.channels; c++) {
+      const float value = want_range ? max[c] - min[c] : fmaxf(fabsf(min[c]), fabsf(max[c]));
+      out[c] = isnan(value) || isnan(min[c]) ? nan : value;
+    }
+  }
+  free(pair);
+  return status;
+}
+
+qeq_status qeq_channel_range_f32(const qeq_shape* shape, const float* x, int axis,
+                                 float* range_out) {
+  return derived_stat("qeq_channel_range_f32", shape, x, axis, range_out, 1);
+}
+
+qeq_status qeq_channel_absmax_f32(const qeq_shape* shape, const float* x, int axis,
+                                  float* absmax_out) {
+  return derived_stat("qeq_channel_absmax_f32", shape, x, axis, absmax_out, 0);
+}
+
+qeq_status qeq_tensor_minmax_f32(const qeq_shape* shape, const float* x, float* min_out,
+                                 float* max_out) {
+  static const char fn[] = "qeq_tensor_minmax_f32";
+  size_t numel;
+  qeq_status status = qeq_shape_check(fn, shape, &numel);
+  if (status != QEQ_OK) return status;
+  if (x == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+  if (numel == 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: shape has a zero-sized dimension (an empty tensor has no min or max)", fn);
+  }
+  status = check_output(fn, "min_out", min_out, 1, x, numel);
+  if (status == QEQ_OK) status = check_output(fn, "max_out", max_out, 1, x, numel);
+  if (status != QEQ_OK) return status;
+  if (min_out == max_out) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: min_out and max_out are the same", fn);
+  }
+  const qeq_axis_view whole = {1, 1, numel, numel};
+  float min, max;
+  status = minmax_view(fn, &whole, x, &min, &max);
+  if (status == QEQ_OK) {
+    *min_out = min;
+    *max_out = max;
+  }
+  return status;
+}

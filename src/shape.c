@@ -1,0 +1,86 @@
+/* Shape validation, element counts with overflow checks, canonical axis views. */
+#include "src/shape.h"
+
+#include <stdint.h>
+
+#include "src/error.h"
+
+static qeq_status count_elements(const char* fn, size_t ndim, const size_t* dims, size_t* numel) {
+  if (ndim < 1 || ndim > QEQ_MAX_DIMS) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: shape ndim %zu is outside [1, %d]", fn, ndim,
+                    QEQ_MAX_DIMS);
+  }
+  size_t count = 1;
+  int has_zero = 0;
+  for (size_t d = 0; d < ndim; d++) {
+    if (dims[d] == 0) has_zero = 1;
+  }
+  for (size_t d = 0; d < ndim && !has_zero; d++) {
+    if (count > SIZE_MAX / dims[d]) {
+      return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
+                      "%s: shape element count overflows size_t at dim %zu", fn, d);
+    }
+    count *= dims[d];
+  }
+  if (has_zero) count = 0;
+  /* Byte offsets must fit too (and pointer differences must stay defined). */
+  if (count > (size_t)PTRDIFF_MAX / sizeof(float)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: shape of %zu elements exceeds addressable bytes",
+                    fn, count);
+  }
+  *numel = count;
+  return QEQ_OK;
+}
+
+qeq_status qeq_shape_check(const char* fn, const qeq_shape* shape, size_t* numel) {
+  if (shape == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: shape is NULL", fn);
+  return count_elements(fn, shape->ndim, shape->dims, numel);
+}
+
+qeq_status qeq_axis_view_make(const char* fn, const qeq_shape* shape, int axis,
+                              qeq_axis_view* view) {
+  size_t numel;
+  qeq_status status = qeq_shape_check(fn, shape, &numel);
+  if (status != QEQ_OK) return status;
+  const long ndim = (long)shape->ndim;
+  if (axis < -ndim || axis >= ndim) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: axis %d is out of range for ndim %ld", fn,
+                    axis, ndim);
+  }
+  const size_t a = (size_t)(axis < 0 ? axis + ndim : axis);
+  view->outer = 1;
+  view->inner = 1;
+  for (size_t d = 0; d < a; d++) view->outer *= shape->dims[d];
+  for (size_t d = a + 1; d < shape->ndim; d++) view->inner *= shape->dims[d];
+  view->channels = shape->dims[a];
+  view->numel = numel;
+  /* With a zero dim the partial products above may wrap; numel == 0 tells callers. */
+  return QEQ_OK;
+}
+
+int qeq_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  const uintptr_t a0 = (uintptr_t)a, b0 = (uintptr_t)b;
+  return a_bytes != 0 && b_bytes != 0 && a0 < b0 + b_bytes && b0 < a0 + a_bytes;
+}
+
+qeq_status qeq_shape_init(qeq_shape* shape, size_t ndim, const size_t* dims) {
+  static const char fn[] = "qeq_shape_init";
+  if (shape == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: shape is NULL", fn);
+  if (dims == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: dims is NULL", fn);
+  size_t numel;
+  qeq_status status = count_elements(fn, ndim, dims, &numel);
+  if (status != QEQ_OK) return status;
+  shape->ndim = ndim;
+  for (size_t d = 0; d < QEQ_MAX_DIMS; d++) shape->dims[d] = d < ndim ? dims[d] : 0;
+  return QEQ_OK;
+}
+
+qeq_status qeq_shape_numel(const qeq_shape* shape, size_t* numel) {
+  static const char fn[] = "qeq_shape_numel";
+  if (numel == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: numel is NULL", fn);
+  size_t count;
+  qeq_status status = qeq_shape_check(fn, shape, &count);
+  if (status != QEQ_OK) return status;
+  *numel = count;
+  return QEQ_OK;
+}

@@ -1,0 +1,25 @@
+/* Internal: validating shapes and folding them to the canonical [outer, channels, inner]. */
+#ifndef QEQ_SRC_SHAPE_H
+#define QEQ_SRC_SHAPE_H
+
+#include <qeq/shape.h>
+
+typedef struct qeq_axis_view {
+  size_t outer;    /* product of the dims before the axis */
+  size_t channels; /* the axis' own size */
+  size_t inner;    /* product of the dims after the axis (contiguous run length) */
+  size_t numel;
+} qeq_axis_view;
+
+/* Checks shape (non-NULL, 1..8 dims, numel and byte count fit size_t) and axis (negative
+ * counts from the end) and fills *view. Messages start with `fn`. */
+qeq_status qeq_axis_view_make(const char* fn, const qeq_shape* shape, int axis,
+                              qeq_axis_view* view);
+
+/* Shape checks alone; *numel gets the element count. */
+qeq_status qeq_shape_check(const char* fn, const qeq_shape* shape, size_t* numel);
+
+/* 1 if [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
+int qeq_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);
+
+#endif /* QEQ_SRC_SHAPE_H */

@@ -1,0 +1,41 @@
+/* The registries seen by the tests: every variant this build dispatches, plus on x86 the NEON
+ * sources compiled through SIMDe (CMake compiles this file with QEQ_BUILD_NEON=1 and
+ * QEQ_TEST_NEON_VIA_SIMDE=1 there, which also declares the NEON prototypes). */
+#include "tests/support/test-support.h"
+
+#ifndef QEQ_TEST_NEON_VIA_SIMDE
+#define QEQ_TEST_NEON_VIA_SIMDE 0
+#endif
+#define QEQ_VIA_SIMDE_scalar 0
+#define QEQ_VIA_SIMDE_avx2 0
+#define QEQ_VIA_SIMDE_avx512 0
+#define QEQ_VIA_SIMDE_avx512vnni 0
+#define QEQ_VIA_SIMDE_avxvnni 0
+#define QEQ_VIA_SIMDE_neon QEQ_TEST_NEON_VIA_SIMDE
+#define QEQ_VIA_SIMDE_neondot 0
+
+#define QEQ_UKERNEL(family, isa)                                                         \
+  QEQ_IF_BUILT(isa,                                                                      \
+               {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
+                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), QEQ_VIA_SIMDE_##isa}, )
+static const test_variant variants[] = {
+#include "kernels/all-families.inc"
+};
+#undef QEQ_UKERNEL
+
+const test_variant* test_variants(size_t* count) {
+  *count = sizeof variants / sizeof variants[0];
+  return variants;
+}
+
+int variant_runnable(const test_variant* v) {
+  return v->via_simde || qeq_isa_detected(v->isa);
+}
+
+size_t detected_isas(qeq_isa* out) {
+  size_t n = 0;
+  for (int i = 0; i < QEQ_ISA_COUNT; i++) {
+    if (qeq_isa_detected((qeq_isa)i)) out[n++] = (qeq_isa)i;
+  }
+  return n;
+}
