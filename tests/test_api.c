@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/tuning.h"
 #include "tests/support/test-support.h"
 
 static qeq_isa isas[QEQ_ISA_COUNT];
@@ -111,7 +112,7 @@ static void set_cap(qeq_isa isa) {
 
 static void test_random_shapes_every_isa(void** state) {
   (void)state;
-  const size_t cases = test_iterations(150);
+  const size_t cases = test_iterations(500);
   for (size_t k = 0; k < isa_count; k++) {
     set_cap(isas[k]);
     test_rng rng;
@@ -147,10 +148,29 @@ static void test_strategy_shapes_every_isa(void** state) {
     size_t dims[4];
     int axis;
   } cases[] = {
-      {2, {3, 5000}, 1},     {2, {3, 5000}, 0},      {3, {2, 700, 9}, 1},    {3, {2, 700, 9}, -1},
-      {3, {5, 3, 1000}, -2}, {4, {64, 64, 3, 3}, 0}, {4, {64, 64, 3, 3}, 1}, {4, {64, 64, 3, 3}, 3},
-      {1, {1}, 0},           {1, {4097}, 0},         {2, {7, 4100}, 0},      {2, {4100, 2}, 0},
-      {3, {3, 4097, 1}, 1},  {2, {33, 31}, 0},
+      {2, {3, 5000}, 1},
+      {2, {3, 5000}, 0},
+      {3, {2, 700, 9}, 1},
+      {3, {2, 700, 9}, -1},
+      {3, {5, 3, 1000}, -2},
+      {4, {64, 64, 3, 3}, 0},
+      {4, {64, 64, 3, 3}, 1},
+      {4, {64, 64, 3, 3}, 3},
+      {1, {1}, 0},
+      {1, {4097}, 0},
+      {2, {7, 4100}, 0},
+      {2, {4100, 2}, 0},
+      {2, {33, 31}, 0},
+      /* run lengths either side of the run-kernel threshold */
+      {3, {3, 5, QEQ_RUN_KERNEL_MIN_INNER - 1}, 1},
+      {3, {3, 5, QEQ_RUN_KERNEL_MIN_INNER}, 1},
+      /* rows wider than one row block: several blocks, the last one partial */
+      {3, {3, QEQ_ROW_BLOCK_ELEMENTS + 5, 1}, 1},
+      {3, {2, QEQ_ROW_BLOCK_ELEMENTS / 9 + 3, 9}, 1},
+      {3, {2, QEQ_ROW_BLOCK_ELEMENTS / 9 + 3, 9}, -2},
+      /* along axis 0: two runs longer than two blocks; along axis 1: three row blocks */
+      {2, {2, 2 * QEQ_ROW_BLOCK_ELEMENTS + 1}, 0},
+      {2, {2, 2 * QEQ_ROW_BLOCK_ELEMENTS + 1}, -1},
   };
   for (size_t k = 0; k < isa_count; k++) {
     set_cap(isas[k]);

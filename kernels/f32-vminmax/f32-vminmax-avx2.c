@@ -1,8 +1,10 @@
 #include "kernels/common/minmax-avx2.h"
+#include "kernels/common/prefetch.h"
 #include "kernels/ukernels.h"
 
 /* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
- * (min and max are idempotent), so one loop body serves every row count. */
+ * (min and max are idempotent), so one loop body serves every row count. Each row is
+ * prefetched ahead (kernels/common/prefetch.h). */
 void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, const float* x,
                                    float* acc_min, float* acc_max) {
   for (size_t r = 0; r < rows; r += 4) {
@@ -12,6 +14,10 @@ void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, con
     const float* x3 = r + 3 < rows ? x2 + stride : x2;
     size_t j = 0;
     for (; j + 8 <= width; j += 8) {
+      qeq_prefetch_row_ahead(x0 + j);
+      qeq_prefetch_row_ahead(x1 + j);
+      qeq_prefetch_row_ahead(x2 + j);
+      qeq_prefetch_row_ahead(x3 + j);
       const __m256 v0 = _mm256_loadu_ps(x0 + j), v1 = _mm256_loadu_ps(x1 + j);
       const __m256 v2 = _mm256_loadu_ps(x2 + j), v3 = _mm256_loadu_ps(x3 + j);
       const __m256 mn = qeq_min_ps_avx2(qeq_min_ps_avx2(v0, v1), qeq_min_ps_avx2(v2, v3));

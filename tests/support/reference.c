@@ -1,6 +1,7 @@
 /* Independent references: walk every element by its N-d coordinates (no [outer, channels,
  * inner] folding) and compare floats through an integer total-order key. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/support/test-support.h"
@@ -49,28 +50,39 @@ void ref_channel_minmax(const qeq_shape* shape, const float* x, size_t axis, flo
                         float* max) {
   const size_t channels = shape->dims[axis];
   const size_t numel = shape_numel(shape);
-  for (size_t c = 0; c < channels; c++) {
-    int seen = 0, has_nan = 0;
-    uint32_t lo = 0, hi = 0;
-    for (size_t i = 0; i < numel; i++) {
-      if (coordinate(shape, i, axis) != c) continue;
-      if (isnan(x[i])) {
-        has_nan = 1;
-        continue;
-      }
-      const uint32_t k = order_key(x[i]);
-      if (!seen || k < lo) lo = k;
-      if (!seen || k > hi) hi = k;
-      seen = 1;
+  /* Per-channel state, filled in one pass over the elements in memory order. */
+  uint32_t* lo = calloc(channels, sizeof *lo);
+  uint32_t* hi = calloc(channels, sizeof *hi);
+  unsigned char* seen = calloc(channels, 1);
+  unsigned char* has_nan = calloc(channels, 1);
+  assert_non_null(lo);
+  assert_non_null(hi);
+  assert_non_null(seen);
+  assert_non_null(has_nan);
+  for (size_t i = 0; i < numel; i++) {
+    const size_t c = coordinate(shape, i, axis);
+    if (isnan(x[i])) {
+      has_nan[c] = 1;
+      continue;
     }
-    if (has_nan) {
+    const uint32_t k = order_key(x[i]);
+    if (!seen[c] || k < lo[c]) lo[c] = k;
+    if (!seen[c] || k > hi[c]) hi[c] = k;
+    seen[c] = 1;
+  }
+  for (size_t c = 0; c < channels; c++) {
+    if (has_nan[c]) {
       min[c] = max[c] = canonical_nan;
     } else {
       /* invert order_key */
-      min[c] = f32_from_bits((lo & 0x80000000u) ? (lo & 0x7fffffffu) : ~lo);
-      max[c] = f32_from_bits((hi & 0x80000000u) ? (hi & 0x7fffffffu) : ~hi);
+      min[c] = f32_from_bits((lo[c] & 0x80000000u) ? (lo[c] & 0x7fffffffu) : ~lo[c]);
+      max[c] = f32_from_bits((hi[c] & 0x80000000u) ? (hi[c] & 0x7fffffffu) : ~hi[c]);
     }
   }
+  free(lo);
+  free(hi);
+  free(seen);
+  free(has_nan);
 }
 
 void ref_scale(const qeq_shape* shape, const float* x, size_t axis, const float* scales, float* y) {

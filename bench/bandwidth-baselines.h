@@ -1,0 +1,17 @@
+// Memory-bandwidth baselines: the fastest plain loops over a buffer, for each kernel figure
+// to be read as a fraction of what the machine can stream in the same run.
+#ifndef QEQ_BENCH_BANDWIDTH_BASELINES_H
+#define QEQ_BENCH_BANDWIDTH_BASELINES_H
+
+#include <cstddef>
+#include <cstdint>
+
+// Reads every byte of x (n floats) once, combining them so the loads cannot be elided.
+uint32_t stream_read(const float* x, size_t n);
+// Loads and stores every element of x in place (values unchanged): one read and one write
+// stream, the traffic of an in-place scaling pass.
+void stream_read_write(float* x, size_t n);
+// Which instruction set the baselines use on this CPU ("avx512", "avx2", "neon", "scalar").
+const char* stream_isa();
+
+#endif  // QEQ_BENCH_BANDWIDTH_BASELINES_H

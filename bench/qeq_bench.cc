@@ -1,0 +1,270 @@
+// qeq_bench: throughput of the range and scaling kernels on conv and linear weights, under
+// every ISA cap that selects different kernels, next to streaming-read and read+write
+// baselines over the same buffers measured in the same run. Ends with a summary table of
+// GB/s and fractions of the baseline.
+//
+// Weights larger than the last-level cache are streamed from DRAM on every iteration (each
+// pass evicts its own head); the small ones are cache-resident, as they are in practice.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bandwidth-baselines.h"
+#include "qeq/qeq.h"
+
+namespace {
+
+struct Weight {
+  const char* label;
+  std::vector<size_t> dims;
+};
+
+const Weight kWeights[] = {
+    {"conv 64x64x3x3", {64, 64, 3, 3}},
+    {"conv 512x512x3x3", {512, 512, 3, 3}},
+    {"conv 2048x2048x3x3", {2048, 2048, 3, 3}},
+    {"linear 4096x4096", {4096, 4096}},
+};
+
+enum class Op { kBaselineRead, kBaselineReadWrite, kRangeAxis0, kRangeAxis1, kScaleAxis0 };
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::kBaselineRead: return "baseline_read";
+    case Op::kBaselineReadWrite: return "baseline_read_write";
+    case Op::kRangeAxis0: return "range_axis0";
+    case Op::kRangeAxis1: return "range_axis1";
+    case Op::kScaleAxis0: return "scale_axis0_inplace";
+  }
+  return "?";
+}
+
+// Which baseline an operation's traffic compares with.
+Op baseline_of(Op op) { return op == Op::kScaleAxis0 ? Op::kBaselineReadWrite : Op::kBaselineRead; }
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// One deterministic weight buffer per element count, shared by every benchmark of that size.
+float* weight_buffer(size_t numel) {
+  static std::map<size_t, std::unique_ptr<float, AlignedFree>> buffers;
+  auto it = buffers.find(numel);
+  if (it != buffers.end()) return it->second.get();
+  const size_t bytes = (numel * sizeof(float) + 63) / 64 * 64;
+  float* data = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (data == nullptr) return nullptr;
+  uint64_t state = 0x9e3779b97f4a7c15ull ^ numel;
+  for (size_t i = 0; i < numel; i++) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    data[i] = static_cast<float>(static_cast<int32_t>(state >> 32)) * (1.0f / 2147483648.0f);
+  }
+  buffers.emplace(numel, std::unique_ptr<float, AlignedFree>(data));
+  return data;
+}
+
+std::string shape_tag(const Weight& w) {
+  std::string tag;
+  for (size_t d : w.dims) tag += (tag.empty() ? "" : "x") + std::to_string(d);
+  return tag;
+}
+
+void run(benchmark::State& state, Op op, const Weight& w, qeq_isa isa) {
+  qeq_shape shape;
+  if (qeq_shape_init(&shape, w.dims.size(), w.dims.data()) != QEQ_OK) {
+    state.SkipWithError(qeq_last_error());
+    return;
+  }
+  size_t numel = 0;
+  qeq_shape_numel(&shape, &numel);
+  float* x = weight_buffer(numel);
+  if (x == nullptr) {
+    state.SkipWithError("cannot allocate the weight");
+    return;
+  }
+  const bool kernel = op != Op::kBaselineRead && op != Op::kBaselineReadWrite;
+  if (kernel && qeq_set_isa_cap(isa) != QEQ_OK) {
+    state.SkipWithError(qeq_last_error());
+    return;
+  }
+  const size_t axis_channels = w.dims[op == Op::kRangeAxis1 ? 1 : 0];
+  std::vector<float> out(axis_channels);
+  // Powers of two, alternating, so repeated in-place scaling never drifts or goes subnormal.
+  std::vector<float> up(axis_channels, 2.0f), down(axis_channels, 0.5f);
+
+  qeq_status status = QEQ_OK;
+  size_t iteration = 0;
+  for (auto _ : state) {
+    switch (op) {
+      case Op::kBaselineRead: benchmark::DoNotOptimize(stream_read(x, numel)); break;
+      case Op::kBaselineReadWrite: stream_read_write(x, numel); break;
+      case Op::kRangeAxis0: status = qeq_channel_range_f32(&shape, x, 0, out.data()); break;
+      case Op::kRangeAxis1: status = qeq_channel_range_f32(&shape, x, 1, out.data()); break;
+      case Op::kScaleAxis0:
+        status = qeq_scale_channels_f32(&shape, x, 0, (iteration++ & 1) ? down.data() : up.data(),
+                                        x);
+        break;
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  if (kernel) qeq_clear_isa_cap();
+  if (status != QEQ_OK) {
+    state.SkipWithError(qeq_last_error());
+    return;
+  }
+  // Leave the shared buffer as it was: an odd number of passes left it scaled by 2.
+  if (op == Op::kScaleAxis0 && (iteration & 1)) {
+    qeq_scale_channels_f32(&shape, x, 0, down.data(), x);
+  }
+  const size_t passes = op == Op::kScaleAxis0 || op == Op::kBaselineReadWrite ? 2 : 1;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(passes * numel * sizeof(float)));
+  if (kernel) state.SetLabel(qeq_isa_name(isa));
+}
+
+// ISA caps worth benchmarking: each detected level whose kernel selection differs from every
+// level already listed (avx512vnni picks the avx512 kernels until a VNNI kernel exists).
+std::vector<qeq_isa> distinct_isas(std::string* note) {
+  std::vector<qeq_isa> isas;
+  std::vector<std::string> selections;
+  for (int i = 0; i < QEQ_ISA_COUNT; i++) {
+    const qeq_isa isa = static_cast<qeq_isa>(i);
+    if (!qeq_isa_detected(isa) || qeq_set_isa_cap(isa) != QEQ_OK) continue;
+    std::string selection;
+    for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
+      selection += qeq_kernel_variant_name(static_cast<qeq_kernel_family>(f));
+      selection += ' ';
+    }
+    const auto same = std::find(selections.begin(), selections.end(), selection);
+    if (same == selections.end()) {
+      isas.push_back(isa);
+      selections.push_back(selection);
+    } else {
+      *note += std::string(qeq_isa_name(isa)) + " (same kernels as " +
+               qeq_isa_name(isas[static_cast<size_t>(same - selections.begin())]) + ") ";
+    }
+  }
+  qeq_clear_isa_cap();
+  return isas;
+}
+
+struct Result {
+  double bytes_per_second_sum = 0;
+  int count = 0;
+  double gbps() const { return count ? bytes_per_second_sum / count / 1e9 : 0.0; }
+};
+
+// Console output as usual, then the summary table.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit SummaryReporter(std::string skipped) : skipped_(std::move(skipped)) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+      auto it = run.counters.find("bytes_per_second");
+      if (it == run.counters.end()) continue;
+      // The name is op/[isa/]shape; the ISA also travels in the label.
+      Result& r = results_[run.run_name.function_name];
+      r.bytes_per_second_sum += it->second.value;
+      r.count++;
+    }
+  }
+
+  void Finalize() override {
+    std::FILE* out = stdout;
+    std::fflush(out);
+    std::fprintf(out, "\nqeq_bench summary (single thread; baselines use %s loads; weights "
+                 "bigger than the LLC are cold)\n\n", stream_isa());
+    std::fprintf(out, "| operation | weight | MiB | ISA | GB/s | fraction of baseline |\n");
+    std::fprintf(out, "|---|---|---:|---|---:|---:|\n");
+    for (const Weight& w : kWeights) {
+      double mib = 4.0 / (1024.0 * 1024.0);
+      for (size_t d : w.dims) mib *= static_cast<double>(d);
+      for (Op op : {Op::kBaselineRead, Op::kBaselineReadWrite, Op::kRangeAxis0, Op::kRangeAxis1,
+                    Op::kScaleAxis0}) {
+        const bool baseline = op == Op::kBaselineRead || op == Op::kBaselineReadWrite;
+        const double base = find(name_of(baseline_of(op), w, nullptr));
+        for (const std::string& isa : isa_names_for(baseline)) {
+          const double gbps = find(name_of(op, w, baseline ? nullptr : isa.c_str()));
+          if (gbps <= 0) continue;
+          char fraction[32] = "-";
+          if (!baseline && base > 0) std::snprintf(fraction, sizeof fraction, "%.2f of %s", gbps / base,
+                                                   baseline_of(op) == Op::kBaselineRead ? "read" : "r+w");
+          std::fprintf(out, "| %s | %s | %.1f | %s | %.2f | %s |\n", op_name(op), w.label, mib,
+                       baseline ? "-" : isa.c_str(), gbps, fraction);
+        }
+      }
+    }
+    if (!skipped_.empty()) std::fprintf(out, "\nNot benchmarked separately: %s\n", skipped_.c_str());
+    std::fprintf(out, "GB/s counts bytes of weight read (ranges) or read and written (scaling).\n");
+  }
+
+  std::vector<std::string> isas;
+
+  static std::string name_of(Op op, const Weight& w, const char* isa) {
+    std::string name = op_name(op);
+    if (isa != nullptr) name += std::string("/") + isa;
+    return name + "/" + shape_tag(w);
+  }
+
+ private:
+  double find(const std::string& name) const {
+    auto it = results_.find(name);
+    return it == results_.end() ? 0.0 : it->second.gbps();
+  }
+  std::vector<std::string> isa_names_for(bool baseline) const {
+    return baseline ? std::vector<std::string>{"-"} : isas;
+  }
+
+  std::string skipped_;
+  std::map<std::string, Result> results_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  std::string skipped;
+  const std::vector<qeq_isa> isas = distinct_isas(&skipped);
+  SummaryReporter reporter(skipped);
+  for (qeq_isa isa : isas) reporter.isas.push_back(qeq_isa_name(isa));
+
+  // Baselines first for each weight, then every kernel on it, so each ratio compares
+  // measurements taken moments apart.
+  for (const Weight& w : kWeights) {
+    for (Op op : {Op::kBaselineRead, Op::kBaselineReadWrite}) {
+      benchmark::RegisterBenchmark(SummaryReporter::name_of(op, w, nullptr).c_str(),
+                                   [op, &w](benchmark::State& s) { run(s, op, w, QEQ_ISA_SCALAR); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+    for (Op op : {Op::kRangeAxis0, Op::kRangeAxis1, Op::kScaleAxis0}) {
+      for (qeq_isa isa : isas) {
+        benchmark::RegisterBenchmark(SummaryReporter::name_of(op, w, qeq_isa_name(isa)).c_str(),
+                                     [op, &w, isa](benchmark::State& s) { run(s, op, w, isa); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+  std::printf("qeq %s; best detected ISA %s; benchmarking caps:", qeq_version_string(),
+              qeq_isa_name(qeq_isa_best_detected()));
+  for (qeq_isa isa : isas) std::printf(" %s", qeq_isa_name(isa));
+  std::printf("\n");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
