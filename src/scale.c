@@ -12,6 +12,7 @@
 #include "src/error.h"
 #include "src/shape.h"
 #include "src/tuning.h"
+#include "src/workspace.h"
 
 static qeq_status check_scale_args(const char* fn, const qeq_axis_view* v, const float* x,
                                    const float* scales, const float* y) {
@@ -69,7 +70,7 @@ qeq_status qeq_scale_channels_f32(const qeq_shape* shape, const float* x, int ax
   }
   const size_t block_channels =
       QEQ_ROW_BLOCK_ELEMENTS / v.inner > 0 ? QEQ_ROW_BLOCK_ELEMENTS / v.inner : 1;
-  float* expanded = malloc(block_channels * v.inner * sizeof(float));
+  float* expanded = qeq_aligned_floats(block_channels * v.inner);
   if (expanded == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate a %zu-byte workspace", fn,
                     block_channels * v.inner * sizeof(float));
@@ -81,6 +82,6 @@ qeq_status qeq_scale_channels_f32(const qeq_shape* shape, const float* x, int ax
     }
     vscale(v.outer, nc * v.inner, row, x + c0 * v.inner, expanded, y + c0 * v.inner);
   }
-  free(expanded);
+  qeq_aligned_free(expanded);
   return QEQ_OK;
 }

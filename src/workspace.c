@@ -1,0 +1,18 @@
+/* Cache-line-aligned scratch: a 64-byte vector that straddles two lines costs two accesses. */
+#include "src/workspace.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+float* qeq_aligned_floats(size_t n) {
+  const size_t line = QEQ_CACHE_LINE_FLOATS * sizeof(float);
+  if (n == 0) n = 1;
+  if (n > (SIZE_MAX - line) / sizeof(float)) return NULL;
+  /* aligned_alloc wants a multiple of the alignment */
+  const size_t bytes = (n * sizeof(float) + line - 1) / line * line;
+  return aligned_alloc(line, bytes);
+}
+
+void qeq_aligned_free(float* p) {
+  free(p);
+}
