@@ -34,8 +34,8 @@ static _Atomic(const qeq_variant*) selected[QEQ_FAMILY_COUNT];
 static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512", "avx512vnni",
                                                      "avxvnni", "neon", "neondot"};
 
-static const char* const family_names[QEQ_FAMILY_COUNT] = {"f32_rminmax", "f32_vminmax",
-                                                           "f32_rscale", "f32_vscale"};
+static const char* const family_names[QEQ_FAMILY_COUNT] = {
+    "f32_rminmax", "f32_vminmax", "f32_rscale", "f32_vscale", "f32_q8_rquant"};
 
 uint32_t qeq_isa_required_features(qeq_isa isa) {
   switch (isa) {

@@ -8,6 +8,7 @@
 #define QEQ_KERNELS_UKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/registry-macros.h"
 
@@ -29,6 +30,23 @@ typedef void qeq_f32_rscale_ukernel_fn(size_t outer, size_t channels, size_t inn
 /* y[r * stride + j] = x[r * stride + j] * scale[j] for r < rows, j < width. y == x allowed. */
 typedef void qeq_f32_vscale_ukernel_fn(size_t rows, size_t width, size_t stride, const float* x,
                                        const float* scale, float* y);
+
+/* Per-channel quantization parameters, prepared by the API layer: lo = qmin - zero_point and
+ * hi = qmax - zero_point as floats (exact: small integers). */
+typedef struct qeq_q8_quant_params {
+  float inv_scale; /* 1.0f / scale, rounded to float32 as PyTorch computes it */
+  float lo;
+  float hi;
+  int32_t zero_point;
+} qeq_q8_quant_params;
+
+/* y[(o * channels + c) * inner + i] = zero_point + round_half_even(clamp(v, lo, hi)) for
+ * v = x[same] * inv_scale of channel c (v = 0 when it is NaN), stored as the low byte of the
+ * result (the uint8 or the two's-complement int8 pattern). Rounding uses the current
+ * rounding mode, round-to-nearest-even by default, on every ISA. */
+typedef void qeq_f32_q8_rquant_ukernel_fn(size_t outer, size_t channels, size_t inner,
+                                          const float* x, const qeq_q8_quant_params* params,
+                                          uint8_t* y);
 
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \

@@ -5,6 +5,7 @@
 #include <qeq/common.h>
 #include <qeq/isa.h>
 #include <qeq/qparams.h>
+#include <qeq/quantize.h>
 #include <qeq/ranges.h>
 #include <qeq/scale.h>
 #include <qeq/shape.h>

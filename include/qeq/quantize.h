@@ -1,0 +1,39 @@
+/* qeq: float32 -> 8-bit quantization, PyTorch's quantize_per_tensor / quantize_per_channel. */
+#ifndef QEQ_QUANTIZE_H
+#define QEQ_QUANTIZE_H
+
+#include <stdint.h>
+
+#include <qeq/qparams.h>
+#include <qeq/shape.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y = clamp(zero_point + round_half_even(x * (1.0f / scale)), dtype range), as PyTorch's
+ * quantize_per_tensor (count == 1: one scale and zero point, `axis` ignored) and
+ * quantize_per_channel (count == shape->dims[axis]: channel c along `axis` uses scales[c]
+ * and zero_points[c]; negative axes count from the end). It multiplies by the float32
+ * reciprocal of the scale, never divides (SPEC.md 8.1), and clamps to the full dtype
+ * range, not an observer's [quant_min, quant_max].
+ * dtype QEQ_DTYPE_QUINT8 writes uint8_t, QEQ_DTYPE_QINT8 int8_t (qint32 is not supported
+ * here: QEQ_ERROR_UNSUPPORTED). y holds numel bytes and must not overlap x.
+ * Where qeq differs from PyTorch's CPU build, which maps NaN, +-inf and |x / scale| beyond
+ * about 9.2e18 to the dtype minimum: qeq saturates (+inf and large positive values to the
+ * maximum, -inf and large negative ones to the minimum) and maps NaN to the zero point.
+ * Rounding follows the current rounding mode, as PyTorch's does: leave it at the default
+ * (to nearest, ties to even).
+ * Errors: a scale that is not positive and finite, or whose reciprocal overflows to inf
+ * (QEQ_ERROR_INVALID_ARGUMENT, naming the index); a zero point outside the dtype range;
+ * count neither 1 nor dims[axis] (QEQ_ERROR_SHAPE_MISMATCH); NULL pointers; overlap. Nothing
+ * is written on failure. */
+QEQ_API qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis,
+                                    qeq_dtype dtype, size_t count, const float* scales,
+                                    const int32_t* zero_points, void* y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QEQ_QUANTIZE_H */
