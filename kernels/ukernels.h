@@ -48,6 +48,22 @@ typedef void qeq_f32_q8_rquant_ukernel_fn(size_t outer, size_t channels, size_t 
                                           const float* x, const qeq_q8_quant_params* params,
                                           uint8_t* y);
 
+/* Per-channel fake-quantization parameters: lo = quant_min - zero_point and
+ * hi = quant_max - zero_point as floats. */
+typedef struct qeq_fq_params {
+  float inv_scale; /* 1.0f / scale */
+  float lo;
+  float hi;
+  float scale;
+} qeq_fq_params;
+
+/* y[(o * channels + c) * inner + i] = (round_half_even(clamp(v, lo, hi)) + 0) * scale for
+ * v = x[same] * inv_scale of channel c (v = 0 when NaN), in float32: PyTorch's
+ * (clamp(round(x * inv) + zp, qmin, qmax) - zp) * scale. y == x is allowed. Rounding uses
+ * the current rounding mode (nearest even by default) on every ISA. */
+typedef void qeq_f32_fq_rquant_ukernel_fn(size_t outer, size_t channels, size_t inner,
+                                          const float* x, const qeq_fq_params* params, float* y);
+
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \
   QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)

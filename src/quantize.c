@@ -1,6 +1,6 @@
-/* Quantization of float32 tensors on top of the f32_q8_rquant kernels: the API checks the
- * qparams, prepares each channel's reciprocal and clamp bounds, and runs the kernel over
- * the [outer, channels, inner] view (per tensor: one channel holding everything). */
+/* Quantization and fake quantization of float32 tensors on top of the f32_q8_rquant and
+ * f32_fq_rquant kernels: the API checks the qparams, prepares each channel's reciprocal and
+ * clamp bounds, and runs the kernel over the [outer, channels, inner] view. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,10 +11,12 @@
 #include "src/error.h"
 #include "src/shape.h"
 
-qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qeq_dtype dtype,
-                            size_t count, const float* scales, const int32_t* zero_points,
-                            void* y) {
-  static const char fn[] = "qeq_quantize_f32";
+/* The checks both operations share: shape, pointers, count against the axis, scales, zero
+ * points within [qmin, qmax]. Fills *view ([outer, channels, inner]; per tensor: one channel
+ * holding everything). */
+static qeq_status check_qparams(const char* fn, const qeq_shape* shape, const float* x, int axis,
+                                size_t count, const float* scales, const int32_t* zero_points,
+                                int32_t qmin, int32_t qmax, const void* y, qeq_axis_view* view) {
   size_t numel;
   qeq_status status = qeq_shape_check(fn, shape, &numel);
   if (status != QEQ_OK) return status;
@@ -24,6 +26,36 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: zero_points is NULL", fn);
   }
   if (y == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y is NULL", fn);
+  if (count == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: count is 0", fn);
+  const qeq_axis_view whole = {1, 1, numel, numel};
+  *view = whole;
+  if (count != 1) {
+    status = qeq_axis_view_make(fn, shape, axis, view);
+    if (status != QEQ_OK) return status;
+    if (count != view->channels) {
+      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                      "%s: count %zu is neither 1 (per tensor) nor dims[axis] = %zu", fn, count,
+                      view->channels);
+    }
+  }
+  for (size_t c = 0; c < count; c++) {
+    if (!(scales[c] > 0.0f) || !isfinite(scales[c]) || !isfinite(1.0f / scales[c])) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: scales[%zu] = %g must be positive, finite, with a finite reciprocal", fn,
+                      c, (double)scales[c]);
+    }
+    if (zero_points[c] < qmin || zero_points[c] > qmax) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: zero_points[%zu] = %d is outside [%d, %d]",
+                      fn, c, (int)zero_points[c], (int)qmin, (int)qmax);
+    }
+  }
+  return QEQ_OK;
+}
+
+qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qeq_dtype dtype,
+                            size_t count, const float* scales, const int32_t* zero_points,
+                            void* y) {
+  static const char fn[] = "qeq_quantize_f32";
   int32_t qmin, qmax;
   switch (dtype) {
     case QEQ_DTYPE_QUINT8: qmin = 0, qmax = 255; break;
@@ -34,33 +66,15 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: dtype %d is not a qeq_dtype", fn,
                       (int)dtype);
   }
-  qeq_axis_view view = {1, 1, numel, numel};
-  if (count != 1) {
-    status = qeq_axis_view_make(fn, shape, axis, &view);
-    if (status != QEQ_OK) return status;
-    if (count != view.channels) {
-      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
-                      "%s: count %zu is neither 1 (per tensor) nor dims[axis] = %zu", fn, count,
-                      view.channels);
-    }
-  }
-  if (count == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: count is 0", fn);
+  qeq_axis_view view;
+  qeq_status status =
+      check_qparams(fn, shape, x, axis, count, scales, zero_points, qmin, qmax, y, &view);
+  if (status != QEQ_OK) return status;
+  const size_t numel = view.numel;
   if (qeq_ranges_overlap(y, numel, x, numel * sizeof(float)) ||
       qeq_ranges_overlap(y, numel, scales, count * sizeof(float)) ||
       qeq_ranges_overlap(y, numel, zero_points, count * sizeof(int32_t))) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input", fn);
-  }
-  for (size_t c = 0; c < count; c++) {
-    if (!(scales[c] > 0.0f) || !isfinite(scales[c]) || !isfinite(1.0f / scales[c])) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: scales[%zu] = %g must be positive, finite, with a finite reciprocal", fn,
-                      c, (double)scales[c]);
-    }
-    if (zero_points[c] < qmin || zero_points[c] > qmax) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: zero_points[%zu] = %d is outside the dtype range [%d, %d]", fn, c,
-                      (int)zero_points[c], (int)qmin, (int)qmax);
-    }
   }
   if (numel == 0) return QEQ_OK;
   qeq_q8_quant_params* params = malloc(count * sizeof *params);
@@ -76,6 +90,50 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
   }
   QEQ_DISPATCH(f32_q8_rquant, F32_Q8_RQUANT)
   (view.outer, view.channels, view.inner, x, params, (uint8_t*)y);
+  free(params);
+  return QEQ_OK;
+}
+
+/* Quantization levels stay exact in float32 up to 2^24. */
+#define QEQ_FAKE_QUANT_LIMIT (1 << 24)
+
+qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axis, size_t count,
+                                 const float* scales, const int32_t* zero_points, int32_t quant_min,
+                                 int32_t quant_max, float* y) {
+  static const char fn[] = "qeq_fake_quantize_f32";
+  if (quant_min > quant_max) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: quant_min %d > quant_max %d", fn,
+                    (int)quant_min, (int)quant_max);
+  }
+  if (quant_min < -QEQ_FAKE_QUANT_LIMIT || quant_max > QEQ_FAKE_QUANT_LIMIT) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: [quant_min, quant_max] = [%d, %d] exceeds +-2^24", fn, (int)quant_min,
+                    (int)quant_max);
+  }
+  qeq_axis_view view;
+  qeq_status status =
+      check_qparams(fn, shape, x, axis, count, scales, zero_points, quant_min, quant_max, y, &view);
+  if (status != QEQ_OK) return status;
+  const size_t bytes = view.numel * sizeof(float);
+  if ((y != x && qeq_ranges_overlap(y, bytes, x, bytes)) ||
+      qeq_ranges_overlap(y, bytes, scales, count * sizeof(float)) ||
+      qeq_ranges_overlap(y, bytes, zero_points, count * sizeof(int32_t))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input (only y == x is allowed)",
+                    fn);
+  }
+  if (view.numel == 0) return QEQ_OK;
+  qeq_fq_params* params = malloc(count * sizeof *params);
+  if (params == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
+                    count);
+  }
+  for (size_t c = 0; c < count; c++) {
+    params[c].inv_scale = 1.0f / scales[c];
+    params[c].lo = (float)(quant_min - zero_points[c]);
+    params[c].hi = (float)(quant_max - zero_points[c]);
+    params[c].scale = scales[c];
+  }
+  QEQ_DISPATCH(f32_fq_rquant, F32_FQ_RQUANT)(view.outer, view.channels, view.inner, x, params, y);
   free(params);
   return QEQ_OK;
 }

@@ -1,6 +1,7 @@
-/* Quantization f32 -> u8/s8: every f32_q8_rquant variant (NEON through SIMDe too) and the
- * public API under every ISA cap, against an independent reference that follows PyTorch's
- * formula in double/int64 with qeq's saturation; ties, specials and bad input. */
+/* Quantization f32 -> u8/s8 and fake quantization: every f32_q8_rquant and f32_fq_rquant
+ * variant (NEON through SIMDe too) and the public API under every ISA cap, against an
+ * independent reference that follows PyTorch's formula in double/int64 with qeq's
+ * saturation; ties, specials, signed zeros and bad input. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,23 @@ static uint8_t ref_quantize(float x, float scale, int32_t zp, int32_t qmin, int3
     q = r >= (double)qmax ? qmax : r <= (double)qmin ? qmin : (int64_t)r;
   }
   return (uint8_t)(q & 0xff);
+}
+
+/* PyTorch's fake quantization: level q = clamp(zp + round(x * inv), qmin, qmax) in int64,
+ * y = (q - zp) * scale (the product exact in double, rounded once to float). qeq: NaN -> zp,
+ * +-inf saturate. */
+static float ref_fake_quantize(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax) {
+  const float inv = 1.0f / scale;
+  volatile float product = x * inv;
+  const float v = product;
+  int64_t q;
+  if (isnan(v)) {
+    q = zp;
+  } else {
+    const double r = (double)zp + round_half_even((double)v);
+    q = r >= (double)qmax ? qmax : r <= (double)qmin ? qmin : (int64_t)r;
+  }
+  return (float)((double)(q - zp) * (double)scale);
 }
 
 static float random_qscale(test_rng* rng) {
@@ -98,20 +116,70 @@ static void run_kernel_variant(const test_variant* v, test_rng* rng) {
   coverage_record(v->isa, v->via_simde, cases);
 }
 
+static void run_fake_quant_variant(const test_variant* v, test_rng* rng) {
+  qeq_f32_fq_rquant_ukernel_fn* kernel = (qeq_f32_fq_rquant_ukernel_fn*)v->fn;
+  const size_t cases = test_iterations(300);
+  for (size_t t = 0; t < cases; t++) {
+    /* observer-style ranges: full 8-bit, reduced, or narrow */
+    const int32_t qmin = rng_below(rng, 2) ? 0 : -(int32_t)rng_below(rng, 129);
+    const int32_t qmax = qmin + 1 + (int32_t)rng_below(rng, 255);
+    const size_t outer = rng_size_pick(rng, 5);
+    const size_t channels = rng_size_pick(rng, 20);
+    const size_t inner = rng_size_pick(rng, 200);
+    const size_t n = outer * channels * inner;
+    float* scale = malloc(channels * sizeof(float));
+    int32_t* zp = malloc(channels * sizeof(int32_t));
+    qeq_fq_params* params = malloc(channels * sizeof *params);
+    for (size_t c = 0; c < channels; c++) {
+      scale[c] = random_qscale(rng);
+      zp[c] = qmin + (int32_t)rng_below(rng, (size_t)(qmax - qmin + 1));
+      params[c].inv_scale = 1.0f / scale[c];
+      params[c].lo = (float)(qmin - zp[c]);
+      params[c].hi = (float)(qmax - zp[c]);
+      params[c].scale = scale[c];
+    }
+    float* x = malloc((n + 8) * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = random_input(rng, scale[(i / inner) % channels]);
+    const int in_place = rng_below(rng, 2);
+    float* y = in_place ? x : malloc((n + 8) * sizeof(float));
+    for (size_t i = n; i < n + 8; i++) y[i] = 1234.5f;
+    float* want = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+      const size_t c = (i / inner) % channels;
+      want[i] = ref_fake_quantize(x[i], scale[c], zp[c], qmin, qmax);
+    }
+    kernel(outer, channels, inner, x, params, y);
+    for (size_t i = 0; i < n; i++) {
+      CHECK(same_bits(y[i], want[i]), "%s%s y[%zu] = %a, want %a (range [%d, %d])", v->name,
+            in_place ? " in place" : "", i, y[i], want[i], qmin, qmax);
+    }
+    for (size_t i = n; i < n + 8; i++) CHECK(y[i] == 1234.5f, "%s wrote past y", v->name);
+    if (!in_place) free(y);
+    free(scale), free(zp), free(params), free(x), free(want);
+  }
+  coverage_record(v->isa, v->via_simde, cases);
+}
+
 static void test_kernel_variants(void** state) {
   (void)state;
   size_t count;
   const test_variant* variants = test_variants(&count);
   size_t ran = 0;
   for (size_t i = 0; i < count; i++) {
-    if (variants[i].family != QEQ_FAMILY_F32_Q8_RQUANT || !variant_runnable(&variants[i])) continue;
+    const int quant = variants[i].family == QEQ_FAMILY_F32_Q8_RQUANT;
+    const int fake = variants[i].family == QEQ_FAMILY_F32_FQ_RQUANT;
+    if (!(quant || fake) || !variant_runnable(&variants[i])) continue;
     test_rng rng;
     rng_init(&rng, test_seed() + 7919u * i);
-    run_kernel_variant(&variants[i], &rng);
+    if (quant) {
+      run_kernel_variant(&variants[i], &rng);
+    } else {
+      run_fake_quant_variant(&variants[i], &rng);
+    }
     printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
     ran++;
   }
-  CHECK(ran >= 1, "no runnable f32_q8_rquant variant");
+  CHECK(ran >= 2, "no runnable f32_q8_rquant or f32_fq_rquant variant");
 }
 
 /* Ties go to even: SPEC.md 8.1's example, for both dtypes, under every ISA cap. */
@@ -182,13 +250,26 @@ static void test_api_random(void** state) {
       uint8_t* y = malloc(n);
       CHECK(qeq_quantize_f32(&shape, x, axis, dt.dtype, count, scales, zps, y) == QEQ_OK,
             "quantize: %s", qeq_last_error());
+      float* fq = malloc(n * sizeof(float));
+      CHECK(qeq_fake_quantize_f32(&shape, x, axis, count, scales, zps, dt.qmin, dt.qmax, fq) ==
+                QEQ_OK,
+            "fake quantize: %s", qeq_last_error());
       for (size_t i = 0; i < n; i++) {
         const size_t c = count == 1 ? 0 : (i / inner) % shape.dims[a];
         const uint8_t want = ref_quantize(x[i], scales[c], zps[c], dt.qmin, dt.qmax);
         CHECK(y[i] == want, "%s axis %d count %zu: y[%zu] = %u, want %u (x=%a)",
               qeq_isa_name(isas[k]), axis, count, i, y[i], want, x[i]);
+        const float want_fq = ref_fake_quantize(x[i], scales[c], zps[c], dt.qmin, dt.qmax);
+        CHECK(same_bits(fq[i], want_fq), "%s fake axis %d count %zu: y[%zu] = %a, want %a",
+              qeq_isa_name(isas[k]), axis, count, i, fq[i], want_fq);
       }
-      free(scales), free(zps), free(x), free(y);
+      /* in place */
+      CHECK(
+          qeq_fake_quantize_f32(&shape, x, axis, count, scales, zps, dt.qmin, dt.qmax, x) == QEQ_OK,
+          "in-place fake quantize: %s", qeq_last_error());
+      CHECK(memcmp(x, fq, n * sizeof(float)) == 0, "%s in-place fake quantize differs",
+            qeq_isa_name(isas[k]));
+      free(scales), free(zps), free(x), free(y), free(fq);
     }
     coverage_record(isas[k], 0, cases);
   }
@@ -242,6 +323,25 @@ static void test_errors(void** state) {
             QEQ_ERROR_INVALID_ARGUMENT,
         "y overlapping x");
   for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x5a, "y written on failure");
+
+  float fy[12];
+  for (size_t i = 0; i < 12; i++) fy[i] = 7.0f;
+  CHECK(
+      qeq_fake_quantize_f32(&shape, x, 0, 3, scales, zps, 10, 5, fy) == QEQ_ERROR_INVALID_ARGUMENT,
+      "quant_min > quant_max accepted");
+  CHECK(strstr(qeq_last_error(), "quant_min") != NULL, "message: %s", qeq_last_error());
+  const int32_t zp_out[3] = {0, 200, 0};
+  CHECK(qeq_fake_quantize_f32(&shape, x, 0, 3, scales, zp_out, 0, 127, fy) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "zero point outside [quant_min, quant_max] accepted");
+  CHECK(qeq_fake_quantize_f32(&shape, x, 0, 3, scales, zps, 0, 1 << 25, fy) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "quant_max 2^25 accepted");
+  float overlap[13] = {0};
+  CHECK(qeq_fake_quantize_f32(&shape, overlap, 0, 3, scales, zps, 0, 255, overlap + 1) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "partial overlap accepted");
+  for (size_t i = 0; i < 12; i++) CHECK(fy[i] == 7.0f, "fy written on failure");
 }
 
 static void test_isa_coverage(void** state) {

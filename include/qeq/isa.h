@@ -52,7 +52,8 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_F32_RSCALE = 2,    /* contiguous runs times a per-run scale */
   QEQ_FAMILY_F32_VSCALE = 3,    /* rows times a vector of per-column scales */
   QEQ_FAMILY_F32_Q8_RQUANT = 4, /* float runs to 8-bit integers with per-run qparams */
-  QEQ_FAMILY_COUNT = 5
+  QEQ_FAMILY_F32_FQ_RQUANT = 5, /* fake quantization (quantize, dequantize) of float runs */
+  QEQ_FAMILY_COUNT = 6
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

@@ -1,4 +1,5 @@
-/* qeq: float32 -> 8-bit quantization, PyTorch's quantize_per_tensor / quantize_per_channel. */
+/* qeq: float32 -> 8-bit quantization and fake quantization, as PyTorch's quantize_per_tensor,
+ * quantize_per_channel and fake_quantize_per_{tensor,channel}_affine. */
 #ifndef QEQ_QUANTIZE_H
 #define QEQ_QUANTIZE_H
 
@@ -31,6 +32,20 @@ extern "C" {
 QEQ_API qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis,
                                     qeq_dtype dtype, size_t count, const float* scales,
                                     const int32_t* zero_points, void* y);
+
+/* y = (clamp(round_half_even(x * (1.0f / scale)) + zero_point, quant_min, quant_max) -
+ * zero_point) * scale in float32, as PyTorch's fake_quantize_per_tensor_affine (count 1)
+ * and fake_quantize_per_channel_affine (count == dims[axis]) compute it; the quantized
+ * level 0 gives +0.0. y == x works in place; other overlaps are rejected. NaN inputs give
+ * 0 (the zero point's level) and +-inf saturate, where PyTorch's CPU build gives the
+ * quant_min level for all three. Rounding follows the current rounding mode (leave the
+ * default). Errors: quant_min > quant_max or either beyond +-2^24, a zero point outside
+ * [quant_min, quant_max], scales as for qeq_quantize_f32, count neither 1 nor dims[axis],
+ * NULL pointers. Nothing is written on failure. */
+QEQ_API qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axis,
+                                         size_t count, const float* scales,
+                                         const int32_t* zero_points, int32_t quant_min,
+                                         int32_t quant_max, float* y);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
-/* One element of f32 -> 8-bit quantization, for scalar kernels and vector-kernel tails, so
- * every path applies the same steps (see qeq_f32_q8_rquant_ukernel_fn). */
+/* One element of f32 -> 8-bit quantization and of fake quantization, for scalar kernels and
+ * vector-kernel tails, so every path applies the same steps (see kernels/ukernels.h). */
 #ifndef QEQ_KERNELS_COMMON_QUANT_SCALAR_H
 #define QEQ_KERNELS_COMMON_QUANT_SCALAR_H
 
@@ -15,6 +15,15 @@ static inline uint8_t qeq_quantize_one(float x, const qeq_q8_quant_params* p) {
   v = v > p->hi ? p->hi : v;
   /* |v| <= 510 here, so the conversion is exact; the low byte is the stored pattern */
   return (uint8_t)(p->zero_point + (int32_t)nearbyintf(v));
+}
+
+static inline float qeq_fake_quantize_one(float x, const qeq_fq_params* p) {
+  float v = x * p->inv_scale;
+  if (v != v) v = 0.0f;
+  v = v < p->lo ? p->lo : v;
+  v = v > p->hi ? p->hi : v;
+  /* + 0.0f turns a rounded -0.0 into +0.0: PyTorch's integer level 0 has no sign */
+  return (nearbyintf(v) + 0.0f) * p->scale;
 }
 
 #endif /* QEQ_KERNELS_COMMON_QUANT_SCALAR_H */
