@@ -64,6 +64,17 @@ typedef struct qeq_fq_params {
 typedef void qeq_f32_fq_rquant_ukernel_fn(size_t outer, size_t channels, size_t inner,
                                           const float* x, const qeq_fq_params* params, float* y);
 
+typedef struct qeq_q8_dequant_params {
+  float scale;
+  int32_t zero_point;
+} qeq_q8_dequant_params;
+
+/* y[(o * channels + c) * inner + i] = scale * (float)(q[same] - zero_point) of channel c, q
+ * read as int8 when is_signed, else as uint8 (PyTorch's dequantize, exact). */
+typedef void qeq_q8_f32_rdequant_ukernel_fn(size_t outer, size_t channels, size_t inner,
+                                            const uint8_t* q, int is_signed,
+                                            const qeq_q8_dequant_params* params, float* y);
+
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \
   QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)

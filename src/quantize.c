@@ -14,7 +14,7 @@
 /* The checks both operations share: shape, pointers, count against the axis, scales, zero
  * points within [qmin, qmax]. Fills *view ([outer, channels, inner]; per tensor: one channel
  * holding everything). */
-static qeq_status check_qparams(const char* fn, const qeq_shape* shape, const float* x, int axis,
+static qeq_status check_qparams(const char* fn, const qeq_shape* shape, const void* x, int axis,
                                 size_t count, const float* scales, const int32_t* zero_points,
                                 int32_t qmin, int32_t qmax, const void* y, qeq_axis_view* view) {
   size_t numel;
@@ -52,20 +52,23 @@ static qeq_status check_qparams(const char* fn, const qeq_shape* shape, const fl
   return QEQ_OK;
 }
 
+static qeq_status byte_dtype_range(const char* fn, qeq_dtype dtype, int32_t* qmin, int32_t* qmax) {
+  switch (dtype) {
+    case QEQ_DTYPE_QUINT8: *qmin = 0, *qmax = 255; return QEQ_OK;
+    case QEQ_DTYPE_QINT8: *qmin = -128, *qmax = 127; return QEQ_OK;
+    case QEQ_DTYPE_QINT32:
+      return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: dtype qint32 is not supported", fn);
+  }
+  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: dtype %d is not a qeq_dtype", fn, (int)dtype);
+}
+
 qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qeq_dtype dtype,
                             size_t count, const float* scales, const int32_t* zero_points,
                             void* y) {
   static const char fn[] = "qeq_quantize_f32";
-  int32_t qmin, qmax;
-  switch (dtype) {
-    case QEQ_DTYPE_QUINT8: qmin = 0, qmax = 255; break;
-    case QEQ_DTYPE_QINT8: qmin = -128, qmax = 127; break;
-    case QEQ_DTYPE_QINT32:
-      return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: dtype qint32 is not supported", fn);
-    default:
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: dtype %d is not a qeq_dtype", fn,
-                      (int)dtype);
-  }
+  int32_t qmin = 0, qmax = 0;
+  const qeq_status dtype_status = byte_dtype_range(fn, dtype, &qmin, &qmax);
+  if (dtype_status != QEQ_OK) return dtype_status;
   qeq_axis_view view;
   qeq_status status =
       check_qparams(fn, shape, x, axis, count, scales, zero_points, qmin, qmax, y, &view);
@@ -134,6 +137,39 @@ qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axi
     params[c].scale = scales[c];
   }
   QEQ_DISPATCH(f32_fq_rquant, F32_FQ_RQUANT)(view.outer, view.channels, view.inner, x, params, y);
+  free(params);
+  return QEQ_OK;
+}
+
+qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis, qeq_dtype dtype,
+                              size_t count, const float* scales, const int32_t* zero_points,
+                              float* y) {
+  static const char fn[] = "qeq_dequantize_f32";
+  int32_t qmin = 0, qmax = 0;
+  qeq_status status = byte_dtype_range(fn, dtype, &qmin, &qmax);
+  if (status != QEQ_OK) return status;
+  if (q == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: q is NULL", fn);
+  qeq_axis_view view;
+  status = check_qparams(fn, shape, q, axis, count, scales, zero_points, qmin, qmax, y, &view);
+  if (status != QEQ_OK) return status;
+  const size_t bytes = view.numel * sizeof(float);
+  if (qeq_ranges_overlap(y, bytes, q, view.numel) ||
+      qeq_ranges_overlap(y, bytes, scales, count * sizeof(float)) ||
+      qeq_ranges_overlap(y, bytes, zero_points, count * sizeof(int32_t))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input", fn);
+  }
+  if (view.numel == 0) return QEQ_OK;
+  qeq_q8_dequant_params* params = malloc(count * sizeof *params);
+  if (params == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
+                    count);
+  }
+  for (size_t c = 0; c < count; c++) {
+    params[c].scale = scales[c];
+    params[c].zero_point = zero_points[c];
+  }
+  QEQ_DISPATCH(q8_f32_rdequant, Q8_F32_RDEQUANT)
+  (view.outer, view.channels, view.inner, (const uint8_t*)q, dtype == QEQ_DTYPE_QINT8, params, y);
   free(params);
   return QEQ_OK;
 }

@@ -160,6 +160,39 @@ static void run_fake_quant_variant(const test_variant* v, test_rng* rng) {
   coverage_record(v->isa, v->via_simde, cases);
 }
 
+static void run_dequant_variant(const test_variant* v, test_rng* rng) {
+  qeq_q8_f32_rdequant_ukernel_fn* kernel = (qeq_q8_f32_rdequant_ukernel_fn*)v->fn;
+  const size_t cases = test_iterations(300);
+  for (size_t t = 0; t < cases; t++) {
+    const int is_signed = (int)rng_below(rng, 2);
+    const dtype_case d = dtypes[is_signed];
+    const size_t outer = rng_size_pick(rng, 5);
+    const size_t channels = rng_size_pick(rng, 20);
+    const size_t inner = rng_size_pick(rng, 200);
+    const size_t n = outer * channels * inner;
+    qeq_q8_dequant_params* params = malloc(channels * sizeof *params);
+    for (size_t c = 0; c < channels; c++) {
+      params[c].scale = random_qscale(rng);
+      params[c].zero_point = d.qmin + (int32_t)rng_below(rng, (size_t)(d.qmax - d.qmin + 1));
+    }
+    uint8_t* q = malloc(n);
+    for (size_t i = 0; i < n; i++) q[i] = (uint8_t)rng_below(rng, 256);
+    float* y = malloc((n + 8) * sizeof(float));
+    for (size_t i = n; i < n + 8; i++) y[i] = 1234.5f;
+    kernel(outer, channels, inner, q, is_signed, params, y);
+    for (size_t i = 0; i < n; i++) {
+      const qeq_q8_dequant_params* p = &params[(i / inner) % channels];
+      const int level = is_signed ? (int)(int8_t)q[i] : (int)q[i];
+      volatile float want = p->scale * (float)(level - p->zero_point);
+      CHECK(same_bits(y[i], want), "%s y[%zu] = %a, want %a (q=%u signed=%d)", v->name, i, y[i],
+            (float)want, q[i], is_signed);
+    }
+    for (size_t i = n; i < n + 8; i++) CHECK(y[i] == 1234.5f, "%s wrote past y", v->name);
+    free(params), free(q), free(y);
+  }
+  coverage_record(v->isa, v->via_simde, cases);
+}
+
 static void test_kernel_variants(void** state) {
   (void)state;
   size_t count;
@@ -168,18 +201,21 @@ static void test_kernel_variants(void** state) {
   for (size_t i = 0; i < count; i++) {
     const int quant = variants[i].family == QEQ_FAMILY_F32_Q8_RQUANT;
     const int fake = variants[i].family == QEQ_FAMILY_F32_FQ_RQUANT;
-    if (!(quant || fake) || !variant_runnable(&variants[i])) continue;
+    const int dequant = variants[i].family == QEQ_FAMILY_Q8_F32_RDEQUANT;
+    if (!(quant || fake || dequant) || !variant_runnable(&variants[i])) continue;
     test_rng rng;
     rng_init(&rng, test_seed() + 7919u * i);
     if (quant) {
       run_kernel_variant(&variants[i], &rng);
-    } else {
+    } else if (fake) {
       run_fake_quant_variant(&variants[i], &rng);
+    } else {
+      run_dequant_variant(&variants[i], &rng);
     }
     printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
     ran++;
   }
-  CHECK(ran >= 2, "no runnable f32_q8_rquant or f32_fq_rquant variant");
+  CHECK(ran >= 3, "a quantization family has no runnable variant");
 }
 
 /* Ties go to even: SPEC.md 8.1's example, for both dtypes, under every ISA cap. */
@@ -263,6 +299,13 @@ static void test_api_random(void** state) {
         CHECK(same_bits(fq[i], want_fq), "%s fake axis %d count %zu: y[%zu] = %a, want %a",
               qeq_isa_name(isas[k]), axis, count, i, fq[i], want_fq);
       }
+      /* dequantize(quantize(x)) is the fake quantization over the full dtype range */
+      float* dq = malloc(n * sizeof(float));
+      CHECK(qeq_dequantize_f32(&shape, y, axis, dt.dtype, count, scales, zps, dq) == QEQ_OK,
+            "dequantize: %s", qeq_last_error());
+      CHECK(memcmp(dq, fq, n * sizeof(float)) == 0, "%s dequantize(quantize(x)) != fake quantize",
+            qeq_isa_name(isas[k]));
+      free(dq);
       /* in place */
       CHECK(
           qeq_fake_quantize_f32(&shape, x, axis, count, scales, zps, dt.qmin, dt.qmax, x) == QEQ_OK,
@@ -341,6 +384,21 @@ static void test_errors(void** state) {
   CHECK(qeq_fake_quantize_f32(&shape, overlap, 0, 3, scales, zps, 0, 255, overlap + 1) ==
             QEQ_ERROR_INVALID_ARGUMENT,
         "partial overlap accepted");
+  for (size_t i = 0; i < 12; i++) CHECK(fy[i] == 7.0f, "fy written on failure");
+
+  const uint8_t q[12] = {0};
+  CHECK(qeq_dequantize_f32(&shape, q, 0, QEQ_DTYPE_QINT8, 3, scales, bad_zp8, fy) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "dequantize with zero point -129 accepted");
+  CHECK(qeq_dequantize_f32(&shape, NULL, 0, QEQ_DTYPE_QINT8, 3, scales, zps, fy) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "dequantize NULL q");
+  CHECK(qeq_dequantize_f32(&shape, q, 0, QEQ_DTYPE_QINT32, 3, scales, zps, fy) ==
+            QEQ_ERROR_UNSUPPORTED,
+        "dequantize qint32");
+  CHECK(qeq_dequantize_f32(&shape, fy, 0, QEQ_DTYPE_QUINT8, 3, scales, zps, fy) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "dequantize in place accepted");
   for (size_t i = 0; i < 12; i++) CHECK(fy[i] == 7.0f, "fy written on failure");
 }
 

@@ -47,13 +47,14 @@ QEQ_API const char* qeq_isa_env_message(void);
 
 /* Kernel families, each with its own dispatch table. */
 typedef enum qeq_kernel_family {
-  QEQ_FAMILY_F32_RMINMAX = 0,   /* min/max of contiguous runs (per-axis, large inner) */
-  QEQ_FAMILY_F32_VMINMAX = 1,   /* element-wise min/max across rows (per-axis, small inner) */
-  QEQ_FAMILY_F32_RSCALE = 2,    /* contiguous runs times a per-run scale */
-  QEQ_FAMILY_F32_VSCALE = 3,    /* rows times a vector of per-column scales */
-  QEQ_FAMILY_F32_Q8_RQUANT = 4, /* float runs to 8-bit integers with per-run qparams */
-  QEQ_FAMILY_F32_FQ_RQUANT = 5, /* fake quantization (quantize, dequantize) of float runs */
-  QEQ_FAMILY_COUNT = 6
+  QEQ_FAMILY_F32_RMINMAX = 0,     /* min/max of contiguous runs (per-axis, large inner) */
+  QEQ_FAMILY_F32_VMINMAX = 1,     /* element-wise min/max across rows (per-axis, small inner) */
+  QEQ_FAMILY_F32_RSCALE = 2,      /* contiguous runs times a per-run scale */
+  QEQ_FAMILY_F32_VSCALE = 3,      /* rows times a vector of per-column scales */
+  QEQ_FAMILY_F32_Q8_RQUANT = 4,   /* float runs to 8-bit integers with per-run qparams */
+  QEQ_FAMILY_F32_FQ_RQUANT = 5,   /* fake quantization (quantize, dequantize) of float runs */
+  QEQ_FAMILY_Q8_F32_RDEQUANT = 6, /* 8-bit integer runs back to float */
+  QEQ_FAMILY_COUNT = 7
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

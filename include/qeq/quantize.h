@@ -47,6 +47,14 @@ QEQ_API qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x,
                                          const int32_t* zero_points, int32_t quant_min,
                                          int32_t quant_max, float* y);
 
+/* y = scale * (float)(q - zero_point), exact as PyTorch's dequantize, per tensor (count 1)
+ * or per channel along axis (count == dims[axis]). q holds numel uint8_t (QEQ_DTYPE_QUINT8)
+ * or int8_t (QEQ_DTYPE_QINT8); qint32 is QEQ_ERROR_UNSUPPORTED here. Scales and zero points
+ * are checked as for qeq_quantize_f32; y must not overlap the inputs. */
+QEQ_API qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis,
+                                      qeq_dtype dtype, size_t count, const float* scales,
+                                      const int32_t* zero_points, float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,4 +26,9 @@ static inline float qeq_fake_quantize_one(float x, const qeq_fq_params* p) {
   return (nearbyintf(v) + 0.0f) * p->scale;
 }
 
+static inline float qeq_dequantize_one(uint8_t q, int is_signed, const qeq_q8_dequant_params* p) {
+  const int32_t level = is_signed ? (int32_t)(int8_t)q : (int32_t)q;
+  return p->scale * (float)(level - p->zero_point);
+}
+
 #endif /* QEQ_KERNELS_COMMON_QUANT_SCALAR_H */
