@@ -75,6 +75,13 @@ typedef void qeq_q8_f32_rdequant_ukernel_fn(size_t outer, size_t channels, size_
                                             const uint8_t* q, int is_signed,
                                             const qeq_q8_dequant_params* params, float* y);
 
+/* Requantization: y = zero_point + round_half_even(clamp((float)acc * multiplier, lo, hi)),
+ * the quantize kernel applied to the accumulator converted to float (params.inv_scale holds
+ * the multiplier), low byte stored. */
+typedef void qeq_s32_q8_rrequant_ukernel_fn(size_t outer, size_t channels, size_t inner,
+                                            const int32_t* acc, const qeq_q8_quant_params* params,
+                                            uint8_t* y);
+
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \
   QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)

@@ -173,3 +173,70 @@ qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis, q
   free(params);
   return QEQ_OK;
 }
+
+qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int axis, size_t count,
+                              const float* multipliers, int32_t zero_point, int32_t quant_min,
+                              int32_t quant_max, qeq_dtype dtype, void* y) {
+  static const char fn[] = "qeq_requantize_s32";
+  int32_t dmin = 0, dmax = 0;
+  qeq_status status = byte_dtype_range(fn, dtype, &dmin, &dmax);
+  if (status != QEQ_OK) return status;
+  if (quant_min > quant_max || quant_min < dmin || quant_max > dmax) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: [quant_min, quant_max] = [%d, %d] must be ordered and inside [%d, %d]", fn,
+                    (int)quant_min, (int)quant_max, (int)dmin, (int)dmax);
+  }
+  if (zero_point < quant_min || zero_point > quant_max) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: zero_point %d is outside [%d, %d]", fn,
+                    (int)zero_point, (int)quant_min, (int)quant_max);
+  }
+  if (multipliers == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: multipliers is NULL", fn);
+  }
+  /* The multipliers pass the scale checks; one zero point serves every channel. */
+  qeq_axis_view view;
+  size_t numel;
+  status = qeq_shape_check(fn, shape, &numel);
+  if (status != QEQ_OK) return status;
+  if (acc == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: acc is NULL", fn);
+  if (y == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y is NULL", fn);
+  if (count == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: count is 0", fn);
+  const qeq_axis_view whole = {1, 1, numel, numel};
+  view = whole;
+  if (count != 1) {
+    status = qeq_axis_view_make(fn, shape, axis, &view);
+    if (status != QEQ_OK) return status;
+    if (count != view.channels) {
+      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                      "%s: count %zu is neither 1 (per tensor) nor dims[axis] = %zu", fn, count,
+                      view.channels);
+    }
+  }
+  for (size_t c = 0; c < count; c++) {
+    if (!(multipliers[c] > 0.0f) || !isfinite(multipliers[c])) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: multipliers[%zu] = %g must be positive and finite", fn, c,
+                      (double)multipliers[c]);
+    }
+  }
+  if (qeq_ranges_overlap(y, numel, acc, numel * sizeof(int32_t)) ||
+      qeq_ranges_overlap(y, numel, multipliers, count * sizeof(float))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input", fn);
+  }
+  if (numel == 0) return QEQ_OK;
+  qeq_q8_quant_params* params = malloc(count * sizeof *params);
+  if (params == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
+                    count);
+  }
+  for (size_t c = 0; c < count; c++) {
+    params[c].inv_scale = multipliers[c];
+    params[c].lo = (float)(quant_min - zero_point);
+    params[c].hi = (float)(quant_max - zero_point);
+    params[c].zero_point = zero_point;
+  }
+  QEQ_DISPATCH(s32_q8_rrequant, S32_Q8_RREQUANT)
+  (view.outer, view.channels, view.inner, acc, params, (uint8_t*)y);
+  free(params);
+  return QEQ_OK;
+}

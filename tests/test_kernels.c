@@ -233,7 +233,7 @@ static void test_f32_vscale(void** state) {
 
 /* The families this file runs; the quantization families are run by test_quantize.c. A new
  * family needs a runner before this compiles again. */
-_Static_assert(QEQ_FAMILY_COUNT == 7, "a new kernel family needs a test runner");
+_Static_assert(QEQ_FAMILY_COUNT == 8, "a new kernel family needs a test runner");
 
 static void test_every_registered_variant_is_tested(void** state) {
   (void)state;

@@ -193,6 +193,59 @@ static void run_dequant_variant(const test_variant* v, test_rng* rng) {
   coverage_record(v->isa, v->via_simde, cases);
 }
 
+/* Requantization reference: the accumulator rounded to float, times M in float, then
+ * PyTorch's formula. */
+static uint8_t ref_requantize(int32_t acc, float m, int32_t zp, int32_t qmin, int32_t qmax) {
+  volatile float product = (float)acc * m;
+  const double r = (double)zp + round_half_even((double)(float)product);
+  const int64_t q = r >= (double)qmax ? qmax : r <= (double)qmin ? qmin : (int64_t)r;
+  return (uint8_t)(q & 0xff);
+}
+
+static void run_requant_variant(const test_variant* v, test_rng* rng) {
+  qeq_s32_q8_rrequant_ukernel_fn* kernel = (qeq_s32_q8_rrequant_ukernel_fn*)v->fn;
+  const size_t cases = test_iterations(300);
+  for (size_t t = 0; t < cases; t++) {
+    const dtype_case d = dtypes[rng_below(rng, 2)];
+    const int32_t zp = d.qmin + (int32_t)rng_below(rng, (size_t)(d.qmax - d.qmin + 1));
+    const int32_t qmin = rng_below(rng, 2) ? zp : d.qmin; /* fused ReLU or not */
+    const size_t outer = rng_size_pick(rng, 5);
+    const size_t channels = rng_size_pick(rng, 20);
+    const size_t inner = rng_size_pick(rng, 200);
+    const size_t n = outer * channels * inner;
+    qeq_q8_quant_params* params = malloc(channels * sizeof *params);
+    float* m = malloc(channels * sizeof(float));
+    for (size_t c = 0; c < channels; c++) {
+      m[c] = random_qscale(rng) * (rng_below(rng, 2) ? 1.0f : 1e-3f);
+      params[c].inv_scale = m[c];
+      params[c].lo = (float)(qmin - zp);
+      params[c].hi = (float)(d.qmax - zp);
+      params[c].zero_point = zp;
+    }
+    int32_t* acc = malloc(n * sizeof(int32_t));
+    for (size_t i = 0; i < n; i++) {
+      switch (rng_below(rng, 4)) {
+        case 0: acc[i] = (int32_t)(rng_next(rng) & 0xffffffffu); break; /* any int32 */
+        case 1: acc[i] = (int32_t)rng_below(rng, 2001) - 1000; break;
+        case 2: acc[i] = rng_below(rng, 2) ? INT32_MAX : INT32_MIN; break;
+        default: acc[i] = (int32_t)rng_below(rng, 200001) - 100000; break;
+      }
+    }
+    uint8_t* y = malloc(n + 16);
+    memset(y, 0xa5, n + 16);
+    kernel(outer, channels, inner, acc, params, y);
+    for (size_t i = 0; i < n; i++) {
+      const size_t c = (i / inner) % channels;
+      const uint8_t want = ref_requantize(acc[i], m[c], zp, qmin, d.qmax);
+      CHECK(y[i] == want, "%s y[%zu] = %u, want %u (acc=%d m=%a zp=%d)", v->name, i, y[i], want,
+            acc[i], m[c], zp);
+    }
+    for (size_t i = n; i < n + 16; i++) CHECK(y[i] == 0xa5, "%s wrote past y", v->name);
+    free(params), free(m), free(acc), free(y);
+  }
+  coverage_record(v->isa, v->via_simde, cases);
+}
+
 static void test_kernel_variants(void** state) {
   (void)state;
   size_t count;
@@ -202,20 +255,23 @@ static void test_kernel_variants(void** state) {
     const int quant = variants[i].family == QEQ_FAMILY_F32_Q8_RQUANT;
     const int fake = variants[i].family == QEQ_FAMILY_F32_FQ_RQUANT;
     const int dequant = variants[i].family == QEQ_FAMILY_Q8_F32_RDEQUANT;
-    if (!(quant || fake || dequant) || !variant_runnable(&variants[i])) continue;
+    const int requant = variants[i].family == QEQ_FAMILY_S32_Q8_RREQUANT;
+    if (!(quant || fake || dequant || requant) || !variant_runnable(&variants[i])) continue;
     test_rng rng;
     rng_init(&rng, test_seed() + 7919u * i);
     if (quant) {
       run_kernel_variant(&variants[i], &rng);
     } else if (fake) {
       run_fake_quant_variant(&variants[i], &rng);
-    } else {
+    } else if (dequant) {
       run_dequant_variant(&variants[i], &rng);
+    } else {
+      run_requant_variant(&variants[i], &rng);
     }
     printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
     ran++;
   }
-  CHECK(ran >= 3, "a quantization family has no runnable variant");
+  CHECK(ran >= 4, "a quantization family has no runnable variant");
 }
 
 /* Ties go to even: SPEC.md 8.1's example, for both dtypes, under every ISA cap. */
@@ -250,6 +306,36 @@ static void test_ties_and_saturation(void** state) {
     coverage_record(isas[k], 0, 1);
   }
   qeq_clear_isa_cap();
+}
+
+/* SPEC.md 9's oneDNN-engine test vector: acc + float bias, times M, gives [17, 15]. */
+static void test_requantize_spec_vector(void** state) {
+  (void)state;
+  /* s_x = 1/64, s_w = 1/128, s_y = 1/32: M = s_x * s_w / s_y = 1/256 (exact); the float
+   * bias b / (s_x * s_w) folds into the accumulator as an integer here only when exact, so
+   * use PyTorch's QNNPACK form with b_q = [2826, -2073]: (acc + b_q) / 256 = [7.492, 4.5]. */
+  const int32_t acc[2] = {-908 + 2826, 3225 - 2073};
+  const float m = 1.0f / 256.0f;
+  const qeq_shape shape = {1, {2}};
+  uint8_t y[2];
+  CHECK(qeq_requantize_s32(&shape, acc, 0, 1, &m, 10, 0, 255, QEQ_DTYPE_QUINT8, y) == QEQ_OK, "%s",
+        qeq_last_error());
+  CHECK(y[0] == 17 && y[1] == 14, "requantize [%u, %u], want QNNPACK's [17, 14]", y[0], y[1]);
+  /* fused ReLU clamps at the zero point */
+  const int32_t negative[2] = {-5000, 5000};
+  CHECK(qeq_requantize_s32(&shape, negative, 0, 1, &m, 10, 10, 255, QEQ_DTYPE_QUINT8, y) == QEQ_OK,
+        "%s", qeq_last_error());
+  CHECK(y[0] == 10 && y[1] == 30, "ReLU requantize [%u, %u], want [10, 30]", y[0], y[1]);
+  CHECK(qeq_requantize_s32(&shape, negative, 0, 1, &m, 10, 11, 255, QEQ_DTYPE_QUINT8, y) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "zero point below quant_min accepted");
+  const float bad_m = 0.0f;
+  CHECK(qeq_requantize_s32(&shape, negative, 0, 1, &bad_m, 10, 0, 255, QEQ_DTYPE_QUINT8, y) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "multiplier 0 accepted");
+  CHECK(qeq_requantize_s32(&shape, negative, 0, 1, &m, 0, 0, 300, QEQ_DTYPE_QINT8, y) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "quant_max 300 accepted for qint8");
 }
 
 /* The API on random N-d shapes, per tensor and per channel along every axis, under every cap. */
@@ -410,8 +496,11 @@ static void test_isa_coverage(void** state) {
 int main(void) {
   printf("test_quantize: seed %llu\n", (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_kernel_variants), cmocka_unit_test(test_ties_and_saturation),
-      cmocka_unit_test(test_api_random),      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_kernel_variants),
+      cmocka_unit_test(test_ties_and_saturation),
+      cmocka_unit_test(test_api_random),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_requantize_spec_vector),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,7 +54,8 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_F32_Q8_RQUANT = 4,   /* float runs to 8-bit integers with per-run qparams */
   QEQ_FAMILY_F32_FQ_RQUANT = 5,   /* fake quantization (quantize, dequantize) of float runs */
   QEQ_FAMILY_Q8_F32_RDEQUANT = 6, /* 8-bit integer runs back to float */
-  QEQ_FAMILY_COUNT = 7
+  QEQ_FAMILY_S32_Q8_RREQUANT = 7, /* int32 accumulators to 8-bit with per-run multipliers */
+  QEQ_FAMILY_COUNT = 8
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

@@ -55,6 +55,19 @@ QEQ_API qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int
                                       qeq_dtype dtype, size_t count, const float* scales,
                                       const int32_t* zero_points, float* y);
 
+/* Requantization of int32 accumulators, as PyTorch's quantized Linear/Conv outputs:
+ * y = zero_point + round_half_even(clamp((float)acc * multiplier, quant_min - zero_point,
+ * quant_max - zero_point)), multiplying and clamping in float32. One multiplier (count 1) or
+ * one per channel along axis (count == dims[axis]); one output zero point. [quant_min,
+ * quant_max] lies inside the dtype (use quant_min = zero_point for a fused ReLU). dtype
+ * QEQ_DTYPE_QUINT8 writes uint8_t, QEQ_DTYPE_QINT8 int8_t. Errors: multipliers not positive
+ * and finite, bounds outside the dtype or quant_min > quant_max, the zero point outside
+ * [quant_min, quant_max], counts, NULL pointers, overlap. Nothing is written on failure. */
+QEQ_API qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int axis,
+                                      size_t count, const float* multipliers, int32_t zero_point,
+                                      int32_t quant_min, int32_t quant_max, qeq_dtype dtype,
+                                      void* y);
+
 #ifdef __cplusplus
 }
 #endif

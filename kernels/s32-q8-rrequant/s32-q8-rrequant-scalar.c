@@ -1,0 +1,13 @@
+#include "kernels/common/quant-scalar.h"
+#include "kernels/ukernels.h"
+
+void qeq_s32_q8_rrequant_ukernel__scalar(size_t outer, size_t channels, size_t inner,
+                                         const int32_t* acc, const qeq_q8_quant_params* params,
+                                         uint8_t* y) {
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t c = 0; c < channels; c++, acc += inner, y += inner) {
+      const qeq_q8_quant_params p = params[c];
+      for (size_t i = 0; i < inner; i++) y[i] = qeq_quantize_one((float)acc[i], &p);
+    }
+  }
+}
