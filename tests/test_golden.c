@@ -180,6 +180,42 @@ static void test_observers(void** state) {
   qeq_clear_isa_cap();
 }
 
+/* SQNR: PyTorch computes the norms in float32, qeq in double: agree to 1e-4 dB; an exact
+ * match is +inf in both. */
+static void test_sqnr(void** state) {
+  (void)state;
+  golden_case c = {0};
+  golden_file* f = golden_open("sqnr.txt");
+  CHECK(f != NULL, "fixture missing");
+  size_t cases = 0;
+  while (golden_next(f, &c)) {
+    const size_t n = golden_get(&c, "ref")->count;
+    float* ref = malloc(n * sizeof(float));
+    float* x = malloc(n * sizeof(float));
+    golden_floats(&c, "ref", ref, n);
+    golden_floats(&c, "x", x, n);
+    const double want = golden_get(&c, "sqnr")->values[0];
+    double got = 0;
+    CHECK(qeq_sqnr_f32(n, ref, x, &got) == QEQ_OK, "%s", qeq_last_error());
+    if (isinf(want)) {
+      CHECK(isinf(got) && got > 0, "%s: sqnr %g, PyTorch %g", c.name, got, want);
+    } else {
+      CHECK(fabs(got - want) < 1e-4, "%s: sqnr %.7f dB, PyTorch %.7f dB", c.name, got, want);
+    }
+    free(ref), free(x);
+    cases++;
+  }
+  golden_close(f, &c);
+  CHECK(cases >= 6, "only %zu sqnr cases", cases);
+  const float bad[2] = {1.0f, NAN}, good[2] = {1.0f, 2.0f};
+  double out = 42.0;
+  CHECK(qeq_sqnr_f32(2, good, bad, &out) == QEQ_ERROR_NON_FINITE && out == 42.0, "NaN accepted");
+  CHECK(qeq_sqnr_f32(0, good, good, &out) == QEQ_ERROR_INVALID_ARGUMENT, "n 0 accepted");
+  const float zeros[2] = {0.0f, 0.0f};
+  CHECK(qeq_sqnr_f32(2, zeros, zeros, &out) == QEQ_OK && isinf(out) && out > 0, "zeros");
+  CHECK(qeq_sqnr_f32(2, zeros, good, &out) == QEQ_OK && isinf(out) && out < 0, "zero signal");
+}
+
 static void test_isa_coverage(void** state) {
   (void)state;
   CHECK(coverage_report("golden fixtures under each ISA cap", 0) == 0, "ISA coverage incomplete");
@@ -188,9 +224,8 @@ static void test_isa_coverage(void** state) {
 int main(void) {
   isa_count = detected_isas(isas);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_channel_range),
-      cmocka_unit_test(test_quantize),
-      cmocka_unit_test(test_observers),
+      cmocka_unit_test(test_channel_range), cmocka_unit_test(test_quantize),
+      cmocka_unit_test(test_observers),     cmocka_unit_test(test_sqnr),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

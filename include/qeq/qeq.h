@@ -9,5 +9,6 @@
 #include <qeq/ranges.h>
 #include <qeq/scale.h>
 #include <qeq/shape.h>
+#include <qeq/sqnr.h>
 
 #endif /* QEQ_QEQ_H */

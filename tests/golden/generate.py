@@ -177,12 +177,27 @@ def observers(gen):
     w.close()
 
 
+def sqnr(gen):
+    from torch.ao.ns.fx.utils import compute_sqnr
+    w = Writer("sqnr.txt")
+    for i, (n, noise) in enumerate([(10, 0.1), (1000, 0.01), (4096, 1e-4), (7, 1.0), (300, 0.5)]):
+        x = torch.randn(n, generator=gen)
+        y = (x + noise * torch.randn(n, generator=gen)).float()
+        w.case(f"sqnr_{i}", ref=("f", flat(x)), x=("f", flat(y)),
+               sqnr=("f", [float(compute_sqnr(x, y))]))
+    x = torch.randn(50, generator=gen)
+    w.case("sqnr_exact", ref=("f", flat(x)), x=("f", flat(x)),
+           sqnr=("f", [float(compute_sqnr(x, x.clone()))]))
+    w.close()
+
+
 def main():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(20261122)
     ranges(gen)
     quantize(gen)
     observers(gen)
+    sqnr(gen)
     return 0
 
 
