@@ -2,12 +2,15 @@
 # Installs qeq's build and test dependencies from Debian 12's archive. Idempotent: does
 # nothing (and needs no network) when every package is already installed.
 #   bash scripts/install-deps.sh            # x86_64 / native build, tests, benchmark
-#   bash scripts/install-deps.sh --aarch64  # plus the cross compiler and qemu-user
+#   bash scripts/install-deps.sh --aarch64  # plus the cross compiler, arm64 libraries, qemu-user
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmocka-dev)
+cross=0
 if [[ "${1:-}" == "--aarch64" ]]; then
-  packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+  cross=1
+  packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+             libcmocka-dev:arm64 libbenchmark-dev:arm64)
 fi
 
 missing=()
@@ -24,5 +27,10 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The arm64 test and benchmark libraries come from Debian's multiarch archive.
+if ((cross)) && [[ $(dpkg --print-architecture) != arm64 ]] &&
+  ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies, then builds and tests
 #   1. Release with warnings as errors (every ISA this CPU has, NEON through SIMDe);
-#   2. Debug with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests.
+#   2. Debug with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests;
+#   3. on x86_64 hosts, the aarch64 cross build and the same tests under qemu-user with
+#      two emulated CPUs (scripts/run-tests-aarch64.sh).
 # Build trees go under build/ (override with QEQ_BUILD_ROOT). Run from anywhere.
 set -euo pipefail
 
@@ -14,7 +16,8 @@ bash "$root/scripts/install-deps.sh"
 step() { printf '\n==== %s ====\n' "$*"; }
 
 step "Release build (-Werror) and tests"
-cmake -S "$root" -B "$build_root/release" -DCMAKE_BUILD_TYPE=Release -DQEQ_WERROR=ON
+cmake -S "$root" -B "$build_root/release" -DCMAKE_BUILD_TYPE=Release -DQEQ_WERROR=ON \
+  -DQEQ_BUILD_BENCHMARKS=ON
 cmake --build "$build_root/release" -j "$jobs"
 ctest --test-dir "$build_root/release" --output-on-failure -j "$jobs"
 
@@ -23,5 +26,9 @@ cmake -S "$root" -B "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DQEQ_WERROR=ON 
 cmake --build "$build_root/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$build_root/asan" --output-on-failure -j "$jobs"
+
+if [[ $(uname -m) == x86_64 ]]; then
+  bash "$root/scripts/run-tests-aarch64.sh"
+fi
 
 step "all test builds passed"

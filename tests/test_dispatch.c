@@ -1,11 +1,13 @@
 /* Dispatch: detection against an independent source (the compiler's CPU model on x86,
- * /proc/cpuinfo on aarch64), the QEQ_ISA environment cap, API caps, the variant each family
- * selects under every cap, the test hook, and cap changes racing with kernel calls.
+ * executing each ISA's instruction and catching SIGILL on aarch64), the QEQ_ISA environment cap,
+ * API caps, the variant each family selects under every cap, the test hook, and cap changes racing
+ * with kernel calls.
  *
  * QEQ_TEST_EXPECT_ENV says what QEQ_ISA should have done: unset (no QEQ_ISA), "applied",
  * "unknown" (not an ISA name) or "unsupported" (a level this CPU lacks).
  * QEQ_TEST_EXPECT_BEST, when set, is the ISA name detection must report as best (used by
  * the emulated aarch64 runs to prove which CPU model they ran on). */
+#define _POSIX_C_SOURCE 200809L /* sigaction, sigsetjmp */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,26 +40,49 @@ static int independent_detect(qeq_isa isa) {
   }
 }
 #elif defined(__aarch64__)
-/* 1 if the "Features" line of /proc/cpuinfo lists `flag` as a whole word. */
-static int cpuinfo_has(const char* flag) {
-  FILE* f = fopen("/proc/cpuinfo", "r");
-  if (f == NULL) return -1;
-  char line[4096];
-  int found = 0;
-  while (!found && fgets(line, sizeof line, f) != NULL) {
-    if (strncmp(line, "Features", 8) != 0) continue;
-    for (char* tok = strtok(strchr(line, ':') + 1, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
-      if (strcmp(tok, flag) == 0) found = 1;
-    }
-  }
-  fclose(f);
-  return found;
+/* Execute one instruction of the ISA and see whether it traps. /proc/cpuinfo is no
+ * independent source here: under qemu-user it describes the host. The encodings are raw
+ * (.inst) because this file is built without +dotprod. */
+#include <setjmp.h>
+#include <signal.h>
+
+static sigjmp_buf probe_jump;
+static void probe_sigill(int sig) {
+  (void)sig;
+  siglongjmp(probe_jump, 1);
 }
+
+static int executes(void (*probe)(void)) {
+  struct sigaction trap = {0}, old;
+  trap.sa_handler = probe_sigill;
+  sigemptyset(&trap.sa_mask);
+  sigaction(SIGILL, &trap, &old);
+  int ok = 0;
+  if (sigsetjmp(probe_jump, 1) == 0) {
+    probe();
+    ok = 1;
+  }
+  sigaction(SIGILL, &old, NULL);
+  return ok;
+}
+
+static void probe_neon(void) {
+  __asm__ volatile(".inst 0x4ea08400" ::: "v0"); /* add v0.4s, v0.4s, v0.4s */
+}
+static void probe_dotprod(void) {
+  __asm__ volatile(".inst 0x4e809400" ::: "v0"); /* sdot v0.4s, v0.16b, v0.16b */
+}
+
 static int independent_detect(qeq_isa isa) {
+  static int neon = -1, dotprod = -1;
+  if (neon < 0) {
+    neon = executes(probe_neon);
+    dotprod = neon && executes(probe_dotprod);
+  }
   switch (isa) {
     case QEQ_ISA_SCALAR: return 1;
-    case QEQ_ISA_NEON: return cpuinfo_has("asimd");
-    case QEQ_ISA_NEONDOT: return cpuinfo_has("asimd") == 1 && cpuinfo_has("asimddp") == 1;
+    case QEQ_ISA_NEON: return neon;
+    case QEQ_ISA_NEONDOT: return dotprod;
     default: return 0;
   }
 }
