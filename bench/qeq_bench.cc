@@ -1,4 +1,5 @@
-// qeq_bench: throughput of the range and scaling kernels on conv and linear weights, under
+// qeq_bench: throughput of the range, scaling and quantization kernels on conv and linear
+// weights, under
 // every ISA cap that selects different kernels, next to streaming-read and read+write
 // baselines over the same buffers measured in the same run. Ends with a summary table of
 // GB/s and fractions of the baseline.
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bandwidth-baselines.h"
@@ -35,7 +37,31 @@ const Weight kWeights[] = {
     {"linear 4096x4096", {4096, 4096}},
 };
 
-enum class Op { kBaselineRead, kBaselineReadWrite, kRangeAxis0, kRangeAxis1, kScaleAxis0 };
+enum class Op {
+  kBaselineRead,
+  kBaselineReadWrite,
+  kRangeAxis0,
+  kRangeAxis1,
+  kScaleAxis0,
+  kQuantizeAxis0,      // f32 -> qint8 per output channel
+  kFakeQuantizeAxis0,  // f32 -> f32 per output channel, into a second buffer
+  kFakeQuantizeAxis0InPlace,
+  kRequantizeAxis0,  // s32 accumulators -> quint8, a multiplier per output channel
+};
+
+const Op kAllOps[] = {Op::kBaselineRead,      Op::kBaselineReadWrite,
+                      Op::kRangeAxis0,        Op::kRangeAxis1,
+                      Op::kScaleAxis0,        Op::kQuantizeAxis0,
+                      Op::kFakeQuantizeAxis0, Op::kFakeQuantizeAxis0InPlace,
+                      Op::kRequantizeAxis0};
+
+bool is_baseline(Op op) {
+  return op == Op::kBaselineRead || op == Op::kBaselineReadWrite;
+}
+bool is_quantization(Op op) {
+  return op == Op::kQuantizeAxis0 || op == Op::kFakeQuantizeAxis0 ||
+         op == Op::kFakeQuantizeAxis0InPlace || op == Op::kRequantizeAxis0;
+}
 
 const char* op_name(Op op) {
   switch (op) {
@@ -44,12 +70,38 @@ const char* op_name(Op op) {
     case Op::kRangeAxis0: return "range_axis0";
     case Op::kRangeAxis1: return "range_axis1";
     case Op::kScaleAxis0: return "scale_axis0_inplace";
+    case Op::kQuantizeAxis0: return "quantize_axis0";
+    case Op::kFakeQuantizeAxis0: return "fake_quantize_axis0";
+    case Op::kFakeQuantizeAxis0InPlace: return "fake_quantize_axis0_inplace";
+    case Op::kRequantizeAxis0: return "requantize_axis0";
   }
   return "?";
 }
 
-// Which baseline an operation's traffic compares with.
-Op baseline_of(Op op) { return op == Op::kScaleAxis0 ? Op::kBaselineReadWrite : Op::kBaselineRead; }
+// Which baseline an operation's traffic compares with: operations that write as much as
+// they read compare with read+write, the rest (reductions, f32 -> int8) with read.
+Op baseline_of(Op op) {
+  switch (op) {
+    case Op::kScaleAxis0:
+    case Op::kFakeQuantizeAxis0:
+    case Op::kFakeQuantizeAxis0InPlace: return Op::kBaselineReadWrite;
+    default: return Op::kBaselineRead;
+  }
+}
+
+// Bytes the figure counts per pass: the float (or int32) input, plus the float output for
+// the operations compared with read+write.
+size_t counted_bytes(Op op, size_t numel) {
+  const size_t input = numel * 4;
+  const bool writes_back =
+      op == Op::kBaselineReadWrite || baseline_of(op) == Op::kBaselineReadWrite;
+  return writes_back ? 2 * input : input;
+}
+
+// The quantization benchmarks run on the conv weights of 512 and 2048 channels.
+bool applies(Op op, const Weight& w) {
+  return !is_quantization(op) || (w.dims.size() == 4 && w.dims[0] >= 512);
+}
 
 struct AlignedFree {
   void operator()(float* p) const { std::free(p); }
@@ -72,6 +124,27 @@ float* weight_buffer(size_t numel) {
   return data;
 }
 
+// A second buffer per element count and purpose (outputs, in-place copies, accumulators).
+void* scratch_buffer(const char* purpose, size_t bytes) {
+  static std::map<std::pair<std::string, size_t>, std::unique_ptr<float, AlignedFree>> buffers;
+  const auto key = std::make_pair(std::string(purpose), bytes);
+  auto it = buffers.find(key);
+  if (it != buffers.end()) return it->second.get();
+  float* data = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  if (data == nullptr) return nullptr;
+  std::memset(data, 0, bytes);
+  buffers.emplace(key, std::unique_ptr<float, AlignedFree>(data));
+  return data;
+}
+
+// Symmetric qint8 scales of each output channel, as a per-channel observer would give.
+std::vector<float> symmetric_scales(const qeq_shape* shape, const float* x) {
+  std::vector<float> absmax(shape->dims[0]);
+  qeq_channel_absmax_f32(shape, x, 0, absmax.data());
+  for (float& a : absmax) a = std::max(a / 127.5f, 1.1920929e-07f);
+  return absmax;
+}
+
 std::string shape_tag(const Weight& w) {
   std::string tag;
   for (size_t d : w.dims) tag += (tag.empty() ? "" : "x") + std::to_string(d);
@@ -91,7 +164,7 @@ void run(benchmark::State& state, Op op, const Weight& w, qeq_isa isa) {
     state.SkipWithError("cannot allocate the weight");
     return;
   }
-  const bool kernel = op != Op::kBaselineRead && op != Op::kBaselineReadWrite;
+  const bool kernel = !is_baseline(op);
   if (kernel && qeq_set_isa_cap(isa) != QEQ_OK) {
     state.SkipWithError(qeq_last_error());
     return;
@@ -100,6 +173,32 @@ void run(benchmark::State& state, Op op, const Weight& w, qeq_isa isa) {
   std::vector<float> out(axis_channels);
   // Powers of two, alternating, so repeated in-place scaling never drifts or goes subnormal.
   std::vector<float> up(axis_channels, 2.0f), down(axis_channels, 0.5f);
+  std::vector<float> scales, multipliers;
+  std::vector<int32_t> zero_points(axis_channels, 0);
+  void* y = nullptr;
+  int32_t* acc = nullptr;
+  if (is_quantization(op)) {
+    scales = symmetric_scales(&shape, x);
+    const size_t out_bytes =
+        op == Op::kQuantizeAxis0 || op == Op::kRequantizeAxis0 ? numel : numel * 4;
+    y = scratch_buffer(op_name(op), out_bytes);
+    if (op == Op::kFakeQuantizeAxis0InPlace && y != nullptr) std::memcpy(y, x, numel * 4);
+    if (op == Op::kRequantizeAxis0) {
+      // Accumulators of a few thousand int8 products, and multipliers that map them to
+      // roughly the output range.
+      acc = static_cast<int32_t*>(scratch_buffer("accumulators", numel * 4));
+      if (acc != nullptr) {
+        for (size_t i = 0; i < numel; i++) acc[i] = static_cast<int32_t>(x[i] * 262144.0f);
+      }
+      multipliers.assign(axis_channels, 1.0f / 2048.0f);
+      for (size_t c = 0; c < axis_channels; c++) multipliers[c] *= 1.0f + 0.001f * (float)(c % 97);
+    }
+    if (y == nullptr || (op == Op::kRequantizeAxis0 && acc == nullptr)) {
+      state.SkipWithError("cannot allocate the output");
+      qeq_clear_isa_cap();
+      return;
+    }
+  }
 
   qeq_status status = QEQ_OK;
   size_t iteration = 0;
@@ -110,8 +209,26 @@ void run(benchmark::State& state, Op op, const Weight& w, qeq_isa isa) {
       case Op::kRangeAxis0: status = qeq_channel_range_f32(&shape, x, 0, out.data()); break;
       case Op::kRangeAxis1: status = qeq_channel_range_f32(&shape, x, 1, out.data()); break;
       case Op::kScaleAxis0:
-        status = qeq_scale_channels_f32(&shape, x, 0, (iteration++ & 1) ? down.data() : up.data(),
-                                        x);
+        status =
+            qeq_scale_channels_f32(&shape, x, 0, (iteration++ & 1) ? down.data() : up.data(), x);
+        break;
+      case Op::kQuantizeAxis0:
+        status = qeq_quantize_f32(&shape, x, 0, QEQ_DTYPE_QINT8, axis_channels, scales.data(),
+                                  zero_points.data(), y);
+        break;
+      case Op::kFakeQuantizeAxis0:
+        status = qeq_fake_quantize_f32(&shape, x, 0, axis_channels, scales.data(),
+                                       zero_points.data(), -128, 127, static_cast<float*>(y));
+        break;
+      case Op::kFakeQuantizeAxis0InPlace:
+        // After the first pass the values sit on the grid, and stay there: same work each time.
+        status =
+            qeq_fake_quantize_f32(&shape, static_cast<float*>(y), 0, axis_channels, scales.data(),
+                                  zero_points.data(), -128, 127, static_cast<float*>(y));
+        break;
+      case Op::kRequantizeAxis0:
+        status = qeq_requantize_s32(&shape, acc, 0, axis_channels, multipliers.data(), 128, 0, 255,
+                                    QEQ_DTYPE_QUINT8, y);
         break;
     }
     benchmark::DoNotOptimize(out.data());
@@ -126,9 +243,8 @@ void run(benchmark::State& state, Op op, const Weight& w, qeq_isa isa) {
   if (op == Op::kScaleAxis0 && (iteration & 1)) {
     qeq_scale_channels_f32(&shape, x, 0, down.data(), x);
   }
-  const size_t passes = op == Op::kScaleAxis0 || op == Op::kBaselineReadWrite ? 2 : 1;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(passes * numel * sizeof(float)));
+                          static_cast<int64_t>(counted_bytes(op, numel)));
   if (kernel) state.SetLabel(qeq_isa_name(isa));
 }
 
@@ -185,30 +301,38 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     std::FILE* out = stdout;
     std::fflush(out);
-    std::fprintf(out, "\nqeq_bench summary (single thread; baselines use %s loads; weights "
-                 "bigger than the LLC are cold)\n\n", stream_isa());
+    std::fprintf(out,
+                 "\nqeq_bench summary (single thread; baselines use %s loads; weights "
+                 "bigger than the LLC are cold)\n\n",
+                 stream_isa());
     std::fprintf(out, "| operation | weight | MiB | ISA | GB/s | fraction of baseline |\n");
     std::fprintf(out, "|---|---|---:|---|---:|---:|\n");
     for (const Weight& w : kWeights) {
       double mib = 4.0 / (1024.0 * 1024.0);
       for (size_t d : w.dims) mib *= static_cast<double>(d);
-      for (Op op : {Op::kBaselineRead, Op::kBaselineReadWrite, Op::kRangeAxis0, Op::kRangeAxis1,
-                    Op::kScaleAxis0}) {
-        const bool baseline = op == Op::kBaselineRead || op == Op::kBaselineReadWrite;
+      for (Op op : kAllOps) {
+        if (!applies(op, w)) continue;
+        const bool baseline = is_baseline(op);
         const double base = find(name_of(baseline_of(op), w, nullptr));
         for (const std::string& isa : isa_names_for(baseline)) {
           const double gbps = find(name_of(op, w, baseline ? nullptr : isa.c_str()));
           if (gbps <= 0) continue;
           char fraction[32] = "-";
-          if (!baseline && base > 0) std::snprintf(fraction, sizeof fraction, "%.2f of %s", gbps / base,
-                                                   baseline_of(op) == Op::kBaselineRead ? "read" : "r+w");
+          if (!baseline && base > 0)
+            std::snprintf(fraction, sizeof fraction, "%.2f of %s", gbps / base,
+                          baseline_of(op) == Op::kBaselineRead ? "read" : "r+w");
           std::fprintf(out, "| %s | %s | %.1f | %s | %.2f | %s |\n", op_name(op), w.label, mib,
                        baseline ? "-" : isa.c_str(), gbps, fraction);
         }
       }
     }
-    if (!skipped_.empty()) std::fprintf(out, "\nNot benchmarked separately: %s\n", skipped_.c_str());
-    std::fprintf(out, "GB/s counts bytes of weight read (ranges) or read and written (scaling).\n");
+    if (!skipped_.empty())
+      std::fprintf(out, "\nNot benchmarked separately: %s\n", skipped_.c_str());
+    std::fprintf(out,
+                 "GB/s counts the float32 (requantize: int32) bytes read, plus the float32 bytes\n"
+                 "written for operations compared with read+write (scaling, fake-quantize).\n"
+                 "fake_quantize_axis0 writes a second buffer: three streams against the\n"
+                 "baseline's two (read, and write back in place).\n");
   }
 
   std::vector<std::string> isas;
@@ -251,7 +375,8 @@ int main(int argc, char** argv) {
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
     }
-    for (Op op : {Op::kRangeAxis0, Op::kRangeAxis1, Op::kScaleAxis0}) {
+    for (Op op : kAllOps) {
+      if (is_baseline(op) || !applies(op, w)) continue;
       for (qeq_isa isa : isas) {
         benchmark::RegisterBenchmark(SummaryReporter::name_of(op, w, qeq_isa_name(isa)).c_str(),
                                      [op, &w, isa](benchmark::State& s) { run(s, op, w, isa); })

@@ -1,6 +1,8 @@
 #include <immintrin.h>
 
+#include "kernels/common/prefetch.h"
 #include "kernels/common/quant-scalar.h"
+#include "kernels/common/stream-store.h"
 #include "kernels/ukernels.h"
 
 static inline __m256 fake_quantize8(__m256 x, __m256 inv, __m256 lo, __m256 hi, __m256 scale) {
@@ -14,6 +16,8 @@ static inline __m256 fake_quantize8(__m256 x, __m256 inv, __m256 lo, __m256 hi, 
 
 void qeq_f32_fq_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
                                      const qeq_fq_params* params, float* y) {
+  /* In place, the lines are in cache already: nothing to save. */
+  const int stream = y != x && qeq_should_stream(outer, channels, inner, sizeof(float));
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const qeq_fq_params p = params[c];
@@ -23,9 +27,16 @@ void qeq_f32_fq_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner
       const __m256 scale = _mm256_set1_ps(p.scale);
       size_t i = 0;
       for (; i + 16 <= inner; i += 16) {
-        const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
-        _mm256_storeu_ps(y + i, fake_quantize8(v0, inv, lo, hi, scale));
-        _mm256_storeu_ps(y + i + 8, fake_quantize8(v1, inv, lo, hi, scale));
+        qeq_prefetch_row_ahead(x + i);
+        const __m256 f0 = fake_quantize8(_mm256_loadu_ps(x + i), inv, lo, hi, scale);
+        const __m256 f1 = fake_quantize8(_mm256_loadu_ps(x + i + 8), inv, lo, hi, scale);
+        if (stream && qeq_is_aligned(y + i, 32)) {
+          _mm256_stream_ps(y + i, f0);
+          _mm256_stream_ps(y + i + 8, f1);
+        } else {
+          _mm256_storeu_ps(y + i, f0);
+          _mm256_storeu_ps(y + i + 8, f1);
+        }
       }
       for (; i + 8 <= inner; i += 8) {
         _mm256_storeu_ps(y + i, fake_quantize8(_mm256_loadu_ps(x + i), inv, lo, hi, scale));
@@ -33,4 +44,5 @@ void qeq_f32_fq_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner
       for (; i < inner; i++) y[i] = qeq_fake_quantize_one(x[i], &p);
     }
   }
+  if (stream) _mm_sfence(); /* order the streaming stores before the caller reads y */
 }

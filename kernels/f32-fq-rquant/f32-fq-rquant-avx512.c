@@ -1,6 +1,8 @@
 #include <immintrin.h>
 
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/prefetch.h"
+#include "kernels/common/stream-store.h"
 #include "kernels/ukernels.h"
 
 /* round(clamp(x * inv, lo, hi)) * scale with NaN -> 0; VRNDSCALEPS with
@@ -16,6 +18,8 @@ static inline __m512 fake_quantize16(__m512 x, __m512 inv, __m512 lo, __m512 hi,
 
 void qeq_f32_fq_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
                                        const qeq_fq_params* params, float* y) {
+  /* In place, the lines are in cache already: nothing to save. */
+  const int stream = y != x && qeq_should_stream(outer, channels, inner, sizeof(float));
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const __m512 inv = _mm512_set1_ps(params[c].inv_scale);
@@ -24,9 +28,17 @@ void qeq_f32_fq_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inn
       const __m512 scale = _mm512_set1_ps(params[c].scale);
       size_t i = 0;
       for (; i + 32 <= inner; i += 32) {
-        const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
-        _mm512_storeu_ps(y + i, fake_quantize16(v0, inv, lo, hi, scale));
-        _mm512_storeu_ps(y + i + 16, fake_quantize16(v1, inv, lo, hi, scale));
+        qeq_prefetch_row_ahead(x + i);
+        qeq_prefetch_row_ahead(x + i + 16);
+        const __m512 f0 = fake_quantize16(_mm512_loadu_ps(x + i), inv, lo, hi, scale);
+        const __m512 f1 = fake_quantize16(_mm512_loadu_ps(x + i + 16), inv, lo, hi, scale);
+        if (stream && qeq_is_aligned(y + i, 64)) {
+          _mm512_stream_ps(y + i, f0);
+          _mm512_stream_ps(y + i + 16, f1);
+        } else {
+          _mm512_storeu_ps(y + i, f0);
+          _mm512_storeu_ps(y + i + 16, f1);
+        }
       }
       for (; i + 16 <= inner; i += 16) {
         _mm512_storeu_ps(y + i, fake_quantize16(_mm512_loadu_ps(x + i), inv, lo, hi, scale));
@@ -38,4 +50,5 @@ void qeq_f32_fq_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inn
       }
     }
   }
+  if (stream) _mm_sfence(); /* order the streaming stores before the caller reads y */
 }

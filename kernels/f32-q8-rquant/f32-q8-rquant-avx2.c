@@ -1,10 +1,14 @@
 #include <immintrin.h>
+
+#include "kernels/common/prefetch.h"
 #include "kernels/common/quant-avx2.h"
 #include "kernels/common/quant-scalar.h"
+#include "kernels/common/stream-store.h"
 #include "kernels/ukernels.h"
 
 void qeq_f32_q8_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
                                      const qeq_q8_quant_params* params, uint8_t* y) {
+  const int stream = qeq_should_stream(outer, channels, inner, 1);
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const qeq_q8_quant_params p = params[c];
@@ -13,12 +17,24 @@ void qeq_f32_q8_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner
       const __m256 hi = _mm256_set1_ps(p.hi);
       const __m256i zp = _mm256_set1_epi32(p.zero_point);
       size_t i = 0;
-      for (; i + 16 <= inner; i += 16) {
-        const __m128i b0 =
+      for (; i + 32 <= inner; i += 32) {
+        qeq_prefetch_row_ahead(x + i);
+        qeq_prefetch_row_ahead(x + i + 16);
+        const __m256i bytes = qeq_low_bytes32_avx2(
+            qeq_quantize_ps_avx2(_mm256_loadu_ps(x + i), inv, lo, hi, zp),
+            qeq_quantize_ps_avx2(_mm256_loadu_ps(x + i + 8), inv, lo, hi, zp),
+            qeq_quantize_ps_avx2(_mm256_loadu_ps(x + i + 16), inv, lo, hi, zp),
+            qeq_quantize_ps_avx2(_mm256_loadu_ps(x + i + 24), inv, lo, hi, zp));
+        if (stream && qeq_is_aligned(y + i, 32)) {
+          _mm256_stream_si256((__m256i*)(y + i), bytes);
+        } else {
+          _mm256_storeu_si256((__m256i*)(y + i), bytes);
+        }
+      }
+      for (; i + 8 <= inner; i += 8) {
+        const __m128i b =
             qeq_low_bytes8_avx2(qeq_quantize_ps_avx2(_mm256_loadu_ps(x + i), inv, lo, hi, zp));
-        const __m128i b1 =
-            qeq_low_bytes8_avx2(qeq_quantize_ps_avx2(_mm256_loadu_ps(x + i + 8), inv, lo, hi, zp));
-        _mm_storeu_si128((__m128i*)(y + i), _mm_unpacklo_epi64(b0, b1));
+        _mm_storel_epi64((__m128i*)(y + i), b);
       }
       for (; i < inner; i++) {
         /* the same steps as the vector lanes, one element at a time */
@@ -30,4 +46,5 @@ void qeq_f32_q8_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner
       }
     }
   }
+  if (stream) _mm_sfence(); /* order the streaming stores before the caller reads y */
 }

@@ -1,11 +1,14 @@
 #include <immintrin.h>
 
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/prefetch.h"
 #include "kernels/common/quant-avx512.h"
+#include "kernels/common/stream-store.h"
 #include "kernels/ukernels.h"
 
 void qeq_f32_q8_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
                                        const qeq_q8_quant_params* params, uint8_t* y) {
+  const int stream = qeq_should_stream(outer, channels, inner, 1);
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const __m512 inv = _mm512_set1_ps(params[c].inv_scale);
@@ -14,6 +17,7 @@ void qeq_f32_q8_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inn
       const __m512i zp = _mm512_set1_epi32(params[c].zero_point);
       size_t i = 0;
       for (; i + 64 <= inner; i += 64) {
+        for (size_t line = 0; line < 64; line += 16) qeq_prefetch_row_ahead(x + i + line);
         const __m512i q0 = qeq_quantize_ps_avx512(_mm512_loadu_ps(x + i), inv, lo, hi, zp);
         const __m512i q1 = qeq_quantize_ps_avx512(_mm512_loadu_ps(x + i + 16), inv, lo, hi, zp);
         const __m512i q2 = qeq_quantize_ps_avx512(_mm512_loadu_ps(x + i + 32), inv, lo, hi, zp);
@@ -22,8 +26,13 @@ void qeq_f32_q8_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inn
             _mm256_castsi128_si256(_mm512_cvtepi32_epi8(q0)), _mm512_cvtepi32_epi8(q1), 1);
         const __m256i b23 = _mm256_inserti128_si256(
             _mm256_castsi128_si256(_mm512_cvtepi32_epi8(q2)), _mm512_cvtepi32_epi8(q3), 1);
-        _mm256_storeu_si256((__m256i*)(y + i), b01);
-        _mm256_storeu_si256((__m256i*)(y + i + 32), b23);
+        if (stream && qeq_is_aligned(y + i, 32)) {
+          _mm256_stream_si256((__m256i*)(y + i), b01);
+          _mm256_stream_si256((__m256i*)(y + i + 32), b23);
+        } else {
+          _mm256_storeu_si256((__m256i*)(y + i), b01);
+          _mm256_storeu_si256((__m256i*)(y + i + 32), b23);
+        }
       }
       for (; i + 16 <= inner; i += 16) {
         const __m512i q = qeq_quantize_ps_avx512(_mm512_loadu_ps(x + i), inv, lo, hi, zp);
@@ -37,4 +46,5 @@ void qeq_f32_q8_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inn
       }
     }
   }
+  if (stream) _mm_sfence(); /* order the streaming stores before the caller reads y */
 }

@@ -1,4 +1,5 @@
 #include "kernels/common/minmax-avx2.h"
+#include "kernels/common/prefetch.h"
 #include "kernels/ukernels.h"
 
 void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
@@ -12,6 +13,8 @@ void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, 
       const float* p = x;
       size_t n = inner;
       for (; n >= 32; n -= 32, p += 32) {
+        qeq_prefetch_row_ahead(p);
+        qeq_prefetch_row_ahead(p + 16);
         const __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
         const __m256 v2 = _mm256_loadu_ps(p + 16), v3 = _mm256_loadu_ps(p + 24);
         mn0 = qeq_min_ps_avx2(mn0, v0);
