@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs dependencies, builds Release with the benchmark, and runs qeq_bench,
 # which ends with a summary table (GB/s and fractions of the streaming baselines).
-# Extra arguments go to qeq_bench, e.g. --benchmark_filter=2048x2048.
+# Each benchmark runs 3 times, the repetitions of all benchmarks shuffled together, so a
+# kernel and its baseline are measured over the same stretch of time on a noisy machine; the
+# table shows means. Extra arguments go to qeq_bench and override these, e.g.
+# --benchmark_filter=2048x2048 or --benchmark_repetitions=1.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,4 +14,5 @@ bash "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DQEQ_BUILD_BENCHMARKS=ON \
   -DQEQ_BUILD_TESTS=OFF
 cmake --build "$build" -j "$(nproc)" --target qeq_bench
-"$build/bench/qeq_bench" --benchmark_color=false "$@"
+"$build/bench/qeq_bench" --benchmark_color=false --benchmark_repetitions=3 \
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=false "$@"
