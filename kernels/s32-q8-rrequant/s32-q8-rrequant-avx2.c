@@ -19,8 +19,8 @@ void qeq_s32_q8_rrequant_ukernel__avx2(size_t outer, size_t channels, size_t inn
       const __m256i zp = _mm256_set1_epi32(p.zero_point);
       size_t i = 0;
       for (; i + 32 <= inner; i += 32) {
-        qeq_prefetch_row_ahead((acc + i));
-        qeq_prefetch_row_ahead((acc + i + 16));
+        qeq_prefetch_row_ahead(acc + i);
+        qeq_prefetch_row_ahead(acc + i + 16);
         __m256i q[4];
         for (int k = 0; k < 4; k++) {
           const __m256i a = _mm256_loadu_si256((const __m256i*)(acc + i + 8 * k));

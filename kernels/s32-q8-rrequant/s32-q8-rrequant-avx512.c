@@ -22,8 +22,8 @@ void qeq_s32_q8_rrequant_ukernel__avx512(size_t outer, size_t channels, size_t i
       const __m512i zp = _mm512_set1_epi32(params[c].zero_point);
       size_t i = 0;
       for (; i + 32 <= inner; i += 32) {
-        qeq_prefetch_row_ahead((acc + i));
-        qeq_prefetch_row_ahead((acc + i + 16));
+        qeq_prefetch_row_ahead(acc + i);
+        qeq_prefetch_row_ahead(acc + i + 16);
         const __m512i q0 = requantize16(_mm512_loadu_si512(acc + i), m, lo, hi, zp);
         const __m512i q1 = requantize16(_mm512_loadu_si512(acc + i + 16), m, lo, hi, zp);
         const __m256i bytes = _mm256_inserti128_si256(
