@@ -3,7 +3,10 @@
 #define QEQ_QEQ_H
 
 #include <qeq/common.h>
+#include <qeq/equalize.h>
+#include <qeq/fold.h>
 #include <qeq/isa.h>
+#include <qeq/layer.h>
 #include <qeq/qparams.h>
 #include <qeq/quantize.h>
 #include <qeq/ranges.h>

@@ -22,6 +22,8 @@ from torch.ao.quantization.observer import (
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import equalize_cases  # noqa: E402
 
 
 def hexf(v):
@@ -191,6 +193,16 @@ def sqnr(gen):
     w.close()
 
 
+def equalization(gen):
+    w = Writer("equalize.txt")
+    equalize_cases.cle_cases(w, gen)
+    equalize_cases.chain_cases(w, gen)
+    w.close()
+    w = Writer("fold.txt")
+    equalize_cases.fold_cases(w, gen)
+    w.close()
+
+
 def main():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(20261122)
@@ -198,6 +210,7 @@ def main():
     quantize(gen)
     observers(gen)
     sqnr(gen)
+    equalization(torch.Generator().manual_seed(20261123))
     return 0
 
 

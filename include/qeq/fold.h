@@ -1,0 +1,43 @@
+/* qeq: batch-norm folding into Linear, Conv and ConvTranspose layers (PyTorch's
+ * fuse_conv_bn_weights / fuse_linear_bn_weights, with grouped ConvTranspose done right). */
+#ifndef QEQ_FOLD_H
+#define QEQ_FOLD_H
+
+#include <qeq/layer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An eval-mode batch norm over `channels` features. gamma and beta NULL: affine=False
+ * (gamma 1, beta 0). */
+typedef struct qeq_batch_norm {
+  size_t channels;
+  const float* running_mean;
+  const float* running_var;
+  const float* gamma; /* weight, or NULL */
+  const float* beta;  /* bias, or NULL */
+  float eps;          /* PyTorch's default 1e-5 */
+} qeq_batch_norm;
+
+/* Folds `bn` (applied to the layer's output) into the layer, in place, in float32 and in
+ * PyTorch's order, so the results carry PyTorch's bits:
+ *   Conv / ConvTranspose: r = 1 / sqrt(var + eps), k = gamma * r, W' = W * k per output
+ *     channel, b' = ((b - mean) * r) * gamma + beta;
+ *   Linear: s = gamma * (1 / sqrt(var + eps)), W' = W * s per row, b' = (b - mean) * s + beta.
+ * A layer without bias gets one: bias_storage (bn->channels floats) is filled and
+ * layer->bias set to it; it may be NULL when the layer has a bias. Grouped ConvTranspose
+ * scales each group's block along its axis 1 by that group's k (PyTorch raises a broadcast
+ * error there); Linear with an affine=False batch norm works (PyTorch raises a TypeError).
+ * Errors, with nothing modified: a bad descriptor; bn->channels != the layer's output
+ * channels (QEQ_ERROR_SHAPE_MISMATCH); NULL mean/var; eps negative or NaN; a running
+ * variance with var + eps <= 0; any NaN/Inf among the batch-norm parameters or the bias
+ * (QEQ_ERROR_NON_FINITE, naming it); a missing bias without bias_storage. */
+QEQ_API qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn,
+                                       float* bias_storage);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QEQ_FOLD_H */

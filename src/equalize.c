@@ -1,0 +1,304 @@
+/* Cross-layer equalization of layer pairs, and its iteration over chains (PyTorch's
+ * cross_layer_equalization and equalize, SPEC.md sections 2 and 3). */
+#include <qeq/equalize.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <qeq/ranges.h>
+
+#include "src/error.h"
+#include "src/layer.h"
+#include "src/shape.h"
+
+/* PyTorch adds this to the second layer's ranges, in float32. */
+#define QEQ_CLE_RANGE_EPS 1e-9f
+
+/* Everything one pair needs, checked before anything is written. */
+typedef struct pair_plan {
+  qeq_layer* first;
+  qeq_layer* second;
+  qeq_channel_set produced; /* first's output channels */
+  qeq_channel_set consumed; /* second's input channels */
+  size_t channels;
+} pair_plan;
+
+static size_t weight_bytes(const qeq_layer* layer) {
+  size_t numel = 1;
+  for (size_t d = 0; d < layer->weight_shape.ndim; d++) numel *= layer->weight_shape.dims[d];
+  return numel * sizeof(float);
+}
+
+static qeq_status plan_pair(const char* fn, qeq_layer* first, qeq_layer* second, pair_plan* plan) {
+  size_t out1, in2;
+  qeq_status status = qeq_layer_check(fn, "first", first, NULL, &out1);
+  if (status != QEQ_OK) return status;
+  status = qeq_layer_check(fn, "second", second, &in2, NULL);
+  if (status != QEQ_OK) return status;
+  if (out1 != in2) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                    "%s: first has %zu output channels but second has %zu input channels", fn, out1,
+                    in2);
+  }
+  if (first->activation == QEQ_ACTIVATION_RELU6) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: first has a ReLU6, which does not commute with per-channel scaling", fn);
+  }
+  if (qeq_ranges_overlap(first->weight, weight_bytes(first), second->weight,
+                         weight_bytes(second))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: the two weights overlap", fn);
+  }
+  plan->first = first;
+  plan->second = second;
+  qeq_layer_channel_set(first, 1, &plan->produced);
+  qeq_layer_channel_set(second, 0, &plan->consumed);
+  plan->channels = out1;
+  return QEQ_OK;
+}
+
+static qeq_status check_bias_finite(const char* fn, const qeq_layer* layer, size_t channels) {
+  if (layer->bias == NULL) return QEQ_OK;
+  for (size_t c = 0; c < channels; c++) {
+    if (!isfinite(layer->bias[c])) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: first's bias[%zu] is not finite", fn, c);
+    }
+  }
+  return QEQ_OK;
+}
+
+/* Scratch for one pair: min/max of both sides, then the scales. */
+typedef struct pair_scratch {
+  float* min1;
+  float* max1;
+  float* min2;
+  float* max2;
+  float* scale;     /* s, applied to second */
+  float* inv_scale; /* 1/s, applied to first */
+} pair_scratch;
+
+static int scratch_alloc(pair_scratch* s, size_t channels) {
+  float* block = malloc(6 * channels * sizeof(float));
+  if (block == NULL) return 0;
+  s->min1 = block;
+  s->max1 = block + channels;
+  s->min2 = block + 2 * channels;
+  s->max2 = block + 3 * channels;
+  s->scale = block + 4 * channels;
+  s->inv_scale = block + 5 * channels;
+  return 1;
+}
+
+static void scratch_free(pair_scratch* s) {
+  free(s->min1);
+}
+
+/* Ranges of both sides, then the scales. Fails only on non-finite weights, before any
+ * write. */
+static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scratch* s) {
+  qeq_status status =
+      qeq_channel_set_minmax(&plan->produced, plan->first->weight, s->min1, s->max1);
+  if (status != QEQ_OK) return status;
+  status = qeq_channel_set_minmax(&plan->consumed, plan->second->weight, s->min2, s->max2);
+  if (status != QEQ_OK) return status;
+  const float* bias = plan->first->bias;
+  for (size_t c = 0; c < plan->channels; c++) {
+    if (!isfinite(s->min1[c]) || !isfinite(s->max1[c])) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: first's output channel %zu holds NaN or Inf", fn,
+                      c);
+    }
+    if (!isfinite(s->min2[c]) || !isfinite(s->max2[c])) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: second's input channel %zu holds NaN or Inf", fn,
+                      c);
+    }
+    const float r1 = s->max1[c] - s->min1[c];
+    const float r2 = s->max2[c] - s->min2[c];
+    const float scale = sqrtf(r1 / (r2 + QEQ_CLE_RANGE_EPS));
+    const float inv_scale = 1.0f / scale;
+    /* PyTorch writes Inf/NaN for r1 = 0 and blows weights up for r2 = 0; qeq leaves such
+     * channels, and any whose scaled weights or bias would overflow, as they are. */
+    const float absmax1 = fmaxf(fabsf(s->min1[c]), fabsf(s->max1[c]));
+    const float absmax2 = fmaxf(fabsf(s->min2[c]), fabsf(s->max2[c]));
+    const int usable = r1 > 0.0f && r2 > 0.0f && isfinite(scale) && scale > 0.0f &&
+                       isfinite(inv_scale) && isfinite(absmax1 * inv_scale) &&
+                       isfinite(absmax2 * scale) && (bias == NULL || isfinite(bias[c] * inv_scale));
+    s->scale[c] = usable ? scale : 1.0f;
+    s->inv_scale[c] = usable ? inv_scale : 1.0f;
+  }
+  return QEQ_OK;
+}
+
+static void apply_scales(const pair_plan* plan, const pair_scratch* s) {
+  /* The weights and scales were checked: these calls cannot fail. */
+  qeq_channel_set_scale(&plan->produced, plan->first->weight, s->inv_scale);
+  if (plan->first->bias != NULL) {
+    for (size_t c = 0; c < plan->channels; c++) plan->first->bias[c] *= s->inv_scale[c];
+  }
+  qeq_channel_set_scale(&plan->consumed, plan->second->weight, s->scale);
+}
+
+qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* scales) {
+  static const char fn[] = "qeq_cross_layer_equalize";
+  pair_plan plan;
+  qeq_status status = plan_pair(fn, first, second, &plan);
+  if (status != QEQ_OK) return status;
+  status = check_bias_finite(fn, first, plan.channels);
+  if (status != QEQ_OK) return status;
+  if (scales != NULL && (qeq_ranges_overlap(scales, plan.channels * sizeof(float), first->weight,
+                                            weight_bytes(first)) ||
+                         qeq_ranges_overlap(scales, plan.channels * sizeof(float), second->weight,
+                                            weight_bytes(second)))) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: scales overlaps a weight", fn);
+  }
+  pair_scratch scratch;
+  if (!scratch_alloc(&scratch, plan.channels)) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels of scratch", fn,
+                    plan.channels);
+  }
+  status = compute_scales(fn, &plan, &scratch);
+  if (status == QEQ_OK) {
+    apply_scales(&plan, &scratch);
+    if (scales != NULL) {
+      for (size_t c = 0; c < plan.channels; c++) scales[c] = scratch.scale[c];
+    }
+  }
+  scratch_free(&scratch);
+  return status;
+}
+
+/* ---- iteration ---- */
+
+/* ||W * diag(f) - W|| over a channel set, from the channels' sums of squares. */
+static double scaled_change(const double* sum_squares, const float* factors, size_t channels) {
+  double total = 0.0;
+  for (size_t c = 0; c < channels; c++) {
+    const double d = (double)factors[c] - 1.0;
+    total += d * d * sum_squares[c];
+  }
+  return sqrt(total);
+}
+
+/* Index of the distinct layer (by weight pointer) in `distinct`, adding it if new. */
+static size_t distinct_index(const float** distinct, size_t* count, const float* weight) {
+  for (size_t i = 0; i < *count; i++) {
+    if (distinct[i] == weight) return i;
+  }
+  distinct[*count] = weight;
+  return (*count)++;
+}
+
+/* The sweeps, once every pair has been checked. */
+static qeq_status run_sweeps(const char* fn, const pair_plan* plans, size_t pair_count,
+                             const size_t* first_index, const size_t* second_index, double* change,
+                             size_t distinct_count, size_t max_channels, float threshold,
+                             size_t max_sweeps, qeq_equalize_report* result) {
+  pair_scratch scratch;
+  double* sum_squares = malloc((max_channels ? max_channels : 1) * sizeof(double));
+  if (sum_squares == NULL || !scratch_alloc(&scratch, max_channels ? max_channels : 1)) {
+    free(sum_squares);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+  }
+  *result = (qeq_equalize_report){0, 0.0, 0};
+  while (result->sweeps < max_sweeps) {
+    for (size_t p = 0; p < pair_count; p++) {
+      /* Finite weights were checked, and the scales keep them finite: this cannot fail. */
+      compute_scales(fn, &plans[p], &scratch);
+      qeq_channel_set_sum_squares(&plans[p].produced, plans[p].first->weight, sum_squares);
+      change[first_index[p]] = scaled_change(sum_squares, scratch.inv_scale, plans[p].channels);
+      qeq_channel_set_sum_squares(&plans[p].consumed, plans[p].second->weight, sum_squares);
+      change[second_index[p]] = scaled_change(sum_squares, scratch.scale, plans[p].channels);
+      apply_scales(&plans[p], &scratch);
+    }
+    result->sweeps++;
+    /* PyTorch sums the per-layer norms into a float32 scalar. */
+    float total = 0.0f;
+    for (size_t i = 0; i < distinct_count; i++) total += (float)change[i];
+    result->final_change = total;
+    if (total < threshold) {
+      result->converged = 1;
+      break;
+    }
+  }
+  free(sum_squares);
+  scratch_free(&scratch);
+  return QEQ_OK;
+}
+
+qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, size_t group_count,
+                        float threshold, size_t max_sweeps, qeq_equalize_report* report) {
+  static const char fn[] = "qeq_equalize";
+  if (layers == NULL || group_sizes == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                    layers == NULL ? "layers" : "group_sizes");
+  }
+  if (!(threshold >= 0.0f)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: threshold %g is negative or NaN", fn,
+                    (double)threshold);
+  }
+  if (max_sweeps == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: max_sweeps is 0", fn);
+  size_t layer_count = 0, pair_count = 0;
+  for (size_t g = 0; g < group_count; g++) {
+    if (group_sizes[g] < 2) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: group %zu has %zu layers, needs >= 2", fn, g,
+                      group_sizes[g]);
+    }
+    if (group_sizes[g] > SIZE_MAX / 2 - layer_count) {
+      return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: too many layers", fn);
+    }
+    layer_count += group_sizes[g];
+    pair_count += group_sizes[g] - 1;
+  }
+
+  qeq_status status = QEQ_ERROR_OUT_OF_MEMORY;
+  pair_plan* plans = calloc(pair_count ? pair_count : 1, sizeof *plans);
+  const float** distinct = calloc(layer_count ? layer_count : 1, sizeof *distinct);
+  size_t* first_index = calloc(pair_count ? pair_count : 1, sizeof *first_index);
+  size_t* second_index = calloc(pair_count ? pair_count : 1, sizeof *second_index);
+  double* change = calloc(layer_count ? layer_count : 1, sizeof *change);
+  size_t max_channels = 0;
+  if (plans == NULL || distinct == NULL || first_index == NULL || second_index == NULL ||
+      change == NULL) {
+    qeq_fail(status, "%s: cannot allocate the pair list", fn);
+    goto done;
+  }
+
+  /* Check every pair, and every weight and bias for NaN/Inf, before touching anything. */
+  size_t distinct_count = 0, p = 0, base = 0;
+  for (size_t g = 0; g < group_count; base += group_sizes[g], g++) {
+    for (size_t i = 0; i + 1 < group_sizes[g]; i++, p++) {
+      status = plan_pair(fn, layers[base + i], layers[base + i + 1], &plans[p]);
+      if (status != QEQ_OK) goto done;
+      status = check_bias_finite(fn, plans[p].first, plans[p].channels);
+      if (status != QEQ_OK) goto done;
+      first_index[p] = distinct_index(distinct, &distinct_count, plans[p].first->weight);
+      second_index[p] = distinct_index(distinct, &distinct_count, plans[p].second->weight);
+      if (plans[p].channels > max_channels) max_channels = plans[p].channels;
+    }
+  }
+  for (p = 0; p < pair_count; p++) {
+    const qeq_layer* both[2] = {plans[p].first, plans[p].second};
+    for (int k = 0; k < 2; k++) {
+      float lo, hi;
+      status = qeq_tensor_minmax_f32(&both[k]->weight_shape, both[k]->weight, &lo, &hi);
+      if (status != QEQ_OK) goto done;
+      if (!isfinite(lo) || !isfinite(hi)) {
+        status = qeq_fail(QEQ_ERROR_NON_FINITE, "%s: pair %zu: the %s weight holds NaN or Inf", fn,
+                          p, k == 0 ? "first" : "second");
+        goto done;
+      }
+    }
+  }
+
+  qeq_equalize_report result;
+  status = run_sweeps(fn, plans, pair_count, first_index, second_index, change, distinct_count,
+                      max_channels, threshold, max_sweeps, &result);
+  if (status == QEQ_OK && report != NULL) *report = result;
+
+done:
+  free(plans);
+  free(distinct);
+  free(first_index);
+  free(second_index);
+  free(change);
+  return status;
+}

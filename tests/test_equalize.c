@@ -1,0 +1,550 @@
+/* Cross-layer equalization, its iteration, and batch-norm folding:
+ *  - PyTorch's numbers (tests/golden/equalize.txt, fold.txt) bit for bit under every ISA cap,
+ *    including the sweep counts of PyTorch's equalize();
+ *  - behaviour, with the float reference forward pass of tests/support/layer-forward.c:
+ *    equalized pairs and chains compute what they computed before, ranges match after CLE,
+ *    folded layers equal layer + eval-mode batch norm (ConvTranspose with groups too);
+ *  - zero-range channels stay finite and unscaled; bad input changes nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/golden.h"
+#include "tests/support/layer-forward.h"
+#include "tests/support/test-support.h"
+
+static qeq_isa isas[QEQ_ISA_COUNT];
+static size_t isa_count;
+
+/* ---- layers built from fixtures or at random ---- */
+
+typedef struct owned_layer {
+  qeq_layer layer;
+  float* weight;
+  float* bias;
+  size_t weight_count, channels_out;
+} owned_layer;
+
+static void owned_free(owned_layer* o) {
+  free(o->weight);
+  free(o->bias);
+  memset(o, 0, sizeof *o);
+}
+
+static owned_layer golden_layer(const golden_case* c, const char* tag) {
+  char key[32];
+  owned_layer o = {0};
+  snprintf(key, sizeof key, "shape%s", tag);
+  const golden_field* shape = golden_get(c, key);
+  size_t dims[QEQ_MAX_DIMS];
+  o.weight_count = 1;
+  for (size_t d = 0; d < shape->count; d++) {
+    dims[d] = (size_t)shape->values[d];
+    o.weight_count *= dims[d];
+  }
+  o.weight = malloc(o.weight_count * sizeof(float));
+  snprintf(key, sizeof key, "w%s", tag);
+  golden_floats(c, key, o.weight, o.weight_count);
+  snprintf(key, sizeof key, "b%s", tag);
+  const golden_field* bias = golden_get(c, key);
+  if (bias != NULL) {
+    o.bias = malloc(bias->count * sizeof(float));
+    golden_floats(c, key, o.bias, bias->count);
+  }
+  snprintf(key, sizeof key, "kind%s", tag);
+  const qeq_layer_kind kind = (qeq_layer_kind)golden_int(c, key);
+  snprintf(key, sizeof key, "groups%s", tag);
+  const size_t groups = (size_t)golden_int(c, key);
+  const qeq_status status = qeq_layer_init(&o.layer, kind, shape->count, dims, o.weight, o.bias,
+                                           groups, QEQ_ACTIVATION_RELU);
+  CHECK(status == QEQ_OK, "%s layer%s: %s", c->name, tag, qeq_last_error());
+  qeq_layer_channels(&o.layer, NULL, &o.channels_out);
+  return o;
+}
+
+static void expect_bits(const char* what, const char* name, const float* got, const golden_case* c,
+                        const char* key, size_t n) {
+  float* want = malloc(n * sizeof(float));
+  CHECK(golden_get(c, key) != NULL && golden_get(c, key)->count == n, "%s: %s has %zu values", name,
+        key, n);
+  golden_floats(c, key, want, n);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(same_bits(got[i], want[i]), "%s %s: %s[%zu] = %a, want %a", what, name, key, i,
+          (double)got[i], (double)want[i]);
+  }
+  free(want);
+}
+
+/* ---- golden ---- */
+
+static void test_golden_cle_and_chains(void** state) {
+  (void)state;
+  for (size_t k = 0; k < isa_count; k++) {
+    CHECK(qeq_set_isa_cap(isas[k]) == QEQ_OK, "cap");
+    const char* isa = qeq_isa_name(isas[k]);
+    golden_file* f = golden_open("equalize.txt");
+    CHECK(f != NULL, "equalize.txt missing");
+    golden_case c = {0};
+    size_t pairs = 0, chains = 0;
+    while (golden_next(f, &c)) {
+      if (strncmp(c.name, "cle_", 4) == 0) {
+        owned_layer a = golden_layer(&c, "1"), b = golden_layer(&c, "2");
+        float* scales = malloc(a.channels_out * sizeof(float));
+        CHECK(qeq_cross_layer_equalize(&a.layer, &b.layer, scales) == QEQ_OK, "%s: %s", c.name,
+              qeq_last_error());
+        expect_bits(isa, c.name, a.weight, &c, "w1_after", a.weight_count);
+        expect_bits(isa, c.name, b.weight, &c, "w2_after", b.weight_count);
+        expect_bits(isa, c.name, scales, &c, "scales", a.channels_out);
+        if (a.bias != NULL) expect_bits(isa, c.name, a.bias, &c, "b1_after", a.channels_out);
+        free(scales);
+        owned_free(&a);
+        owned_free(&b);
+        pairs++;
+      } else {
+        const size_t count = (size_t)golden_int(&c, "count");
+        owned_layer layers[8];
+        qeq_layer* chain[8];
+        for (size_t j = 0; j < count; j++) {
+          char tag[4];
+          snprintf(tag, sizeof tag, "%zu", j);
+          layers[j] = golden_layer(&c, tag);
+          chain[j] = &layers[j].layer;
+        }
+        float threshold;
+        golden_floats(&c, "threshold", &threshold, 1);
+        qeq_equalize_report report;
+        CHECK(qeq_equalize(chain, &count, 1, threshold, 1000, &report) == QEQ_OK, "%s: %s", c.name,
+              qeq_last_error());
+        CHECK(report.converged && report.sweeps == (size_t)golden_int(&c, "sweeps"),
+              "%s %s: %zu sweeps (converged %d, change %g), PyTorch ran %ld", isa, c.name,
+              report.sweeps, report.converged, report.final_change, golden_int(&c, "sweeps"));
+        for (size_t j = 0; j < count; j++) {
+          char key[16];
+          snprintf(key, sizeof key, "w%zu_after", j);
+          expect_bits(isa, c.name, layers[j].weight, &c, key, layers[j].weight_count);
+          snprintf(key, sizeof key, "b%zu_after", j);
+          expect_bits(isa, c.name, layers[j].bias, &c, key, layers[j].channels_out);
+          owned_free(&layers[j]);
+        }
+        chains++;
+      }
+    }
+    golden_close(f, &c);
+    CHECK(pairs >= 12 && chains >= 4, "fixture has %zu pairs and %zu chains", pairs, chains);
+    coverage_record(isas[k], 0, pairs + chains);
+  }
+  qeq_clear_isa_cap();
+}
+
+static void test_golden_fold(void** state) {
+  (void)state;
+  for (size_t k = 0; k < isa_count; k++) {
+    CHECK(qeq_set_isa_cap(isas[k]) == QEQ_OK, "cap");
+    golden_file* f = golden_open("fold.txt");
+    CHECK(f != NULL, "fold.txt missing");
+    golden_case c = {0};
+    size_t cases = 0;
+    while (golden_next(f, &c)) {
+      owned_layer o = golden_layer(&c, "");
+      const size_t n = o.channels_out;
+      float *mean = malloc(n * sizeof(float)), *var = malloc(n * sizeof(float));
+      float *gamma = NULL, *beta = NULL, *storage = malloc(n * sizeof(float)), eps;
+      golden_floats(&c, "mean", mean, n);
+      golden_floats(&c, "var", var, n);
+      golden_floats(&c, "eps", &eps, 1);
+      if (golden_get(&c, "gamma") != NULL) {
+        gamma = malloc(n * sizeof(float));
+        beta = malloc(n * sizeof(float));
+        golden_floats(&c, "gamma", gamma, n);
+        golden_floats(&c, "beta", beta, n);
+      }
+      const qeq_batch_norm bn = {n, mean, var, gamma, beta, eps};
+      CHECK(qeq_fold_batch_norm(&o.layer, &bn, storage) == QEQ_OK, "%s: %s", c.name,
+            qeq_last_error());
+      expect_bits(qeq_isa_name(isas[k]), c.name, o.weight, &c, "w_after", o.weight_count);
+      expect_bits(qeq_isa_name(isas[k]), c.name, o.layer.bias, &c, "b_after", n);
+      CHECK((o.bias == NULL) == (o.layer.bias == storage), "%s: bias storage", c.name);
+      free(mean), free(var), free(gamma), free(beta), free(storage);
+      owned_free(&o);
+      cases++;
+    }
+    golden_close(f, &c);
+    CHECK(cases >= 10, "fold.txt has %zu cases", cases);
+  }
+  qeq_clear_isa_cap();
+}
+
+/* ---- behaviour against the reference forward pass ---- */
+
+static owned_layer random_layer(test_rng* rng, qeq_layer_kind kind, size_t in, size_t out,
+                                size_t groups, int bias, qeq_activation act) {
+  owned_layer o = {0};
+  size_t dims[5], ndim;
+  const int transpose = kind >= QEQ_LAYER_CONV_TRANSPOSE1D;
+  if (kind == QEQ_LAYER_LINEAR) {
+    dims[0] = out, dims[1] = in, ndim = 2;
+  } else {
+    dims[0] = transpose ? in : out;
+    dims[1] = transpose ? out / groups : in / groups;
+    ndim = 2 + (size_t)(transpose ? kind - QEQ_LAYER_CONV_TRANSPOSE1D + 1 : kind);
+    /* 2 or 3: a one-element depthwise kernel has range 0 and is left unscaled */
+    for (size_t d = 2; d < ndim; d++) dims[d] = 2 + rng_below(rng, 2);
+  }
+  o.weight_count = 1;
+  for (size_t d = 0; d < ndim; d++) o.weight_count *= dims[d];
+  o.weight = malloc(o.weight_count * sizeof(float));
+  /* Channels of very different magnitudes: what equalization is for. */
+  for (size_t i = 0; i < o.weight_count; i++) {
+    const float magnitude = (float)(1u << (i * 7 / o.weight_count));
+    o.weight[i] = magnitude * ((float)rng_below(rng, 2001) - 1000.0f) / 1000.0f;
+  }
+  if (bias) {
+    o.bias = malloc(out * sizeof(float));
+    for (size_t c = 0; c < out; c++) o.bias[c] = ((float)rng_below(rng, 201) - 100.0f) / 100.0f;
+  }
+  CHECK(qeq_layer_init(&o.layer, kind, ndim, dims, o.weight, o.bias, groups, act) == QEQ_OK,
+        "random layer: %s", qeq_last_error());
+  o.channels_out = out;
+  return o;
+}
+
+static activation random_input(test_rng* rng, size_t channels, int spatial) {
+  activation a = {channels, {1, 1, 1}, NULL};
+  if (spatial) a.spatial[0] = 7, a.spatial[1] = 8, a.spatial[2] = 9; /* room for 3 kernels of 3 */
+  const size_t n = activation_numel(&a);
+  a.data = malloc(n * sizeof(double));
+  for (size_t i = 0; i < n; i++) a.data[i] = ((double)rng_below(rng, 2001) - 1000.0) / 500.0;
+  return a;
+}
+
+static activation run_chain(qeq_layer* const* chain, size_t count, const activation* x) {
+  activation cur = *x, next;
+  for (size_t j = 0; j < count; j++) {
+    layer_forward(chain[j], &cur, &next);
+    if (j > 0) activation_free(&cur);
+    cur = next;
+  }
+  return cur;
+}
+
+/* max |a - b| / max |a|; fails the test if a is all zeros (a comparison that proves nothing). */
+static double max_relative_diff(const activation* a, const activation* b) {
+  double scale = 0, diff = 0;
+  for (size_t i = 0; i < activation_numel(a); i++) {
+    scale = fmax(scale, fabs(a->data[i]));
+    diff = fmax(diff, fabs(a->data[i] - b->data[i]));
+  }
+  CHECK(scale > 0, "the reference output is all zeros");
+  return diff / scale;
+}
+
+typedef struct chain_spec {
+  const char* name;
+  qeq_layer_kind kinds[3];
+  size_t channels[4];
+  size_t groups[3];
+  size_t count;
+} chain_spec;
+
+static const chain_spec chain_specs[] = {
+    {"Linear 3->4->5->6",
+     {QEQ_LAYER_LINEAR, QEQ_LAYER_LINEAR, QEQ_LAYER_LINEAR},
+     {3, 4, 5, 6},
+     {1, 1, 1},
+     3},
+    {"Conv2d+ReLU x3",
+     {QEQ_LAYER_CONV2D, QEQ_LAYER_CONV2D, QEQ_LAYER_CONV2D},
+     {3, 6, 8, 4},
+     {1, 1, 1},
+     3},
+    {"conv -> depthwise -> conv",
+     {QEQ_LAYER_CONV2D, QEQ_LAYER_CONV2D, QEQ_LAYER_CONV2D},
+     {3, 8, 8, 5},
+     {1, 8, 1},
+     3},
+    {"grouped Conv1d -> ConvTranspose1d (groups 2) -> Conv1d",
+     {QEQ_LAYER_CONV1D, QEQ_LAYER_CONV_TRANSPOSE1D, QEQ_LAYER_CONV1D},
+     {4, 6, 8, 2},
+     {2, 2, 1},
+     3},
+    {"Conv3d -> ConvTranspose3d",
+     {QEQ_LAYER_CONV3D, QEQ_LAYER_CONV_TRANSPOSE3D},
+     {2, 4, 3},
+     {1, 1},
+     2},
+};
+
+static void test_chains_keep_their_function(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed());
+  for (size_t s = 0; s < sizeof chain_specs / sizeof chain_specs[0]; s++) {
+    const chain_spec* spec = &chain_specs[s];
+    owned_layer layers[3];
+    qeq_layer* chain[3];
+    for (size_t j = 0; j < spec->count; j++) {
+      layers[j] = random_layer(&rng, spec->kinds[j], spec->channels[j], spec->channels[j + 1],
+                               spec->groups[j], 1,
+                               j + 1 < spec->count ? QEQ_ACTIVATION_RELU : QEQ_ACTIVATION_NONE);
+      chain[j] = &layers[j].layer;
+    }
+    activation x = random_input(&rng, spec->channels[0], spec->kinds[0] != QEQ_LAYER_LINEAR);
+    activation before = run_chain(chain, spec->count, &x);
+    qeq_equalize_report report;
+    CHECK(qeq_equalize(chain, &spec->count, 1, 1e-4f, 200, &report) == QEQ_OK, "%s: %s", spec->name,
+          qeq_last_error());
+    CHECK(report.converged, "%s did not converge (change %g after %zu sweeps)", spec->name,
+          report.final_change, report.sweeps);
+    activation after = run_chain(chain, spec->count, &x);
+    const double diff = max_relative_diff(&before, &after);
+    CHECK(diff < 1e-5, "%s: output changed by %g (relative)", spec->name, diff);
+    /* One more pair step changes (almost) nothing: each pair's ranges now agree. */
+    for (size_t j = 0; j + 1 < spec->count; j++) {
+      const size_t n = layers[j].channels_out;
+      float* scales = malloc(n * sizeof(float));
+      CHECK(qeq_cross_layer_equalize(chain[j], chain[j + 1], scales) == QEQ_OK, "%s",
+            qeq_last_error());
+      for (size_t c = 0; c < n; c++) {
+        CHECK(fabsf(scales[c] - 1.0f) < 1e-3f,
+              "%s pair %zu channel %zu: scale %g after "
+              "convergence",
+              spec->name, j, c, (double)scales[c]);
+      }
+      free(scales);
+    }
+    printf("  %-55s %2zu sweeps, output change %.2g\n", spec->name, report.sweeps, diff);
+    activation_free(&x), activation_free(&before), activation_free(&after);
+    for (size_t j = 0; j < spec->count; j++) owned_free(&layers[j]);
+  }
+}
+
+static void test_single_pair_equalizes_ranges(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 1);
+  /* grouped Conv2d -> grouped Conv2d with different group counts */
+  owned_layer a = random_layer(&rng, QEQ_LAYER_CONV2D, 6, 12, 3, 1, QEQ_ACTIVATION_RELU);
+  owned_layer b = random_layer(&rng, QEQ_LAYER_CONV2D, 12, 8, 4, 0, QEQ_ACTIVATION_NONE);
+  activation x = random_input(&rng, 6, 1);
+  qeq_layer* chain[2] = {&a.layer, &b.layer};
+  activation before = run_chain(chain, 2, &x);
+  CHECK(qeq_cross_layer_equalize(&a.layer, &b.layer, NULL) == QEQ_OK, "%s", qeq_last_error());
+  activation after = run_chain(chain, 2, &x);
+  CHECK(max_relative_diff(&before, &after) < 1e-5, "grouped pair changed its output");
+  /* Output-channel ranges of a (axis 0) equal input-channel ranges of b (per group). */
+  float r1[12], lo[12], hi[12];
+  CHECK(qeq_channel_range_f32(&a.layer.weight_shape, a.weight, 0, r1) == QEQ_OK, "range");
+  const size_t out_g = 2, in_g = 3, kernel = b.weight_count / (8 * 3);
+  for (size_t g = 0; g < 4; g++) {
+    const size_t dims[3] = {out_g, in_g, kernel};
+    qeq_shape block;
+    qeq_shape_init(&block, 3, dims);
+    CHECK(qeq_channel_minmax_f32(&block, b.weight + g * out_g * in_g * kernel, 1, lo + g * in_g,
+                                 hi + g * in_g) == QEQ_OK,
+          "minmax");
+  }
+  for (size_t c = 0; c < 12; c++) {
+    const float r2 = hi[c] - lo[c];
+    CHECK(fabsf(r1[c] - r2) <= 1e-5f * r1[c], "channel %zu: ranges %g and %g", c, (double)r1[c],
+          (double)r2);
+  }
+  activation_free(&x), activation_free(&before), activation_free(&after);
+  owned_free(&a), owned_free(&b);
+}
+
+static void test_fold_matches_batch_norm(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 2);
+  const struct {
+    qeq_layer_kind kind;
+    size_t in, out, groups;
+    int bias, affine;
+  } cases[] = {
+      {QEQ_LAYER_CONV2D, 4, 6, 2, 1, 1},           {QEQ_LAYER_CONV_TRANSPOSE2D, 4, 6, 2, 1, 1},
+      {QEQ_LAYER_CONV_TRANSPOSE1D, 6, 9, 3, 0, 1}, {QEQ_LAYER_CONV_TRANSPOSE3D, 2, 4, 2, 1, 0},
+      {QEQ_LAYER_LINEAR, 5, 3, 1, 0, 0},           {QEQ_LAYER_CONV3D, 3, 4, 1, 1, 1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    owned_layer o = random_layer(&rng, cases[i].kind, cases[i].in, cases[i].out, cases[i].groups,
+                                 cases[i].bias, QEQ_ACTIVATION_NONE);
+    const size_t n = cases[i].out;
+    float mean[9], var[9], gamma[9], beta[9], storage[9];
+    for (size_t c = 0; c < n; c++) {
+      mean[c] = ((float)rng_below(&rng, 201) - 100.0f) / 50.0f;
+      var[c] = 0.05f + (float)rng_below(&rng, 100) / 40.0f;
+      gamma[c] = ((float)rng_below(&rng, 201) - 100.0f) / 60.0f;
+      beta[c] = ((float)rng_below(&rng, 201) - 100.0f) / 70.0f;
+    }
+    const qeq_batch_norm bn = {
+        n, mean, var, cases[i].affine ? gamma : NULL, cases[i].affine ? beta : NULL, 1e-5f};
+    activation x = random_input(&rng, cases[i].in, cases[i].kind != QEQ_LAYER_LINEAR);
+    activation y, folded;
+    layer_forward(&o.layer, &x, &y);
+    const size_t plane = y.spatial[0] * y.spatial[1] * y.spatial[2];
+    for (size_t c = 0; c < n; c++) {
+      for (size_t p = 0; p < plane; p++) {
+        double* v = &y.data[c * plane + p];
+        *v = (*v - mean[c]) / sqrt((double)var[c] + 1e-5);
+        if (cases[i].affine) *v = *v * gamma[c] + beta[c];
+      }
+    }
+    CHECK(qeq_fold_batch_norm(&o.layer, &bn, storage) == QEQ_OK, "%s", qeq_last_error());
+    layer_forward(&o.layer, &x, &folded);
+    const double diff = max_relative_diff(&y, &folded);
+    CHECK(diff < 1e-5, "case %zu (kind %d, groups %zu): folded output differs by %g", i,
+          (int)cases[i].kind, cases[i].groups, diff);
+    activation_free(&x), activation_free(&y), activation_free(&folded);
+    owned_free(&o);
+  }
+}
+
+/* ---- edge cases and errors ---- */
+
+static void test_zero_range_channels_stay_finite(void** state) {
+  (void)state;
+  /* Linear 3->3 -> Linear 3->2: row 1 of the first is constant (range 0), column 2 of the
+   * second is constant. PyTorch would write Inf/NaN into row 1 and blow up row 2. */
+  float w1[9] = {1, -2, 7, 0.5f, 0.5f, 0.5f, -1, 4, 2};
+  float b1[3] = {0.1f, 0.2f, 0.3f};
+  float w2[6] = {2, 1, 7, -3, 5, 7};
+  qeq_layer a, b;
+  CHECK(qeq_layer_init(&a, QEQ_LAYER_LINEAR, 2, (size_t[]){3, 3}, w1, b1, 1, QEQ_ACTIVATION_RELU) ==
+            QEQ_OK,
+        "init");
+  CHECK(qeq_layer_init(&b, QEQ_LAYER_LINEAR, 2, (size_t[]){2, 3}, w2, NULL, 1,
+                       QEQ_ACTIVATION_NONE) == QEQ_OK,
+        "init");
+  float scales[3];
+  CHECK(qeq_cross_layer_equalize(&a, &b, scales) == QEQ_OK, "%s", qeq_last_error());
+  CHECK(scales[1] == 1.0f && scales[2] == 1.0f && scales[0] != 1.0f, "scales %g %g %g",
+        (double)scales[0], (double)scales[1], (double)scales[2]);
+  CHECK(w1[3] == 0.5f && w1[4] == 0.5f && b1[1] == 0.2f && w2[5] == 7.0f, "unscaled channels");
+  for (int i = 0; i < 9; i++) CHECK(isfinite(w1[i]), "w1[%d] not finite", i);
+}
+
+static void test_errors_change_nothing(void** state) {
+  (void)state;
+  float w1[12], b1[4], w2[8], orig1[12], orig2[8], origb[4];
+  for (int i = 0; i < 12; i++) w1[i] = (float)(i % 5) - 2.0f;
+  for (int i = 0; i < 8; i++) w2[i] = (float)(i % 3) + 0.5f;
+  for (int i = 0; i < 4; i++) b1[i] = (float)i;
+  memcpy(orig1, w1, sizeof w1), memcpy(orig2, w2, sizeof w2), memcpy(origb, b1, sizeof b1);
+  qeq_layer a, b, bad;
+  CHECK(qeq_layer_init(&a, QEQ_LAYER_LINEAR, 2, (size_t[]){4, 3}, w1, b1, 1, QEQ_ACTIVATION_RELU) ==
+            QEQ_OK,
+        "init");
+  CHECK(qeq_layer_init(&b, QEQ_LAYER_LINEAR, 2, (size_t[]){2, 4}, w2, NULL, 1,
+                       QEQ_ACTIVATION_NONE) == QEQ_OK,
+        "init");
+#define EXPECT_UNCHANGED(call, want, text)                                                  \
+  do {                                                                                      \
+    const qeq_status got = (call);                                                          \
+    CHECK(got == (want), "%s: status %s, want %s (%s)", #call, qeq_status_string(got),      \
+          qeq_status_string(want), qeq_last_error());                                       \
+    CHECK(strstr(qeq_last_error(), text) != NULL, "%s: message \"%s\" lacks \"%s\"", #call, \
+          qeq_last_error(), text);                                                          \
+    CHECK(!memcmp(w1, orig1, sizeof w1) && !memcmp(w2, orig2, sizeof w2) &&                 \
+              !memcmp(b1, origb, sizeof b1),                                                \
+          "%s modified a weight", #call);                                                   \
+  } while (0)
+  /* Descriptors. */
+  EXPECT_UNCHANGED(
+      qeq_layer_init(&bad, QEQ_LAYER_CONV2D, 2, (size_t[]){4, 3}, w1, b1, 1, QEQ_ACTIVATION_NONE),
+      QEQ_ERROR_SHAPE_MISMATCH, "needs 4");
+  EXPECT_UNCHANGED(qeq_layer_init(&bad, QEQ_LAYER_CONV1D, 3, (size_t[]){4, 1, 3}, w1, b1, 3,
+                                  QEQ_ACTIVATION_NONE),
+                   QEQ_ERROR_SHAPE_MISMATCH, "multiple of groups");
+  EXPECT_UNCHANGED(
+      qeq_layer_init(&bad, QEQ_LAYER_LINEAR, 2, (size_t[]){4, 3}, w1, b1, 2, QEQ_ACTIVATION_NONE),
+      QEQ_ERROR_INVALID_ARGUMENT, "groups");
+  EXPECT_UNCHANGED(
+      qeq_layer_init(&bad, (qeq_layer_kind)9, 2, (size_t[]){4, 3}, w1, b1, 1, QEQ_ACTIVATION_NONE),
+      QEQ_ERROR_INVALID_ARGUMENT, "kind 9");
+  EXPECT_UNCHANGED(
+      qeq_layer_init(&bad, QEQ_LAYER_LINEAR, 2, (size_t[]){4, 3}, NULL, b1, 1, QEQ_ACTIVATION_NONE),
+      QEQ_ERROR_INVALID_ARGUMENT, "weight is NULL");
+  EXPECT_UNCHANGED(
+      qeq_layer_init(&bad, QEQ_LAYER_LINEAR, 2, (size_t[]){0, 3}, w1, b1, 1, QEQ_ACTIVATION_NONE),
+      QEQ_ERROR_INVALID_ARGUMENT, "zero-sized");
+  /* Pairs. */
+  EXPECT_UNCHANGED(qeq_cross_layer_equalize(&b, &a, NULL), QEQ_ERROR_SHAPE_MISMATCH,
+                   "2 output channels but second has 3 input channels");
+  EXPECT_UNCHANGED(qeq_cross_layer_equalize(NULL, &b, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "first is NULL");
+  a.activation = QEQ_ACTIVATION_RELU6;
+  EXPECT_UNCHANGED(qeq_cross_layer_equalize(&a, &b, NULL), QEQ_ERROR_UNSUPPORTED, "ReLU6");
+  a.activation = QEQ_ACTIVATION_RELU;
+  qeq_layer alias = b;
+  alias.weight = w1 + 4; /* overlaps a's weight */
+  alias.weight_shape.dims[0] = 2;
+  EXPECT_UNCHANGED(qeq_cross_layer_equalize(&a, &alias, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "overlap");
+  w2[5] = NAN;
+  orig2[5] = NAN;
+  /* memcmp compares bits, and the NaN written above is the same NaN. */
+  EXPECT_UNCHANGED(qeq_cross_layer_equalize(&a, &b, NULL), QEQ_ERROR_NON_FINITE,
+                   "second's input channel 1");
+  const size_t sizes[1] = {2};
+  qeq_layer* chain[2] = {&a, &b};
+  EXPECT_UNCHANGED(qeq_equalize(chain, sizes, 1, 1e-4f, 10, NULL), QEQ_ERROR_NON_FINITE,
+                   "NaN or Inf");
+  w2[5] = orig2[5] = 1.0f;
+  b1[2] = INFINITY;
+  origb[2] = INFINITY;
+  EXPECT_UNCHANGED(qeq_cross_layer_equalize(&a, &b, NULL), QEQ_ERROR_NON_FINITE, "bias[2]");
+  b1[2] = origb[2] = 2.0f;
+  const size_t short_group[1] = {1};
+  EXPECT_UNCHANGED(qeq_equalize(chain, short_group, 1, 1e-4f, 10, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "needs >= 2");
+  EXPECT_UNCHANGED(qeq_equalize(chain, sizes, 1, NAN, 10, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "threshold");
+  EXPECT_UNCHANGED(qeq_equalize(chain, sizes, 1, 1e-4f, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "max_sweeps");
+  /* A chain whose second pair mismatches must not touch the first pair either. */
+  qeq_layer* bad_chain[3] = {&a, &b, &a};
+  const size_t three[1] = {3};
+  EXPECT_UNCHANGED(qeq_equalize(bad_chain, three, 1, 1e-4f, 10, NULL), QEQ_ERROR_SHAPE_MISMATCH,
+                   "input channels");
+  /* Batch norm. */
+  float mean[4] = {0}, var[4] = {1, 1, 1, 1}, neg[4] = {1, -2, 1, 1}, nanv[4] = {0, 0, NAN, 0};
+  qeq_batch_norm bn = {4, mean, var, NULL, NULL, 1e-5f};
+  qeq_batch_norm wrong = bn;
+  wrong.channels = 3;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_SHAPE_MISMATCH, "3 channels");
+  wrong = bn, wrong.running_var = neg;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "running_var[1]");
+  wrong = bn, wrong.running_mean = nanv;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_NON_FINITE, "running_mean[2]");
+  wrong = bn, wrong.eps = -1.0f;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_INVALID_ARGUMENT, "eps");
+  wrong = bn, wrong.running_var = NULL;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "running_var is NULL");
+  qeq_layer no_bias = a;
+  no_bias.bias = NULL;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&no_bias, &bn, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "bias_storage");
+#undef EXPECT_UNCHANGED
+}
+
+static void test_isa_coverage(void** state) {
+  (void)state;
+  CHECK(coverage_report("equalize golden", 0) == 0, "an ISA this CPU has was not covered");
+}
+
+int main(void) {
+  isa_count = detected_isas(isas);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_golden_cle_and_chains),
+      cmocka_unit_test(test_golden_fold),
+      cmocka_unit_test(test_chains_keep_their_function),
+      cmocka_unit_test(test_single_pair_equalizes_ranges),
+      cmocka_unit_test(test_fold_matches_batch_norm),
+      cmocka_unit_test(test_zero_range_channels_stay_finite),
+      cmocka_unit_test(test_errors_change_nothing),
+      cmocka_unit_test(test_isa_coverage),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
