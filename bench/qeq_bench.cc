@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bandwidth-baselines.h"
+#include "equalize-benchmarks.h"
 #include "qeq/qeq.h"
 
 namespace {
@@ -279,8 +280,11 @@ std::vector<qeq_isa> distinct_isas(std::string* note) {
 
 struct Result {
   double bytes_per_second_sum = 0;
+  double time_sum = 0;  // per iteration, in the benchmark's unit
+  double sweeps = 0;
   int count = 0;
   double gbps() const { return count ? bytes_per_second_sum / count / 1e9 : 0.0; }
+  double time() const { return count ? time_sum / count : 0.0; }
 };
 
 // Console output as usual, then the summary table.
@@ -300,6 +304,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       // The name is op/[isa/]shape; the ISA also travels in the label.
       Result& r = results_[run.run_name.function_name];
       r.bytes_per_second_sum += it->second.value;
+      r.time_sum += run.GetAdjustedRealTime();
+      auto sweeps = run.counters.find("sweeps");
+      if (sweeps != run.counters.end()) r.sweeps = sweeps->second.value;
       r.count++;
     }
   }
@@ -337,6 +344,30 @@ class SummaryReporter : public benchmark::ConsoleReporter {
         }
       }
     }
+    if (!layer_rows.empty()) {
+      std::fprintf(out,
+                   "\n| layer operation | weights | MiB | ISA | ms per call | GB/s | "
+                   "fraction of baseline |\n|---|---|---:|---|---:|---:|---:|\n");
+      for (const LayerBenchmarkRow& row : layer_rows) {
+        auto it = results_.find(row.name);
+        if (it == results_.end()) continue;
+        const Result& r = it->second;
+        char fraction[48] = "-";
+        const double base = row.baseline.empty() ? 0.0 : find(row.baseline);
+        if (base > 0) {
+          std::snprintf(fraction, sizeof fraction, "%.2f of %s", r.gbps() / base,
+                        row.baseline.find("write") != std::string::npos ? "r+w" : "read");
+        }
+        std::string operation = row.operation;
+        if (r.sweeps > 0)
+          operation += " (" + std::to_string(static_cast<int>(r.sweeps)) + " sweeps)";
+        std::fprintf(out, "| %s | %s | %.1f | %s | %.1f | %.2f | %s |\n", operation.c_str(),
+                     row.weights.c_str(), row.mib, row.isa.c_str(), r.time(), r.gbps(), fraction);
+      }
+      std::fprintf(out,
+                   "Layer operations count the bytes of their weights once per call (the\n"
+                   "fold: read and written); baselines are those of the 2048x2048x3x3 weight.\n");
+    }
     if (!skipped_.empty())
       std::fprintf(out, "\nNot benchmarked separately: %s\n", skipped_.c_str());
     std::fprintf(out,
@@ -349,6 +380,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   }
 
   std::vector<std::string> isas;
+  std::vector<LayerBenchmarkRow> layer_rows;
 
   static std::string name_of(Op op, const Weight& w, const char* isa) {
     std::string name = op_name(op);
@@ -398,6 +430,10 @@ int main(int argc, char** argv) {
       }
     }
   }
+  const Weight& conv2048 = kWeights[2];
+  reporter.layer_rows = register_layer_benchmarks(
+      isas, SummaryReporter::name_of(Op::kBaselineRead, conv2048, nullptr),
+      SummaryReporter::name_of(Op::kBaselineReadWrite, conv2048, nullptr));
   std::printf("qeq %s; best detected ISA %s; benchmarking caps:", qeq_version_string(),
               qeq_isa_name(qeq_isa_best_detected()));
   for (qeq_isa isa : isas) std::printf(" %s", qeq_isa_name(isa));
