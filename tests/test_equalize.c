@@ -106,7 +106,7 @@ static void test_golden_cle_and_chains(void** state) {
         owned_layer layers[8];
         qeq_layer* chain[8];
         for (size_t j = 0; j < count; j++) {
-          char tag[4];
+          char tag[24];
           snprintf(tag, sizeof tag, "%zu", j);
           layers[j] = golden_layer(&c, tag);
           chain[j] = &layers[j].layer;
@@ -120,7 +120,7 @@ static void test_golden_cle_and_chains(void** state) {
               "%s %s: %zu sweeps (converged %d, change %g), PyTorch ran %ld", isa, c.name,
               report.sweeps, report.converged, report.final_change, golden_int(&c, "sweeps"));
         for (size_t j = 0; j < count; j++) {
-          char key[16];
+          char key[40];
           snprintf(key, sizeof key, "w%zu_after", j);
           expect_bits(isa, c.name, layers[j].weight, &c, key, layers[j].weight_count);
           snprintf(key, sizeof key, "b%zu_after", j);
