@@ -153,3 +153,31 @@ void qeq_channel_set_sum_squares(const qeq_channel_set* set, const float* weight
     }
   }
 }
+
+void qeq_layer_constant_response(const qeq_layer* layer, const float* a, const float* b,
+                                 const float* value, double* out) {
+  const size_t* dims = layer->weight_shape.dims;
+  size_t kernel = 1;
+  for (size_t d = 2; d < layer->weight_shape.ndim; d++) kernel *= dims[d];
+  const size_t groups = layer->groups;
+  const int transpose = is_transpose(layer->kind);
+  const size_t in = transpose ? dims[0] : dims[1] * groups;
+  const size_t out_count = transpose ? dims[1] * groups : dims[0];
+  const size_t in_g = in / groups, out_g = out_count / groups;
+  for (size_t o = 0; o < out_count; o++) out[o] = 0.0;
+  for (size_t g = 0; g < groups; g++) {
+    for (size_t il = 0; il < in_g; il++) {
+      const double v = value[g * in_g + il];
+      for (size_t ol = 0; ol < out_g; ol++) {
+        /* Conv: W[o, il, k]; ConvTranspose: W[i, ol, k]. */
+        const size_t offset = transpose ? ((g * in_g + il) * out_g + ol) * kernel
+                                        : ((g * out_g + ol) * in_g + il) * kernel;
+        double sum = 0.0;
+        for (size_t k = 0; k < kernel; k++) {
+          sum += (double)a[offset + k] - (b != NULL ? (double)b[offset + k] : 0.0);
+        }
+        out[g * out_g + ol] += sum * v;
+      }
+    }
+  }
+}

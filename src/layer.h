@@ -38,4 +38,11 @@ qeq_status qeq_channel_set_scale(const qeq_channel_set* set, float* weight, cons
 /* Per-channel sum of squares, in double. */
 void qeq_channel_set_sum_squares(const qeq_channel_set* set, const float* weight, double* out);
 
+/* The layer's response, per output channel, to an input that is constant per input channel
+ * (value[i] everywhere): out[o] = sum over the input channels i feeding o and over kernel
+ * positions of (a - b)[weight entry] * value[i], b optional (NULL: a alone). Border effects
+ * of padding are ignored, as the DFQ paper does. Accumulates in double. */
+void qeq_layer_constant_response(const qeq_layer* layer, const float* a, const float* b,
+                                 const float* value, double* out);
+
 #endif /* QEQ_SRC_LAYER_H */

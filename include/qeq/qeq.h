@@ -2,9 +2,11 @@
 #ifndef QEQ_QEQ_H
 #define QEQ_QEQ_H
 
+#include <qeq/bias.h>
 #include <qeq/common.h>
 #include <qeq/equalize.h>
 #include <qeq/fold.h>
+#include <qeq/input_equalize.h>
 #include <qeq/isa.h>
 #include <qeq/layer.h>
 #include <qeq/qparams.h>

@@ -276,3 +276,75 @@ def fold_cases(w, gen):
         fields.update({"w_after": ("f", wf.detach().reshape(-1).tolist()),
                        "b_after": ("f", bf.detach().reshape(-1).tolist())})
         w.case(f"fold_{i}_{kind}", **fields)
+
+
+def input_equalization_cases(w, gen):
+    """PyTorch's input-weight equalization pieces: its observers, its
+    calculate_equalization_scale and calculate_scaled_minmax, and the weight updates of its
+    scale_weight_node (reciprocal of the scale on the layer's columns, the scale on the
+    producer's rows and bias)."""
+    from torch.ao.quantization.fx._equalize import (
+        _InputEqualizationObserver, _WeightEqualizationObserver, calculate_equalization_scale)
+
+    torch.manual_seed(2)
+    cases = [
+        # (name, producer kind, layer kind, channels in, mid, out, batches, special)
+        ("spec_hand_example", None, "linear", None, 3, 2, 1, "spec"),
+        ("linear_relu_linear", "linear", "linear", 3, 5, 4, 3, ""),
+        ("conv_relu_conv", "conv2d", "conv2d", 3, 6, 4, 2, ""),
+        ("constant_columns", "linear", "linear", 4, 4, 3, 2, "constant"),
+        ("conv1d_relu_conv1d", "conv1d", "conv1d", 2, 5, 3, 2, ""),
+    ]
+    for name, pkind, lkind, cin, mid, cout, batches, special in cases:
+        layer = make_layer(lkind, mid, cout)
+        producer = make_layer(pkind, cin, mid) if pkind else None
+        input_obs = _InputEqualizationObserver(torch.quint8, torch.per_tensor_symmetric)
+        weight_obs = _WeightEqualizationObserver(torch.qint8, torch.per_channel_symmetric)
+        fields = {}
+        if special == "spec":
+            with torch.no_grad():
+                layer.weight.copy_(torch.tensor([[0.1, 0.2, -0.3], [0.4, -0.5, 0.6]]))
+            xs = [torch.tensor([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]])]
+        else:
+            xs = [sample_input(gen, pkind, cin) for _ in range(batches)]
+        with torch.no_grad():
+            if special == "constant":
+                layer.weight[:, 1] = 0.25  # a constant weight column: range 0
+            inputs = []
+            for x in xs:
+                a = F.relu(producer(x)) if producer is not None else x
+                if special == "constant":
+                    a[:, 2] = 1.5  # a constant input column: range 0
+                inputs.append(a)
+                input_obs(a)
+            weight_obs(layer.weight)
+            scale = calculate_equalization_scale(input_obs, weight_obs)
+            input_obs.set_equalization_scale(scale)
+            scaled_min, scaled_max = input_obs.calculate_scaled_minmax()
+            xmin, xmax = input_obs.get_input_minmax()
+            before = [layer(a if lkind != "linear" or a.dim() == 2 else a) for a in inputs]
+            fields.update(layer_fields("", lkind, layer))
+            shape1 = [1, -1] + [1] * (layer.weight.dim() - 2)
+            layer_after = layer.weight * torch.reciprocal(scale.reshape(shape1))
+            fields.update({"input_min": ("f", xmin.tolist()), "input_max": ("f", xmax.tolist()),
+                           "scales": ("f", scale.tolist()),
+                           "w_after": ("f", layer_after.reshape(-1).tolist()),
+                           "scaled_min": ("f", [float(scaled_min)]),
+                           "scaled_max": ("f", [float(scaled_max)])})
+            if producer is not None:
+                fields.update(layer_fields("p", pkind, producer))
+                shape0 = [-1] + [1] * (producer.weight.dim() - 1)
+                producer_after = producer.weight * scale.reshape(shape0)
+                bias_after = producer.bias * scale
+                fields.update({"wp_after": ("f", producer_after.reshape(-1).tolist()),
+                               "bp_after": ("f", bias_after.tolist())})
+                # PyTorch's forward: the equalized pair computes what the original did.
+                layer.weight.copy_(layer_after)
+                producer.weight.copy_(producer_after)
+                producer.bias.copy_(bias_after)
+                for x, y in zip(xs, before):
+                    after = layer(F.relu(producer(x)))
+                    if special != "constant":
+                        err = (after - y).abs().max().item()
+                        assert err < 1e-5 * max(1.0, y.abs().max().item()), (name, err)
+        w.case(f"input_eq_{name}", **fields)

@@ -201,6 +201,9 @@ def equalization(gen):
     w = Writer("fold.txt")
     equalize_cases.fold_cases(w, gen)
     w.close()
+    w = Writer("input_equalize.txt")
+    equalize_cases.input_equalization_cases(w, gen)
+    w.close()
 
 
 def main():

@@ -1,0 +1,113 @@
+/* High-bias absorption and analytic bias correction (data-free quantization). */
+#include <qeq/bias.h>
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "src/error.h"
+#include "src/layer.h"
+
+static qeq_status check_finite(const char* fn, const char* name, const float* v, size_t n) {
+  if (v == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(v[i])) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: %s[%zu] is not finite", fn, name, i);
+    }
+  }
+  return QEQ_OK;
+}
+
+/* Adds `delta` (double) to the bias, or writes it into storage as the new bias. */
+static void add_to_bias(qeq_layer* layer, float* storage, const double* delta, size_t n,
+                        double sign) {
+  float* bias = layer->bias != NULL ? layer->bias : storage;
+  for (size_t o = 0; o < n; o++) {
+    const double base = layer->bias != NULL ? (double)bias[o] : 0.0;
+    bias[o] = (float)(base + sign * delta[o]);
+  }
+  layer->bias = bias;
+}
+
+qeq_status qeq_absorb_high_bias(qeq_layer* first, qeq_layer* second, const float* beta,
+                                const float* gamma, const float* scales,
+                                float* second_bias_storage) {
+  static const char fn[] = "qeq_absorb_high_bias";
+  size_t channels, in2, out2;
+  qeq_status status = qeq_layer_check(fn, "first", first, NULL, &channels);
+  if (status != QEQ_OK) return status;
+  status = qeq_layer_check(fn, "second", second, &in2, &out2);
+  if (status != QEQ_OK) return status;
+  if (channels != in2) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                    "%s: first has %zu output channels but second has %zu input channels", fn,
+                    channels, in2);
+  }
+  if (first->activation == QEQ_ACTIVATION_RELU6) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: first has a ReLU6; the shift is not exact", fn);
+  }
+  if (first->bias == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: first has no bias to absorb from", fn);
+  }
+  if (second->bias == NULL && second_bias_storage == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: second has no bias and second_bias_storage is NULL", fn);
+  }
+  size_t numel2 = 1;
+  for (size_t d = 0; d < second->weight_shape.ndim; d++) numel2 *= second->weight_shape.dims[d];
+  if ((status = check_finite(fn, "beta", beta, channels)) != QEQ_OK ||
+      (status = check_finite(fn, "second's weight", second->weight, numel2)) != QEQ_OK ||
+      (status = check_finite(fn, "gamma", gamma, channels)) != QEQ_OK ||
+      (scales != NULL && (status = check_finite(fn, "scales", scales, channels)) != QEQ_OK) ||
+      (status = check_finite(fn, "first's bias", first->bias, channels)) != QEQ_OK ||
+      (second->bias != NULL &&
+       (status = check_finite(fn, "second's bias", second->bias, out2)) != QEQ_OK)) {
+    return status;
+  }
+  float* shift = malloc(channels * sizeof(float));
+  double* response = malloc(out2 * sizeof(double));
+  if (shift == NULL || response == NULL) {
+    free(shift), free(response);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels", fn, channels);
+  }
+  for (size_t c = 0; c < channels; c++) {
+    const float b = scales != NULL ? beta[c] / scales[c] : beta[c];
+    const float g = scales != NULL ? gamma[c] / scales[c] : gamma[c];
+    const float moved = b - 3.0f * fabsf(g);
+    shift[c] = moved > 0.0f ? moved : 0.0f;
+  }
+  qeq_layer_constant_response(second, second->weight, NULL, shift, response);
+  for (size_t c = 0; c < channels; c++) first->bias[c] -= shift[c];
+  add_to_bias(second, second_bias_storage, response, out2, 1.0);
+  free(shift), free(response);
+  return QEQ_OK;
+}
+
+qeq_status qeq_correct_bias(qeq_layer* layer, const float* quantized_weight,
+                            const float* input_mean, float* bias_storage) {
+  static const char fn[] = "qeq_correct_bias";
+  size_t in, out;
+  qeq_status status = qeq_layer_check(fn, "layer", layer, &in, &out);
+  if (status != QEQ_OK) return status;
+  if (layer->bias == NULL && bias_storage == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: the layer has no bias and bias_storage is "
+                    "NULL",
+                    fn);
+  }
+  size_t numel = 1;
+  for (size_t d = 0; d < layer->weight_shape.ndim; d++) numel *= layer->weight_shape.dims[d];
+  if ((status = check_finite(fn, "weight", layer->weight, numel)) != QEQ_OK ||
+      (status = check_finite(fn, "quantized_weight", quantized_weight, numel)) != QEQ_OK ||
+      (status = check_finite(fn, "input_mean", input_mean, in)) != QEQ_OK ||
+      (layer->bias != NULL && (status = check_finite(fn, "bias", layer->bias, out)) != QEQ_OK)) {
+    return status;
+  }
+  double* error = malloc(out * sizeof(double));
+  if (error == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels", fn, out);
+  }
+  qeq_layer_constant_response(layer, quantized_weight, layer->weight, input_mean, error);
+  add_to_bias(layer, bias_storage, error, out, -1.0);
+  free(error);
+  return QEQ_OK;
+}

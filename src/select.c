@@ -1,0 +1,36 @@
+/* Selective equalization: which layers to equalize, by SQNR (SPEC.md section 5). */
+#include <math.h>
+
+#include <qeq/sqnr.h>
+
+#include "src/error.h"
+
+qeq_status qeq_select_lowest_sqnr(size_t count, const double* sqnr, ptrdiff_t n, size_t* chosen,
+                                  size_t* chosen_count) {
+  static const char fn[] = "qeq_select_lowest_sqnr";
+  if ((count > 0 && (sqnr == NULL || chosen == NULL)) || chosen_count == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: an argument is NULL", fn);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (isnan(sqnr[i])) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: sqnr[%zu] is NaN", fn, i);
+  }
+  /* Insertion sort of indices: stable, and layer counts are small. */
+  for (size_t i = 0; i < count; i++) {
+    size_t j = i;
+    while (j > 0 && sqnr[chosen[j - 1]] > sqnr[i]) {
+      chosen[j] = chosen[j - 1];
+      j--;
+    }
+    chosen[j] = i;
+  }
+  size_t take;
+  if (n >= 0) {
+    take = (size_t)n < count ? (size_t)n : count;
+  } else {
+    /* n >= PTRDIFF_MIN: -(n + 1) never overflows. */
+    const size_t drop = (size_t)(-(n + 1)) + 1;
+    take = drop < count ? count - drop : 0;
+  }
+  *chosen_count = take;
+  return QEQ_OK;
+}
