@@ -291,6 +291,50 @@ static void test_fold_matches_batch_norm(void** state) {
   }
 }
 
+/* conv -> ReLU -> depthwise -> ReLU -> conv in one step: the same function, and the three
+ * ranges of every channel equal; a channel with a constant depthwise kernel stays unscaled. */
+static void test_depthwise_separable_triplet(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 3);
+  owned_layer a = random_layer(&rng, QEQ_LAYER_CONV2D, 3, 8, 1, 1, QEQ_ACTIVATION_RELU);
+  owned_layer dw = random_layer(&rng, QEQ_LAYER_CONV2D, 8, 8, 8, 1, QEQ_ACTIVATION_RELU);
+  owned_layer c = random_layer(&rng, QEQ_LAYER_CONV2D, 8, 5, 1, 1, QEQ_ACTIVATION_NONE);
+  const size_t kernel = dw.weight_count / 8;
+  for (size_t k = 0; k < kernel; k++) dw.weight[2 * kernel + k] = 0.75f; /* range 0 */
+  qeq_layer* chain[3] = {&a.layer, &dw.layer, &c.layer};
+  activation x = random_input(&rng, 3, 1);
+  activation before = run_chain(chain, 3, &x);
+  float s01[8], s12[8];
+  CHECK(qeq_equalize_depthwise_separable(&a.layer, &dw.layer, &c.layer, s01, s12) == QEQ_OK, "%s",
+        qeq_last_error());
+  activation after = run_chain(chain, 3, &x);
+  const double diff = max_relative_diff(&before, &after);
+  CHECK(diff < 1e-5, "triplet output changed by %g", diff);
+  float r0[8], r1[8], r2[8];
+  CHECK(qeq_channel_range_f32(&a.layer.weight_shape, a.weight, 0, r0) == QEQ_OK, "r0");
+  CHECK(qeq_channel_range_f32(&dw.layer.weight_shape, dw.weight, 0, r1) == QEQ_OK, "r1");
+  CHECK(qeq_channel_range_f32(&c.layer.weight_shape, c.weight, 1, r2) == QEQ_OK, "r2");
+  for (size_t ch = 0; ch < 8; ch++) {
+    if (ch == 2) {
+      CHECK(s01[ch] == 1.0f && s12[ch] == 1.0f, "constant channel scaled");
+      continue;
+    }
+    CHECK(fabsf(r0[ch] - r1[ch]) <= 1e-5f * r1[ch] && fabsf(r2[ch] - r1[ch]) <= 1e-5f * r1[ch],
+          "channel %zu ranges %g %g %g", ch, (double)r0[ch], (double)r1[ch], (double)r2[ch]);
+  }
+  /* A middle layer that is not depthwise is refused, and nothing changes. */
+  float copy[64];
+  memcpy(copy, a.weight, sizeof(float) * (a.weight_count < 64 ? a.weight_count : 64));
+  CHECK(qeq_equalize_depthwise_separable(&a.layer, &c.layer, &dw.layer, NULL, NULL) ==
+            QEQ_ERROR_UNSUPPORTED,
+        "non-depthwise middle accepted");
+  CHECK(!memcmp(copy, a.weight, sizeof(float) * (a.weight_count < 64 ? a.weight_count : 64)),
+        "refused call modified a weight");
+  activation_free(&x), activation_free(&before), activation_free(&after);
+  owned_free(&a), owned_free(&dw), owned_free(&c);
+}
+
 /* ---- edge cases and errors ---- */
 
 static void test_zero_range_channels_stay_finite(void** state) {
@@ -434,6 +478,7 @@ int main(void) {
       cmocka_unit_test(test_chains_keep_their_function),
       cmocka_unit_test(test_single_pair_equalizes_ranges),
       cmocka_unit_test(test_fold_matches_batch_norm),
+      cmocka_unit_test(test_depthwise_separable_triplet),
       cmocka_unit_test(test_zero_range_channels_stay_finite),
       cmocka_unit_test(test_errors_change_nothing),
       cmocka_unit_test(test_isa_coverage),

@@ -26,6 +26,22 @@ extern "C" {
  * (QEQ_ERROR_NON_FINITE, naming the channel); overlapping weights; out of memory. */
 QEQ_API qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* scales);
 
+/* The depthwise-separable block of the DFQ paper, first -> depthwise -> third, scaled in
+ * one step, as AIMET does, instead of by iterating pairs. With r0, r1, r2 the ranges of
+ * first's output channels, of the depthwise channels and of third's input channels, and
+ * c = cbrt(r0 * r1 * r2) per channel (in double, rounded to float32):
+ *   s01 = r0 / c, s12 = c / r2;
+ *   first's weight and bias times 1/s01; the depthwise weight times s01 / s12 and its bias
+ *   times 1/s12; third's weight times s12.
+ * Afterwards the three ranges of every channel equal c (to rounding). The depthwise layer
+ * is a Conv with groups == in == out channels. Channels with a zero range anywhere, or whose
+ * scaled weights would overflow, are left unscaled. scales01 / scales12 (NULL, or the
+ * channel count) receive the scales. Errors, with nothing modified: as
+ * qeq_cross_layer_equalize for both pairs, and a middle layer that is not depthwise. */
+QEQ_API qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwise,
+                                                    qeq_layer* third, float* scales01,
+                                                    float* scales12);
+
 typedef struct qeq_equalize_report {
   size_t sweeps;       /* passes over every pair */
   double final_change; /* the last sweep's weight change, PyTorch's measure */
