@@ -289,9 +289,12 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
     }
   }
 
-  qeq_equalize_report result;
-  status = run_sweeps(fn, plans, pair_count, first_index, second_index, change, distinct_count,
-                      max_channels, threshold, max_sweeps, &result);
+  /* No pairs: nothing to do, converged at once (PyTorch: converged({}, {}) is True). */
+  qeq_equalize_report result = {0, 0.0, 1};
+  status = pair_count == 0
+               ? QEQ_OK
+               : run_sweeps(fn, plans, pair_count, first_index, second_index, change,
+                            distinct_count, max_channels, threshold, max_sweeps, &result);
   if (status == QEQ_OK && report != NULL) *report = result;
 
 done:

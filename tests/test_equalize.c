@@ -433,6 +433,10 @@ static void test_errors_change_nothing(void** state) {
   const size_t short_group[1] = {1};
   EXPECT_UNCHANGED(qeq_equalize(chain, short_group, 1, 1e-4f, 10, NULL), QEQ_ERROR_INVALID_ARGUMENT,
                    "needs >= 2");
+  qeq_equalize_report empty = {7, 1.0, 0};
+  CHECK(qeq_equalize(chain, sizes, 0, 1e-4f, 10, &empty) == QEQ_OK && empty.sweeps == 0 &&
+            empty.converged,
+        "no groups: %zu sweeps, converged %d", empty.sweeps, empty.converged);
   EXPECT_UNCHANGED(qeq_equalize(chain, sizes, 1, NAN, 10, NULL), QEQ_ERROR_INVALID_ARGUMENT,
                    "threshold");
   EXPECT_UNCHANGED(qeq_equalize(chain, sizes, 1, 1e-4f, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT,
