@@ -52,8 +52,7 @@ qeq_status qeq_absorb_high_bias(qeq_layer* first, qeq_layer* second, const float
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: second has no bias and second_bias_storage is NULL", fn);
   }
-  size_t numel2 = 1;
-  for (size_t d = 0; d < second->weight_shape.ndim; d++) numel2 *= second->weight_shape.dims[d];
+  const size_t numel2 = qeq_layer_weight_bytes(second) / sizeof(float);
   if ((status = check_finite(fn, "beta", beta, channels)) != QEQ_OK ||
       (status = check_finite(fn, "second's weight", second->weight, numel2)) != QEQ_OK ||
       (status = check_finite(fn, "gamma", gamma, channels)) != QEQ_OK ||
@@ -94,8 +93,7 @@ qeq_status qeq_correct_bias(qeq_layer* layer, const float* quantized_weight,
                     "NULL",
                     fn);
   }
-  size_t numel = 1;
-  for (size_t d = 0; d < layer->weight_shape.ndim; d++) numel *= layer->weight_shape.dims[d];
+  const size_t numel = qeq_layer_weight_bytes(layer) / sizeof(float);
   if ((status = check_finite(fn, "weight", layer->weight, numel)) != QEQ_OK ||
       (status = check_finite(fn, "quantized_weight", quantized_weight, numel)) != QEQ_OK ||
       (status = check_finite(fn, "input_mean", input_mean, in)) != QEQ_OK ||

@@ -24,12 +24,6 @@ typedef struct pair_plan {
   size_t channels;
 } pair_plan;
 
-static size_t weight_bytes(const qeq_layer* layer) {
-  size_t numel = 1;
-  for (size_t d = 0; d < layer->weight_shape.ndim; d++) numel *= layer->weight_shape.dims[d];
-  return numel * sizeof(float);
-}
-
 static qeq_status plan_pair(const char* fn, qeq_layer* first, qeq_layer* second, pair_plan* plan) {
   size_t out1, in2;
   qeq_status status = qeq_layer_check(fn, "first", first, NULL, &out1);
@@ -45,8 +39,8 @@ static qeq_status plan_pair(const char* fn, qeq_layer* first, qeq_layer* second,
     return qeq_fail(QEQ_ERROR_UNSUPPORTED,
                     "%s: first has a ReLU6, which does not commute with per-channel scaling", fn);
   }
-  if (qeq_ranges_overlap(first->weight, weight_bytes(first), second->weight,
-                         weight_bytes(second))) {
+  if (qeq_ranges_overlap(first->weight, qeq_layer_weight_bytes(first), second->weight,
+                         qeq_layer_weight_bytes(second))) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: the two weights overlap", fn);
   }
   plan->first = first;
@@ -145,9 +139,9 @@ qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* 
   status = check_bias_finite(fn, first, plan.channels);
   if (status != QEQ_OK) return status;
   if (scales != NULL && (qeq_ranges_overlap(scales, plan.channels * sizeof(float), first->weight,
-                                            weight_bytes(first)) ||
+                                            qeq_layer_weight_bytes(first)) ||
                          qeq_ranges_overlap(scales, plan.channels * sizeof(float), second->weight,
-                                            weight_bytes(second)))) {
+                                            qeq_layer_weight_bytes(second)))) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: scales overlaps a weight", fn);
   }
   pair_scratch scratch;

@@ -8,12 +8,6 @@
 #include "src/layer.h"
 #include "src/shape.h"
 
-static size_t weight_bytes(const qeq_layer* layer) {
-  size_t numel = 1;
-  for (size_t d = 0; d < layer->weight_shape.ndim; d++) numel *= layer->weight_shape.dims[d];
-  return numel * sizeof(float);
-}
-
 static qeq_status check_finite(const char* fn, const char* what, const float* v, size_t n) {
   for (size_t c = 0; c < n; c++) {
     if (!isfinite(v[c])) {
@@ -69,8 +63,8 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
   const qeq_layer* layers[3] = {first, depthwise, third};
   for (int i = 0; i < 3; i++) {
     for (int j = i + 1; j < 3; j++) {
-      if (qeq_ranges_overlap(layers[i]->weight, weight_bytes(layers[i]), layers[j]->weight,
-                             weight_bytes(layers[j]))) {
+      if (qeq_ranges_overlap(layers[i]->weight, qeq_layer_weight_bytes(layers[i]),
+                             layers[j]->weight, qeq_layer_weight_bytes(layers[j]))) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: two of the weights overlap", fn);
       }
     }

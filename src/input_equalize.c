@@ -87,8 +87,12 @@ qeq_status qeq_apply_input_equalization(qeq_layer* layer, qeq_layer* producer,
       return qeq_fail(QEQ_ERROR_UNSUPPORTED,
                       "%s: the producer's ReLU6 does not commute with the scales", fn);
     }
-    if (producer->weight == layer->weight) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: producer and layer share a weight", fn);
+    if (qeq_ranges_overlap(producer->weight, qeq_layer_weight_bytes(producer), layer->weight,
+                           qeq_layer_weight_bytes(layer))) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: the producer's and the layer's weights "
+                      "overlap",
+                      fn);
     }
   }
   float* inverse = malloc(in * sizeof(float));

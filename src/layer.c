@@ -97,6 +97,12 @@ qeq_status qeq_layer_init(qeq_layer* layer, qeq_layer_kind kind, size_t ndim,
   return QEQ_OK;
 }
 
+size_t qeq_layer_weight_bytes(const qeq_layer* layer) {
+  size_t numel = 1;
+  for (size_t d = 0; d < layer->weight_shape.ndim; d++) numel *= layer->weight_shape.dims[d];
+  return numel * sizeof(float);
+}
+
 void qeq_layer_channel_set(const qeq_layer* layer, int produces, qeq_channel_set* set) {
   const size_t* dims = layer->weight_shape.dims;
   size_t kernel = 1;

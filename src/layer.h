@@ -24,6 +24,9 @@ typedef struct qeq_channel_set {
 qeq_status qeq_layer_check(const char* fn, const char* name, const qeq_layer* layer,
                            size_t* in_channels, size_t* out_channels);
 
+/* Bytes of the layer's weight (checked by qeq_layer_check not to overflow). */
+size_t qeq_layer_weight_bytes(const qeq_layer* layer);
+
 /* The layer's output (produces = 1) or input (produces = 0) channels. The layer must have
  * passed qeq_layer_check. */
 void qeq_layer_channel_set(const qeq_layer* layer, int produces, qeq_channel_set* set);
