@@ -23,6 +23,7 @@
 
 #include "bandwidth-baselines.h"
 #include "equalize-benchmarks.h"
+#include "peer-onednn.h"
 #include "qeq/qeq.h"
 
 namespace {
@@ -368,6 +369,26 @@ class SummaryReporter : public benchmark::ConsoleReporter {
                    "Layer operations count the bytes of their weights once per call (the\n"
                    "fold: read and written); baselines are those of the 2048x2048x3x3 weight.\n");
     }
+    if (!peer_rows.empty() && !isas.empty()) {
+      const std::string& best = isas.back();
+      std::fprintf(out,
+                   "\n| peer (oneDNN %s) | weight | GB/s | fraction of baseline | qeq %s GB/s | "
+                   "qeq / peer |\n|---|---|---:|---:|---:|---:|\n",
+                   "2.x", best.c_str());
+      for (const PeerRow& row : peer_rows) {
+        const std::string tag = row.name.substr(row.name.find('/') + 1);
+        const double gbps = find(row.name);
+        const double base = find(row.baseline + "/" + tag);
+        const double ours = find(row.qeq_name + "/" + best + "/" + tag);
+        if (gbps <= 0) continue;
+        std::fprintf(out, "| %s | %s | %.2f | %.2f | %.2f | %.1f |\n", row.peer_op.c_str(),
+                     tag.c_str(), gbps, base > 0 ? gbps / base : 0.0, ours,
+                     ours > 0 ? ours / gbps : 0.0);
+      }
+      std::fprintf(out,
+                   "Peers run single-threaded only with OMP_NUM_THREADS=1 "
+                   "(scripts/run-benchmark.sh sets it).\n");
+    }
     if (!skipped_.empty())
       std::fprintf(out, "\nNot benchmarked separately: %s\n", skipped_.c_str());
     std::fprintf(out,
@@ -381,6 +402,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
   std::vector<std::string> isas;
   std::vector<LayerBenchmarkRow> layer_rows;
+  std::vector<PeerRow> peer_rows;
 
   static std::string name_of(Op op, const Weight& w, const char* isa) {
     std::string name = op_name(op);
@@ -434,6 +456,16 @@ int main(int argc, char** argv) {
   reporter.layer_rows = register_layer_benchmarks(
       isas, SummaryReporter::name_of(Op::kBaselineRead, conv2048, nullptr),
       SummaryReporter::name_of(Op::kBaselineReadWrite, conv2048, nullptr));
+#ifdef QEQ_BENCH_HAVE_ONEDNN
+  {
+    size_t numel = 1;
+    for (size_t d : conv2048.dims) numel *= d;
+    float* weight = weight_buffer(numel);
+    if (weight != nullptr) {
+      reporter.peer_rows = register_onednn_benchmarks(conv2048.dims, weight, shape_tag(conv2048));
+    }
+  }
+#endif
   std::printf("qeq %s; best detected ISA %s; benchmarking caps:", qeq_version_string(),
               qeq_isa_name(qeq_isa_best_detected()));
   for (qeq_isa isa : isas) std::printf(" %s", qeq_isa_name(isa));

@@ -3,6 +3,7 @@
 # nothing (and needs no network) when every package is already installed.
 #   bash scripts/install-deps.sh            # x86_64 / native build, tests, benchmark
 #   bash scripts/install-deps.sh --aarch64  # plus the cross compiler, arm64 libraries, qemu-user
+#   bash scripts/install-deps.sh --bench-peers  # plus oneDNN, qeq_bench's peer
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmocka-dev)
@@ -11,6 +12,8 @@ if [[ "${1:-}" == "--aarch64" ]]; then
   cross=1
   packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
              libcmocka-dev:arm64 libbenchmark-dev:arm64)
+elif [[ "${1:-}" == "--bench-peers" ]]; then
+  packages+=(libdnnl-dev)
 fi
 
 missing=()

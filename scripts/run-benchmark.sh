@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds Release with the benchmark, and runs qeq_bench,
-# which ends with a summary table (GB/s and fractions of the streaming baselines).
+# The main job: installs dependencies (with oneDNN, the peer), builds Release with the
+# benchmark, and runs qeq_bench, which ends with summary tables (GB/s, fractions of the
+# streaming baselines, and qeq against oneDNN).
 # Each benchmark runs 3 times, the repetitions of all benchmarks shuffled together, so a
 # kernel and its baseline are measured over the same stretch of time on a noisy machine; the
 # table shows means. Extra arguments go to qeq_bench and override these, e.g.
@@ -10,9 +11,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${QEQ_BUILD_ROOT:-$root/build}/bench-release
 
-bash "$root/scripts/install-deps.sh"
+bash "$root/scripts/install-deps.sh" --bench-peers
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DQEQ_BUILD_BENCHMARKS=ON \
   -DQEQ_BUILD_TESTS=OFF
 cmake --build "$build" -j "$(nproc)" --target qeq_bench
-"$build/bench/qeq_bench" --benchmark_color=false --benchmark_repetitions=3 \
+# One thread for every peer too (oneDNN runs on OpenMP).
+OMP_NUM_THREADS=1 "$build/bench/qeq_bench" --benchmark_color=false --benchmark_repetitions=3 \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=false "$@"
