@@ -17,6 +17,15 @@ dnnl::memory::dims to_dims(const std::vector<size_t>& dims) {
   return out;
 }
 
+// Bytes of the float weight per iteration, times passes (2: read and written).
+void report_bytes(benchmark::State& state, const std::vector<size_t>& dims, size_t passes) {
+  size_t numel = 1;
+  for (size_t d : dims) numel *= d;
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * passes * numel * sizeof(float)));
+  state.SetLabel("onednn");
+}
+
 // Per-channel min and max along `axis` (every other dim reduced), as two reductions.
 void range(benchmark::State& state, std::vector<size_t> dims, float* weight, int axis) {
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -34,10 +43,7 @@ void range(benchmark::State& state, std::vector<size_t> dims, float* weight, int
     max_op.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, hi}});
     stream.wait();
   }
-  size_t numel = 1;
-  for (size_t d : dims) numel *= d;
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * numel * sizeof(float)));
-  state.SetLabel("onednn");
+  report_bytes(state, dims, 1);
 }
 
 // f32 -> s8 with a scale per output channel (1 / qeq's scale): a per-channel quantize.
@@ -56,10 +62,7 @@ void quantize(benchmark::State& state, std::vector<size_t> dims, float* weight) 
     op.execute(stream, src, dst);
     stream.wait();
   }
-  size_t numel = 1;
-  for (size_t d : dims) numel *= d;
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * numel * sizeof(float)));
-  state.SetLabel("onednn");
+  report_bytes(state, dims, 1);
 }
 
 // x[c, ...] *= s[c] in place: binary multiply with a [C, 1, 1, 1] operand.
@@ -87,10 +90,7 @@ void scale_in_place(benchmark::State& state, std::vector<size_t> dims, float* we
     op.execute(stream, {{DNNL_ARG_SRC_0, x}, {DNNL_ARG_SRC_1, s_down}, {DNNL_ARG_DST, x}});
     stream.wait();
   }
-  size_t numel = 1;
-  for (size_t d : dims) numel *= d;
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * 2 * numel * sizeof(float)));
-  state.SetLabel("onednn");
+  report_bytes(state, dims, 2);
 }
 
 }  // namespace
