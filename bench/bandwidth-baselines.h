@@ -9,9 +9,9 @@
 // Reads every byte of x (n floats) once, combining them so the loads cannot be elided.
 uint32_t stream_read(const float* x, size_t n);
 // The same bytes as four streams read side by side (the four quarters of x, 64 bytes of each
-// in turn). One core's DRAM bandwidth can exceed a single stream's: on a Zen 3 server this
-// read 1.3 to 1.5 times as fast, and row-wise kernels, which read four rows together, can beat
-// stream_read.
+// in turn). One core's DRAM bandwidth can exceed a single stream's: on a Zen 3 VM this read
+// 1.2 to 1.3 times as fast (README table), and row-wise kernels, which read four rows
+// together, can beat stream_read.
 uint32_t stream_read_4way(const float* x, size_t n);
 // Loads and stores every element of x in place (values unchanged): one read and one write
 // stream, the traffic of an in-place scaling pass.

@@ -6,16 +6,7 @@
 
 #include "src/error.h"
 #include "src/layer.h"
-
-static qeq_status check_finite(const char* fn, const char* name, const float* v, size_t n) {
-  if (v == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(v[i])) {
-      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: %s[%zu] is not finite", fn, name, i);
-    }
-  }
-  return QEQ_OK;
-}
+#include "src/shape.h"
 
 /* Adds `delta` (double) to the bias, or writes it into storage as the new bias. */
 static void add_to_bias(qeq_layer* layer, float* storage, const double* delta, size_t n,
@@ -53,13 +44,13 @@ qeq_status qeq_absorb_high_bias(qeq_layer* first, qeq_layer* second, const float
                     "%s: second has no bias and second_bias_storage is NULL", fn);
   }
   const size_t numel2 = qeq_layer_weight_bytes(second) / sizeof(float);
-  if ((status = check_finite(fn, "beta", beta, channels)) != QEQ_OK ||
-      (status = check_finite(fn, "second's weight", second->weight, numel2)) != QEQ_OK ||
-      (status = check_finite(fn, "gamma", gamma, channels)) != QEQ_OK ||
-      (scales != NULL && (status = check_finite(fn, "scales", scales, channels)) != QEQ_OK) ||
-      (status = check_finite(fn, "first's bias", first->bias, channels)) != QEQ_OK ||
+  if ((status = qeq_check_finite(fn, "beta", beta, channels)) != QEQ_OK ||
+      (status = qeq_check_finite(fn, "second's weight", second->weight, numel2)) != QEQ_OK ||
+      (status = qeq_check_finite(fn, "gamma", gamma, channels)) != QEQ_OK ||
+      (scales != NULL && (status = qeq_check_finite(fn, "scales", scales, channels)) != QEQ_OK) ||
+      (status = qeq_check_finite(fn, "first's bias", first->bias, channels)) != QEQ_OK ||
       (second->bias != NULL &&
-       (status = check_finite(fn, "second's bias", second->bias, out2)) != QEQ_OK)) {
+       (status = qeq_check_finite(fn, "second's bias", second->bias, out2)) != QEQ_OK)) {
     return status;
   }
   float* shift = malloc(channels * sizeof(float));
@@ -94,10 +85,11 @@ qeq_status qeq_correct_bias(qeq_layer* layer, const float* quantized_weight,
                     fn);
   }
   const size_t numel = qeq_layer_weight_bytes(layer) / sizeof(float);
-  if ((status = check_finite(fn, "weight", layer->weight, numel)) != QEQ_OK ||
-      (status = check_finite(fn, "quantized_weight", quantized_weight, numel)) != QEQ_OK ||
-      (status = check_finite(fn, "input_mean", input_mean, in)) != QEQ_OK ||
-      (layer->bias != NULL && (status = check_finite(fn, "bias", layer->bias, out)) != QEQ_OK)) {
+  if ((status = qeq_check_finite(fn, "weight", layer->weight, numel)) != QEQ_OK ||
+      (status = qeq_check_finite(fn, "quantized_weight", quantized_weight, numel)) != QEQ_OK ||
+      (status = qeq_check_finite(fn, "input_mean", input_mean, in)) != QEQ_OK ||
+      (layer->bias != NULL &&
+       (status = qeq_check_finite(fn, "bias", layer->bias, out)) != QEQ_OK)) {
     return status;
   }
   double* error = malloc(out * sizeof(double));

@@ -51,16 +51,6 @@ static qeq_status plan_pair(const char* fn, qeq_layer* first, qeq_layer* second,
   return QEQ_OK;
 }
 
-static qeq_status check_bias_finite(const char* fn, const qeq_layer* layer, size_t channels) {
-  if (layer->bias == NULL) return QEQ_OK;
-  for (size_t c = 0; c < channels; c++) {
-    if (!isfinite(layer->bias[c])) {
-      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: first's bias[%zu] is not finite", fn, c);
-    }
-  }
-  return QEQ_OK;
-}
-
 /* Scratch for one pair: min/max of both sides, then the scales. */
 typedef struct pair_scratch {
   float* min1;
@@ -136,7 +126,8 @@ qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* 
   pair_plan plan;
   qeq_status status = plan_pair(fn, first, second, &plan);
   if (status != QEQ_OK) return status;
-  status = check_bias_finite(fn, first, plan.channels);
+  status = first->bias != NULL ? qeq_check_finite(fn, "first's bias", first->bias, plan.channels)
+                               : QEQ_OK;
   if (status != QEQ_OK) return status;
   if (scales != NULL && (qeq_ranges_overlap(scales, plan.channels * sizeof(float), first->weight,
                                             qeq_layer_weight_bytes(first)) ||
@@ -173,11 +164,11 @@ static double scaled_change(const double* sum_squares, const float* factors, siz
 }
 
 /* Index of the distinct layer (by weight pointer) in `distinct`, adding it if new. */
-static size_t distinct_index(const float** distinct, size_t* count, const float* weight) {
+static size_t distinct_index(const qeq_layer** distinct, size_t* count, const qeq_layer* layer) {
   for (size_t i = 0; i < *count; i++) {
-    if (distinct[i] == weight) return i;
+    if (distinct[i]->weight == layer->weight) return i;
   }
-  distinct[*count] = weight;
+  distinct[*count] = layer;
   return (*count)++;
 }
 
@@ -245,7 +236,7 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
 
   qeq_status status = QEQ_ERROR_OUT_OF_MEMORY;
   pair_plan* plans = calloc(pair_count ? pair_count : 1, sizeof *plans);
-  const float** distinct = calloc(layer_count ? layer_count : 1, sizeof *distinct);
+  const qeq_layer** distinct = calloc(layer_count ? layer_count : 1, sizeof *distinct);
   size_t* first_index = calloc(pair_count ? pair_count : 1, sizeof *first_index);
   size_t* second_index = calloc(pair_count ? pair_count : 1, sizeof *second_index);
   double* change = calloc(layer_count ? layer_count : 1, sizeof *change);
@@ -262,24 +253,27 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
     for (size_t i = 0; i + 1 < group_sizes[g]; i++, p++) {
       status = plan_pair(fn, layers[base + i], layers[base + i + 1], &plans[p]);
       if (status != QEQ_OK) goto done;
-      status = check_bias_finite(fn, plans[p].first, plans[p].channels);
+      const qeq_layer* first = plans[p].first;
+      status = first->bias != NULL
+                   ? qeq_check_finite(fn, "first's bias", first->bias, plans[p].channels)
+                   : QEQ_OK;
       if (status != QEQ_OK) goto done;
-      first_index[p] = distinct_index(distinct, &distinct_count, plans[p].first->weight);
-      second_index[p] = distinct_index(distinct, &distinct_count, plans[p].second->weight);
+      first_index[p] = distinct_index(distinct, &distinct_count, plans[p].first);
+      second_index[p] = distinct_index(distinct, &distinct_count, plans[p].second);
       if (plans[p].channels > max_channels) max_channels = plans[p].channels;
     }
   }
-  for (p = 0; p < pair_count; p++) {
-    const qeq_layer* both[2] = {plans[p].first, plans[p].second};
-    for (int k = 0; k < 2; k++) {
-      float lo, hi;
-      status = qeq_tensor_minmax_f32(&both[k]->weight_shape, both[k]->weight, &lo, &hi);
-      if (status != QEQ_OK) goto done;
-      if (!isfinite(lo) || !isfinite(hi)) {
-        status = qeq_fail(QEQ_ERROR_NON_FINITE, "%s: pair %zu: the %s weight holds NaN or Inf", fn,
-                          p, k == 0 ? "first" : "second");
-        goto done;
-      }
+  /* Each distinct weight once: a chain's middle layers belong to two pairs. */
+  for (size_t i = 0; i < distinct_count; i++) {
+    float lo, hi;
+    status = qeq_tensor_minmax_f32(&distinct[i]->weight_shape, distinct[i]->weight, &lo, &hi);
+    if (status != QEQ_OK) goto done;
+    if (!isfinite(lo) || !isfinite(hi)) {
+      status = qeq_fail(QEQ_ERROR_NON_FINITE,
+                        "%s: layer %zu of the pairs' distinct layers "
+                        "has a NaN or Inf weight",
+                        fn, i);
+      goto done;
     }
   }
 

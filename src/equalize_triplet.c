@@ -8,7 +8,8 @@
 #include "src/layer.h"
 #include "src/shape.h"
 
-static qeq_status check_finite(const char* fn, const char* what, const float* v, size_t n) {
+static qeq_status check_channels_finite(const char* fn, const char* what, const float* v,
+                                        size_t n) {
   for (size_t c = 0; c < n; c++) {
     if (!isfinite(v[c])) {
       return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: %s channel %zu holds NaN or Inf", fn, what, c);
@@ -24,8 +25,8 @@ static qeq_status set_ranges(const char* fn, const char* what, const qeq_layer* 
   qeq_layer_channel_set(layer, produces, &set);
   qeq_status status = qeq_channel_set_minmax(&set, layer->weight, lo, hi);
   if (status != QEQ_OK) return status;
-  status = check_finite(fn, what, lo, set.channels);
-  if (status == QEQ_OK) status = check_finite(fn, what, hi, set.channels);
+  status = check_channels_finite(fn, what, lo, set.channels);
+  if (status == QEQ_OK) status = check_channels_finite(fn, what, hi, set.channels);
   if (status != QEQ_OK) return status;
   for (size_t c = 0; c < set.channels; c++) {
     range[c] = hi[c] - lo[c];
@@ -72,8 +73,8 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
   const size_t n = out0;
   for (int i = 0; i < 2; i++) {
     const qeq_layer* l = layers[i];
-    if (l->bias != NULL && (status = check_finite(fn, i ? "depthwise's bias" : "first's bias",
-                                                  l->bias, n)) != QEQ_OK) {
+    if (l->bias != NULL && (status = qeq_check_finite(fn, i ? "depthwise's bias" : "first's bias",
+                                                      l->bias, n)) != QEQ_OK) {
       return status;
     }
   }

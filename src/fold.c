@@ -6,15 +6,7 @@
 
 #include "src/error.h"
 #include "src/layer.h"
-
-static qeq_status check_vector(const char* fn, const char* name, const float* v, size_t n) {
-  for (size_t c = 0; c < n; c++) {
-    if (!isfinite(v[c])) {
-      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: %s[%zu] is not finite", fn, name, c);
-    }
-  }
-  return QEQ_OK;
-}
+#include "src/shape.h"
 
 qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float* bias_storage) {
   static const char fn[] = "qeq_fold_batch_norm";
@@ -49,23 +41,32 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
                  {"bias", layer->bias}};
   for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
     if (vectors[i].values == NULL) continue;
-    status = check_vector(fn, vectors[i].name, vectors[i].values, n);
+    status = qeq_check_finite(fn, vectors[i].name, vectors[i].values, n);
     if (status != QEQ_OK) return status;
   }
-  float* factors = malloc(n * sizeof(float));
-  if (factors == NULL) {
+  /* rsqrt[c] = 1 / sqrt(var + eps) and factors[c] = gamma * rsqrt[c], each rounded to float32
+   * as PyTorch rounds them. */
+  float* rsqrt = malloc(2 * n * sizeof(float));
+  if (rsqrt == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, n);
   }
+  float* factors = rsqrt + n;
   for (size_t c = 0; c < n; c++) {
     const float var_eps = bn->running_var[c] + bn->eps;
     if (!(var_eps > 0.0f)) {
-      free(factors);
+      free(rsqrt);
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: running_var[%zu] + eps = %g is not > 0", fn,
                       c, (double)var_eps);
     }
-    const float gamma = bn->gamma != NULL ? bn->gamma[c] : 1.0f;
-    const float r = 1.0f / sqrtf(var_eps);
-    factors[c] = gamma * r; /* Conv: gamma * rsqrt; Linear: the same product */
+    rsqrt[c] = 1.0f / sqrtf(var_eps);
+    factors[c] = (bn->gamma != NULL ? bn->gamma[c] : 1.0f) * rsqrt[c];
+    if (!isfinite(factors[c])) {
+      free(rsqrt);
+      return qeq_fail(QEQ_ERROR_NON_FINITE,
+                      "%s: channel %zu's factor gamma / sqrt(var + eps) "
+                      "overflows",
+                      fn, c);
+    }
   }
   qeq_channel_set produced;
   qeq_layer_channel_set(layer, 1, &produced);
@@ -74,18 +75,14 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
   float* bias = layer->bias != NULL ? layer->bias : bias_storage;
   const int had_bias = layer->bias != NULL;
   for (size_t c = 0; c < n; c++) {
-    const float b = had_bias ? bias[c] : 0.0f;
+    const float centered = (had_bias ? bias[c] : 0.0f) - bn->running_mean[c];
     const float beta = bn->beta != NULL ? bn->beta[c] : 0.0f;
-    const float centered = b - bn->running_mean[c];
-    if (layer->kind == QEQ_LAYER_LINEAR) {
-      bias[c] = centered * factors[c] + beta;
-    } else {
-      const float gamma = bn->gamma != NULL ? bn->gamma[c] : 1.0f;
-      const float r = 1.0f / sqrtf(bn->running_var[c] + bn->eps);
-      bias[c] = (centered * r) * gamma + beta;
-    }
+    const float gamma = bn->gamma != NULL ? bn->gamma[c] : 1.0f;
+    /* PyTorch associates the two differently (SPEC.md 6.1 and 6.2). */
+    bias[c] = layer->kind == QEQ_LAYER_LINEAR ? centered * factors[c] + beta
+                                              : (centered * rsqrt[c]) * gamma + beta;
   }
   layer->bias = bias;
-  free(factors);
+  free(rsqrt);
   return QEQ_OK;
 }

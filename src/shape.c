@@ -1,5 +1,7 @@
-/* Shape validation, element counts with overflow checks, canonical axis views. */
+/* Shape validation, element counts with overflow checks, canonical axis views, and the
+ * finiteness check shared by the API layer. */
 #include "src/shape.h"
+#include <math.h>
 
 #include <stdint.h>
 
@@ -82,5 +84,15 @@ qeq_status qeq_shape_numel(const qeq_shape* shape, size_t* numel) {
   qeq_status status = qeq_shape_check(fn, shape, &count);
   if (status != QEQ_OK) return status;
   *numel = count;
+  return QEQ_OK;
+}
+
+qeq_status qeq_check_finite(const char* fn, const char* name, const float* v, size_t n) {
+  if (v == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(v[i])) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: %s[%zu] is not finite", fn, name, i);
+    }
+  }
   return QEQ_OK;
 }

@@ -1,4 +1,5 @@
-/* Internal: validating shapes and folding them to the canonical [outer, channels, inner]. */
+/* Internal: validating shapes and folding them to the canonical [outer, channels, inner];
+ * shared argument checks. */
 #ifndef QEQ_SRC_SHAPE_H
 #define QEQ_SRC_SHAPE_H
 
@@ -18,6 +19,10 @@ qeq_status qeq_axis_view_make(const char* fn, const qeq_shape* shape, int axis,
 
 /* Shape checks alone; *numel gets the element count. */
 qeq_status qeq_shape_check(const char* fn, const qeq_shape* shape, size_t* numel);
+
+/* QEQ_OK if v[0..n) are all finite; QEQ_ERROR_INVALID_ARGUMENT if v is NULL, else
+ * QEQ_ERROR_NON_FINITE naming `name[index]`. Messages start with `fn`. */
+qeq_status qeq_check_finite(const char* fn, const char* name, const float* v, size_t n);
 
 /* 1 if [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
 int qeq_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);

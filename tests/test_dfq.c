@@ -57,6 +57,7 @@ static void test_golden_input_equalization(void** state) {
     }
     golden_close(f, &c);
     CHECK(cases >= 5, "input_equalize.txt has %zu cases", cases);
+    coverage_record(isas[k], 0, cases);
   }
   qeq_clear_isa_cap();
 }
@@ -306,6 +307,12 @@ static void test_errors_change_nothing(void** state) {
   owned_free(&a), owned_free(&b);
 }
 
+static void test_isa_coverage(void** state) {
+  (void)state;
+  CHECK(coverage_report("input equalization golden", 0) == 0,
+        "an ISA this CPU has was not covered");
+}
+
 int main(void) {
   isa_count = detected_isas(isas);
   const struct CMUnitTest tests[] = {
@@ -316,6 +323,7 @@ int main(void) {
       cmocka_unit_test(test_bias_correction),
       cmocka_unit_test(test_selective_equalization),
       cmocka_unit_test(test_errors_change_nothing),
+      cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -457,6 +457,10 @@ static void test_errors_change_nothing(void** state) {
                    "running_var[1]");
   wrong = bn, wrong.running_mean = nanv;
   EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_NON_FINITE, "running_mean[2]");
+  float tiny_var[4] = {1, 1, 1e-38f, 1}, huge_gamma[4] = {1, 1, 3e38f, 1};
+  wrong = bn, wrong.running_var = tiny_var, wrong.gamma = huge_gamma, wrong.eps = 0.0f;
+  EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_NON_FINITE,
+                   "channel 2's factor");
   wrong = bn, wrong.eps = -1.0f;
   EXPECT_UNCHANGED(qeq_fold_batch_norm(&a, &wrong, NULL), QEQ_ERROR_INVALID_ARGUMENT, "eps");
   wrong = bn, wrong.running_var = NULL;

@@ -2,8 +2,8 @@
  * behind when a kernel interleaves four rows, or computes enough per element that the core
  * issues loads slowly. Prefetching 2 KiB ahead took per-axis ranges along axis 1 of a
  * 144 MiB conv weight from about 0.75 to about 0.9 of the streaming-read bandwidth on Zen 5,
- * and AVX2 quantization of the same weight from about 0.85 to about 1.0 of it on Zen 3
- * (README, qeq_bench). */
+ * and AVX2 quantization of the same weight from about 14 to about 16 GB/s (best of 8 calls)
+ * on a Zen 3 VM whose single-stream read is about 16 GB/s. */
 #ifndef QEQ_KERNELS_COMMON_PREFETCH_H
 #define QEQ_KERNELS_COMMON_PREFETCH_H
 
