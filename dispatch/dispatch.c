@@ -17,11 +17,17 @@
 #define QEQ_UKERNEL(family, isa)                                                         \
   QEQ_IF_BUILT(isa,                                                                      \
                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
-                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa)}, )
+                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), 0, 0, 0}, )
+#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                                    \
+  QEQ_IF_BUILT(isa,                                                                        \
+               {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                                    \
+                QEQ_UKERNEL_TILE_STRING(family, tile, isa),                                \
+                (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa), mr, nr, kr}, )
 static const qeq_variant registry[] = {
 #include "kernels/all-families.inc"
 };
 #undef QEQ_UKERNEL
+#undef QEQ_GEMM_UKERNEL
 enum { REGISTRY_SIZE = sizeof(registry) / sizeof(registry[0]) };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -31,13 +37,15 @@ static char env_message[160];      /* written once under init_once */
 static _Atomic int cap_isa = -1;   /* -1: no cap */
 static _Atomic int test_override_active;
 static _Atomic(const qeq_variant*) selected[QEQ_FAMILY_COUNT];
+static _Atomic uint32_t selection_features; /* the feature set the selection was made for */
 
 static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512", "avx512vnni",
                                                      "avxvnni", "neon", "neondot"};
 
 static const char* const family_names[QEQ_FAMILY_COUNT] = {
     "f32_rminmax",   "f32_vminmax",   "f32_rscale",      "f32_vscale",
-    "f32_q8_rquant", "f32_fq_rquant", "q8_f32_rdequant", "s32_q8_rrequant"};
+    "f32_q8_rquant", "f32_fq_rquant", "q8_f32_rdequant", "s32_q8_rrequant",
+    "qu8s8_gemm"};
 
 uint32_t qeq_isa_required_features(qeq_isa isa) {
   switch (isa) {
@@ -72,6 +80,7 @@ static void select_all(uint32_t allowed) {
     }
     atomic_store(&selected[f], choice); /* every family has a scalar variant */
   }
+  atomic_store(&selection_features, allowed);
 }
 
 static uint32_t allowed_features(void) {
@@ -122,6 +131,11 @@ const qeq_variant* qeq_dispatch_select(qeq_kernel_family family) {
 const qeq_variant* qeq_registry_variants(size_t* count) {
   *count = REGISTRY_SIZE;
   return registry;
+}
+
+int qeq_dispatch_isa_allowed(qeq_isa isa) {
+  ensure_init();
+  return isa_valid(isa) && features_have(atomic_load(&selection_features), isa);
 }
 
 uint32_t qeq_dispatch_detected_features(void) {

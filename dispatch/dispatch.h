@@ -16,6 +16,7 @@ typedef struct qeq_variant {
   qeq_isa isa;
   const char* name;
   qeq_generic_fn fn; /* cast back to the family's type before calling */
+  uint8_t mr, nr, kr; /* GEMM tile (rows, columns, k-group of the packed layout); 0 otherwise */
 } qeq_variant;
 
 /* The variant dispatch currently selects for `family` (initialises dispatch on first use). */
@@ -34,6 +35,8 @@ void qeq_dispatch_test_restore(void);
 /* Test and benchmark hook: kernels use streaming stores for outputs of at least min_bytes
  * (default QEQ_STREAM_STORE_MIN_BYTES). Returns the previous threshold. */
 size_t qeq_dispatch_test_set_stream_min_bytes(size_t min_bytes);
+/* 1 if dispatch may use `isa` now (detected, and within the cap or the test override). */
+int qeq_dispatch_isa_allowed(qeq_isa isa);
 /* Features detected on this CPU. */
 uint32_t qeq_dispatch_detected_features(void);
 

@@ -3,12 +3,17 @@
  * A registry lists a family's variants best first as QEQ_UKERNEL(family, isa) lines, e.g.
  * QEQ_UKERNEL(f32_rminmax, avx512) for qeq_f32_rminmax_ukernel__avx512. The same lists feed
  * the prototypes, the dispatch tables, the tests and the benchmarks. Whoever includes a
- * registry defines QEQ_UKERNEL; QEQ_IF_BUILT keeps only the variants this build compiled. */
+ * registry defines QEQ_UKERNEL; QEQ_IF_BUILT keeps only the variants this build compiled.
+ * GEMM families list tiled variants as QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr), e.g.
+ * QEQ_GEMM_UKERNEL(qu8s8_gemm, 8x32c4, avx512vnni, 8, 32, 4) for
+ * qeq_qu8s8_gemm_ukernel_8x32c4__avx512vnni; includers define that macro too. */
 #ifndef QEQ_KERNELS_REGISTRY_MACROS_H
 #define QEQ_KERNELS_REGISTRY_MACROS_H
 
 #define QEQ_UKERNEL_NAME(family, isa) qeq_##family##_ukernel__##isa
 #define QEQ_UKERNEL_STRING(family, isa) "qeq_" #family "_ukernel__" #isa
+#define QEQ_UKERNEL_TILE_NAME(family, tile, isa) qeq_##family##_ukernel_##tile##__##isa
+#define QEQ_UKERNEL_TILE_STRING(family, tile, isa) "qeq_" #family "_ukernel_" #tile "__" #isa
 
 #define QEQ_FAMILY_ID_f32_rminmax QEQ_FAMILY_F32_RMINMAX
 #define QEQ_FAMILY_ID_f32_vminmax QEQ_FAMILY_F32_VMINMAX
@@ -18,6 +23,7 @@
 #define QEQ_FAMILY_ID_f32_fq_rquant QEQ_FAMILY_F32_FQ_RQUANT
 #define QEQ_FAMILY_ID_q8_f32_rdequant QEQ_FAMILY_Q8_F32_RDEQUANT
 #define QEQ_FAMILY_ID_s32_q8_rrequant QEQ_FAMILY_S32_Q8_RREQUANT
+#define QEQ_FAMILY_ID_qu8s8_gemm QEQ_FAMILY_QU8S8_GEMM
 #define QEQ_FAMILY_ID(family) QEQ_FAMILY_ID_##family
 
 #define QEQ_ISA_ID_scalar QEQ_ISA_SCALAR

@@ -82,10 +82,71 @@ typedef void qeq_s32_q8_rrequant_ukernel_fn(size_t outer, size_t channels, size_
                                             const int32_t* acc, const qeq_q8_quant_params* params,
                                             uint8_t* y);
 
+/* ---- int8 GEMM: uint8 activations x int8 weights -> exact int32 -> fused output ----
+ *
+ * Every variant computes, for rows i < mr and columns j < nc of one tile,
+ *   dot[i][j] = sum_{k < K} a[i * a_stride + k] * w[j][k]          (u8 x s8, exact int32)
+ *   acc[i][j] = dot + acc_init[j] - a_zero_point * w_sum[j] - w_zero_point[j] * row_sums[i]
+ * (the last term only when row_sums != NULL), all in wrapping int32 arithmetic, which is
+ * exact because the API refuses K whose true accumulator could leave int32. acc is then
+ * Σ_k (a - za)(w - zw), the zero-point-corrected accumulator. The epilogue stores, at
+ * c + i * c_stride (bytes) + j * element_size:
+ *   S32: acc                                                   (int32)
+ *   Q8 : v = ((float)(acc + bias_q[j]) + bias_f[j]) * multiplier[j]   (float32, this order)
+ *        q = round_half_even(min(max(v, out_lo), out_hi)) + out_zero_point, low byte stored
+ *        (both PyTorch engines: qnnpack folds its integer bias into bias_q with bias_f = 0;
+ *        onednn keeps a float bias_f with bias_q = 0; (float)x + 0.0f == (float)x)
+ *   F32: v = (float)acc * (a_scale * multiplier[j]) + bias_f[j]  (each step float32)
+ * Rounding uses the current rounding mode (nearest even by default), as cvtps2dq does.
+ *
+ * Packed weights. N is cut into panels of NR columns (the last one zero-padded); panel p
+ * starts at w + p * qeq_gemm_panel_bytes(K, NR, KR) and holds
+ *   int32 acc_init[NR], int32 w_sum[NR], int32 w_zero_point[NR], int32 bias_q[NR],
+ *   float bias_f[NR], float multiplier[NR]                  (qeq_gemm_panel_header_bytes)
+ *   int8  w[kp / KR][NR][KR]   with kp = K rounded up to KR; padding (k >= K, j >= N) is 0
+ * i.e. for each group of KR consecutive k, NR columns of KR bytes each. A variant reads A
+ * only inside rows i < mr and k < K (partial loads for a K tail), writes only inside its
+ * mr x nc tile, and loops over as many panels as nc needs (nc > NR allowed). */
+enum { QEQ_GEMM_STORE_Q8 = 0, QEQ_GEMM_STORE_F32 = 1, QEQ_GEMM_STORE_S32 = 2 };
+
+typedef struct qeq_gemm_ukernel_params {
+  int32_t a_zero_point;   /* za, in the uint8 domain (qint8 inputs arrive as a + 128) */
+  int32_t out_zero_point; /* Q8 */
+  float out_lo;           /* Q8: qmin - out_zero_point */
+  float out_hi;           /* Q8: qmax - out_zero_point */
+  float a_scale;          /* F32: the activation scale */
+  int32_t store;          /* QEQ_GEMM_STORE_* */
+} qeq_gemm_ukernel_params;
+
+/* Bytes before the weights in a panel, and of a whole panel. */
+static inline size_t qeq_gemm_panel_header_bytes(size_t nr) {
+  return 6 * nr * sizeof(int32_t);
+}
+static inline size_t qeq_gemm_panel_bytes(size_t k, size_t nr, size_t kr) {
+  return qeq_gemm_panel_header_bytes(nr) + (k + kr - 1) / kr * kr * nr;
+}
+/* The header arrays of a panel, in order. */
+enum {
+  QEQ_GEMM_HEADER_ACC_INIT = 0,
+  QEQ_GEMM_HEADER_W_SUM = 1,
+  QEQ_GEMM_HEADER_W_ZERO_POINT = 2,
+  QEQ_GEMM_HEADER_BIAS_Q = 3,
+  QEQ_GEMM_HEADER_BIAS_F = 4,
+  QEQ_GEMM_HEADER_MULTIPLIER = 5
+};
+
+typedef void qeq_qu8s8_gemm_ukernel_fn(size_t mr, size_t nc, size_t k, const uint8_t* a,
+                                       size_t a_stride, const int32_t* row_sums, const void* w,
+                                       void* c, size_t c_stride,
+                                       const qeq_gemm_ukernel_params* params);
+
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \
   QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)
+#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr) \
+  QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_TILE_NAME(family, tile, isa);)
 #include "kernels/all-families.inc"
 #undef QEQ_UKERNEL
+#undef QEQ_GEMM_UKERNEL
 
 #endif /* QEQ_KERNELS_UKERNELS_H */

@@ -6,12 +6,12 @@
 #   bash scripts/install-deps.sh --bench-peers  # plus oneDNN, qeq_bench's peer
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmocka-dev)
+packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmocka-dev libpthreadpool-dev)
 cross=0
 if [[ "${1:-}" == "--aarch64" ]]; then
   cross=1
   packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-             libcmocka-dev:arm64 libbenchmark-dev:arm64)
+             libcmocka-dev:arm64 libbenchmark-dev:arm64 libpthreadpool-dev:arm64)
 elif [[ "${1:-}" == "--bench-peers" ]]; then
   packages+=(libdnnl-dev)
 fi

@@ -55,7 +55,8 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_F32_FQ_RQUANT = 5,   /* fake quantization (quantize, dequantize) of float runs */
   QEQ_FAMILY_Q8_F32_RDEQUANT = 6, /* 8-bit integer runs back to float */
   QEQ_FAMILY_S32_Q8_RREQUANT = 7, /* int32 accumulators to 8-bit with per-run multipliers */
-  QEQ_FAMILY_COUNT = 8
+  QEQ_FAMILY_QU8S8_GEMM = 8,      /* uint8 x int8 matrix multiply with fused requantization */
+  QEQ_FAMILY_COUNT = 9
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

@@ -6,6 +6,7 @@
 #include <qeq/common.h>
 #include <qeq/equalize.h>
 #include <qeq/fold.h>
+#include <qeq/gemm.h>
 #include <qeq/input_equalize.h>
 #include <qeq/isa.h>
 #include <qeq/layer.h>

@@ -1,0 +1,122 @@
+/* qeq: int8 matrix multiplication with fused requantization, as PyTorch's quantized Linear,
+ * LinearReLU and dynamic Linear compute it.
+ *
+ *   y[m][n] = out( Σ_k (x[m][k] - x_zp) * (w[n][k] - w_zp[n]), bias[n] )
+ *
+ * Pack once (qeq_gemm_create: weights in PyTorch's [N][K] layout, qparams, bias, output
+ * format), run many times (qeq_gemm_run / qeq_gemm_run_dynamic) on M rows of activations.
+ * The accumulator is exact int32; see README "GEMM" for the numerics of each engine. */
+#ifndef QEQ_GEMM_H
+#define QEQ_GEMM_H
+
+#include <stdint.h>
+
+#include <qeq/common.h>
+#include <qeq/qparams.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* pthreadpool's handle (pthreadpool.h: typedef struct pthreadpool* pthreadpool_t). */
+struct pthreadpool;
+
+/* How the float32 requantization is ordered: PyTorch's two CPU engines differ by +-1 at
+ * half-way points (SPEC.md section 9). */
+typedef enum qeq_gemm_engine {
+  /* onednn: y = rne(M * ((float)acc + f32(f32(bias * (1/s_x)) * (1/s_w)))) + y_zp */
+  QEQ_GEMM_ENGINE_ONEDNN = 0,
+  /* qnnpack: bias rounded to int32 first: y = rne((float)(acc + bias_q) * M) + y_zp,
+   * bias_q = rne(bias * (1 / (float)((double)s_w * s_x))) */
+  QEQ_GEMM_ENGINE_QNNPACK = 1,
+} qeq_gemm_engine;
+
+typedef enum qeq_gemm_output {
+  QEQ_GEMM_OUTPUT_QUANTIZED = 0, /* 8-bit, output dtype / scale / zero point, clamp */
+  QEQ_GEMM_OUTPUT_FLOAT = 1,     /* float32: acc * (s_x * s_w[n]) + bias[n] */
+  QEQ_GEMM_OUTPUT_INT32 = 2,     /* the exact accumulators, no bias */
+} qeq_gemm_output;
+
+/* Output clamp of the quantized output, in real units; quantized with the output qparams
+ * (as PyTorch's fused ReLU and quantized hardtanh do) and intersected with the dtype. */
+typedef enum qeq_gemm_clamp {
+  QEQ_GEMM_CLAMP_NONE = 0,
+  QEQ_GEMM_CLAMP_RELU = 1,  /* [0, inf): the lower bound is the output zero point */
+  QEQ_GEMM_CLAMP_RELU6 = 2, /* [0, 6] */
+  QEQ_GEMM_CLAMP_RANGE = 3, /* [clamp_min, clamp_max] */
+} qeq_gemm_clamp;
+
+/* Everything qeq_gemm_create needs. Start from qeq_gemm_config_default(). */
+typedef struct qeq_gemm_config {
+  size_t n;                   /* output channels (rows of the weight) */
+  size_t k;                   /* input channels */
+  const int8_t* weights;      /* [n][k] qint8, row r at weights + r * weight_stride */
+  size_t weight_stride;       /* elements between weight rows; 0 means k */
+  size_t weight_qparam_count; /* 1 (per tensor) or n (per output channel) */
+  const float* weight_scales;
+  const int32_t* weight_zero_points; /* in [-128, 127]; NULL means all 0 (symmetric) */
+  const float* bias;                 /* n floats, or NULL */
+  qeq_dtype input_dtype;             /* QEQ_DTYPE_QUINT8 or QEQ_DTYPE_QINT8 */
+  float input_scale;                 /* ignored by dynamic GEMMs */
+  int32_t input_zero_point;          /* ignored by dynamic GEMMs */
+  qeq_gemm_output output;
+  qeq_dtype output_dtype; /* quantized output: QEQ_DTYPE_QUINT8 or QEQ_DTYPE_QINT8 */
+  float output_scale;
+  int32_t output_zero_point;
+  qeq_gemm_clamp clamp;
+  float clamp_min, clamp_max; /* QEQ_GEMM_CLAMP_RANGE only */
+  qeq_gemm_engine engine;
+  /* Dynamic quantization (qeq_gemm_run_dynamic): the input qparams are chosen per call from
+   * the activations' min/max (PyTorch's ChooseQuantizationParams, quint8, range [0, 127]
+   * when reduce_range else [0, 255]); requires output QEQ_GEMM_OUTPUT_FLOAT and input
+   * dtype quint8. */
+  int dynamic;
+  int reduce_range;
+} qeq_gemm_config;
+
+/* A config with n = k = 0, per-tensor weights, quint8 input (scale 1, zero point 0), quint8
+ * quantized output (scale 1, zero point 0), no clamp, the onednn engine, static. */
+QEQ_API qeq_gemm_config qeq_gemm_config_default(void);
+
+typedef struct qeq_gemm qeq_gemm;
+
+/* Checks the config and packs the weights for the kernel dispatch selects now. Errors:
+ * NULL pointers, n or k of 0, weight_stride < k, sizes whose product overflows, scales not
+ * positive and finite (or whose requantization multiplier is not), zero points outside
+ * their dtype, a non-finite bias, a clamp that leaves no value, k so large that the exact
+ * accumulator could leave int32 (given the zero points), a bias that overflows int32 under
+ * qnnpack, an unsupported combination (dynamic without float output); out of memory. On
+ * failure *gemm is untouched. The packed object does not refer to the config's arrays. */
+QEQ_API qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm);
+QEQ_API void qeq_gemm_destroy(qeq_gemm* gemm); /* NULL is a no-op */
+
+/* The kernel the GEMM was packed for, e.g. "qeq_qu8s8_gemm_ukernel_8x32c4__avx512vnni". */
+QEQ_API const char* qeq_gemm_kernel_name(const qeq_gemm* gemm);
+
+/* Runs on m rows: input row r at (const uint8_t*)input + r * input_stride (bytes; k uint8 or
+ * int8 values), output row r at (uint8_t*)output + r * output_stride (bytes; n values of 1
+ * byte (quantized) or 4 bytes (float, int32)). pool may be NULL (this thread only); results
+ * are bit-identical for any pool. Errors: NULL pointers, m of 0, strides shorter than a
+ * row, sizes that overflow, output overlapping the input, a dynamic GEMM (use
+ * qeq_gemm_run_dynamic), QEQ_ERROR_UNSUPPORTED when the ISA cap no longer allows the kernel
+ * the GEMM was packed for (pack again), out of memory. Nothing is written on failure.
+ * Thread-safe: many threads may run one GEMM at once. */
+QEQ_API qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input,
+                                size_t input_stride, void* output, size_t output_stride,
+                                struct pthreadpool* pool);
+
+/* Dynamic quantization, as torch.ao.nn.quantized.dynamic.Linear: float32 input rows
+ * (input_stride in bytes), quantized per call with qparams from their min/max, float32
+ * output. Strides, overlap and errors as qeq_gemm_run, plus non-finite input
+ * (QEQ_ERROR_NON_FINITE). The chosen input qparams are returned when the pointers are not
+ * NULL. */
+QEQ_API qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
+                                        size_t input_stride, float* output, size_t output_stride,
+                                        struct pthreadpool* pool, float* input_scale,
+                                        int32_t* input_zero_point);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QEQ_GEMM_H */

@@ -1,0 +1,95 @@
+/* Dynamic quantization, as torch.ao.nn.quantized.dynamic.Linear: per call, the activation
+ * qparams come from the input's min/max (PyTorch's ChooseQuantizationParams), the input is
+ * quantized with them (quantize_per_tensor's arithmetic) and the GEMM returns float32. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <qeq/gemm.h>
+
+#include "dispatch/dispatch.h"
+#include "src/error.h"
+#include "src/ops/gemm-internal.h"
+#include "src/ops/gemm-qparams.h"
+#include "src/shape.h"
+
+qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
+                                size_t input_stride, float* output, size_t output_stride,
+                                struct pthreadpool* pool, float* input_scale,
+                                int32_t* input_zero_point) {
+  static const char fn[] = "qeq_gemm_run_dynamic";
+  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
+  if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
+  if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
+  if (m == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: m is 0", fn);
+  if (!gemm->dynamic) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: gemm was created static (config->dynamic = 0): use qeq_gemm_run", fn);
+  }
+  const size_t k = gemm->k;
+  const size_t row_bytes = k * sizeof(float);
+  if (k > SIZE_MAX / sizeof(float)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: k %zu floats overflow", fn, k);
+  }
+  if (input_stride < row_bytes || input_stride % sizeof(float) != 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: input_stride %zu is shorter than a row (%zu bytes) or not a multiple "
+                    "of 4",
+                    fn, input_stride, row_bytes);
+  }
+  const size_t out_row_bytes = gemm->n * sizeof(float);
+  if (output_stride < out_row_bytes) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: output_stride %zu is shorter than a row (%zu bytes)", fn, output_stride,
+                    out_row_bytes);
+  }
+  const size_t in_span = qeq_gemm_span(m, row_bytes, input_stride);
+  const size_t out_span = qeq_gemm_span(m, out_row_bytes, output_stride);
+  if (in_span == 0 || out_span == 0 || m > SIZE_MAX / k) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu rows at these strides overflow", fn, m);
+  }
+  if (qeq_ranges_overlap(input, in_span, output, out_span)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output overlaps input", fn);
+  }
+  qeq_status status = qeq_gemm_check_variant(fn, gemm);
+  if (status != QEQ_OK) return status;
+
+  const size_t row_elems = input_stride / sizeof(float);
+  float lo = INFINITY, hi = -INFINITY;
+  for (size_t r = 0; r < m; r++) {
+    const float* row = input + r * row_elems;
+    for (size_t i = 0; i < k; i++) {
+      if (!isfinite(row[i])) {
+        return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: input[%zu][%zu] = %g is not finite", fn, r, i,
+                        (double)row[i]);
+      }
+      lo = row[i] < lo ? row[i] : lo;
+      hi = row[i] > hi ? row[i] : hi;
+    }
+  }
+  float scale;
+  int32_t zero_point;
+  qeq_choose_qparams_u8(lo, hi, gemm->reduce_range, &scale, &zero_point);
+
+  uint8_t* a = malloc(m * k);
+  int32_t* row_sums = gemm->needs_row_sums ? malloc(m * sizeof *row_sums) : NULL;
+  if (a == NULL || (gemm->needs_row_sums && row_sums == NULL)) {
+    free(a), free(row_sums);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu activations", fn, m,
+                    k);
+  }
+  const qeq_q8_quant_params quant = {1.0f / scale, (float)(0 - zero_point),
+                                     (float)(255 - zero_point), zero_point};
+  qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant, F32_Q8_RQUANT);
+  for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, a + r * k);
+  if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);
+
+  qeq_gemm_ukernel_params params = gemm->params;
+  params.a_zero_point = zero_point;
+  params.a_scale = scale;
+  qeq_gemm_drive(gemm, m, a, k, row_sums, output, output_stride, &params, pool);
+  free(a), free(row_sums);
+  if (input_scale) *input_scale = scale;
+  if (input_zero_point) *input_zero_point = zero_point;
+  return QEQ_OK;
+}

@@ -1,0 +1,37 @@
+/* Internal: the packed GEMM object and the driver shared by static and dynamic runs. */
+#ifndef QEQ_SRC_OPS_GEMM_INTERNAL_H
+#define QEQ_SRC_OPS_GEMM_INTERNAL_H
+
+#include <qeq/gemm.h>
+
+#include "dispatch/dispatch.h"
+#include "kernels/ukernels.h"
+
+struct qeq_gemm {
+  const qeq_variant* variant; /* the kernel the weights were packed for */
+  size_t n, k;
+  size_t panel_bytes;
+  void* packed;
+  int needs_row_sums; /* some weight zero point is not 0 */
+  int input_is_signed;
+  int dynamic, reduce_range;
+  size_t output_bytes; /* per element */
+  qeq_gemm_ukernel_params params;
+};
+
+/* Checks that the ISA cap still allows the packed kernel. */
+qeq_status qeq_gemm_check_variant(const char* fn, const qeq_gemm* gemm);
+
+/* Runs the packed kernel on m rows of uint8 activations (stride in bytes), with row sums
+ * when the weights have zero points (row_sums: m entries or NULL), writing output rows. */
+void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_stride,
+                    const int32_t* row_sums, void* c, size_t c_stride,
+                    const qeq_gemm_ukernel_params* params, struct pthreadpool* pool);
+
+/* row_sums[r] = Σ_k a[r * a_stride + k]. */
+void qeq_gemm_row_sums(size_t m, size_t k, const uint8_t* a, size_t a_stride, int32_t* row_sums);
+
+/* Bytes spanned by `rows` rows of `row_bytes` each, `stride` apart; 0 if it overflows. */
+size_t qeq_gemm_span(size_t rows, size_t row_bytes, size_t stride);
+
+#endif /* QEQ_SRC_OPS_GEMM_INTERNAL_H */

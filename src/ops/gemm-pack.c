@@ -1,0 +1,56 @@
+/* Packs [n][k] int8 weights into panels of nr columns, k grouped by kr, with the per-column
+ * header the kernels' epilogue reads. */
+#include "src/ops/gemm-pack.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/ukernels.h"
+
+int32_t qeq_gemm_activation_offset(qeq_isa isa) {
+  return isa == QEQ_ISA_NEONDOT ? 128 : 0;
+}
+
+size_t qeq_gemm_packed_bytes(size_t n, size_t k, size_t nr, size_t kr) {
+  const size_t panels = n / nr + (n % nr != 0);
+  const size_t groups = k / kr + (k % kr != 0);
+  if (groups > (SIZE_MAX - qeq_gemm_panel_header_bytes(nr)) / kr / nr) return 0;
+  const size_t panel = qeq_gemm_panel_bytes(k, nr, kr);
+  if (panels > SIZE_MAX / panel) return 0;
+  return panels * panel;
+}
+
+static void put_i32(uint8_t* header, size_t nr, int array, size_t j, int32_t v) {
+  memcpy(header + ((size_t)array * nr + j) * sizeof v, &v, sizeof v);
+}
+
+static void put_f32(uint8_t* header, size_t nr, int array, size_t j, float v) {
+  memcpy(header + ((size_t)array * nr + j) * sizeof v, &v, sizeof v);
+}
+
+void qeq_gemm_pack(size_t n, size_t k, const int8_t* w, size_t w_stride, size_t nr, size_t kr,
+                   int32_t activation_offset, const qeq_gemm_columns* columns, void* packed) {
+  const size_t panel_bytes = qeq_gemm_panel_bytes(k, nr, kr);
+  uint8_t* panel = packed;
+  for (size_t j0 = 0; j0 < n; j0 += nr, panel += panel_bytes) {
+    memset(panel, 0, panel_bytes);
+    int8_t* dst = (int8_t*)(panel + qeq_gemm_panel_header_bytes(nr));
+    for (size_t j = 0; j < nr && j0 + j < n; j++) {
+      const size_t col = j0 + j;
+      const int8_t* row = w + col * w_stride;
+      /* The API bounds k so that these sums, like the accumulators, stay inside int32. */
+      int64_t sum = 0;
+      for (size_t kk = 0; kk < k; kk++) {
+        sum += row[kk];
+        dst[(kk / kr) * nr * kr + j * kr + kk % kr] = row[kk];
+      }
+      const int32_t zp = columns->w_zero_points ? columns->w_zero_points[col] : 0;
+      put_i32(panel, nr, QEQ_GEMM_HEADER_ACC_INIT, j, (int32_t)(activation_offset * sum));
+      put_i32(panel, nr, QEQ_GEMM_HEADER_W_SUM, j, (int32_t)(sum - (int64_t)k * zp));
+      put_i32(panel, nr, QEQ_GEMM_HEADER_W_ZERO_POINT, j, zp);
+      put_i32(panel, nr, QEQ_GEMM_HEADER_BIAS_Q, j, columns->bias_q ? columns->bias_q[col] : 0);
+      put_f32(panel, nr, QEQ_GEMM_HEADER_BIAS_F, j, columns->bias_f ? columns->bias_f[col] : 0.0f);
+      put_f32(panel, nr, QEQ_GEMM_HEADER_MULTIPLIER, j, columns->multipliers[col]);
+    }
+  }
+}

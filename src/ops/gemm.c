@@ -1,0 +1,462 @@
+/* int8 GEMM: checks the config, derives PyTorch's requantization constants per engine, packs
+ * the weights for the dispatched kernel, and drives the kernel over tiles of the output. */
+#include <math.h>
+#include <pthreadpool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qeq/gemm.h>
+
+#include "src/error.h"
+#include "src/ops/gemm-internal.h"
+#include "src/ops/gemm-pack.h"
+#include "src/shape.h"
+
+qeq_gemm_config qeq_gemm_config_default(void) {
+  qeq_gemm_config config;
+  memset(&config, 0, sizeof config);
+  config.weight_qparam_count = 1;
+  config.input_dtype = QEQ_DTYPE_QUINT8;
+  config.input_scale = 1.0f;
+  config.output = QEQ_GEMM_OUTPUT_QUANTIZED;
+  config.output_dtype = QEQ_DTYPE_QUINT8;
+  config.output_scale = 1.0f;
+  config.clamp = QEQ_GEMM_CLAMP_NONE;
+  config.engine = QEQ_GEMM_ENGINE_ONEDNN;
+  return config;
+}
+
+static int byte_dtype_range(qeq_dtype dtype, int32_t* qmin, int32_t* qmax) {
+  switch (dtype) {
+    case QEQ_DTYPE_QUINT8: *qmin = 0, *qmax = 255; return 1;
+    case QEQ_DTYPE_QINT8: *qmin = -128, *qmax = 127; return 1;
+    default: return 0;
+  }
+}
+
+static int positive_finite(float v) {
+  return v > 0.0f && isfinite(v);
+}
+
+/* PyTorch's quantize of one real value (SPEC.md 8.1), saturating to [qmin, qmax]. */
+static int32_t quantize_bound(float v, float scale, int32_t zero_point, int32_t qmin,
+                              int32_t qmax) {
+  const float scaled = v * (1.0f / scale);
+  if (scaled >= (float)(qmax - zero_point)) return qmax;
+  if (scaled <= (float)(qmin - zero_point)) return qmin;
+  return zero_point + (int32_t)nearbyintf(scaled);
+}
+
+/* The quantized output bounds the clamp asks for, intersected with the dtype. */
+static qeq_status output_bounds(const char* fn, const qeq_gemm_config* c, int32_t* lo,
+                                int32_t* hi) {
+  int32_t qmin = 0, qmax = 255;
+  byte_dtype_range(c->output_dtype, &qmin, &qmax);
+  const int32_t zp = c->output_zero_point;
+  *lo = qmin, *hi = qmax;
+  switch (c->clamp) {
+    case QEQ_GEMM_CLAMP_NONE: break;
+    case QEQ_GEMM_CLAMP_RELU: *lo = zp; break;
+    case QEQ_GEMM_CLAMP_RELU6:
+      *lo = zp;
+      *hi = quantize_bound(6.0f, c->output_scale, zp, qmin, qmax);
+      break;
+    case QEQ_GEMM_CLAMP_RANGE:
+      if (isnan(c->clamp_min) || isnan(c->clamp_max) || !(c->clamp_min <= c->clamp_max)) {
+        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                        "%s: config->clamp_min = %g and clamp_max = %g do not form a range", fn,
+                        (double)c->clamp_min, (double)c->clamp_max);
+      }
+      *lo = quantize_bound(c->clamp_min, c->output_scale, zp, qmin, qmax);
+      *hi = quantize_bound(c->clamp_max, c->output_scale, zp, qmin, qmax);
+      break;
+    default:
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->clamp %d is not a qeq_gemm_clamp",
+                      fn, (int)c->clamp);
+  }
+  return QEQ_OK;
+}
+
+static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
+  if (c->n == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->n is 0", fn);
+  if (c->k == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->k is 0", fn);
+  if (c->weights == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weights is NULL", fn);
+  }
+  const size_t stride = c->weight_stride ? c->weight_stride : c->k;
+  if (stride < c->k) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weight_stride %zu is shorter than k %zu",
+                    fn, stride, c->k);
+  }
+  if (qeq_gemm_span(c->n, c->k, stride) == 0) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: config->n %zu x weight_stride %zu overflows",
+                    fn, c->n, stride);
+  }
+  const size_t count = c->weight_qparam_count;
+  if (count != 1 && count != c->n) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                    "%s: config->weight_qparam_count %zu is neither 1 nor n = %zu", fn, count, c->n);
+  }
+  if (c->weight_scales == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weight_scales is NULL", fn);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (!positive_finite(c->weight_scales[i])) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: config->weight_scales[%zu] = %g is not positive and finite", fn, i,
+                      (double)c->weight_scales[i]);
+    }
+    if (c->weight_zero_points &&
+        (c->weight_zero_points[i] < -128 || c->weight_zero_points[i] > 127)) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: config->weight_zero_points[%zu] = %d is outside [-128, 127]", fn, i,
+                      (int)c->weight_zero_points[i]);
+    }
+  }
+  if (c->bias) {
+    const qeq_status status = qeq_check_finite(fn, "config->bias", c->bias, c->n);
+    if (status != QEQ_OK) return status;
+  }
+  int32_t qmin, qmax;
+  if (!byte_dtype_range(c->input_dtype, &qmin, &qmax)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->input_dtype %d is not quint8 or qint8", fn, (int)c->input_dtype);
+  }
+  if ((unsigned)c->engine > QEQ_GEMM_ENGINE_QNNPACK) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->engine %d is not a qeq_gemm_engine",
+                    fn, (int)c->engine);
+  }
+  if ((unsigned)c->output > QEQ_GEMM_OUTPUT_INT32) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->output %d is not a qeq_gemm_output",
+                    fn, (int)c->output);
+  }
+  if (c->dynamic) {
+    if (c->output != QEQ_GEMM_OUTPUT_FLOAT) {
+      return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a dynamic GEMM needs config->output FLOAT", fn);
+    }
+    if (c->input_dtype != QEQ_DTYPE_QUINT8) {
+      return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a dynamic GEMM quantizes its input to quint8",
+                      fn);
+    }
+    return QEQ_OK;
+  }
+  if (!positive_finite(c->input_scale)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->input_scale = %g is not positive and finite", fn,
+                    (double)c->input_scale);
+  }
+  if (c->input_zero_point < qmin || c->input_zero_point > qmax) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->input_zero_point %d is outside [%d, %d]",
+                    fn, (int)c->input_zero_point, (int)qmin, (int)qmax);
+  }
+  if (c->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+    if (!byte_dtype_range(c->output_dtype, &qmin, &qmax)) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: config->output_dtype %d is not quint8 or qint8", fn,
+                      (int)c->output_dtype);
+    }
+    if (!positive_finite(c->output_scale) || !isfinite(1.0f / c->output_scale)) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: config->output_scale = %g is not positive and finite with a finite "
+                      "reciprocal",
+                      fn, (double)c->output_scale);
+    }
+    if (c->output_zero_point < qmin || c->output_zero_point > qmax) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: config->output_zero_point %d is outside [%d, %d]", fn,
+                      (int)c->output_zero_point, (int)qmin, (int)qmax);
+    }
+  }
+  return QEQ_OK;
+}
+
+/* The largest |x - zx| * |w - zw| summed over k must stay inside int32 (the kernels
+ * accumulate in 32 bits, as PyTorch's do), with room for the integer bias. */
+static qeq_status check_accumulator_range(const char* fn, const qeq_gemm_config* c,
+                                          int32_t a_zero_point_u8, const int32_t* bias_q) {
+  const int64_t max_a = c->dynamic ? 255 : (a_zero_point_u8 > 127 ? a_zero_point_u8 : 255 - a_zero_point_u8);
+  int64_t max_w = 128;
+  for (size_t i = 0; c->weight_zero_points && i < c->weight_qparam_count; i++) {
+    const int64_t zp = c->weight_zero_points[i];
+    const int64_t worst = zp + 128 > 127 - zp ? zp + 128 : 127 - zp;
+    if (worst > max_w) max_w = worst;
+  }
+  int64_t max_bias = 0;
+  for (size_t i = 0; bias_q && i < c->n; i++) {
+    const int64_t b = bias_q[i] < 0 ? -(int64_t)bias_q[i] : bias_q[i];
+    if (b > max_bias) max_bias = b;
+  }
+  if ((int64_t)c->k > (INT32_MAX - max_bias) / (max_a * max_w)) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: config->k = %zu could overflow the int32 accumulator (at most %lld "
+                    "with these zero points and bias)",
+                    fn, c->k, (long long)((INT32_MAX - max_bias) / (max_a * max_w)));
+  }
+  return QEQ_OK;
+}
+
+/* Per-column requantization constants in PyTorch's float32 operation order (SPEC.md 9). */
+static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int32_t* w_zp,
+                                   int32_t* bias_q, float* bias_f, float* multiplier) {
+  const int per_channel = c->weight_qparam_count != 1;
+  const float inv_out = c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1.0f / c->output_scale : 1.0f;
+  for (size_t j = 0; j < c->n; j++) {
+    const size_t q = per_channel ? j : 0;
+    const float s_w = c->weight_scales[q];
+    const float b = c->bias ? c->bias[j] : 0.0f;
+    w_zp[j] = c->weight_zero_points ? c->weight_zero_points[q] : 0;
+    bias_q[j] = 0;
+    bias_f[j] = 0.0f;
+    if (c->output != QEQ_GEMM_OUTPUT_QUANTIZED) {
+      /* float output: acc * (s_x * s_w) + bias; int32 output: no bias */
+      multiplier[j] = s_w;
+      bias_f[j] = c->output == QEQ_GEMM_OUTPUT_FLOAT ? b : 0.0f;
+      continue;
+    }
+    const float s_x = c->input_scale;
+    const float product = s_w * s_x;
+    multiplier[j] = product * inv_out;
+    if (!positive_finite(multiplier[j])) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: the requantization multiplier of column %zu (weight scale x input "
+                      "scale / output scale) is %g, not positive and finite",
+                      fn, j, (double)multiplier[j]);
+    }
+    if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
+      const float inv = 1.0f / (float)((double)s_w * (double)s_x);
+      const float scaled = nearbyintf(b * inv);
+      if (!(scaled >= -2147483648.0f && scaled < 2147483648.0f)) {
+        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                        "%s: config->bias[%zu] = %g does not fit int32 at scale %g (qnnpack)", fn,
+                        j, (double)b, (double)((double)s_w * s_x));
+      }
+      bias_q[j] = (int32_t)scaled;
+    } else {
+      const float bx = b * (1.0f / s_x);
+      bias_f[j] = bx * (1.0f / s_w);
+      if (!isfinite(bias_f[j])) {
+        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                        "%s: config->bias[%zu] = %g overflows at the accumulator's scale", fn, j,
+                        (double)b);
+      }
+    }
+  }
+  return QEQ_OK;
+}
+
+qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
+  static const char fn[] = "qeq_gemm_create";
+  if (config == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config is NULL", fn);
+  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
+  qeq_status status = check_config(fn, config);
+  if (status != QEQ_OK) return status;
+
+  const qeq_variant* variant = qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM);
+  const size_t n = config->n, k = config->k;
+  const size_t packed_bytes = qeq_gemm_packed_bytes(n, k, variant->nr, variant->kr);
+  if (packed_bytes == 0 || packed_bytes > SIZE_MAX - 64 || n > SIZE_MAX / 16) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the packed weights of n %zu x k %zu overflow",
+                    fn, n, k);
+  }
+  int32_t* columns = malloc(n * 4 * sizeof(int32_t));
+  qeq_gemm* g = calloc(1, sizeof *g);
+  void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
+  if (columns == NULL || g == NULL || packed == NULL) {
+    free(columns), free(g), free(packed);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of packed weights",
+                    fn, packed_bytes);
+  }
+  int32_t* w_zp = columns;
+  int32_t* bias_q = columns + n;
+  float* bias_f = (float*)(columns + 2 * n);
+  float* multiplier = (float*)(columns + 3 * n);
+  const int is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
+  const int32_t a_zero_point = config->input_zero_point + (is_signed ? 128 : 0);
+  status = column_constants(fn, config, w_zp, bias_q, bias_f, multiplier);
+  if (status == QEQ_OK) status = check_accumulator_range(fn, config, a_zero_point, bias_q);
+  int32_t lo = 0, hi = 0;
+  if (status == QEQ_OK && config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+    status = output_bounds(fn, config, &lo, &hi);
+  }
+  if (status != QEQ_OK) {
+    free(columns), free(g), free(packed);
+    return status;
+  }
+
+  const qeq_gemm_columns cols = {w_zp, bias_q, bias_f, multiplier};
+  qeq_gemm_pack(n, k, config->weights, config->weight_stride ? config->weight_stride : k,
+                variant->nr, variant->kr, qeq_gemm_activation_offset(variant->isa), &cols,
+                packed);
+  g->variant = variant;
+  g->n = n, g->k = k;
+  g->panel_bytes = qeq_gemm_panel_bytes(k, variant->nr, variant->kr);
+  g->packed = packed;
+  g->needs_row_sums = 0;
+  for (size_t j = 0; j < n; j++) g->needs_row_sums |= w_zp[j] != 0;
+  g->input_is_signed = is_signed;
+  g->dynamic = config->dynamic != 0;
+  g->reduce_range = config->reduce_range != 0;
+  g->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  g->params.a_zero_point = a_zero_point;
+  g->params.out_zero_point = config->output_zero_point;
+  g->params.out_lo = (float)(lo - config->output_zero_point);
+  g->params.out_hi = (float)(hi - config->output_zero_point);
+  g->params.a_scale = config->input_scale;
+  g->params.store = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
+                    : config->output == QEQ_GEMM_OUTPUT_FLOAT   ? QEQ_GEMM_STORE_F32
+                                                                : QEQ_GEMM_STORE_S32;
+  free(columns);
+  *gemm = g;
+  return QEQ_OK;
+}
+
+void qeq_gemm_destroy(qeq_gemm* gemm) {
+  if (gemm == NULL) return;
+  free(gemm->packed);
+  free(gemm);
+}
+
+const char* qeq_gemm_kernel_name(const qeq_gemm* gemm) {
+  return gemm ? gemm->variant->name : NULL;
+}
+
+size_t qeq_gemm_span(size_t rows, size_t row_bytes, size_t stride) {
+  if (rows == 0) return 0;
+  if (rows - 1 > (SIZE_MAX - row_bytes) / (stride ? stride : 1)) return 0;
+  return (rows - 1) * stride + row_bytes;
+}
+
+qeq_status qeq_gemm_check_variant(const char* fn, const qeq_gemm* gemm) {
+  if (!qeq_dispatch_isa_allowed(gemm->variant->isa)) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: gemm was packed for %s, which the ISA cap (%s) no longer allows; "
+                    "create it again",
+                    fn, gemm->variant->name, qeq_isa_name(qeq_isa_effective()));
+  }
+  return QEQ_OK;
+}
+
+void qeq_gemm_row_sums(size_t m, size_t k, const uint8_t* a, size_t a_stride, int32_t* row_sums) {
+  for (size_t r = 0; r < m; r++, a += a_stride) {
+    uint32_t sum = 0;
+    for (size_t i = 0; i < k; i++) sum += a[i];
+    row_sums[r] = (int32_t)sum;
+  }
+}
+
+typedef struct drive_context {
+  const qeq_gemm* gemm;
+  qeq_qu8s8_gemm_ukernel_fn* kernel;
+  const uint8_t* a;
+  size_t a_stride;
+  const int32_t* row_sums;
+  uint8_t* c;
+  size_t c_stride;
+  const qeq_gemm_ukernel_params* params;
+} drive_context;
+
+static void drive_tile(void* opaque, size_t i, size_t j, size_t rows, size_t columns) {
+  const drive_context* ctx = opaque;
+  const qeq_gemm* g = ctx->gemm;
+  ctx->kernel(rows, columns, g->k, ctx->a + i * ctx->a_stride, ctx->a_stride,
+              ctx->row_sums ? ctx->row_sums + i : NULL,
+              (const uint8_t*)g->packed + j / g->variant->nr * g->panel_bytes,
+              ctx->c + i * ctx->c_stride + j * g->output_bytes, ctx->c_stride, ctx->params);
+}
+
+/* Columns per task: the whole row when one thread works (the activation tile stays in L1
+ * while the weights stream), else enough column blocks for every thread to get ~4 tasks. */
+static size_t columns_per_task(const qeq_gemm* g, size_t m, struct pthreadpool* pool) {
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  const size_t nr = g->variant->nr, mr = g->variant->mr;
+  const size_t row_tiles = (m + mr - 1) / mr;
+  const size_t wanted = threads * 4;
+  if (threads <= 1 || row_tiles >= wanted) return g->n;
+  const size_t panels = (g->n + nr - 1) / nr;
+  const size_t splits = (wanted + row_tiles - 1) / row_tiles;
+  const size_t per_task = (panels + splits - 1) / splits;
+  return per_task * nr;
+}
+
+void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_stride,
+                    const int32_t* row_sums, void* c, size_t c_stride,
+                    const qeq_gemm_ukernel_params* params, struct pthreadpool* pool) {
+  drive_context ctx = {gemm,     (qeq_qu8s8_gemm_ukernel_fn*)gemm->variant->fn,
+                       a,        a_stride,
+                       row_sums, c,
+                       c_stride, params};
+  pthreadpool_parallelize_2d_tile_2d(pool, drive_tile, &ctx, m, gemm->n, gemm->variant->mr,
+                                     columns_per_task(gemm, m, pool), 0);
+}
+
+/* Checks shared by both runs; fills the byte spans of input and output. */
+static qeq_status check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
+                            size_t input_row_bytes, size_t input_stride, const void* output,
+                            size_t output_stride) {
+  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
+  if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
+  if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
+  if (m == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: m is 0", fn);
+  if (input_stride < input_row_bytes) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: input_stride %zu is shorter than a row (%zu bytes)", fn, input_stride,
+                    input_row_bytes);
+  }
+  const size_t output_row_bytes = gemm->n * gemm->output_bytes;
+  if (output_stride < output_row_bytes) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: output_stride %zu is shorter than a row (%zu bytes)", fn, output_stride,
+                    output_row_bytes);
+  }
+  const size_t in_span = qeq_gemm_span(m, input_row_bytes, input_stride);
+  const size_t out_span = qeq_gemm_span(m, output_row_bytes, output_stride);
+  if (in_span == 0 || out_span == 0) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu rows at these strides overflow", fn, m);
+  }
+  if (qeq_ranges_overlap(input, in_span, output, out_span)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output overlaps input", fn);
+  }
+  return qeq_gemm_check_variant(fn, gemm);
+}
+
+qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_t input_stride,
+                        void* output, size_t output_stride, struct pthreadpool* pool) {
+  static const char fn[] = "qeq_gemm_run";
+  qeq_status status =
+      check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride, output, output_stride);
+  if (status != QEQ_OK) return status;
+  if (gemm->dynamic) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: gemm is dynamic (float input): use qeq_gemm_run_dynamic", fn);
+  }
+  const size_t k = gemm->k;
+  const uint8_t* a = input;
+  size_t a_stride = input_stride;
+  /* qint8 activations become uint8 with the zero point moved by 128 (a ^ 0x80 = a + 128). */
+  uint8_t* flipped = NULL;
+  int32_t* row_sums = NULL;
+  if (gemm->input_is_signed) {
+    flipped = m <= SIZE_MAX / k ? malloc(m * k) : NULL;
+    if (flipped == NULL) {
+      return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu activations", fn, m,
+                      k);
+    }
+    for (size_t r = 0; r < m; r++) {
+      for (size_t i = 0; i < k; i++) flipped[r * k + i] = a[r * a_stride + i] ^ 0x80;
+    }
+    a = flipped, a_stride = k;
+  }
+  if (gemm->needs_row_sums) {
+    row_sums = m <= SIZE_MAX / sizeof *row_sums ? malloc(m * sizeof *row_sums) : NULL;
+    if (row_sums == NULL) {
+      free(flipped);
+      return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu row sums", fn, m);
+    }
+    qeq_gemm_row_sums(m, k, a, a_stride, row_sums);
+  }
+  qeq_gemm_drive(gemm, m, a, a_stride, row_sums, output, output_stride, &gemm->params, pool);
+  free(flipped);
+  free(row_sums);
+  return QEQ_OK;
+}
