@@ -5,8 +5,10 @@
 
 static size_t native_cases[QEQ_ISA_COUNT];
 static size_t simde_cases[QEQ_ISA_COUNT];
+static uint32_t families_seen; /* bit per family this binary exercised */
 
-void coverage_record(qeq_isa isa, int via_simde, size_t cases) {
+void coverage_record_family(qeq_kernel_family family, qeq_isa isa, int via_simde, size_t cases) {
+  families_seen |= 1u << family;
   if (via_simde) {
     simde_cases[isa] += cases;
   } else {
@@ -14,21 +16,34 @@ void coverage_record(qeq_isa isa, int via_simde, size_t cases) {
   }
 }
 
-/* ISA levels that have kernels in some family; others (the VNNI levels, until the int8 GEMM
- * exists) are covered by dispatch selection under their cap in test_dispatch. */
-static int isa_has_kernels(qeq_isa isa) {
+void coverage_record(qeq_isa isa, int via_simde, size_t cases) {
+  /* The element-wise families: everything but the GEMM, whose tests say so themselves. */
+  for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
+    if (f != QEQ_FAMILY_QU8S8_GEMM) families_seen |= 1u << f;
+  }
+  coverage_record_family(QEQ_FAMILY_F32_RMINMAX, isa, via_simde, cases);
+}
+
+/* Whether a family this binary exercised has a variant for `isa`: natively built ones only
+ * (native = 1), or also those compiled through SIMDe (the sources exist for the level). */
+static int isa_has_variant(qeq_isa isa, int native) {
   size_t count;
   const test_variant* v = test_variants(&count);
   for (size_t i = 0; i < count; i++) {
-    if (v[i].isa == isa) return 1;
+    if (v[i].isa == isa && (families_seen >> v[i].family & 1u) && !(native && v[i].via_simde)) {
+      return 1;
+    }
   }
   return 0;
 }
 
+static int isa_has_kernels(qeq_isa isa) {
+  return isa_has_variant(isa, 1);
+}
+
 static int isa_has_any_variant_source(qeq_isa isa) {
   /* Levels for which kernels exist in the source tree, whether or not this build made them. */
-  return isa == QEQ_ISA_SCALAR || isa == QEQ_ISA_AVX2 || isa == QEQ_ISA_AVX512 ||
-         isa == QEQ_ISA_NEON;
+  return isa == QEQ_ISA_SCALAR || isa_has_variant(isa, 0);
 }
 
 int coverage_report(const char* title, int expect_simde) {

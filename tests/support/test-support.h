@@ -54,13 +54,16 @@ typedef struct test_variant {
   const char* name;
   qeq_generic_fn fn;
   int via_simde;
+  size_t mr, nr, kr; /* GEMM tile; 0 for other families */
 } test_variant;
 const test_variant* test_variants(size_t* count);
 /* 1 if this variant can run here (its ISA detected, or emulated through SIMDe). */
 int variant_runnable(const test_variant* v);
 
 /* ---- ISA coverage ---- */
+/* Cases run by a variant of one of the element-wise families (everything but the GEMM). */
 void coverage_record(qeq_isa isa, int via_simde, size_t cases);
+void coverage_record_family(qeq_kernel_family family, qeq_isa isa, int via_simde, size_t cases);
 /* Prints which ISAs were covered; returns 1 (failure) if an ISA the CPU has, and that has
  * kernels in the source tree, was not built or not exercised, or (expect_simde) NEON through
  * SIMDe was built but not exercised. */

@@ -14,14 +14,46 @@
 #define QEQ_VIA_SIMDE_neon QEQ_TEST_NEON_VIA_SIMDE
 #define QEQ_VIA_SIMDE_neondot 0
 
+#ifndef QEQ_TEST_X86_VIA_SIMDE
+#define QEQ_TEST_X86_VIA_SIMDE 0
+#endif
+/* The GEMM's x86 variants also compiled through SIMDe (names ending in _simde), so every
+ * x86 variant runs on every x86 machine. */
+#define QEQ_X86_SIMDE_scalar 0
+#define QEQ_X86_SIMDE_avx2 QEQ_TEST_X86_VIA_SIMDE
+#define QEQ_X86_SIMDE_avx512 QEQ_TEST_X86_VIA_SIMDE
+#define QEQ_X86_SIMDE_avx512vnni QEQ_TEST_X86_VIA_SIMDE
+#define QEQ_X86_SIMDE_avxvnni QEQ_TEST_X86_VIA_SIMDE
+#define QEQ_X86_SIMDE_neon 0
+#define QEQ_X86_SIMDE_neondot 0
+
+#define QEQ_UKERNEL(family, isa)
+#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr) \
+  QEQ_EXPAND_IF(QEQ_X86_SIMDE_##isa,                    \
+                qeq_##family##_ukernel_fn QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde);)
+#include "kernels/all-families.inc"
+#undef QEQ_UKERNEL
+#undef QEQ_GEMM_UKERNEL
+
 #define QEQ_UKERNEL(family, isa)                                                         \
   QEQ_IF_BUILT(isa,                                                                      \
                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
-                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), QEQ_VIA_SIMDE_##isa}, )
+                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), QEQ_VIA_SIMDE_##isa, 0, 0, 0}, )
+#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                                   \
+  QEQ_IF_BUILT(isa, {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                              \
+                     QEQ_UKERNEL_TILE_STRING(family, tile, isa),                          \
+                     (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa),            \
+                     QEQ_VIA_SIMDE_##isa, mr, nr, kr}, )                                  \
+  QEQ_EXPAND_IF(QEQ_X86_SIMDE_##isa,                                                      \
+                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                                  \
+                 QEQ_UKERNEL_TILE_STRING(family, tile, isa) " (SIMDe)",                   \
+                 (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde), 1, mr, \
+                 nr, kr}, )
 static const test_variant variants[] = {
 #include "kernels/all-families.inc"
 };
 #undef QEQ_UKERNEL
+#undef QEQ_GEMM_UKERNEL
 
 const test_variant* test_variants(size_t* count) {
   *count = sizeof variants / sizeof variants[0];

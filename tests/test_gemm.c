@@ -1,0 +1,543 @@
+/* The GEMM API: PyTorch's numbers (SPEC.md 9 and the golden fixtures from
+ * tests/golden/generate.py), an independent reference over random configs, thread counts,
+ * ISA caps, and bad input. */
+#include <math.h>
+#include <pthreadpool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/golden.h"
+#include "tests/support/test-support.h"
+
+/* ---- an independent reference computed from the config, SPEC.md 9's formulas ---- */
+
+static int32_t dtype_min(qeq_dtype d) {
+  return d == QEQ_DTYPE_QINT8 ? -128 : 0;
+}
+static int32_t dtype_max(qeq_dtype d) {
+  return d == QEQ_DTYPE_QINT8 ? 127 : 255;
+}
+
+static int32_t quantize_value(float v, float scale, int32_t zp, qeq_dtype d) {
+  const float q = nearbyintf(v * (1.0f / scale)) + (float)zp;
+  if (!(q > (float)dtype_min(d))) return dtype_min(d);
+  if (q > (float)dtype_max(d)) return dtype_max(d);
+  return (int32_t)q;
+}
+
+/* y for row/column (r, j), written at out + j * element size. */
+static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x,
+                           size_t x_stride, uint8_t* y, size_t y_stride) {
+  const int x_signed = c->input_dtype == QEQ_DTYPE_QINT8;
+  const size_t wstride = c->weight_stride ? c->weight_stride : c->k;
+  for (size_t r = 0; r < m; r++) {
+    for (size_t j = 0; j < c->n; j++) {
+      const size_t q = c->weight_qparam_count == 1 ? 0 : j;
+      const int32_t zw = c->weight_zero_points ? c->weight_zero_points[q] : 0;
+      int64_t acc = 0;
+      for (size_t i = 0; i < c->k; i++) {
+        const int32_t xv = x_signed ? (int8_t)x[r * x_stride + i] : x[r * x_stride + i];
+        acc += (int64_t)(xv - c->input_zero_point) * (c->weights[j * wstride + i] - zw);
+      }
+      uint8_t* out = y + r * y_stride;
+      const float s_w = c->weight_scales[q], s_x = c->input_scale;
+      const float b = c->bias ? c->bias[j] : 0.0f;
+      if (c->output == QEQ_GEMM_OUTPUT_INT32) {
+        const int32_t v = (int32_t)acc;
+        memcpy(out + 4 * j, &v, 4);
+        continue;
+      }
+      if (c->output == QEQ_GEMM_OUTPUT_FLOAT) {
+        const float v = (float)acc * (s_x * s_w) + b;
+        memcpy(out + 4 * j, &v, 4);
+        continue;
+      }
+      const float mult = (s_w * s_x) * (1.0f / c->output_scale);
+      float v;
+      if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
+        const int32_t bq = (int32_t)nearbyintf(b * (1.0f / (float)((double)s_w * s_x)));
+        v = (float)(int32_t)(acc + bq) * mult;
+      } else {
+        v = mult * ((float)acc + (b * (1.0f / s_x)) * (1.0f / s_w));
+      }
+      int32_t lo = dtype_min(c->output_dtype), hi = dtype_max(c->output_dtype);
+      const int32_t zy = c->output_zero_point;
+      if (c->clamp == QEQ_GEMM_CLAMP_RELU || c->clamp == QEQ_GEMM_CLAMP_RELU6) lo = zy;
+      if (c->clamp == QEQ_GEMM_CLAMP_RELU6) {
+        hi = quantize_value(6.0f, c->output_scale, zy, c->output_dtype);
+      }
+      if (c->clamp == QEQ_GEMM_CLAMP_RANGE) {
+        lo = quantize_value(c->clamp_min, c->output_scale, zy, c->output_dtype);
+        hi = quantize_value(c->clamp_max, c->output_scale, zy, c->output_dtype);
+      }
+      int64_t qv = (int64_t)nearbyint((double)v) + zy;
+      qv = qv < lo ? lo : qv > hi ? hi : qv;
+      out[j] = (uint8_t)(int32_t)qv;
+    }
+  }
+}
+
+static size_t output_bytes(const qeq_gemm_config* c) {
+  return c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+}
+
+/* Creates, runs under the current dispatch and compares with the reference byte for byte. */
+static void check_against_reference(const qeq_gemm_config* c, size_t m, const uint8_t* x,
+                                    size_t x_stride, pthreadpool_t pool, const char* what) {
+  qeq_gemm* g = NULL;
+  const qeq_status st = qeq_gemm_create(c, &g);
+  CHECK(st == QEQ_OK, "%s: create: %s", what, qeq_last_error());
+  const size_t y_stride = c->n * output_bytes(c) + 3;
+  uint8_t* y = malloc(m * y_stride);
+  uint8_t* want = malloc(m * y_stride);
+  memset(y, 0x5A, m * y_stride);
+  memset(want, 0x5A, m * y_stride);
+  reference_gemm(c, m, x, x_stride, want, y_stride);
+  CHECK(qeq_gemm_run(g, m, x, x_stride, y, y_stride, pool) == QEQ_OK, "%s: run: %s", what,
+        qeq_last_error());
+  size_t bad = 0;
+  for (size_t i = 0; i < m * y_stride; i++) bad += y[i] != want[i];
+  CHECK(bad == 0, "%s (%s, m=%zu n=%zu k=%zu): %zu bytes differ from the reference", what,
+        qeq_gemm_kernel_name(g), m, c->n, c->k, bad);
+  free(y), free(want);
+  qeq_gemm_destroy(g);
+}
+
+/* ---- SPEC.md 9's test vector: the two engines differ at a tie ---- */
+
+static void test_spec_vector(void** state) {
+  (void)state;
+  const uint8_t x[4] = {46, 23, 50, 57};
+  const int8_t w[8] = {-29, -103, -53, -19, 75, 94, 47, 87};
+  const float s_w = 1.0f / 128, bias[2] = {0.345f, -0.253f};
+  const uint8_t expect_qnnpack[2] = {17, 14}, expect_onednn[2] = {17, 15};
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
+    for (int engine = 0; engine < 2; engine++) {
+      qeq_gemm_config c = qeq_gemm_config_default();
+      c.n = 2, c.k = 4, c.weights = w, c.weight_scales = &s_w, c.bias = bias;
+      c.input_scale = 1.0f / 64, c.input_zero_point = 32;
+      c.output_scale = 1.0f / 32, c.output_zero_point = 10;
+      c.engine = engine ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+      qeq_gemm* g;
+      CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+      uint8_t y[2] = {0, 0};
+      CHECK(qeq_gemm_run(g, 1, x, 4, y, 2, NULL) == QEQ_OK, "%s", qeq_last_error());
+      const uint8_t* want = engine ? expect_qnnpack : expect_onednn;
+      CHECK(y[0] == want[0] && y[1] == want[1], "%s %s: [%d, %d], PyTorch gives [%d, %d]",
+            qeq_gemm_kernel_name(g), engine ? "qnnpack" : "onednn", y[0], y[1], want[0], want[1]);
+      coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
+      qeq_gemm_destroy(g);
+    }
+  }
+  qeq_clear_isa_cap();
+}
+
+/* ---- random configs against the reference, under every ISA cap ---- */
+
+typedef struct random_config {
+  qeq_gemm_config c;
+  int8_t* w;
+  float* scales;
+  int32_t* zps;
+  float* bias;
+} random_config;
+
+static void make_random_config(test_rng* rng, size_t n, size_t k, random_config* rc) {
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = n, c.k = k;
+  c.weight_stride = k + rng_below(rng, 3);
+  rc->w = malloc(n * c.weight_stride);
+  for (size_t i = 0; i < n * c.weight_stride; i++) rc->w[i] = (int8_t)(rng_below(rng, 256) - 128);
+  c.weights = rc->w;
+  c.weight_qparam_count = rng_below(rng, 2) ? n : 1;
+  rc->scales = malloc(n * sizeof(float));
+  rc->zps = malloc(n * sizeof(int32_t));
+  rc->bias = malloc(n * sizeof(float));
+  for (size_t j = 0; j < n; j++) {
+    rc->scales[j] = ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, -8 - (int)rng_below(rng, 3));
+    rc->zps[j] = (int32_t)rng_below(rng, 21) - 10;
+    rc->bias[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 512.0f;
+  }
+  c.weight_scales = rc->scales;
+  c.weight_zero_points = rng_below(rng, 2) ? rc->zps : NULL;
+  c.bias = rng_below(rng, 4) ? rc->bias : NULL;
+  c.input_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
+  c.input_zero_point = dtype_min(c.input_dtype) + (int32_t)rng_below(rng, 256);
+  c.output = rng_below(rng, 5) == 0 ? (qeq_gemm_output)(1 + rng_below(rng, 2))
+                                    : QEQ_GEMM_OUTPUT_QUANTIZED;
+  c.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.output_scale = (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
+  c.output_zero_point = dtype_min(c.output_dtype) + (int32_t)rng_below(rng, 256);
+  c.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
+  c.clamp_min = -1.5f, c.clamp_max = 2.25f;
+  c.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  rc->c = c;
+}
+
+static void free_random_config(random_config* rc) {
+  free(rc->w), free(rc->scales), free(rc->zps), free(rc->bias);
+}
+
+static void test_random_configs_every_cap(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed());
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  const size_t shapes[][3] = {{1, 1, 1},   {3, 17, 5},   {9, 33, 64},  {17, 40, 300},
+                              {33, 7, 129}, {2, 100, 1000}, {64, 65, 31}, {1, 300, 77}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (int rep = 0; rep < 3; rep++) {
+      random_config rc;
+      make_random_config(&rng, shapes[s][1], shapes[s][2], &rc);
+      const size_t m = shapes[s][0], x_stride = rc.c.k + rng_below(&rng, 9);
+      uint8_t* x = malloc(m * x_stride);
+      for (size_t i = 0; i < m * x_stride; i++) x[i] = (uint8_t)rng_below(&rng, 256);
+      for (size_t t = 0; t < n_isas; t++) {
+        CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+        check_against_reference(&rc.c, m, x, x_stride, NULL, qeq_isa_name(isas[t]));
+        coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
+      }
+      qeq_clear_isa_cap();
+      free(x);
+      free_random_config(&rc);
+    }
+  }
+}
+
+/* ---- threads: bit-identical for 1, 2 and 3 threads, also with more tasks than rows ---- */
+
+static void test_thread_counts(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 5);
+  const size_t shapes[][3] = {{1, 500, 96}, {70, 130, 200}, {5, 33, 1}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    random_config rc;
+    make_random_config(&rng, shapes[s][1], shapes[s][2], &rc);
+    const size_t m = shapes[s][0];
+    uint8_t* x = malloc(m * rc.c.k);
+    for (size_t i = 0; i < m * rc.c.k; i++) x[i] = (uint8_t)rng_below(&rng, 256);
+    for (size_t threads = 1; threads <= 3; threads++) {
+      pthreadpool_t pool = pthreadpool_create(threads);
+      assert_non_null(pool);
+      check_against_reference(&rc.c, m, x, rc.c.k, pool, "threads");
+      pthreadpool_destroy(pool);
+    }
+    free(x);
+    free_random_config(&rc);
+  }
+}
+
+/* ---- a cap below the packed kernel's ISA: refused, output untouched; allowed again after ---- */
+
+static void test_cap_change_after_packing(void** state) {
+  (void)state;
+  const int8_t w[6] = {1, -2, 3, -4, 5, -6};
+  const float s = 0.01f;
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = 2, c.k = 3, c.weights = w, c.weight_scales = &s;
+  c.output_scale = 0.05f;
+  qeq_gemm* g;
+  CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+  const uint8_t x[3] = {10, 20, 30};
+  uint8_t y[2] = {7, 7};
+  if (strstr(qeq_gemm_kernel_name(g), "__scalar") == NULL) {
+    CHECK(qeq_set_isa_cap(QEQ_ISA_SCALAR) == QEQ_OK, "cap");
+    CHECK(qeq_gemm_run(g, 1, x, 3, y, 2, NULL) == QEQ_ERROR_UNSUPPORTED,
+          "a kernel the cap forbids must not run");
+    CHECK(y[0] == 7 && y[1] == 7, "output written on failure");
+    CHECK(strstr(qeq_last_error(), "qeq_gemm_run") != NULL, "message: %s", qeq_last_error());
+    qeq_clear_isa_cap();
+  }
+  CHECK(qeq_gemm_run(g, 1, x, 3, y, 2, NULL) == QEQ_OK, "%s", qeq_last_error());
+  qeq_gemm_destroy(g);
+  qeq_gemm_destroy(NULL);
+}
+
+/* ---- bad input: a status, a message naming the argument, nothing written ---- */
+
+typedef void (*config_mutator)(qeq_gemm_config*);
+static void bad_n(qeq_gemm_config* c) { c->n = 0; }
+static void bad_k(qeq_gemm_config* c) { c->k = 0; }
+static void bad_weights(qeq_gemm_config* c) { c->weights = NULL; }
+static void bad_stride(qeq_gemm_config* c) { c->weight_stride = 1; }
+static void bad_count(qeq_gemm_config* c) { c->weight_qparam_count = 3; }
+static void bad_scale_nan(qeq_gemm_config* c) {
+  static const float s[2] = {NAN, 1.0f};
+  c->weight_scales = s;
+}
+static void bad_scale_zero(qeq_gemm_config* c) {
+  static const float s[2] = {0.0f, 1.0f};
+  c->weight_scales = s;
+}
+static void bad_wzp(qeq_gemm_config* c) {
+  static const int32_t z[2] = {128, 0};
+  c->weight_zero_points = z;
+}
+static void bad_bias(qeq_gemm_config* c) {
+  static const float b[2] = {INFINITY, 0.0f};
+  c->bias = b;
+}
+static void bad_input_dtype(qeq_gemm_config* c) { c->input_dtype = QEQ_DTYPE_QINT32; }
+static void bad_input_scale(qeq_gemm_config* c) { c->input_scale = -1.0f; }
+static void bad_input_zp(qeq_gemm_config* c) { c->input_zero_point = 256; }
+static void bad_output_zp(qeq_gemm_config* c) {
+  c->output_dtype = QEQ_DTYPE_QINT8;
+  c->output_zero_point = 200;
+}
+static void bad_output_scale(qeq_gemm_config* c) { c->output_scale = INFINITY; }
+static void bad_multiplier(qeq_gemm_config* c) {
+  static const float s[2] = {1e-30f, 1e-30f};
+  c->weight_scales = s; /* s_w * s_x underflows to 0 */
+  c->input_scale = 1e-20f;
+}
+static void bad_clamp(qeq_gemm_config* c) {
+  c->clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->clamp_min = 2.0f, c->clamp_max = 1.0f;
+}
+static void bad_clamp_kind(qeq_gemm_config* c) { c->clamp = (qeq_gemm_clamp)9; }
+static void bad_engine(qeq_gemm_config* c) { c->engine = (qeq_gemm_engine)5; }
+static void bad_output(qeq_gemm_config* c) { c->output = (qeq_gemm_output)7; }
+static void bad_dynamic(qeq_gemm_config* c) { c->dynamic = 1; }
+static void bad_huge_k(qeq_gemm_config* c) {
+  c->input_zero_point = 0; /* |x - zx| up to 255, |w| up to 128: k at most 65793 */
+  c->k = 70000;
+  c->weight_stride = 70000;
+}
+static void bad_qnnpack_bias(qeq_gemm_config* c) {
+  static const float b[2] = {1e30f, 0.0f};
+  c->bias = b;
+  c->engine = QEQ_GEMM_ENGINE_QNNPACK;
+}
+
+static void test_bad_configs(void** state) {
+  (void)state;
+  static int8_t w[2 * 70000];
+  static const float scales[2] = {0.02f, 0.03f};
+  const struct {
+    config_mutator mutate;
+    qeq_status status;
+    const char* names;
+  } cases[] = {
+      {bad_n, QEQ_ERROR_INVALID_ARGUMENT, "config->n"},
+      {bad_k, QEQ_ERROR_INVALID_ARGUMENT, "config->k"},
+      {bad_weights, QEQ_ERROR_INVALID_ARGUMENT, "config->weights"},
+      {bad_stride, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_stride"},
+      {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->weight_qparam_count"},
+      {bad_scale_nan, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[0]"},
+      {bad_scale_zero, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[0]"},
+      {bad_wzp, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_zero_points[0]"},
+      {bad_bias, QEQ_ERROR_NON_FINITE, "config->bias"},
+      {bad_input_dtype, QEQ_ERROR_INVALID_ARGUMENT, "config->input_dtype"},
+      {bad_input_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->input_scale"},
+      {bad_input_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->input_zero_point"},
+      {bad_output_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->output_zero_point"},
+      {bad_output_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->output_scale"},
+      {bad_multiplier, QEQ_ERROR_INVALID_ARGUMENT, "multiplier"},
+      {bad_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp_min"},
+      {bad_clamp_kind, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp"},
+      {bad_engine, QEQ_ERROR_INVALID_ARGUMENT, "config->engine"},
+      {bad_output, QEQ_ERROR_INVALID_ARGUMENT, "config->output"},
+      {bad_dynamic, QEQ_ERROR_UNSUPPORTED, "config->output"},
+      {bad_huge_k, QEQ_ERROR_UNSUPPORTED, "config->k"},
+      {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->bias[0]"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    qeq_gemm_config c = qeq_gemm_config_default();
+    c.n = 2, c.k = 3, c.weights = w, c.weight_qparam_count = 2, c.weight_scales = scales;
+    c.input_zero_point = 128, c.output_scale = 0.1f;
+    cases[i].mutate(&c);
+    qeq_gemm* sentinel = (qeq_gemm*)&c;
+    qeq_gemm* g = sentinel;
+    const qeq_status st = qeq_gemm_create(&c, &g);
+    CHECK(st == cases[i].status, "case %zu: status %s, want %s (%s)", i, qeq_status_string(st),
+          qeq_status_string(cases[i].status), qeq_last_error());
+    CHECK(g == sentinel, "case %zu: *gemm written on failure", i);
+    CHECK(strstr(qeq_last_error(), "qeq_gemm_create") != NULL &&
+              strstr(qeq_last_error(), cases[i].names) != NULL,
+          "case %zu: message \"%s\" should name qeq_gemm_create and %s", i, qeq_last_error(),
+          cases[i].names);
+  }
+  CHECK(qeq_gemm_create(NULL, NULL) == QEQ_ERROR_INVALID_ARGUMENT, "NULL config");
+}
+
+static void test_bad_runs(void** state) {
+  (void)state;
+  const int8_t w[4 * 8] = {0};
+  const float s = 0.01f;
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = 4, c.k = 8, c.weights = w, c.weight_scales = &s;
+  qeq_gemm* g;
+  CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+  uint8_t buf[64];
+  memset(buf, 0x33, sizeof buf);
+  uint8_t x[16] = {0}, y[8];
+  memset(y, 0x77, sizeof y);
+  const struct {
+    qeq_status got;
+    const char* name;
+  } cases[] = {
+      {qeq_gemm_run(NULL, 1, x, 8, y, 4, NULL), "gemm"},
+      {qeq_gemm_run(g, 1, NULL, 8, y, 4, NULL), "input"},
+      {qeq_gemm_run(g, 1, x, 8, NULL, 4, NULL), "output"},
+      {qeq_gemm_run(g, 0, x, 8, y, 4, NULL), "m"},
+      {qeq_gemm_run(g, 1, x, 7, y, 4, NULL), "input_stride"},
+      {qeq_gemm_run(g, 2, x, 8, y, 3, NULL), "output_stride"},
+      {qeq_gemm_run(g, 1, buf, 8, buf + 4, 4, NULL), "overlaps"},
+      {qeq_gemm_run(g, SIZE_MAX / 4, x, 8, y, 4, NULL), "overflow"},
+      {qeq_gemm_run_dynamic(g, 1, (const float*)buf, 32, (float*)y, 16, NULL, NULL, NULL),
+       "qeq_gemm_run"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    CHECK(cases[i].got != QEQ_OK, "bad run %zu (%s) accepted", i, cases[i].name);
+  }
+  for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
+  for (size_t i = 4; i < sizeof buf; i++) CHECK(buf[i] == 0x33, "overlapping output written");
+  qeq_gemm_destroy(g);
+}
+
+/* ---- PyTorch's own outputs (tests/golden/gemm.txt), under every ISA cap ---- */
+
+static size_t field_count(const golden_case* gc, const char* key) {
+  const golden_field* f = golden_get(gc, key);
+  return f ? f->count : 0;
+}
+
+static void ints_of(const golden_case* gc, const char* key, int32_t* out) {
+  const golden_field* f = golden_get(gc, key);
+  for (size_t i = 0; i < f->count; i++) out[i] = (int32_t)f->values[i];
+}
+
+static void run_golden_case(const golden_case* gc, size_t* cases, size_t* dynamic_exact,
+                            size_t* dynamic_values, double* dynamic_max_ulp) {
+  const size_t m = (size_t)golden_int(gc, "m"), n = (size_t)golden_int(gc, "n"),
+               k = (size_t)golden_int(gc, "k");
+  const int dynamic = golden_int(gc, "kind") == 1;
+  const size_t wc = field_count(gc, "w_scale");
+  int8_t* w = malloc(n * k);
+  int32_t* wi = malloc(n * k * sizeof(int32_t));
+  float* w_scale = malloc(wc * sizeof(float));
+  int32_t* w_zp = malloc(wc * sizeof(int32_t));
+  float* bias = malloc(n * sizeof(float));
+  ints_of(gc, "wq", wi);
+  for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)wi[i];
+  golden_floats(gc, "w_scale", w_scale, wc);
+  ints_of(gc, "w_zp", w_zp);
+  const int has_bias = golden_int(gc, "has_bias") != 0;
+  if (has_bias) golden_floats(gc, "bias", bias, n);
+
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = n, c.k = k, c.weights = w, c.weight_qparam_count = wc, c.weight_scales = w_scale;
+  c.weight_zero_points = w_zp, c.bias = has_bias ? bias : NULL;
+  c.engine = golden_int(gc, "engine") ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  if (!dynamic) {
+    c.input_dtype = golden_int(gc, "x_dtype") ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+    golden_floats(gc, "x_scale", &c.input_scale, 1);
+    c.input_zero_point = (int32_t)golden_int(gc, "x_zp");
+    golden_floats(gc, "y_scale", &c.output_scale, 1);
+    c.output_zero_point = (int32_t)golden_int(gc, "y_zp");
+    c.clamp = golden_int(gc, "relu") ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
+    int32_t* xi = malloc(m * k * sizeof(int32_t));
+    int32_t* yi = malloc(m * n * sizeof(int32_t));
+    uint8_t* x = malloc(m * k);
+    uint8_t* y = malloc(m * n);
+    ints_of(gc, "xq", xi);
+    ints_of(gc, "yq", yi);
+    for (size_t i = 0; i < m * k; i++) x[i] = (uint8_t)xi[i];
+    for (size_t t = 0; t < n_isas; t++) {
+      CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+      qeq_gemm* g;
+      CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s: %s", gc->name, qeq_last_error());
+      CHECK(qeq_gemm_run(g, m, x, k, y, n, NULL) == QEQ_OK, "%s: %s", gc->name, qeq_last_error());
+      size_t bad = 0, first = 0;
+      for (size_t i = 0; i < m * n; i++) {
+        if ((int32_t)(c.output_dtype == QEQ_DTYPE_QINT8 ? (int8_t)y[i] : y[i]) != yi[i]) {
+          if (bad++ == 0) first = i;
+        }
+      }
+      CHECK(bad == 0, "%s under %s: %zu of %zu outputs differ from PyTorch (first [%zu]: %d, "
+                      "PyTorch %d)",
+            gc->name, qeq_gemm_kernel_name(g), bad, m * n, first, y[first], (int)yi[first]);
+      coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
+      qeq_gemm_destroy(g);
+    }
+    free(xi), free(yi), free(x), free(y);
+  } else {
+    c.dynamic = 1;
+    c.output = QEQ_GEMM_OUTPUT_FLOAT;
+    c.reduce_range = (int)golden_int(gc, "reduce_range");
+    float* x = malloc(m * k * sizeof(float));
+    float* want = malloc(m * n * sizeof(float));
+    float* y = malloc(m * n * sizeof(float));
+    golden_floats(gc, "x", x, m * k);
+    golden_floats(gc, "y", want, m * n);
+    float want_scale;
+    golden_floats(gc, "x_scale", &want_scale, 1);
+    const int32_t want_zp = (int32_t)golden_int(gc, "x_zp");
+    for (size_t t = 0; t < n_isas; t++) {
+      CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+      qeq_gemm* g;
+      CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s: %s", gc->name, qeq_last_error());
+      float scale;
+      int32_t zp;
+      CHECK(qeq_gemm_run_dynamic(g, m, x, k * 4, y, n * 4, NULL, &scale, &zp) == QEQ_OK, "%s: %s",
+            gc->name, qeq_last_error());
+      CHECK(same_bits(scale, want_scale) && zp == want_zp,
+            "%s: input qparams (%a, %d), PyTorch chose (%a, %d)", gc->name, (double)scale, (int)zp,
+            (double)want_scale, (int)want_zp);
+      for (size_t i = 0; i < m * n; i++) {
+        const double ulp = fabs((double)y[i] - want[i]) /
+                           (double)(nextafterf(fabsf(want[i]), INFINITY) - fabsf(want[i]));
+        *dynamic_exact += same_bits(y[i], want[i]);
+        *dynamic_max_ulp = ulp > *dynamic_max_ulp ? ulp : *dynamic_max_ulp;
+      }
+      *dynamic_values += m * n;
+      coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
+      qeq_gemm_destroy(g);
+    }
+    free(x), free(want), free(y);
+  }
+  qeq_clear_isa_cap();
+  free(w), free(wi), free(w_scale), free(w_zp), free(bias);
+  (*cases)++;
+}
+
+static void test_pytorch_golden(void** state) {
+  (void)state;
+  golden_file* f = golden_open("gemm.txt");
+  CHECK(f != NULL, "tests/golden/gemm.txt is missing: run tests/golden/generate.py");
+  golden_case gc;
+  size_t cases = 0, exact = 0, values = 0;
+  double max_ulp = 0.0;
+  while (golden_next(f, &gc)) run_golden_case(&gc, &cases, &exact, &values, &max_ulp);
+  golden_close(f, &gc);
+  printf("  %zu PyTorch cases matched; dynamic Linear: %zu of %zu floats bit-identical, at most "
+         "%.1f ulp apart\n",
+         cases, exact, values, max_ulp);
+  CHECK(cases >= 10, "only %zu golden cases", cases);
+  CHECK(exact == values, "dynamic outputs differ from PyTorch (max %.1f ulp)", max_ulp);
+}
+
+static void test_isa_coverage(void** state) {
+  (void)state;
+  CHECK(coverage_report("GEMM API under each ISA cap", 0) == 0, "ISA coverage incomplete");
+}
+
+int main(void) {
+  printf("test_gemm: seed %llu (QEQ_TEST_SEED)\n", (unsigned long long)test_seed());
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_spec_vector),      cmocka_unit_test(test_random_configs_every_cap),
+      cmocka_unit_test(test_thread_counts),    cmocka_unit_test(test_cap_change_after_packing),
+      cmocka_unit_test(test_bad_configs),      cmocka_unit_test(test_bad_runs),
+      cmocka_unit_test(test_pytorch_golden),   cmocka_unit_test(test_isa_coverage),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
