@@ -193,12 +193,14 @@ static void test_names(void** state) {
     const char* family = qeq_kernel_family_name((qeq_kernel_family)f);
     const char* variant = qeq_kernel_variant_name((qeq_kernel_family)f);
     CHECK(family != NULL && variant != NULL, "family %d unnamed", f);
-    /* Variant names are qeq_<family>_ukernel__<isa>. */
+    /* Variant names are qeq_<family>_ukernel_[<tile>]_<isa> (the tile for GEMM families). */
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "qeq_%s_ukernel__", family);
+    snprintf(prefix, sizeof prefix, "qeq_%s_ukernel_", family);
     CHECK(strncmp(variant, prefix, strlen(prefix)) == 0, "variant %s of %s", variant, family);
+    const char* isa_part = strstr(variant + strlen(prefix) - 1, "__");
+    CHECK(isa_part != NULL, "variant %s has no __<isa>", variant);
     qeq_isa isa;
-    CHECK(qeq_isa_from_name(variant + strlen(prefix), &isa) == QEQ_OK, "variant %s isa", variant);
+    CHECK(qeq_isa_from_name(isa_part + 2, &isa) == QEQ_OK, "variant %s isa", variant);
   }
   CHECK(qeq_version() == QEQ_VERSION, "linked version %d, header %d", qeq_version(), QEQ_VERSION);
   char want[32];

@@ -11,7 +11,9 @@ set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 
 # Headers and libraries from the cross sysroot and the arm64 multiarch directories only;
 # programs (cmake, nm) from the host.
-set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
+# pthreadpool:arm64 cannot be installed beside the native one; install-deps.sh --aarch64
+# unpacks it under /opt/qeq-arm64-pthreadpool (the build RPATH then finds it under qemu).
+set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu /opt/qeq-arm64-pthreadpool)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
