@@ -4,13 +4,14 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
-
-#include <qeq/ranges.h>
+#include <string.h>
 
 #include "src/error.h"
 #include "src/layer.h"
 #include "src/shape.h"
+#include "src/workspace.h"
 
 /* PyTorch adds this to the second layer's ranges, in float32. */
 #define QEQ_CLE_RANGE_EPS 1e-9f
@@ -22,7 +23,17 @@ typedef struct pair_plan {
   qeq_channel_set produced; /* first's output channels */
   qeq_channel_set consumed; /* second's input channels */
   size_t channels;
+  size_t work_floats; /* workspace for both channel sets */
 } pair_plan;
+
+/* The buffers one pair writes: both weights and first's bias. */
+static size_t pair_buffers(const qeq_layer* first, const qeq_layer* second, size_t channels,
+                           qeq_buffer* out) {
+  out[0] = (qeq_buffer){"first's weight", first->weight, qeq_layer_weight_bytes(first), 1, 0};
+  out[1] = (qeq_buffer){"first's bias", first->bias, channels * sizeof(float), 1, 0};
+  out[2] = (qeq_buffer){"second's weight", second->weight, qeq_layer_weight_bytes(second), 1, 0};
+  return 3;
+}
 
 static qeq_status plan_pair(const char* fn, qeq_layer* first, qeq_layer* second, pair_plan* plan) {
   size_t out1, in2;
@@ -39,19 +50,21 @@ static qeq_status plan_pair(const char* fn, qeq_layer* first, qeq_layer* second,
     return qeq_fail(QEQ_ERROR_UNSUPPORTED,
                     "%s: first has a ReLU6, which does not commute with per-channel scaling", fn);
   }
-  if (qeq_ranges_overlap(first->weight, qeq_layer_weight_bytes(first), second->weight,
-                         qeq_layer_weight_bytes(second))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: the two weights overlap", fn);
-  }
+  qeq_buffer buffers[3];
+  status = qeq_check_overlaps(fn, buffers, pair_buffers(first, second, out1, buffers));
+  if (status != QEQ_OK) return status;
   plan->first = first;
   plan->second = second;
   qeq_layer_channel_set(first, 1, &plan->produced);
   qeq_layer_channel_set(second, 0, &plan->consumed);
   plan->channels = out1;
+  const size_t w1 = qeq_channel_set_workspace_floats(&plan->produced);
+  const size_t w2 = qeq_channel_set_workspace_floats(&plan->consumed);
+  plan->work_floats = w1 > w2 ? w1 : w2;
   return QEQ_OK;
 }
 
-/* Scratch for one pair: min/max of both sides, then the scales. */
+/* Scratch for one pair: min/max of both sides, the scales, and the kernels' workspace. */
 typedef struct pair_scratch {
   float* min1;
   float* max1;
@@ -59,11 +72,19 @@ typedef struct pair_scratch {
   float* max2;
   float* scale;     /* s, applied to second */
   float* inv_scale; /* 1/s, applied to first */
+  float* work;
 } pair_scratch;
 
-static int scratch_alloc(pair_scratch* s, size_t channels) {
+/* All of it at once, before the first write: afterwards nothing can fail for lack of memory. */
+static int scratch_alloc(pair_scratch* s, size_t channels, size_t work_floats) {
   float* block = malloc(6 * channels * sizeof(float));
-  if (block == NULL) return 0;
+  int ok = block != NULL;
+  s->work = qeq_workspace_acquire(work_floats, &ok);
+  if (!ok) {
+    free(block);
+    qeq_aligned_free(s->work);
+    return 0;
+  }
   s->min1 = block;
   s->max1 = block + channels;
   s->min2 = block + 2 * channels;
@@ -75,16 +96,14 @@ static int scratch_alloc(pair_scratch* s, size_t channels) {
 
 static void scratch_free(pair_scratch* s) {
   free(s->min1);
+  qeq_aligned_free(s->work);
 }
 
 /* Ranges of both sides, then the scales. Fails only on non-finite weights, before any
  * write. */
 static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scratch* s) {
-  qeq_status status =
-      qeq_channel_set_minmax(&plan->produced, plan->first->weight, s->min1, s->max1);
-  if (status != QEQ_OK) return status;
-  status = qeq_channel_set_minmax(&plan->consumed, plan->second->weight, s->min2, s->max2);
-  if (status != QEQ_OK) return status;
+  qeq_channel_set_minmax(&plan->produced, plan->first->weight, s->min1, s->max1, s->work);
+  qeq_channel_set_minmax(&plan->consumed, plan->second->weight, s->min2, s->max2, s->work);
   const float* bias = plan->first->bias;
   for (size_t c = 0; c < plan->channels; c++) {
     if (!isfinite(s->min1[c]) || !isfinite(s->max1[c])) {
@@ -113,12 +132,11 @@ static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scr
 }
 
 static void apply_scales(const pair_plan* plan, const pair_scratch* s) {
-  /* The weights and scales were checked: these calls cannot fail. */
-  qeq_channel_set_scale(&plan->produced, plan->first->weight, s->inv_scale);
+  qeq_channel_set_scale(&plan->produced, plan->first->weight, s->inv_scale, s->work);
   if (plan->first->bias != NULL) {
     for (size_t c = 0; c < plan->channels; c++) plan->first->bias[c] *= s->inv_scale[c];
   }
-  qeq_channel_set_scale(&plan->consumed, plan->second->weight, s->scale);
+  qeq_channel_set_scale(&plan->consumed, plan->second->weight, s->scale, s->work);
 }
 
 qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* scales) {
@@ -126,17 +144,16 @@ qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* 
   pair_plan plan;
   qeq_status status = plan_pair(fn, first, second, &plan);
   if (status != QEQ_OK) return status;
+  qeq_buffer buffers[4];
+  size_t n = pair_buffers(first, second, plan.channels, buffers);
+  buffers[n++] = (qeq_buffer){"scales", scales, plan.channels * sizeof(float), 1, 0};
+  status = qeq_check_overlaps(fn, buffers, n);
+  if (status != QEQ_OK) return status;
   status = first->bias != NULL ? qeq_check_finite(fn, "first's bias", first->bias, plan.channels)
                                : QEQ_OK;
   if (status != QEQ_OK) return status;
-  if (scales != NULL && (qeq_ranges_overlap(scales, plan.channels * sizeof(float), first->weight,
-                                            qeq_layer_weight_bytes(first)) ||
-                         qeq_ranges_overlap(scales, plan.channels * sizeof(float), second->weight,
-                                            qeq_layer_weight_bytes(second)))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: scales overlaps a weight", fn);
-  }
   pair_scratch scratch;
-  if (!scratch_alloc(&scratch, plan.channels)) {
+  if (!scratch_alloc(&scratch, plan.channels, plan.work_floats)) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels of scratch", fn,
                     plan.channels);
   }
@@ -163,36 +180,39 @@ static double scaled_change(const double* sum_squares, const float* factors, siz
   return sqrt(total);
 }
 
-/* Index of the distinct layer (by weight pointer) in `distinct`, adding it if new. */
+static int same_layer(const qeq_layer* a, const qeq_layer* b) {
+  return a->kind == b->kind && a->groups == b->groups && a->bias == b->bias &&
+         a->weight_shape.ndim == b->weight_shape.ndim &&
+         memcmp(a->weight_shape.dims, b->weight_shape.dims, sizeof a->weight_shape.dims) == 0;
+}
+
+/* Index of the distinct layer (by weight pointer) in `distinct`, adding it if new; SIZE_MAX
+ * when another descriptor shares the weight pointer but not the layer. */
 static size_t distinct_index(const qeq_layer** distinct, size_t* count, const qeq_layer* layer) {
   for (size_t i = 0; i < *count; i++) {
-    if (distinct[i]->weight == layer->weight) return i;
+    if (distinct[i]->weight == layer->weight) return same_layer(distinct[i], layer) ? i : SIZE_MAX;
   }
   distinct[*count] = layer;
   return (*count)++;
 }
 
-/* The sweeps, once every pair has been checked. */
+/* The sweeps, once every pair has been checked and the scratch acquired. */
 static qeq_status run_sweeps(const char* fn, const pair_plan* plans, size_t pair_count,
                              const size_t* first_index, const size_t* second_index, double* change,
-                             size_t distinct_count, size_t max_channels, float threshold,
-                             size_t max_sweeps, qeq_equalize_report* result) {
-  pair_scratch scratch;
-  double* sum_squares = malloc((max_channels ? max_channels : 1) * sizeof(double));
-  if (sum_squares == NULL || !scratch_alloc(&scratch, max_channels ? max_channels : 1)) {
-    free(sum_squares);
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
-  }
+                             size_t distinct_count, double* sum_squares, pair_scratch* scratch,
+                             float threshold, size_t max_sweeps, qeq_equalize_report* result) {
   *result = (qeq_equalize_report){0, 0.0, 0};
   while (result->sweeps < max_sweeps) {
     for (size_t p = 0; p < pair_count; p++) {
-      /* Finite weights were checked, and the scales keep them finite: this cannot fail. */
-      compute_scales(fn, &plans[p], &scratch);
+      /* Every weight was checked finite and the scales keep it so: compute_scales fails only
+       * on NaN or Inf, which cannot arise here; its status is passed on all the same. */
+      const qeq_status status = compute_scales(fn, &plans[p], scratch);
+      if (status != QEQ_OK) return status;
       qeq_channel_set_sum_squares(&plans[p].produced, plans[p].first->weight, sum_squares);
-      change[first_index[p]] = scaled_change(sum_squares, scratch.inv_scale, plans[p].channels);
+      change[first_index[p]] = scaled_change(sum_squares, scratch->inv_scale, plans[p].channels);
       qeq_channel_set_sum_squares(&plans[p].consumed, plans[p].second->weight, sum_squares);
-      change[second_index[p]] = scaled_change(sum_squares, scratch.scale, plans[p].channels);
-      apply_scales(&plans[p], &scratch);
+      change[second_index[p]] = scaled_change(sum_squares, scratch->scale, plans[p].channels);
+      apply_scales(&plans[p], scratch);
     }
     result->sweeps++;
     /* PyTorch sums the per-layer norms into a float32 scalar. */
@@ -204,9 +224,51 @@ static qeq_status run_sweeps(const char* fn, const pair_plan* plans, size_t pair
       break;
     }
   }
-  free(sum_squares);
-  scratch_free(&scratch);
   return QEQ_OK;
+}
+
+/* Each distinct weight extent once (a chain's middle layers belong to two pairs), every
+ * descriptor's full extent, before any sharing rule: NaN is reported as NaN. */
+static qeq_status check_weights_finite(const char* fn, qeq_layer* const* layers,
+                                       size_t layer_count) {
+  for (size_t i = 0; i < layer_count; i++) {
+    const qeq_layer* l = layers[i];
+    const size_t numel = qeq_layer_weight_bytes(l) / sizeof(float);
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) {
+      seen = layers[j]->weight == l->weight &&
+             qeq_layer_weight_bytes(layers[j]) == numel * sizeof(float);
+    }
+    for (size_t k = 0; k < numel && !seen; k++) {
+      if (!isfinite(l->weight[k])) {
+        return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: layers[%zu]'s weight[%zu] is NaN or Inf", fn, i,
+                        k);
+      }
+    }
+  }
+  return QEQ_OK;
+}
+
+/* Distinct layers may not overlap: each weight is written, and so is the bias of every layer
+ * that is first in a pair. Buffers are named by the layer's first index in `layers`. */
+typedef char buffer_name[40];
+
+static qeq_status check_distinct_overlaps(const char* fn, qeq_layer* const* layers,
+                                          const qeq_layer** distinct, size_t count,
+                                          const unsigned char* bias_written, qeq_buffer* buffers,
+                                          buffer_name* names) {
+  for (size_t i = 0; i < count; i++) {
+    size_t at = 0, out_channels = 0;
+    while (layers[at] != distinct[i]) at++;
+    qeq_layer_check(fn, "layer", distinct[i], NULL, &out_channels);
+    snprintf(names[2 * i], sizeof names[0], "layers[%zu]'s weight", at);
+    snprintf(names[2 * i + 1], sizeof names[0], "layers[%zu]'s bias", at);
+    buffers[2 * i] =
+        (qeq_buffer){names[2 * i], distinct[i]->weight, qeq_layer_weight_bytes(distinct[i]), 1, 0};
+    buffers[2 * i + 1] = (qeq_buffer){names[2 * i + 1], bias_written[i] ? distinct[i]->bias : NULL,
+                                      out_channels * sizeof(float), 1, 0};
+  }
+  return qeq_check_overlaps(fn, buffers, 2 * count);
 }
 
 qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, size_t group_count,
@@ -227,7 +289,7 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: group %zu has %zu layers, needs >= 2", fn, g,
                       group_sizes[g]);
     }
-    if (group_sizes[g] > SIZE_MAX / 2 - layer_count) {
+    if (group_sizes[g] > SIZE_MAX / 4 - layer_count) {
       return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: too many layers", fn);
     }
     layer_count += group_sizes[g];
@@ -235,20 +297,25 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
   }
 
   qeq_status status = QEQ_ERROR_OUT_OF_MEMORY;
-  pair_plan* plans = calloc(pair_count ? pair_count : 1, sizeof *plans);
-  const qeq_layer** distinct = calloc(layer_count ? layer_count : 1, sizeof *distinct);
-  size_t* first_index = calloc(pair_count ? pair_count : 1, sizeof *first_index);
-  size_t* second_index = calloc(pair_count ? pair_count : 1, sizeof *second_index);
-  double* change = calloc(layer_count ? layer_count : 1, sizeof *change);
-  size_t max_channels = 0;
+  const size_t lc = layer_count ? layer_count : 1, pc = pair_count ? pair_count : 1;
+  pair_plan* plans = calloc(pc, sizeof *plans);
+  const qeq_layer** distinct = calloc(lc, sizeof *distinct);
+  size_t* first_index = calloc(pc, sizeof *first_index);
+  size_t* second_index = calloc(pc, sizeof *second_index);
+  double* change = calloc(lc, sizeof *change);
+  unsigned char* bias_written = calloc(lc, 1);
+  qeq_buffer* buffers = calloc(2 * lc, sizeof *buffers);
+  buffer_name* names = calloc(2 * lc, sizeof *names);
+  double* sum_squares = NULL;
+  pair_scratch scratch = {0};
   if (plans == NULL || distinct == NULL || first_index == NULL || second_index == NULL ||
-      change == NULL) {
+      change == NULL || bias_written == NULL || buffers == NULL || names == NULL) {
     qeq_fail(status, "%s: cannot allocate the pair list", fn);
     goto done;
   }
 
   /* Check every pair, and every weight and bias for NaN/Inf, before touching anything. */
-  size_t distinct_count = 0, p = 0, base = 0;
+  size_t distinct_count = 0, p = 0, base = 0, max_channels = 1, max_work = 0;
   for (size_t g = 0; g < group_count; base += group_sizes[g], g++) {
     for (size_t i = 0; i + 1 < group_sizes[g]; i++, p++) {
       status = plan_pair(fn, layers[base + i], layers[base + i + 1], &plans[p]);
@@ -258,38 +325,54 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
                    ? qeq_check_finite(fn, "first's bias", first->bias, plans[p].channels)
                    : QEQ_OK;
       if (status != QEQ_OK) goto done;
-      first_index[p] = distinct_index(distinct, &distinct_count, plans[p].first);
-      second_index[p] = distinct_index(distinct, &distinct_count, plans[p].second);
       if (plans[p].channels > max_channels) max_channels = plans[p].channels;
+      if (plans[p].work_floats > max_work) max_work = plans[p].work_floats;
     }
   }
-  /* Each distinct weight once: a chain's middle layers belong to two pairs. */
-  for (size_t i = 0; i < distinct_count; i++) {
-    float lo, hi;
-    status = qeq_tensor_minmax_f32(&distinct[i]->weight_shape, distinct[i]->weight, &lo, &hi);
-    if (status != QEQ_OK) goto done;
-    if (!isfinite(lo) || !isfinite(hi)) {
-      status = qeq_fail(QEQ_ERROR_NON_FINITE,
-                        "%s: layer %zu of the pairs' distinct layers "
-                        "has a NaN or Inf weight",
-                        fn, i);
+  status = check_weights_finite(fn, layers, layer_count);
+  if (status != QEQ_OK) goto done;
+  for (p = 0; p < pair_count; p++) {
+    first_index[p] = distinct_index(distinct, &distinct_count, plans[p].first);
+    second_index[p] = distinct_index(distinct, &distinct_count, plans[p].second);
+    if (first_index[p] == SIZE_MAX || second_index[p] == SIZE_MAX) {
+      status = qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                        "%s: pair %zu has a layer whose weight another descriptor shares with a "
+                        "different shape, kind, groups or bias",
+                        fn, p);
       goto done;
     }
+    bias_written[first_index[p]] = 1;
   }
+  status =
+      check_distinct_overlaps(fn, layers, distinct, distinct_count, bias_written, buffers, names);
+  if (status != QEQ_OK) goto done;
 
   /* No pairs: nothing to do, converged at once (PyTorch: converged({}, {}) is True). */
   qeq_equalize_report result = {0, 0.0, 1};
-  status = pair_count == 0
-               ? QEQ_OK
-               : run_sweeps(fn, plans, pair_count, first_index, second_index, change,
-                            distinct_count, max_channels, threshold, max_sweeps, &result);
-  if (status == QEQ_OK && report != NULL) *report = result;
+  if (pair_count > 0) {
+    sum_squares = malloc(max_channels * sizeof(double));
+    if (sum_squares == NULL || !scratch_alloc(&scratch, max_channels, max_work)) {
+      status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+      scratch = (pair_scratch){0};
+      goto done;
+    }
+    status = run_sweeps(fn, plans, pair_count, first_index, second_index, change, distinct_count,
+                        sum_squares, &scratch, threshold, max_sweeps, &result);
+    if (status != QEQ_OK) goto done;
+  }
+  status = QEQ_OK;
+  if (report != NULL) *report = result;
 
 done:
+  scratch_free(&scratch);
+  free(sum_squares);
   free(plans);
   free(distinct);
   free(first_index);
   free(second_index);
   free(change);
+  free(bias_written);
+  free(buffers);
+  free(names);
   return status;
 }

@@ -7,6 +7,7 @@
 #include "src/error.h"
 #include "src/layer.h"
 #include "src/shape.h"
+#include "src/workspace.h"
 
 static qeq_status check_channels_finite(const char* fn, const char* what, const float* v,
                                         size_t n) {
@@ -20,12 +21,11 @@ static qeq_status check_channels_finite(const char* fn, const char* what, const 
 
 /* Ranges of a channel set into range[], failing on non-finite weights. */
 static qeq_status set_ranges(const char* fn, const char* what, const qeq_layer* layer, int produces,
-                             float* lo, float* hi, float* range, float* absmax) {
+                             float* lo, float* hi, float* range, float* absmax, float* work) {
   qeq_channel_set set;
   qeq_layer_channel_set(layer, produces, &set);
-  qeq_status status = qeq_channel_set_minmax(&set, layer->weight, lo, hi);
-  if (status != QEQ_OK) return status;
-  status = check_channels_finite(fn, what, lo, set.channels);
+  qeq_channel_set_minmax(&set, layer->weight, lo, hi, work);
+  qeq_status status = check_channels_finite(fn, what, lo, set.channels);
   if (status == QEQ_OK) status = check_channels_finite(fn, what, hi, set.channels);
   if (status != QEQ_OK) return status;
   for (size_t c = 0; c < set.channels; c++) {
@@ -61,16 +61,25 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
     return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a ReLU6 does not commute with per-channel scaling",
                     fn);
   }
-  const qeq_layer* layers[3] = {first, depthwise, third};
-  for (int i = 0; i < 3; i++) {
-    for (int j = i + 1; j < 3; j++) {
-      if (qeq_ranges_overlap(layers[i]->weight, qeq_layer_weight_bytes(layers[i]),
-                             layers[j]->weight, qeq_layer_weight_bytes(layers[j]))) {
-        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: two of the weights overlap", fn);
-      }
-    }
-  }
   const size_t n = out0;
+  const qeq_buffer buffers[] = {
+      {"first's weight", first->weight, qeq_layer_weight_bytes(first), 1, 0},
+      {"first's bias", first->bias, n * sizeof(float), 1, 0},
+      {"depthwise's weight", depthwise->weight, qeq_layer_weight_bytes(depthwise), 1, 0},
+      {"depthwise's bias", depthwise->bias, n * sizeof(float), 1, 0},
+      {"third's weight", third->weight, qeq_layer_weight_bytes(third), 1, 0},
+      {"scales01", scales01, n * sizeof(float), 1, 0},
+      {"scales12", scales12, n * sizeof(float), 1, 0}};
+  status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
+  const qeq_layer* layers[3] = {first, depthwise, third};
+  qeq_channel_set sets[3];
+  size_t work_floats = 0;
+  for (int i = 0; i < 3; i++) {
+    qeq_layer_channel_set(layers[i], i < 2, &sets[i]);
+    const size_t w = qeq_channel_set_workspace_floats(&sets[i]);
+    if (w > work_floats) work_floats = w;
+  }
   for (int i = 0; i < 2; i++) {
     const qeq_layer* l = layers[i];
     if (l->bias != NULL && (status = qeq_check_finite(fn, i ? "depthwise's bias" : "first's bias",
@@ -78,23 +87,29 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
       return status;
     }
   }
+  /* Every buffer before the first write: afterwards nothing can fail. */
   float* scratch = malloc(12 * n * sizeof(float));
-  if (scratch == NULL) {
+  int ok = scratch != NULL;
+  float* work = qeq_workspace_acquire(work_floats, &ok);
+  if (!ok) {
+    free(scratch);
+    qeq_aligned_free(work);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels", fn, n);
   }
   float *lo = scratch, *hi = scratch + n, *range[3], *absmax[3];
   for (int i = 0; i < 3; i++) range[i] = scratch + (2 + i) * n, absmax[i] = scratch + (5 + i) * n;
   float *inv01 = scratch + 8 * n, *middle = scratch + 9 * n, *inv12 = scratch + 10 * n,
         *s12 = scratch + 11 * n;
-  status = set_ranges(fn, "first's output", first, 1, lo, hi, range[0], absmax[0]);
+  status = set_ranges(fn, "first's output", first, 1, lo, hi, range[0], absmax[0], work);
   if (status == QEQ_OK) {
-    status = set_ranges(fn, "the depthwise", depthwise, 1, lo, hi, range[1], absmax[1]);
+    status = set_ranges(fn, "the depthwise", depthwise, 1, lo, hi, range[1], absmax[1], work);
   }
   if (status == QEQ_OK) {
-    status = set_ranges(fn, "third's input", third, 0, lo, hi, range[2], absmax[2]);
+    status = set_ranges(fn, "third's input", third, 0, lo, hi, range[2], absmax[2], work);
   }
   if (status != QEQ_OK) {
     free(scratch);
+    qeq_aligned_free(work);
     return status;
   }
   for (size_t c = 0; c < n; c++) {
@@ -115,20 +130,16 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
     if (scales01 != NULL) scales01[c] = usable ? a : 1.0f;
     if (scales12 != NULL) scales12[c] = s12[c];
   }
-  /* Everything was checked: from here nothing can fail. */
-  qeq_channel_set set;
-  qeq_layer_channel_set(first, 1, &set);
-  qeq_channel_set_scale(&set, first->weight, inv01);
+  qeq_channel_set_scale(&sets[0], first->weight, inv01, work);
   if (first->bias != NULL) {
     for (size_t c = 0; c < n; c++) first->bias[c] *= inv01[c];
   }
-  qeq_layer_channel_set(depthwise, 1, &set);
-  qeq_channel_set_scale(&set, depthwise->weight, middle);
+  qeq_channel_set_scale(&sets[1], depthwise->weight, middle, work);
   if (depthwise->bias != NULL) {
     for (size_t c = 0; c < n; c++) depthwise->bias[c] *= inv12[c];
   }
-  qeq_layer_channel_set(third, 0, &set);
-  qeq_channel_set_scale(&set, third->weight, s12);
+  qeq_channel_set_scale(&sets[2], third->weight, s12, work);
   free(scratch);
+  qeq_aligned_free(work);
   return QEQ_OK;
 }

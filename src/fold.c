@@ -7,6 +7,7 @@
 #include "src/error.h"
 #include "src/layer.h"
 #include "src/shape.h"
+#include "src/workspace.h"
 
 qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float* bias_storage) {
   static const char fn[] = "qeq_fold_batch_norm";
@@ -31,6 +32,17 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: the layer has no bias and bias_storage is NULL", fn);
   }
+  const float* bias_in = layer->bias;
+  float* bias_out = layer->bias != NULL ? layer->bias : bias_storage;
+  const qeq_buffer buffers[] = {
+      {"layer's weight", layer->weight, qeq_layer_weight_bytes(layer), 1, 0},
+      {layer->bias != NULL ? "layer's bias" : "bias_storage", bias_out, n * sizeof(float), 1, 0},
+      {"bn running_mean", bn->running_mean, n * sizeof(float), 0, 0},
+      {"bn running_var", bn->running_var, n * sizeof(float), 0, 0},
+      {"bn gamma", bn->gamma, n * sizeof(float), 0, 0},
+      {"bn beta", bn->beta, n * sizeof(float), 0, 0}};
+  status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
   const struct {
     const char* name;
     const float* values;
@@ -38,51 +50,62 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
                  {"running_var", bn->running_var},
                  {"gamma", bn->gamma},
                  {"beta", bn->beta},
-                 {"bias", layer->bias}};
+                 {"bias", bias_in}};
   for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
     if (vectors[i].values == NULL) continue;
     status = qeq_check_finite(fn, vectors[i].name, vectors[i].values, n);
     if (status != QEQ_OK) return status;
   }
-  /* rsqrt[c] = 1 / sqrt(var + eps) and factors[c] = gamma * rsqrt[c], each rounded to float32
-   * as PyTorch rounds them. */
-  float* rsqrt = malloc(2 * n * sizeof(float));
-  if (rsqrt == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, n);
-  }
-  float* factors = rsqrt + n;
-  for (size_t c = 0; c < n; c++) {
-    const float var_eps = bn->running_var[c] + bn->eps;
-    if (!(var_eps > 0.0f)) {
-      free(rsqrt);
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: running_var[%zu] + eps = %g is not > 0", fn,
-                      c, (double)var_eps);
-    }
-    rsqrt[c] = 1.0f / sqrtf(var_eps);
-    factors[c] = (bn->gamma != NULL ? bn->gamma[c] : 1.0f) * rsqrt[c];
-    if (!isfinite(factors[c])) {
-      free(rsqrt);
-      return qeq_fail(QEQ_ERROR_NON_FINITE,
-                      "%s: channel %zu's factor gamma / sqrt(var + eps) "
-                      "overflows",
-                      fn, c);
-    }
-  }
   qeq_channel_set produced;
   qeq_layer_channel_set(layer, 1, &produced);
-  /* Checked descriptor and finite factors: scaling cannot fail. */
-  qeq_channel_set_scale(&produced, layer->weight, factors);
-  float* bias = layer->bias != NULL ? layer->bias : bias_storage;
-  const int had_bias = layer->bias != NULL;
-  for (size_t c = 0; c < n; c++) {
-    const float centered = (had_bias ? bias[c] : 0.0f) - bn->running_mean[c];
+  /* rsqrt[c] = 1 / sqrt(var + eps) and factors[c] = gamma * rsqrt[c], each rounded to float32
+   * as PyTorch rounds them; the new bias and the weight's min/max, and the kernels' workspace,
+   * all acquired before the first write. */
+  float* rsqrt = malloc(5 * n * sizeof(float));
+  int ok = rsqrt != NULL;
+  float* work = qeq_workspace_acquire(qeq_channel_set_workspace_floats(&produced), &ok);
+  if (!ok) {
+    free(rsqrt);
+    qeq_aligned_free(work);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, n);
+  }
+  float *factors = rsqrt + n, *new_bias = rsqrt + 2 * n, *lo = rsqrt + 3 * n, *hi = rsqrt + 4 * n;
+  qeq_channel_set_minmax(&produced, layer->weight, lo, hi, work);
+  status = QEQ_OK;
+  for (size_t c = 0; c < n && status == QEQ_OK; c++) {
+    const float var_eps = bn->running_var[c] + bn->eps;
+    if (!(var_eps > 0.0f)) {
+      status = qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: running_var[%zu] + eps = %g is not > 0",
+                        fn, c, (double)var_eps);
+      break;
+    }
+    rsqrt[c] = 1.0f / sqrtf(var_eps);
     const float beta = bn->beta != NULL ? bn->beta[c] : 0.0f;
     const float gamma = bn->gamma != NULL ? bn->gamma[c] : 1.0f;
+    factors[c] = gamma * rsqrt[c];
+    const float centered = (bias_in != NULL ? bias_in[c] : 0.0f) - bn->running_mean[c];
     /* PyTorch associates the two differently (SPEC.md 6.1 and 6.2). */
-    bias[c] = layer->kind == QEQ_LAYER_LINEAR ? centered * factors[c] + beta
-                                              : (centered * rsqrt[c]) * gamma + beta;
+    new_bias[c] = layer->kind == QEQ_LAYER_LINEAR ? centered * factors[c] + beta
+                                                  : (centered * rsqrt[c]) * gamma + beta;
+    /* PyTorch writes Inf here; qeq refuses, as CLE refuses to overflow a weight. */
+    const float absmax = fmaxf(fabsf(lo[c]), fabsf(hi[c]));
+    if (!isfinite(factors[c])) {
+      status = qeq_fail(QEQ_ERROR_NON_FINITE,
+                        "%s: channel %zu's factor gamma / sqrt(var + eps) overflows", fn, c);
+    } else if (!isfinite(lo[c]) || !isfinite(hi[c])) {
+      status = qeq_fail(QEQ_ERROR_NON_FINITE,
+                        "%s: the weight's output channel %zu holds NaN or Inf", fn, c);
+    } else if (!isfinite(absmax * factors[c]) || !isfinite(new_bias[c])) {
+      status = qeq_fail(QEQ_ERROR_NON_FINITE,
+                        "%s: channel %zu's folded weight or bias overflows float32", fn, c);
+    }
   }
-  layer->bias = bias;
+  if (status == QEQ_OK) {
+    qeq_channel_set_scale(&produced, layer->weight, factors, work);
+    for (size_t c = 0; c < n; c++) bias_out[c] = new_bias[c];
+    layer->bias = bias_out;
+  }
   free(rsqrt);
-  return QEQ_OK;
+  qeq_aligned_free(work);
+  return status;
 }

@@ -4,9 +4,11 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kernels/common/minmax-scalar.h"
 #include "src/error.h"
 #include "src/layer.h"
 #include "src/shape.h"
+#include "src/workspace.h"
 
 static float equalization_scale(float w, float x, float alpha) {
   /* alpha 0.5 is PyTorch's sqrt of the quotient, bit for bit; pow otherwise. */
@@ -34,6 +36,13 @@ qeq_status qeq_input_equalization_scales(const qeq_layer* layer, const float* in
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: alpha %g is outside [0, 1]", fn,
                     (double)alpha);
   }
+  const qeq_buffer buffers[] = {
+      {"scales", scales, in * sizeof(float), 1, 0},
+      {"layer's weight", layer->weight, qeq_layer_weight_bytes(layer), 0, 0},
+      {"input_min", input_min, in * sizeof(float), 0, 0},
+      {"input_max", input_max, in * sizeof(float), 0, 0}};
+  status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
   for (size_t j = 0; j < in; j++) {
     if (!(input_min[j] <= input_max[j])) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
@@ -42,14 +51,18 @@ qeq_status qeq_input_equalization_scales(const qeq_layer* layer, const float* in
                       fn, j, (double)input_min[j], (double)input_max[j]);
     }
   }
+  qeq_channel_set consumed;
+  qeq_layer_channel_set(layer, 0, &consumed);
   float* wmin = malloc(2 * in * sizeof(float));
-  if (wmin == NULL) {
+  int ok = wmin != NULL;
+  float* work = qeq_workspace_acquire(qeq_channel_set_workspace_floats(&consumed), &ok);
+  if (!ok) {
+    free(wmin);
+    qeq_aligned_free(work);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels", fn, in);
   }
   float* wmax = wmin + in;
-  qeq_channel_set consumed;
-  qeq_layer_channel_set(layer, 0, &consumed);
-  status = qeq_channel_set_minmax(&consumed, layer->weight, wmin, wmax);
+  qeq_channel_set_minmax(&consumed, layer->weight, wmin, wmax, work);
   for (size_t j = 0; status == QEQ_OK && j < in; j++) {
     if (!isfinite(wmin[j]) || !isfinite(wmax[j])) {
       status = qeq_fail(QEQ_ERROR_NON_FINITE, "%s: weight column %zu holds NaN or Inf", fn, j);
@@ -64,6 +77,7 @@ qeq_status qeq_input_equalization_scales(const qeq_layer* layer, const float* in
     }
   }
   free(wmin);
+  qeq_aligned_free(work);
   return status;
 }
 
@@ -87,38 +101,70 @@ qeq_status qeq_apply_input_equalization(qeq_layer* layer, qeq_layer* producer,
       return qeq_fail(QEQ_ERROR_UNSUPPORTED,
                       "%s: the producer's ReLU6 does not commute with the scales", fn);
     }
-    if (qeq_ranges_overlap(producer->weight, qeq_layer_weight_bytes(producer), layer->weight,
-                           qeq_layer_weight_bytes(layer))) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: the producer's and the layer's weights "
-                      "overlap",
-                      fn);
-    }
   }
-  float* inverse = malloc(in * sizeof(float));
-  if (inverse == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu scales", fn, in);
-  }
+  const qeq_buffer buffers[] = {
+      {"layer's weight", layer->weight, qeq_layer_weight_bytes(layer), 1, 0},
+      {"producer's weight", producer != NULL ? producer->weight : NULL,
+       producer != NULL ? qeq_layer_weight_bytes(producer) : 0, 1, 0},
+      {"producer's bias", producer != NULL ? producer->bias : NULL, in * sizeof(float), 1, 0},
+      {"scales", scales, in * sizeof(float), 0, 0}};
+  status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
   for (size_t j = 0; j < in; j++) {
     if (!(isfinite(scales[j]) && scales[j] > 0.0f) || !isfinite(1.0f / scales[j])) {
-      free(inverse);
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: scales[%zu] = %g is not finite and > 0", fn,
                       j, (double)scales[j]);
     }
-    inverse[j] = 1.0f / scales[j]; /* PyTorch: weight * reciprocal(scale) */
   }
-  qeq_channel_set consumed;
-  qeq_layer_channel_set(layer, 0, &consumed);
-  status = qeq_channel_set_scale(&consumed, layer->weight, inverse);
-  if (status == QEQ_OK && producer != NULL) {
-    qeq_channel_set produced;
-    qeq_layer_channel_set(producer, 1, &produced);
-    status = qeq_channel_set_scale(&produced, producer->weight, scales);
-    if (status == QEQ_OK && producer->bias != NULL) {
-      for (size_t j = 0; j < in; j++) producer->bias[j] *= scales[j];
+  if (producer != NULL && producer->bias != NULL) {
+    status = qeq_check_finite(fn, "producer's bias", producer->bias, in);
+    if (status != QEQ_OK) return status;
+  }
+  qeq_channel_set sets[2];
+  qeq_layer_channel_set(layer, 0, &sets[0]);
+  size_t work_floats = qeq_channel_set_workspace_floats(&sets[0]);
+  if (producer != NULL) {
+    qeq_layer_channel_set(producer, 1, &sets[1]);
+    const size_t w = qeq_channel_set_workspace_floats(&sets[1]);
+    if (w > work_floats) work_floats = w;
+  }
+  /* The reciprocals, both sides' min/max and the workspace, before the first write. */
+  float* inverse = malloc(5 * in * sizeof(float));
+  int ok = inverse != NULL;
+  float* work = qeq_workspace_acquire(work_floats, &ok);
+  if (!ok) {
+    free(inverse);
+    qeq_aligned_free(work);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu scales", fn, in);
+  }
+  float *lo = inverse + in, *hi = inverse + 2 * in, *plo = inverse + 3 * in,
+        *phi = inverse + 4 * in;
+  for (size_t j = 0; j < in; j++) inverse[j] = 1.0f / scales[j]; /* PyTorch: reciprocal(scale) */
+  qeq_channel_set_minmax(&sets[0], layer->weight, lo, hi, work);
+  if (producer != NULL) qeq_channel_set_minmax(&sets[1], producer->weight, plo, phi, work);
+  /* PyTorch writes Inf or keeps NaN here; qeq refuses, as CLE refuses to overflow a weight. */
+  for (size_t j = 0; j < in && status == QEQ_OK; j++) {
+    const int layer_ok = isfinite(fmaxf(fabsf(lo[j]), fabsf(hi[j])) * inverse[j]);
+    const int producer_ok =
+        producer == NULL || (isfinite(fmaxf(fabsf(plo[j]), fabsf(phi[j])) * scales[j]) &&
+                             (producer->bias == NULL || isfinite(producer->bias[j] * scales[j])));
+    if (!layer_ok || !producer_ok) {
+      status = qeq_fail(QEQ_ERROR_NON_FINITE,
+                        "%s: channel %zu of the %s holds NaN or Inf, or overflows when scaled", fn,
+                        j, layer_ok ? "producer" : "layer");
+    }
+  }
+  if (status == QEQ_OK) {
+    qeq_channel_set_scale(&sets[0], layer->weight, inverse, work);
+    if (producer != NULL) {
+      qeq_channel_set_scale(&sets[1], producer->weight, scales, work);
+      if (producer->bias != NULL) {
+        for (size_t j = 0; j < in; j++) producer->bias[j] *= scales[j];
+      }
     }
   }
   free(inverse);
+  qeq_aligned_free(work);
   return status;
 }
 
@@ -130,12 +176,26 @@ qeq_status qeq_scaled_input_minmax(size_t channels, const float* input_min, cons
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: an argument is NULL", fn);
   }
   if (channels == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: channels is 0", fn);
-  float lo = input_min[0] * scales[0], hi = input_max[0] * scales[0];
-  for (size_t j = 1; j < channels; j++) {
-    lo = fminf(lo, input_min[j] * scales[j]);
-    hi = fmaxf(hi, input_max[j] * scales[j]);
+  const size_t bytes = channels * sizeof(float);
+  const qeq_buffer buffers[] = {{"min_out", min_out, sizeof(float), 1, 0},
+                                {"max_out", max_out, sizeof(float), 1, 0},
+                                {"input_min", input_min, bytes, 0, 0},
+                                {"input_max", input_max, bytes, 0, 0},
+                                {"scales", scales, bytes, 0, 0}};
+  const qeq_status status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
+  /* torch.min/torch.max: a NaN among the products makes that result NaN (fminf/fmaxf would
+   * drop it). -0.0 orders below +0.0, as in the reductions. */
+  float lo = INFINITY, hi = -INFINITY;
+  int lo_nan = 0, hi_nan = 0;
+  for (size_t j = 0; j < channels; j++) {
+    const float a = input_min[j] * scales[j], b = input_max[j] * scales[j];
+    lo_nan |= isnan(a), hi_nan |= isnan(b);
+    if (!isnan(a)) lo = qeq_min_f32(lo, a);
+    if (!isnan(b)) hi = qeq_max_f32(hi, b);
   }
-  *min_out = lo;
-  *max_out = hi;
+  const float nan = qeq_f32_from_bits(0x7fc00000u);
+  *min_out = lo_nan ? nan : lo;
+  *max_out = hi_nan ? nan : hi;
   return QEQ_OK;
 }

@@ -1,11 +1,9 @@
 /* Layer descriptors: validation, and where the input and output channels lie. */
 #include "src/layer.h"
 
-#include <qeq/ranges.h>
-#include <qeq/scale.h>
-
 #include "src/error.h"
 #include "src/shape.h"
+#include "src/workspace.h"
 
 static size_t kind_rank(qeq_layer_kind kind) {
   switch (kind) {
@@ -89,7 +87,7 @@ qeq_status qeq_layer_init(qeq_layer* layer, qeq_layer_kind kind, size_t ndim,
   if (layer == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: layer is NULL", fn);
   qeq_layer candidate = {
       .kind = kind, .weight = weight, .bias = bias, .groups = groups, .activation = activation};
-  qeq_status status = qeq_shape_init(&candidate.weight_shape, ndim, weight_dims);
+  qeq_status status = qeq_shape_init_for(fn, &candidate.weight_shape, ndim, weight_dims);
   if (status != QEQ_OK) return status;
   status = qeq_layer_check(fn, "layer", &candidate, NULL, NULL);
   if (status != QEQ_OK) return status;
@@ -121,25 +119,37 @@ void qeq_layer_channel_set(const qeq_layer* layer, int produces, qeq_channel_set
   qeq_shape_init(&set->block_shape, 3, block_dims);
 }
 
-qeq_status qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, float* min,
-                                  float* max) {
-  for (size_t g = 0; g < set->blocks; g++) {
-    const size_t first = g * set->per_block;
-    const qeq_status status = qeq_channel_minmax_f32(
-        &set->block_shape, weight + g * set->block_elements, set->axis, min + first, max + first);
-    if (status != QEQ_OK) return status;
-  }
-  return QEQ_OK;
+/* One block of the set as the kernels' [outer, channels, inner] view. */
+static qeq_axis_view block_view(const qeq_channel_set* set) {
+  const size_t rows = set->block_shape.dims[0], cols = set->block_shape.dims[1];
+  const size_t kernel = set->block_shape.dims[2];
+  const qeq_axis_view axis0 = {1, rows, cols * kernel, rows * cols * kernel};
+  const qeq_axis_view axis1 = {rows, cols, kernel, rows * cols * kernel};
+  return set->axis == 0 ? axis0 : axis1;
 }
 
-qeq_status qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales) {
+size_t qeq_channel_set_workspace_floats(const qeq_channel_set* set) {
+  const qeq_axis_view v = block_view(set);
+  const size_t minmax = qeq_minmax_workspace_floats(&v), scale = qeq_scale_workspace_floats(&v);
+  return minmax > scale ? minmax : scale;
+}
+
+void qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, float* min, float* max,
+                            float* work) {
+  const qeq_axis_view v = block_view(set);
+  for (size_t g = 0; g < set->blocks; g++) {
+    const size_t first = g * set->per_block;
+    qeq_minmax_view(&v, weight + g * set->block_elements, min + first, max + first, work);
+  }
+}
+
+void qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales,
+                           float* work) {
+  const qeq_axis_view v = block_view(set);
   for (size_t g = 0; g < set->blocks; g++) {
     float* block = weight + g * set->block_elements;
-    const qeq_status status = qeq_scale_channels_f32(&set->block_shape, block, set->axis,
-                                                     scales + g * set->per_block, block);
-    if (status != QEQ_OK) return status;
+    qeq_scale_view(&v, block, scales + g * set->per_block, block, work);
   }
-  return QEQ_OK;
 }
 
 /* Sum of squares of a contiguous run, in double with four independent accumulators (the

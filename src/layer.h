@@ -31,12 +31,17 @@ size_t qeq_layer_weight_bytes(const qeq_layer* layer);
  * passed qeq_layer_check. */
 void qeq_layer_channel_set(const qeq_layer* layer, int produces, qeq_channel_set* set);
 
+/* Workspace floats qeq_channel_set_minmax and qeq_channel_set_scale need on `set`: callers
+ * acquire it (qeq_workspace_acquire) before their first write, so neither can fail. */
+size_t qeq_channel_set_workspace_floats(const qeq_channel_set* set);
+
 /* Per-channel min and max over a channel set. */
-qeq_status qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, float* min,
-                                  float* max);
+void qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, float* min, float* max,
+                            float* work);
 
 /* Multiplies each channel of the set by its scale, in place. */
-qeq_status qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales);
+void qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales,
+                           float* work);
 
 /* Per-channel sum of squares, in double. */
 void qeq_channel_set_sum_squares(const qeq_channel_set* set, const float* weight, double* out);

@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include <qeq/qparams.h>
-#include <qeq/ranges.h>
 
 #include "kernels/common/minmax-scalar.h"
 #include "src/error.h"
+#include "src/qparams.h"
 #include "src/shape.h"
+#include "src/workspace.h"
 
 struct qeq_observer {
   qeq_observer_config config;
@@ -24,7 +25,7 @@ qeq_status qeq_observer_create(const qeq_observer_config* config, qeq_observer**
   if (observer == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: observer is NULL", fn);
   if (config == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config is NULL", fn);
   int32_t qmin = 0, qmax = 0;
-  qeq_status status = qeq_quant_range(config, &qmin, &qmax);
+  qeq_status status = qeq_quant_range_for(fn, config, &qmin, &qmax);
   if (status != QEQ_OK) return status;
   const float c = config->averaging_constant;
   if (!(c >= 0.0f && c <= 1.0f)) {
@@ -69,13 +70,12 @@ qeq_status qeq_observer_update(qeq_observer* o, const qeq_shape* shape, const fl
   qeq_status status = qeq_shape_check(fn, shape, &numel);
   if (status != QEQ_OK) return status;
   if (x == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: x is NULL", fn);
-  size_t channels = 1;
+  qeq_axis_view view = {1, 1, numel, numel};
   if (o->per_channel) {
-    qeq_axis_view view;
     status = qeq_axis_view_make(fn, shape, o->config.ch_axis, &view);
     if (status != QEQ_OK) return status;
-    channels = view.channels;
   }
+  const size_t channels = view.channels;
   if (numel == 0) return QEQ_OK; /* PyTorch ignores empty batches */
   if (o->per_channel && o->channels != 0 && channels != o->channels) {
     return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
@@ -84,15 +84,17 @@ qeq_status qeq_observer_update(qeq_observer* o, const qeq_shape* shape, const fl
   }
   /* Batch statistics into scratch first, so a failure changes nothing. */
   float* cur = malloc(2 * channels * sizeof(float));
-  if (cur == NULL) return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate", fn);
+  int ok = cur != NULL;
+  float* work = qeq_workspace_acquire(qeq_minmax_workspace_floats(&view), &ok);
+  if (!ok) {
+    free(cur);
+    qeq_aligned_free(work);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate", fn);
+  }
   float* cur_min = cur;
   float* cur_max = cur + channels;
-  status = o->per_channel ? qeq_channel_minmax_f32(shape, x, o->config.ch_axis, cur_min, cur_max)
-                          : qeq_tensor_minmax_f32(shape, x, cur_min, cur_max);
-  if (status != QEQ_OK) {
-    free(cur);
-    return status;
-  }
+  qeq_minmax_view(&view, x, cur_min, cur_max, work);
+  qeq_aligned_free(work);
   const int first =
       o->per_channel ? o->channels == 0 : (o->min[0] == INFINITY && o->max[0] == -INFINITY);
   if (o->per_channel && o->channels == 0) {
@@ -144,6 +146,10 @@ qeq_status qeq_observer_minmax(const qeq_observer* o, size_t count, float* min, 
     return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: count %zu, but the observer has %zu channels",
                     fn, count, o->channels);
   }
+  const qeq_buffer buffers[] = {{"min", min, count * sizeof(float), 1, 0},
+                                {"max", max, count * sizeof(float), 1, 0}};
+  const qeq_status status = qeq_check_overlaps(fn, buffers, 2);
+  if (status != QEQ_OK) return status;
   if (count == 0) return QEQ_OK;
   memcpy(min, o->min, count * sizeof(float));
   memcpy(max, o->max, count * sizeof(float));
@@ -161,13 +167,13 @@ qeq_status qeq_observer_qparams(const qeq_observer* o, size_t count, float* scal
                       "%s: the observer has seen nothing; pass count 1 for its default", fn);
     }
     const float unseen_min = INFINITY, unseen_max = -INFINITY;
-    return qeq_calculate_qparams(&o->config, 1, &unseen_min, &unseen_max, scale, zero_point,
-                                 zero_point_float);
+    return qeq_calculate_qparams_for(fn, &o->config, 1, &unseen_min, &unseen_max, scale, zero_point,
+                                     zero_point_float);
   }
   if (count != o->channels) {
     return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: count %zu, but the observer has %zu channels",
                     fn, count, o->channels);
   }
-  return qeq_calculate_qparams(&o->config, count, o->min, o->max, scale, zero_point,
-                               zero_point_float);
+  return qeq_calculate_qparams_for(fn, &o->config, count, o->min, o->max, scale, zero_point,
+                                   zero_point_float);
 }

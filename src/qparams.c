@@ -6,6 +6,8 @@
 #include <qeq/qparams.h>
 
 #include "src/error.h"
+#include "src/qparams.h"
+#include "src/shape.h"
 
 /* torch.finfo(torch.float32).eps */
 #define QEQ_DEFAULT_EPS 0x1p-23f
@@ -80,6 +82,13 @@ static qeq_status quant_range(const char* fn, const qeq_observer_config* c, int3
     if (c->reduce_range) {
       a = floor_half(a);
       b = floor_half(b);
+      /* [0, 1] halves to [0, 0]: no levels left, and the scale would divide by zero. */
+      if (a >= b) {
+        return qeq_fail(
+            QEQ_ERROR_INVALID_ARGUMENT,
+            "%s: custom range [%d, %d] with reduce_range becomes [%d, %d], which is empty", fn,
+            (int)c->quant_min, (int)c->quant_max, (int)a, (int)b);
+      }
     }
   } else {
     a = (int32_t)lo;
@@ -96,9 +105,17 @@ static qeq_status quant_range(const char* fn, const qeq_observer_config* c, int3
 
 qeq_status qeq_quant_range(const qeq_observer_config* config, int32_t* quant_min,
                            int32_t* quant_max) {
-  static const char fn[] = "qeq_quant_range";
+  return qeq_quant_range_for("qeq_quant_range", config, quant_min, quant_max);
+}
+
+qeq_status qeq_quant_range_for(const char* fn, const qeq_observer_config* config,
+                               int32_t* quant_min, int32_t* quant_max) {
   if (quant_min == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: quant_min is NULL", fn);
   if (quant_max == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: quant_max is NULL", fn);
+  if (quant_min == quant_max) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: quant_min and quant_max are the same buffer",
+                    fn);
+  }
   int32_t a = 0, b = 0;
   const qeq_status status = quant_range(fn, config, &a, &b);
   if (status != QEQ_OK) return status;
@@ -110,6 +127,11 @@ qeq_status qeq_quant_range(const qeq_observer_config* config, int32_t* quant_min
 /* torch.round: half to even (the default rounding mode of the C environment). */
 static float round_half_even(float v) {
   return nearbyintf(v);
+}
+
+/* qmax - qmin as a float: in int64, since qint32's span overflows int32. */
+static float quant_levels(int32_t qmin, int32_t qmax) {
+  return (float)((double)((int64_t)qmax - qmin));
 }
 
 typedef struct qparams_one {
@@ -125,7 +147,7 @@ static qparams_one qparams_for(const qeq_observer_config* c, int32_t qmin, int32
   const float eps = c->eps;
   if (c->qscheme == QEQ_PER_CHANNEL_AFFINE_FLOAT_QPARAMS) {
     /* raw min/max, not widened to contain 0 */
-    float scale = (max - min) / (float)(qmax - qmin);
+    float scale = (max - min) / quant_levels(qmin, qmax);
     if (!(scale > eps)) scale = 1.0f;
     out.scale = scale;
     out.zero_point_float = -min / scale;
@@ -146,7 +168,7 @@ static qparams_one qparams_for(const qeq_observer_config* c, int32_t qmin, int32
     }
     return out;
   }
-  float scale = (mx - mn) / (float)((double)((int64_t)qmax - qmin));
+  float scale = (mx - mn) / quant_levels(qmin, qmax);
   if (scale < eps) scale = eps;
   out.scale = scale;
   /* |mn / scale| <= qmax - qmin here (mn <= 0 <= mx), so the conversion cannot overflow. */
@@ -160,7 +182,13 @@ static qparams_one qparams_for(const qeq_observer_config* c, int32_t qmin, int32
 qeq_status qeq_calculate_qparams(const qeq_observer_config* config, size_t count, const float* min,
                                  const float* max, float* scale, int32_t* zero_point,
                                  float* zero_point_float) {
-  static const char fn[] = "qeq_calculate_qparams";
+  return qeq_calculate_qparams_for("qeq_calculate_qparams", config, count, min, max, scale,
+                                   zero_point, zero_point_float);
+}
+
+qeq_status qeq_calculate_qparams_for(const char* fn, const qeq_observer_config* config,
+                                     size_t count, const float* min, const float* max, float* scale,
+                                     int32_t* zero_point, float* zero_point_float) {
   int32_t qmin = 0, qmax = 0;
   qeq_status status = quant_range(fn, config, &qmin, &qmax);
   if (status != QEQ_OK) return status;
@@ -186,6 +214,15 @@ qeq_status qeq_calculate_qparams(const qeq_observer_config* config, size_t count
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->eps %g must be positive and finite",
                     fn, (double)config->eps);
   }
+  const size_t bytes = count * sizeof(float);
+  const qeq_buffer buffers[] = {
+      {"scale", scale, bytes, 1, 0},
+      {"zero_point", float_zp ? NULL : zero_point, count * sizeof(int32_t), 1, 0},
+      {"zero_point_float", float_zp ? zero_point_float : NULL, bytes, 1, 0},
+      {"min", min, bytes, 0, 0},
+      {"max", max, bytes, 0, 0}};
+  status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
   /* Validate everything before writing anything. */
   for (size_t c = 0; c < count; c++) {
     if (min[c] == INFINITY && max[c] == -INFINITY) continue; /* never observed */
@@ -196,6 +233,14 @@ qeq_status qeq_calculate_qparams(const qeq_observer_config* config, size_t count
     if (!isfinite(min[c]) || !isfinite(max[c])) {
       return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: channel %zu has an infinite bound [%g, %g]", fn, c,
                       (double)min[c], (double)max[c]);
+    }
+    /* Finite bounds can still overflow max - min (PyTorch then returns scale inf). */
+    const qparams_one q = qparams_for(config, qmin, qmax, min[c], max[c]);
+    if (!isfinite(q.scale) || !isfinite(q.zero_point_float)) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE,
+                      "%s: channel %zu's range [%g, %g] overflows float32: the scale or zero point "
+                      "would be infinite",
+                      fn, c, (double)min[c], (double)max[c]);
     }
   }
   for (size_t c = 0; c < count; c++) {

@@ -52,6 +52,18 @@ static qeq_status check_qparams(const char* fn, const qeq_shape* shape, const vo
   return QEQ_OK;
 }
 
+/* y against its inputs (y == x allowed when `in_place`), with the API's one overlap rule. */
+static qeq_status check_y_overlaps(const char* fn, const void* y, size_t y_bytes,
+                                   const char* x_name, const void* x, size_t x_bytes, int in_place,
+                                   const float* scales, const char* scales_name, size_t count,
+                                   const int32_t* zero_points) {
+  const qeq_buffer buffers[] = {{"y", y, y_bytes, 1, in_place ? 2 : 0},
+                                {x_name, x, x_bytes, 0, 0},
+                                {scales_name, scales, count * sizeof(float), 0, 0},
+                                {"zero_points", zero_points, count * sizeof(int32_t), 0, 0}};
+  return qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+}
+
 static qeq_status byte_dtype_range(const char* fn, qeq_dtype dtype, int32_t* qmin, int32_t* qmax) {
   switch (dtype) {
     case QEQ_DTYPE_QUINT8: *qmin = 0, *qmax = 255; return QEQ_OK;
@@ -74,11 +86,9 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
       check_qparams(fn, shape, x, axis, count, scales, zero_points, qmin, qmax, y, &view);
   if (status != QEQ_OK) return status;
   const size_t numel = view.numel;
-  if (qeq_ranges_overlap(y, numel, x, numel * sizeof(float)) ||
-      qeq_ranges_overlap(y, numel, scales, count * sizeof(float)) ||
-      qeq_ranges_overlap(y, numel, zero_points, count * sizeof(int32_t))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input", fn);
-  }
+  status = check_y_overlaps(fn, y, numel, "x", x, numel * sizeof(float), 0, scales, "scales", count,
+                            zero_points);
+  if (status != QEQ_OK) return status;
   if (numel == 0) return QEQ_OK;
   qeq_q8_quant_params* params = malloc(count * sizeof *params);
   if (params == NULL) {
@@ -118,12 +128,8 @@ qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axi
       check_qparams(fn, shape, x, axis, count, scales, zero_points, quant_min, quant_max, y, &view);
   if (status != QEQ_OK) return status;
   const size_t bytes = view.numel * sizeof(float);
-  if ((y != x && qeq_ranges_overlap(y, bytes, x, bytes)) ||
-      qeq_ranges_overlap(y, bytes, scales, count * sizeof(float)) ||
-      qeq_ranges_overlap(y, bytes, zero_points, count * sizeof(int32_t))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input (only y == x is allowed)",
-                    fn);
-  }
+  status = check_y_overlaps(fn, y, bytes, "x", x, bytes, 1, scales, "scales", count, zero_points);
+  if (status != QEQ_OK) return status;
   if (view.numel == 0) return QEQ_OK;
   qeq_fq_params* params = malloc(count * sizeof *params);
   if (params == NULL) {
@@ -153,11 +159,9 @@ qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis, q
   status = check_qparams(fn, shape, q, axis, count, scales, zero_points, qmin, qmax, y, &view);
   if (status != QEQ_OK) return status;
   const size_t bytes = view.numel * sizeof(float);
-  if (qeq_ranges_overlap(y, bytes, q, view.numel) ||
-      qeq_ranges_overlap(y, bytes, scales, count * sizeof(float)) ||
-      qeq_ranges_overlap(y, bytes, zero_points, count * sizeof(int32_t))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input", fn);
-  }
+  status =
+      check_y_overlaps(fn, y, bytes, "q", q, view.numel, 0, scales, "scales", count, zero_points);
+  if (status != QEQ_OK) return status;
   if (view.numel == 0) return QEQ_OK;
   qeq_q8_dequant_params* params = malloc(count * sizeof *params);
   if (params == NULL) {
@@ -219,10 +223,9 @@ qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int ax
                       (double)multipliers[c]);
     }
   }
-  if (qeq_ranges_overlap(y, numel, acc, numel * sizeof(int32_t)) ||
-      qeq_ranges_overlap(y, numel, multipliers, count * sizeof(float))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y overlaps an input", fn);
-  }
+  status = check_y_overlaps(fn, y, numel, "acc", acc, numel * sizeof(int32_t), 0, multipliers,
+                            "multipliers", count, NULL);
+  if (status != QEQ_OK) return status;
   if (numel == 0) return QEQ_OK;
   qeq_q8_quant_params* params = malloc(count * sizeof *params);
   if (params == NULL) {

@@ -36,35 +36,39 @@ static void finalize_minmax(size_t channels, float* min, float* max) {
   }
 }
 
-/* Writes min/max of a validated [outer, channels, inner] view with every size >= 1.
- * Allocates its workspace before writing anything, so a failure leaves outputs untouched. */
-static qeq_status minmax_view(const char* fn, const qeq_axis_view* v, const float* x, float* min,
-                              float* max) {
+/* Short runs: whole row blocks are accumulated element-wise across `outer` in a 64-byte
+ * aligned workspace (accumulators that straddle cache lines halve AVX-512 throughput). Each
+ * accumulator starts on its own cache line, one line further than the previous one ends so
+ * that the two never sit a multiple of 4 KiB apart (L1 set conflicts). */
+static size_t block_channels_of(const qeq_axis_view* v) {
+  return QEQ_ROW_BLOCK_ELEMENTS / v->inner > 0 ? QEQ_ROW_BLOCK_ELEMENTS / v->inner : 1;
+}
+
+static size_t acc_stride_of(const qeq_axis_view* v) {
+  const size_t row = v->channels * v->inner;
+  const size_t block_width = block_channels_of(v) * v->inner;
+  const size_t width_limit = row < block_width ? row : block_width;
+  return (width_limit + QEQ_CACHE_LINE_FLOATS - 1) / QEQ_CACHE_LINE_FLOATS * QEQ_CACHE_LINE_FLOATS +
+         QEQ_CACHE_LINE_FLOATS;
+}
+
+size_t qeq_minmax_workspace_floats(const qeq_axis_view* v) {
+  if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) return 0;
+  return 2 * acc_stride_of(v) + block_channels_of(v);
+}
+
+void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* max, float* work) {
   if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) {
     QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)(v->outer, v->channels, v->inner, x, min, max);
     finalize_minmax(v->channels, min, max);
-    return QEQ_OK;
+    return;
   }
-  /* Short runs: accumulate whole row blocks element-wise across `outer`, in a 64-byte
-   * aligned workspace (accumulators that straddle cache lines halve AVX-512 throughput),
-   * then fold each channel's `inner` accumulators (a copy when inner == 1). */
+  /* Fold each channel's `inner` accumulators afterwards (a copy when inner == 1). */
   qeq_f32_vminmax_ukernel_fn* vminmax = QEQ_DISPATCH(f32_vminmax, F32_VMINMAX);
   qeq_f32_rminmax_ukernel_fn* rminmax = QEQ_DISPATCH(f32_rminmax, F32_RMINMAX);
   const size_t row = v->channels * v->inner;
-  const size_t block_channels =
-      QEQ_ROW_BLOCK_ELEMENTS / v->inner > 0 ? QEQ_ROW_BLOCK_ELEMENTS / v->inner : 1;
-  const size_t block_width = block_channels * v->inner;
-  const size_t width_limit = row < block_width ? row : block_width;
-  /* Each accumulator starts on its own cache line, one line further than the previous one
-   * ends so that the two never sit a multiple of 4 KiB apart (L1 set conflicts). */
-  const size_t acc_stride =
-      (width_limit + QEQ_CACHE_LINE_FLOATS - 1) / QEQ_CACHE_LINE_FLOATS * QEQ_CACHE_LINE_FLOATS +
-      QEQ_CACHE_LINE_FLOATS;
-  float* work = qeq_aligned_floats(2 * acc_stride + block_channels);
-  if (work == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate a %zu-byte workspace", fn,
-                    (2 * acc_stride + block_channels) * sizeof(float));
-  }
+  const size_t block_channels = block_channels_of(v);
+  const size_t acc_stride = acc_stride_of(v);
   float* acc_min = work;
   float* acc_max = work + acc_stride;
   float* discard = work + 2 * acc_stride;
@@ -85,8 +89,21 @@ static qeq_status minmax_view(const char* fn, const qeq_axis_view* v, const floa
       rminmax(1, nc, v->inner, acc_max, discard, max + c0);
     }
   }
-  qeq_aligned_free(work);
   finalize_minmax(v->channels, min, max);
+}
+
+/* Writes min/max of a validated view, acquiring the workspace before writing anything. */
+static qeq_status minmax_view(const char* fn, const qeq_axis_view* v, const float* x, float* min,
+                              float* max) {
+  const size_t floats = qeq_minmax_workspace_floats(v);
+  int ok = 1;
+  float* work = qeq_workspace_acquire(floats, &ok);
+  if (!ok) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate a %zu-byte workspace", fn,
+                    floats * sizeof(float));
+  }
+  qeq_minmax_view(v, x, min, max, work);
+  qeq_aligned_free(work);
   return QEQ_OK;
 }
 
@@ -102,28 +119,30 @@ static qeq_status check_reduction(const char* fn, const qeq_shape* shape, const 
   return QEQ_OK;
 }
 
-/* Outputs must be distinct from each other and from the input. */
-static qeq_status check_output(const char* fn, const char* name, const float* out, size_t count,
-                               const float* x, size_t numel) {
-  if (out == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
-  if (qeq_ranges_overlap(out, count * sizeof(float), x, numel * sizeof(float))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s overlaps x", fn, name);
+/* Outputs must be non-NULL and distinct from each other and from the input. */
+static qeq_status check_outputs(const char* fn, const char* const names[2], float* const outs[2],
+                                size_t count, const float* x, size_t numel) {
+  qeq_buffer buffers[3] = {{"x", x, numel * sizeof(float), 0, 0}};
+  size_t n = 1;
+  for (; n < 3 && names[n - 1] != NULL; n++) {
+    if (outs[n - 1] == NULL) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, names[n - 1]);
+    }
+    buffers[n] = (qeq_buffer){names[n - 1], outs[n - 1], count * sizeof(float), 1, 0};
   }
-  return QEQ_OK;
+  return qeq_check_overlaps(fn, buffers, n);
 }
 
 qeq_status qeq_channel_minmax_f32(const qeq_shape* shape, const float* x, int axis, float* min_out,
                                   float* max_out) {
   static const char fn[] = "qeq_channel_minmax_f32";
+  static const char* const names[2] = {"min_out", "max_out"};
   qeq_axis_view v;
   qeq_status status = check_reduction(fn, shape, x, axis, &v);
-  if (status == QEQ_OK) status = check_output(fn, "min_out", min_out, v.channels, x, v.numel);
-  if (status == QEQ_OK) status = check_output(fn, "max_out", max_out, v.channels, x, v.numel);
-  if (status != QEQ_OK) return status;
-  if (qeq_ranges_overlap(min_out, v.channels * sizeof(float), max_out,
-                         v.channels * sizeof(float))) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: min_out and max_out overlap", fn);
+  if (status == QEQ_OK) {
+    status = check_outputs(fn, names, (float* const[2]){min_out, max_out}, v.channels, x, v.numel);
   }
+  if (status != QEQ_OK) return status;
   return minmax_view(fn, &v, x, min_out, max_out);
 }
 
@@ -133,7 +152,8 @@ static qeq_status derived_stat(const char* fn, const qeq_shape* shape, const flo
   qeq_axis_view v;
   qeq_status status = check_reduction(fn, shape, x, axis, &v);
   if (status == QEQ_OK) {
-    status = check_output(fn, want_range ? "range_out" : "absmax_out", out, v.channels, x, v.numel);
+    const char* const names[2] = {want_range ? "range_out" : "absmax_out", NULL};
+    status = check_outputs(fn, names, (float* const[2]){out, NULL}, v.channels, x, v.numel);
   }
   if (status != QEQ_OK) return status;
   float* pair = malloc(2 * v.channels * sizeof(float));
@@ -176,12 +196,9 @@ qeq_status qeq_tensor_minmax_f32(const qeq_shape* shape, const float* x, float* 
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: shape has a zero-sized dimension (an empty tensor has no min or max)", fn);
   }
-  status = check_output(fn, "min_out", min_out, 1, x, numel);
-  if (status == QEQ_OK) status = check_output(fn, "max_out", max_out, 1, x, numel);
+  static const char* const names[2] = {"min_out", "max_out"};
+  status = check_outputs(fn, names, (float* const[2]){min_out, max_out}, 1, x, numel);
   if (status != QEQ_OK) return status;
-  if (min_out == max_out) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: min_out and max_out are the same", fn);
-  }
   const qeq_axis_view whole = {1, 1, numel, numel};
   float min, max;
   status = minmax_view(fn, &whole, x, &min, &max);

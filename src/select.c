@@ -4,6 +4,7 @@
 #include <qeq/sqnr.h>
 
 #include "src/error.h"
+#include "src/shape.h"
 
 qeq_status qeq_select_lowest_sqnr(size_t count, const double* sqnr, ptrdiff_t n, size_t* chosen,
                                   size_t* chosen_count) {
@@ -11,6 +12,11 @@ qeq_status qeq_select_lowest_sqnr(size_t count, const double* sqnr, ptrdiff_t n,
   if ((count > 0 && (sqnr == NULL || chosen == NULL)) || chosen_count == NULL) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: an argument is NULL", fn);
   }
+  const qeq_buffer buffers[] = {{"chosen", chosen, count * sizeof(size_t), 1, 0},
+                                {"chosen_count", chosen_count, sizeof(size_t), 1, 0},
+                                {"sqnr", sqnr, count * sizeof(double), 0, 0}};
+  const qeq_status status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
   for (size_t i = 0; i < count; i++) {
     if (isnan(sqnr[i])) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: sqnr[%zu] is NaN", fn, i);
   }

@@ -65,8 +65,37 @@ int qeq_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_by
   return a_bytes != 0 && b_bytes != 0 && a0 < b0 + b_bytes && b0 < a0 + a_bytes;
 }
 
+qeq_status qeq_check_overlaps(const char* fn, const qeq_buffer* buffers, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    const qeq_buffer* a = &buffers[i];
+    if (!a->written || a->data == NULL) continue;
+    for (size_t j = 0; j < count; j++) {
+      const qeq_buffer* b = &buffers[j];
+      if (j == i || b->data == NULL || !qeq_ranges_overlap(a->data, a->bytes, b->data, b->bytes)) {
+        continue;
+      }
+      const int exact = a->data == b->data && a->bytes == b->bytes;
+      if (a->in_place_of == (int)j + 1) {
+        if (exact) continue;
+        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                        "%s: %s partially overlaps %s (only %s == %s is allowed)", fn, a->name,
+                        b->name, a->name, b->name);
+      }
+      if (exact) {
+        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s and %s are the same buffer", fn,
+                        a->name, b->name);
+      }
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s overlaps %s", fn, a->name, b->name);
+    }
+  }
+  return QEQ_OK;
+}
+
 qeq_status qeq_shape_init(qeq_shape* shape, size_t ndim, const size_t* dims) {
-  static const char fn[] = "qeq_shape_init";
+  return qeq_shape_init_for("qeq_shape_init", shape, ndim, dims);
+}
+
+qeq_status qeq_shape_init_for(const char* fn, qeq_shape* shape, size_t ndim, const size_t* dims) {
   if (shape == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: shape is NULL", fn);
   if (dims == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: dims is NULL", fn);
   size_t numel;

@@ -27,4 +27,21 @@ qeq_status qeq_check_finite(const char* fn, const char* name, const float* v, si
 /* 1 if [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
 int qeq_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);
 
+/* One buffer a call reads or writes, for qeq_check_overlaps. */
+typedef struct qeq_buffer {
+  const char* name;
+  const void* data; /* NULL: absent (optional argument), ignored */
+  size_t bytes;
+  int written;
+  int in_place_of; /* 1 + index of the buffer this output may equal exactly (y == x), or 0 */
+} qeq_buffer;
+
+/* The one overlap rule of the API: a written buffer may share no byte with any other buffer,
+ * except that it may be exactly its `in_place_of` partner; inputs may overlap each other.
+ * QEQ_ERROR_INVALID_ARGUMENT names both buffers. */
+qeq_status qeq_check_overlaps(const char* fn, const qeq_buffer* buffers, size_t count);
+
+/* qeq_shape_init with messages naming `fn`. */
+qeq_status qeq_shape_init_for(const char* fn, qeq_shape* shape, size_t ndim, const size_t* dims);
+
 #endif /* QEQ_SRC_SHAPE_H */

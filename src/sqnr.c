@@ -5,6 +5,7 @@
 #include <qeq/sqnr.h>
 
 #include "src/error.h"
+#include "src/shape.h"
 
 qeq_status qeq_sqnr_f32(size_t n, const float* ref, const float* x, double* sqnr_db) {
   static const char fn[] = "qeq_sqnr_f32";
@@ -12,6 +13,11 @@ qeq_status qeq_sqnr_f32(size_t n, const float* ref, const float* x, double* sqnr
   if (x == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: x is NULL", fn);
   if (sqnr_db == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: sqnr_db is NULL", fn);
   if (n == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: n is 0", fn);
+  const qeq_buffer buffers[] = {{"sqnr_db", sqnr_db, sizeof(double), 1, 0},
+                                {"ref", ref, n * sizeof(float), 0, 0},
+                                {"x", x, n * sizeof(float), 0, 0}};
+  const qeq_status status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
+  if (status != QEQ_OK) return status;
   double signal = 0.0, signal_c = 0.0, noise = 0.0, noise_c = 0.0;
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(ref[i])) {

@@ -16,3 +16,10 @@ float* qeq_aligned_floats(size_t n) {
 void qeq_aligned_free(float* p) {
   free(p);
 }
+
+float* qeq_workspace_acquire(size_t n, int* ok) {
+  if (n == 0) return NULL;
+  float* p = qeq_aligned_floats(n);
+  if (p == NULL) *ok = 0;
+  return p;
+}

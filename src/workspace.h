@@ -4,11 +4,26 @@
 
 #include <stddef.h>
 
+#include "src/shape.h"
+
 /* QEQ_CACHE_LINE_FLOATS floats = one 64-byte cache line. */
 #define QEQ_CACHE_LINE_FLOATS 16
 
 /* n floats starting on a 64-byte boundary, or NULL (also when the size overflows). */
 float* qeq_aligned_floats(size_t n);
 void qeq_aligned_free(float* p);
+
+/* Kernel drivers over a validated [outer, channels, inner] view (every size >= 1) on a
+ * workspace the caller acquired, so that callers can allocate everything before their first
+ * write. `work` holds the *_workspace_floats() floats, 64-byte aligned (NULL when that is 0).
+ * They cannot fail. */
+size_t qeq_minmax_workspace_floats(const qeq_axis_view* v);
+void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* max, float* work);
+size_t qeq_scale_workspace_floats(const qeq_axis_view* v);
+void qeq_scale_view(const qeq_axis_view* v, const float* x, const float* scales, float* y,
+                    float* work);
+
+/* qeq_aligned_floats(n) for n > 0, else NULL with *ok kept 1; on failure *ok = 0. */
+float* qeq_workspace_acquire(size_t n, int* ok);
 
 #endif /* QEQ_SRC_WORKSPACE_H */
