@@ -22,8 +22,10 @@ static inline float qeq_fake_quantize_one(float x, const qeq_fq_params* p) {
   if (v != v) v = 0.0f;
   v = v < p->lo ? p->lo : v;
   v = v > p->hi ? p->hi : v;
-  /* + 0.0f turns a rounded -0.0 into +0.0: PyTorch's integer level 0 has no sign */
-  return (nearbyintf(v) + 0.0f) * p->scale;
+  /* PyTorch's integer level 0 has no sign: a rounded -0.0 becomes +0.0 by selection, not by
+   * adding +0.0, which keeps -0.0 under FE_DOWNWARD */
+  const float r = nearbyintf(v);
+  return (r == 0.0f ? 0.0f : r) * p->scale;
 }
 
 static inline float qeq_dequantize_one(uint8_t q, int is_signed, const qeq_q8_dequant_params* p) {

@@ -10,7 +10,8 @@ static inline __m256 fake_quantize8(__m256 x, __m256 inv, __m256 lo, __m256 hi, 
   v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> 0 */
   v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
   v = _mm256_round_ps(v, _MM_FROUND_CUR_DIRECTION); /* MXCSR: nearest even by default */
-  v = _mm256_add_ps(v, _mm256_setzero_ps());        /* -0.0 -> +0.0 */
+  /* -0.0 -> +0.0 by masking (adding +0.0 keeps -0.0 under round-down) */
+  v = _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_OQ));
   return _mm256_mul_ps(v, scale);
 }
 

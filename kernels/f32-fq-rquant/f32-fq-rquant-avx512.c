@@ -12,7 +12,8 @@ static inline __m512 fake_quantize16(__m512 x, __m512 inv, __m512 lo, __m512 hi,
   v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
   v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
   v = _mm512_roundscale_ps(v, _MM_FROUND_CUR_DIRECTION);
-  v = _mm512_add_ps(v, _mm512_setzero_ps()); /* -0.0 -> +0.0, as PyTorch's integer 0 */
+  /* -0.0 -> +0.0, as PyTorch's integer 0, by masking (adding +0.0 keeps -0.0 under round-down) */
+  v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_OQ), v);
   return _mm512_mul_ps(v, scale);
 }
 

@@ -7,8 +7,11 @@ static inline float32x4_t fake_quantize4(float32x4_t x, float32x4_t inv, float32
   float32x4_t v = vmulq_f32(x, inv);
   v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v))); /* NaN -> 0 */
   v = vminq_f32(vmaxq_f32(v, lo), hi);
-  /* FRINTN: half to even; + 0 turns -0.0 into +0.0 */
-  return vmulq_f32(vaddq_f32(vrndnq_f32(v), vdupq_n_f32(0.0f)), scale);
+  /* FRINTN: half to even; -0.0 -> +0.0 by clearing zeros (adding +0.0 keeps -0.0 under
+   * round-down) */
+  const uint32x4_t r = vreinterpretq_u32_f32(vrndnq_f32(v));
+  const uint32x4_t zero = vceqq_f32(vreinterpretq_f32_u32(r), vdupq_n_f32(0.0f));
+  return vmulq_f32(vreinterpretq_f32_u32(vbicq_u32(r, zero)), scale);
 }
 
 void qeq_f32_fq_rquant_ukernel__neon(size_t outer, size_t channels, size_t inner, const float* x,
