@@ -33,7 +33,7 @@ enum { REGISTRY_SIZE = sizeof(registry) / sizeof(registry[0]) };
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t select_mutex = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t detected_features; /* written once under init_once */
-static char env_message[160];      /* written once under init_once */
+static char env_message[320];      /* written once under init_once */
 static _Atomic int cap_isa = -1;   /* -1: no cap */
 static _Atomic int test_override_active;
 static _Atomic(const qeq_variant*) selected[QEQ_FAMILY_COUNT];
@@ -89,6 +89,24 @@ static uint32_t allowed_features(void) {
   return detected_features & qeq_isa_required_features((qeq_isa)cap);
 }
 
+/* A caller's string made safe to echo: at most QEQ_ECHO_MAX bytes, each byte outside
+ * printable ASCII (newlines, invalid UTF-8, ...) as \xNN, and a note when cut short. */
+#define QEQ_ECHO_MAX 32
+static void echo_string(const char* in, char* out, size_t out_size) {
+  size_t n = 0, i = 0;
+  for (; in[i] != '\0' && i < QEQ_ECHO_MAX; i++) {
+    const unsigned char c = (unsigned char)in[i];
+    const int printable = c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+    n += printable ? (size_t)snprintf(out + n, out_size - n, "%c", c)
+                   : (size_t)snprintf(out + n, out_size - n, "\\x%02x", c);
+  }
+  if (in[i] != '\0') {
+    snprintf(out + n, out_size - n, "...\" (truncated from %zu bytes)", strlen(in));
+  } else {
+    snprintf(out + n, out_size - n, "\"");
+  }
+}
+
 static void read_env_cap(void) {
   const char* value = getenv("QEQ_ISA");
   if (value == NULL || value[0] == '\0') return;
@@ -101,10 +119,12 @@ static void read_env_cap(void) {
     }
   }
   if (!known) {
+    char echo[4 * QEQ_ECHO_MAX + 48];
+    echo_string(value, echo, sizeof echo);
     snprintf(env_message, sizeof env_message,
-             "QEQ_ISA=%.40s ignored: not an ISA name (scalar, avx2, avx512, avx512vnni, "
+             "QEQ_ISA=\"%s ignored: not an ISA name (scalar, avx2, avx512, avx512vnni, "
              "avxvnni, neon, neondot)",
-             value);
+             echo);
   } else if (!features_have(detected_features, isa)) {
     snprintf(env_message, sizeof env_message, "QEQ_ISA=%s ignored: this CPU does not support %s",
              isa_names[isa], isa_names[isa]);
@@ -177,15 +197,18 @@ const char* qeq_isa_name(qeq_isa isa) {
 }
 
 qeq_status qeq_isa_from_name(const char* name, qeq_isa* isa) {
-  if (name == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "name is NULL");
-  if (isa == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "isa is NULL");
+  static const char fn[] = "qeq_isa_from_name";
+  if (name == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: name is NULL", fn);
+  if (isa == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: isa is NULL", fn);
   for (int i = 0; i < QEQ_ISA_COUNT; i++) {
     if (strcmp(name, isa_names[i]) == 0) {
       *isa = (qeq_isa)i;
       return QEQ_OK;
     }
   }
-  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "name \"%.40s\" is not an ISA name", name);
+  char echo[4 * QEQ_ECHO_MAX + 48];
+  echo_string(name, echo, sizeof echo);
+  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: name \"%s is not an ISA name", fn, echo);
 }
 
 int qeq_isa_detected(qeq_isa isa) {
@@ -210,11 +233,12 @@ qeq_isa qeq_isa_best_detected(void) {
 qeq_status qeq_set_isa_cap(qeq_isa isa) {
   ensure_init();
   if (!isa_valid(isa)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "isa %d is not a qeq_isa value", (int)isa);
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "qeq_set_isa_cap: isa %d is not a qeq_isa value",
+                    (int)isa);
   }
   if (!features_have(detected_features, isa)) {
-    return qeq_fail(QEQ_ERROR_UNSUPPORTED, "isa cap %s: this CPU does not support it",
-                    isa_names[isa]);
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "qeq_set_isa_cap: isa cap %s: this CPU does not support it", isa_names[isa]);
   }
   pthread_mutex_lock(&select_mutex);
   atomic_store(&cap_isa, (int)isa);
