@@ -77,14 +77,8 @@ typedef struct pair_scratch {
 
 /* All of it at once, before the first write: afterwards nothing can fail for lack of memory. */
 static int scratch_alloc(pair_scratch* s, size_t channels, size_t work_floats) {
-  float* block = malloc(6 * channels * sizeof(float));
-  int ok = block != NULL;
-  s->work = qeq_workspace_acquire(work_floats, &ok);
-  if (!ok) {
-    free(block);
-    qeq_aligned_free(s->work);
-    return 0;
-  }
+  float* block = qeq_scratch_acquire(6 * channels, work_floats, &s->work);
+  if (block == NULL) return 0;
   s->min1 = block;
   s->max1 = block + channels;
   s->min2 = block + 2 * channels;
@@ -95,8 +89,7 @@ static int scratch_alloc(pair_scratch* s, size_t channels, size_t work_floats) {
 }
 
 static void scratch_free(pair_scratch* s) {
-  free(s->min1);
-  qeq_aligned_free(s->work);
+  qeq_scratch_release(s->min1, s->work);
 }
 
 /* Ranges of both sides, then the scales. Fails only on non-finite weights, before any

@@ -88,12 +88,9 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
     }
   }
   /* Every buffer before the first write: afterwards nothing can fail. */
-  float* scratch = malloc(12 * n * sizeof(float));
-  int ok = scratch != NULL;
-  float* work = qeq_workspace_acquire(work_floats, &ok);
-  if (!ok) {
-    free(scratch);
-    qeq_aligned_free(work);
+  float* work;
+  float* scratch = qeq_scratch_acquire(12 * n, work_floats, &work);
+  if (scratch == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels", fn, n);
   }
   float *lo = scratch, *hi = scratch + n, *range[3], *absmax[3];
@@ -108,8 +105,7 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
     status = set_ranges(fn, "third's input", third, 0, lo, hi, range[2], absmax[2], work);
   }
   if (status != QEQ_OK) {
-    free(scratch);
-    qeq_aligned_free(work);
+    qeq_scratch_release(scratch, work);
     return status;
   }
   for (size_t c = 0; c < n; c++) {
@@ -139,7 +135,6 @@ qeq_status qeq_equalize_depthwise_separable(qeq_layer* first, qeq_layer* depthwi
     for (size_t c = 0; c < n; c++) depthwise->bias[c] *= inv12[c];
   }
   qeq_channel_set_scale(&sets[2], third->weight, s12, work);
-  free(scratch);
-  qeq_aligned_free(work);
+  qeq_scratch_release(scratch, work);
   return QEQ_OK;
 }

@@ -61,12 +61,9 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
   /* rsqrt[c] = 1 / sqrt(var + eps) and factors[c] = gamma * rsqrt[c], each rounded to float32
    * as PyTorch rounds them; the new bias and the weight's min/max, and the kernels' workspace,
    * all acquired before the first write. */
-  float* rsqrt = malloc(5 * n * sizeof(float));
-  int ok = rsqrt != NULL;
-  float* work = qeq_workspace_acquire(qeq_channel_set_workspace_floats(&produced), &ok);
-  if (!ok) {
-    free(rsqrt);
-    qeq_aligned_free(work);
+  float* work;
+  float* rsqrt = qeq_scratch_acquire(5 * n, qeq_channel_set_workspace_floats(&produced), &work);
+  if (rsqrt == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, n);
   }
   float *factors = rsqrt + n, *new_bias = rsqrt + 2 * n, *lo = rsqrt + 3 * n, *hi = rsqrt + 4 * n;
@@ -105,7 +102,6 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
     for (size_t c = 0; c < n; c++) bias_out[c] = new_bias[c];
     layer->bias = bias_out;
   }
-  free(rsqrt);
-  qeq_aligned_free(work);
+  qeq_scratch_release(rsqrt, work);
   return status;
 }

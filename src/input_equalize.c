@@ -53,12 +53,9 @@ qeq_status qeq_input_equalization_scales(const qeq_layer* layer, const float* in
   }
   qeq_channel_set consumed;
   qeq_layer_channel_set(layer, 0, &consumed);
-  float* wmin = malloc(2 * in * sizeof(float));
-  int ok = wmin != NULL;
-  float* work = qeq_workspace_acquire(qeq_channel_set_workspace_floats(&consumed), &ok);
-  if (!ok) {
-    free(wmin);
-    qeq_aligned_free(work);
+  float* work;
+  float* wmin = qeq_scratch_acquire(2 * in, qeq_channel_set_workspace_floats(&consumed), &work);
+  if (wmin == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels", fn, in);
   }
   float* wmax = wmin + in;
@@ -76,8 +73,7 @@ qeq_status qeq_input_equalization_scales(const qeq_layer* layer, const float* in
       scales[j] = equalization_scale(w, x, alpha);
     }
   }
-  free(wmin);
-  qeq_aligned_free(work);
+  qeq_scratch_release(wmin, work);
   return status;
 }
 
@@ -129,12 +125,9 @@ qeq_status qeq_apply_input_equalization(qeq_layer* layer, qeq_layer* producer,
     if (w > work_floats) work_floats = w;
   }
   /* The reciprocals, both sides' min/max and the workspace, before the first write. */
-  float* inverse = malloc(5 * in * sizeof(float));
-  int ok = inverse != NULL;
-  float* work = qeq_workspace_acquire(work_floats, &ok);
-  if (!ok) {
-    free(inverse);
-    qeq_aligned_free(work);
+  float* work;
+  float* inverse = qeq_scratch_acquire(5 * in, work_floats, &work);
+  if (inverse == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu scales", fn, in);
   }
   float *lo = inverse + in, *hi = inverse + 2 * in, *plo = inverse + 3 * in,
@@ -163,8 +156,7 @@ qeq_status qeq_apply_input_equalization(qeq_layer* layer, qeq_layer* producer,
       }
     }
   }
-  free(inverse);
-  qeq_aligned_free(work);
+  qeq_scratch_release(inverse, work);
   return status;
 }
 

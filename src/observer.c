@@ -83,12 +83,9 @@ qeq_status qeq_observer_update(qeq_observer* o, const qeq_shape* shape, const fl
                     channels, o->config.ch_axis, o->channels);
   }
   /* Batch statistics into scratch first, so a failure changes nothing. */
-  float* cur = malloc(2 * channels * sizeof(float));
-  int ok = cur != NULL;
-  float* work = qeq_workspace_acquire(qeq_minmax_workspace_floats(&view), &ok);
-  if (!ok) {
-    free(cur);
-    qeq_aligned_free(work);
+  float* work;
+  float* cur = qeq_scratch_acquire(2 * channels, qeq_minmax_workspace_floats(&view), &work);
+  if (cur == NULL) {
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate", fn);
   }
   float* cur_min = cur;

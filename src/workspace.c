@@ -23,3 +23,18 @@ float* qeq_workspace_acquire(size_t n, int* ok) {
   if (p == NULL) *ok = 0;
   return p;
 }
+
+float* qeq_scratch_acquire(size_t floats, size_t work_floats, float** work) {
+  float* scratch = malloc((floats ? floats : 1) * sizeof(float));
+  int ok = scratch != NULL;
+  *work = qeq_workspace_acquire(work_floats, &ok);
+  if (ok) return scratch;
+  qeq_scratch_release(scratch, *work);
+  *work = NULL;
+  return NULL;
+}
+
+void qeq_scratch_release(float* scratch, float* work) {
+  free(scratch);
+  qeq_aligned_free(work);
+}

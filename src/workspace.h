@@ -26,4 +26,10 @@ void qeq_scale_view(const qeq_axis_view* v, const float* x, const float* scales,
 /* qeq_aligned_floats(n) for n > 0, else NULL with *ok kept 1; on failure *ok = 0. */
 float* qeq_workspace_acquire(size_t n, int* ok);
 
+/* `floats` floats of scratch (malloc) plus a kernel workspace of `work_floats` into *work:
+ * both or neither (NULL), so callers acquire everything before their first write. Released by
+ * qeq_scratch_release. */
+float* qeq_scratch_acquire(size_t floats, size_t work_floats, float** work);
+void qeq_scratch_release(float* scratch, float* work);
+
 #endif /* QEQ_SRC_WORKSPACE_H */
