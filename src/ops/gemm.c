@@ -356,7 +356,7 @@ typedef struct drive_context {
   const qeq_gemm_ukernel_params* params;
 } drive_context;
 
-static void drive_tile(void* opaque, size_t i, size_t j, size_t rows, size_t columns) {
+static void drive_tile(void* opaque, size_t j, size_t i, size_t columns, size_t rows) {
   const drive_context* ctx = opaque;
   const qeq_gemm* g = ctx->gemm;
   ctx->kernel(rows, columns, g->k, ctx->a + i * ctx->a_stride, ctx->a_stride,
@@ -365,17 +365,25 @@ static void drive_tile(void* opaque, size_t i, size_t j, size_t rows, size_t col
               ctx->c + i * ctx->c_stride + j * g->output_bytes, ctx->c_stride, ctx->params);
 }
 
-/* Columns per task: the whole row when one thread works (the activation tile stays in L1
- * while the weights stream), else enough column blocks for every thread to get ~4 tasks. */
+/* Weights a block of columns may occupy: half of the smallest L2 we target (512 KiB on Zen 3),
+ * leaving room for the activation rows streaming past it. */
+enum { WEIGHT_BLOCK_BYTES = 256 << 10 };
+
+/* Columns per task. Tasks run column block by column block, every row tile of a block before
+ * the next block, so a block's packed weights are read from memory once and then from L2
+ * while the activation tile of each call sits in L1. With threads, blocks shrink until every
+ * thread gets about four tasks. */
 static size_t columns_per_task(const qeq_gemm* g, size_t m, struct pthreadpool* pool) {
   const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
   const size_t nr = g->variant->nr, mr = g->variant->mr;
-  const size_t row_tiles = (m + mr - 1) / mr;
-  const size_t wanted = threads * 4;
-  if (threads <= 1 || row_tiles >= wanted) return g->n;
   const size_t panels = (g->n + nr - 1) / nr;
-  const size_t splits = (wanted + row_tiles - 1) / row_tiles;
-  const size_t per_task = (panels + splits - 1) / splits;
+  size_t per_task = WEIGHT_BLOCK_BYTES / g->panel_bytes;
+  per_task = per_task < 1 ? 1 : per_task > panels ? panels : per_task;
+  const size_t row_tiles = (m + mr - 1) / mr;
+  const size_t wanted = threads > 1 ? threads * 4 : 1;
+  while (per_task > 1 && (panels + per_task - 1) / per_task * row_tiles < wanted) {
+    per_task = (per_task + 1) / 2;
+  }
   return per_task * nr;
 }
 
@@ -386,8 +394,8 @@ void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_s
                        a,        a_stride,
                        row_sums, c,
                        c_stride, params};
-  pthreadpool_parallelize_2d_tile_2d(pool, drive_tile, &ctx, m, gemm->n, gemm->variant->mr,
-                                     columns_per_task(gemm, m, pool), 0);
+  pthreadpool_parallelize_2d_tile_2d(pool, drive_tile, &ctx, gemm->n, m,
+                                     columns_per_task(gemm, m, pool), gemm->variant->mr, 0);
 }
 
 /* Checks shared by both runs; fills the byte spans of input and output. */
