@@ -35,14 +35,37 @@ static inline int32_t qeq_gemm_load_a_tail(const uint8_t* p, size_t n) {
   return (int32_t)v;
 }
 
+/* One group of 4 k: acc[i][v] += a[i][4 bytes] . w[v][16 columns x 4 bytes], or = when
+ * first. Accumulators start as a dot product, not as zeros: a loop on zero-initialised
+ * accumulators, or a dot product or branch after it, makes GCC 12 copy every accumulator
+ * twice per k step (0.65 of the vpdpbusd peak instead of 0.95). */
+static inline __attribute__((always_inline)) void qeq_gemm_vnni512_step(
+    const size_t rows, const int first, __m512i acc[QEQ_GEMM_MR][QEQ_GEMM_NV], const uint8_t* a,
+    size_t a_stride, const int8_t* wk) {
+  enum { NV = QEQ_GEMM_NV };
+  __m512i wv[NV];
+#pragma GCC unroll 4
+  for (size_t v = 0; v < NV; v++) {
+    __builtin_prefetch((const void*)((uintptr_t)wk + QEQ_GEMM_W_PREFETCH + 64 * v));
+    wv[v] = _mm512_loadu_si512((const void*)(wk + 64 * v));
+  }
+#pragma GCC unroll 16
+  for (size_t i = 0; i < rows; i++) {
+    const __m512i ab = _mm512_set1_epi32(qeq_gemm_load_a4(a + i * a_stride));
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++) {
+      acc[i][v] = _mm512_dpbusd_epi32(first ? _mm512_setzero_si512() : acc[i][v], ab, wv[v]);
+    }
+  }
+}
+
 /* The dot products of one panel into acc_out. */
 static inline __attribute__((always_inline)) void qeq_gemm_vnni512_dot(
     const size_t rows, size_t k_groups, const uint8_t* a, size_t a_stride, const int32_t* a_tail,
-    const int8_t* wk, const int8_t* wt, __m512i acc_out[QEQ_GEMM_MR][QEQ_GEMM_NV]) {
+    const int8_t* wk, const int8_t* wt, const int8_t* wt_zero,
+    __m512i acc_out[QEQ_GEMM_MR][QEQ_GEMM_NV]) {
   enum { MR = QEQ_GEMM_MR, NV = QEQ_GEMM_NV, NR = QEQ_GEMM_NR };
-  /* The K tail (0..3 bytes) first and branch-free (see wt in the caller): with a dot product
-   * after the main loop, or a branch around one, GCC 12 copies every accumulator twice per
-   * k step (0.65 of the vpdpbusd peak instead of 0.95). */
+  /* The K tail (0..3 bytes) first and branch-free (see wt in the caller; why: the step). */
   __m512i acc[MR][NV];
   {
     __m512i wv[NV];
@@ -57,19 +80,29 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_dot(
       }
     }
   }
-  const uint8_t* ak = a;
-  for (size_t g = 0; g < k_groups; g++, ak += 4, wk += NR * 4) {
-    __m512i wv[NV];
-#pragma GCC unroll 4
-    for (size_t v = 0; v < NV; v++) {
-      __builtin_prefetch((const void*)((uintptr_t)wk + QEQ_GEMM_W_PREFETCH + 64 * v));
-      wv[v] = _mm512_loadu_si512((const void*)(wk + 64 * v));
+  if (rows * NV <= 4) {
+    /* One or two rows: too few accumulators to cover vpdpbusd's latency, so even and odd
+     * groups go to separate sets, summed at the end (wrapping adds, exact). */
+    __m512i acc2[MR][NV];
+    /* An odd group first, branch-free like the tail: with an even count it multiplies
+     * zeros (a static row read with stride 0) by the panel header. */
+    static const uint8_t zeros[4] = {0};
+    const size_t odd = k_groups % 2;
+    qeq_gemm_vnni512_step(rows, 1, acc2, odd ? a : zeros, odd ? a_stride : 0, odd ? wk : wt_zero);
+    a += 4 * odd;
+    wk += NR * 4 * odd;
+    for (size_t g = k_groups % 2; g < k_groups; g += 2, a += 8, wk += NR * 8) {
+      qeq_gemm_vnni512_step(rows, 0, acc, a, a_stride, wk);
+      qeq_gemm_vnni512_step(rows, 0, acc2, a + 4, a_stride, wk + NR * 4);
     }
 #pragma GCC unroll 16
     for (size_t i = 0; i < rows; i++) {
-      const __m512i ab = _mm512_set1_epi32(qeq_gemm_load_a4(ak + i * a_stride));
 #pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) acc[i][v] = _mm512_dpbusd_epi32(acc[i][v], ab, wv[v]);
+      for (size_t v = 0; v < NV; v++) acc[i][v] = _mm512_add_epi32(acc[i][v], acc2[i][v]);
+    }
+  } else {
+    for (size_t g = 0; g < k_groups; g++, a += 4, wk += NR * 4) {
+      qeq_gemm_vnni512_step(rows, 0, acc, a, a_stride, wk);
     }
   }
 #pragma GCC unroll 16
@@ -100,7 +133,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_rows(
      * that exists, instead of reading past the panel. */
     const int8_t* wt = k_tail != 0 ? wk + k_groups * NR * 4 : (const int8_t*)panel;
     __m512i acc[MR][NV];
-    qeq_gemm_vnni512_dot(rows, k_groups, a, a_stride, a_tail, wk, wt, acc);
+    qeq_gemm_vnni512_dot(rows, k_groups, a, a_stride, a_tail, wk, wt, (const int8_t*)panel, acc);
 
     /* Epilogue: acc += acc_init - za * w_sum [- w_zero_point * row_sum], then the store. */
     const int32_t* header = (const int32_t*)panel;
