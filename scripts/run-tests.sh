@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs dependencies, then builds and tests
 #   1. Release with warnings as errors (every ISA this CPU has, NEON through SIMDe);
 #   2. Debug with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests;
-#   3. on x86_64 hosts, the aarch64 cross build and the same tests under qemu-user with
+#   3. RelWithDebInfo with ThreadSanitizer: tests/test_threads.c (calls racing with cap flips);
+#   4. on x86_64 hosts, the aarch64 cross build and the same tests under qemu-user with
 #      two emulated CPUs (scripts/run-tests-aarch64.sh).
 # Build trees go under build/ (override with QEQ_BUILD_ROOT). Run from anywhere.
 set -euo pipefail
@@ -26,6 +27,11 @@ cmake -S "$root" -B "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DQEQ_WERROR=ON 
 cmake --build "$build_root/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$build_root/asan" --output-on-failure -j "$jobs"
+
+step "ThreadSanitizer build and the threads tests"
+cmake -S "$root" -B "$build_root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQEQ_WERROR=ON -DQEQ_TSAN=ON
+cmake --build "$build_root/tsan" -j "$jobs" --target test_threads
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$build_root/tsan" --output-on-failure -R '^threads'
 
 if [[ $(uname -m) == x86_64 ]]; then
   bash "$root/scripts/run-tests-aarch64.sh"
