@@ -2,6 +2,7 @@
 """Writes tests/golden/*.txt from Debian's python3-torch (1.13); the C tests read them.
 
 Run:  /usr/bin/python3 tests/golden/generate.py     (apt-get install python3-torch)
+      /usr/bin/python3 tests/golden/generate.py gemm    (only gemm.txt)
 
 Format, one record per block, all numbers exact: floats as C99 hex literals, ints decimal.
     case <name>
@@ -24,6 +25,7 @@ from torch.ao.quantization.observer import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import equalize_cases  # noqa: E402
+import gemm_cases  # noqa: E402
 
 
 def hexf(v):
@@ -208,12 +210,16 @@ def equalization(gen):
 
 def main():
     torch.set_num_threads(1)
+    if sys.argv[1:] == ["gemm"]:
+        gemm_cases.write_gemm(Writer)
+        return 0
     gen = torch.Generator().manual_seed(20261122)
     ranges(gen)
     quantize(gen)
     observers(gen)
     sqnr(gen)
     equalization(torch.Generator().manual_seed(20261123))
+    gemm_cases.write_gemm(Writer)  # own numpy generator: the files above are unaffected
     return 0
 
 
