@@ -36,22 +36,20 @@ static inline __m128i low_bytes(__m256i lo, __m256i hi) {
       _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5)));
 }
 
-void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, size_t k,
-                                                         const uint8_t* a, size_t a_stride,
-                                                         const int32_t* row_sums, const void* w,
-                                                         void* c, size_t c_stride,
-                                                         const qeq_gemm_ukernel_params* params) {
-  if (mr == 0 || nc == 0) return;
-  /* Rows past mr alias the last real row: computed, stored twice with the same value, and
-   * never read outside the caller's rows. */
+/* The tile for a constant row count: instantiated once per count 1..MR below, so a short
+ * last row block does no work for rows it does not own and never reads them. */
+static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, size_t nc, size_t k,
+                                                            const uint8_t* a, size_t a_stride,
+                                                            const int32_t* row_sums, const void* w,
+                                                            void* c, size_t c_stride,
+                                                            const qeq_gemm_ukernel_params* params) {
   const uint8_t* a_row[MR];
   uint8_t* c_row[MR];
   int32_t row_sum[MR];
-  for (size_t i = 0; i < MR; i++) {
-    const size_t r = i < mr ? i : mr - 1;
-    a_row[i] = a + r * a_stride;
-    c_row[i] = (uint8_t*)c + r * c_stride;
-    row_sum[i] = row_sums != NULL ? row_sums[r] : 0;
+  for (size_t i = 0; i < rows; i++) {
+    a_row[i] = a + i * a_stride;
+    c_row[i] = (uint8_t*)c + i * c_stride;
+    row_sum[i] = row_sums != NULL ? row_sums[i] : 0;
   }
   const size_t elem = params->store == QEQ_GEMM_STORE_Q8 ? 1 : sizeof(int32_t);
   const size_t panel_bytes = qeq_gemm_panel_bytes(k, NR, KR);
@@ -64,7 +62,7 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
   for (size_t j0 = 0; j0 < nc; j0 += NR, panel += panel_bytes) {
     const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
     __m256i acc[MR][2];
-    for (size_t i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    for (size_t i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
 
     size_t kk = 0;
     for (; kk + 4 <= k; kk += 4, wk += 4 * NR) {
@@ -73,7 +71,7 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
       const __m256i w01 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16)));
       const __m256i w10 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 32)));
       const __m256i w11 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 48)));
-      for (size_t i = 0; i < MR; i++) {
+      for (size_t i = 0; i < rows; i++) {
         const __m256i av = _mm256_set1_epi32((int32_t)load_u32(a_row[i] + kk));
         const __m256i a0 = _mm256_shuffle_epi8(av, pair0);
         const __m256i a1 = _mm256_shuffle_epi8(av, pair1);
@@ -87,7 +85,7 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
     for (; kk < k; kk += 2, wk += 2 * NR) {
       const __m256i w00 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
       const __m256i w01 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16)));
-      for (size_t i = 0; i < MR; i++) {
+      for (size_t i = 0; i < rows; i++) {
         const uint32_t pair = k - kk >= 2 ? load_u16(a_row[i] + kk) : a_row[i][kk];
         const __m256i a0 = _mm256_shuffle_epi8(_mm256_set1_epi32((int32_t)pair), pair0);
         acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a0, w00));
@@ -102,7 +100,7 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
           _mm256_sub_epi32(load_header(panel, QEQ_GEMM_HEADER_ACC_INIT, h),
                            _mm256_mullo_epi32(za, load_header(panel, QEQ_GEMM_HEADER_W_SUM, h)));
       const __m256i zw = load_header(panel, QEQ_GEMM_HEADER_W_ZERO_POINT, h);
-      for (size_t i = 0; i < MR; i++) {
+      for (size_t i = 0; i < rows; i++) {
         __m256i v = _mm256_add_epi32(acc[i][h], base);
         if (row_sums != NULL) {
           v = _mm256_sub_epi32(v, _mm256_mullo_epi32(zw, _mm256_set1_epi32(row_sum[i])));
@@ -120,7 +118,7 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
         const __m256i bias_q = load_header(panel, QEQ_GEMM_HEADER_BIAS_Q, h);
         const __m256 bias_f = _mm256_castsi256_ps(load_header(panel, QEQ_GEMM_HEADER_BIAS_F, h));
         const __m256 mult = _mm256_castsi256_ps(load_header(panel, QEQ_GEMM_HEADER_MULTIPLIER, h));
-        for (size_t i = 0; i < MR; i++) {
+        for (size_t i = 0; i < rows; i++) {
           const __m256 sum =
               _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][h], bias_q)), bias_f);
           __m256 v = _mm256_mul_ps(sum, mult);
@@ -129,7 +127,7 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
           q[i][h] = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
         }
       }
-      for (size_t i = MR; i-- > 0;) {
+      for (size_t i = 0; i < rows; i++) {
         const __m128i bytes = low_bytes(q[i][0], q[i][1]);
         if (nr == NR) {
           _mm_storeu_si128((__m128i*)(c_row[i] + col), bytes);
@@ -146,14 +144,14 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
           const __m256 scale = _mm256_mul_ps(
               a_scale, _mm256_castsi256_ps(load_header(panel, QEQ_GEMM_HEADER_MULTIPLIER, h)));
           const __m256 bias_f = _mm256_castsi256_ps(load_header(panel, QEQ_GEMM_HEADER_BIAS_F, h));
-          for (size_t i = 0; i < MR; i++) {
+          for (size_t i = 0; i < rows; i++) {
             const __m256 v =
                 _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][h]), scale), bias_f);
             acc[i][h] = _mm256_castps_si256(v);
           }
         }
       }
-      for (size_t i = MR; i-- > 0;) {
+      for (size_t i = 0; i < rows; i++) {
         if (nr == NR) {
           _mm256_storeu_si256((__m256i*)(c_row[i] + col), acc[i][0]);
           _mm256_storeu_si256((__m256i*)(c_row[i] + col + 32), acc[i][1]);
@@ -165,5 +163,19 @@ void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, s
         }
       }
     }
+  }
+}
+
+void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c2__avx2)(size_t mr, size_t nc, size_t k,
+                                                         const uint8_t* a, size_t a_stride,
+                                                         const int32_t* row_sums, const void* w,
+                                                         void* c, size_t c_stride,
+                                                         const qeq_gemm_ukernel_params* params) {
+  switch (mr) {
+    case 1: gemm_rows(1, nc, k, a, a_stride, row_sums, w, c, c_stride, params); break;
+    case 2: gemm_rows(2, nc, k, a, a_stride, row_sums, w, c, c_stride, params); break;
+    case 3: gemm_rows(3, nc, k, a, a_stride, row_sums, w, c, c_stride, params); break;
+    case 4: gemm_rows(4, nc, k, a, a_stride, row_sums, w, c, c_stride, params); break;
+    default: break;
   }
 }
