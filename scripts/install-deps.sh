@@ -10,7 +10,8 @@ native=$(dpkg --print-architecture)
 # pthreadpool is not multi-arch co-installable: the native one comes from apt, the arm64 one
 # for the cross build is unpacked beside the tree (below), never installed over it.
 packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmocka-dev
-          "libpthreadpool-dev:$native")
+          "libpthreadpool-dev:$native"
+          python3-numpy python3-pytest python3-torch python3-torchvision) # python/, its tests
 cross=0
 if [[ "${1:-}" == "--aarch64" ]]; then
   cross=1

@@ -1,0 +1,241 @@
+"""Loading libqeq.so with ctypes, the C declarations, and statuses as exceptions.
+
+Only the public API in include/qeq/*.h is declared here. The library is found, in order,
+through $QEQ_LIBRARY (a path to the shared object), the location CMake recorded when it
+installed this package (qeq/_install.py, relative to the package), and the system's
+dynamic linker search (ctypes.util.find_library("qeq")).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_size_t, c_void_p
+from pathlib import Path
+
+MAX_DIMS = 8
+
+
+class QeqError(Exception):
+    """A qeq call failed. ``status`` is the C status name, ``message`` qeq_last_error()."""
+
+    status = "error"
+
+    def __init__(self, message: str, function: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.function = function
+
+
+class InvalidArgumentError(QeqError, ValueError):
+    status = "invalid argument"
+
+
+class UnsupportedError(QeqError, ValueError):
+    status = "unsupported"
+
+
+class ShapeMismatchError(QeqError, ValueError, TypeError):
+    """Operands whose shapes do not fit together. A TypeError too, as PyTorch raises one
+    for a channel-count mismatch in cross_layer_equalization."""
+
+    status = "shape mismatch"
+
+
+class NonFiniteError(QeqError, ValueError):
+    status = "non-finite"
+
+
+class SizeOverflowError(QeqError, OverflowError):
+    status = "size overflow"
+
+
+class QeqMemoryError(QeqError, MemoryError):
+    status = "out of memory"
+
+
+_STATUS_ERRORS = {
+    1: InvalidArgumentError,
+    2: UnsupportedError,
+    3: ShapeMismatchError,
+    4: QeqMemoryError,
+    5: NonFiniteError,
+    6: SizeOverflowError,
+}
+
+
+class Shape(ctypes.Structure):
+    _fields_ = [("ndim", c_size_t), ("dims", c_size_t * MAX_DIMS)]
+
+
+class Layer(ctypes.Structure):
+    _fields_ = [
+        ("kind", c_int),
+        ("weight_shape", Shape),
+        ("weight", POINTER(c_float)),
+        ("bias", POINTER(c_float)),
+        ("groups", c_size_t),
+        ("activation", c_int),
+    ]
+
+
+class BatchNorm(ctypes.Structure):
+    _fields_ = [
+        ("channels", c_size_t),
+        ("running_mean", POINTER(c_float)),
+        ("running_var", POINTER(c_float)),
+        ("gamma", POINTER(c_float)),
+        ("beta", POINTER(c_float)),
+        ("eps", c_float),
+    ]
+
+
+class EqualizeReport(ctypes.Structure):
+    _fields_ = [("sweeps", c_size_t), ("final_change", c_double), ("converged", c_int)]
+
+
+class ObserverConfig(ctypes.Structure):
+    _fields_ = [
+        ("dtype", c_int),
+        ("qscheme", c_int),
+        ("reduce_range", c_int),
+        ("has_custom_range", c_int),
+        ("quant_min", c_int32),
+        ("quant_max", c_int32),
+        ("eps", c_float),
+        ("averaging_constant", c_float),
+        ("ch_axis", c_int),
+    ]
+
+
+class InputEqualizationOptions(ctypes.Structure):
+    _fields_ = [("alpha", c_float), ("use_absmax", c_int)]
+
+
+_fp = POINTER(c_float)
+_ip = POINTER(c_int32)
+_sp = POINTER(c_size_t)
+_shp = POINTER(Shape)
+_lp = POINTER(Layer)
+
+# name: (restype, argtypes); restype "status" means a checked qeq_status.
+_PROTOTYPES = {
+    "qeq_version": (c_int, []),
+    "qeq_version_string": (c_char_p, []),
+    "qeq_status_string": (c_char_p, [c_int]),
+    "qeq_last_error": (c_char_p, []),
+    "qeq_shape_init": ("status", [_shp, c_size_t, _sp]),
+    "qeq_isa_name": (c_char_p, [c_int]),
+    "qeq_isa_from_name": ("status", [c_char_p, POINTER(c_int)]),
+    "qeq_isa_detected": (c_int, [c_int]),
+    "qeq_isa_best_detected": (c_int, []),
+    "qeq_set_isa_cap": ("status", [c_int]),
+    "qeq_clear_isa_cap": (None, []),
+    "qeq_isa_effective": (c_int, []),
+    "qeq_isa_env_message": (c_char_p, []),
+    "qeq_kernel_family_name": (c_char_p, [c_int]),
+    "qeq_kernel_variant_name": (c_char_p, [c_int]),
+    "qeq_channel_minmax_f32": ("status", [_shp, c_void_p, c_int, c_void_p, c_void_p]),
+    "qeq_channel_range_f32": ("status", [_shp, c_void_p, c_int, c_void_p]),
+    "qeq_channel_absmax_f32": ("status", [_shp, c_void_p, c_int, c_void_p]),
+    "qeq_tensor_minmax_f32": ("status", [_shp, c_void_p, _fp, _fp]),
+    "qeq_scale_channels_f32": ("status", [_shp, c_void_p, c_int, c_void_p, c_void_p]),
+    "qeq_observer_config_default": (ObserverConfig, [c_int, c_int]),
+    "qeq_quant_range": ("status", [POINTER(ObserverConfig), _ip, _ip]),
+    "qeq_calculate_qparams": ("status", [POINTER(ObserverConfig), c_size_t, c_void_p,
+                                         c_void_p, c_void_p, c_void_p, c_void_p]),
+    "qeq_observer_create": ("status", [POINTER(ObserverConfig), POINTER(c_void_p)]),
+    "qeq_observer_destroy": (None, [c_void_p]),
+    "qeq_observer_update": ("status", [c_void_p, _shp, c_void_p]),
+    "qeq_observer_channels": (c_size_t, [c_void_p]),
+    "qeq_observer_minmax": ("status", [c_void_p, c_size_t, c_void_p, c_void_p]),
+    "qeq_observer_qparams": ("status", [c_void_p, c_size_t, c_void_p, c_void_p, c_void_p]),
+    "qeq_quantize_f32": ("status", [_shp, c_void_p, c_int, c_int, c_size_t, c_void_p,
+                                    c_void_p, c_void_p]),
+    "qeq_fake_quantize_f32": ("status", [_shp, c_void_p, c_int, c_size_t, c_void_p, c_void_p,
+                                         c_int32, c_int32, c_void_p]),
+    "qeq_dequantize_f32": ("status", [_shp, c_void_p, c_int, c_int, c_size_t, c_void_p,
+                                      c_void_p, c_void_p]),
+    "qeq_requantize_s32": ("status", [_shp, c_void_p, c_int, c_size_t, c_void_p, c_int32,
+                                      c_int32, c_int32, c_int, c_void_p]),
+    "qeq_sqnr_f32": ("status", [c_size_t, c_void_p, c_void_p, POINTER(c_double)]),
+    "qeq_select_lowest_sqnr": ("status", [c_size_t, c_void_p, ctypes.c_ssize_t, c_void_p,
+                                          _sp]),
+    "qeq_layer_init": ("status", [_lp, c_int, c_size_t, _sp, c_void_p, c_void_p, c_size_t,
+                                  c_int]),
+    "qeq_layer_channels": ("status", [_lp, _sp, _sp]),
+    "qeq_cross_layer_equalize": ("status", [_lp, _lp, c_void_p]),
+    "qeq_equalize_depthwise_separable": ("status", [_lp, _lp, _lp, c_void_p, c_void_p]),
+    "qeq_equalize": ("status", [POINTER(_lp), _sp, c_size_t, c_float, c_size_t,
+                                POINTER(EqualizeReport)]),
+    "qeq_fold_batch_norm": ("status", [_lp, POINTER(BatchNorm), c_void_p]),
+    "qeq_absorb_high_bias": ("status", [_lp, _lp, c_void_p, c_void_p, c_void_p, c_void_p]),
+    "qeq_correct_bias": ("status", [_lp, c_void_p, c_void_p, c_void_p]),
+    "qeq_input_equalization_scales": ("status", [_lp, c_void_p, c_void_p,
+                                                 POINTER(InputEqualizationOptions),
+                                                 c_void_p]),
+    "qeq_apply_input_equalization": ("status", [_lp, _lp, c_void_p]),
+    "qeq_scaled_input_minmax": ("status", [c_size_t, c_void_p, c_void_p, c_void_p, _fp, _fp]),
+}
+
+
+def _candidates() -> list[str]:
+    found = []
+    env = os.environ.get("QEQ_LIBRARY")
+    if env:
+        return [env]  # explicit: nothing else is tried
+    try:
+        from . import _install  # written by `cmake --install`
+
+        found.append(str((Path(__file__).parent / _install.LIBRARY).resolve()))
+    except ImportError:
+        pass
+    system = ctypes.util.find_library("qeq")
+    if system:
+        found.append(system)
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    tried = _candidates()
+    errors = []
+    for path in tried:
+        try:
+            return ctypes.CDLL(path)
+        except OSError as exc:
+            errors.append(f"{path}: {exc}")
+    raise ImportError(
+        "qeq: cannot load libqeq.so; install qeq with CMake (cmake --install) or set "
+        "QEQ_LIBRARY to the library's path" + ("; tried " + "; ".join(errors) if errors else "")
+    )
+
+
+lib = _load()
+
+
+def _make_checked(name: str, fn):
+    def call(*args):
+        status = fn(*args)
+        if status != 0:
+            message = lib.qeq_last_error().decode()
+            raise _STATUS_ERRORS.get(status, QeqError)(message, name)
+        return None
+
+    call.__name__ = name
+    return call
+
+
+class _API:
+    """The C functions: status-returning ones raise on failure and return None."""
+
+
+api = _API()
+for _name, (_res, _args) in _PROTOTYPES.items():
+    _fn = getattr(lib, _name)
+    _fn.argtypes = _args
+    if _res == "status":
+        _fn.restype = c_int
+        setattr(api, _name, _make_checked(_name, _fn))
+    else:
+        _fn.restype = _res
+        setattr(api, _name, _fn)

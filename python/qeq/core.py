@@ -1,0 +1,558 @@
+"""The numpy API: one function or class per public C function, same semantics.
+
+Tensors are float32 (quantized data int8/uint8, accumulators int32), C-contiguous, on the
+CPU; numpy arrays and torch tensors are both accepted and passed by address. Results are
+new numpy arrays unless an ``out`` is given. Failures raise the QeqError subclass of the C
+status, carrying qeq_last_error(); on failure nothing was written.
+"""
+from __future__ import annotations
+
+import ctypes
+from ctypes import POINTER, c_double, c_float, c_int, c_int32, c_size_t
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from ._arrays import buffer, shape_struct, vector
+from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as _CLayer,
+                   ObserverConfig, api, lib)
+
+ArrayLike = Any  # numpy.ndarray or torch.Tensor (float32, contiguous, CPU)
+
+ISAS = ("scalar", "avx2", "avx512", "avx512vnni", "avxvnni", "neon", "neondot")
+KERNEL_FAMILIES = ("f32_rminmax", "f32_vminmax", "f32_rscale", "f32_vscale", "f32_q8_rquant",
+                   "f32_fq_rquant", "q8_f32_rdequant", "s32_q8_rrequant", "qu8s8_gemm")
+DTYPES = {"quint8": 0, "qint8": 1, "qint32": 2}
+QSCHEMES = {"per_tensor_affine": 0, "per_tensor_symmetric": 1, "per_channel_affine": 2,
+            "per_channel_symmetric": 3, "per_channel_affine_float_qparams": 4}
+LAYER_KINDS = {"linear": 0, "conv1d": 1, "conv2d": 2, "conv3d": 3, "conv_transpose1d": 4,
+               "conv_transpose2d": 5, "conv_transpose3d": 6}
+ACTIVATIONS = {"none": 0, "relu": 1, "relu6": 2}
+_INT8_DTYPES = {"quint8": np.uint8, "qint8": np.int8}
+
+
+def _enum(table: dict[str, int], value: Any, what: str) -> int:
+    key = value if isinstance(value, str) else getattr(value, "name", value)
+    # torch dtypes print as torch.qint8
+    key = str(key).replace("torch.", "").lower()
+    if key not in table:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(table)}")
+    return table[key]
+
+
+def _numel(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+# ---- versions and dispatch ----------------------------------------------------------------
+
+def version() -> int:
+    """The linked library's version, MAJOR * 10000 + MINOR * 100 + PATCH."""
+    return lib.qeq_version()
+
+
+def version_string() -> str:
+    return lib.qeq_version_string().decode()
+
+
+def isa() -> str:
+    """The ISA level dispatch works under now (the cap if set, else the best detected)."""
+    return lib.qeq_isa_name(lib.qeq_isa_effective()).decode()
+
+
+def best_isa() -> str:
+    return lib.qeq_isa_name(lib.qeq_isa_best_detected()).decode()
+
+
+def isa_detected(name: str) -> bool:
+    return bool(lib.qeq_isa_detected(_isa_from_name(name)))
+
+
+def detected_isas() -> list[str]:
+    return [name for name in ISAS if isa_detected(name)]
+
+
+def _isa_from_name(name: str) -> int:
+    level = c_int()
+    api.qeq_isa_from_name(str(name).encode(), ctypes.byref(level))
+    return level.value
+
+
+def set_isa_cap(name: str) -> None:
+    """Caps dispatch at `name` ("scalar", "avx2", ...). UnsupportedError if the CPU lacks it."""
+    api.qeq_set_isa_cap(_isa_from_name(name))
+
+
+def clear_isa_cap() -> None:
+    lib.qeq_clear_isa_cap()
+
+
+def isa_env_message() -> str:
+    return lib.qeq_isa_env_message().decode()
+
+
+def kernel_variants() -> dict[str, str]:
+    """Kernel family -> the variant dispatch uses now."""
+    out = {}
+    for i in range(len(KERNEL_FAMILIES)):
+        family = lib.qeq_kernel_family_name(i)
+        if family is None:
+            break
+        out[family.decode()] = lib.qeq_kernel_variant_name(i).decode()
+    return out
+
+
+# ---- ranges and scaling --------------------------------------------------------------------
+
+def _out_f32(n: int, out: Any, name: str) -> tuple[Any, int]:
+    if out is None:
+        out = np.empty(n, dtype=np.float32)
+    ptr, shape, _ = buffer(out, name, writable=True)
+    if _numel(shape) != n:
+        raise ValueError(f"{name}: expected {n} elements, got {_numel(shape)}")
+    return out, ptr
+
+
+def _axis_len(shape: Sequence[int], axis: int, name: str) -> int:
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"{name}: axis {axis} out of range for {len(shape)} dimensions")
+    return shape[axis]
+
+
+def channel_minmax(x: ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel min and max along `axis` (NaN propagates; -0.0 < +0.0)."""
+    ptr, shape, _ = buffer(x, "x")
+    n = _axis_len(shape, axis, "x")
+    lo, plo = _out_f32(n, None, "min")
+    hi, phi = _out_f32(n, None, "max")
+    api.qeq_channel_minmax_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, plo, phi)
+    return lo, hi
+
+
+def channel_range(x: ArrayLike, axis: int = 0, out: Any = None) -> Any:
+    """max - min per channel along `axis`, PyTorch's channel_range bit for bit."""
+    ptr, shape, _ = buffer(x, "x")
+    out, pout = _out_f32(_axis_len(shape, axis, "x"), out, "out")
+    api.qeq_channel_range_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, pout)
+    return out
+
+
+def channel_absmax(x: ArrayLike, axis: int = 0, out: Any = None) -> Any:
+    ptr, shape, _ = buffer(x, "x")
+    out, pout = _out_f32(_axis_len(shape, axis, "x"), out, "out")
+    api.qeq_channel_absmax_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, pout)
+    return out
+
+
+def tensor_minmax(x: ArrayLike) -> tuple[float, float]:
+    ptr, shape, _ = buffer(x, "x")
+    lo, hi = c_float(), c_float()
+    api.qeq_tensor_minmax_f32(ctypes.byref(shape_struct(shape, "x")), ptr, ctypes.byref(lo),
+                              ctypes.byref(hi))
+    return lo.value, hi.value
+
+
+def scale_channels(x: ArrayLike, scales: Any, axis: int = 0, out: Any = None) -> Any:
+    """out[..., c, ...] = x[..., c, ...] * scales[c]; in place when out is x."""
+    ptr, shape, _ = buffer(x, "x")
+    n = _axis_len(shape, axis, "x")
+    psc, _keep = vector(scales, "scales", n)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    pout, oshape, _ = buffer(out, "out", writable=True)
+    if tuple(oshape) != tuple(shape):
+        raise ValueError(f"out: shape {tuple(oshape)} differs from x's {tuple(shape)}")
+    api.qeq_scale_channels_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, psc, pout)
+    return out
+
+
+# ---- quantization parameters and observers -------------------------------------------------
+
+def _config(dtype: Any, qscheme: Any, reduce_range: bool, quant_min: int | None,
+            quant_max: int | None, eps: float | None, averaging_constant: float,
+            ch_axis: int) -> ObserverConfig:
+    cfg = lib.qeq_observer_config_default(_enum(DTYPES, dtype, "dtype"),
+                                          _enum(QSCHEMES, qscheme, "qscheme"))
+    cfg.reduce_range = int(bool(reduce_range))
+    if (quant_min is None) != (quant_max is None):
+        raise ValueError("quant_min and quant_max must be given together")
+    if quant_min is not None:
+        cfg.has_custom_range, cfg.quant_min, cfg.quant_max = 1, quant_min, quant_max
+    if eps is not None:
+        cfg.eps = eps
+    cfg.averaging_constant = averaging_constant
+    cfg.ch_axis = ch_axis
+    return cfg
+
+
+def quant_range(dtype: Any = "quint8", qscheme: Any = "per_tensor_affine",
+                reduce_range: bool = False, quant_min: int | None = None,
+                quant_max: int | None = None) -> tuple[int, int]:
+    """PyTorch's calculate_qmin_qmax."""
+    cfg = _config(dtype, qscheme, reduce_range, quant_min, quant_max, None, 0.0, 0)
+    lo, hi = c_int32(), c_int32()
+    api.qeq_quant_range(ctypes.byref(cfg), ctypes.byref(lo), ctypes.byref(hi))
+    return lo.value, hi.value
+
+
+def calculate_qparams(min_val: Any, max_val: Any, dtype: Any = "quint8",
+                      qscheme: Any = "per_tensor_affine", reduce_range: bool = False,
+                      quant_min: int | None = None, quant_max: int | None = None,
+                      eps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and zero point per channel from observed min/max, as PyTorch's observers.
+    The zero points are float32 for per_channel_affine_float_qparams, else int32."""
+    cfg = _config(dtype, qscheme, reduce_range, quant_min, quant_max, eps, 0.0, 0)
+    pmin, kmin = vector(min_val, "min_val")
+    count = kmin.size if isinstance(kmin, np.ndarray) else kmin.numel()
+    pmax, _kmax = vector(max_val, "max_val", count)
+    scale = np.empty(count, np.float32)
+    floatzp = cfg.qscheme == QSCHEMES["per_channel_affine_float_qparams"]
+    zp = np.empty(count, np.float32 if floatzp else np.int32)
+    zp_ptr = zp.__array_interface__["data"][0]
+    api.qeq_calculate_qparams(ctypes.byref(cfg), count, pmin, pmax,
+                              scale.__array_interface__["data"][0],
+                              None if floatzp else zp_ptr, zp_ptr if floatzp else None)
+    return scale, zp
+
+
+class Observer:
+    """PyTorch's MinMaxObserver / PerChannelMinMaxObserver (averaging_constant 0) and their
+    moving-average forms (averaging_constant in (0, 1]), fed batch after batch."""
+
+    def __init__(self, dtype: Any = "quint8", qscheme: Any = "per_tensor_affine",
+                 reduce_range: bool = False, quant_min: int | None = None,
+                 quant_max: int | None = None, eps: float | None = None,
+                 averaging_constant: float = 0.0, ch_axis: int = 0):
+        self._handle = None
+        self._config = _config(dtype, qscheme, reduce_range, quant_min, quant_max, eps,
+                               averaging_constant, ch_axis)
+        handle = ctypes.c_void_p()
+        api.qeq_observer_create(ctypes.byref(self._config), ctypes.byref(handle))
+        self._handle = handle
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            lib.qeq_observer_destroy(self._handle)
+            self._handle = None
+
+    def update(self, x: ArrayLike) -> "Observer":
+        ptr, shape, _ = buffer(x, "x")
+        api.qeq_observer_update(self._handle, ctypes.byref(shape_struct(shape, "x")), ptr)
+        return self
+
+    __call__ = update
+
+    @property
+    def channels(self) -> int:
+        return lib.qeq_observer_channels(self._handle)
+
+    def minmax(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self.channels
+        lo, hi = np.empty(n, np.float32), np.empty(n, np.float32)
+        api.qeq_observer_minmax(self._handle, n, lo.__array_interface__["data"][0],
+                                hi.__array_interface__["data"][0])
+        return lo, hi
+
+    def qparams(self) -> tuple[np.ndarray, np.ndarray]:
+        n = max(self.channels, 1)
+        scale = np.empty(n, np.float32)
+        floatzp = self._config.qscheme == QSCHEMES["per_channel_affine_float_qparams"]
+        zp = np.empty(n, np.float32 if floatzp else np.int32)
+        zp_ptr = zp.__array_interface__["data"][0]
+        api.qeq_observer_qparams(self._handle, n, scale.__array_interface__["data"][0],
+                                 None if floatzp else zp_ptr, zp_ptr if floatzp else None)
+        return scale, zp
+
+
+# ---- quantize, dequantize, fake-quantize, requantize, SQNR ---------------------------------
+
+def _qparams(shape: Sequence[int], axis: int, scales: Any, zero_points: Any,
+             ) -> tuple[int, int, int, Any]:
+    pscale, kscale = vector(scales, "scales")
+    count = kscale.size if isinstance(kscale, np.ndarray) else kscale.numel()
+    pzp, kzp = vector(zero_points, "zero_points", count, dtype=np.int32)
+    return count, pscale, pzp, (kscale, kzp)
+
+
+def quantize(x: ArrayLike, scales: Any, zero_points: Any, axis: int = 0,
+             dtype: Any = "qint8") -> np.ndarray:
+    """torch.quantize_per_tensor (one scale) / quantize_per_channel (one per channel along
+    axis), as int8 (qint8) or uint8 (quint8) integers."""
+    ptr, shape, _ = buffer(x, "x")
+    code = _enum(DTYPES, dtype, "dtype")
+    if code not in (0, 1):
+        raise ValueError("quantize: dtype must be quint8 or qint8")
+    count, psc, pzp, _keep = _qparams(shape, axis, scales, zero_points)
+    out = np.empty(shape, np.uint8 if code == 0 else np.int8)
+    api.qeq_quantize_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, code, count, psc,
+                         pzp, out.__array_interface__["data"][0])
+    return out
+
+
+def dequantize(q: Any, scales: Any, zero_points: Any, axis: int = 0) -> np.ndarray:
+    """scale * (q - zero_point) as float32; q is uint8 (quint8) or int8 (qint8)."""
+    for code, dt in ((0, np.uint8), (1, np.int8)):
+        try:
+            ptr, shape, _ = buffer(q, "q", dt)
+            break
+        except TypeError:
+            continue
+    else:
+        raise TypeError("q: expected an int8 or uint8 array or tensor")
+    count, psc, pzp, _keep = _qparams(shape, axis, scales, zero_points)
+    out = np.empty(shape, np.float32)
+    api.qeq_dequantize_f32(ctypes.byref(shape_struct(shape, "q")), ptr, axis, code, count, psc,
+                           pzp, out.__array_interface__["data"][0])
+    return out
+
+
+def fake_quantize(x: ArrayLike, scales: Any, zero_points: Any, quant_min: int,
+                  quant_max: int, axis: int = 0, out: Any = None) -> Any:
+    """fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine; in place when
+    out is x."""
+    ptr, shape, _ = buffer(x, "x")
+    count, psc, pzp, _keep = _qparams(shape, axis, scales, zero_points)
+    if out is None:
+        out = np.empty(shape, np.float32)
+    pout, oshape, _ = buffer(out, "out", writable=True)
+    if tuple(oshape) != tuple(shape):
+        raise ValueError(f"out: shape {tuple(oshape)} differs from x's {tuple(shape)}")
+    api.qeq_fake_quantize_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, count, psc, pzp,
+                              quant_min, quant_max, pout)
+    return out
+
+
+def requantize(acc: Any, multipliers: Any, zero_point: int, quant_min: int, quant_max: int,
+               axis: int = 0, dtype: Any = "quint8") -> np.ndarray:
+    """int32 accumulators to 8-bit with float multipliers (one, or one per channel)."""
+    ptr, shape, _ = buffer(acc, "acc", np.int32)
+    code = _enum(DTYPES, dtype, "dtype")
+    if code not in (0, 1):
+        raise ValueError("requantize: dtype must be quint8 or qint8")
+    pm, km = vector(multipliers, "multipliers")
+    count = km.size if isinstance(km, np.ndarray) else km.numel()
+    out = np.empty(shape, np.uint8 if code == 0 else np.int8)
+    api.qeq_requantize_s32(ctypes.byref(shape_struct(shape, "acc")), ptr, axis, count, pm,
+                           zero_point, quant_min, quant_max, code,
+                           out.__array_interface__["data"][0])
+    return out
+
+
+def sqnr(ref: ArrayLike, x: ArrayLike) -> float:
+    """20 log10(||ref|| / ||ref - x||) in dB (+inf for an exact match)."""
+    pref, sref, _ = buffer(ref, "ref")
+    px, sx, _ = buffer(x, "x")
+    if _numel(sref) != _numel(sx):
+        raise ValueError(f"sqnr: ref has {_numel(sref)} elements, x {_numel(sx)}")
+    out = c_double()
+    api.qeq_sqnr_f32(_numel(sref), pref, px, ctypes.byref(out))
+    return out.value
+
+
+def select_lowest_sqnr(sqnrs: Sequence[float], n: int) -> list[int]:
+    """Indices of the n lowest SQNRs (stable ascending order, Python's [:n] semantics)."""
+    values = np.ascontiguousarray(np.asarray(sqnrs, dtype=np.float64).reshape(-1))
+    chosen = np.empty(max(values.size, 1), np.uintp)
+    count = c_size_t()
+    api.qeq_select_lowest_sqnr(values.size, values.__array_interface__["data"][0], n,
+                               chosen.__array_interface__["data"][0], ctypes.byref(count))
+    return [int(i) for i in chosen[:count.value]]
+
+
+# ---- layers ---------------------------------------------------------------------------------
+
+class Layer:
+    """A Linear / Conv / ConvTranspose layer's parameters in PyTorch's layouts, used where
+    they lie: the equalization and folding calls rewrite `weight` and `bias` in place.
+
+    kind: "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", ...; activation:
+    "none", "relu" or "relu6" (the activation applied after the layer)."""
+
+    def __init__(self, kind: str, weight: ArrayLike, bias: ArrayLike | None = None,
+                 groups: int = 1, activation: str = "none"):
+        self.kind = kind
+        self.weight = weight
+        self.bias = bias
+        self.groups = groups
+        self.activation = activation
+        self.struct()  # checks now
+
+    def struct(self) -> _CLayer:
+        """The C descriptor (checked by qeq_layer_init); valid while weight/bias live."""
+        wptr, wshape, _ = buffer(self.weight, "weight", writable=True)
+        bptr = None
+        if self.bias is not None:
+            out = wshape[1] * self.groups if self.kind.startswith("conv_t") else wshape[0]
+            bptr, bshape, _ = buffer(self.bias, "bias", writable=True)
+            if _numel(bshape) != out:
+                raise ValueError(f"bias: expected {out} values (the output channels), "
+                                 f"got {_numel(bshape)}")
+        dims = (c_size_t * len(wshape))(*wshape)
+        layer = _CLayer()
+        api.qeq_layer_init(ctypes.byref(layer), _enum(LAYER_KINDS, self.kind, "layer kind"),
+                           len(wshape), dims, wptr, bptr, self.groups,
+                           _enum(ACTIVATIONS, self.activation, "activation"))
+        return layer
+
+    @property
+    def channels(self) -> tuple[int, int]:
+        """(in_channels, out_channels)."""
+        cin, cout = c_size_t(), c_size_t()
+        api.qeq_layer_channels(ctypes.byref(self.struct()), ctypes.byref(cin),
+                               ctypes.byref(cout))
+        return cin.value, cout.value
+
+    def __repr__(self) -> str:
+        shape = tuple(self.weight.shape)
+        return (f"Layer({self.kind!r}, weight{shape}, bias={'yes' if self.bias is not None else 'no'}"
+                f", groups={self.groups}, activation={self.activation!r})")
+
+
+def cross_layer_equalize(first: Layer, second: Layer) -> np.ndarray:
+    """PyTorch's cross_layer_equalization on first -> (activation) -> second, in place;
+    returns the scales s applied (first's rows times 1/s, second's input channels times s)."""
+    a, b = first.struct(), second.struct()
+    scales = np.empty(first.channels[1], np.float32)
+    api.qeq_cross_layer_equalize(ctypes.byref(a), ctypes.byref(b),
+                                 scales.__array_interface__["data"][0])
+    return scales
+
+
+def equalize_depthwise_separable(first: Layer, depthwise: Layer,
+                                 third: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """conv -> depthwise -> conv scaled in one step (AIMET's DFQ triplet); returns
+    (scales01, scales12)."""
+    a, b, c = first.struct(), depthwise.struct(), third.struct()
+    n = first.channels[1]
+    s01, s12 = np.empty(n, np.float32), np.empty(n, np.float32)
+    api.qeq_equalize_depthwise_separable(ctypes.byref(a), ctypes.byref(b), ctypes.byref(c),
+                                         s01.__array_interface__["data"][0],
+                                         s12.__array_interface__["data"][0])
+    return s01, s12
+
+
+class EqualizeResult(NamedTuple):
+    sweeps: int
+    final_change: float
+    converged: bool
+
+
+def equalize_groups(groups: Sequence[Sequence[Layer]], threshold: float = 1e-4,
+                    max_sweeps: int = 1000) -> EqualizeResult:
+    """PyTorch's equalize() on chains of layers: group [a, b, c] is the pairs [a, b], [b, c];
+    sweeps until the weights change by less than threshold (or max_sweeps)."""
+    structs, sizes = [], []
+    for group in groups:
+        sizes.append(len(group))
+        structs.extend(layer.struct() for layer in group)
+    # one C descriptor per distinct layer object, so a layer shared by two pairs is one layer
+    by_id: dict[int, _CLayer] = {}
+    flat = [layer for group in groups for layer in group]
+    for layer, st in zip(flat, structs):
+        by_id.setdefault(id(layer), st)
+    ptrs = (ctypes.POINTER(_CLayer) * len(flat))(*[ctypes.pointer(by_id[id(l)]) for l in flat])
+    csizes = (c_size_t * len(sizes))(*sizes)
+    report = EqualizeReport()
+    api.qeq_equalize(ptrs, csizes, len(sizes), threshold, max_sweeps, ctypes.byref(report))
+    return EqualizeResult(report.sweeps, report.final_change, bool(report.converged))
+
+
+def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: Any = None,
+                    beta: Any = None, eps: float = 1e-5) -> Any:
+    """Folds an eval-mode batch norm on the layer's output into the layer, in place. A layer
+    without bias gets a new float32 bias (layer.bias is set). Returns layer.bias."""
+    cout = layer.channels[1]
+    bn = BatchNorm()
+    bn.channels = cout
+    keep = []
+    for field, value in (("running_mean", running_mean), ("running_var", running_var),
+                         ("gamma", gamma), ("beta", beta)):
+        if value is None:
+            continue
+        ptr, k = vector(value, field, cout)
+        keep.append(k)
+        setattr(bn, field, ctypes.cast(ptr, ctypes.POINTER(c_float)))
+    bn.eps = eps
+    storage = None
+    if layer.bias is None:
+        storage = _like(layer.weight, cout)
+    c = layer.struct()
+    api.qeq_fold_batch_norm(ctypes.byref(c), ctypes.byref(bn),
+                            None if storage is None else buffer(storage, "bias")[0])
+    if storage is not None:
+        layer.bias = storage
+    return layer.bias
+
+
+def _like(template: Any, n: int) -> Any:
+    """A new zeroed float32 vector of the template's kind (numpy or torch)."""
+    from ._arrays import is_tensor
+    if is_tensor(template):
+        import torch
+        return torch.zeros(n, dtype=torch.float32)
+    return np.zeros(n, np.float32)
+
+
+def absorb_high_bias(first: Layer, second: Layer, beta: Any, gamma: Any,
+                     scales: Any = None) -> None:
+    """DFQ high-bias absorption from first's bias into second's (second gets a bias if it
+    has none)."""
+    cout = first.channels[1]
+    pb, kb = vector(beta, "beta", cout)
+    pg, kg = vector(gamma, "gamma", cout)
+    ps, ks = (None, None) if scales is None else vector(scales, "scales", cout)
+    storage = _like(second.weight, second.channels[1]) if second.bias is None else None
+    a, b = first.struct(), second.struct()
+    api.qeq_absorb_high_bias(ctypes.byref(a), ctypes.byref(b), pb, pg, ps,
+                             None if storage is None else buffer(storage, "bias")[0])
+    if storage is not None:
+        second.bias = storage
+
+
+def correct_bias(layer: Layer, quantized_weight: ArrayLike, input_mean: Any) -> None:
+    """b -= (W_q - W) E[x] (the layer gets a bias if it has none)."""
+    pq, qshape, _ = buffer(quantized_weight, "quantized_weight")
+    if tuple(qshape) != tuple(layer.weight.shape):
+        raise ValueError("quantized_weight: shape differs from the layer's weight")
+    cin = layer.channels[0]
+    pm, km = vector(input_mean, "input_mean", cin)
+    storage = _like(layer.weight, layer.channels[1]) if layer.bias is None else None
+    c = layer.struct()
+    api.qeq_correct_bias(ctypes.byref(c), pq, pm,
+                         None if storage is None else buffer(storage, "bias")[0])
+    if storage is not None:
+        layer.bias = storage
+
+
+def input_equalization_scales(layer: Layer, input_min: Any, input_max: Any,
+                              alpha: float = 0.5, use_absmax: bool = False) -> np.ndarray:
+    """PyTorch's calculate_equalization_scale (alpha 0.5, ranges), or SmoothQuant's."""
+    cin = layer.channels[0]
+    pmin, kmin = vector(input_min, "input_min", cin)
+    pmax, kmax = vector(input_max, "input_max", cin)
+    opts = InputEqualizationOptions(alpha, int(bool(use_absmax)))
+    out = np.empty(cin, np.float32)
+    api.qeq_input_equalization_scales(ctypes.byref(layer.struct()), pmin, pmax,
+                                      ctypes.byref(opts), out.__array_interface__["data"][0])
+    return out
+
+
+def apply_input_equalization(layer: Layer, scales: Any, producer: Layer | None = None) -> None:
+    """The layer's input columns times 1/s; the producer's rows and bias times s."""
+    ps, ks = vector(scales, "scales", layer.channels[0])
+    a = layer.struct()
+    p = None if producer is None else ctypes.byref(producer.struct())
+    api.qeq_apply_input_equalization(ctypes.byref(a), p, ps)
+
+
+def scaled_input_minmax(input_min: Any, input_max: Any, scales: Any) -> tuple[float, float]:
+    pmin, kmin = vector(input_min, "input_min")
+    n = kmin.size if isinstance(kmin, np.ndarray) else kmin.numel()
+    pmax, kmax = vector(input_max, "input_max", n)
+    ps, ks = vector(scales, "scales", n)
+    lo, hi = c_float(), c_float()
+    api.qeq_scaled_input_minmax(n, pmin, pmax, ps, ctypes.byref(lo), ctypes.byref(hi))
+    return lo.value, hi.value
