@@ -92,10 +92,13 @@ typedef void qeq_s32_q8_rrequant_ukernel_fn(size_t outer, size_t channels, size_
  * Σ_k (a - za)(w - zw), the zero-point-corrected accumulator. The epilogue stores, at
  * c + i * c_stride (bytes) + j * element_size:
  *   S32: acc                                                   (int32)
- *   Q8 : v = ((float)(acc + bias_q[j]) + bias_f[j]) * multiplier[j]   (float32, this order)
+ *   Q8 : v = ((float)(acc + bias_q[j]) + bias_f[j]) * multiplier[j] + out_offset
+ *                                                       (float32, each step rounded, in order)
  *        q = round_half_even(min(max(v, out_lo), out_hi)) + out_zero_point, low byte stored
- *        (both PyTorch engines: qnnpack folds its integer bias into bias_q with bias_f = 0;
- *        onednn keeps a float bias_f with bias_q = 0; (float)x + 0.0f == (float)x)
+ *        (both PyTorch engines: qnnpack folds its integer bias into bias_q with bias_f = 0
+ *        and adds its zero point as an integer after rounding (out_offset = 0); onednn keeps
+ *        a float bias_f with bias_q = 0 and adds its zero point in float before rounding
+ *        (out_offset = zero point, out_zero_point = 0). (float)x + 0.0f == (float)x.)
  *   F32: v = (float)acc * (a_scale * multiplier[j]) + bias_f[j]  (each step float32)
  * Rounding uses the current rounding mode (nearest even by default), as cvtps2dq does.
  *
@@ -111,7 +114,8 @@ enum { QEQ_GEMM_STORE_Q8 = 0, QEQ_GEMM_STORE_F32 = 1, QEQ_GEMM_STORE_S32 = 2 };
 
 typedef struct qeq_gemm_ukernel_params {
   int32_t a_zero_point;   /* za, in the uint8 domain (qint8 inputs arrive as a + 128) */
-  int32_t out_zero_point; /* Q8 */
+  int32_t out_zero_point; /* Q8: added as an integer after rounding */
+  float out_offset;       /* Q8: added in float before clamping and rounding */
   float out_lo;           /* Q8: qmin - out_zero_point */
   float out_hi;           /* Q8: qmax - out_zero_point */
   float a_scale;          /* F32: the activation scale */

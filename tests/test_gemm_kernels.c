@@ -52,7 +52,9 @@ static void reference(const gemm_case* gc, const gemm_data* d, uint8_t* c, size_
         memcpy(out + j * 4, &v, 4);
       } else {
         const float t = (float)(int32_t)(acc + d->bias_q[j]) + d->bias_f[j];
-        const float v = fminf(fmaxf(t * d->multiplier[j], d->params.out_lo), d->params.out_hi);
+        const float scaled = t * d->multiplier[j];
+        const float shifted = scaled + d->params.out_offset;
+        const float v = fminf(fmaxf(shifted, d->params.out_lo), d->params.out_hi);
         out[j] = (uint8_t)((int32_t)nearbyintf(v) + d->params.out_zero_point);
       }
     }
@@ -81,7 +83,11 @@ static void fill_case(test_rng* rng, const gemm_case* gc, gemm_data* d) {
     for (size_t j = 0; j < gc->n; j++) d->bias_q[j] = 0;
   }
   d->params.a_zero_point = gc->a_zero_point;
-  d->params.out_zero_point = (int32_t)rng_below(rng, 256);
+  /* Half the cases add the zero point in float before rounding (onednn), half after. */
+  const int32_t zero_point = (int32_t)rng_below(rng, 256);
+  const int in_float = rng_below(rng, 2) != 0;
+  d->params.out_zero_point = in_float ? 0 : zero_point;
+  d->params.out_offset = in_float ? (float)zero_point : 0.0f;
   d->params.out_lo = (float)(0 - d->params.out_zero_point + (int)rng_below(rng, 20));
   d->params.out_hi = (float)(255 - d->params.out_zero_point - (int)rng_below(rng, 20));
   d->params.a_scale = ldexpf(1.0f, -7) * (1.0f + (float)rng_below(rng, 100) / 101.0f);

@@ -53,7 +53,8 @@ static inline void qeq_gemm_store_scalar(const void* panel, size_t nr, size_t j,
     const int32_t bias_q = qeq_gemm_header_i32(panel, nr, QEQ_GEMM_HEADER_BIAS_Q, j);
     const int32_t with_bias = (int32_t)((uint32_t)acc + (uint32_t)bias_q);
     const float sum = (float)with_bias + bias_f;
-    float v = sum * multiplier;
+    const float scaled = sum * multiplier;
+    float v = scaled + params->out_offset;
     v = v < params->out_lo ? params->out_lo : v;
     v = v > params->out_hi ? params->out_hi : v;
     c_row[col] = (uint8_t)(int32_t)(nearbyintf(v) + (float)params->out_zero_point);

@@ -114,6 +114,7 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
       const __m256 lo = _mm256_set1_ps(params->out_lo);
       const __m256 hi = _mm256_set1_ps(params->out_hi);
       const __m256i zp = _mm256_set1_epi32(params->out_zero_point);
+      const __m256 offset = _mm256_set1_ps(params->out_offset);
       for (size_t h = 0; h < 2; h++) {
         const __m256i bias_q = load_header(panel, QEQ_GEMM_HEADER_BIAS_Q, h);
         const __m256 bias_f = _mm256_castsi256_ps(load_header(panel, QEQ_GEMM_HEADER_BIAS_F, h));
@@ -121,7 +122,7 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
         for (size_t i = 0; i < rows; i++) {
           const __m256 sum =
               _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][h], bias_q)), bias_f);
-          __m256 v = _mm256_mul_ps(sum, mult);
+          __m256 v = _mm256_add_ps(_mm256_mul_ps(sum, mult), offset);
           /* max(lo, v) / min(hi, v) return v when v is NaN, like the scalar comparisons. */
           v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
           q[i][h] = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);

@@ -141,6 +141,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni256_rows(
       const __m256 lo = _mm256_set1_ps(params->out_lo);
       const __m256 hi = _mm256_set1_ps(params->out_hi);
       const __m256i zp = _mm256_set1_epi32(params->out_zero_point);
+      const __m256 offset = _mm256_set1_ps(params->out_offset);
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; v++) {
         if (count[v] == 0) break;
@@ -154,7 +155,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni256_rows(
         for (size_t i = 0; i < rows; i++) {
           const __m256 sum =
               _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][v], bias_q)), bias_f);
-          __m256 x = _mm256_mul_ps(sum, mult);
+          __m256 x = _mm256_add_ps(_mm256_mul_ps(sum, mult), offset);
           /* max(lo, x) and min(hi, x) in this operand order are the scalar comparisons. */
           x = _mm256_max_ps(lo, x);
           x = _mm256_min_ps(hi, x);

@@ -67,28 +67,67 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
       hi = row[i] > hi ? row[i] : hi;
     }
   }
-  float scale;
+  /* QNNPACK ignores reduce_range (PyTorch warns and uses [0, 255]); oneDNN honours it. */
+  const int onednn = gemm->engine == QEQ_GEMM_ENGINE_ONEDNN;
+  double scale_d;
   int32_t zero_point;
-  qeq_choose_qparams_u8(lo, hi, gemm->reduce_range, &scale, &zero_point);
+  qeq_choose_qparams_u8(lo, hi, onednn && gemm->reduce_range, &scale_d, &zero_point);
+  const float scale = (float)scale_d;
 
+  const size_t n = gemm->n;
   uint8_t* a = malloc(m * k);
   int32_t* row_sums = gemm->needs_row_sums ? malloc(m * sizeof *row_sums) : NULL;
-  if (a == NULL || (gemm->needs_row_sums && row_sums == NULL)) {
-    free(a), free(row_sums);
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu activations", fn, m,
-                    k);
+  int32_t* acc = onednn && m <= SIZE_MAX / sizeof(int32_t) / n ? malloc(m * n * sizeof *acc) : NULL;
+  float* columns = onednn ? malloc(2 * n * sizeof *columns) : NULL;
+  if (a == NULL || (gemm->needs_row_sums && row_sums == NULL) ||
+      (onednn && (acc == NULL || columns == NULL))) {
+    free(a), free(row_sums), free(acc), free(columns);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate the workspace of %zu rows", fn,
+                    m);
   }
-  const qeq_q8_quant_params quant = {1.0f / scale, (float)(0 - zero_point),
-                                     (float)(255 - zero_point), zero_point};
-  qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant, F32_Q8_RQUANT);
-  for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, a + r * k);
-  if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);
-
   qeq_gemm_ukernel_params params = gemm->params;
   params.a_zero_point = zero_point;
   params.a_scale = scale;
-  qeq_gemm_drive(gemm, m, a, k, row_sums, output, output_stride, &params, pool);
-  free(a), free(row_sums);
+  if (onednn) {
+    /* oneDNN quantizes with the reciprocal taken in double and adds the zero point before
+     * rounding; its output is ((float)acc + b * bs) * (1 / bs) with bs = (1/s_x) * (1/s_w),
+     * so the kernel stores int32 and this pass applies that order. */
+    const float inv_scale = (float)(1.0 / scale_d);
+    for (size_t r = 0; r < m; r++) {
+      const float* row = input + r * row_elems;
+      for (size_t i = 0; i < k; i++) {
+        const float scaled = row[i] * inv_scale;
+        float v = scaled + (float)zero_point;
+        v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+        a[r * k + i] = (uint8_t)nearbyintf(v);
+      }
+    }
+    for (size_t j = 0; j < n; j++) {
+      const float bias_scale = inv_scale * gemm->dynamic_inv_w_scale[j];
+      columns[j] = gemm->dynamic_bias[j] * bias_scale;
+      columns[n + j] = 1.0f / bias_scale;
+    }
+    params.store = QEQ_GEMM_STORE_S32;
+  } else {
+    const qeq_q8_quant_params quant = {1.0f / scale, (float)(0 - zero_point),
+                                       (float)(255 - zero_point), zero_point};
+    qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant, F32_Q8_RQUANT);
+    for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, a + r * k);
+  }
+  if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);
+  if (onednn) {
+    qeq_gemm_drive(gemm, m, a, k, row_sums, acc, n * sizeof *acc, &params, pool);
+    for (size_t r = 0; r < m; r++) {
+      float* out = (float*)((uint8_t*)output + r * output_stride);
+      for (size_t j = 0; j < n; j++) {
+        const float sum = (float)acc[r * n + j] + columns[j];
+        out[j] = sum * columns[n + j];
+      }
+    }
+  } else {
+    qeq_gemm_drive(gemm, m, a, k, row_sums, output, output_stride, &params, pool);
+  }
+  free(a), free(row_sums), free(acc), free(columns);
   if (input_scale) *input_scale = scale;
   if (input_zero_point) *input_zero_point = zero_point;
   return QEQ_OK;

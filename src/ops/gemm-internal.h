@@ -15,6 +15,10 @@ struct qeq_gemm {
   int needs_row_sums; /* some weight zero point is not 0 */
   int input_is_signed;
   int dynamic, reduce_range;
+  qeq_gemm_engine engine;
+  /* Dynamic GEMMs under oneDNN's order: 1 / s_w and the bias per column (n each). */
+  float* dynamic_inv_w_scale;
+  float* dynamic_bias;
   size_t output_bytes; /* per element */
   qeq_gemm_ukernel_params params;
 };

@@ -7,7 +7,7 @@
 /* Scales below this are raised to it, and the range stretched to match. */
 static const float small_scale_threshold = 6.1e-5f;
 
-void qeq_choose_qparams_u8(float min, float max, int reduce_range, float* scale_out,
+void qeq_choose_qparams_u8(float min, float max, int reduce_range, double* scale_out,
                            int32_t* zero_point_out) {
   int32_t qmin = 0, qmax = 255;
   if (reduce_range) qmin /= 2, qmax /= 2;
@@ -42,6 +42,6 @@ void qeq_choose_qparams_u8(float min, float max, int reduce_range, float* scale_
   } else {
     zero_point = (int32_t)nearbyint(initial);
   }
-  *scale_out = (float)scale;
+  *scale_out = scale;
   *zero_point_out = zero_point;
 }

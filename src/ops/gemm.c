@@ -196,7 +196,15 @@ static qeq_status check_accumulator_range(const char* fn, const qeq_gemm_config*
   return QEQ_OK;
 }
 
-/* Per-column requantization constants in PyTorch's float32 operation order (SPEC.md 9). */
+static qeq_status bad_multiplier(const char* fn, size_t column, float multiplier) {
+  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                  "%s: the requantization multiplier of column %zu (weight scale x input scale / "
+                  "output scale) is %g, not positive and finite",
+                  fn, column, (double)multiplier);
+}
+
+/* Per-column requantization constants in the float32 operation order of each PyTorch engine
+ * (SPEC.md 9; the oneDNN order as measured on PyTorch 1.13, see README). */
 static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int32_t* w_zp,
                                    int32_t* bias_q, float* bias_f, float* multiplier) {
   const int per_channel = c->weight_qparam_count != 1;
@@ -210,31 +218,35 @@ static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int
     bias_f[j] = 0.0f;
     if (c->output != QEQ_GEMM_OUTPUT_QUANTIZED) {
       /* float output: acc * (s_x * s_w) + bias; int32 output: no bias */
+      if (c->dynamic && c->engine == QEQ_GEMM_ENGINE_ONEDNN && !isfinite(1.0f / s_w)) {
+        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                        "%s: config->weight_scales[%zu] = %g has no finite reciprocal", fn, q,
+                        (double)s_w);
+      }
       multiplier[j] = s_w;
       bias_f[j] = c->output == QEQ_GEMM_OUTPUT_FLOAT ? b : 0.0f;
       continue;
     }
     const float s_x = c->input_scale;
-    const float product = s_w * s_x;
-    multiplier[j] = product * inv_out;
-    if (!positive_finite(multiplier[j])) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: the requantization multiplier of column %zu (weight scale x input "
-                      "scale / output scale) is %g, not positive and finite",
-                      fn, j, (double)multiplier[j]);
-    }
     if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
-      const float inv = 1.0f / (float)((double)s_w * (double)s_x);
-      const float scaled = nearbyintf(b * inv);
+      /* QNNPACK: the bias rounded to int32 at the accumulator's scale s_w * s_x. */
+      const float product = s_w * s_x;
+      multiplier[j] = product * inv_out;
+      if (!positive_finite(multiplier[j])) return bad_multiplier(fn, j, multiplier[j]);
+      const float scaled = nearbyintf(b * (1.0f / product));
       if (!(scaled >= -2147483648.0f && scaled < 2147483648.0f)) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                         "%s: config->bias[%zu] = %g does not fit int32 at scale %g (qnnpack)", fn,
-                        j, (double)b, (double)((double)s_w * s_x));
+                        j, (double)b, (double)product);
       }
       bias_q[j] = (int32_t)scaled;
     } else {
-      const float bx = b * (1.0f / s_x);
-      bias_f[j] = bx * (1.0f / s_w);
+      /* oneDNN: a float bias at the accumulator's scale, built from reciprocals, and the
+       * multiplier as a division (measured against PyTorch 1.13's onednn engine). */
+      const float bias_scale = (1.0f / s_x) * (1.0f / s_w);
+      multiplier[j] = inv_out / bias_scale;
+      if (!positive_finite(multiplier[j])) return bad_multiplier(fn, j, multiplier[j]);
+      bias_f[j] = b * bias_scale;
       if (!isfinite(bias_f[j])) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                         "%s: config->bias[%zu] = %g overflows at the accumulator's scale", fn, j,
@@ -259,11 +271,13 @@ qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the packed weights of n %zu x k %zu overflow",
                     fn, n, k);
   }
+  const int dynamic_onednn = config->dynamic && config->engine == QEQ_GEMM_ENGINE_ONEDNN;
   int32_t* columns = malloc(n * 4 * sizeof(int32_t));
   qeq_gemm* g = calloc(1, sizeof *g);
   void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
-  if (columns == NULL || g == NULL || packed == NULL) {
-    free(columns), free(g), free(packed);
+  float* dynamic_columns = dynamic_onednn ? malloc(2 * n * sizeof(float)) : NULL;
+  if (columns == NULL || g == NULL || packed == NULL || (dynamic_onednn && !dynamic_columns)) {
+    free(columns), free(g), free(packed), free(dynamic_columns);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of packed weights",
                     fn, packed_bytes);
   }
@@ -280,8 +294,16 @@ qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
     status = output_bounds(fn, config, &lo, &hi);
   }
   if (status != QEQ_OK) {
-    free(columns), free(g), free(packed);
+    free(columns), free(g), free(packed), free(dynamic_columns);
     return status;
+  }
+  if (dynamic_onednn) {
+    g->dynamic_inv_w_scale = dynamic_columns;
+    g->dynamic_bias = dynamic_columns + n;
+    for (size_t j = 0; j < n; j++) {
+      g->dynamic_inv_w_scale[j] = 1.0f / multiplier[j]; /* multiplier holds s_w here */
+      g->dynamic_bias[j] = bias_f[j];
+    }
   }
 
   const qeq_gemm_columns cols = {w_zp, bias_q, bias_f, multiplier};
@@ -297,11 +319,19 @@ qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
   g->input_is_signed = is_signed;
   g->dynamic = config->dynamic != 0;
   g->reduce_range = config->reduce_range != 0;
+  g->engine = config->engine;
   g->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   g->params.a_zero_point = a_zero_point;
-  g->params.out_zero_point = config->output_zero_point;
-  g->params.out_lo = (float)(lo - config->output_zero_point);
-  g->params.out_hi = (float)(hi - config->output_zero_point);
+  if (config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+    /* QNNPACK adds the output zero point as an integer after rounding, oneDNN in float
+     * before (the output qparams were checked only for a quantized output). */
+    const int32_t zp = config->output_zero_point;
+    const int32_t zp_after = config->engine == QEQ_GEMM_ENGINE_QNNPACK ? zp : 0;
+    g->params.out_zero_point = zp_after;
+    g->params.out_offset = (float)(zp - zp_after);
+    g->params.out_lo = (float)(lo - zp_after);
+    g->params.out_hi = (float)(hi - zp_after);
+  }
   g->params.a_scale = config->input_scale;
   g->params.store = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
                     : config->output == QEQ_GEMM_OUTPUT_FLOAT   ? QEQ_GEMM_STORE_F32
@@ -314,6 +344,7 @@ qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
 void qeq_gemm_destroy(qeq_gemm* gemm) {
   if (gemm == NULL) return;
   free(gemm->packed);
+  free(gemm->dynamic_inv_w_scale); /* one allocation with dynamic_bias */
   free(gemm);
 }
 
