@@ -1,0 +1,205 @@
+"""qeq.torch's batch-norm folding and fuse_modules against PyTorch's, scenario by scenario as
+PyTorch's test_fuse_eager checks them: same module types, torch.equal parameters."""
+import copy
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="python3-torch is not installed")
+from torch import nn  # noqa: E402
+import torch.nn.intrinsic as nni  # noqa: E402
+from torch.ao.quantization import fuse_modules as torch_fuse_modules  # noqa: E402
+from torch.nn.utils import fusion as tfusion  # noqa: E402
+
+import qeq.torch as qt  # noqa: E402
+
+
+def randomize_bn(model: nn.Module, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g))
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.1)
+            if m.affine:
+                m.weight.data.copy_(torch.randn(n, generator=g))
+                m.bias.data.copy_(torch.randn(n, generator=g))
+    return model
+
+
+def assert_same(a: nn.Module, b: nn.Module):
+    assert [type(m) for m in a.modules()] == [type(m) for m in b.modules()]
+    pa, pb = dict(a.named_parameters()), dict(b.named_parameters())
+    assert pa.keys() == pb.keys()
+    for name in pa:
+        assert torch.equal(pa[name], pb[name]), name
+    for (name, ma), mb in zip(a.named_modules(), b.modules()):
+        assert ma.training == mb.training, name
+
+
+class ModelForFusion(nn.Module):
+    """The shapes of PyTorch's test model: conv-bn-relu, conv-bn, 3d and 1d convs, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(2)
+        self.relu1 = nn.ReLU()
+        self.sub1 = nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2))
+        self.conv3d = nn.Conv3d(3, 2, (1, 1, 1), bias=False)
+        self.bn3d = nn.BatchNorm3d(2)
+        self.relu3d = nn.ReLU()
+        self.conv1d = nn.Conv1d(3, 3, 2)
+        self.bn1d = nn.BatchNorm1d(3)
+        self.fc = nn.Linear(4, 4)
+        self.relu_fc = nn.ReLU()
+        self.bn2 = nn.BatchNorm2d(2)
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x, x3, x1, xf):
+        x = self.relu2(self.bn2(self.sub1(self.relu1(self.bn1(self.conv1(x))))))
+        return (x, self.relu3d(self.bn3d(self.conv3d(x3))), self.bn1d(self.conv1d(x1)),
+                self.relu_fc(self.fc(xf)))
+
+
+GROUPS = [["conv1", "bn1", "relu1"], ["sub1.0", "sub1.1"], ["conv3d", "bn3d", "relu3d"],
+          ["conv1d", "bn1d"], ["fc", "relu_fc"], ["bn2", "relu2"]]
+INPUTS = (torch.randn(2, 3, 4, 4), torch.randn(2, 3, 2, 3, 3), torch.randn(2, 3, 5),
+          torch.randn(3, 4))
+
+
+def test_fuse_module_eval():
+    model = randomize_bn(ModelForFusion()).eval()
+    fused = qt.fuse_modules(model, GROUPS)
+    ref = torch_fuse_modules(model, GROUPS)
+    assert_same(fused, ref)
+    assert isinstance(fused.conv1, nni.ConvReLU2d) and isinstance(fused.bn1, nn.Identity)
+    assert isinstance(fused.bn2, nni.BNReLU2d) and isinstance(fused.fc, nni.LinearReLU)
+    for out, expected in zip(fused(*INPUTS), model(*INPUTS)):
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    assert isinstance(model.bn1, nn.BatchNorm2d)  # inplace=False
+
+
+def test_fusion_sequential_model_eval_inplace():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                                       nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4))).eval()
+    ref = torch_fuse_modules(copy.deepcopy(model), [["0", "1", "2"], ["3", "4"]])
+    out = qt.fuse_modules(model, [["0", "1", "2"], ["3", "4"]], inplace=True)
+    assert out is model
+    assert_same(model, ref)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_fusion_conv_with_bias_and_affine_variants(bias):
+    for affine in (True, False):
+        model = randomize_bn(nn.Sequential(nn.Conv2d(3, 6, 3, bias=bias, groups=3),
+                                           nn.BatchNorm2d(6, affine=affine))).eval()
+        assert_same(qt.fuse_modules(model, ["0", "1"]), torch_fuse_modules(model, ["0", "1"]))
+
+
+def test_fusion_linear_bn_eval():
+    model = randomize_bn(nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7))).eval()
+    assert_same(qt.fuse_modules(model, ["0", "1"]), torch_fuse_modules(model, ["0", "1"]))
+    lin, bn = model
+    ref = tfusion.fuse_linear_bn_weights(lin.weight, lin.bias, bn.running_mean, bn.running_var,
+                                         bn.eps, bn.weight, bn.bias)
+    ours = qt.fuse_linear_bn_weights(lin.weight, lin.bias, bn.running_mean, bn.running_var,
+                                     bn.eps, bn.weight, bn.bias)
+    for a, b in zip(ours, ref):
+        assert isinstance(a, nn.Parameter) and torch.equal(a, b)
+    # affine=False, which PyTorch 1.13 refuses: gamma 1, beta 0
+    bn2 = randomize_bn(nn.BatchNorm1d(7, affine=False)).eval()
+    w, b = qt.fuse_linear_bn_weights(lin.weight, None, bn2.running_mean, bn2.running_var,
+                                     bn2.eps, None, None)
+    x = torch.randn(3, 5)
+    torch.testing.assert_close(x @ w.t() + b, bn2(x @ lin.weight.t()), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_fusion_convtranspose_bn_eval(dim):
+    convt = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[dim]
+    bn = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[dim]
+    model = randomize_bn(nn.Sequential(convt(3, 5, 2), bn(5))).eval()
+    assert_same(qt.fuse_modules(model, ["0", "1"]), torch_fuse_modules(model, ["0", "1"]))
+
+
+def test_grouped_convtranspose_bn_folds_correctly():
+    model = randomize_bn(nn.Sequential(nn.ConvTranspose2d(4, 6, 3, groups=2),
+                                       nn.BatchNorm2d(6))).eval()
+    with pytest.raises(RuntimeError):
+        torch_fuse_modules(model, ["0", "1"])  # PyTorch's broadcast bug
+    fused = qt.fuse_modules(model, ["0", "1"])
+    x = torch.randn(2, 4, 5, 5)
+    torch.testing.assert_close(fused(x), model(x), rtol=1e-5, atol=1e-5)
+    w, b = qt.fuse_conv_bn_weights(model[0].weight, model[0].bias, model[1].running_mean,
+                                   model[1].running_var, model[1].eps, model[1].weight,
+                                   model[1].bias, transpose=True)
+    assert torch.equal(w, fused[0].weight) and torch.equal(b, fused[0].bias)
+
+
+def test_fuse_conv_bn_weights_spec_vector():
+    w, b = qt.fuse_conv_bn_weights(torch.tensor([2.0, -1.0]).view(2, 1, 1), None,
+                                   torch.tensor([0.5, -1.0]), torch.tensor([3.0, 0.25]), 1e-5,
+                                   torch.tensor([1.5, 2.0]), torch.tensor([0.1, -0.2]))
+    assert torch.equal(w.view(-1), torch.tensor([1.7320479, -3.99992]))
+    assert torch.equal(b, torch.tensor([-0.33301198, 3.7999198]))
+    conv, bn = nn.Conv2d(3, 4, 3), randomize_bn(nn.BatchNorm2d(4)).eval()
+    conv.eval()
+    assert_same(qt.fuse_conv_bn_eval(conv, bn), tfusion.fuse_conv_bn_eval(conv, bn))
+
+
+def test_forward_hooks_preserved():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())).eval()
+    calls = []
+    model[0].register_forward_pre_hook(lambda m, i: calls.append("pre"))
+    model[2].register_forward_hook(lambda m, i, o: calls.append("post"))
+    fused = qt.fuse_modules(model, ["0", "1", "2"])
+    fused(torch.randn(1, 3, 5, 5))
+    assert calls == ["pre", "post"]
+    calls.clear()
+    model(torch.randn(1, 3, 5, 5))  # the original keeps its hooks
+    assert calls == ["pre", "post"]
+
+
+def test_custom_fuser_mapping():
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+
+    def fuse_custom(is_qat, linear, custom):
+        return nn.Sequential(linear, nn.Tanh())
+
+    model = nn.Sequential(nn.Linear(3, 3), Custom()).eval()
+    fused = qt.fuse_modules(model, ["0", "1"], fuse_custom_config_dict={
+        "additional_fuser_method_mapping": {(nn.Linear, Custom): fuse_custom}})
+    assert isinstance(fused[0], nn.Sequential) and isinstance(fused[1], nn.Identity)
+
+
+def test_fuse_errors_leave_model_unchanged():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                                       nn.Linear(4, 4), nn.Sigmoid())).eval()
+    snapshot = copy.deepcopy(model)
+    with pytest.raises(AssertionError, match="did not find fuser method"):
+        qt.fuse_modules(model, [["0", "1", "2"], ["3", "4"]], inplace=True)
+    assert_same(model, snapshot)
+    model.train()
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        qt.fuse_modules(model, ["0", "1"], inplace=True)
+    model[1].eval()
+    with pytest.raises(AssertionError, match="same mode"):
+        qt.fuse_modules(model, ["0", "1"], inplace=True)
+    model.eval()
+    model[0].weight = nn.Parameter(model[0].weight.double())
+    with pytest.raises(TypeError, match="float32"):
+        qt.fuse_modules(model, ["0", "1"], inplace=True)
+    assert isinstance(model[1], nn.BatchNorm2d)
+    with pytest.raises(KeyError):
+        qt.fuse_modules(model, ["0", "nope"])
+    with pytest.raises(ValueError, match="running_mean"):  # channel mismatch
+        qt.fuse_conv_bn_weights(torch.randn(4, 3, 3, 3), None, torch.zeros(5), torch.ones(5),
+                                1e-5, None, None)
+
+
+def test_qat_fusion_delegates_to_pytorch():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).train()
+    fused = qt.fuse_modules_qat(model, ["0", "1", "2"])
+    assert isinstance(fused[0], nni.ConvBnReLU2d)
