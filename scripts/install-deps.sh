@@ -3,7 +3,7 @@
 # nothing (and needs no network) when every package is already installed.
 #   bash scripts/install-deps.sh            # x86_64 / native build, tests, benchmark
 #   bash scripts/install-deps.sh --aarch64  # plus the cross compiler, arm64 libraries, qemu-user
-#   bash scripts/install-deps.sh --bench-peers  # plus oneDNN, qeq_bench's peer
+#   bash scripts/install-deps.sh --bench-peers  # plus oneDNN and XNNPACK, the benchmarks' peers
 set -euo pipefail
 
 native=$(dpkg --print-architecture)
@@ -11,14 +11,15 @@ native=$(dpkg --print-architecture)
 # for the cross build is unpacked beside the tree (below), never installed over it.
 packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmocka-dev
           "libpthreadpool-dev:$native"
-          python3-numpy python3-pytest python3-torch python3-torchvision) # python/, its tests
+          python3-numpy python3-pytest python3-torch python3-torchvision # python/, its tests
+          clang libclang-rt-14-dev) # libFuzzer and its sanitizers (scripts/run-fuzzers.sh)
 cross=0
 if [[ "${1:-}" == "--aarch64" ]]; then
   cross=1
   packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
              libcmocka-dev:arm64 libbenchmark-dev:arm64)
 elif [[ "${1:-}" == "--bench-peers" ]]; then
-  packages+=(libdnnl-dev)
+  packages+=(libdnnl-dev libxnnpack-dev)
 fi
 
 # The arm64 pthreadpool for the cross build, unpacked (not installed) from Debian's packages.

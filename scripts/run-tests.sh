@@ -2,8 +2,10 @@
 # The whole test suite, as CI runs it: installs dependencies, then builds and tests
 #   1. Release with warnings as errors (every ISA this CPU has, NEON through SIMDe);
 #   2. Debug with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests;
-#   3. RelWithDebInfo with ThreadSanitizer: tests/test_threads.c (calls racing with cap flips);
-#   4. on x86_64 hosts, the aarch64 cross build and the same tests under qemu-user with
+#   3. the libFuzzer harnesses of tests/fuzz/, each for QEQ_FUZZ_SECONDS (default 20) s
+#      (scripts/run-fuzzers.sh);
+#   4. RelWithDebInfo with ThreadSanitizer: tests/test_threads.c (calls racing with cap flips);
+#   5. on x86_64 hosts, the aarch64 cross build and the same tests under qemu-user with
 #      two emulated CPUs (scripts/run-tests-aarch64.sh).
 # Build trees go under build/ (override with QEQ_BUILD_ROOT). Run from anywhere.
 set -euo pipefail
@@ -27,6 +29,9 @@ cmake -S "$root" -B "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DQEQ_WERROR=ON 
 cmake --build "$build_root/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$build_root/asan" --output-on-failure -j "$jobs"
+
+step "libFuzzer harnesses (clang, ASan + UBSan), ${QEQ_FUZZ_SECONDS:-20} s each"
+QEQ_FUZZ_BUILD="$build_root/fuzz" bash "$root/scripts/run-fuzzers.sh"
 
 step "ThreadSanitizer build and the threads tests"
 cmake -S "$root" -B "$build_root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQEQ_WERROR=ON -DQEQ_TSAN=ON
