@@ -191,6 +191,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_avx512_rows(
       const __m512 lo = _mm512_set1_ps(params->out_lo);
       const __m512 hi = _mm512_set1_ps(params->out_hi);
       const __m512i zp = _mm512_set1_epi32(params->out_zero_point);
+      const __m512 offset = _mm512_set1_ps(params->out_offset);
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; v++) {
         if (mask[v] == 0) break;
@@ -204,7 +205,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_avx512_rows(
         for (size_t i = 0; i < rows; i++) {
           const __m512 sum =
               _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][v], bias_q)), bias_f);
-          __m512 x = _mm512_mul_ps(sum, mult);
+          __m512 x = _mm512_add_ps(_mm512_mul_ps(sum, mult), offset);
           /* max(lo, x) and min(hi, x) in this operand order are the scalar comparisons. */
           x = _mm512_max_ps(lo, x);
           x = _mm512_min_ps(hi, x);
