@@ -18,3 +18,7 @@ cmake --build "$build" -j "$(nproc)" --target qeq_bench
 # One thread for every peer too (oneDNN runs on OpenMP).
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench" --benchmark_color=false --benchmark_repetitions=3 \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=false "$@"
+# qeq.torch against PyTorch's own functions on identical copies (fold + CLE on resnet18,
+# mobilenet_v2 and a 2048x2048x3x3 conv pair), through the Python package in python/.
+cmake --build "$build" -j "$(nproc)" --target qeq
+QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/python/bench/bench_torch.py"

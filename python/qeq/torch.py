@@ -255,9 +255,13 @@ def _fold_module(module: nn.Module, bn: nn.modules.batchnorm._BatchNorm) -> nn.M
     layer_of(module, "module")  # the weight checks, before anything is copied
     w, b = _fold(kind, module.weight, module.bias, getattr(module, "groups", 1),
                  bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
-    fused = copy.deepcopy(module)
-    fused.weight = nn.Parameter(w)
-    fused.bias = nn.Parameter(b)
+    # a deep copy of everything but the parameters, which are the folded ones
+    memo = {id(module.weight): nn.Parameter(w)}
+    if module.bias is not None:
+        memo[id(module.bias)] = nn.Parameter(b)
+    fused = copy.deepcopy(module, memo)
+    if module.bias is None:
+        fused.bias = nn.Parameter(b)
     return fused
 
 
