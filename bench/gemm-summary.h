@@ -40,7 +40,7 @@ class GemmSummaryReporter : public benchmark::ConsoleReporter {
 
  private:
   struct Result {
-    double gops_sum = 0, ms_sum = 0;
+    double gops_sum = 0, ms_sum = 0, gops_max = 0;
     int count = 0;
     std::string label;
     double gops() const { return count ? gops_sum / count : 0.0; }
@@ -49,8 +49,10 @@ class GemmSummaryReporter : public benchmark::ConsoleReporter {
   const Result* find(const std::string& name) const;
   double gops(const std::string& impl, const std::string& isa, size_t threads,
               const GemmShape& s) const;
-  double peak(qeq_isa isa, size_t threads) const;  // GOPS of that loop, 0 if none
-  double best_peak(size_t threads) const;          // the machine's: the best loop
+  // GOPS of that loop, the best of its repetitions (interference only ever slows it), 0 if
+  // none; GEMM figures are means.
+  double peak(qeq_isa isa, size_t threads) const;
+  double best_peak(size_t threads) const;  // the machine's: the best loop
 
   void print_peaks(std::FILE* out) const;
   void print_headline(std::FILE* out) const;
