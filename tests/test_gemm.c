@@ -406,6 +406,23 @@ static void test_bad_runs(void** state) {
   for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
   for (size_t i = 4; i < sizeof buf; i++) CHECK(buf[i] == 0x33, "overlapping output written");
   qeq_gemm_destroy(g);
+
+  /* Dynamic: non-finite input, a stride that is not whole floats, the static entry point. */
+  c.dynamic = 1, c.output = QEQ_GEMM_OUTPUT_FLOAT;
+  CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+  float xf[16] = {0}, yf[4] = {7, 7, 7, 7};
+  xf[5] = NAN;
+  CHECK(qeq_gemm_run_dynamic(g, 1, xf, 32, yf, 16, NULL, NULL, NULL) == QEQ_ERROR_NON_FINITE,
+        "NaN input accepted");
+  CHECK(strstr(qeq_last_error(), "input[0][5]") != NULL, "message: %s", qeq_last_error());
+  xf[5] = 0.0f;
+  CHECK(qeq_gemm_run_dynamic(g, 1, xf, 33, yf, 16, NULL, NULL, NULL) ==
+            QEQ_ERROR_INVALID_ARGUMENT,
+        "a stride of 33 bytes accepted");
+  CHECK(qeq_gemm_run(g, 1, x, 8, y, 4, NULL) == QEQ_ERROR_INVALID_ARGUMENT, "static run of a "
+                                                                            "dynamic gemm");
+  for (size_t i = 0; i < 4; i++) CHECK(yf[i] == 7.0f, "dynamic output written on failure");
+  qeq_gemm_destroy(g);
 }
 
 /* ---- PyTorch's own outputs (tests/golden/gemm.txt), under every ISA cap ---- */

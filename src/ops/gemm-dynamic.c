@@ -18,40 +18,20 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
                                 struct pthreadpool* pool, float* input_scale,
                                 int32_t* input_zero_point) {
   static const char fn[] = "qeq_gemm_run_dynamic";
-  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
-  if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
-  if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
-  if (m == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: m is 0", fn);
-  if (!gemm->dynamic) {
+  if (gemm != NULL && !gemm->dynamic) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: gemm was created static (config->dynamic = 0): use qeq_gemm_run", fn);
   }
-  const size_t k = gemm->k;
-  const size_t row_bytes = k * sizeof(float);
-  if (k > SIZE_MAX / sizeof(float)) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: k %zu floats overflow", fn, k);
+  const size_t k = gemm ? gemm->k : 0;
+  if (k > SIZE_MAX / sizeof(float) || (m != 0 && m > SIZE_MAX / (k ? k : 1))) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu x k %zu floats overflow", fn, m, k);
   }
-  if (input_stride < row_bytes || input_stride % sizeof(float) != 0) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: input_stride %zu is shorter than a row (%zu bytes) or not a multiple "
-                    "of 4",
-                    fn, input_stride, row_bytes);
+  if (input_stride % sizeof(float) != 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input_stride %zu is not a multiple of 4",
+                    fn, input_stride);
   }
-  const size_t out_row_bytes = gemm->n * sizeof(float);
-  if (output_stride < out_row_bytes) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: output_stride %zu is shorter than a row (%zu bytes)", fn, output_stride,
-                    out_row_bytes);
-  }
-  const size_t in_span = qeq_gemm_span(m, row_bytes, input_stride);
-  const size_t out_span = qeq_gemm_span(m, out_row_bytes, output_stride);
-  if (in_span == 0 || out_span == 0 || m > SIZE_MAX / k) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu rows at these strides overflow", fn, m);
-  }
-  if (qeq_ranges_overlap(input, in_span, output, out_span)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output overlaps input", fn);
-  }
-  qeq_status status = qeq_gemm_check_variant(fn, gemm);
+  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, k * sizeof(float), input_stride,
+                                         output, output_stride);
   if (status != QEQ_OK) return status;
 
   const size_t row_elems = input_stride / sizeof(float);

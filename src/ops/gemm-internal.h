@@ -23,6 +23,12 @@ struct qeq_gemm {
   qeq_gemm_ukernel_params params;
 };
 
+/* The checks both runs share: pointers, m, strides against the rows, overflow, overlap of
+ * the input and output spans, and the packed kernel still allowed. */
+qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
+                              size_t input_row_bytes, size_t input_stride, const void* output,
+                              size_t output_stride);
+
 /* Checks that the ISA cap still allows the packed kernel. */
 qeq_status qeq_gemm_check_variant(const char* fn, const qeq_gemm* gemm);
 

@@ -429,8 +429,7 @@ void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_s
                                      columns_per_task(gemm, m, pool), gemm->variant->mr, 0);
 }
 
-/* Checks shared by both runs; fills the byte spans of input and output. */
-static qeq_status check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
+qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
                             size_t input_row_bytes, size_t input_stride, const void* output,
                             size_t output_stride) {
   if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
@@ -462,8 +461,8 @@ static qeq_status check_run(const char* fn, const qeq_gemm* gemm, size_t m, cons
 qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_t input_stride,
                         void* output, size_t output_stride, struct pthreadpool* pool) {
   static const char fn[] = "qeq_gemm_run";
-  qeq_status status =
-      check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride, output, output_stride);
+  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride,
+                                         output, output_stride);
   if (status != QEQ_OK) return status;
   if (gemm->dynamic) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
