@@ -1,6 +1,7 @@
 /* The registries seen by the tests: every variant this build dispatches, plus on x86 the NEON
- * sources compiled through SIMDe (CMake compiles this file with QEQ_BUILD_NEON=1 and
- * QEQ_TEST_NEON_VIA_SIMDE=1 there, which also declares the NEON prototypes). */
+ * and NEON dot-product sources compiled through SIMDe (CMake compiles this file with
+ * QEQ_BUILD_NEON=1, QEQ_BUILD_NEONDOT=1 and QEQ_TEST_NEON_VIA_SIMDE=1 there, which also
+ * declares their prototypes). */
 #include "tests/support/test-support.h"
 
 #ifndef QEQ_TEST_NEON_VIA_SIMDE
@@ -12,7 +13,7 @@
 #define QEQ_VIA_SIMDE_avx512vnni 0
 #define QEQ_VIA_SIMDE_avxvnni 0
 #define QEQ_VIA_SIMDE_neon QEQ_TEST_NEON_VIA_SIMDE
-#define QEQ_VIA_SIMDE_neondot 0
+#define QEQ_VIA_SIMDE_neondot QEQ_TEST_NEON_VIA_SIMDE
 
 #ifndef QEQ_TEST_X86_VIA_SIMDE
 #define QEQ_TEST_X86_VIA_SIMDE 0
