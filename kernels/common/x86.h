@@ -65,13 +65,6 @@ static inline void qeq_simde_mm512_mask_storeu_epi32(void* p, simde__mmask16 k, 
     if (k >> i & 1) memcpy((char*)p + 4 * i, &v[i], 4);
   }
 }
-static inline void qeq_simde_mm512_mask_storeu_ps(void* p, simde__mmask16 k, simde__m512 a) {
-  float v[16];
-  simde_mm512_storeu_ps(v, a);
-  for (int i = 0; i < 16; i++) {
-    if (k >> i & 1) memcpy((char*)p + 4 * i, &v[i], 4);
-  }
-}
 #undef _mm512_cvtepi32_ps
 #define _mm512_cvtepi32_ps(a) qeq_simde_mm512_cvtepi32_ps(a)
 #undef _mm512_cvtps_epi32
@@ -83,7 +76,9 @@ static inline void qeq_simde_mm512_mask_storeu_ps(void* p, simde__mmask16 k, sim
 #undef _mm512_mask_storeu_epi32
 #define _mm512_mask_storeu_epi32(p, k, a) qeq_simde_mm512_mask_storeu_epi32(p, k, a)
 #undef _mm512_mask_storeu_ps
-#define _mm512_mask_storeu_ps(p, k, a) qeq_simde_mm512_mask_storeu_ps(p, k, a)
+/* The same 4-byte lanes: the bit pattern is stored unchanged. */
+#define _mm512_mask_storeu_ps(p, k, a) \
+  qeq_simde_mm512_mask_storeu_epi32(p, k, simde_mm512_castps_si512(a))
 
 #else
 #include <immintrin.h>

@@ -6,11 +6,12 @@
  * u8 x s8 products of every lane into its int32 accumulator without saturation, which is
  * the exact wrapping sum the contract asks for. The body is instantiated once per row count
  * 1..MR, so a short last row block (mr < MR) does no work for rows it does not own and never
- * reads them. The epilogue follows gemm-epilogue-scalar.h operation for operation. */
+ * reads them. The epilogue is kernels/common/gemm-epilogue-avx512.h. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/common/gemm-epilogue-avx512.h"
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
@@ -135,99 +136,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_rows(
     __m512i acc[MR][NV];
     qeq_gemm_vnni512_dot(rows, k_groups, a, a_stride, a_tail, wk, wt, (const int8_t*)panel, acc);
 
-    /* Epilogue: acc += acc_init - za * w_sum [- w_zero_point * row_sum], then the store. */
-    const int32_t* header = (const int32_t*)panel;
-    const size_t nr = nc - j0 < NR ? nc - j0 : NR;
-    uint16_t mask[NV]; /* __mmask16, which SIMDe does not alias */
-#pragma GCC unroll 4
-    for (size_t v = 0; v < NV; v++) {
-      const size_t n = nr > 16 * v ? nr - 16 * v : 0;
-      mask[v] = n >= 16 ? (uint16_t)0xFFFF : (uint16_t)((1u << n) - 1u);
-      const __m512i init =
-          _mm512_loadu_si512((const void*)(header + QEQ_GEMM_HEADER_ACC_INIT * NR + 16 * v));
-      const __m512i w_sum =
-          _mm512_loadu_si512((const void*)(header + QEQ_GEMM_HEADER_W_SUM * NR + 16 * v));
-      const __m512i corr = _mm512_sub_epi32(init, _mm512_mullo_epi32(za, w_sum));
-#pragma GCC unroll 16
-      for (size_t i = 0; i < rows; i++) acc[i][v] = _mm512_add_epi32(acc[i][v], corr);
-      if (row_sums != NULL) {
-        const __m512i w_zp =
-            _mm512_loadu_si512((const void*)(header + QEQ_GEMM_HEADER_W_ZERO_POINT * NR + 16 * v));
-#pragma GCC unroll 16
-        for (size_t i = 0; i < rows; i++) {
-          acc[i][v] =
-              _mm512_sub_epi32(acc[i][v], _mm512_mullo_epi32(w_zp, _mm512_set1_epi32(row_sums[i])));
-        }
-      }
-    }
-
-    if (params->store == QEQ_GEMM_STORE_Q8) {
-      const __m512 lo = _mm512_set1_ps(params->out_lo);
-      const __m512 hi = _mm512_set1_ps(params->out_hi);
-      const __m512i zp = _mm512_set1_epi32(params->out_zero_point);
-      const __m512 offset = _mm512_set1_ps(params->out_offset);
-#pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) {
-        if (mask[v] == 0) break;
-        const __m512i bias_q =
-            _mm512_loadu_si512((const void*)(header + QEQ_GEMM_HEADER_BIAS_Q * NR + 16 * v));
-        const __m512 bias_f =
-            _mm512_loadu_ps((const float*)header + QEQ_GEMM_HEADER_BIAS_F * NR + 16 * v);
-        const __m512 mult =
-            _mm512_loadu_ps((const float*)header + QEQ_GEMM_HEADER_MULTIPLIER * NR + 16 * v);
-#pragma GCC unroll 16
-        for (size_t i = 0; i < rows; i++) {
-          const __m512 sum =
-              _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][v], bias_q)), bias_f);
-          __m512 x = _mm512_add_ps(_mm512_mul_ps(sum, mult), offset);
-          /* max(lo, x) and min(hi, x) in this operand order are the scalar comparisons. */
-          x = _mm512_max_ps(lo, x);
-          x = _mm512_min_ps(hi, x);
-          const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), zp);
-          uint8_t* out = c + i * c_stride + j0 + 16 * v;
-          if (mask[v] == 0xFFFF) {
-            _mm_storeu_si128((__m128i*)out, _mm512_cvtepi32_epi8(q));
-          } else {
-            _mm512_mask_cvtepi32_storeu_epi8(out, mask[v], q);
-          }
-        }
-      }
-    } else if (params->store == QEQ_GEMM_STORE_F32) {
-#pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) {
-        if (mask[v] == 0) break;
-        const __m512 bias_f =
-            _mm512_loadu_ps((const float*)header + QEQ_GEMM_HEADER_BIAS_F * NR + 16 * v);
-        const __m512 scale = _mm512_mul_ps(
-            _mm512_set1_ps(params->a_scale),
-            _mm512_loadu_ps((const float*)header + QEQ_GEMM_HEADER_MULTIPLIER * NR + 16 * v));
-#pragma GCC unroll 16
-        for (size_t i = 0; i < rows; i++) {
-          const __m512 x =
-              _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][v]), scale), bias_f);
-          float* out = (float*)(c + i * c_stride) + j0 + 16 * v;
-          if (mask[v] == 0xFFFF) {
-            _mm512_storeu_ps(out, x);
-          } else {
-            _mm512_mask_storeu_ps(out, mask[v], x);
-          }
-        }
-      }
-    } else {
-#pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) {
-        if (mask[v] == 0) break;
-#pragma GCC unroll 16
-        for (size_t i = 0; i < rows; i++) {
-          int32_t* out = (int32_t*)(c + i * c_stride) + j0 + 16 * v;
-          if (mask[v] == 0xFFFF) {
-            _mm512_storeu_si512((void*)out, acc[i][v]);
-          } else {
-            _mm512_mask_storeu_epi32(out, mask[v], acc[i][v]);
-          }
-        }
-      }
-    }
+    qeq_gemm_epilogue_avx512(rows, acc, panel, j0, nc, row_sums, za, c, c_stride, params);
   }
 }
 
@@ -241,42 +150,8 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_rows(
 static inline __attribute__((always_inline)) void qeq_gemm_vnni512_tile(
     size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride, const int32_t* row_sums,
     const void* w, void* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
-  _Static_assert(QEQ_GEMM_MR >= 1 && QEQ_GEMM_MR <= 12, "tile rows 1..12");
   switch (mr) {
-    QEQ_GEMM_ROWS_CASE(1)
-#if QEQ_GEMM_MR >= 2
-    QEQ_GEMM_ROWS_CASE(2)
-#endif
-#if QEQ_GEMM_MR >= 3
-    QEQ_GEMM_ROWS_CASE(3)
-#endif
-#if QEQ_GEMM_MR >= 4
-    QEQ_GEMM_ROWS_CASE(4)
-#endif
-#if QEQ_GEMM_MR >= 5
-    QEQ_GEMM_ROWS_CASE(5)
-#endif
-#if QEQ_GEMM_MR >= 6
-    QEQ_GEMM_ROWS_CASE(6)
-#endif
-#if QEQ_GEMM_MR >= 7
-    QEQ_GEMM_ROWS_CASE(7)
-#endif
-#if QEQ_GEMM_MR >= 8
-    QEQ_GEMM_ROWS_CASE(8)
-#endif
-#if QEQ_GEMM_MR >= 9
-    QEQ_GEMM_ROWS_CASE(9)
-#endif
-#if QEQ_GEMM_MR >= 10
-    QEQ_GEMM_ROWS_CASE(10)
-#endif
-#if QEQ_GEMM_MR >= 11
-    QEQ_GEMM_ROWS_CASE(11)
-#endif
-#if QEQ_GEMM_MR >= 12
-    QEQ_GEMM_ROWS_CASE(12)
-#endif
+#include "kernels/qu8s8-gemm/qu8s8-gemm-rows.h"
     default: break;
   }
 }
