@@ -19,8 +19,9 @@ extern "C" {
  * likely. second gets a bias from second_bias_storage (its output channels) if it has none.
  * Errors, with nothing modified: bad descriptors; mismatched channels; first without a bias;
  * a ReLU6 on first (QEQ_ERROR_UNSUPPORTED); NULL or non-finite beta/gamma/scales/biases or
- * a non-finite weight in second; no
- * bias and no storage for second. */
+ * a non-finite weight in second; a scale that is zero or negative; a shift that would make
+ * either bias non-finite (QEQ_ERROR_NON_FINITE); no bias and no storage for second; storage
+ * or biases overlapping each other or a weight. */
 QEQ_API qeq_status qeq_absorb_high_bias(qeq_layer* first, qeq_layer* second, const float* beta,
                                         const float* gamma, const float* scales,
                                         float* second_bias_storage);

@@ -56,7 +56,9 @@ typedef struct qeq_equalize_report {
  * norm of the weight's change in the last pair that touched it during the sweep. qeq derives
  * it from the scales and the channels' sums of squares instead of copying weights.
  * Errors, with nothing modified: every qeq_cross_layer_equalize error for any pair, a group
- * shorter than 2, threshold negative or NaN, max_sweeps 0. `report` may be NULL. */
+ * shorter than 2, threshold negative or NaN, max_sweeps 0, weights or biases of different
+ * layers overlapping (two descriptors may share a weight only if they describe the same
+ * layer). `report` may be NULL. */
 QEQ_API qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes,
                                 size_t group_count, float threshold, size_t max_sweeps,
                                 qeq_equalize_report* report);

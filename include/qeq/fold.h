@@ -33,7 +33,8 @@ typedef struct qeq_batch_norm {
  * channels (QEQ_ERROR_SHAPE_MISMATCH); NULL mean/var; eps negative or NaN; a running
  * variance with var + eps <= 0; any NaN/Inf among the batch-norm parameters or the bias
  * (QEQ_ERROR_NON_FINITE, naming it) or a factor gamma / sqrt(var + eps) that overflows; a
- * missing bias without bias_storage. */
+ * missing bias without bias_storage; bias_storage overlapping the weight or the batch-norm
+ * arrays. */
 QEQ_API qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn,
                                        float* bias_storage);
 

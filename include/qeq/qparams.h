@@ -47,7 +47,8 @@ QEQ_API qeq_observer_config qeq_observer_config_default(qeq_dtype dtype, qeq_qsc
  * reduce_range, except that qint32 ignores reduce_range without a custom range.
  * Errors: unknown dtype/qscheme; a custom range with quant_min >= quant_max, not containing
  * 0, outside the dtype, or longer than 256 values for 8-bit dtypes; reduce_range with
- * symmetric quint8 (PyTorch refuses it too). */
+ * symmetric quint8 (PyTorch refuses it too); a custom range that reduce_range leaves empty
+ * (quint8 [0, 1] becomes [0, 0]; PyTorch divides by zero later). */
 QEQ_API qeq_status qeq_quant_range(const qeq_observer_config* config, int32_t* quant_min,
                                    int32_t* quant_max);
 
@@ -64,8 +65,10 @@ QEQ_API qeq_status qeq_quant_range(const qeq_observer_config* config, int32_t* q
  * the other may be NULL.
  * Errors: min > max or NaN (QEQ_ERROR_INVALID_ARGUMENT, naming the channel), an infinite
  * bound in an observed channel (QEQ_ERROR_NON_FINITE: PyTorch returns scale = inf there,
- * which quantizes everything to the zero point), eps not positive and finite, and every
- * qeq_quant_range error. Nothing is written on failure. */
+ * which quantizes everything to the zero point), finite bounds whose difference overflows
+ * float32 (QEQ_ERROR_NON_FINITE: the scale would be inf), eps not positive and finite, and
+ * every qeq_quant_range error. The span qmax - qmin is computed in 64 bits (qint32's is
+ * 2^32 - 1). Nothing is written on failure. */
 QEQ_API qeq_status qeq_calculate_qparams(const qeq_observer_config* config, size_t count,
                                          const float* min, const float* max, float* scale,
                                          int32_t* zero_point, float* zero_point_float);

@@ -22,7 +22,8 @@ QEQ_API qeq_status qeq_sqnr_f32(size_t n, const float* ref, const float* x, doub
  * Python's slice [:n] takes them: n >= count gives all, 0 none, and a negative n all but the
  * last |n|. chosen (count entries) receives layer indices, *chosen_count how many. Per-layer
  * SQNRs come from qeq_sqnr_f32 on each layer's float and quantized outputs.
- * Errors: NULL pointers, a NaN SQNR (it has no order; +-inf are fine). */
+ * Errors: NULL pointers, a NaN SQNR (it has no order; +-inf are fine), chosen or
+ * chosen_count overlapping sqnr or each other. Nothing is written on failure. */
 QEQ_API qeq_status qeq_select_lowest_sqnr(size_t count, const double* sqnr, ptrdiff_t n,
                                           size_t* chosen, size_t* chosen_count);
 
