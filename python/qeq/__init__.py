@@ -9,4 +9,6 @@ from .core import *  # noqa: F401,F403
 from .core import (Layer, Observer, best_isa, clear_isa_cap, detected_isas, isa,  # noqa: F401
                    kernel_variants, set_isa_cap, version, version_string)
 
+from .gemm import Gemm  # noqa: F401,E402
+
 __version__ = version_string()

@@ -112,6 +112,34 @@ class InputEqualizationOptions(ctypes.Structure):
     _fields_ = [("alpha", c_float), ("use_absmax", c_int)]
 
 
+class GemmConfig(ctypes.Structure):
+    """qeq_gemm_config (include/qeq/gemm.h); enums are ints."""
+
+    _fields_ = [
+        ("n", c_size_t),
+        ("k", c_size_t),
+        ("weights", c_void_p),
+        ("weight_stride", c_size_t),
+        ("weight_qparam_count", c_size_t),
+        ("weight_scales", c_void_p),
+        ("weight_zero_points", c_void_p),
+        ("bias", c_void_p),
+        ("input_dtype", c_int),
+        ("input_scale", c_float),
+        ("input_zero_point", c_int32),
+        ("output", c_int),
+        ("output_dtype", c_int),
+        ("output_scale", c_float),
+        ("output_zero_point", c_int32),
+        ("clamp", c_int),
+        ("clamp_min", c_float),
+        ("clamp_max", c_float),
+        ("engine", c_int),
+        ("dynamic", c_int),
+        ("reduce_range", c_int),
+    ]
+
+
 _fp = POINTER(c_float)
 _ip = POINTER(c_int32)
 _sp = POINTER(c_size_t)
@@ -176,6 +204,14 @@ _PROTOTYPES = {
                                                  c_void_p]),
     "qeq_apply_input_equalization": ("status", [_lp, _lp, c_void_p]),
     "qeq_scaled_input_minmax": ("status", [c_size_t, c_void_p, c_void_p, c_void_p, _fp, _fp]),
+    "qeq_gemm_config_default": (GemmConfig, []),
+    "qeq_gemm_create": ("status", [POINTER(GemmConfig), POINTER(c_void_p)]),
+    "qeq_gemm_destroy": (None, [c_void_p]),
+    "qeq_gemm_kernel_name": (c_char_p, [c_void_p]),
+    "qeq_gemm_run": ("status", [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t,
+                                c_void_p]),
+    "qeq_gemm_run_dynamic": ("status", [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
+                                        c_size_t, c_void_p, _fp, _ip]),
 }
 
 

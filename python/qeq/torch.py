@@ -32,12 +32,13 @@ import torch.nn.intrinsic as nni
 
 from . import core
 from ._arrays import buffer
+from ._torch_linear import quantized_linear
 
 __all__ = [
     "channel_range", "cross_layer_equalization", "equalize", "converged",
     "fuse_conv_bn_weights", "fuse_conv_bn_eval", "fuse_linear_bn_weights",
     "fuse_linear_bn_eval", "fuse_known_modules", "fuse_modules", "fuse_modules_qat",
-    "layer_of", "FusionError",
+    "layer_of", "FusionError", "quantized_linear",
 ]
 
 
@@ -469,3 +470,4 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
         for name, new in zip(group, new_mods):
             _set_module(model, name, new)
     return model
+

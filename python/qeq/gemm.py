@@ -1,0 +1,162 @@
+"""qeq.Gemm: the int8 GEMM of include/qeq/gemm.h (PyTorch's quantized Linear, LinearReLU and
+dynamic Linear, bit for bit per engine).
+
+Packed once from int8 weights [n][k] (numpy or torch), their qparams and a float32 bias; run
+many times on activations [..., k] (uint8 / int8, or float32 for a dynamic GEMM). Inputs and
+outputs are used where they lie (C-contiguous, CPU); an output of the input's kind (numpy or
+torch) is allocated unless `out` is given. C statuses raise the QeqError subclasses.
+"""
+from __future__ import annotations
+
+import ctypes
+from ctypes import c_float, c_int32, c_void_p
+from typing import Any
+
+import numpy as np
+
+from ._arrays import buffer, is_tensor, vector
+from ._lib import GemmConfig, InvalidArgumentError, api, lib
+
+ENGINES = {"onednn": 0, "qnnpack": 1}
+OUTPUTS = {"quantized": 0, "float": 1, "int32": 2}
+CLAMPS = {"none": 0, "relu": 1, "relu6": 2, "range": 3}
+_QDTYPES = {"quint8": (0, np.uint8), "qint8": (1, np.int8)}
+
+
+def _choice(table: dict[str, Any], value: Any, what: str) -> Any:
+    key = str(value).replace("torch.", "").lower()
+    if key not in table:
+        raise ValueError(f"Gemm: unknown {what} {value!r}; expected one of {', '.join(table)}")
+    return table[key]
+
+
+def _count(keep: Any) -> int:
+    return int(keep.size) if isinstance(keep, np.ndarray) else int(keep.numel())
+
+
+def _empty(like: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A new array of `like`'s kind (torch tensor or numpy array)."""
+    if is_tensor(like):
+        import torch
+        return torch.from_numpy(np.empty(shape, dtype))
+    return np.empty(shape, dtype)
+
+
+class Gemm:
+    """y = out(sum_k (x - x_zp) * (w - w_zp[n]), bias), packed for the kernel dispatch picks now.
+
+    weight: int8 [n][k]; weight_scales: 1 (per tensor) or n values; weight_zero_points: as
+    many int32 values, or None (symmetric); bias: n float32 values or None.
+    output: "quantized" (output_dtype "quint8"/"qint8", output_scale, output_zero_point,
+    clamp "none"/"relu"/"relu6" or a (min, max) pair in real units), "float" or "int32".
+    engine: "onednn" or "qnnpack" (PyTorch's float32 operation orders). dynamic=True makes a
+    float-in, float-out GEMM (run it with run_dynamic; reduce_range as PyTorch's module).
+    """
+
+    def __init__(self, weight: Any, weight_scales: Any, weight_zero_points: Any = None,
+                 bias: Any = None, *, input_dtype: str = "quint8", input_scale: float = 1.0,
+                 input_zero_point: int = 0, output: str = "quantized",
+                 output_dtype: str = "quint8", output_scale: float = 1.0,
+                 output_zero_point: int = 0, clamp: Any = "none", engine: str = "onednn",
+                 dynamic: bool = False, reduce_range: bool = False):
+        self._handle = None
+        wptr, wshape, _ = buffer(weight, "weight", np.int8)
+        if len(wshape) != 2:
+            raise ValueError(f"weight: expected [n][k], got {len(wshape)} dimensions")
+        n, k = wshape
+        cfg = lib.qeq_gemm_config_default()
+        cfg.n, cfg.k, cfg.weights = n, k, wptr
+        pscale, kscale = vector(weight_scales, "weight_scales")
+        cfg.weight_qparam_count, cfg.weight_scales = _count(kscale), pscale
+        keep = [kscale]
+        if weight_zero_points is not None:
+            pzp, kzp = vector(weight_zero_points, "weight_zero_points", _count(kscale),
+                              dtype=np.int32)
+            cfg.weight_zero_points = pzp
+            keep.append(kzp)
+        if bias is not None:
+            pbias, kbias = vector(bias, "bias", n)
+            cfg.bias = pbias
+            keep.append(kbias)
+        cfg.input_dtype, self._input_np = _choice(_QDTYPES, input_dtype, "input dtype")
+        cfg.input_scale, cfg.input_zero_point = input_scale, input_zero_point
+        cfg.output = _choice(OUTPUTS, output, "output")
+        cfg.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
+        cfg.output_scale, cfg.output_zero_point = output_scale, output_zero_point
+        if isinstance(clamp, (tuple, list)):
+            cfg.clamp = CLAMPS["range"]
+            cfg.clamp_min, cfg.clamp_max = clamp
+        else:
+            cfg.clamp = _choice(CLAMPS, clamp, "clamp")
+            if cfg.clamp == CLAMPS["range"]:
+                raise ValueError("Gemm: clamp \"range\" is given as a (min, max) pair")
+        cfg.engine = _choice(ENGINES, engine, "engine")
+        cfg.dynamic, cfg.reduce_range = int(bool(dynamic)), int(bool(reduce_range))
+        handle = c_void_p()
+        api.qeq_gemm_create(ctypes.byref(cfg), ctypes.byref(handle))
+        self._handle = handle
+        self.n, self.k, self.dynamic = n, k, bool(dynamic)
+        self.output = output
+        self._output_np = {0: out_np, 1: np.float32, 2: np.int32}[cfg.output]
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            lib.qeq_gemm_destroy(self._handle)
+            self._handle = None
+
+    @property
+    def kernel_name(self) -> str:
+        """The microkernel the weights were packed for."""
+        return lib.qeq_gemm_kernel_name(self._handle).decode()
+
+    def _operands(self, x: Any, dtype: Any, out: Any) -> tuple[int, int, Any, int]:
+        ptr, shape, _ = buffer(x, "x", dtype)
+        if not shape or shape[-1] != self.k:
+            raise ValueError(f"x: expected [..., {self.k}] (k = {self.k}), got {tuple(shape)}")
+        m = int(np.prod(shape[:-1], dtype=np.int64)) if len(shape) > 1 else 1
+        oshape = tuple(shape[:-1]) + (self.n,)
+        out_dtype = self._output_np
+        if out is None:
+            out = _empty(x, oshape, out_dtype)
+        optr, got, _ = buffer(out, "out", out_dtype, writable=True)
+        if tuple(got) != oshape:
+            raise ValueError(f"out: expected shape {oshape}, got {tuple(got)}")
+        return m, ptr, out, optr
+
+    def run(self, x: Any, out: Any = None) -> Any:
+        """The static GEMM on x [..., k] (uint8 for quint8 input, int8 for qint8); returns
+        out [..., n]."""
+        if self.dynamic:
+            raise InvalidArgumentError("Gemm.run: the GEMM is dynamic (float input): use "
+                                       "run_dynamic", "Gemm.run")
+        m, ptr, out, optr = self._operands(x, self._input_np, out)
+        if m:
+            item = np.dtype(self._output_np).itemsize
+            api.qeq_gemm_run(self._handle, m, ptr, self.k, optr, self.n * item, None)
+        return out
+
+    __call__ = run
+
+    def _run_at(self, m: int, input_address: int, output_address: int) -> None:
+        """run() on raw addresses (qeq.torch's quantized tensors, which numpy cannot view);
+        the caller has checked the buffers hold m rows of k inputs and n outputs."""
+        item = np.dtype(self._output_np).itemsize
+        api.qeq_gemm_run(self._handle, m, input_address, self.k, output_address,
+                         self.n * item, None)
+
+    def run_dynamic(self, x: Any, out: Any = None) -> tuple[Any, float, int]:
+        """The dynamic GEMM on float32 x [..., k]: (out [..., n] float32, the input scale and
+        zero point chosen for this call)."""
+        if not self.dynamic:
+            raise InvalidArgumentError("Gemm.run_dynamic: the GEMM is static: use run",
+                                       "Gemm.run_dynamic")
+        m, ptr, out, optr = self._operands(x, np.float32, out)
+        scale, zero_point = c_float(0.0), c_int32(0)
+        if m:
+            api.qeq_gemm_run_dynamic(self._handle, m, ptr, self.k * 4, optr, self.n * 4, None,
+                                     ctypes.byref(scale), ctypes.byref(zero_point))
+        return out, scale.value, zero_point.value
+
+    def __repr__(self) -> str:
+        return (f"Gemm(n={self.n}, k={self.k}, output={self.output!r}, "
+                f"dynamic={self.dynamic}, kernel={self.kernel_name!r})")

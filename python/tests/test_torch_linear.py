@@ -1,0 +1,139 @@
+"""qeq.torch.quantized_linear against the modules' own forward, both engines, bit for bit.
+
+PyTorch 1.13 caches between calls (oneDNN's primitive cache ignores zero points), so every
+PyTorch call here has a shape of its own and a fresh module."""
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="python3-torch is not installed")
+import torch.ao.nn.quantized as nnq  # noqa: E402
+import torch.ao.nn.quantized.dynamic as nnqd  # noqa: E402
+import torch.nn.intrinsic.quantized as nniq  # noqa: E402
+
+import qeq  # noqa: E402
+import qeq.torch as qt  # noqa: E402
+from qeq._torch_linear import _packed  # noqa: E402
+
+ENGINES = [e for e in ("onednn", "qnnpack") if e in torch.backends.quantized.supported_engines]
+_shapes = itertools.count(3)
+
+
+def f32(v):
+    """A float32 value, as PyTorch's observers give scales (qeq takes float32 scales)."""
+    return float(np.float32(v))
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    before = torch.backends.quantized.engine
+    torch.backends.quantized.engine = request.param
+    yield request.param
+    torch.backends.quantized.engine = before
+
+
+def weight(gen, n, k, per_channel, zero_points):
+    w = torch.randn(n, k, generator=gen)
+    if per_channel:
+        scales = (w.abs().amax(1) / 127 + 1e-3).double()
+        zps = torch.randint(-5, 6, (n,), generator=gen) if zero_points else torch.zeros(
+            n, dtype=torch.long)
+        return torch.quantize_per_channel(w, scales, zps, 0, torch.qint8)
+    zp = int(torch.randint(-5, 6, (1,), generator=gen)) if zero_points else 0
+    return torch.quantize_per_tensor(w, f32(float(w.abs().max()) / 127), zp, torch.qint8)
+
+
+def static_module(gen, k, n, relu, per_channel, bias, zero_points=False):
+    mod = (nniq.LinearReLU if relu else nnq.Linear)(k, n, bias)
+    b = torch.randn(n, generator=gen) if bias else None
+    mod.set_weight_bias(weight(gen, n, k, per_channel, zero_points), b)
+    mod.scale, mod.zero_point = f32(0.05 + float(torch.rand(1, generator=gen)) / 5), int(
+        torch.randint(0, 256, (1,), generator=gen))
+    return mod
+
+
+@pytest.mark.parametrize("relu,per_channel,bias", itertools.product([False, True], repeat=3))
+def test_static_linear_matches_pytorch(engine, relu, per_channel, bias):
+    gen = torch.Generator().manual_seed(hash((relu, per_channel, bias)) % 1000)
+    for lead in [(1,), (7,), (2, 5)]:
+        k, n = 16 + next(_shapes), 9 + next(_shapes)
+        mod = static_module(gen, k, n, relu, per_channel, bias,
+                            zero_points=engine == "qnnpack")
+        x = torch.quantize_per_tensor(torch.randn(*lead, k, generator=gen) * 3,
+                                      f32(0.02 + float(torch.rand(1, generator=gen)) / 20),
+                                      int(torch.randint(0, 256, (1,), generator=gen)),
+                                      torch.quint8)
+        expect = mod(x)
+        got = qt.quantized_linear(mod, x)
+        assert got.dtype == torch.quint8 and got.shape == expect.shape
+        assert (got.q_scale(), got.q_zero_point()) == (expect.q_scale(), expect.q_zero_point())
+        assert torch.equal(got.int_repr(), expect.int_repr()), (engine, lead)
+
+
+@pytest.mark.parametrize("per_channel,bias", itertools.product([False, True], repeat=2))
+def test_dynamic_linear_matches_pytorch(engine, per_channel, bias):
+    gen = torch.Generator().manual_seed(10 + 2 * per_channel + bias)
+    for lead in [(1,), (6,), (3, 4)]:
+        k, n = 20 + next(_shapes), 5 + next(_shapes)
+        mod = nnqd.Linear(k, n, bias_=bias)
+        mod.set_weight_bias(weight(gen, n, k, per_channel, False),
+                            torch.randn(n, generator=gen) if bias else None)
+        x = torch.randn(*lead, k, generator=gen) * 2
+        expect = mod(x)
+        got = qt.quantized_linear(mod, x)
+        assert got.dtype == torch.float32
+        assert torch.equal(got.view(torch.int32), expect.view(torch.int32)), (engine, lead)
+
+
+def test_packed_once_and_again_when_something_changes(engine):
+    gen = torch.Generator().manual_seed(5)
+    k, n = 40 + next(_shapes), 11
+    mod = static_module(gen, k, n, False, True, True)
+    x = torch.quantize_per_tensor(torch.randn(4, k, generator=gen), 0.0625, 120, torch.quint8)
+    first = qt.quantized_linear(mod, x)
+    gemm = _packed[mod][1]
+    assert torch.equal(qt.quantized_linear(mod, x).int_repr(), first.int_repr())
+    assert _packed[mod][1] is gemm  # no repacking for the same settings
+    mod.set_weight_bias(weight(gen, n, k, True, False), None)  # new weights: packed again
+    x2 = torch.quantize_per_tensor(torch.randn(4, k, generator=gen), 0.078125, 100, torch.quint8)
+    got = qt.quantized_linear(mod, x2)
+    assert _packed[mod][1] is not gemm
+    k2 = 40 + next(_shapes)  # PyTorch's reference on a fresh module and shape of its own
+    ref = nnq.Linear(k2, n)
+    ref.set_weight_bias(torch.quantize_per_channel(
+        torch.nn.functional.pad(mod.weight().dequantize(), (0, k2 - k)),
+        mod.weight().q_per_channel_scales(), mod.weight().q_per_channel_zero_points(), 0,
+        torch.qint8), None)
+    ref.scale, ref.zero_point = mod.scale, mod.zero_point
+    xr = torch.quantize_per_tensor(torch.nn.functional.pad(x2.dequantize(), (0, k2 - k)),
+                                   0.078125, 100, torch.quint8)
+    assert torch.equal(got.int_repr(), ref(xr).int_repr())
+
+
+def test_bad_input_raises(engine):
+    gen = torch.Generator().manual_seed(6)
+    mod = static_module(gen, 8, 4, False, False, True)
+    x = torch.quantize_per_tensor(torch.randn(3, 8), 0.1, 128, torch.quint8)
+    with pytest.raises(TypeError, match="module"):
+        qt.quantized_linear(torch.nn.Linear(8, 4), x)
+    with pytest.raises(TypeError, match="quantized"):
+        qt.quantized_linear(mod, torch.randn(3, 8))
+    with pytest.raises(ValueError, match="in_features"):
+        qt.quantized_linear(mod, torch.quantize_per_tensor(torch.randn(3, 7), 0.1, 128,
+                                                           torch.quint8))
+    with pytest.raises(ValueError, match="contiguous"):
+        qt.quantized_linear(mod, torch.quantize_per_tensor(torch.randn(8, 3), 0.1, 128,
+                                                           torch.quint8).t())
+    dyn = nnqd.Linear(8, 4)
+    with pytest.raises(TypeError, match="float32"):
+        qt.quantized_linear(dyn, torch.randn(3, 8, dtype=torch.float64))
+    with pytest.raises(qeq.NonFiniteError):
+        qt.quantized_linear(dyn, torch.full((3, 8), float("inf")))
+    before = torch.backends.quantized.engine
+    try:
+        torch.backends.quantized.engine = "none"
+        with pytest.raises(qeq.UnsupportedError, match="engine"):
+            qt.quantized_linear(mod, x)
+    finally:
+        torch.backends.quantized.engine = before
