@@ -38,7 +38,7 @@ __all__ = [
     "channel_range", "cross_layer_equalization", "equalize", "converged",
     "fuse_conv_bn_weights", "fuse_conv_bn_eval", "fuse_linear_bn_weights",
     "fuse_linear_bn_eval", "fuse_known_modules", "fuse_modules", "fuse_modules_qat",
-    "layer_of", "FusionError", "quantized_linear",
+    "layer_of", "FusionError", "quantized_linear", "find_chains", "Discovery", "Refusal",
 ]
 
 
@@ -471,3 +471,6 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
             _set_module(model, name, new)
     return model
 
+
+# After the definitions above, which these modules use.
+from ._torch_discover import Discovery, Refusal, find_chains  # noqa: E402
