@@ -39,6 +39,7 @@ __all__ = [
     "fuse_conv_bn_weights", "fuse_conv_bn_eval", "fuse_linear_bn_weights",
     "fuse_linear_bn_eval", "fuse_known_modules", "fuse_modules", "fuse_modules_qat",
     "layer_of", "FusionError", "quantized_linear", "find_chains", "Discovery", "Refusal",
+    "equalize_inputs", "observe_input_ranges", "layer_sqnr", "InputEqualization",
 ]
 
 
@@ -474,3 +475,5 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
 
 # After the definitions above, which these modules use.
 from ._torch_discover import Discovery, Refusal, find_chains  # noqa: E402
+from ._torch_input_eq import (InputEqualization, equalize_inputs, layer_sqnr,  # noqa: E402
+                              observe_input_ranges)
