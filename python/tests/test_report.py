@@ -1,0 +1,103 @@
+"""python3 -m qeq report: tables, plots (skipped without matplotlib), progress, write-back."""
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="python3-torch is not installed")
+from torch import nn  # noqa: E402
+
+from qeq import report  # noqa: E402
+
+
+def small_model():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.Conv2d(8, 16, 1), nn.ReLU(), nn.Conv2d(16, 4, 1)).eval()
+    with torch.no_grad():  # channels of very different ranges, as CLE is for
+        model[0].weight.mul_(torch.logspace(-2, 1, 8).reshape(-1, 1, 1, 1))
+        model[1].running_var.uniform_(0.5, 2)
+    return model
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def reference_sqnr(w):
+    """Per-tensor symmetric qint8 (scale max|w| / 127.5, as MinMaxObserver) in float64."""
+    w = w.astype(np.float64)
+    scale = np.float32(np.abs(w).max() / 127.5)
+    q = np.clip(np.round(w / scale), -128, 127) * scale
+    return 20 * np.log10(np.linalg.norm(w) / np.linalg.norm(w - q))
+
+
+def test_module_report_tables_and_write_back(tmp_path, capsys):
+    model = small_model()
+    path = tmp_path / "model.pt"
+    torch.save(model, path)
+    out = tmp_path / "out"
+    assert report.main([str(path), "-o", str(out), "--no-plots", "--input-shape", "1,3,8,8",
+                        "--write", str(tmp_path / "eq.pt")]) == 0
+    rows = read_csv(out / "report.csv")
+    assert [r["layer"] for r in rows] == ["0", "3", "5"]
+    assert (out / "report.md").read_text().count("\n") == 2 + len(rows)
+    first = rows[0]
+    assert float(first["ratio after"]) < float(first["ratio before"])
+    equalized = torch.load(tmp_path / "eq.pt")
+    w = equalized[0][0].weight.detach().numpy()
+    assert float(first["SQNR dB after"]) == pytest.approx(reference_sqnr(w), abs=0.02)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(equalized(x), model(x), rtol=1e-4, atol=1e-5)
+    captured = capsys.readouterr()
+    assert "1 chains, 1 batch norms folded" in captured.out
+    assert "3/3" in captured.err or "5/5" in captured.err  # the progress bar ended
+
+
+def test_npz_and_torchscript_report_weights_as_they_are(tmp_path):
+    model = small_model()
+    weights = {k: v.numpy() for k, v in model.state_dict().items()}
+    np.savez(tmp_path / "w.npz", **weights)
+    assert report.main([str(tmp_path / "w.npz"), "-o", str(tmp_path / "a"), "--no-plots",
+                        "-q"]) == 0
+    rows = read_csv(tmp_path / "a" / "report.csv")
+    assert [r["layer"] for r in rows] == ["0.weight", "3.weight", "5.weight"]
+    assert rows[0]["ratio after"] == ""
+    torch.jit.script(model).save(str(tmp_path / "m.ts"))
+    assert report.main([str(tmp_path / "m.ts"), "-o", str(tmp_path / "b"), "--no-plots",
+                        "-q"]) == 0
+    assert [r["layer"] for r in read_csv(tmp_path / "b" / "report.csv")] == \
+        ["0.weight", "3.weight", "5.weight"]
+    with pytest.raises(SystemExit, match="--write needs a module"):
+        report.main([str(tmp_path / "w.npz"), "-o", str(tmp_path / "c"), "--write",
+                     str(tmp_path / "x.npz")])
+    with pytest.raises(SystemExit, match="no such file"):
+        report.main([str(tmp_path / "missing.pt")])
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_plots(tmp_path, fmt):
+    pytest.importorskip("matplotlib", reason="python3-matplotlib is not installed")
+    path = tmp_path / "model.pt"
+    torch.save(small_model(), path)
+    assert report.main([str(path), "-o", str(tmp_path), "--format", fmt, "-q",
+                        "--input-shape", "1,3,8,8"]) == 0
+    for layer in ("0", "3", "5"):
+        assert (tmp_path / f"{layer}.{fmt}").stat().st_size > 1000
+
+
+def test_cli_on_torchvision_model(tmp_path):
+    pytest.importorskip("torchvision", reason="python3-torchvision is not installed")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-m", "qeq", "report", "torchvision:resnet18",
+                           "-o", str(tmp_path), "--no-plots", "-q", "--input-shape",
+                           "1,3,64,64"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "8 chains, 20 batch norms folded" in done.stdout
+    assert len(read_csv(tmp_path / "report.csv")) == 16
