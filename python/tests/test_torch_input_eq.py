@@ -159,3 +159,34 @@ def test_bad_input_leaves_model_unchanged():
     for (n, a), (_, b) in zip(model.named_parameters(), snapshot.named_parameters()):
         assert torch.equal(a, b), n
     assert not model.fc1._forward_pre_hooks
+
+
+class TwoLinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(5, 8), nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x))
+
+
+def test_producer_not_equalized_itself_still_absorbs_the_scale():
+    """FX equalizing fc2 alone drops its scale (no mul, fc1 unscaled: the function changes);
+    qeq folds it into fc1 and keeps the function."""
+    torch.manual_seed(0)
+    model = TwoLinear().eval()
+    x = torch.randn(16, 5) * torch.tensor([1.0, 10, 0.1, 3, 1])
+    eq = {"": None, "module_name": [("fc2", default_equalization_qconfig)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_fx(copy.deepcopy(model), {"": default_qconfig}, example_inputs=(x,),
+                              _equalization_config=eq)
+        prepared(x)
+        ref = _convert_equalization_ref(prepared)
+    mine = copy.deepcopy(model)
+    report = qt.equalize_inputs(mine, ["fc2"], [x], producers={"fc2": "fc1"})
+    assert torch.equal(mine.fc2.weight, ref.fc2.weight)  # the same scales on fc2
+    with torch.no_grad():
+        assert (ref(x) - model(x)).abs().max() > 1  # FX: fc1 never absorbed s
+        torch.testing.assert_close(mine(x), model(x), rtol=1e-5, atol=1e-5)
+    assert not report.hooks
