@@ -21,7 +21,7 @@ from torch import nn
 from . import core
 from ._int8 import fake_quantize_per_tensor, fake_quantize_range
 from ._lib import ShapeMismatchError
-from .torch import _FUSED_RELU, layer_of
+from ._torch_layers import _FUSED_RELU, layer_of
 
 _FN = "equalize_inputs"
 

@@ -32,6 +32,10 @@ import torch.nn.intrinsic as nni
 
 from . import core
 from ._arrays import buffer
+from ._torch_discover import Discovery, Refusal, find_chains
+from ._torch_input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
+                              observe_input_ranges)
+from ._torch_layers import _FUSED_RELU, _KINDS, _kind, layer_of  # noqa: F401
 from ._torch_linear import quantized_linear
 
 __all__ = [
@@ -46,48 +50,6 @@ __all__ = [
 class FusionError(ValueError, AssertionError):
     """A fusion request qeq cannot serve (unknown pattern, mode mismatch, training mode).
     Also an AssertionError, which is what PyTorch raises in these cases."""
-
-
-# ---- modules as qeq layers -----------------------------------------------------------------
-
-_KINDS: dict[type, str] = {
-    nn.Linear: "linear",
-    nn.Conv1d: "conv1d", nn.Conv2d: "conv2d", nn.Conv3d: "conv3d",
-    nn.ConvTranspose1d: "conv_transpose1d", nn.ConvTranspose2d: "conv_transpose2d",
-    nn.ConvTranspose3d: "conv_transpose3d",
-}
-_FUSED_RELU = (nni.LinearReLU, nni.ConvReLU1d, nni.ConvReLU2d, nni.ConvReLU3d)
-
-
-def _kind(module: nn.Module) -> str | None:
-    for cls in type(module).__mro__:
-        if cls in _KINDS:
-            return _KINDS[cls]
-    return None
-
-
-def layer_of(module: nn.Module, name: str = "module") -> core.Layer:
-    """The qeq layer over a module's own parameters (Linear, Conv*, ConvTranspose*, or a fused
-    LinearReLU / ConvReLU*d, whose activation is recorded). Raises ValueError for any other
-    module, TypeError/ValueError for weights qeq cannot use where they lie."""
-    activation = "none"
-    inner = module
-    if isinstance(module, _FUSED_RELU):
-        inner, activation = module[0], "relu"
-    kind = _kind(inner)
-    if kind is None:
-        raise ValueError(f"{name}: module type not supported: {type(module).__name__} "
-                         "(qeq takes Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d and the fused "
-                         "LinearReLU / ConvReLU1d/2d/3d)")
-    weight = inner.weight
-    bias = inner.bias
-    buffer(weight, f"{name}.weight", writable=True)
-    if bias is not None:
-        buffer(bias, f"{name}.bias", writable=True)
-        if bias.device != weight.device:
-            raise ValueError(f"{name}: bias and weight on different devices")
-    groups = getattr(inner, "groups", 1)
-    return core.Layer(kind, weight.data, None if bias is None else bias.data, groups, activation)
 
 
 # ---- equalization (torch.ao.quantization._equalize) ----------------------------------------
@@ -472,8 +434,3 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
             _set_module(model, name, new)
     return model
 
-
-# After the definitions above, which these modules use.
-from ._torch_discover import Discovery, Refusal, find_chains  # noqa: E402
-from ._torch_input_eq import (InputEqualization, equalize_inputs, layer_sqnr,  # noqa: E402
-                              observe_input_ranges)

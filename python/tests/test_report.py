@@ -92,12 +92,22 @@ def test_plots(tmp_path, fmt):
         assert (tmp_path / f"{layer}.{fmt}").stat().st_size > 1000
 
 
-def test_cli_on_torchvision_model(tmp_path):
+def test_torchvision_model(tmp_path, capsys):
     pytest.importorskip("torchvision", reason="python3-torchvision is not installed")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    done = subprocess.run([sys.executable, "-m", "qeq", "report", "torchvision:resnet18",
-                           "-o", str(tmp_path), "--no-plots", "-q", "--input-shape",
-                           "1,3,64,64"], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "8 chains, 20 batch norms folded" in done.stdout
+    assert report.main(["torchvision:resnet18", "-o", str(tmp_path), "--no-plots", "-q",
+                        "--input-shape", "1,3,64,64"]) == 0
+    assert "8 chains, 20 batch norms folded" in capsys.readouterr().out
     assert len(read_csv(tmp_path / "report.csv")) == 16
+
+
+def test_command_line(tmp_path):
+    torch.save(small_model(), tmp_path / "m.pt")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-m", "qeq", "report", str(tmp_path / "m.pt"), "-o",
+                           str(tmp_path), "--no-plots", "-q", "--input-shape", "1,3,8,8"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "3 layers" in done.stdout and (tmp_path / "report.md").exists()
+    usage = subprocess.run([sys.executable, "-m", "qeq"], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert usage.returncode == 2 and "usage" in usage.stderr
