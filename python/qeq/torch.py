@@ -20,6 +20,10 @@ deliberate (SPEC.md section 13 and README "Python"):
   pre-hook of the first module and forward hook of the last (PyTorch main's behaviour);
   fuse_modules_qat delegates to PyTorch.
 - Every check runs before anything is written: an error leaves the model as it was.
+
+Beyond PyTorch's eager API: quantized_linear (a converted quantized Linear's forward through
+qeq's GEMM), equalize_inputs / observe_input_ranges / layer_sqnr (FX's input-weight
+equalization on eager models) and find_chains (torch.fx discovery of equalizable chains).
 """
 from __future__ import annotations
 
