@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """qeq.torch against PyTorch's own functions on identical copies, in one run: batch-norm
 folding (fuse_modules) and cross-layer equalization (equalize) of torchvision's resnet18 and
-mobilenet_v2 (random weights), and cross_layer_equalization of two (2048, 2048, 3, 3) convs.
+mobilenet_v2 (random weights), cross_layer_equalization of two (2048, 2048, 3, 3) convs, and
+a converted quantized Linear's forward (quantized_linear against the module, both engines).
 Prints a markdown table of best-of-N times and speed-ups.
 
     QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 python/bench/bench_torch.py [--threads N]
+        [--only linear]
 """
 from __future__ import annotations
 
@@ -36,11 +38,39 @@ def best(fn, setup, repeats):
     return min(times)
 
 
+def linear_rows(row, repeats: int, m: int = 64, k: int = 1024, n: int = 1024) -> None:
+    """A quantized Linear's forward (per-channel weights, bias; static and dynamic) by the
+    module and by qeq.torch.quantized_linear (packed before timing), per engine."""
+    import torch.ao.nn.quantized as nnq
+    import torch.ao.nn.quantized.dynamic as nnqd
+    torch.manual_seed(0)
+    w = torch.randn(n, k)
+    wq = torch.quantize_per_channel(w, (w.abs().amax(1) / 127).double(),
+                                    torch.zeros(n, dtype=torch.long), 0, torch.qint8)
+    x = torch.randn(m, k)
+    xq = torch.quantize_per_tensor(x, 0.03125, 128, torch.quint8)
+    before = torch.backends.quantized.engine
+    for engine in [e for e in ("onednn", "qnnpack")
+                   if e in torch.backends.quantized.supported_engines]:
+        torch.backends.quantized.engine = engine
+        static, dynamic = nnq.Linear(k, n), nnqd.Linear(k, n)
+        for mod in (static, dynamic):
+            mod.set_weight_bias(wq, torch.randn(n))
+        static.scale, static.zero_point = 0.25, 64
+        for mod, inp, what in ((static, xq, "static"), (dynamic, x, "dynamic")):
+            qt.quantized_linear(mod, inp)  # packs once
+            row(f"Linear {m}x{k}x{n} ({engine})", f"{what} forward (best of {repeats})",
+                best(lambda _: mod(inp), lambda: None, repeats),
+                best(lambda _: qt.quantized_linear(mod, inp), lambda: None, repeats))
+    torch.backends.quantized.engine = before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1; "
                         "qeq is single-threaded)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("all", "linear"), default="all")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__} "
@@ -52,6 +82,9 @@ def main() -> None:
         print(f"| {model} | {op} | {t_torch * 1e3:.1f} | {t_qeq * 1e3:.1f} | "
               f"{t_torch / t_qeq:.1f}x |", flush=True)
 
+    linear_rows(row, args.repeats * 10)
+    if args.only == "linear":
+        return
     for name in ("resnet18", "mobilenet_v2"):
         model = build(name)
         groups = bn_groups(model)
