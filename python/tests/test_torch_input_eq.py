@@ -190,3 +190,18 @@ def test_producer_not_equalized_itself_still_absorbs_the_scale():
         assert (ref(x) - model(x)).abs().max() > 1  # FX: fc1 never absorbed s
         torch.testing.assert_close(mine(x), model(x), rtol=1e-5, atol=1e-5)
     assert not report.hooks
+
+
+def test_depthwise_layer_beyond_fx():
+    """A depthwise conv as the equalized layer (FX raises: its weight has 1 input channel
+    per group); the function is kept."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, groups=8)).eval()
+    batches = [torch.randn(2, 3, 6, 6) * 3]
+    original = copy.deepcopy(model)
+    report = qt.equalize_inputs(model, ["2"], batches, producers="auto")
+    assert report.producers == {"2": "0"} and report.scales["2"].numel() == 8
+    assert not torch.equal(model[0].weight, original[0].weight)
+    with torch.no_grad():
+        torch.testing.assert_close(model(batches[0]), original(batches[0]), rtol=1e-4,
+                                   atol=1e-5)
