@@ -1,11 +1,11 @@
 """`python3 -m qeq report MODEL`: what equalization does to a model's weights.
 
 MODEL is a torch.save'd nn.Module, `torchvision:NAME` (a torchvision model with random
-weights, nothing downloaded), a TorchScript file, or an .npz of weight arrays. For an
-nn.Module the report traces it (qeq.torch.find_chains), folds its batch norms, equalizes the
+weights, nothing downloaded), a TorchScript file, or an .npz or .safetensors file of weight
+arrays. For an nn.Module the report traces it (qeq.torch.find_chains), folds its batch norms, equalizes the
 discovered chains and writes, per layer, the per-output-channel weight ranges before and
 after, their max/min ratio and the SQNR of per-tensor int8 weights (report.md, report.csv)
-and a plot of the ranges (matplotlib, PNG or SVG). TorchScript and .npz files have no graph
+and a plot of the ranges (matplotlib, PNG or SVG). TorchScript and weight files have no graph
 torch.fx can trace: they get the tables and plots of their weights as they are.
 """
 from __future__ import annotations
@@ -127,6 +127,12 @@ def load(spec: str) -> tuple[str, Any]:
     if path.suffix == ".npz":
         with np.load(path) as data:
             return "weights", {k: data[k] for k in data.files}
+    if path.suffix == ".safetensors":
+        from ._safetensors import SafetensorsError, load_safetensors
+        try:
+            return "weights", load_safetensors(path)
+        except SafetensorsError as e:
+            raise SystemExit(f"qeq report: {e}") from None
     import torch
     try:
         scripted = torch.jit.load(str(path), map_location="cpu")
@@ -199,7 +205,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m qeq report", description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("model", help="torch.save'd module, torchvision:NAME, TorchScript "
-                                      "file or .npz of weights")
+                                      "file, or .npz / .safetensors of weights")
     parser.add_argument("-o", "--out", default="qeq-report", help="output directory")
     parser.add_argument("--input-shape", help="example input shape for tracing, e.g. "
                                               "1,3,224,224 (default: from the first layer)")
@@ -208,7 +214,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--format", choices=("png", "svg"), default="png")
     parser.add_argument("--no-plots", dest="plots", action="store_false")
     parser.add_argument("--write", help="write the folded and equalized model (torch.save) "
-                                        "or, for a .npz path, its weights")
+                                        "or, for a .npz / .safetensors path, its weights")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(list(argv) if argv is not None else None)
     out = Path(args.out)
@@ -218,7 +224,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         model, found, rows, plots, progress = report_module(obj, args, out)
     else:
         if args.write:
-            raise SystemExit("qeq report: --write needs a module (TorchScript and .npz files "
+            raise SystemExit("qeq report: --write needs a module (TorchScript and weight files "
                              "have no graph to equalize)")
         model, found = None, None
         rows, plots, progress = report_weights(obj, args)
@@ -247,5 +253,8 @@ def _write(model: Any, path: Path) -> None:
     import torch
     if path.suffix == ".npz":
         np.savez(path, **{k: v.detach().numpy() for k, v in model.state_dict().items()})
+    elif path.suffix == ".safetensors":
+        from ._safetensors import save_safetensors
+        save_safetensors(path, {k: v.detach().numpy() for k, v in model.state_dict().items()})
     else:
         torch.save(model, path)

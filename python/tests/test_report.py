@@ -81,6 +81,35 @@ def test_npz_and_torchscript_report_weights_as_they_are(tmp_path):
         report.main([str(tmp_path / "missing.pt")])
 
 
+def test_safetensors_report_and_write_back(tmp_path):
+    from qeq._safetensors import load_safetensors, save_safetensors
+    model = small_model()
+    save_safetensors(tmp_path / "w.safetensors",
+                     {k: v.numpy() for k, v in model.state_dict().items()})
+    np.savez(tmp_path / "w.npz", **{k: v.numpy() for k, v in model.state_dict().items()})
+    for name in ("w.safetensors", "w.npz"):
+        assert report.main([str(tmp_path / name), "-o", str(tmp_path / name[2:]), "--no-plots",
+                            "-q"]) == 0
+    assert read_csv(tmp_path / "safetensors" / "report.csv") == \
+        read_csv(tmp_path / "npz" / "report.csv")
+    (tmp_path / "broken.safetensors").write_bytes(b"\x00" * 4)
+    with pytest.raises(SystemExit, match="shorter than the 8-byte header"):
+        report.main([str(tmp_path / "broken.safetensors")])
+    # A module's folded and equalized weights written back as .safetensors.
+    torch.save(model, tmp_path / "m.pt")
+    assert report.main([str(tmp_path / "m.pt"), "-o", str(tmp_path / "m"), "--no-plots", "-q",
+                        "--input-shape", "1,3,8,8", "--write",
+                        str(tmp_path / "eq.safetensors")]) == 0
+    assert report.main([str(tmp_path / "m.pt"), "-o", str(tmp_path / "m2"), "--no-plots", "-q",
+                        "--input-shape", "1,3,8,8", "--write", str(tmp_path / "eq.pt")]) == 0
+    written = load_safetensors(tmp_path / "eq.safetensors")
+    expected = torch.load(tmp_path / "eq.pt").state_dict()
+    assert sorted(written) == sorted(expected)
+    for name, value in expected.items():
+        assert written[name].dtype == value.numpy().dtype
+        np.testing.assert_array_equal(written[name], value.numpy())
+
+
 @pytest.mark.parametrize("fmt", ["png", "svg"])
 def test_plots(tmp_path, fmt):
     pytest.importorskip("matplotlib", reason="python3-matplotlib is not installed")
