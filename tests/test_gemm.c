@@ -15,20 +15,10 @@
 static int32_t dtype_min(qeq_dtype d) {
   return d == QEQ_DTYPE_QINT8 ? -128 : 0;
 }
-static int32_t dtype_max(qeq_dtype d) {
-  return d == QEQ_DTYPE_QINT8 ? 127 : 255;
-}
 
-static int32_t quantize_value(float v, float scale, int32_t zp, qeq_dtype d) {
-  const float q = nearbyintf(v * (1.0f / scale)) + (float)zp;
-  if (!(q > (float)dtype_min(d))) return dtype_min(d);
-  if (q > (float)dtype_max(d)) return dtype_max(d);
-  return (int32_t)q;
-}
-
-/* y for row/column (r, j), written at out + j * element size. */
-static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x,
-                           size_t x_stride, uint8_t* y, size_t y_stride) {
+/* y for row/column (r, j): the exact sum here, the output by ref_gemm_store. */
+static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x, size_t x_stride,
+                           uint8_t* y, size_t y_stride) {
   const int x_signed = c->input_dtype == QEQ_DTYPE_QINT8;
   const size_t wstride = c->weight_stride ? c->weight_stride : c->k;
   for (size_t r = 0; r < m; r++) {
@@ -40,46 +30,7 @@ static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x,
         const int32_t xv = x_signed ? (int8_t)x[r * x_stride + i] : x[r * x_stride + i];
         acc += (int64_t)(xv - c->input_zero_point) * (c->weights[j * wstride + i] - zw);
       }
-      uint8_t* out = y + r * y_stride;
-      const float s_w = c->weight_scales[q], s_x = c->input_scale;
-      const float b = c->bias ? c->bias[j] : 0.0f;
-      if (c->output == QEQ_GEMM_OUTPUT_INT32) {
-        const int32_t v = (int32_t)acc;
-        memcpy(out + 4 * j, &v, 4);
-        continue;
-      }
-      if (c->output == QEQ_GEMM_OUTPUT_FLOAT) {
-        const float v = (float)acc * (s_x * s_w) + b;
-        memcpy(out + 4 * j, &v, 4);
-        continue;
-      }
-      /* SPEC.md 9 for QNNPACK; for oneDNN the order measured on PyTorch 1.13 (README): the
-       * zero point is added in float before rounding. */
-      float v;
-      int32_t add_after = c->output_zero_point;
-      if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
-        const float mult = (s_w * s_x) * (1.0f / c->output_scale);
-        const int32_t bq = (int32_t)nearbyintf(b * (1.0f / (float)((double)s_w * s_x)));
-        v = (float)(int32_t)(acc + bq) * mult;
-      } else {
-        const float bs = (1.0f / s_x) * (1.0f / s_w);
-        const float mult = (1.0f / c->output_scale) / bs;
-        v = ((float)acc + b * bs) * mult + (float)c->output_zero_point;
-        add_after = 0;
-      }
-      int32_t lo = dtype_min(c->output_dtype), hi = dtype_max(c->output_dtype);
-      const int32_t zy = c->output_zero_point;
-      if (c->clamp == QEQ_GEMM_CLAMP_RELU || c->clamp == QEQ_GEMM_CLAMP_RELU6) lo = zy;
-      if (c->clamp == QEQ_GEMM_CLAMP_RELU6) {
-        hi = quantize_value(6.0f, c->output_scale, zy, c->output_dtype);
-      }
-      if (c->clamp == QEQ_GEMM_CLAMP_RANGE) {
-        lo = quantize_value(c->clamp_min, c->output_scale, zy, c->output_dtype);
-        hi = quantize_value(c->clamp_max, c->output_scale, zy, c->output_dtype);
-      }
-      int64_t qv = (int64_t)nearbyint((double)v) + add_after;
-      qv = qv < lo ? lo : qv > hi ? hi : qv;
-      out[j] = (uint8_t)(int32_t)qv;
+      ref_gemm_store(c, j, acc, y + r * y_stride);
     }
   }
 }
@@ -164,7 +115,8 @@ static void make_random_config(test_rng* rng, size_t n, size_t k, random_config*
   rc->zps = malloc(n * sizeof(int32_t));
   rc->bias = malloc(n * sizeof(float));
   for (size_t j = 0; j < n; j++) {
-    rc->scales[j] = ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, -8 - (int)rng_below(rng, 3));
+    rc->scales[j] =
+        ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, -8 - (int)rng_below(rng, 3));
     rc->zps[j] = (int32_t)rng_below(rng, 21) - 10;
     rc->bias[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 512.0f;
   }
@@ -174,8 +126,8 @@ static void make_random_config(test_rng* rng, size_t n, size_t k, random_config*
   c.input_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
   c.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
   c.input_zero_point = dtype_min(c.input_dtype) + (int32_t)rng_below(rng, 256);
-  c.output = rng_below(rng, 5) == 0 ? (qeq_gemm_output)(1 + rng_below(rng, 2))
-                                    : QEQ_GEMM_OUTPUT_QUANTIZED;
+  c.output =
+      rng_below(rng, 5) == 0 ? (qeq_gemm_output)(1 + rng_below(rng, 2)) : QEQ_GEMM_OUTPUT_QUANTIZED;
   c.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
   c.output_scale = (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
   c.output_zero_point = dtype_min(c.output_dtype) + (int32_t)rng_below(rng, 256);
@@ -195,7 +147,7 @@ static void test_random_configs_every_cap(void** state) {
   rng_init(&rng, test_seed());
   qeq_isa isas[QEQ_ISA_COUNT];
   const size_t n_isas = detected_isas(isas);
-  const size_t shapes[][3] = {{1, 1, 1},   {3, 17, 5},   {9, 33, 64},  {17, 40, 300},
+  const size_t shapes[][3] = {{1, 1, 1},    {3, 17, 5},     {9, 33, 64},  {17, 40, 300},
                               {33, 7, 129}, {2, 100, 1000}, {64, 65, 31}, {1, 300, 77}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     for (int rep = 0; rep < 3; rep++) {
@@ -269,11 +221,21 @@ static void test_cap_change_after_packing(void** state) {
 /* ---- bad input: a status, a message naming the argument, nothing written ---- */
 
 typedef void (*config_mutator)(qeq_gemm_config*);
-static void bad_n(qeq_gemm_config* c) { c->n = 0; }
-static void bad_k(qeq_gemm_config* c) { c->k = 0; }
-static void bad_weights(qeq_gemm_config* c) { c->weights = NULL; }
-static void bad_stride(qeq_gemm_config* c) { c->weight_stride = 1; }
-static void bad_count(qeq_gemm_config* c) { c->weight_qparam_count = 3; }
+static void bad_n(qeq_gemm_config* c) {
+  c->n = 0;
+}
+static void bad_k(qeq_gemm_config* c) {
+  c->k = 0;
+}
+static void bad_weights(qeq_gemm_config* c) {
+  c->weights = NULL;
+}
+static void bad_stride(qeq_gemm_config* c) {
+  c->weight_stride = 1;
+}
+static void bad_count(qeq_gemm_config* c) {
+  c->weight_qparam_count = 3;
+}
 static void bad_scale_nan(qeq_gemm_config* c) {
   static const float s[2] = {NAN, 1.0f};
   c->weight_scales = s;
@@ -290,14 +252,22 @@ static void bad_bias(qeq_gemm_config* c) {
   static const float b[2] = {INFINITY, 0.0f};
   c->bias = b;
 }
-static void bad_input_dtype(qeq_gemm_config* c) { c->input_dtype = QEQ_DTYPE_QINT32; }
-static void bad_input_scale(qeq_gemm_config* c) { c->input_scale = -1.0f; }
-static void bad_input_zp(qeq_gemm_config* c) { c->input_zero_point = 256; }
+static void bad_input_dtype(qeq_gemm_config* c) {
+  c->input_dtype = QEQ_DTYPE_QINT32;
+}
+static void bad_input_scale(qeq_gemm_config* c) {
+  c->input_scale = -1.0f;
+}
+static void bad_input_zp(qeq_gemm_config* c) {
+  c->input_zero_point = 256;
+}
 static void bad_output_zp(qeq_gemm_config* c) {
   c->output_dtype = QEQ_DTYPE_QINT8;
   c->output_zero_point = 200;
 }
-static void bad_output_scale(qeq_gemm_config* c) { c->output_scale = INFINITY; }
+static void bad_output_scale(qeq_gemm_config* c) {
+  c->output_scale = INFINITY;
+}
 static void bad_multiplier(qeq_gemm_config* c) {
   static const float s[2] = {1e-30f, 1e-30f};
   c->weight_scales = s; /* s_w * s_x underflows to 0 */
@@ -307,10 +277,18 @@ static void bad_clamp(qeq_gemm_config* c) {
   c->clamp = QEQ_GEMM_CLAMP_RANGE;
   c->clamp_min = 2.0f, c->clamp_max = 1.0f;
 }
-static void bad_clamp_kind(qeq_gemm_config* c) { c->clamp = (qeq_gemm_clamp)9; }
-static void bad_engine(qeq_gemm_config* c) { c->engine = (qeq_gemm_engine)5; }
-static void bad_output(qeq_gemm_config* c) { c->output = (qeq_gemm_output)7; }
-static void bad_dynamic(qeq_gemm_config* c) { c->dynamic = 1; }
+static void bad_clamp_kind(qeq_gemm_config* c) {
+  c->clamp = (qeq_gemm_clamp)9;
+}
+static void bad_engine(qeq_gemm_config* c) {
+  c->engine = (qeq_gemm_engine)5;
+}
+static void bad_output(qeq_gemm_config* c) {
+  c->output = (qeq_gemm_output)7;
+}
+static void bad_dynamic(qeq_gemm_config* c) {
+  c->dynamic = 1;
+}
 static void bad_huge_k(qeq_gemm_config* c) {
   c->input_zero_point = 0; /* |x - zx| up to 255, |w| up to 128: k at most 65793 */
   c->k = 70000;
@@ -416,11 +394,11 @@ static void test_bad_runs(void** state) {
         "NaN input accepted");
   CHECK(strstr(qeq_last_error(), "input[0][5]") != NULL, "message: %s", qeq_last_error());
   xf[5] = 0.0f;
-  CHECK(qeq_gemm_run_dynamic(g, 1, xf, 33, yf, 16, NULL, NULL, NULL) ==
-            QEQ_ERROR_INVALID_ARGUMENT,
+  CHECK(qeq_gemm_run_dynamic(g, 1, xf, 33, yf, 16, NULL, NULL, NULL) == QEQ_ERROR_INVALID_ARGUMENT,
         "a stride of 33 bytes accepted");
-  CHECK(qeq_gemm_run(g, 1, x, 8, y, 4, NULL) == QEQ_ERROR_INVALID_ARGUMENT, "static run of a "
-                                                                            "dynamic gemm");
+  CHECK(qeq_gemm_run(g, 1, x, 8, y, 4, NULL) == QEQ_ERROR_INVALID_ARGUMENT,
+        "static run of a "
+        "dynamic gemm");
   for (size_t i = 0; i < 4; i++) CHECK(yf[i] == 7.0f, "dynamic output written on failure");
   qeq_gemm_destroy(g);
 }
@@ -487,8 +465,9 @@ static void run_golden_case(const golden_case* gc, size_t* cases, size_t* dynami
           if (bad++ == 0) first = i;
         }
       }
-      CHECK(bad == 0, "%s under %s: %zu of %zu outputs differ from PyTorch (first [%zu]: %d, "
-                      "PyTorch %d)",
+      CHECK(bad == 0,
+            "%s under %s: %zu of %zu outputs differ from PyTorch (first [%zu]: %d, "
+            "PyTorch %d)",
             gc->name, qeq_gemm_kernel_name(g), bad, m * n, first, y[first], (int)yi[first]);
       coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
       qeq_gemm_destroy(g);
@@ -544,9 +523,10 @@ static void test_pytorch_golden(void** state) {
   double max_ulp = 0.0;
   while (golden_next(f, &gc)) run_golden_case(&gc, &cases, &exact, &values, &max_ulp);
   golden_close(f, &gc);
-  printf("  %zu PyTorch cases matched; dynamic Linear: %zu of %zu floats bit-identical, at most "
-         "%.1f ulp apart\n",
-         cases, exact, values, max_ulp);
+  printf(
+      "  %zu PyTorch cases matched; dynamic Linear: %zu of %zu floats bit-identical, at most "
+      "%.1f ulp apart\n",
+      cases, exact, values, max_ulp);
   CHECK(cases >= 10, "only %zu golden cases", cases);
   CHECK(exact == values, "dynamic outputs differ from PyTorch (max %.1f ulp)", max_ulp);
 }
@@ -559,10 +539,10 @@ static void test_isa_coverage(void** state) {
 int main(void) {
   printf("test_gemm: seed %llu (QEQ_TEST_SEED)\n", (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spec_vector),      cmocka_unit_test(test_random_configs_every_cap),
-      cmocka_unit_test(test_thread_counts),    cmocka_unit_test(test_cap_change_after_packing),
-      cmocka_unit_test(test_bad_configs),      cmocka_unit_test(test_bad_runs),
-      cmocka_unit_test(test_pytorch_golden),   cmocka_unit_test(test_isa_coverage),
+      cmocka_unit_test(test_spec_vector),    cmocka_unit_test(test_random_configs_every_cap),
+      cmocka_unit_test(test_thread_counts),  cmocka_unit_test(test_cap_change_after_packing),
+      cmocka_unit_test(test_bad_configs),    cmocka_unit_test(test_bad_runs),
+      cmocka_unit_test(test_pytorch_golden), cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,12 +4,14 @@
 
 #include <qeq/bias.h>
 #include <qeq/common.h>
+#include <qeq/conv.h>
 #include <qeq/equalize.h>
 #include <qeq/fold.h>
 #include <qeq/gemm.h>
 #include <qeq/input_equalize.h>
 #include <qeq/isa.h>
 #include <qeq/layer.h>
+#include <qeq/nhwc.h>
 #include <qeq/qparams.h>
 #include <qeq/quantize.h>
 #include <qeq/ranges.h>

@@ -23,6 +23,21 @@ struct qeq_gemm {
   qeq_gemm_ukernel_params params;
 };
 
+/* Checks the config as qeq_gemm_create does (messages start with fn; k_name says what k is to
+ * the caller) and packs `groups` GEMMs, group g holding columns [g * n / groups, (g + 1) * n /
+ * groups) with their weight rows, qparams and bias; every group shares the input qparams and
+ * the output format. groups must divide n; dynamic GEMMs have one group. On failure nothing
+ * stays allocated (the caller must not use gemms[]). */
+qeq_status qeq_gemm_create_groups(const char* fn, const char* k_name, const qeq_gemm_config* config,
+                                  size_t groups, qeq_gemm** gemms);
+
+/* qeq_gemm_run after its checks passed (also for callers that checked in their own terms):
+ * flips qint8 input, computes row sums when needed, drives the kernel. Fails only when out of
+ * memory, before writing. */
+qeq_status qeq_gemm_run_prechecked(const char* fn, const qeq_gemm* gemm, size_t m,
+                                   const void* input, size_t input_stride, void* output,
+                                   size_t output_stride, struct pthreadpool* pool);
+
 /* The checks both runs share: pointers, m, strides against the rows, overflow, overlap of
  * the input and output spans, and the packed kernel still allowed. */
 qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,

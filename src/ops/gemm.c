@@ -86,17 +86,18 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
   }
   const size_t stride = c->weight_stride ? c->weight_stride : c->k;
   if (stride < c->k) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weight_stride %zu is shorter than k %zu",
-                    fn, stride, c->k);
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->weight_stride %zu is shorter than k %zu", fn, stride, c->k);
   }
   if (qeq_gemm_span(c->n, c->k, stride) == 0) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: config->n %zu x weight_stride %zu overflows",
-                    fn, c->n, stride);
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: config->n %zu x weight_stride %zu overflows", fn,
+                    c->n, stride);
   }
   const size_t count = c->weight_qparam_count;
   if (count != 1 && count != c->n) {
     return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
-                    "%s: config->weight_qparam_count %zu is neither 1 nor n = %zu", fn, count, c->n);
+                    "%s: config->weight_qparam_count %zu is neither 1 nor n = %zu", fn, count,
+                    c->n);
   }
   if (c->weight_scales == NULL) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weight_scales is NULL", fn);
@@ -120,8 +121,8 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
   }
   int32_t qmin, qmax;
   if (!byte_dtype_range(c->input_dtype, &qmin, &qmax)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: config->input_dtype %d is not quint8 or qint8", fn, (int)c->input_dtype);
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->input_dtype %d is not quint8 or qint8",
+                    fn, (int)c->input_dtype);
   }
   if ((unsigned)c->engine > QEQ_GEMM_ENGINE_QNNPACK) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->engine %d is not a qeq_gemm_engine",
@@ -147,8 +148,9 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
                     (double)c->input_scale);
   }
   if (c->input_zero_point < qmin || c->input_zero_point > qmax) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->input_zero_point %d is outside [%d, %d]",
-                    fn, (int)c->input_zero_point, (int)qmin, (int)qmax);
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->input_zero_point %d is outside [%d, %d]", fn,
+                    (int)c->input_zero_point, (int)qmin, (int)qmax);
   }
   if (c->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
     if (!byte_dtype_range(c->output_dtype, &qmin, &qmax)) {
@@ -173,9 +175,11 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
 
 /* The largest |x - zx| * |w - zw| summed over k must stay inside int32 (the kernels
  * accumulate in 32 bits, as PyTorch's do), with room for the integer bias. */
-static qeq_status check_accumulator_range(const char* fn, const qeq_gemm_config* c,
-                                          int32_t a_zero_point_u8, const int32_t* bias_q) {
-  const int64_t max_a = c->dynamic ? 255 : (a_zero_point_u8 > 127 ? a_zero_point_u8 : 255 - a_zero_point_u8);
+static qeq_status check_accumulator_range(const char* fn, const char* k_name,
+                                          const qeq_gemm_config* c, int32_t a_zero_point_u8,
+                                          const int32_t* bias_q) {
+  const int64_t max_a =
+      c->dynamic ? 255 : (a_zero_point_u8 > 127 ? a_zero_point_u8 : 255 - a_zero_point_u8);
   int64_t max_w = 128;
   for (size_t i = 0; c->weight_zero_points && i < c->weight_qparam_count; i++) {
     const int64_t zp = c->weight_zero_points[i];
@@ -189,9 +193,9 @@ static qeq_status check_accumulator_range(const char* fn, const qeq_gemm_config*
   }
   if ((int64_t)c->k > (INT32_MAX - max_bias) / (max_a * max_w)) {
     return qeq_fail(QEQ_ERROR_UNSUPPORTED,
-                    "%s: config->k = %zu could overflow the int32 accumulator (at most %lld "
+                    "%s: %s = %zu could overflow the int32 accumulator (at most %lld "
                     "with these zero points and bias)",
-                    fn, c->k, (long long)((INT32_MAX - max_bias) / (max_a * max_w)));
+                    fn, k_name, c->k, (long long)((INT32_MAX - max_bias) / (max_a * max_w)));
   }
   return QEQ_OK;
 }
@@ -257,66 +261,23 @@ static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int
   return QEQ_OK;
 }
 
-qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
-  static const char fn[] = "qeq_gemm_create";
-  if (config == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config is NULL", fn);
-  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
-  qeq_status status = check_config(fn, config);
-  if (status != QEQ_OK) return status;
-
-  const qeq_variant* variant = qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM);
-  const size_t n = config->n, k = config->k;
-  const size_t packed_bytes = qeq_gemm_packed_bytes(n, k, variant->nr, variant->kr);
-  if (packed_bytes == 0 || packed_bytes > SIZE_MAX - 64 || n > SIZE_MAX / 16) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the packed weights of n %zu x k %zu overflow",
-                    fn, n, k);
-  }
-  const int dynamic_onednn = config->dynamic && config->engine == QEQ_GEMM_ENGINE_ONEDNN;
-  int32_t* columns = malloc(n * 4 * sizeof(int32_t));
-  qeq_gemm* g = calloc(1, sizeof *g);
-  void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
-  float* dynamic_columns = dynamic_onednn ? malloc(2 * n * sizeof(float)) : NULL;
-  if (columns == NULL || g == NULL || packed == NULL || (dynamic_onednn && !dynamic_columns)) {
-    free(columns), free(g), free(packed), free(dynamic_columns);
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of packed weights",
-                    fn, packed_bytes);
-  }
-  int32_t* w_zp = columns;
-  int32_t* bias_q = columns + n;
-  float* bias_f = (float*)(columns + 2 * n);
-  float* multiplier = (float*)(columns + 3 * n);
-  const int is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
-  const int32_t a_zero_point = config->input_zero_point + (is_signed ? 128 : 0);
-  status = column_constants(fn, config, w_zp, bias_q, bias_f, multiplier);
-  if (status == QEQ_OK) status = check_accumulator_range(fn, config, a_zero_point, bias_q);
-  int32_t lo = 0, hi = 0;
-  if (status == QEQ_OK && config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
-    status = output_bounds(fn, config, &lo, &hi);
-  }
-  if (status != QEQ_OK) {
-    free(columns), free(g), free(packed), free(dynamic_columns);
-    return status;
-  }
-  if (dynamic_onednn) {
-    g->dynamic_inv_w_scale = dynamic_columns;
-    g->dynamic_bias = dynamic_columns + n;
-    for (size_t j = 0; j < n; j++) {
-      g->dynamic_inv_w_scale[j] = 1.0f / multiplier[j]; /* multiplier holds s_w here */
-      g->dynamic_bias[j] = bias_f[j];
-    }
-  }
-
-  const qeq_gemm_columns cols = {w_zp, bias_q, bias_f, multiplier};
-  qeq_gemm_pack(n, k, config->weights, config->weight_stride ? config->weight_stride : k,
-                variant->nr, variant->kr, qeq_gemm_activation_offset(variant->isa), &cols,
-                packed);
+/* Fills one group's GEMM object: columns [first, first + n) of the config, whose constants
+ * the caller derived. */
+static void fill_group(qeq_gemm* g, const qeq_gemm_config* config, const qeq_variant* variant,
+                       size_t first, size_t n, const int32_t* w_zp, const int32_t* bias_q,
+                       const float* bias_f, const float* multiplier, int32_t a_zero_point,
+                       int32_t lo, int32_t hi) {
+  const size_t k = config->k;
+  const size_t stride = config->weight_stride ? config->weight_stride : k;
+  const qeq_gemm_columns cols = {w_zp + first, bias_q + first, bias_f + first, multiplier + first};
+  qeq_gemm_pack(n, k, config->weights + first * stride, stride, variant->nr, variant->kr,
+                qeq_gemm_activation_offset(variant->isa), &cols, g->packed);
   g->variant = variant;
   g->n = n, g->k = k;
   g->panel_bytes = qeq_gemm_panel_bytes(k, variant->nr, variant->kr);
-  g->packed = packed;
   g->needs_row_sums = 0;
-  for (size_t j = 0; j < n; j++) g->needs_row_sums |= w_zp[j] != 0;
-  g->input_is_signed = is_signed;
+  for (size_t j = first; j < first + n; j++) g->needs_row_sums |= w_zp[j] != 0;
+  g->input_is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
   g->dynamic = config->dynamic != 0;
   g->reduce_range = config->reduce_range != 0;
   g->engine = config->engine;
@@ -336,9 +297,88 @@ qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
   g->params.store = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
                     : config->output == QEQ_GEMM_OUTPUT_FLOAT   ? QEQ_GEMM_STORE_F32
                                                                 : QEQ_GEMM_STORE_S32;
+}
+
+static void destroy_groups(qeq_gemm** gemms, size_t count) {
+  for (size_t i = 0; i < count; i++) qeq_gemm_destroy(gemms[i]), gemms[i] = NULL;
+}
+
+qeq_status qeq_gemm_create_groups(const char* fn, const char* k_name, const qeq_gemm_config* config,
+                                  size_t groups, qeq_gemm** gemms) {
+  qeq_status status = check_config(fn, config);
+  if (status != QEQ_OK) return status;
+  if (groups == 0 || config->n % groups != 0 || (config->dynamic && groups != 1)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %zu groups do not split n = %zu", fn, groups,
+                    config->n);
+  }
+
+  const qeq_variant* variant = qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM);
+  const size_t n = config->n, k = config->k, group_n = n / groups;
+  const size_t packed_bytes = qeq_gemm_packed_bytes(group_n, k, variant->nr, variant->kr);
+  if (packed_bytes == 0 || packed_bytes > SIZE_MAX - 64 || n > SIZE_MAX / 16) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the packed weights of n %zu x k %zu overflow", fn,
+                    group_n, k);
+  }
+  const int dynamic_onednn = config->dynamic && config->engine == QEQ_GEMM_ENGINE_ONEDNN;
+  int32_t* columns = malloc(n * 4 * sizeof(int32_t));
+  float* dynamic_columns = dynamic_onednn ? malloc(2 * n * sizeof(float)) : NULL;
+  if (columns == NULL || (dynamic_onednn && !dynamic_columns)) {
+    free(columns), free(dynamic_columns);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu column constants", fn, n);
+  }
+  int32_t* w_zp = columns;
+  int32_t* bias_q = columns + n;
+  float* bias_f = (float*)(columns + 2 * n);
+  float* multiplier = (float*)(columns + 3 * n);
+  const int is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
+  const int32_t a_zero_point = config->input_zero_point + (is_signed ? 128 : 0);
+  status = column_constants(fn, config, w_zp, bias_q, bias_f, multiplier);
+  if (status == QEQ_OK) {
+    status = check_accumulator_range(fn, k_name, config, a_zero_point, bias_q);
+  }
+  int32_t lo = 0, hi = 0;
+  if (status == QEQ_OK && config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+    status = output_bounds(fn, config, &lo, &hi);
+  }
+  for (size_t i = 0; status == QEQ_OK && i < groups; i++) {
+    qeq_gemm* g = calloc(1, sizeof *g);
+    void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
+    if (g == NULL || packed == NULL) {
+      free(g), free(packed);
+      destroy_groups(gemms, i);
+      status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of packed weights",
+                        fn, packed_bytes);
+      break;
+    }
+    g->packed = packed;
+    fill_group(g, config, variant, i * group_n, group_n, w_zp, bias_q, bias_f, multiplier,
+               a_zero_point, lo, hi);
+    gemms[i] = g;
+  }
+  if (status != QEQ_OK) {
+    free(columns), free(dynamic_columns);
+    return status;
+  }
+  if (dynamic_onednn) {
+    gemms[0]->dynamic_inv_w_scale = dynamic_columns;
+    gemms[0]->dynamic_bias = dynamic_columns + n;
+    for (size_t j = 0; j < n; j++) {
+      gemms[0]->dynamic_inv_w_scale[j] = 1.0f / multiplier[j]; /* multiplier holds s_w here */
+      gemms[0]->dynamic_bias[j] = bias_f[j];
+    }
+  }
   free(columns);
-  *gemm = g;
   return QEQ_OK;
+}
+
+qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
+  static const char fn[] = "qeq_gemm_create";
+  if (config == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config is NULL", fn);
+  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
+  qeq_gemm* g = NULL;
+  const qeq_status status = qeq_gemm_create_groups(fn, "config->k", config, 1, &g);
+  if (status == QEQ_OK) *gemm = g;
+  return status;
 }
 
 void qeq_gemm_destroy(qeq_gemm* gemm) {
@@ -421,17 +461,16 @@ static size_t columns_per_task(const qeq_gemm* g, size_t m, struct pthreadpool* 
 void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_stride,
                     const int32_t* row_sums, void* c, size_t c_stride,
                     const qeq_gemm_ukernel_params* params, struct pthreadpool* pool) {
-  drive_context ctx = {gemm,     (qeq_qu8s8_gemm_ukernel_fn*)gemm->variant->fn,
-                       a,        a_stride,
-                       row_sums, c,
-                       c_stride, params};
+  drive_context ctx = {
+      gemm,  (qeq_qu8s8_gemm_ukernel_fn*)gemm->variant->fn, a, a_stride, row_sums, c, c_stride,
+      params};
   pthreadpool_parallelize_2d_tile_2d(pool, drive_tile, &ctx, gemm->n, m,
                                      columns_per_task(gemm, m, pool), gemm->variant->mr, 0);
 }
 
 qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
-                            size_t input_row_bytes, size_t input_stride, const void* output,
-                            size_t output_stride) {
+                              size_t input_row_bytes, size_t input_stride, const void* output,
+                              size_t output_stride) {
   if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
   if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
   if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
@@ -458,16 +497,9 @@ qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, co
   return qeq_gemm_check_variant(fn, gemm);
 }
 
-qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_t input_stride,
-                        void* output, size_t output_stride, struct pthreadpool* pool) {
-  static const char fn[] = "qeq_gemm_run";
-  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride,
-                                         output, output_stride);
-  if (status != QEQ_OK) return status;
-  if (gemm->dynamic) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: gemm is dynamic (float input): use qeq_gemm_run_dynamic", fn);
-  }
+qeq_status qeq_gemm_run_prechecked(const char* fn, const qeq_gemm* gemm, size_t m,
+                                   const void* input, size_t input_stride, void* output,
+                                   size_t output_stride, struct pthreadpool* pool) {
   const size_t k = gemm->k;
   const uint8_t* a = input;
   size_t a_stride = input_stride;
@@ -497,4 +529,17 @@ qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_
   free(flipped);
   free(row_sums);
   return QEQ_OK;
+}
+
+qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_t input_stride,
+                        void* output, size_t output_stride, struct pthreadpool* pool) {
+  static const char fn[] = "qeq_gemm_run";
+  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride,
+                                         output, output_stride);
+  if (status != QEQ_OK) return status;
+  if (gemm->dynamic) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: gemm is dynamic (float input): use qeq_gemm_run_dynamic", fn);
+  }
+  return qeq_gemm_run_prechecked(fn, gemm, m, input, input_stride, output, output_stride, pool);
 }

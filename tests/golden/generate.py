@@ -3,6 +3,7 @@
 
 Run:  /usr/bin/python3 tests/golden/generate.py     (apt-get install python3-torch)
       /usr/bin/python3 tests/golden/generate.py gemm    (only gemm.txt)
+      /usr/bin/python3 tests/golden/generate.py conv    (only conv.txt)
 
 Format, one record per block, all numbers exact: floats as C99 hex literals, ints decimal.
     case <name>
@@ -25,6 +26,7 @@ from torch.ao.quantization.observer import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import equalize_cases  # noqa: E402
+import conv_cases  # noqa: E402
 import gemm_cases  # noqa: E402
 
 
@@ -213,6 +215,9 @@ def main():
     if sys.argv[1:] == ["gemm"]:
         gemm_cases.write_gemm(Writer)
         return 0
+    if sys.argv[1:] == ["conv"]:
+        conv_cases.write_conv(Writer)
+        return 0
     gen = torch.Generator().manual_seed(20261122)
     ranges(gen)
     quantize(gen)
@@ -220,6 +225,7 @@ def main():
     sqnr(gen)
     equalization(torch.Generator().manual_seed(20261123))
     gemm_cases.write_gemm(Writer)  # own numpy generator: the files above are unaffected
+    conv_cases.write_conv(Writer)  # likewise
     return 0
 
 

@@ -47,6 +47,15 @@ void ref_channel_minmax(const qeq_shape* shape, const float* x, size_t axis, flo
 void ref_scale(const qeq_shape* shape, const float* x, size_t axis, const float* scales, float* y);
 size_t shape_numel(const qeq_shape* shape);
 
+/* SPEC.md 9's output of column j for the exact accumulator acc under config c (quantized,
+ * float32 or int32, as c->output says), written at out + j * its element size. */
+void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* out);
+
+/* A direct convolution (quantized NHWC input of batch x h x w x C, output batch x oh x ow x O
+ * dense) from the definition, for any config qeq_conv_create accepts. */
+void ref_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t w, const uint8_t* x,
+              size_t oh, size_t ow, uint8_t* y);
+
 /* ---- variants: the registries plus NEON via SIMDe on x86 ---- */
 typedef struct test_variant {
   qeq_kernel_family family;

@@ -1,0 +1,105 @@
+/* qeq: int8 2-d convolution with fused requantization on NHWC tensors, as PyTorch's quantized
+ * Conv2d, ConvReLU2d and Conv1d compute it (a 1-d convolution is a 2-d one with height 1,
+ * kernel_height 1, stride_height 1, padding_height 0 and dilation_height 1).
+ *
+ *   y[n][oy][ox][o] = out( Σ_{ky, kx, c} (x[n][iy][ix][g*C_g + c] - x_zp)
+ *                                       * (w[o][c][ky][kx] - w_zp[o]), bias[o] )
+ *   iy = oy * stride_height - padding_height + ky * dilation_height (ix likewise),
+ *   g = o / O_g; taps outside the input read x_zp, i.e. contribute 0.
+ *
+ * The numbers are exactly the GEMM's (qeq/gemm.h) for the equivalent im2col matrix: same
+ * exact int32 accumulator, same engines, output formats and clamps (README "Convolution").
+ * Pack once (qeq_conv_create: weights in PyTorch's [O][C/groups][kh][kw] layout), run many
+ * times (qeq_conv_run) on N x H x W x C activations.
+ *
+ * Design: the weights are packed as GEMM panels (one set per group) with k ordered
+ * (ky, kx, c), so a tap is a contiguous run of C/groups channels of an NHWC pixel. A 1x1,
+ * stride-1, unpadded, ungrouped convolution on quint8 is the GEMM over the N*H*W pixel rows,
+ * read where they lie. Every other one builds, per call, an indirection table (for each
+ * output pixel and tap, the offset of the input pixel it reads, or the zero-point row in the
+ * padding) and, per tile of MR output pixels, gathers those runs into a small MR x K buffer
+ * (per task, in cache) for the same GEMM microkernels: no im2col of the whole tensor.
+ * Depthwise convolutions take the same path (correct, not fast: no depthwise kernels yet). */
+#ifndef QEQ_CONV_H
+#define QEQ_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <qeq/common.h>
+#include <qeq/gemm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Everything qeq_conv_create needs. Start from qeq_conv_config_default(). The qparam, bias,
+ * output and engine fields mean what the same fields of qeq_gemm_config mean, with n the
+ * output channels. */
+typedef struct qeq_conv_config {
+  size_t input_channels;  /* C, over all groups */
+  size_t output_channels; /* O, over all groups */
+  size_t groups;          /* divides C and O; groups == C is depthwise (multiplier O / C) */
+  size_t kernel_height, kernel_width;
+  size_t stride_height, stride_width;     /* >= 1 */
+  size_t padding_height, padding_width;   /* on both sides, as PyTorch's padding=(ph, pw) */
+  size_t dilation_height, dilation_width; /* >= 1 */
+  const int8_t* weights;                  /* qint8 [O][C / groups][kernel_height][kernel_width] */
+  size_t weight_qparam_count;             /* 1 (per tensor) or O (per output channel) */
+  const float* weight_scales;
+  const int32_t* weight_zero_points; /* in [-128, 127]; NULL means all 0 */
+  const float* bias;                 /* O floats, or NULL */
+  qeq_dtype input_dtype;             /* QEQ_DTYPE_QUINT8 or QEQ_DTYPE_QINT8 */
+  float input_scale;
+  int32_t input_zero_point;
+  qeq_gemm_output output;
+  qeq_dtype output_dtype;
+  float output_scale;
+  int32_t output_zero_point;
+  qeq_gemm_clamp clamp;
+  float clamp_min, clamp_max;
+  qeq_gemm_engine engine;
+} qeq_conv_config;
+
+/* A config with no channels, one group, a 1x1 kernel, stride and dilation 1, no padding,
+ * and the defaults of qeq_gemm_config_default() for the rest. */
+QEQ_API qeq_conv_config qeq_conv_config_default(void);
+
+typedef struct qeq_conv qeq_conv;
+
+/* Checks the config and packs the weights for the GEMM kernel dispatch selects now, one
+ * panel set per group. Errors: those of qeq_gemm_create (for the qparams, bias, output and
+ * accumulator range, with k = kernel_height * kernel_width * C / groups), plus channels,
+ * groups, kernel sizes, strides or dilations of 0, groups not dividing C and O, sizes that
+ * overflow; out of memory. On failure *conv is untouched. The packed object does not refer
+ * to the config's arrays. */
+QEQ_API qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv);
+QEQ_API void qeq_conv_destroy(qeq_conv* conv); /* NULL is a no-op */
+
+/* The GEMM kernel the convolution was packed for. */
+QEQ_API const char* qeq_conv_kernel_name(const qeq_conv* conv);
+
+/* Output height and width for an input of height x width: (h + 2 p - d (k - 1) - 1) / s + 1.
+ * Errors: NULL pointers, a size of 0, an input smaller than the dilated kernel with its
+ * padding (QEQ_ERROR_SHAPE_MISMATCH), sizes that overflow. */
+QEQ_API qeq_status qeq_conv_output_size(const qeq_conv* conv, size_t height, size_t width,
+                                        size_t* output_height, size_t* output_width);
+
+/* Runs on batch x height x width pixels of C channels: pixel (n, y, x) at (const uint8_t*)
+ * input + ((n * height + y) * width + x) * input_pixel_stride (bytes; 0 means C), output
+ * pixel (n, oy, ox) at (uint8_t*)output + ((n * oh + oy) * ow + ox) * output_pixel_stride
+ * (bytes; 0 means O times 1 (quantized) or 4 (float, int32) bytes). pool may be NULL (this
+ * thread only); results are bit-identical for any pool and any ISA. Errors: NULL pointers,
+ * sizes of 0 or too small for the kernel, strides shorter than a pixel, sizes that overflow,
+ * output overlapping the input, QEQ_ERROR_UNSUPPORTED when the ISA cap no longer allows the
+ * packed kernel (create it again), out of memory. Nothing is written on failure.
+ * Thread-safe: many threads may run one convolution at once. */
+QEQ_API qeq_status qeq_conv_run(const qeq_conv* conv, size_t batch, size_t height, size_t width,
+                                const void* input, size_t input_pixel_stride, void* output,
+                                size_t output_pixel_stride, struct pthreadpool* pool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QEQ_CONV_H */

@@ -1,0 +1,20 @@
+/* Internal: the indirection table of a convolution (XNNPACK's idea, built from offsets so it
+ * depends on the input shape only, not on where the input lies). */
+#ifndef QEQ_SRC_OPS_CONV_INDIRECTION_H
+#define QEQ_SRC_OPS_CONV_INDIRECTION_H
+
+#include <stddef.h>
+
+#include "src/ops/conv-internal.h"
+
+/* Marks a tap in the padding: it reads the zero-point row. */
+#define QEQ_CONV_PADDING_TAP SIZE_MAX
+
+/* For each output pixel p (batch-major, then rows, then columns) and tap t = ky * kw + kx,
+ * table[p * taps + t] = byte offset of the input pixel the tap reads (pixel index times
+ * pixel_stride), or QEQ_CONV_PADDING_TAP. The caller checked that every offset fits. */
+void qeq_conv_build_indirection(const qeq_conv_geometry* geometry, size_t batch, size_t height,
+                                size_t width, size_t output_height, size_t output_width,
+                                size_t pixel_stride, size_t* table);
+
+#endif /* QEQ_SRC_OPS_CONV_INDIRECTION_H */

@@ -1,0 +1,37 @@
+/* Internal: the packed convolution object shared by creation and the run driver. */
+#ifndef QEQ_SRC_OPS_CONV_INTERNAL_H
+#define QEQ_SRC_OPS_CONV_INTERNAL_H
+
+#include <stdint.h>
+
+#include <qeq/conv.h>
+
+#include "src/ops/gemm-internal.h"
+
+/* The geometry of a convolution: what the indirection table needs. */
+typedef struct qeq_conv_geometry {
+  size_t kernel_height, kernel_width;
+  size_t stride_height, stride_width;
+  size_t padding_height, padding_width;
+  size_t dilation_height, dilation_width;
+} qeq_conv_geometry;
+
+struct qeq_conv {
+  qeq_conv_geometry geometry;
+  size_t input_channels, output_channels, groups;
+  size_t group_input_channels, group_output_channels;
+  size_t k; /* kernel_height * kernel_width * group_input_channels, ordered (ky, kx, c) */
+  /* 1x1, stride 1, no padding, one group, quint8: the pixels are the GEMM's rows as they lie */
+  int direct;
+  int input_is_signed;
+  uint8_t input_zero_byte; /* the input zero point as the input stores it */
+  size_t output_bytes;     /* per element */
+  qeq_gemm** group_gemms;  /* groups of them, output channels [g * O_g, (g + 1) * O_g) */
+};
+
+/* Output size of one spatial dimension, 0 if the padded input is smaller than the dilated
+ * kernel (or a size overflows). */
+size_t qeq_conv_output_extent(size_t input, size_t kernel, size_t stride, size_t padding,
+                              size_t dilation);
+
+#endif /* QEQ_SRC_OPS_CONV_INTERNAL_H */

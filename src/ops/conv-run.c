@@ -1,0 +1,177 @@
+/* Runs a packed convolution: checks the call, then either hands the pixels to the GEMM as its
+ * rows (1x1, stride 1, no padding) or, per tile of MR output pixels, gathers each pixel's
+ * taps through the indirection table into a small MR x K tile (in cache, one per task) and
+ * calls the GEMM microkernel on it for every group. */
+#include <pthreadpool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qeq/conv.h>
+
+#include "src/error.h"
+#include "src/ops/conv-indirection.h"
+#include "src/ops/conv-internal.h"
+#include "src/shape.h"
+
+/* Everything a call needs, derived and checked before anything is written. */
+typedef struct run_shape {
+  size_t pixels, output_pixels; /* batch x height x width, batch x oh x ow */
+  size_t output_height, output_width;
+  size_t input_stride, output_stride; /* bytes per pixel */
+} run_shape;
+
+static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, size_t height,
+                            size_t width, const void* input, size_t input_pixel_stride,
+                            const void* output, size_t output_pixel_stride, run_shape* s) {
+  if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
+  if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
+  if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
+  if (batch == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: batch is 0", fn);
+  qeq_status status =
+      qeq_conv_output_size(conv, height, width, &s->output_height, &s->output_width);
+  if (status != QEQ_OK) return status;
+  const size_t in_row = conv->input_channels;
+  const size_t out_row = conv->output_channels * conv->output_bytes;
+  s->input_stride = input_pixel_stride ? input_pixel_stride : in_row;
+  s->output_stride = output_pixel_stride ? output_pixel_stride : out_row;
+  if (s->input_stride < in_row) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: input_pixel_stride %zu is shorter than a pixel (%zu bytes)", fn,
+                    s->input_stride, in_row);
+  }
+  if (s->output_stride < out_row) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: output_pixel_stride %zu is shorter than a pixel (%zu bytes)", fn,
+                    s->output_stride, out_row);
+  }
+  if (height > SIZE_MAX / width || s->output_height > SIZE_MAX / s->output_width ||
+      batch > SIZE_MAX / (height * width) ||
+      batch > SIZE_MAX / (s->output_height * s->output_width)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: batch %zu x %zu x %zu pixels overflow", fn, batch,
+                    height, width);
+  }
+  s->pixels = batch * height * width;
+  s->output_pixels = batch * s->output_height * s->output_width;
+  const size_t in_span = qeq_gemm_span(s->pixels, in_row, s->input_stride);
+  const size_t out_span = qeq_gemm_span(s->output_pixels, out_row, s->output_stride);
+  if (in_span == 0 || out_span == 0) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the pixels at these strides overflow", fn);
+  }
+  if (qeq_ranges_overlap(input, in_span, output, out_span)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output overlaps input", fn);
+  }
+  return qeq_gemm_check_variant(fn, conv->group_gemms[0]);
+}
+
+typedef struct gather_context {
+  const qeq_conv* conv;
+  const uint8_t* input;
+  const size_t* table; /* taps offsets per output pixel */
+  const uint8_t* zero_row;
+  uint8_t* output;
+  size_t output_stride;
+  size_t output_pixels;
+  size_t tiles, tasks;
+  uint8_t* tiles_buffer; /* tasks x tile_bytes */
+  size_t tile_bytes;
+} gather_context;
+
+/* Copies the taps of `rows` output pixels for one group into tile rows of k bytes, moving
+ * qint8 to uint8 (x ^ 0x80 = x + 128) on the way. */
+static void gather_tile(const gather_context* ctx, size_t first, size_t rows, size_t group,
+                        uint8_t* tile) {
+  const qeq_conv* c = ctx->conv;
+  const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
+  const size_t run = c->group_input_channels, channel = group * run;
+  for (size_t r = 0; r < rows; r++) {
+    const size_t* offsets = ctx->table + (first + r) * taps;
+    uint8_t* dst = tile + r * c->k;
+    for (size_t t = 0; t < taps; t++, dst += run) {
+      const uint8_t* src =
+          offsets[t] == QEQ_CONV_PADDING_TAP ? ctx->zero_row : ctx->input + offsets[t];
+      memcpy(dst, src + channel, run);
+    }
+    if (c->input_is_signed) {
+      for (size_t i = 0; i < c->k; i++) tile[r * c->k + i] ^= 0x80;
+    }
+  }
+}
+
+static void gather_task(void* opaque, size_t task) {
+  const gather_context* ctx = opaque;
+  const qeq_conv* c = ctx->conv;
+  const qeq_gemm* first_gemm = c->group_gemms[0];
+  const size_t mr = first_gemm->variant->mr;
+  qeq_qu8s8_gemm_ukernel_fn* kernel = (qeq_qu8s8_gemm_ukernel_fn*)first_gemm->variant->fn;
+  uint8_t* tile = ctx->tiles_buffer + task * ctx->tile_bytes;
+  int32_t* row_sums = (int32_t*)(tile + ctx->tile_bytes - mr * sizeof(int32_t));
+  const size_t tile_begin = ctx->tiles * task / ctx->tasks;
+  const size_t tile_end = ctx->tiles * (task + 1) / ctx->tasks;
+  for (size_t t = tile_begin; t < tile_end; t++) {
+    const size_t first = t * mr;
+    const size_t rows = ctx->output_pixels - first < mr ? ctx->output_pixels - first : mr;
+    for (size_t g = 0; g < c->groups; g++) {
+      const qeq_gemm* gemm = c->group_gemms[g];
+      gather_tile(ctx, first, rows, g, tile);
+      if (gemm->needs_row_sums) qeq_gemm_row_sums(rows, c->k, tile, c->k, row_sums);
+      kernel(
+          rows, gemm->n, c->k, tile, c->k, gemm->needs_row_sums ? row_sums : NULL, gemm->packed,
+          ctx->output + first * ctx->output_stride + g * c->group_output_channels * c->output_bytes,
+          ctx->output_stride, &gemm->params);
+    }
+  }
+}
+
+/* Tasks: one per thread's share of row tiles (four each, for balance), one without threads. */
+static size_t task_count(size_t tiles, struct pthreadpool* pool) {
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  const size_t wanted = threads > 1 ? threads * 4 : 1;
+  return tiles < wanted ? tiles : wanted;
+}
+
+static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, size_t height,
+                               size_t width, const uint8_t* input, uint8_t* output,
+                               const run_shape* s, struct pthreadpool* pool) {
+  const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
+  const size_t mr = c->group_gemms[0]->variant->mr;
+  const size_t tiles = s->output_pixels / mr + (s->output_pixels % mr != 0);
+  const size_t tasks = task_count(tiles, pool);
+  /* a tile of mr x k bytes, then mr row sums, rounded to cache lines */
+  const size_t tile_bytes = (mr * c->k + mr * sizeof(int32_t) + 63) / 64 * 64;
+  size_t* table = s->output_pixels <= SIZE_MAX / sizeof(size_t) / taps
+                      ? malloc(s->output_pixels * taps * sizeof(size_t))
+                      : NULL;
+  uint8_t* buffers = tasks <= SIZE_MAX / tile_bytes ? aligned_alloc(64, tasks * tile_bytes) : NULL;
+  uint8_t* zero_row = malloc(c->input_channels);
+  if (table == NULL || buffers == NULL || zero_row == NULL) {
+    free(table), free(buffers), free(zero_row);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY,
+                    "%s: cannot allocate the indirection table of %zu pixels x %zu taps", fn,
+                    s->output_pixels, taps);
+  }
+  memset(zero_row, c->input_zero_byte, c->input_channels);
+  qeq_conv_build_indirection(&c->geometry, batch, height, width, s->output_height, s->output_width,
+                             s->input_stride, table);
+  gather_context ctx = {
+      c,     input, table,   zero_row,  output, s->output_stride, s->output_pixels,
+      tiles, tasks, buffers, tile_bytes};
+  pthreadpool_parallelize_1d(pool, gather_task, &ctx, tasks, 0);
+  free(table), free(buffers), free(zero_row);
+  return QEQ_OK;
+}
+
+qeq_status qeq_conv_run(const qeq_conv* conv, size_t batch, size_t height, size_t width,
+                        const void* input, size_t input_pixel_stride, void* output,
+                        size_t output_pixel_stride, struct pthreadpool* pool) {
+  static const char fn[] = "qeq_conv_run";
+  run_shape s;
+  const qeq_status status = check_run(fn, conv, batch, height, width, input, input_pixel_stride,
+                                      output, output_pixel_stride, &s);
+  if (status != QEQ_OK) return status;
+  if (conv->direct) {
+    return qeq_gemm_run_prechecked(fn, conv->group_gemms[0], s.pixels, input, s.input_stride,
+                                   output, s.output_stride, pool);
+  }
+  return run_gathered(fn, conv, batch, height, width, input, output, &s, pool);
+}

@@ -1,0 +1,201 @@
+/* int8 convolution: checks the geometry, reorders PyTorch's [O][C_g][kh][kw] weights to
+ * GEMM rows ordered (ky, kx, c) (a tap is then a contiguous run of C_g channels in NHWC), and
+ * packs one GEMM per group through the GEMM's own checks and requantization constants. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qeq/conv.h>
+
+#include "src/error.h"
+#include "src/ops/conv-internal.h"
+
+qeq_conv_config qeq_conv_config_default(void) {
+  const qeq_gemm_config gemm = qeq_gemm_config_default();
+  qeq_conv_config config;
+  memset(&config, 0, sizeof config);
+  config.groups = 1;
+  config.kernel_height = config.kernel_width = 1;
+  config.stride_height = config.stride_width = 1;
+  config.dilation_height = config.dilation_width = 1;
+  config.weight_qparam_count = gemm.weight_qparam_count;
+  config.input_dtype = gemm.input_dtype;
+  config.input_scale = gemm.input_scale;
+  config.output = gemm.output;
+  config.output_dtype = gemm.output_dtype;
+  config.output_scale = gemm.output_scale;
+  config.clamp = gemm.clamp;
+  config.engine = gemm.engine;
+  return config;
+}
+
+size_t qeq_conv_output_extent(size_t input, size_t kernel, size_t stride, size_t padding,
+                              size_t dilation) {
+  if (padding > (SIZE_MAX - input) / 2 || kernel - 1 > (SIZE_MAX - 1) / dilation) return 0;
+  const size_t padded = input + 2 * padding;
+  const size_t span = (kernel - 1) * dilation + 1;
+  return padded < span ? 0 : (padded - span) / stride + 1;
+}
+
+static qeq_status positive(const char* fn, const char* name, size_t v) {
+  if (v == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->%s is 0", fn, name);
+  return QEQ_OK;
+}
+
+static qeq_status check_geometry(const char* fn, const qeq_conv_config* c) {
+  const struct {
+    const char* name;
+    size_t value;
+  } sizes[] = {{"input_channels", c->input_channels},
+               {"output_channels", c->output_channels},
+               {"groups", c->groups},
+               {"kernel_height", c->kernel_height},
+               {"kernel_width", c->kernel_width},
+               {"stride_height", c->stride_height},
+               {"stride_width", c->stride_width},
+               {"dilation_height", c->dilation_height},
+               {"dilation_width", c->dilation_width}};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    const qeq_status status = positive(fn, sizes[i].name, sizes[i].value);
+    if (status != QEQ_OK) return status;
+  }
+  if (c->input_channels % c->groups != 0 || c->output_channels % c->groups != 0) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                    "%s: config->groups %zu does not divide input_channels %zu and "
+                    "output_channels %zu",
+                    fn, c->groups, c->input_channels, c->output_channels);
+  }
+  const size_t group_in = c->input_channels / c->groups;
+  if (c->kernel_height > SIZE_MAX / c->kernel_width ||
+      group_in > SIZE_MAX / (c->kernel_height * c->kernel_width) ||
+      c->output_channels > SIZE_MAX / (group_in * c->kernel_height * c->kernel_width)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the weights of %zu x %zu x %zu x %zu overflow",
+                    fn, c->output_channels, group_in, c->kernel_height, c->kernel_width);
+  }
+  if (c->weights == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weights is NULL", fn);
+  }
+  return QEQ_OK;
+}
+
+/* GEMM row o = PyTorch's w[o] with k ordered (ky, kx, c) instead of (c, ky, kx). */
+static void reorder_weights(const qeq_conv_config* c, size_t group_in, int8_t* rows) {
+  const size_t taps = c->kernel_height * c->kernel_width;
+  const size_t k = taps * group_in;
+  for (size_t o = 0; o < c->output_channels; o++) {
+    const int8_t* src = c->weights + o * k;
+    int8_t* dst = rows + o * k;
+    for (size_t ci = 0; ci < group_in; ci++) {
+      for (size_t t = 0; t < taps; t++) dst[t * group_in + ci] = src[ci * taps + t];
+    }
+  }
+}
+
+static qeq_gemm_config gemm_config_of(const qeq_conv_config* c, size_t k, const int8_t* rows) {
+  qeq_gemm_config g = qeq_gemm_config_default();
+  g.n = c->output_channels;
+  g.k = k;
+  g.weights = rows;
+  g.weight_qparam_count = c->weight_qparam_count;
+  g.weight_scales = c->weight_scales;
+  g.weight_zero_points = c->weight_zero_points;
+  g.bias = c->bias;
+  g.input_dtype = c->input_dtype;
+  g.input_scale = c->input_scale;
+  g.input_zero_point = c->input_zero_point;
+  g.output = c->output;
+  g.output_dtype = c->output_dtype;
+  g.output_scale = c->output_scale;
+  g.output_zero_point = c->output_zero_point;
+  g.clamp = c->clamp;
+  g.clamp_min = c->clamp_min;
+  g.clamp_max = c->clamp_max;
+  g.engine = c->engine;
+  return g;
+}
+
+qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
+  static const char fn[] = "qeq_conv_create";
+  if (config == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config is NULL", fn);
+  if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
+  qeq_status status = check_geometry(fn, config);
+  if (status != QEQ_OK) return status;
+
+  const size_t groups = config->groups;
+  const size_t group_in = config->input_channels / groups;
+  const size_t k = config->kernel_height * config->kernel_width * group_in;
+  qeq_conv* c = calloc(1, sizeof *c);
+  int8_t* rows = malloc(config->output_channels * k);
+  qeq_gemm** gemms = calloc(groups, sizeof *gemms);
+  if (c == NULL || rows == NULL || gemms == NULL) {
+    free(c), free(rows), free(gemms);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu weights", fn,
+                    config->output_channels, k);
+  }
+  reorder_weights(config, group_in, rows);
+  const qeq_gemm_config gemm_config = gemm_config_of(config, k, rows);
+  status = qeq_gemm_create_groups(fn, "kernel_height x kernel_width x input_channels / groups",
+                                  &gemm_config, groups, gemms);
+  free(rows);
+  if (status != QEQ_OK) {
+    free(c), free(gemms);
+    return status;
+  }
+  c->geometry =
+      (qeq_conv_geometry){config->kernel_height,   config->kernel_width,   config->stride_height,
+                          config->stride_width,    config->padding_height, config->padding_width,
+                          config->dilation_height, config->dilation_width};
+  c->input_channels = config->input_channels;
+  c->output_channels = config->output_channels;
+  c->groups = groups;
+  c->group_input_channels = group_in;
+  c->group_output_channels = config->output_channels / groups;
+  c->k = k;
+  c->input_is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
+  c->input_zero_byte = (uint8_t)config->input_zero_point;
+  c->direct = groups == 1 && !c->input_is_signed && k == group_in && config->stride_height == 1 &&
+              config->stride_width == 1 && config->padding_height == 0 &&
+              config->padding_width == 0;
+  c->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  c->group_gemms = gemms;
+  *conv = c;
+  return QEQ_OK;
+}
+
+void qeq_conv_destroy(qeq_conv* conv) {
+  if (conv == NULL) return;
+  for (size_t g = 0; g < conv->groups; g++) qeq_gemm_destroy(conv->group_gemms[g]);
+  free(conv->group_gemms);
+  free(conv);
+}
+
+const char* qeq_conv_kernel_name(const qeq_conv* conv) {
+  return conv ? qeq_gemm_kernel_name(conv->group_gemms[0]) : NULL;
+}
+
+qeq_status qeq_conv_output_size(const qeq_conv* conv, size_t height, size_t width,
+                                size_t* output_height, size_t* output_width) {
+  static const char fn[] = "qeq_conv_output_size";
+  if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
+  if (output_height == NULL || output_width == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output_height or output_width is NULL", fn);
+  }
+  if (height == 0 || width == 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: height %zu or width %zu is 0", fn, height,
+                    width);
+  }
+  const qeq_conv_geometry* g = &conv->geometry;
+  const size_t oh = qeq_conv_output_extent(height, g->kernel_height, g->stride_height,
+                                           g->padding_height, g->dilation_height);
+  const size_t ow = qeq_conv_output_extent(width, g->kernel_width, g->stride_width,
+                                           g->padding_width, g->dilation_width);
+  if (oh == 0 || ow == 0) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                    "%s: an input of %zu x %zu is smaller than the %zu x %zu kernel (dilation "
+                    "%zu x %zu, padding %zu x %zu)",
+                    fn, height, width, g->kernel_height, g->kernel_width, g->dilation_height,
+                    g->dilation_width, g->padding_height, g->padding_width);
+  }
+  *output_height = oh, *output_width = ow;
+  return QEQ_OK;
+}

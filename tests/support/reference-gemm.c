@@ -1,0 +1,63 @@
+/* SPEC.md 9's output formulas for one exact accumulator, shared by the GEMM and convolution
+ * references (independent of the library: plain float32 arithmetic in PyTorch's order). */
+#include <math.h>
+#include <string.h>
+
+#include "tests/support/test-support.h"
+
+static int32_t dtype_min(qeq_dtype d) {
+  return d == QEQ_DTYPE_QINT8 ? -128 : 0;
+}
+static int32_t dtype_max(qeq_dtype d) {
+  return d == QEQ_DTYPE_QINT8 ? 127 : 255;
+}
+
+static int32_t quantize_value(float v, float scale, int32_t zp, qeq_dtype d) {
+  const float q = nearbyintf(v * (1.0f / scale)) + (float)zp;
+  if (!(q > (float)dtype_min(d))) return dtype_min(d);
+  if (q > (float)dtype_max(d)) return dtype_max(d);
+  return (int32_t)q;
+}
+
+void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* out) {
+  const size_t q = c->weight_qparam_count == 1 ? 0 : j;
+  const float s_w = c->weight_scales[q], s_x = c->input_scale;
+  const float b = c->bias ? c->bias[j] : 0.0f;
+  if (c->output == QEQ_GEMM_OUTPUT_INT32) {
+    const int32_t v = (int32_t)acc;
+    memcpy(out + 4 * j, &v, 4);
+    return;
+  }
+  if (c->output == QEQ_GEMM_OUTPUT_FLOAT) {
+    const float v = (float)acc * (s_x * s_w) + b;
+    memcpy(out + 4 * j, &v, 4);
+    return;
+  }
+  /* SPEC.md 9 for QNNPACK; for oneDNN the order measured on PyTorch 1.13 (README): the
+   * zero point is added in float before rounding. */
+  float v;
+  int32_t add_after = c->output_zero_point;
+  if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
+    const float mult = (s_w * s_x) * (1.0f / c->output_scale);
+    const int32_t bq = (int32_t)nearbyintf(b * (1.0f / (float)((double)s_w * s_x)));
+    v = (float)(int32_t)(acc + bq) * mult;
+  } else {
+    const float bs = (1.0f / s_x) * (1.0f / s_w);
+    const float mult = (1.0f / c->output_scale) / bs;
+    v = ((float)acc + b * bs) * mult + (float)c->output_zero_point;
+    add_after = 0;
+  }
+  int32_t lo = dtype_min(c->output_dtype), hi = dtype_max(c->output_dtype);
+  const int32_t zy = c->output_zero_point;
+  if (c->clamp == QEQ_GEMM_CLAMP_RELU || c->clamp == QEQ_GEMM_CLAMP_RELU6) lo = zy;
+  if (c->clamp == QEQ_GEMM_CLAMP_RELU6) {
+    hi = quantize_value(6.0f, c->output_scale, zy, c->output_dtype);
+  }
+  if (c->clamp == QEQ_GEMM_CLAMP_RANGE) {
+    lo = quantize_value(c->clamp_min, c->output_scale, zy, c->output_dtype);
+    hi = quantize_value(c->clamp_max, c->output_scale, zy, c->output_dtype);
+  }
+  int64_t qv = (int64_t)nearbyint((double)v) + add_after;
+  qv = qv < lo ? lo : qv > hi ? hi : qv;
+  out[j] = (uint8_t)(int32_t)qv;
+}

@@ -1,0 +1,579 @@
+/* The convolution API: a direct-convolution reference (tests/support/reference-conv.c) over
+ * random geometries, qparams, engines, output formats, ISA caps and thread counts; PyTorch's
+ * quantized Conv2d / ConvReLU2d / Conv1d outputs (tests/golden/conv.txt); bad input; and the
+ * NHWC layout helpers. */
+#include <math.h>
+#include <pthreadpool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/golden.h"
+#include "tests/support/test-support.h"
+
+static size_t element_bytes(const qeq_conv_config* c) {
+  return c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+}
+
+/* Creates, runs under the current dispatch and compares with the reference byte for byte
+ * (the output pixel stride has 3 spare bytes that must stay untouched). */
+static void check_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t w, const uint8_t* x,
+                       pthreadpool_t pool, const char* what) {
+  qeq_conv* conv = NULL;
+  CHECK(qeq_conv_create(c, &conv) == QEQ_OK, "%s: create: %s", what, qeq_last_error());
+  size_t oh = 0, ow = 0;
+  CHECK(qeq_conv_output_size(conv, h, w, &oh, &ow) == QEQ_OK, "%s: %s", what, qeq_last_error());
+  const size_t pixel = c->output_channels * element_bytes(c);
+  const size_t stride = pixel + 3, pixels = batch * oh * ow;
+  uint8_t* y = malloc(pixels * stride);
+  uint8_t* dense = malloc(pixels * pixel);
+  uint8_t* want = malloc(pixels * pixel);
+  memset(y, 0x5A, pixels * stride);
+  ref_conv(c, batch, h, w, x, oh, ow, want);
+  CHECK(qeq_conv_run(conv, batch, h, w, x, 0, y, stride, pool) == QEQ_OK, "%s: run: %s", what,
+        qeq_last_error());
+  size_t bad = 0, spare = 0;
+  for (size_t p = 0; p < pixels; p++) {
+    memcpy(dense + p * pixel, y + p * stride, pixel);
+    for (size_t i = pixel; i < stride; i++) spare += y[p * stride + i] != 0x5A;
+  }
+  for (size_t i = 0; i < pixels * pixel; i++) bad += dense[i] != want[i];
+  CHECK(bad == 0 && spare == 0,
+        "%s (%s): %zu bytes differ from the reference, %zu spare bytes written (N%zu %zux%zux%zu "
+        "-> %zu, groups %zu, kernel %zux%zu, stride %zux%zu, pad %zux%zu, dilation %zux%zu, "
+        "output %d, engine %d, input dtype %d)",
+        what, qeq_conv_kernel_name(conv), bad, spare, batch, h, w, c->input_channels,
+        c->output_channels, c->groups, c->kernel_height, c->kernel_width, c->stride_height,
+        c->stride_width, c->padding_height, c->padding_width, c->dilation_height, c->dilation_width,
+        (int)c->output, (int)c->engine, (int)c->input_dtype);
+  free(y), free(dense), free(want);
+  qeq_conv_destroy(conv);
+}
+
+/* ---- random convolutions ---- */
+
+typedef struct random_conv {
+  qeq_conv_config c;
+  size_t batch, h, w;
+  int8_t* weights;
+  float* scales;
+  int32_t* zps;
+  float* bias;
+  uint8_t* x;
+} random_conv;
+
+static size_t pick(test_rng* rng, const size_t* values, size_t count) {
+  return values[rng_below(rng, count)];
+}
+
+static void make_random_conv(test_rng* rng, int shape_kind, random_conv* rc) {
+  static const size_t kernels[][2] = {{1, 1}, {3, 3}, {5, 5}, {1, 3}, {3, 1}, {2, 3}};
+  static const size_t zero_points[] = {0, 128, 255, 7};
+  qeq_conv_config c = qeq_conv_config_default();
+  /* shape_kind: 0 groups 1, 1 groups 2, 2 depthwise x1, 3 depthwise x2, 4 pointwise direct */
+  const size_t cg = shape_kind >= 2 && shape_kind <= 3 ? 1 : 1 + rng_below(rng, 19);
+  c.groups = shape_kind == 1 ? 2 : shape_kind == 2 || shape_kind == 3 ? 1 + rng_below(rng, 40) : 1;
+  const size_t og = shape_kind == 2 ? 1 : shape_kind == 3 ? 2 : 1 + rng_below(rng, 40);
+  c.input_channels = cg * c.groups, c.output_channels = og * c.groups;
+  const size_t kind = shape_kind == 4 ? 0 : rng_below(rng, 6);
+  c.kernel_height = kernels[kind][0], c.kernel_width = kernels[kind][1];
+  c.stride_height = shape_kind == 4 ? 1 : 1 + rng_below(rng, 3);
+  c.stride_width = shape_kind == 4 ? 1 : 1 + rng_below(rng, 3);
+  c.padding_height = shape_kind == 4 ? 0 : rng_below(rng, 3);
+  c.padding_width = shape_kind == 4 ? 0 : rng_below(rng, 3);
+  c.dilation_height = 1 + rng_below(rng, 2), c.dilation_width = 1 + rng_below(rng, 2);
+  rc->batch = 1 + rng_below(rng, 3);
+  rc->h = (c.kernel_height - 1) * c.dilation_height + 1 + rng_below(rng, 9);
+  rc->w = (c.kernel_width - 1) * c.dilation_width + 1 + rng_below(rng, 9);
+  const size_t wcount = c.output_channels * cg * c.kernel_height * c.kernel_width;
+  rc->weights = malloc(wcount);
+  for (size_t i = 0; i < wcount; i++) rc->weights[i] = (int8_t)(rng_below(rng, 256) - 128);
+  c.weights = rc->weights;
+  const size_t o = c.output_channels;
+  c.weight_qparam_count = rng_below(rng, 2) ? o : 1;
+  rc->scales = malloc(o * sizeof(float));
+  rc->zps = malloc(o * sizeof(int32_t));
+  rc->bias = malloc(o * sizeof(float));
+  for (size_t j = 0; j < o; j++) {
+    rc->scales[j] =
+        ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, -8 - (int)rng_below(rng, 3));
+    rc->zps[j] = (int32_t)rng_below(rng, 21) - 10;
+    rc->bias[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 512.0f;
+  }
+  c.weight_scales = rc->scales;
+  c.weight_zero_points = rng_below(rng, 3) == 0 ? rc->zps : NULL;
+  c.bias = rng_below(rng, 4) ? rc->bias : NULL;
+  c.input_dtype = rng_below(rng, 4) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
+  const int32_t zp = (int32_t)pick(rng, zero_points, 4);
+  c.input_zero_point = c.input_dtype == QEQ_DTYPE_QINT8 ? zp - 128 : zp;
+  c.output =
+      rng_below(rng, 5) == 0 ? (qeq_gemm_output)(1 + rng_below(rng, 2)) : QEQ_GEMM_OUTPUT_QUANTIZED;
+  c.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  const size_t k = cg * c.kernel_height * c.kernel_width;
+  c.output_scale = (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
+  c.output_zero_point =
+      (c.output_dtype == QEQ_DTYPE_QINT8 ? -128 : 0) + (int32_t)rng_below(rng, 256);
+  c.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
+  c.clamp_min = -1.5f, c.clamp_max = 2.25f;
+  c.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  rc->c = c;
+  const size_t count = rc->batch * rc->h * rc->w * c.input_channels;
+  rc->x = malloc(count);
+  for (size_t i = 0; i < count; i++) rc->x[i] = (uint8_t)rng_below(rng, 256);
+}
+
+static void free_random_conv(random_conv* rc) {
+  free(rc->weights), free(rc->scales), free(rc->zps), free(rc->bias), free(rc->x);
+}
+
+static void test_random_convs_every_cap(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 11);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  const size_t reps = test_iterations(12);
+  for (size_t rep = 0; rep < reps; rep++) {
+    for (int kind = 0; kind < 5; kind++) {
+      random_conv rc;
+      make_random_conv(&rng, kind, &rc);
+      for (size_t t = 0; t < n_isas; t++) {
+        CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+        check_conv(&rc.c, rc.batch, rc.h, rc.w, rc.x, NULL, qeq_isa_name(isas[t]));
+        coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
+      }
+      qeq_clear_isa_cap();
+      free_random_conv(&rc);
+    }
+  }
+}
+
+/* ---- threads: bit-identical for 1, 2 and 3 threads ---- */
+
+static void test_thread_counts(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 12);
+  for (int kind = 0; kind < 5; kind++) {
+    random_conv rc;
+    make_random_conv(&rng, kind, &rc);
+    for (size_t threads = 1; threads <= 3; threads++) {
+      pthreadpool_t pool = pthreadpool_create(threads);
+      assert_non_null(pool);
+      check_conv(&rc.c, rc.batch, rc.h, rc.w, rc.x, pool, "threads");
+      pthreadpool_destroy(pool);
+    }
+    free_random_conv(&rc);
+  }
+}
+
+/* ---- an input pixel stride wider than C gives the dense input's bits ---- */
+
+static void test_input_pixel_stride(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 13);
+  for (int kind = 0; kind < 5; kind++) {
+    random_conv rc;
+    make_random_conv(&rng, kind, &rc);
+    const qeq_conv_config* c = &rc.c;
+    const size_t pixels = rc.batch * rc.h * rc.w, stride = c->input_channels + 5;
+    uint8_t* wide = malloc(pixels * stride);
+    memset(wide, 0xEE, pixels * stride);
+    for (size_t p = 0; p < pixels; p++) {
+      memcpy(wide + p * stride, rc.x + p * c->input_channels, c->input_channels);
+    }
+    qeq_conv* conv;
+    CHECK(qeq_conv_create(c, &conv) == QEQ_OK, "%s", qeq_last_error());
+    size_t oh, ow;
+    CHECK(qeq_conv_output_size(conv, rc.h, rc.w, &oh, &ow) == QEQ_OK, "%s", qeq_last_error());
+    const size_t bytes = oh * ow * rc.batch * c->output_channels * element_bytes(c);
+    uint8_t* a = malloc(bytes);
+    uint8_t* b = malloc(bytes);
+    CHECK(qeq_conv_run(conv, rc.batch, rc.h, rc.w, rc.x, 0, a, 0, NULL) == QEQ_OK, "%s",
+          qeq_last_error());
+    CHECK(qeq_conv_run(conv, rc.batch, rc.h, rc.w, wide, stride, b, 0, NULL) == QEQ_OK, "%s",
+          qeq_last_error());
+    CHECK(memcmp(a, b, bytes) == 0, "an input pixel stride changed the result (kind %d)", kind);
+    free(a), free(b), free(wide);
+    qeq_conv_destroy(conv);
+    free_random_conv(&rc);
+  }
+}
+
+/* ---- a cap below the packed kernel's ISA: refused, output untouched ---- */
+
+static void test_cap_change_after_packing(void** state) {
+  (void)state;
+  const int8_t w[2 * 9] = {1, -2, 3, -4, 5, -6, 7, -8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+  const float s = 0.01f;
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = 1, c.output_channels = 2, c.kernel_height = c.kernel_width = 3;
+  c.padding_height = c.padding_width = 1;
+  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f;
+  qeq_conv* conv;
+  CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
+  const uint8_t x[4] = {10, 20, 30, 40};
+  uint8_t y[8];
+  memset(y, 7, sizeof y);
+  if (strstr(qeq_conv_kernel_name(conv), "__scalar") == NULL) {
+    CHECK(qeq_set_isa_cap(QEQ_ISA_SCALAR) == QEQ_OK, "cap");
+    CHECK(qeq_conv_run(conv, 1, 2, 2, x, 0, y, 0, NULL) == QEQ_ERROR_UNSUPPORTED,
+          "a kernel the cap forbids must not run");
+    for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 7, "output written on failure");
+    CHECK(strstr(qeq_last_error(), "qeq_conv_run") != NULL, "message: %s", qeq_last_error());
+    qeq_clear_isa_cap();
+  }
+  CHECK(qeq_conv_run(conv, 1, 2, 2, x, 0, y, 0, NULL) == QEQ_OK, "%s", qeq_last_error());
+  qeq_conv_destroy(conv);
+  qeq_conv_destroy(NULL);
+}
+
+/* ---- bad input: a status, a message naming the argument, nothing written ---- */
+
+typedef void (*conv_mutator)(qeq_conv_config*);
+static void bad_in(qeq_conv_config* c) {
+  c->input_channels = 0;
+}
+static void bad_out(qeq_conv_config* c) {
+  c->output_channels = 0;
+}
+static void bad_groups(qeq_conv_config* c) {
+  c->groups = 0;
+}
+static void bad_groups_split(qeq_conv_config* c) {
+  c->groups = 3;
+}
+static void bad_kernel(qeq_conv_config* c) {
+  c->kernel_width = 0;
+}
+static void bad_stride(qeq_conv_config* c) {
+  c->stride_height = 0;
+}
+static void bad_dilation(qeq_conv_config* c) {
+  c->dilation_width = 0;
+}
+static void bad_weights(qeq_conv_config* c) {
+  c->weights = NULL;
+}
+static void bad_overflow(qeq_conv_config* c) {
+  c->kernel_height = SIZE_MAX / 2;
+}
+static void bad_count(qeq_conv_config* c) {
+  c->weight_qparam_count = 3;
+}
+static void bad_scale(qeq_conv_config* c) {
+  static const float s[4] = {0.02f, 0.02f, 0.02f, NAN};
+  c->weight_qparam_count = 4;
+  c->weight_scales = s;
+}
+static void bad_wzp(qeq_conv_config* c) {
+  static const int32_t z[1] = {-129};
+  c->weight_zero_points = z;
+}
+static void bad_bias(qeq_conv_config* c) {
+  static const float b[4] = {0.0f, 0.0f, 0.0f, INFINITY};
+  c->bias = b;
+}
+static void bad_qnnpack_bias(qeq_conv_config* c) {
+  static const float b[4] = {0.0f, 0.0f, 1e30f, 0.0f};
+  c->bias = b;
+  c->engine = QEQ_GEMM_ENGINE_QNNPACK;
+}
+static void bad_input_zp(qeq_conv_config* c) {
+  c->input_zero_point = -1;
+}
+static void bad_output_scale(qeq_conv_config* c) {
+  c->output_scale = 0.0f;
+}
+static void bad_clamp(qeq_conv_config* c) {
+  c->clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->clamp_min = 1.0f, c->clamp_max = -1.0f;
+}
+static void bad_engine(qeq_conv_config* c) {
+  c->engine = (qeq_gemm_engine)9;
+}
+static void bad_huge_k(qeq_conv_config* c) {
+  c->input_channels = 8000, c->groups = 1; /* 8000 x 3 x 3 = 72000 > 65793 */
+}
+
+static void test_bad_configs(void** state) {
+  (void)state;
+  static int8_t w[4 * 8000 * 9];
+  static const float scale = 0.02f;
+  const struct {
+    conv_mutator mutate;
+    qeq_status status;
+    const char* needle;
+  } cases[] = {
+      {bad_in, QEQ_ERROR_INVALID_ARGUMENT, "config->input_channels"},
+      {bad_out, QEQ_ERROR_INVALID_ARGUMENT, "config->output_channels"},
+      {bad_groups, QEQ_ERROR_INVALID_ARGUMENT, "config->groups"},
+      {bad_groups_split, QEQ_ERROR_SHAPE_MISMATCH, "config->groups"},
+      {bad_kernel, QEQ_ERROR_INVALID_ARGUMENT, "config->kernel_width"},
+      {bad_stride, QEQ_ERROR_INVALID_ARGUMENT, "config->stride_height"},
+      {bad_dilation, QEQ_ERROR_INVALID_ARGUMENT, "config->dilation_width"},
+      {bad_weights, QEQ_ERROR_INVALID_ARGUMENT, "config->weights"},
+      {bad_overflow, QEQ_ERROR_SIZE_OVERFLOW, "overflow"},
+      {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->weight_qparam_count"},
+      {bad_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[3]"},
+      {bad_wzp, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_zero_points[0]"},
+      {bad_bias, QEQ_ERROR_NON_FINITE, "config->bias[3]"},
+      {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->bias[2]"},
+      {bad_input_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->input_zero_point"},
+      {bad_output_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->output_scale"},
+      {bad_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp_min"},
+      {bad_engine, QEQ_ERROR_INVALID_ARGUMENT, "config->engine"},
+      {bad_huge_k, QEQ_ERROR_UNSUPPORTED, "kernel_height x kernel_width x input_channels"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    qeq_conv_config c = qeq_conv_config_default();
+    c.input_channels = 4, c.output_channels = 4, c.groups = 2;
+    c.kernel_height = c.kernel_width = 3;
+    c.weights = w, c.weight_scales = &scale;
+    c.output_scale = 0.1f;
+    cases[i].mutate(&c);
+    qeq_conv* conv = (qeq_conv*)&c; /* must stay untouched on failure */
+    const qeq_status got = qeq_conv_create(&c, &conv);
+    CHECK(got == cases[i].status, "case %zu: status %d, want %d (%s)", i, (int)got,
+          (int)cases[i].status, qeq_last_error());
+    CHECK(conv == (qeq_conv*)&c, "case %zu: *conv written on failure", i);
+    CHECK(strstr(qeq_last_error(), "qeq_conv_create") != NULL &&
+              strstr(qeq_last_error(), cases[i].needle) != NULL,
+          "case %zu: message \"%s\" lacks \"%s\"", i, qeq_last_error(), cases[i].needle);
+  }
+  CHECK(qeq_conv_create(NULL, NULL) == QEQ_ERROR_INVALID_ARGUMENT, "NULL config accepted");
+}
+
+static void test_bad_runs(void** state) {
+  (void)state;
+  int8_t w[4 * 2 * 9];
+  for (size_t i = 0; i < sizeof w; i++) w[i] = (int8_t)(i * 7);
+  const float s = 0.01f;
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = 4, c.output_channels = 4, c.groups = 2;
+  c.kernel_height = c.kernel_width = 3, c.stride_height = 2;
+  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f;
+  qeq_conv* conv;
+  CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
+  uint8_t x[5 * 5 * 4] = {0}, y[64], buf[256];
+  memset(y, 0x77, sizeof y);
+  memset(buf, 0x33, sizeof buf);
+  size_t oh = 0, ow = 0;
+  const struct {
+    qeq_status got, want;
+    const char* needle;
+  } cases[] = {
+      {qeq_conv_run(NULL, 1, 5, 5, x, 0, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT, "conv"},
+      {qeq_conv_run(conv, 1, 5, 5, NULL, 0, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT, "input"},
+      {qeq_conv_run(conv, 1, 5, 5, x, 0, NULL, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT, "output"},
+      {qeq_conv_run(conv, 0, 5, 5, x, 0, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT, "batch"},
+      {qeq_conv_run(conv, 1, 0, 5, x, 0, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT, "height"},
+      {qeq_conv_run(conv, 1, 2, 5, x, 0, y, 0, NULL), QEQ_ERROR_SHAPE_MISMATCH, "smaller"},
+      {qeq_conv_run(conv, 1, 5, 5, x, 3, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+       "input_pixel_stride"},
+      {qeq_conv_run(conv, 1, 5, 5, x, 0, y, 2, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+       "output_pixel_stride"},
+      {qeq_conv_run(conv, 1, 5, 5, buf, 0, buf + 16, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+       "overlaps"},
+      {qeq_conv_run(conv, SIZE_MAX / 8, 5, 5, x, 0, y, 0, NULL), QEQ_ERROR_SIZE_OVERFLOW,
+       "overflow"},
+      {qeq_conv_run(conv, 1, SIZE_MAX / 2, 5, x, 0, y, 0, NULL), QEQ_ERROR_SIZE_OVERFLOW,
+       "overflow"},
+      {qeq_conv_output_size(conv, 5, 5, NULL, &ow), QEQ_ERROR_INVALID_ARGUMENT, "output_height"},
+      {qeq_conv_output_size(NULL, 5, 5, &oh, &ow), QEQ_ERROR_INVALID_ARGUMENT, "conv"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    CHECK(cases[i].got == cases[i].want, "bad run %zu (%s): status %d, want %d", i, cases[i].needle,
+          (int)cases[i].got, (int)cases[i].want);
+  }
+  for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
+  for (size_t i = 16; i < sizeof buf; i++) CHECK(buf[i] == 0x33, "overlapping output written");
+  /* the message names the function and the argument */
+  CHECK(qeq_conv_run(conv, 1, 5, 5, x, 3, y, 0, NULL) != QEQ_OK, "stride 3 accepted");
+  CHECK(strstr(qeq_last_error(), "qeq_conv_run: input_pixel_stride") != NULL, "message: %s",
+        qeq_last_error());
+  CHECK(qeq_conv_output_size(conv, 5, 5, &oh, &ow) == QEQ_OK && oh == 2 && ow == 3,
+        "output size %zu x %zu, want 2 x 3", oh, ow);
+  qeq_conv_destroy(conv);
+}
+
+/* ---- PyTorch's own outputs (tests/golden/conv.txt), under every ISA cap ---- */
+
+static void ints_of(const golden_case* gc, const char* key, int32_t* out, size_t count) {
+  const golden_field* f = golden_get(gc, key);
+  CHECK(f != NULL && f->count == count, "%s: field %s has %zu values, want %zu", gc->name, key,
+        f ? f->count : 0, count);
+  for (size_t i = 0; i < count; i++) out[i] = (int32_t)f->values[i];
+}
+
+static void run_golden_case(const golden_case* gc, size_t* outputs) {
+  int32_t shape[8], geo[8];
+  ints_of(gc, "shape", shape, 8); /* batch, h, w, c, o, groups, oh, ow */
+  ints_of(gc, "geometry", geo, 8);
+  const size_t batch = (size_t)shape[0], h = (size_t)shape[1], w = (size_t)shape[2];
+  const size_t cin = (size_t)shape[3], o = (size_t)shape[4], groups = (size_t)shape[5];
+  const size_t oh = (size_t)shape[6], ow = (size_t)shape[7];
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = cin, c.output_channels = o, c.groups = groups;
+  c.kernel_height = (size_t)geo[0], c.kernel_width = (size_t)geo[1];
+  c.stride_height = (size_t)geo[2], c.stride_width = (size_t)geo[3];
+  c.padding_height = (size_t)geo[4], c.padding_width = (size_t)geo[5];
+  c.dilation_height = (size_t)geo[6], c.dilation_width = (size_t)geo[7];
+  const size_t wcount = o * cin / groups * c.kernel_height * c.kernel_width;
+  const size_t xcount = batch * h * w * cin, ycount = batch * oh * ow * o;
+  const golden_field* scales = golden_get(gc, "w_scale");
+  const size_t qc = scales ? scales->count : 0;
+  int32_t* ints = malloc((wcount + xcount + ycount) * sizeof(int32_t));
+  int8_t* weights = malloc(wcount);
+  uint8_t* x = malloc(xcount);
+  uint8_t* want = malloc(ycount);
+  uint8_t* y = malloc(ycount);
+  float* w_scale = malloc(qc * sizeof(float));
+  int32_t* w_zp = malloc(qc * sizeof(int32_t));
+  float* bias = malloc(o * sizeof(float));
+  ints_of(gc, "wq", ints, wcount);
+  for (size_t i = 0; i < wcount; i++) weights[i] = (int8_t)ints[i];
+  ints_of(gc, "xq", ints, xcount);
+  for (size_t i = 0; i < xcount; i++) x[i] = (uint8_t)ints[i];
+  ints_of(gc, "yq", ints, ycount);
+  for (size_t i = 0; i < ycount; i++) want[i] = (uint8_t)ints[i];
+  golden_floats(gc, "w_scale", w_scale, qc);
+  ints_of(gc, "w_zp", w_zp, qc);
+  const int has_bias = golden_int(gc, "has_bias") != 0;
+  if (has_bias) golden_floats(gc, "bias", bias, o);
+  c.weights = weights, c.weight_qparam_count = qc, c.weight_scales = w_scale;
+  c.weight_zero_points = w_zp, c.bias = has_bias ? bias : NULL;
+  golden_floats(gc, "x_scale", &c.input_scale, 1);
+  c.input_zero_point = (int32_t)golden_int(gc, "x_zp");
+  golden_floats(gc, "y_scale", &c.output_scale, 1);
+  c.output_zero_point = (int32_t)golden_int(gc, "y_zp");
+  c.clamp = golden_int(gc, "relu") ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
+  c.engine = golden_int(gc, "engine") ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+    qeq_conv* conv;
+    CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s: %s", gc->name, qeq_last_error());
+    memset(y, 0, ycount);
+    CHECK(qeq_conv_run(conv, batch, h, w, x, 0, y, 0, NULL) == QEQ_OK, "%s: %s", gc->name,
+          qeq_last_error());
+    size_t bad = 0, first = ycount;
+    for (size_t i = 0; i < ycount; i++) {
+      if (y[i] != want[i] && first == ycount) first = i;
+      bad += y[i] != want[i];
+    }
+    CHECK(bad == 0, "%s (%s): %zu of %zu outputs differ from PyTorch (first at %zu: %d, want %d)",
+          gc->name, qeq_conv_kernel_name(conv), bad, ycount, first, first < ycount ? y[first] : 0,
+          first < ycount ? want[first] : 0);
+    coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, isas[t], 0, 1);
+    qeq_conv_destroy(conv);
+  }
+  qeq_clear_isa_cap();
+  *outputs += ycount;
+  free(ints), free(weights), free(x), free(want), free(y), free(w_scale), free(w_zp), free(bias);
+}
+
+static void test_pytorch_golden(void** state) {
+  (void)state;
+  golden_file* f = golden_open("conv.txt");
+  CHECK(f != NULL, "tests/golden/conv.txt is missing: run tests/golden/generate.py conv");
+  golden_case gc;
+  memset(&gc, 0, sizeof gc); /* golden_next frees the previous case's fields */
+  size_t cases = 0, outputs = 0;
+  while (golden_next(f, &gc)) {
+    run_golden_case(&gc, &outputs);
+    cases++;
+  }
+  golden_close(f, &gc);
+  CHECK(cases >= 40, "only %zu conv fixtures", cases);
+  printf("conv golden: %zu PyTorch cases, %zu outputs identical under every cap\n", cases, outputs);
+}
+
+/* ---- NHWC helpers ---- */
+
+static void test_nhwc_layout(void** state) {
+  (void)state;
+  const size_t n = 2, c = 3, h = 5, w = 7, count = n * c * h * w;
+  float* x = malloc(count * sizeof(float));
+  float* y = malloc(count * sizeof(float));
+  float* back = malloc(count * sizeof(float));
+  for (size_t i = 0; i < count; i++) x[i] = (float)i * 0.5f - 3.0f;
+  CHECK(qeq_nchw_to_nhwc_f32(n, c, h, w, x, y) == QEQ_OK, "%s", qeq_last_error());
+  for (size_t b = 0; b < n; b++) {
+    for (size_t ch = 0; ch < c; ch++) {
+      for (size_t p = 0; p < h * w; p++) {
+        CHECK(same_bits(y[(b * h * w + p) * c + ch], x[(b * c + ch) * h * w + p]),
+              "nhwc[%zu][%zu][%zu]", b, p, ch);
+      }
+    }
+  }
+  CHECK(qeq_nhwc_to_nchw_f32(n, c, h, w, y, back) == QEQ_OK, "%s", qeq_last_error());
+  CHECK(memcmp(back, x, count * sizeof(float)) == 0, "round trip differs");
+  /* bad input: nothing written */
+  memset(back, 0, count * sizeof(float));
+  CHECK(qeq_nchw_to_nhwc_f32(n, c, h, w, NULL, back) == QEQ_ERROR_INVALID_ARGUMENT, "NULL x");
+  CHECK(qeq_nchw_to_nhwc_f32(n, 0, h, w, x, back) == QEQ_ERROR_INVALID_ARGUMENT, "0 channels");
+  CHECK(strstr(qeq_last_error(), "qeq_nchw_to_nhwc_f32") != NULL, "%s", qeq_last_error());
+  CHECK(qeq_nhwc_to_nchw_f32(n, c, h, w, x, x + 1) == QEQ_ERROR_INVALID_ARGUMENT, "overlap");
+  CHECK(qeq_nhwc_to_nchw_f32(SIZE_MAX, c, h, w, x, back) != QEQ_OK, "overflow");
+  for (size_t i = 0; i < count; i++) CHECK(back[i] == 0.0f, "written on failure");
+  free(x), free(y), free(back);
+}
+
+/* Per-channel quantization of NHWC (axis 3) equals NCHW's (axis 1) after the layout change. */
+static void test_nhwc_quantize(void** state) {
+  (void)state;
+  const size_t n = 2, c = 4, h = 3, w = 5, count = n * c * h * w;
+  float* x = malloc(count * sizeof(float));
+  float* x_nhwc = malloc(count * sizeof(float));
+  uint8_t* q_nchw = malloc(count);
+  uint8_t* q_nhwc = malloc(count);
+  test_rng rng;
+  rng_init(&rng, test_seed() + 14);
+  for (size_t i = 0; i < count; i++) x[i] = ((float)rng_below(&rng, 2001) - 1000.0f) / 300.0f;
+  const float scales[4] = {0.01f, 0.02f, 0.05f, 0.003f};
+  const int32_t zps[4] = {0, 128, 255, 17};
+  qeq_shape nchw, nhwc;
+  CHECK(qeq_shape_init(&nchw, 4, (const size_t[]){n, c, h, w}) == QEQ_OK, "shape");
+  CHECK(qeq_shape_init(&nhwc, 4, (const size_t[]){n, h, w, c}) == QEQ_OK, "shape");
+  CHECK(qeq_nchw_to_nhwc_f32(n, c, h, w, x, x_nhwc) == QEQ_OK, "%s", qeq_last_error());
+  CHECK(qeq_quantize_f32(&nchw, x, 1, QEQ_DTYPE_QUINT8, c, scales, zps, q_nchw) == QEQ_OK, "%s",
+        qeq_last_error());
+  CHECK(qeq_quantize_f32(&nhwc, x_nhwc, -1, QEQ_DTYPE_QUINT8, c, scales, zps, q_nhwc) == QEQ_OK,
+        "%s", qeq_last_error());
+  for (size_t b = 0; b < n; b++) {
+    for (size_t ch = 0; ch < c; ch++) {
+      for (size_t p = 0; p < h * w; p++) {
+        CHECK(q_nhwc[(b * h * w + p) * c + ch] == q_nchw[(b * c + ch) * h * w + p],
+              "quantized nhwc[%zu][%zu][%zu]", b, p, ch);
+      }
+    }
+  }
+  free(x), free(x_nhwc), free(q_nchw), free(q_nhwc);
+}
+
+static void test_isa_coverage(void** state) {
+  (void)state;
+  CHECK(coverage_report("qu8s8_gemm through qeq_conv_run", 0) == 0,
+        "an ISA the CPU has was not exercised");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_random_convs_every_cap),
+      cmocka_unit_test(test_thread_counts),
+      cmocka_unit_test(test_input_pixel_stride),
+      cmocka_unit_test(test_cap_change_after_packing),
+      cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_bad_runs),
+      cmocka_unit_test(test_pytorch_golden),
+      cmocka_unit_test(test_nhwc_layout),
+      cmocka_unit_test(test_nhwc_quantize),
+      cmocka_unit_test(test_isa_coverage),
+  };
+  printf("test_conv: seed %llu (QEQ_TEST_SEED)\n", (unsigned long long)test_seed());
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
