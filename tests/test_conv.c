@@ -3,6 +3,7 @@
  * quantized Conv2d / ConvReLU2d / Conv1d outputs (tests/golden/conv.txt); bad input; and the
  * NHWC layout helpers. */
 #include <math.h>
+#include <pthread.h>
 #include <pthreadpool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,74 @@ static void test_input_pixel_stride(void** state) {
     qeq_conv_destroy(conv);
     free_random_conv(&rc);
   }
+}
+
+/* ---- one packed convolution on changing input shapes, also from threads at once (the
+ * indirection table is cached per shape and shared by concurrent runs) ---- */
+
+typedef struct shape_run {
+  const qeq_conv* conv;
+  const qeq_conv_config* config;
+  size_t h, w, bytes;
+  uint8_t* x;
+  uint8_t* want;
+  int failures;
+} shape_run;
+
+static void* run_shape_repeatedly(void* opaque) {
+  shape_run* r = opaque;
+  uint8_t* y = malloc(r->bytes);
+  for (int i = 0; i < 25; i++) {
+    memset(y, 0, r->bytes);
+    if (qeq_conv_run(r->conv, 1, r->h, r->w, r->x, 0, y, 0, NULL) != QEQ_OK ||
+        memcmp(y, r->want, r->bytes) != 0) {
+      r->failures++;
+    }
+  }
+  free(y);
+  return NULL;
+}
+
+static void test_changing_shapes(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 15);
+  random_conv rc;
+  make_random_conv(&rng, 0, &rc);
+  rc.c.padding_height = rc.c.padding_width = 1;
+  rc.c.output = QEQ_GEMM_OUTPUT_QUANTIZED;
+  qeq_conv* conv;
+  CHECK(qeq_conv_create(&rc.c, &conv) == QEQ_OK, "%s", qeq_last_error());
+  enum { SHAPES = 3 };
+  shape_run runs[SHAPES];
+  for (size_t i = 0; i < SHAPES; i++) {
+    shape_run* r = &runs[i];
+    r->conv = conv, r->config = &rc.c, r->failures = 0;
+    r->h = (rc.c.kernel_height - 1) * rc.c.dilation_height + 1 + 3 * i;
+    r->w = (rc.c.kernel_width - 1) * rc.c.dilation_width + 2 + 2 * i;
+    size_t oh, ow;
+    CHECK(qeq_conv_output_size(conv, r->h, r->w, &oh, &ow) == QEQ_OK, "%s", qeq_last_error());
+    const size_t in = r->h * r->w * rc.c.input_channels;
+    r->bytes = oh * ow * rc.c.output_channels;
+    r->x = malloc(in);
+    r->want = malloc(r->bytes);
+    for (size_t j = 0; j < in; j++) r->x[j] = (uint8_t)rng_below(&rng, 256);
+    ref_conv(&rc.c, 1, r->h, r->w, r->x, oh, ow, r->want);
+  }
+  /* alternating shapes on one thread, then all shapes at once */
+  for (size_t i = 0; i < 2 * SHAPES; i++) run_shape_repeatedly(&runs[i % SHAPES]);
+  pthread_t threads[SHAPES];
+  for (size_t i = 0; i < SHAPES; i++) {
+    CHECK(pthread_create(&threads[i], NULL, run_shape_repeatedly, &runs[i]) == 0, "thread");
+  }
+  for (size_t i = 0; i < SHAPES; i++) pthread_join(threads[i], NULL);
+  for (size_t i = 0; i < SHAPES; i++) {
+    CHECK(runs[i].failures == 0, "shape %zu: %d runs differ from the reference", i,
+          runs[i].failures);
+    free(runs[i].x), free(runs[i].want);
+  }
+  qeq_conv_destroy(conv);
+  free_random_conv(&rc);
 }
 
 /* ---- a cap below the packed kernel's ISA: refused, output untouched ---- */
@@ -566,6 +635,7 @@ int main(void) {
       cmocka_unit_test(test_random_convs_every_cap),
       cmocka_unit_test(test_thread_counts),
       cmocka_unit_test(test_input_pixel_stride),
+      cmocka_unit_test(test_changing_shapes),
       cmocka_unit_test(test_cap_change_after_packing),
       cmocka_unit_test(test_bad_configs),
       cmocka_unit_test(test_bad_runs),

@@ -15,10 +15,11 @@
  * Design: the weights are packed as GEMM panels (one set per group) with k ordered
  * (ky, kx, c), so a tap is a contiguous run of C/groups channels of an NHWC pixel. A 1x1,
  * stride-1, unpadded, ungrouped convolution on quint8 is the GEMM over the N*H*W pixel rows,
- * read where they lie. Every other one builds, per call, an indirection table (for each
- * output pixel and tap, the offset of the input pixel it reads, or the zero-point row in the
- * padding) and, per tile of MR output pixels, gathers those runs into a small MR x K buffer
- * (per task, in cache) for the same GEMM microkernels: no im2col of the whole tensor.
+ * read where they lie. Every other one uses an indirection table (for each output pixel and
+ * tap, the offset of the input pixel it reads, or the zero-point row in the padding), built
+ * once per input shape (the last shape's is kept) and, per tile of MR output pixels, gathers
+ * those runs into a small MR x K buffer (per task, in cache) for the same GEMM
+ * microkernels: no im2col of the whole tensor.
  * Depthwise convolutions take the same path (correct, not fast: no depthwise kernels yet). */
 #ifndef QEQ_CONV_H
 #define QEQ_CONV_H

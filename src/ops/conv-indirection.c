@@ -1,5 +1,9 @@
-/* Builds the table of input pixel offsets each output pixel's taps read. */
+/* Builds the table of input pixel offsets each output pixel's taps read, and keeps the last
+ * one per convolution so that runs on the same input shape reuse it. */
 #include "src/ops/conv-indirection.h"
+
+#include <stdint.h>
+#include <stdlib.h>
 
 /* The input coordinate a tap reads along one dimension, or -1 in the padding. */
 static ptrdiff_t input_coordinate(size_t out, size_t tap, size_t stride, size_t padding,
@@ -30,4 +34,56 @@ void qeq_conv_build_indirection(const qeq_conv_geometry* geo, size_t batch, size
       }
     }
   }
+}
+
+static int table_matches(const qeq_conv_table* t, size_t batch, size_t height, size_t width,
+                         size_t pixel_stride) {
+  return t && t->batch == batch && t->height == height && t->width == width &&
+         t->pixel_stride == pixel_stride;
+}
+
+/* The cache is the only mutable state of a packed convolution; runs take it const. */
+static qeq_conv* mutable_conv(const qeq_conv* conv) {
+  return (qeq_conv*)(uintptr_t)conv;
+}
+
+const qeq_conv_table* qeq_conv_acquire_table(const qeq_conv* conv, size_t batch, size_t height,
+                                             size_t width, size_t output_height,
+                                             size_t output_width, size_t pixel_stride) {
+  qeq_conv* c = mutable_conv(conv);
+  pthread_mutex_lock(&c->table_lock);
+  qeq_conv_table* cached = c->table;
+  if (table_matches(cached, batch, height, width, pixel_stride)) {
+    cached->refs++;
+    pthread_mutex_unlock(&c->table_lock);
+    return cached;
+  }
+  pthread_mutex_unlock(&c->table_lock);
+
+  const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
+  const size_t pixels = batch * output_height * output_width; /* checked by the caller */
+  if (pixels > (SIZE_MAX - sizeof(qeq_conv_table)) / sizeof(size_t) / taps) return NULL;
+  qeq_conv_table* fresh = malloc(sizeof *fresh + pixels * taps * sizeof(size_t));
+  if (fresh == NULL) return NULL;
+  fresh->batch = batch, fresh->height = height, fresh->width = width;
+  fresh->pixel_stride = pixel_stride;
+  qeq_conv_build_indirection(&c->geometry, batch, height, width, output_height, output_width,
+                             pixel_stride, fresh->offsets);
+
+  pthread_mutex_lock(&c->table_lock);
+  qeq_conv_table* old = c->table;
+  fresh->refs = 2; /* the cache and this run */
+  c->table = fresh;
+  if (old && --old->refs == 0) free(old);
+  pthread_mutex_unlock(&c->table_lock);
+  return fresh;
+}
+
+void qeq_conv_release_table(const qeq_conv* conv, const qeq_conv_table* table) {
+  qeq_conv* c = mutable_conv(conv);
+  qeq_conv_table* t = (qeq_conv_table*)(uintptr_t)table;
+  pthread_mutex_lock(&c->table_lock);
+  const int last = --t->refs == 0;
+  pthread_mutex_unlock(&c->table_lock);
+  if (last) free(t);
 }

@@ -17,4 +17,20 @@ void qeq_conv_build_indirection(const qeq_conv_geometry* geometry, size_t batch,
                                 size_t width, size_t output_height, size_t output_width,
                                 size_t pixel_stride, size_t* table);
 
+/* A built table and the shape it is for; refs counts the conv's cache and the runs using it
+ * (under the conv's table_lock). */
+typedef struct qeq_conv_table {
+  size_t batch, height, width, pixel_stride;
+  size_t refs;
+  size_t offsets[]; /* output pixels x taps */
+} qeq_conv_table;
+
+/* The table for this input shape: the conv's cached one when the shape matches, else a new
+ * one that replaces it in the cache. NULL when out of memory (or the size overflows).
+ * Release it with qeq_conv_release_table. Safe for concurrent runs of one conv. */
+const qeq_conv_table* qeq_conv_acquire_table(const qeq_conv* conv, size_t batch, size_t height,
+                                             size_t width, size_t output_height,
+                                             size_t output_width, size_t pixel_stride);
+void qeq_conv_release_table(const qeq_conv* conv, const qeq_conv_table* table);
+
 #endif /* QEQ_SRC_OPS_CONV_INDIRECTION_H */

@@ -2,6 +2,7 @@
 #ifndef QEQ_SRC_OPS_CONV_INTERNAL_H
 #define QEQ_SRC_OPS_CONV_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <qeq/conv.h>
@@ -27,6 +28,9 @@ struct qeq_conv {
   uint8_t input_zero_byte; /* the input zero point as the input stores it */
   size_t output_bytes;     /* per element */
   qeq_gemm** group_gemms;  /* groups of them, output channels [g * O_g, (g + 1) * O_g) */
+  /* The indirection table of the last input shape, shared by the runs that use it. */
+  pthread_mutex_t table_lock;
+  struct qeq_conv_table* table;
 };
 
 /* Output size of one spatial dimension, 0 if the padded input is smaller than the dilated

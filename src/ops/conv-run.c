@@ -139,25 +139,25 @@ static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, 
   const size_t tasks = task_count(tiles, pool);
   /* a tile of mr x k bytes, then mr row sums, rounded to cache lines */
   const size_t tile_bytes = (mr * c->k + mr * sizeof(int32_t) + 63) / 64 * 64;
-  size_t* table = s->output_pixels <= SIZE_MAX / sizeof(size_t) / taps
-                      ? malloc(s->output_pixels * taps * sizeof(size_t))
-                      : NULL;
   uint8_t* buffers = tasks <= SIZE_MAX / tile_bytes ? aligned_alloc(64, tasks * tile_bytes) : NULL;
   uint8_t* zero_row = malloc(c->input_channels);
-  if (table == NULL || buffers == NULL || zero_row == NULL) {
-    free(table), free(buffers), free(zero_row);
+  const qeq_conv_table* table =
+      buffers && zero_row ? qeq_conv_acquire_table(c, batch, height, width, s->output_height,
+                                                   s->output_width, s->input_stride)
+                          : NULL;
+  if (table == NULL) {
+    free(buffers), free(zero_row);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY,
                     "%s: cannot allocate the indirection table of %zu pixels x %zu taps", fn,
                     s->output_pixels, taps);
   }
   memset(zero_row, c->input_zero_byte, c->input_channels);
-  qeq_conv_build_indirection(&c->geometry, batch, height, width, s->output_height, s->output_width,
-                             s->input_stride, table);
   gather_context ctx = {
-      c,     input, table,   zero_row,  output, s->output_stride, s->output_pixels,
-      tiles, tasks, buffers, tile_bytes};
+      c,     input, table->offsets, zero_row,  output, s->output_stride, s->output_pixels,
+      tiles, tasks, buffers,        tile_bytes};
   pthreadpool_parallelize_1d(pool, gather_task, &ctx, tasks, 0);
-  free(table), free(buffers), free(zero_row);
+  qeq_conv_release_table(c, table);
+  free(buffers), free(zero_row);
   return QEQ_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <qeq/conv.h>
 
 #include "src/error.h"
+#include "src/ops/conv-indirection.h"
 #include "src/ops/conv-internal.h"
 
 qeq_conv_config qeq_conv_config_default(void) {
@@ -127,7 +128,7 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
   qeq_conv* c = calloc(1, sizeof *c);
   int8_t* rows = malloc(config->output_channels * k);
   qeq_gemm** gemms = calloc(groups, sizeof *gemms);
-  if (c == NULL || rows == NULL || gemms == NULL) {
+  if (c == NULL || rows == NULL || gemms == NULL || pthread_mutex_init(&c->table_lock, NULL)) {
     free(c), free(rows), free(gemms);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu weights", fn,
                     config->output_channels, k);
@@ -138,6 +139,7 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
                                   &gemm_config, groups, gemms);
   free(rows);
   if (status != QEQ_OK) {
+    pthread_mutex_destroy(&c->table_lock);
     free(c), free(gemms);
     return status;
   }
@@ -166,6 +168,8 @@ void qeq_conv_destroy(qeq_conv* conv) {
   if (conv == NULL) return;
   for (size_t g = 0; g < conv->groups; g++) qeq_gemm_destroy(conv->group_gemms[g]);
   free(conv->group_gemms);
+  free(conv->table); /* no run holds it any more */
+  pthread_mutex_destroy(&conv->table_lock);
   free(conv);
 }
 
