@@ -463,6 +463,9 @@ static void test_bad_runs(void** state) {
   CHECK(qeq_conv_run(conv, 1, 5, 5, x, 3, y, 0, NULL) != QEQ_OK, "stride 3 accepted");
   CHECK(strstr(qeq_last_error(), "qeq_conv_run: input_pixel_stride") != NULL, "message: %s",
         qeq_last_error());
+  CHECK(qeq_conv_run(conv, 1, 2, 5, x, 0, y, 0, NULL) == QEQ_ERROR_SHAPE_MISMATCH, "2 x 5");
+  CHECK(strstr(qeq_last_error(), "qeq_conv_run: ") == qeq_last_error(), "message: %s",
+        qeq_last_error());
   CHECK(qeq_conv_output_size(conv, 5, 5, &oh, &ow) == QEQ_OK && oh == 2 && ow == 3,
         "output size %zu x %zu, want 2 x 3", oh, ow);
   qeq_conv_destroy(conv);

@@ -38,4 +38,8 @@ struct qeq_conv {
 size_t qeq_conv_output_extent(size_t input, size_t kernel, size_t stride, size_t padding,
                               size_t dilation);
 
+/* qeq_conv_output_size with messages starting with fn. */
+qeq_status qeq_conv_output_size_for(const char* fn, const qeq_conv* conv, size_t height,
+                                    size_t width, size_t* output_height, size_t* output_width);
+
 #endif /* QEQ_SRC_OPS_CONV_INTERNAL_H */

@@ -29,7 +29,7 @@ static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, 
   if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
   if (batch == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: batch is 0", fn);
   qeq_status status =
-      qeq_conv_output_size(conv, height, width, &s->output_height, &s->output_width);
+      qeq_conv_output_size_for(fn, conv, height, width, &s->output_height, &s->output_width);
   if (status != QEQ_OK) return status;
   const size_t in_row = conv->input_channels;
   const size_t out_row = conv->output_channels * conv->output_bytes;

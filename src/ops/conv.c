@@ -179,7 +179,12 @@ const char* qeq_conv_kernel_name(const qeq_conv* conv) {
 
 qeq_status qeq_conv_output_size(const qeq_conv* conv, size_t height, size_t width,
                                 size_t* output_height, size_t* output_width) {
-  static const char fn[] = "qeq_conv_output_size";
+  return qeq_conv_output_size_for("qeq_conv_output_size", conv, height, width, output_height,
+                                  output_width);
+}
+
+qeq_status qeq_conv_output_size_for(const char* fn, const qeq_conv* conv, size_t height,
+                                    size_t width, size_t* output_height, size_t* output_width) {
   if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
   if (output_height == NULL || output_width == NULL) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output_height or output_width is NULL", fn);
