@@ -14,14 +14,17 @@
 
 /* min[c], max[c] over x[(o * channels + c) * inner + i] for all o < outer, i < inner.
  * min is exact, NaN if the channel holds a NaN; -0.0 orders below +0.0. max is exact under
- * the same zero rule whenever min is not NaN (callers turn a NaN min into NaN max). */
+ * the same zero rule whenever min is not NaN (callers turn a NaN min into NaN max).
+ * sum_squares (NULL: not wanted) gets each channel's sum of squares in double, each run in
+ * the lane order of kernels/common/sum-squares.h, the runs added in order of o. */
 typedef void qeq_f32_rminmax_ukernel_fn(size_t outer, size_t channels, size_t inner, const float* x,
-                                        float* min, float* max);
+                                        float* min, float* max, double* sum_squares);
 
 /* acc_min[j] = min(acc_min[j], x[r * stride + j]) and acc_max likewise for r < rows,
- * j < width, with the rules of qeq_f32_rminmax_ukernel_fn. */
+ * j < width, with the rules of qeq_f32_rminmax_ukernel_fn. acc_sum_squares (NULL: not
+ * wanted) gets x[r * stride + j]^2 added in double, row by row in order of r. */
 typedef void qeq_f32_vminmax_ukernel_fn(size_t rows, size_t width, size_t stride, const float* x,
-                                        float* acc_min, float* acc_max);
+                                        float* acc_min, float* acc_max, double* acc_sum_squares);
 
 /* y[(o * channels + c) * inner + i] = x[same] * scale[c]. y == x is allowed (in place). */
 typedef void qeq_f32_rscale_ukernel_fn(size_t outer, size_t channels, size_t inner, const float* x,

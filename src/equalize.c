@@ -93,10 +93,14 @@ static void scratch_free(pair_scratch* s) {
 }
 
 /* Ranges of both sides, then the scales. Fails only on non-finite weights, before any
- * write. */
-static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scratch* s) {
-  qeq_channel_set_minmax(&plan->produced, plan->first->weight, s->min1, s->max1, s->work);
-  qeq_channel_set_minmax(&plan->consumed, plan->second->weight, s->min2, s->max2, s->work);
+ * write. Each side's per-channel sums of squares come from the same pass when asked for
+ * (squares1 / squares2 non-NULL). */
+static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scratch* s,
+                                 double* squares1, double* squares2) {
+  qeq_channel_set_minmax_squares(&plan->produced, plan->first->weight, s->min1, s->max1, squares1,
+                                 s->work);
+  qeq_channel_set_minmax_squares(&plan->consumed, plan->second->weight, s->min2, s->max2,
+                                 squares2, s->work);
   const float* bias = plan->first->bias;
   for (size_t c = 0; c < plan->channels; c++) {
     if (!isfinite(s->min1[c]) || !isfinite(s->max1[c])) {
@@ -150,7 +154,7 @@ qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* 
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channels of scratch", fn,
                     plan.channels);
   }
-  status = compute_scales(fn, &plan, &scratch);
+  status = compute_scales(fn, &plan, &scratch, NULL, NULL);
   if (status == QEQ_OK) {
     apply_scales(&plan, &scratch);
     if (scales != NULL) {
@@ -189,22 +193,47 @@ static size_t distinct_index(const qeq_layer** distinct, size_t* count, const qe
   return (*count)++;
 }
 
-/* The sweeps, once every pair has been checked and the scratch acquired. */
+/* final[2p] (first) and final[2p + 1] (second): whether pair p is the last of a sweep to touch
+ * that distinct layer. Only that pair's change survives the sweep, so only it needs the sums
+ * of squares. */
+static void mark_final_changes(const size_t* first_index, const size_t* second_index,
+                               size_t pair_count, unsigned char* final) {
+  for (size_t p = 0; p < pair_count; p++) {
+    const size_t layer[2] = {first_index[p], second_index[p]};
+    for (int side = 0; side < 2; side++) {
+      int later = 0;
+      for (size_t q = p + 1; q < pair_count && !later; q++) {
+        later = first_index[q] == layer[side] || second_index[q] == layer[side];
+      }
+      final[2 * p + (size_t)side] = !later;
+    }
+  }
+}
+
+/* The sweeps, once every pair has been checked and the scratch acquired. squares holds two
+ * arrays of the largest channel count. */
 static qeq_status run_sweeps(const char* fn, const pair_plan* plans, size_t pair_count,
-                             const size_t* first_index, const size_t* second_index, double* change,
-                             size_t distinct_count, double* sum_squares, pair_scratch* scratch,
+                             const size_t* first_index, const size_t* second_index,
+                             const unsigned char* final, double* change, size_t distinct_count,
+                             double* squares, size_t max_channels, pair_scratch* scratch,
                              float threshold, size_t max_sweeps, qeq_equalize_report* result) {
   *result = (qeq_equalize_report){0, 0.0, 0};
+  double* squares1 = squares;
+  double* squares2 = squares + max_channels;
   while (result->sweeps < max_sweeps) {
     for (size_t p = 0; p < pair_count; p++) {
       /* Every weight was checked finite and the scales keep it so: compute_scales fails only
        * on NaN or Inf, which cannot arise here; its status is passed on all the same. */
-      const qeq_status status = compute_scales(fn, &plans[p], scratch);
+      const qeq_status status =
+          compute_scales(fn, &plans[p], scratch, final[2 * p] ? squares1 : NULL,
+                         final[2 * p + 1] ? squares2 : NULL);
       if (status != QEQ_OK) return status;
-      qeq_channel_set_sum_squares(&plans[p].produced, plans[p].first->weight, sum_squares);
-      change[first_index[p]] = scaled_change(sum_squares, scratch->inv_scale, plans[p].channels);
-      qeq_channel_set_sum_squares(&plans[p].consumed, plans[p].second->weight, sum_squares);
-      change[second_index[p]] = scaled_change(sum_squares, scratch->scale, plans[p].channels);
+      if (final[2 * p]) {
+        change[first_index[p]] = scaled_change(squares1, scratch->inv_scale, plans[p].channels);
+      }
+      if (final[2 * p + 1]) {
+        change[second_index[p]] = scaled_change(squares2, scratch->scale, plans[p].channels);
+      }
       apply_scales(&plans[p], scratch);
     }
     result->sweeps++;
@@ -297,12 +326,13 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
   size_t* second_index = calloc(pc, sizeof *second_index);
   double* change = calloc(lc, sizeof *change);
   unsigned char* bias_written = calloc(lc, 1);
+  unsigned char* final = calloc(2 * pc, 1);
   qeq_buffer* buffers = calloc(2 * lc, sizeof *buffers);
   buffer_name* names = calloc(2 * lc, sizeof *names);
   double* sum_squares = NULL;
   pair_scratch scratch = {0};
   if (plans == NULL || distinct == NULL || first_index == NULL || second_index == NULL ||
-      change == NULL || bias_written == NULL || buffers == NULL || names == NULL) {
+      change == NULL || bias_written == NULL || final == NULL || buffers == NULL || names == NULL) {
     qeq_fail(status, "%s: cannot allocate the pair list", fn);
     goto done;
   }
@@ -343,14 +373,16 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
   /* No pairs: nothing to do, converged at once (PyTorch: converged({}, {}) is True). */
   qeq_equalize_report result = {0, 0.0, 1};
   if (pair_count > 0) {
-    sum_squares = malloc(max_channels * sizeof(double));
+    sum_squares = malloc(2 * max_channels * sizeof(double));
     if (sum_squares == NULL || !scratch_alloc(&scratch, max_channels, max_work)) {
       status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
       scratch = (pair_scratch){0};
       goto done;
     }
-    status = run_sweeps(fn, plans, pair_count, first_index, second_index, change, distinct_count,
-                        sum_squares, &scratch, threshold, max_sweeps, &result);
+    mark_final_changes(first_index, second_index, pair_count, final);
+    status = run_sweeps(fn, plans, pair_count, first_index, second_index, final, change,
+                        distinct_count, sum_squares, max_channels, &scratch, threshold, max_sweeps,
+                        &result);
     if (status != QEQ_OK) goto done;
   }
   status = QEQ_OK;
@@ -365,6 +397,7 @@ done:
   free(second_index);
   free(change);
   free(bias_written);
+  free(final);
   free(buffers);
   free(names);
   return status;

@@ -136,10 +136,16 @@ size_t qeq_channel_set_workspace_floats(const qeq_channel_set* set) {
 
 void qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, float* min, float* max,
                             float* work) {
+  qeq_channel_set_minmax_squares(set, weight, min, max, NULL, work);
+}
+
+void qeq_channel_set_minmax_squares(const qeq_channel_set* set, const float* weight, float* min,
+                                    float* max, double* sum_squares, float* work) {
   const qeq_axis_view v = block_view(set);
   for (size_t g = 0; g < set->blocks; g++) {
     const size_t first = g * set->per_block;
-    qeq_minmax_view(&v, weight + g * set->block_elements, min + first, max + first, work);
+    qeq_minmax_squares_view(&v, weight + g * set->block_elements, min + first, max + first,
+                            sum_squares != NULL ? sum_squares + first : NULL, work);
   }
 }
 
@@ -149,40 +155,6 @@ void qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const floa
   for (size_t g = 0; g < set->blocks; g++) {
     float* block = weight + g * set->block_elements;
     qeq_scale_view(&v, block, scales + g * set->per_block, block, work);
-  }
-}
-
-/* Sum of squares of a contiguous run, in double with four independent accumulators (the
- * loop is latency-bound otherwise; this runs every sweep of qeq_equalize). */
-static double run_sum_squares(const float* run, size_t n) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-  size_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    s0 += (double)run[k] * (double)run[k];
-    s1 += (double)run[k + 1] * (double)run[k + 1];
-    s2 += (double)run[k + 2] * (double)run[k + 2];
-    s3 += (double)run[k + 3] * (double)run[k + 3];
-  }
-  for (; k < n; k++) s0 += (double)run[k] * (double)run[k];
-  return (s0 + s1) + (s2 + s3);
-}
-
-void qeq_channel_set_sum_squares(const qeq_channel_set* set, const float* weight, double* out) {
-  const size_t rows = set->block_shape.dims[0], cols = set->block_shape.dims[1];
-  const size_t kernel = set->block_shape.dims[2];
-  for (size_t c = 0; c < set->channels; c++) out[c] = 0.0;
-  for (size_t g = 0; g < set->blocks; g++) {
-    const float* block = weight + g * set->block_elements;
-    double* acc = out + g * set->per_block;
-    for (size_t r = 0; r < rows; r++) {
-      if (set->axis == 0) {
-        acc[r] += run_sum_squares(block + r * cols * kernel, cols * kernel);
-      } else {
-        for (size_t c = 0; c < cols; c++) {
-          acc[c] += run_sum_squares(block + (r * cols + c) * kernel, kernel);
-        }
-      }
-    }
   }
 }
 

@@ -43,8 +43,10 @@ void qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, flo
 void qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales,
                            float* work);
 
-/* Per-channel sum of squares, in double. */
-void qeq_channel_set_sum_squares(const qeq_channel_set* set, const float* weight, double* out);
+/* qeq_channel_set_minmax plus each channel's sum of squares in double (NULL: none), in the
+ * same order on every ISA (qeq_minmax_squares_view), read in the same pass. */
+void qeq_channel_set_minmax_squares(const qeq_channel_set* set, const float* weight, float* min,
+                                    float* max, double* sum_squares, float* work);
 
 /* The layer's response, per output channel, to an input that is constant per input channel
  * (value[i] everywhere): out[o] = sum over the input channels i feeding o and over kernel

@@ -52,14 +52,22 @@ static size_t acc_stride_of(const qeq_axis_view* v) {
          QEQ_CACHE_LINE_FLOATS;
 }
 
+/* Workspace: acc_min and acc_max (acc_stride floats each), the sums of squares (acc_stride
+ * doubles, used only when asked for), then the fold's discarded half. */
 size_t qeq_minmax_workspace_floats(const qeq_axis_view* v) {
   if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) return 0;
-  return 2 * acc_stride_of(v) + block_channels_of(v);
+  return 4 * acc_stride_of(v) + block_channels_of(v);
 }
 
 void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* max, float* work) {
+  qeq_minmax_squares_view(v, x, min, max, NULL, work);
+}
+
+void qeq_minmax_squares_view(const qeq_axis_view* v, const float* x, float* min, float* max,
+                             double* sum_squares, float* work) {
   if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) {
-    QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)(v->outer, v->channels, v->inner, x, min, max);
+    QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)(v->outer, v->channels, v->inner, x, min, max,
+                                           sum_squares);
     finalize_minmax(v->channels, min, max);
     return;
   }
@@ -71,7 +79,8 @@ void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* 
   const size_t acc_stride = acc_stride_of(v);
   float* acc_min = work;
   float* acc_max = work + acc_stride;
-  float* discard = work + 2 * acc_stride;
+  double* acc_squares = sum_squares != NULL ? (double*)(void*)(work + 2 * acc_stride) : NULL;
+  float* discard = work + 4 * acc_stride;
   for (size_t c0 = 0; c0 < v->channels; c0 += block_channels) {
     const size_t nc = v->channels - c0 < block_channels ? v->channels - c0 : block_channels;
     const size_t width = nc * v->inner;
@@ -79,14 +88,23 @@ void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* 
       acc_min[j] = INFINITY;
       acc_max[j] = -INFINITY;
     }
-    vminmax(v->outer, width, row, x + c0 * v->inner, acc_min, acc_max);
+    if (acc_squares != NULL) {
+      for (size_t j = 0; j < width; j++) acc_squares[j] = 0.0;
+    }
+    vminmax(v->outer, width, row, x + c0 * v->inner, acc_min, acc_max, acc_squares);
     if (v->inner == 1) {
       memcpy(min + c0, acc_min, nc * sizeof(float));
       memcpy(max + c0, acc_max, nc * sizeof(float));
     } else {
       /* min of the mins, max of the maxes */
-      rminmax(1, nc, v->inner, acc_min, min + c0, discard);
-      rminmax(1, nc, v->inner, acc_max, discard, max + c0);
+      rminmax(1, nc, v->inner, acc_min, min + c0, discard, NULL);
+      rminmax(1, nc, v->inner, acc_max, discard, max + c0, NULL);
+    }
+    /* A channel's sum: its `inner` element sums added in order. */
+    for (size_t c = 0; acc_squares != NULL && c < nc; c++) {
+      double total = 0.0;
+      for (size_t i = 0; i < v->inner; i++) total += acc_squares[c * v->inner + i];
+      sum_squares[c0 + c] = total;
     }
   }
   finalize_minmax(v->channels, min, max);

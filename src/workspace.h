@@ -19,6 +19,11 @@ void qeq_aligned_free(float* p);
  * They cannot fail. */
 size_t qeq_minmax_workspace_floats(const qeq_axis_view* v);
 void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* max, float* work);
+/* qeq_minmax_view plus each channel's sum of squares in double (NULL: none), in an order that
+ * is the same on every ISA (kernels/common/sum-squares.h, then a channel's element sums in
+ * order). */
+void qeq_minmax_squares_view(const qeq_axis_view* v, const float* x, float* min, float* max,
+                             double* sum_squares, float* work);
 size_t qeq_scale_workspace_floats(const qeq_axis_view* v);
 void qeq_scale_view(const qeq_axis_view* v, const float* x, const float* scales, float* y,
                     float* work);

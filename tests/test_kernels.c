@@ -27,6 +27,49 @@ static size_t cases_per_variant(void) {
   return test_iterations(400);
 }
 
+static int same_double(double a, double b) {
+  return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* The documented order of a run's sum of squares (kernels/common/sum-squares.h), written out
+ * independently: element i into lane i % 16, lanes folded 8, 4, 2, 1 apart. */
+static double ref_run_sum_squares(const float* run, size_t n) {
+  double lane[16] = {0};
+  for (size_t i = 0; i < n; i++) lane[i % 16] += (double)run[i] * (double)run[i];
+  for (size_t half = 8; half >= 1; half /= 2) {
+    for (size_t l = 0; l < half; l++) lane[l] += lane[l + half];
+  }
+  return lane[0];
+}
+
+/* Sums of squares out of the kernel (min and max must not change from the call without). */
+static void check_rminmax_squares(const test_variant* v, qeq_f32_rminmax_ukernel_fn* kernel,
+                                  size_t outer, size_t channels, size_t inner, const float* x,
+                                  const float* min, const float* max) {
+  double* squares = malloc((channels + GUARD) * sizeof(double));
+  for (size_t c = 0; c < channels + GUARD; c++) squares[c] = -1.0;
+  float* min2 = malloc(channels * sizeof(float));
+  float* max2 = malloc(channels * sizeof(float));
+  kernel(outer, channels, inner, x, min2, max2, squares);
+  for (size_t c = 0; c < GUARD; c++) {
+    CHECK(squares[channels + c] == -1.0, "%s wrote past sum_squares (channels=%zu)", v->name,
+          channels);
+  }
+  for (size_t c = 0; c < channels; c++) {
+    double want = 0.0;
+    for (size_t o = 0; o < outer; o++) {
+      const double run = ref_run_sum_squares(x + (o * channels + c) * inner, inner);
+      want = o == 0 ? run : want + run;
+    }
+    CHECK(same_double(squares[c], want),
+          "%s sum_squares[%zu] = %a, want %a (outer=%zu channels=%zu inner=%zu)", v->name, c,
+          squares[c], want, outer, channels, inner);
+    CHECK(same_bits(min2[c], min[c]) && same_bits(max2[c], max[c]),
+          "%s: min/max differ when sum_squares is asked for (channel %zu)", v->name, c);
+  }
+  free(squares), free(min2), free(max2);
+}
+
 static void run_rminmax(const test_variant* v, test_rng* rng) {
   qeq_f32_rminmax_ukernel_fn* kernel = (qeq_f32_rminmax_ukernel_fn*)v->fn;
   const size_t cases = cases_per_variant();
@@ -44,7 +87,7 @@ static void run_rminmax(const test_variant* v, test_rng* rng) {
     float* ref_max = malloc(channels * sizeof(float));
     const qeq_shape shape = {3, {outer, channels, inner}};
     ref_channel_minmax(&shape, x, 1, ref_min, ref_max);
-    kernel(outer, channels, inner, x, min, max);
+    kernel(outer, channels, inner, x, min, max, NULL);
     CHECK(guard_intact(min, channels) && guard_intact(max, channels),
           "%s wrote past its outputs (outer=%zu channels=%zu inner=%zu)", v->name, outer, channels,
           inner);
@@ -56,6 +99,7 @@ static void run_rminmax(const test_variant* v, test_rng* rng) {
             "%s max[%zu] = %a, want %a (outer=%zu channels=%zu inner=%zu)", v->name, c, max[c],
             ref_max[c], outer, channels, inner);
     }
+    check_rminmax_squares(v, kernel, outer, channels, inner, x, min, max);
     free(x), free(min), free(max), free(ref_min), free(ref_max);
   }
   coverage_record(v->isa, v->via_simde, cases);
@@ -96,7 +140,29 @@ static void run_vminmax(const test_variant* v, test_rng* rng) {
     const qeq_shape shape = {2, {rows + 1, width}};
     ref_channel_minmax(&shape, ref_in_min, 1, ref_min, unused);
     ref_channel_minmax(&shape, ref_in_max, 1, unused, ref_max);
-    kernel(rows, width, stride, x, acc_min, acc_max);
+    /* Sums of squares: random starting sums, then each row's squares added in row order. */
+    const int squares_wanted = rng_below(rng, 2);
+    double* acc_squares = malloc((width + GUARD) * sizeof(double));
+    double* ref_squares = malloc(width * sizeof(double));
+    double* start_squares = malloc(width * sizeof(double));
+    for (size_t j = 0; j < width + GUARD; j++) {
+      acc_squares[j] = j < width ? (double)rng_below(rng, 1000) / 7.0 : -1.0;
+    }
+    for (size_t j = 0; j < width; j++) {
+      start_squares[j] = ref_squares[j] = acc_squares[j];
+      for (size_t r = 0; r < rows; r++) {
+        const double value = (double)rows_dense[r * width + j];
+        ref_squares[j] += value * value;
+      }
+    }
+    kernel(rows, width, stride, x, acc_min, acc_max, squares_wanted ? acc_squares : NULL);
+    for (size_t j = 0; j < width + GUARD; j++) {
+      const double want = j >= width ? -1.0 : squares_wanted ? ref_squares[j] : start_squares[j];
+      CHECK(same_double(acc_squares[j], want),
+            "%s acc_sum_squares[%zu] = %a, want %a (rows=%zu width=%zu stride=%zu, wanted %d)",
+            v->name, j, acc_squares[j], want, rows, width, stride, squares_wanted);
+    }
+    free(acc_squares), free(ref_squares), free(start_squares);
     CHECK(guard_intact(acc_min, width) && guard_intact(acc_max, width),
           "%s wrote past its accumulators (rows=%zu width=%zu stride=%zu)", v->name, rows, width,
           stride);

@@ -1,15 +1,29 @@
 #include "kernels/common/minmax-avx2.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
-void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
-                                   float* min, float* max) {
+/* Squares of v's 8 floats added to four lanes each of a and b, in double. */
+static inline void add_squares8(__m256 v, __m256d* a, __m256d* b) {
+  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  *a = _mm256_add_pd(*a, _mm256_mul_pd(lo, lo));
+  *b = _mm256_add_pd(*b, _mm256_mul_pd(hi, hi));
+}
+
+/* One body for both: with want_squares a compile-time 0 the squares vanish. */
+static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t channels,
+                                                          size_t inner, const float* x, float* min,
+                                                          float* max, double* sum_squares,
+                                                          const int want_squares) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner) {
       /* The run's first element fills masked-off lanes: it is already in the set. */
       const __m256 first = _mm256_broadcast_ss(x);
       __m256 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
       __m256 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
+      /* lanes 0-3, 4-7, 8-11, 12-15 of kernels/common/sum-squares.h */
+      __m256d q0 = _mm256_setzero_pd(), q1 = q0, q2 = q0, q3 = q0;
       const float* p = x;
       size_t n = inner;
       for (; n >= 32; n -= 32, p += 32) {
@@ -25,7 +39,16 @@ void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, 
         mx2 = qeq_max_ps_avx2(mx2, v2);
         mn3 = qeq_min_ps_avx2(mn3, v3);
         mx3 = qeq_max_ps_avx2(mx3, v3);
+        if (want_squares) {
+          add_squares8(v0, &q0, &q1);
+          add_squares8(v1, &q2, &q3);
+          add_squares8(v2, &q0, &q1);
+          add_squares8(v3, &q2, &q3);
+        }
       }
+      /* The rest (under 32 elements, starting at lane 0) is squared one by one below. */
+      const float* rest = p;
+      const size_t rest_count = n;
       for (; n >= 8; n -= 8, p += 8) {
         const __m256 v = _mm256_loadu_ps(p);
         mn0 = qeq_min_ps_avx2(mn0, v);
@@ -47,6 +70,24 @@ void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, 
       }
       _mm_store_ss(min + c, mn);
       _mm_store_ss(max + c, mx);
+      if (want_squares) {
+        double lanes[QEQ_SUM_SQUARES_LANES];
+        _mm256_storeu_pd(lanes, q0);
+        _mm256_storeu_pd(lanes + 4, q1);
+        _mm256_storeu_pd(lanes + 8, q2);
+        _mm256_storeu_pd(lanes + 12, q3);
+        qeq_sum_squares_lanes_add(lanes, 0, rest, rest_count);
+        qeq_sum_squares_store(sum_squares + c, o, qeq_sum_squares_lanes_fold(lanes));
+      }
     }
+  }
+}
+
+void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
+                                   float* min, float* max, double* sum_squares) {
+  if (sum_squares != NULL) {
+    rminmax(outer, channels, inner, x, min, max, sum_squares, 1);
+  } else {
+    rminmax(outer, channels, inner, x, min, max, NULL, 0);
   }
 }

@@ -1,14 +1,27 @@
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
-void qeq_f32_rminmax_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
-                                     float* min, float* max) {
+/* Squares of v's 16 floats added to lanes 0-7 (lo) and 8-15 (hi), in double. */
+static inline void add_squares16(__m512 v, __m512d* lo, __m512d* hi) {
+  const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+  const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+  *lo = _mm512_add_pd(*lo, _mm512_mul_pd(a, a));
+  *hi = _mm512_add_pd(*hi, _mm512_mul_pd(b, b));
+}
+
+/* One body for both: with want_squares a compile-time 0 the squares vanish. */
+static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t channels,
+                                                          size_t inner, const float* x, float* min,
+                                                          float* max, double* sum_squares,
+                                                          const int want_squares) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner) {
       /* The run's first element fills masked-off lanes: it is already in the set. */
       const __m512 first = _mm512_set1_ps(x[0]);
       __m512 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
       __m512 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
+      __m512d sq_lo = _mm512_setzero_pd(), sq_hi = _mm512_setzero_pd();
       const float* p = x;
       size_t n = inner;
       for (; n >= 64; n -= 64, p += 64) {
@@ -22,16 +35,24 @@ void qeq_f32_rminmax_ukernel__avx512(size_t outer, size_t channels, size_t inner
         mx2 = qeq_max_ps_avx512(mx2, v2);
         mn3 = qeq_min_ps_avx512(mn3, v3);
         mx3 = qeq_max_ps_avx512(mx3, v3);
+        if (want_squares) {
+          add_squares16(v0, &sq_lo, &sq_hi);
+          add_squares16(v1, &sq_lo, &sq_hi);
+          add_squares16(v2, &sq_lo, &sq_hi);
+          add_squares16(v3, &sq_lo, &sq_hi);
+        }
       }
       for (; n >= 16; n -= 16, p += 16) {
         const __m512 v = _mm512_loadu_ps(p);
         mn0 = qeq_min_ps_avx512(mn0, v);
         mx0 = qeq_max_ps_avx512(mx0, v);
+        if (want_squares) add_squares16(v, &sq_lo, &sq_hi);
       }
       if (n != 0) {
         const __m512 v = _mm512_mask_loadu_ps(first, qeq_tail_mask_avx512(n), p);
         mn1 = qeq_min_ps_avx512(mn1, v);
         mx1 = qeq_max_ps_avx512(mx1, v);
+        if (want_squares) add_squares16(_mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p), &sq_lo, &sq_hi);
       }
       mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));
       mx0 = qeq_max_ps_avx512(qeq_max_ps_avx512(mx0, mx1), qeq_max_ps_avx512(mx2, mx3));
@@ -42,6 +63,21 @@ void qeq_f32_rminmax_ukernel__avx512(size_t outer, size_t channels, size_t inner
       }
       _mm_store_ss(min + c, mn);
       _mm_store_ss(max + c, mx);
+      if (want_squares) {
+        double lanes[QEQ_SUM_SQUARES_LANES];
+        _mm512_storeu_pd(lanes, sq_lo);
+        _mm512_storeu_pd(lanes + 8, sq_hi);
+        qeq_sum_squares_store(sum_squares + c, o, qeq_sum_squares_lanes_fold(lanes));
+      }
     }
+  }
+}
+
+void qeq_f32_rminmax_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
+                                     float* min, float* max, double* sum_squares) {
+  if (sum_squares != NULL) {
+    rminmax(outer, channels, inner, x, min, max, sum_squares, 1);
+  } else {
+    rminmax(outer, channels, inner, x, min, max, NULL, 0);
   }
 }

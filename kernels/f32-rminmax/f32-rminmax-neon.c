@@ -1,13 +1,27 @@
 #include "kernels/common/minmax-neon.h"
+#include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
-void qeq_f32_rminmax_ukernel__neon(size_t outer, size_t channels, size_t inner, const float* x,
-                                   float* min, float* max) {
+/* Squares of v's 4 floats added to two lanes each of a and b, in double. */
+static inline void add_squares4(float32x4_t v, float64x2_t* a, float64x2_t* b) {
+  const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v));
+  const float64x2_t hi = vcvt_f64_f32(vget_high_f32(v));
+  *a = vaddq_f64(*a, vmulq_f64(lo, lo));
+  *b = vaddq_f64(*b, vmulq_f64(hi, hi));
+}
+
+/* One body for both: with want_squares a compile-time 0 the squares vanish. */
+static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t channels,
+                                                          size_t inner, const float* x, float* min,
+                                                          float* max, double* sum_squares,
+                                                          const int want_squares) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner) {
       const float32x4_t first = vld1q_dup_f32(x);
       float32x4_t mn0 = first, mn1 = first, mn2 = first, mn3 = first;
       float32x4_t mx0 = first, mx1 = first, mx2 = first, mx3 = first;
+      float64x2_t q[8]; /* lanes 2k, 2k + 1 of kernels/common/sum-squares.h */
+      for (size_t k = 0; k < 8; k++) q[k] = vdupq_n_f64(0.0);
       const float* p = x;
       size_t n = inner;
       for (; n >= 16; n -= 16, p += 16) {
@@ -21,7 +35,16 @@ void qeq_f32_rminmax_ukernel__neon(size_t outer, size_t channels, size_t inner, 
         mx2 = qeq_max_f32x4(mx2, v2);
         mn3 = qeq_min_f32x4(mn3, v3);
         mx3 = qeq_max_f32x4(mx3, v3);
+        if (want_squares) {
+          add_squares4(v0, &q[0], &q[1]);
+          add_squares4(v1, &q[2], &q[3]);
+          add_squares4(v2, &q[4], &q[5]);
+          add_squares4(v3, &q[6], &q[7]);
+        }
       }
+      /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
+      const float* rest = p;
+      const size_t rest_count = n;
       for (; n >= 4; n -= 4, p += 4) {
         const float32x4_t v = vld1q_f32(p);
         mn0 = qeq_min_f32x4(mn0, v);
@@ -41,6 +64,21 @@ void qeq_f32_rminmax_ukernel__neon(size_t outer, size_t channels, size_t inner, 
       }
       vst1_lane_f32(min + c, mn, 0);
       vst1_lane_f32(max + c, mx, 0);
+      if (want_squares) {
+        double lanes[QEQ_SUM_SQUARES_LANES];
+        for (size_t k = 0; k < 8; k++) vst1q_f64(lanes + 2 * k, q[k]);
+        qeq_sum_squares_lanes_add(lanes, 0, rest, rest_count);
+        qeq_sum_squares_store(sum_squares + c, o, qeq_sum_squares_lanes_fold(lanes));
+      }
     }
+  }
+}
+
+void qeq_f32_rminmax_ukernel__neon(size_t outer, size_t channels, size_t inner, const float* x,
+                                   float* min, float* max, double* sum_squares) {
+  if (sum_squares != NULL) {
+    rminmax(outer, channels, inner, x, min, max, sum_squares, 1);
+  } else {
+    rminmax(outer, channels, inner, x, min, max, NULL, 0);
   }
 }

@@ -1,8 +1,9 @@
 #include "kernels/common/minmax-scalar.h"
+#include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
 void qeq_f32_rminmax_ukernel__scalar(size_t outer, size_t channels, size_t inner, const float* x,
-                                     float* min, float* max) {
+                                     float* min, float* max, double* sum_squares) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner) {
       /* Two accumulator pairs halve the dependency chain. */
@@ -25,6 +26,11 @@ void qeq_f32_rminmax_ukernel__scalar(size_t outer, size_t channels, size_t inner
       }
       min[c] = mn;
       max[c] = mx;
+      if (sum_squares != NULL) {
+        double lanes[QEQ_SUM_SQUARES_LANES] = {0};
+        qeq_sum_squares_lanes_add(lanes, 0, x, inner);
+        qeq_sum_squares_store(sum_squares + c, o, qeq_sum_squares_lanes_fold(lanes));
+      }
     }
   }
 }

@@ -1,17 +1,32 @@
 #include "kernels/common/minmax-avx2.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
 /* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
  * (min and max are idempotent), so one loop body serves every row count. Each row is
  * prefetched ahead (kernels/common/prefetch.h). */
+/* acc[0..8) += squares of v's floats for the rows that exist (count of 4), in row order. */
+static inline void add_row_squares8(double* acc, const __m256 v[4], size_t count) {
+  __m256d lo = _mm256_loadu_pd(acc), hi = _mm256_loadu_pd(acc + 4);
+  for (size_t k = 0; k < count; k++) {
+    const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v[k]));
+    const __m256d b = _mm256_cvtps_pd(_mm256_extractf128_ps(v[k], 1));
+    lo = _mm256_add_pd(lo, _mm256_mul_pd(a, a));
+    hi = _mm256_add_pd(hi, _mm256_mul_pd(b, b));
+  }
+  _mm256_storeu_pd(acc, lo);
+  _mm256_storeu_pd(acc + 4, hi);
+}
+
 void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, const float* x,
-                                   float* acc_min, float* acc_max) {
+                                   float* acc_min, float* acc_max, double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
     const float* x0 = x + r * stride;
     const float* x1 = r + 1 < rows ? x0 + stride : x0;
     const float* x2 = r + 2 < rows ? x1 + stride : x1;
     const float* x3 = r + 3 < rows ? x2 + stride : x2;
+    const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
     size_t j = 0;
     for (; j + 8 <= width; j += 8) {
       qeq_prefetch_row_ahead(x0 + j);
@@ -24,6 +39,10 @@ void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, con
       const __m256 mx = qeq_max_ps_avx2(qeq_max_ps_avx2(v0, v1), qeq_max_ps_avx2(v2, v3));
       _mm256_storeu_ps(acc_min + j, qeq_min_ps_avx2(_mm256_loadu_ps(acc_min + j), mn));
       _mm256_storeu_ps(acc_max + j, qeq_max_ps_avx2(_mm256_loadu_ps(acc_max + j), mx));
+      if (acc_sum_squares != NULL) {
+        const __m256 v[4] = {v0, v1, v2, v3};
+        add_row_squares8(acc_sum_squares + j, v, count);
+      }
     }
     if (j < width) {
       const __m256i mask = qeq_tail_mask_avx2(width - j);
@@ -35,6 +54,10 @@ void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, con
                           qeq_min_ps_avx2(_mm256_maskload_ps(acc_min + j, mask), mn));
       _mm256_maskstore_ps(acc_max + j, mask,
                           qeq_max_ps_avx2(_mm256_maskload_ps(acc_max + j, mask), mx));
+    }
+    if (acc_sum_squares != NULL && j < width) {
+      const float* const tail_rows[4] = {x0 + j, x1 + j, x2 + j, x3 + j};
+      qeq_sum_squares_rows_add(acc_sum_squares + j, tail_rows, count, width - j);
     }
   }
 }

@@ -1,17 +1,32 @@
 #include "kernels/common/minmax-avx512.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
 /* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
  * (min and max are idempotent), so one loop body serves every row count. Each row is
  * prefetched ahead (kernels/common/prefetch.h). */
+/* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
+static inline void add_row_squares16(double* acc, const __m512 v[4], size_t count) {
+  __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);
+  for (size_t k = 0; k < count; k++) {
+    const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v[k]));
+    const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v[k], 1));
+    lo = _mm512_add_pd(lo, _mm512_mul_pd(a, a));
+    hi = _mm512_add_pd(hi, _mm512_mul_pd(b, b));
+  }
+  _mm512_storeu_pd(acc, lo);
+  _mm512_storeu_pd(acc + 8, hi);
+}
+
 void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, const float* x,
-                                     float* acc_min, float* acc_max) {
+                                     float* acc_min, float* acc_max, double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
     const float* x0 = x + r * stride;
     const float* x1 = r + 1 < rows ? x0 + stride : x0;
     const float* x2 = r + 2 < rows ? x1 + stride : x1;
     const float* x3 = r + 3 < rows ? x2 + stride : x2;
+    const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
     size_t j = 0;
     for (; j + 16 <= width; j += 16) {
       qeq_prefetch_row_ahead(x0 + j);
@@ -24,6 +39,10 @@ void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, c
       const __m512 mx = qeq_max_ps_avx512(qeq_max_ps_avx512(v0, v1), qeq_max_ps_avx512(v2, v3));
       _mm512_storeu_ps(acc_min + j, qeq_min_ps_avx512(_mm512_loadu_ps(acc_min + j), mn));
       _mm512_storeu_ps(acc_max + j, qeq_max_ps_avx512(_mm512_loadu_ps(acc_max + j), mx));
+      if (acc_sum_squares != NULL) {
+        const __m512 v[4] = {v0, v1, v2, v3};
+        add_row_squares16(acc_sum_squares + j, v, count);
+      }
     }
     if (j < width) {
       const __mmask16 mask = qeq_tail_mask_avx512(width - j);
@@ -37,6 +56,10 @@ void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, c
                             qeq_min_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_min + j), mn));
       _mm512_mask_storeu_ps(acc_max + j, mask,
                             qeq_max_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_max + j), mx));
+    }
+    if (acc_sum_squares != NULL && j < width) {
+      const float* const tail_rows[4] = {x0 + j, x1 + j, x2 + j, x3 + j};
+      qeq_sum_squares_rows_add(acc_sum_squares + j, tail_rows, count, width - j);
     }
   }
 }

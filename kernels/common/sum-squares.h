@@ -1,0 +1,49 @@
+/* Per-channel sums of squares in double, in one order on every ISA, so that every variant
+ * gives the scalar bits. A contiguous run sends element i to lane i % 16; each lane adds its
+ * elements in order, starting from +0.0; the lanes are then folded pairwise (lane l plus lane
+ * l + 8, then + 4, + 2, + 1). Element-wise accumulation across rows adds row by row. The
+ * square of a float is exact in double, so a fused multiply-add gives the same bits as a
+ * multiply then an add, and a zero-filled (masked) element adds +0.0, which changes nothing. */
+#ifndef QEQ_KERNELS_COMMON_SUM_SQUARES_H
+#define QEQ_KERNELS_COMMON_SUM_SQUARES_H
+
+#include <stddef.h>
+
+#define QEQ_SUM_SQUARES_LANES 16
+
+/* Adds run elements p[0..n) to the lanes, p[0] going to lane `lane` (any n). */
+static inline void qeq_sum_squares_lanes_add(double lanes[QEQ_SUM_SQUARES_LANES], size_t lane,
+                                             const float* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double v = (double)p[i];
+    lanes[(lane + i) % QEQ_SUM_SQUARES_LANES] += v * v;
+  }
+}
+
+static inline double qeq_sum_squares_lanes_fold(const double lanes[QEQ_SUM_SQUARES_LANES]) {
+  double t[8];
+  for (size_t l = 0; l < 8; l++) t[l] = lanes[l] + lanes[l + 8];
+  for (size_t l = 0; l < 4; l++) t[l] = t[l] + t[l + 4];
+  for (size_t l = 0; l < 2; l++) t[l] = t[l] + t[l + 2];
+  return t[0] + t[1];
+}
+
+/* Channel total: the first outer slice sets it, later ones add to it. */
+static inline void qeq_sum_squares_store(double* out, size_t o, double run_sum) {
+  *out = o == 0 ? run_sum : *out + run_sum;
+}
+
+/* acc[j] += row_r[j]^2 for the `count` rows in order, j < n (tails of the vector kernels). */
+static inline void qeq_sum_squares_rows_add(double* acc, const float* const* rows, size_t count,
+                                            size_t n) {
+  for (size_t j = 0; j < n; j++) {
+    double a = acc[j];
+    for (size_t r = 0; r < count; r++) {
+      const double v = (double)rows[r][j];
+      a += v * v;
+    }
+    acc[j] = a;
+  }
+}
+
+#endif /* QEQ_KERNELS_COMMON_SUM_SQUARES_H */
