@@ -8,23 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/equalize_internal.h"
 #include "src/error.h"
 #include "src/layer.h"
 #include "src/shape.h"
 #include "src/workspace.h"
-
-/* PyTorch adds this to the second layer's ranges, in float32. */
-#define QEQ_CLE_RANGE_EPS 1e-9f
-
-/* Everything one pair needs, checked before anything is written. */
-typedef struct pair_plan {
-  qeq_layer* first;
-  qeq_layer* second;
-  qeq_channel_set produced; /* first's output channels */
-  qeq_channel_set consumed; /* second's input channels */
-  size_t channels;
-  size_t work_floats; /* workspace for both channel sets */
-} pair_plan;
 
 /* The buffers one pair writes: both weights and first's bias. */
 static size_t pair_buffers(const qeq_layer* first, const qeq_layer* second, size_t channels,
@@ -99,31 +87,37 @@ static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scr
                                  double* squares1, double* squares2) {
   qeq_channel_set_minmax_squares(&plan->produced, plan->first->weight, s->min1, s->max1, squares1,
                                  s->work);
-  qeq_channel_set_minmax_squares(&plan->consumed, plan->second->weight, s->min2, s->max2,
-                                 squares2, s->work);
-  const float* bias = plan->first->bias;
-  for (size_t c = 0; c < plan->channels; c++) {
-    if (!isfinite(s->min1[c]) || !isfinite(s->max1[c])) {
+  qeq_channel_set_minmax_squares(&plan->consumed, plan->second->weight, s->min2, s->max2, squares2,
+                                 s->work);
+  return qeq_cle_channel_scales(fn, s->min1, s->max1, s->min2, s->max2, plan->first->bias, 0,
+                                plan->channels, s->scale, s->inv_scale);
+}
+
+qeq_status qeq_cle_channel_scales(const char* fn, const float* min1, const float* max1,
+                                  const float* min2, const float* max2, const float* bias,
+                                  size_t c0, size_t c1, float* scales, float* inv_scales) {
+  for (size_t c = c0; c < c1; c++) {
+    if (!isfinite(min1[c]) || !isfinite(max1[c])) {
       return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: first's output channel %zu holds NaN or Inf", fn,
                       c);
     }
-    if (!isfinite(s->min2[c]) || !isfinite(s->max2[c])) {
+    if (!isfinite(min2[c]) || !isfinite(max2[c])) {
       return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: second's input channel %zu holds NaN or Inf", fn,
                       c);
     }
-    const float r1 = s->max1[c] - s->min1[c];
-    const float r2 = s->max2[c] - s->min2[c];
+    const float r1 = max1[c] - min1[c];
+    const float r2 = max2[c] - min2[c];
     const float scale = sqrtf(r1 / (r2 + QEQ_CLE_RANGE_EPS));
     const float inv_scale = 1.0f / scale;
     /* PyTorch writes Inf/NaN for r1 = 0 and blows weights up for r2 = 0; qeq leaves such
      * channels, and any whose scaled weights or bias would overflow, as they are. */
-    const float absmax1 = fmaxf(fabsf(s->min1[c]), fabsf(s->max1[c]));
-    const float absmax2 = fmaxf(fabsf(s->min2[c]), fabsf(s->max2[c]));
+    const float absmax1 = fmaxf(fabsf(min1[c]), fabsf(max1[c]));
+    const float absmax2 = fmaxf(fabsf(min2[c]), fabsf(max2[c]));
     const int usable = r1 > 0.0f && r2 > 0.0f && isfinite(scale) && scale > 0.0f &&
                        isfinite(inv_scale) && isfinite(absmax1 * inv_scale) &&
                        isfinite(absmax2 * scale) && (bias == NULL || isfinite(bias[c] * inv_scale));
-    s->scale[c] = usable ? scale : 1.0f;
-    s->inv_scale[c] = usable ? inv_scale : 1.0f;
+    scales[c] = usable ? scale : 1.0f;
+    inv_scales[c] = usable ? inv_scale : 1.0f;
   }
   return QEQ_OK;
 }
@@ -168,7 +162,7 @@ qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* 
 /* ---- iteration ---- */
 
 /* ||W * diag(f) - W|| over a channel set, from the channels' sums of squares. */
-static double scaled_change(const double* sum_squares, const float* factors, size_t channels) {
+double qeq_cle_scaled_change(const double* sum_squares, const float* factors, size_t channels) {
   double total = 0.0;
   for (size_t c = 0; c < channels; c++) {
     const double d = (double)factors[c] - 1.0;
@@ -229,10 +223,12 @@ static qeq_status run_sweeps(const char* fn, const pair_plan* plans, size_t pair
                          final[2 * p + 1] ? squares2 : NULL);
       if (status != QEQ_OK) return status;
       if (final[2 * p]) {
-        change[first_index[p]] = scaled_change(squares1, scratch->inv_scale, plans[p].channels);
+        change[first_index[p]] =
+            qeq_cle_scaled_change(squares1, scratch->inv_scale, plans[p].channels);
       }
       if (final[2 * p + 1]) {
-        change[second_index[p]] = scaled_change(squares2, scratch->scale, plans[p].channels);
+        change[second_index[p]] =
+            qeq_cle_scaled_change(squares2, scratch->scale, plans[p].channels);
       }
       apply_scales(&plans[p], scratch);
     }
@@ -372,7 +368,11 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
 
   /* No pairs: nothing to do, converged at once (PyTorch: converged({}, {}) is True). */
   qeq_equalize_report result = {0, 0.0, 1};
-  if (pair_count > 0) {
+  if (qeq_equalize_chain_fusable(plans, pair_count, distinct_count, layer_count)) {
+    status = qeq_equalize_chain_sweeps(fn, plans, pair_count, first_index, second_index, change,
+                                       distinct_count, threshold, max_sweeps, &result);
+    if (status != QEQ_OK) goto done;
+  } else if (pair_count > 0) {
     sum_squares = malloc(2 * max_channels * sizeof(double));
     if (sum_squares == NULL || !scratch_alloc(&scratch, max_channels, max_work)) {
       status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
@@ -380,9 +380,9 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
       goto done;
     }
     mark_final_changes(first_index, second_index, pair_count, final);
-    status = run_sweeps(fn, plans, pair_count, first_index, second_index, final, change,
-                        distinct_count, sum_squares, max_channels, &scratch, threshold, max_sweeps,
-                        &result);
+    status =
+        run_sweeps(fn, plans, pair_count, first_index, second_index, final, change, distinct_count,
+                   sum_squares, max_channels, &scratch, threshold, max_sweeps, &result);
     if (status != QEQ_OK) goto done;
   }
   status = QEQ_OK;

@@ -63,50 +63,92 @@ void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* 
   qeq_minmax_squares_view(v, x, min, max, NULL, work);
 }
 
+/* The row path's accumulators in `work`. */
+typedef struct row_accumulators {
+  float* min;
+  float* max;
+  double* squares; /* NULL: no sums of squares */
+  float* discard;
+} row_accumulators;
+
+static row_accumulators row_accumulators_of(const qeq_axis_view* v, float* work, int squares) {
+  const size_t acc_stride = acc_stride_of(v);
+  const row_accumulators acc = {work, work + acc_stride,
+                                squares ? (double*)(void*)(work + 2 * acc_stride) : NULL,
+                                work + 4 * acc_stride};
+  return acc;
+}
+
+static void row_accumulators_reset(const row_accumulators* acc, size_t width) {
+  for (size_t j = 0; j < width; j++) {
+    acc->min[j] = INFINITY;
+    acc->max[j] = -INFINITY;
+  }
+  for (size_t j = 0; acc->squares != NULL && j < width; j++) acc->squares[j] = 0.0;
+}
+
+/* Channels c0 .. c0 + nc - 1 from their `inner` accumulators each (a copy when inner == 1). */
+static void row_accumulators_fold(const qeq_axis_view* v, const row_accumulators* acc, size_t c0,
+                                  size_t nc, float* min, float* max, double* sum_squares) {
+  if (v->inner == 1) {
+    memcpy(min + c0, acc->min, nc * sizeof(float));
+    memcpy(max + c0, acc->max, nc * sizeof(float));
+  } else {
+    /* min of the mins, max of the maxes */
+    qeq_f32_rminmax_ukernel_fn* rminmax = QEQ_DISPATCH(f32_rminmax, F32_RMINMAX);
+    rminmax(1, nc, v->inner, acc->min, min + c0, acc->discard, NULL);
+    rminmax(1, nc, v->inner, acc->max, acc->discard, max + c0, NULL);
+  }
+  /* A channel's sum: its `inner` element sums added in order. */
+  for (size_t c = 0; acc->squares != NULL && c < nc; c++) {
+    double total = 0.0;
+    for (size_t i = 0; i < v->inner; i++) total += acc->squares[c * v->inner + i];
+    sum_squares[c0 + c] = total;
+  }
+}
+
 void qeq_minmax_squares_view(const qeq_axis_view* v, const float* x, float* min, float* max,
                              double* sum_squares, float* work) {
   if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) {
-    QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)(v->outer, v->channels, v->inner, x, min, max,
-                                           sum_squares);
+    QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)
+    (v->outer, v->channels, v->inner, x, min, max, sum_squares);
     finalize_minmax(v->channels, min, max);
     return;
   }
-  /* Fold each channel's `inner` accumulators afterwards (a copy when inner == 1). */
   qeq_f32_vminmax_ukernel_fn* vminmax = QEQ_DISPATCH(f32_vminmax, F32_VMINMAX);
-  qeq_f32_rminmax_ukernel_fn* rminmax = QEQ_DISPATCH(f32_rminmax, F32_RMINMAX);
   const size_t row = v->channels * v->inner;
   const size_t block_channels = block_channels_of(v);
-  const size_t acc_stride = acc_stride_of(v);
-  float* acc_min = work;
-  float* acc_max = work + acc_stride;
-  double* acc_squares = sum_squares != NULL ? (double*)(void*)(work + 2 * acc_stride) : NULL;
-  float* discard = work + 4 * acc_stride;
+  const row_accumulators acc = row_accumulators_of(v, work, sum_squares != NULL);
   for (size_t c0 = 0; c0 < v->channels; c0 += block_channels) {
     const size_t nc = v->channels - c0 < block_channels ? v->channels - c0 : block_channels;
     const size_t width = nc * v->inner;
-    for (size_t j = 0; j < width; j++) {
-      acc_min[j] = INFINITY;
-      acc_max[j] = -INFINITY;
-    }
-    if (acc_squares != NULL) {
-      for (size_t j = 0; j < width; j++) acc_squares[j] = 0.0;
-    }
-    vminmax(v->outer, width, row, x + c0 * v->inner, acc_min, acc_max, acc_squares);
-    if (v->inner == 1) {
-      memcpy(min + c0, acc_min, nc * sizeof(float));
-      memcpy(max + c0, acc_max, nc * sizeof(float));
-    } else {
-      /* min of the mins, max of the maxes */
-      rminmax(1, nc, v->inner, acc_min, min + c0, discard, NULL);
-      rminmax(1, nc, v->inner, acc_max, discard, max + c0, NULL);
-    }
-    /* A channel's sum: its `inner` element sums added in order. */
-    for (size_t c = 0; acc_squares != NULL && c < nc; c++) {
-      double total = 0.0;
-      for (size_t i = 0; i < v->inner; i++) total += acc_squares[c * v->inner + i];
-      sum_squares[c0 + c] = total;
-    }
+    row_accumulators_reset(&acc, width);
+    vminmax(v->outer, width, row, x + c0 * v->inner, acc.min, acc.max, acc.squares);
+    row_accumulators_fold(v, &acc, c0, nc, min, max, sum_squares);
   }
+  finalize_minmax(v->channels, min, max);
+}
+
+int qeq_minmax_rows_streamable(const qeq_axis_view* v) {
+  return v->inner < QEQ_RUN_KERNEL_MIN_INNER && v->channels <= block_channels_of(v);
+}
+
+void qeq_minmax_rows_begin(const qeq_axis_view* v, int squares, float* work) {
+  const row_accumulators acc = row_accumulators_of(v, work, squares);
+  row_accumulators_reset(&acc, v->channels * v->inner);
+}
+
+void qeq_minmax_rows_add(const qeq_axis_view* v, int squares, const float* rows, size_t count,
+                         float* work) {
+  const row_accumulators acc = row_accumulators_of(v, work, squares);
+  const size_t width = v->channels * v->inner;
+  QEQ_DISPATCH(f32_vminmax, F32_VMINMAX)(count, width, width, rows, acc.min, acc.max, acc.squares);
+}
+
+void qeq_minmax_rows_end(const qeq_axis_view* v, float* min, float* max, double* sum_squares,
+                         float* work) {
+  const row_accumulators acc = row_accumulators_of(v, work, sum_squares != NULL);
+  row_accumulators_fold(v, &acc, 0, v->channels, min, max, sum_squares);
   finalize_minmax(v->channels, min, max);
 }
 

@@ -12,4 +12,11 @@
 #define QEQ_ROW_BLOCK_ELEMENTS 32768
 #endif
 
+/* qeq_equalize's fused chain sweep works on blocks of about this many weight elements (64 KiB),
+ * so that a block is still in L1/L2 when its row statistics, scaling and column statistics
+ * read it again. */
+#ifndef QEQ_FUSED_BLOCK_ELEMENTS
+#define QEQ_FUSED_BLOCK_ELEMENTS 16384
+#endif
+
 #endif /* QEQ_SRC_TUNING_H */

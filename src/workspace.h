@@ -24,6 +24,16 @@ void qeq_minmax_view(const qeq_axis_view* v, const float* x, float* min, float* 
  * order). */
 void qeq_minmax_squares_view(const qeq_axis_view* v, const float* x, float* min, float* max,
                              double* sum_squares, float* work);
+/* The same min/max (and sums of squares) fed row by row, for callers that produce the rows
+ * in chunks: begin, add every one of the view's `outer` rows in order, end. Only for views
+ * where qeq_minmax_rows_streamable holds; `work` as for qeq_minmax_view, untouched between
+ * the calls; squares as the end call's sum_squares != NULL. */
+int qeq_minmax_rows_streamable(const qeq_axis_view* v);
+void qeq_minmax_rows_begin(const qeq_axis_view* v, int squares, float* work);
+void qeq_minmax_rows_add(const qeq_axis_view* v, int squares, const float* rows, size_t count,
+                         float* work);
+void qeq_minmax_rows_end(const qeq_axis_view* v, float* min, float* max, double* sum_squares,
+                         float* work);
 size_t qeq_scale_workspace_floats(const qeq_axis_view* v);
 void qeq_scale_view(const qeq_axis_view* v, const float* x, const float* scales, float* y,
                     float* work);

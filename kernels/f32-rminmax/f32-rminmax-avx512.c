@@ -52,7 +52,8 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         const __m512 v = _mm512_mask_loadu_ps(first, qeq_tail_mask_avx512(n), p);
         mn1 = qeq_min_ps_avx512(mn1, v);
         mx1 = qeq_max_ps_avx512(mx1, v);
-        if (want_squares) add_squares16(_mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p), &sq_lo, &sq_hi);
+        if (want_squares)
+          add_squares16(_mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p), &sq_lo, &sq_hi);
       }
       mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));
       mx0 = qeq_max_ps_avx512(qeq_max_ps_avx512(mx0, mx1), qeq_max_ps_avx512(mx2, mx3));

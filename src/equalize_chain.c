@@ -1,0 +1,242 @@
+/* qeq_equalize's fused sweep for chains of plain layers (groups 1, not transposed, every
+ * weight in one position only): one read-and-write pass per layer and sweep instead of a
+ * min/max read of each side and a scaling pass per pair.
+ *
+ * Layer j of a chain is scaled by pair j - 1 along its input channels and by pair j along its
+ * output channels. Its pass walks row blocks small enough to stay in L1/L2: it applies pair
+ * j - 1's scales, takes each row's min/max (and sum of squares), computes pair j's scales for
+ * those rows (pair j's other side, layer j + 1's input channels, is known from its previous
+ * pass), applies them, and accumulates the input-channel min/max of the finished rows for the
+ * next sweep. Every weight sees the same multiplications in the same order as in the general
+ * sweep, and every min/max and sum of squares is computed from the same values in the same
+ * order, so the results are the same bits. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "dispatch/dispatch.h"
+#include "src/equalize_internal.h"
+#include "src/error.h"
+#include "src/tuning.h"
+#include "src/workspace.h"
+
+/* The layer's row view (output channels of length cols * kernel) and its input-channel view. */
+static qeq_axis_view rows_view(const pair_plan* plan, int second) {
+  const qeq_channel_set* set = second ? &plan->consumed : &plan->produced;
+  const size_t rows = set->block_shape.dims[0];
+  const size_t row_length = set->block_shape.dims[1] * set->block_shape.dims[2];
+  const qeq_axis_view v = {1, rows, row_length, rows * row_length};
+  return v;
+}
+
+static qeq_axis_view input_channels_view(const pair_plan* plan) {
+  const size_t* dims = plan->consumed.block_shape.dims;
+  const qeq_axis_view v = {dims[0], dims[1], dims[2], dims[0] * dims[1] * dims[2]};
+  return v;
+}
+
+static int starts_chain(const pair_plan* plans, size_t p) {
+  return p == 0 || plans[p].first != plans[p - 1].second;
+}
+
+static int ends_chain(const pair_plan* plans, size_t pair_count, size_t p) {
+  return p + 1 == pair_count || plans[p + 1].first != plans[p].second;
+}
+
+int qeq_equalize_chain_fusable(const pair_plan* plans, size_t pair_count, size_t distinct_count,
+                               size_t layer_count) {
+  if (pair_count == 0 || distinct_count != layer_count) return 0;
+  for (size_t p = 0; p < pair_count; p++) {
+    const pair_plan* plan = &plans[p];
+    if (plan->produced.blocks != 1 || plan->produced.axis != 0 || plan->consumed.blocks != 1 ||
+        plan->consumed.axis != 1) {
+      return 0;
+    }
+    const qeq_axis_view in = input_channels_view(plan);
+    if (!qeq_minmax_rows_streamable(&in)) return 0;
+  }
+  return 1;
+}
+
+/* Everything the sweeps need, allocated before the first write. */
+typedef struct chain_scratch {
+  float* block;       /* one allocation for the float arrays below */
+  float* col_min;     /* per pair: its second layer's input-channel min, at pair_offset[p] */
+  float* col_max;     /* likewise max */
+  double* col_square; /* likewise sums of squares (used for the last pair of each chain) */
+  size_t* pair_offset;
+  float* row_min; /* the layer in hand: per output channel */
+  float* row_max;
+  double* row_square;
+  float* scale_in; /* the previous pair's scales, applied along input channels */
+  float* scale_out;
+  float* inv_scale_out;
+  float* expanded; /* scale_in, each repeated kernel times */
+  float* row_work; /* min/max workspace of a block of rows */
+  float* col_work; /* the input-channel accumulators, kept across a layer's blocks */
+} chain_scratch;
+
+static size_t block_rows(size_t row_length) {
+  const size_t rows = QEQ_FUSED_BLOCK_ELEMENTS / row_length;
+  return rows > 0 ? rows : 1;
+}
+
+static void chain_scratch_free(chain_scratch* s) {
+  free(s->block);
+  free(s->col_square);
+  free(s->pair_offset);
+  free(s->row_square);
+  qeq_aligned_free(s->row_work);
+  qeq_aligned_free(s->col_work);
+}
+
+static int chain_scratch_alloc(chain_scratch* s, const pair_plan* plans, size_t pair_count) {
+  *s = (chain_scratch){0};
+  size_t total = 0, max_channels = 1, max_row = 1, row_work = 0, col_work = 0;
+  s->pair_offset = malloc(pair_count * sizeof *s->pair_offset);
+  if (s->pair_offset == NULL) return 0;
+  for (size_t p = 0; p < pair_count; p++) {
+    s->pair_offset[p] = total;
+    total += plans[p].channels;
+    for (int side = 0; side < 2; side++) {
+      const qeq_axis_view rows = rows_view(&plans[p], side);
+      if (rows.channels > max_channels) max_channels = rows.channels;
+      if (rows.inner > max_row) max_row = rows.inner;
+      const size_t n = block_rows(rows.inner);
+      const qeq_axis_view block = {1, n, rows.inner, n * rows.inner};
+      const size_t w = qeq_minmax_workspace_floats(&block);
+      if (w > row_work) row_work = w;
+    }
+    const qeq_axis_view in = input_channels_view(&plans[p]);
+    const size_t w = qeq_minmax_workspace_floats(&in);
+    if (w > col_work) col_work = w;
+  }
+  /* Sizes are bounded by the weights, which the caller checked fit in memory. */
+  s->block = malloc((2 * total + 5 * max_channels + max_row) * sizeof(float));
+  s->col_square = malloc(total * sizeof(double));
+  s->row_square = malloc(max_channels * sizeof(double));
+  int ok = 1;
+  s->row_work = qeq_workspace_acquire(row_work, &ok);
+  s->col_work = ok ? qeq_workspace_acquire(col_work, &ok) : NULL;
+  if (s->block == NULL || s->col_square == NULL || s->row_square == NULL || !ok) {
+    chain_scratch_free(s);
+    return 0;
+  }
+  s->col_min = s->block;
+  s->col_max = s->col_min + total;
+  s->row_min = s->col_max + total;
+  s->row_max = s->row_min + max_channels;
+  s->scale_in = s->row_max + max_channels;
+  s->scale_out = s->scale_in + max_channels;
+  s->inv_scale_out = s->scale_out + max_channels;
+  s->expanded = s->inv_scale_out + max_channels;
+  return 1;
+}
+
+/* One layer's pass: scaled along its input channels by pair `in` (SIZE_MAX: none) with
+ * s->scale_in, and along its output channels by pair `out` (SIZE_MAX: none), whose scales it
+ * computes into s->scale_out / s->inv_scale_out. */
+static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair_count, size_t in,
+                             size_t out, const size_t* first_index, const size_t* second_index,
+                             double* change, chain_scratch* s) {
+  const size_t none = SIZE_MAX;
+  const pair_plan* plan = in != none ? &plans[in] : &plans[out];
+  qeq_layer* layer = in != none ? plan->second : plan->first;
+  const qeq_axis_view rows = rows_view(plan, in != none);
+  const size_t row_length = rows.inner, step = block_rows(row_length);
+  qeq_axis_view in_view = {0, 0, 0, 0};
+  int in_squares = 0;
+  if (in != none) {
+    in_view = input_channels_view(plan);
+    in_squares = ends_chain(plans, pair_count, in);
+    const size_t kernel = in_view.inner, offset = s->pair_offset[in];
+    /* As the last layer, its change is the one its input scaling makes (pair `in` is the
+     * last to touch it), from the sums of squares of its previous pass. */
+    if (in_squares) {
+      change[second_index[in]] =
+          qeq_cle_scaled_change(s->col_square + offset, s->scale_in, in_view.channels);
+    }
+    for (size_t c = 0; c < in_view.channels; c++) {
+      for (size_t k = 0; k < kernel; k++) s->expanded[c * kernel + k] = s->scale_in[c];
+    }
+    qeq_minmax_rows_begin(&in_view, in_squares, s->col_work);
+  }
+  const float* col_min = out != none ? s->col_min + s->pair_offset[out] : NULL;
+  const float* col_max = out != none ? s->col_max + s->pair_offset[out] : NULL;
+  qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale, F32_VSCALE);
+  qeq_f32_rscale_ukernel_fn* rscale = QEQ_DISPATCH(f32_rscale, F32_RSCALE);
+  for (size_t r0 = 0; r0 < rows.channels; r0 += step) {
+    const size_t n = rows.channels - r0 < step ? rows.channels - r0 : step;
+    float* x = layer->weight + r0 * row_length;
+    if (in != none) vscale(n, row_length, row_length, x, s->expanded, x);
+    if (out != none) {
+      const qeq_axis_view block = {1, n, row_length, n * row_length};
+      qeq_minmax_squares_view(&block, x, s->row_min + r0, s->row_max + r0, s->row_square + r0,
+                              s->row_work);
+      const qeq_status status =
+          qeq_cle_channel_scales(fn, s->row_min, s->row_max, col_min, col_max, layer->bias, r0,
+                                 r0 + n, s->scale_out, s->inv_scale_out);
+      if (status != QEQ_OK) return status;
+      rscale(1, n, row_length, x, s->inv_scale_out + r0, x);
+      for (size_t r = r0; layer->bias != NULL && r < r0 + n; r++) {
+        layer->bias[r] *= s->inv_scale_out[r];
+      }
+    }
+    if (in != none) qeq_minmax_rows_add(&in_view, in_squares, x, n, s->col_work);
+  }
+  if (in != none) {
+    const size_t offset = s->pair_offset[in];
+    qeq_minmax_rows_end(&in_view, s->col_min + offset, s->col_max + offset,
+                        in_squares ? s->col_square + offset : NULL, s->col_work);
+  }
+  if (out != none) {
+    change[first_index[out]] =
+        qeq_cle_scaled_change(s->row_square, s->inv_scale_out, rows.channels);
+    /* The next layer's input scaling. */
+    float* swap = s->scale_in;
+    s->scale_in = s->scale_out;
+    s->scale_out = swap;
+  }
+  return QEQ_OK;
+}
+
+qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, size_t pair_count,
+                                     const size_t* first_index, const size_t* second_index,
+                                     double* change, size_t distinct_count, float threshold,
+                                     size_t max_sweeps, qeq_equalize_report* result) {
+  chain_scratch s;
+  if (!chain_scratch_alloc(&s, plans, pair_count)) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+  }
+  /* Input-channel min/max of every second layer as it stands (and the sums of squares of the
+   * last ones, for their change in the first sweep). */
+  for (size_t p = 0; p < pair_count; p++) {
+    const size_t offset = s.pair_offset[p];
+    qeq_channel_set_minmax_squares(
+        &plans[p].consumed, plans[p].second->weight, s.col_min + offset, s.col_max + offset,
+        ends_chain(plans, pair_count, p) ? s.col_square + offset : NULL, s.col_work);
+  }
+  const size_t none = SIZE_MAX;
+  qeq_status status = QEQ_OK;
+  *result = (qeq_equalize_report){0, 0.0, 0};
+  while (status == QEQ_OK && result->sweeps < max_sweeps) {
+    for (size_t p = 0; status == QEQ_OK && p < pair_count; p++) {
+      if (starts_chain(plans, p)) {
+        status = layer_pass(fn, plans, pair_count, none, p, first_index, second_index, change, &s);
+      }
+      const size_t next = ends_chain(plans, pair_count, p) ? none : p + 1;
+      if (status == QEQ_OK) {
+        status = layer_pass(fn, plans, pair_count, p, next, first_index, second_index, change, &s);
+      }
+    }
+    if (status != QEQ_OK) break;
+    result->sweeps++;
+    /* PyTorch sums the per-layer norms into a float32 scalar. */
+    float total = 0.0f;
+    for (size_t i = 0; i < distinct_count; i++) total += (float)change[i];
+    result->final_change = total;
+    if (total < threshold) result->converged = 1;
+    if (result->converged) break;
+  }
+  chain_scratch_free(&s);
+  return status;
+}
