@@ -211,6 +211,73 @@ static void test_chains_keep_their_function(void** state) {
   }
 }
 
+/* A copy of a layer with its own weight and bias. */
+static owned_layer clone_layer(const owned_layer* o) {
+  owned_layer c = *o;
+  c.weight = malloc(o->weight_count * sizeof(float));
+  memcpy(c.weight, o->weight, o->weight_count * sizeof(float));
+  c.bias = NULL;
+  if (o->bias != NULL) {
+    c.bias = malloc(o->channels_out * sizeof(float));
+    memcpy(c.bias, o->bias, o->channels_out * sizeof(float));
+  }
+  c.layer.weight = c.weight;
+  c.layer.bias = c.bias;
+  return c;
+}
+
+/* qeq_equalize's fused chain sweep (plain layers, row blocks) against the same sweeps done
+ * pair by pair with qeq_cross_layer_equalize: the same weights and biases, bit for bit, over
+ * two groups (convs large enough for several row blocks, Linear layers, a first layer
+ * without bias), under every cap. */
+static void test_fused_chains_match_pair_by_pair(void** state) {
+  (void)state;
+  enum { LAYERS = 7, SWEEPS = 3 };
+  const struct {
+    qeq_layer_kind kind;
+    size_t in, out;
+    int bias;
+  } specs[LAYERS] = {{QEQ_LAYER_CONV2D, 16, 64, 1}, {QEQ_LAYER_CONV2D, 64, 72, 1},
+                     {QEQ_LAYER_CONV2D, 72, 48, 0}, {QEQ_LAYER_LINEAR, 48, 40, 1},
+                     {QEQ_LAYER_LINEAR, 40, 30, 0}, {QEQ_LAYER_LINEAR, 30, 20, 1},
+                     {QEQ_LAYER_LINEAR, 20, 10, 1}};
+  const size_t groups[2] = {4, 3}; /* convs and the first Linear, then three Linear */
+  for (size_t k = 0; k < isa_count; k++) {
+    CHECK(qeq_set_isa_cap(isas[k]) == QEQ_OK, "cap");
+    test_rng rng;
+    rng_init(&rng, test_seed() + k);
+    owned_layer fused[LAYERS], paired[LAYERS];
+    qeq_layer* chain[LAYERS];
+    for (size_t j = 0; j < LAYERS; j++) {
+      fused[j] = random_layer(&rng, specs[j].kind, specs[j].in, specs[j].out, 1, specs[j].bias,
+                              QEQ_ACTIVATION_RELU);
+      paired[j] = clone_layer(&fused[j]);
+      chain[j] = &fused[j].layer;
+    }
+    qeq_equalize_report report;
+    CHECK(qeq_equalize(chain, groups, 2, 0.0f, SWEEPS, &report) == QEQ_OK, "%s", qeq_last_error());
+    CHECK(report.sweeps == SWEEPS && !report.converged, "%zu sweeps, converged %d", report.sweeps,
+          report.converged);
+    for (size_t sweep = 0; sweep < SWEEPS; sweep++) {
+      for (size_t j = 0; j + 1 < LAYERS; j++) {
+        if (j + 1 == groups[0]) continue; /* layer 3 ends the first group */
+        CHECK(qeq_cross_layer_equalize(&paired[j].layer, &paired[j + 1].layer, NULL) == QEQ_OK,
+              "%s", qeq_last_error());
+      }
+    }
+    for (size_t j = 0; j < LAYERS; j++) {
+      CHECK(memcmp(fused[j].weight, paired[j].weight, fused[j].weight_count * sizeof(float)) == 0,
+            "%s: layer %zu's weight differs from pair-by-pair CLE", qeq_isa_name(isas[k]), j);
+      CHECK(fused[j].bias == NULL ||
+                memcmp(fused[j].bias, paired[j].bias, fused[j].channels_out * sizeof(float)) == 0,
+            "%s: layer %zu's bias differs from pair-by-pair CLE", qeq_isa_name(isas[k]), j);
+      owned_free(&fused[j]);
+      owned_free(&paired[j]);
+    }
+  }
+  qeq_clear_isa_cap();
+}
+
 static void test_single_pair_equalizes_ranges(void** state) {
   (void)state;
   test_rng rng;
@@ -484,6 +551,7 @@ int main(void) {
       cmocka_unit_test(test_golden_cle_and_chains),
       cmocka_unit_test(test_golden_fold),
       cmocka_unit_test(test_chains_keep_their_function),
+      cmocka_unit_test(test_fused_chains_match_pair_by_pair),
       cmocka_unit_test(test_single_pair_equalizes_ranges),
       cmocka_unit_test(test_fold_matches_batch_norm),
       cmocka_unit_test(test_depthwise_separable_triplet),
