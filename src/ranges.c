@@ -71,12 +71,20 @@ typedef struct row_accumulators {
   float* discard;
 } row_accumulators;
 
-static row_accumulators row_accumulators_of(const qeq_axis_view* v, float* work, int squares) {
+/* shift (0..15) moves the accumulators that many elements into their cache-line padding, so
+ * that they sit at the same offset within a line as the rows they accumulate: the AVX-512
+ * kernel aligns its row loads, and then its accumulator accesses are aligned too. */
+static row_accumulators row_accumulators_of(const qeq_axis_view* v, float* work, int squares,
+                                            size_t shift) {
   const size_t acc_stride = acc_stride_of(v);
-  const row_accumulators acc = {work, work + acc_stride,
-                                squares ? (double*)(void*)(work + 2 * acc_stride) : NULL,
+  const row_accumulators acc = {work + shift, work + acc_stride + shift,
+                                squares ? (double*)(void*)(work + 2 * acc_stride) + shift : NULL,
                                 work + 4 * acc_stride};
   return acc;
+}
+
+static size_t line_offset(const float* p) {
+  return ((uintptr_t)p % (QEQ_CACHE_LINE_FLOATS * sizeof(float))) / sizeof(float);
 }
 
 static void row_accumulators_reset(const row_accumulators* acc, size_t width) {
@@ -118,10 +126,11 @@ void qeq_minmax_squares_view(const qeq_axis_view* v, const float* x, float* min,
   qeq_f32_vminmax_ukernel_fn* vminmax = QEQ_DISPATCH(f32_vminmax, F32_VMINMAX);
   const size_t row = v->channels * v->inner;
   const size_t block_channels = block_channels_of(v);
-  const row_accumulators acc = row_accumulators_of(v, work, sum_squares != NULL);
   for (size_t c0 = 0; c0 < v->channels; c0 += block_channels) {
     const size_t nc = v->channels - c0 < block_channels ? v->channels - c0 : block_channels;
     const size_t width = nc * v->inner;
+    const row_accumulators acc =
+        row_accumulators_of(v, work, sum_squares != NULL, line_offset(x + c0 * v->inner));
     row_accumulators_reset(&acc, width);
     vminmax(v->outer, width, row, x + c0 * v->inner, acc.min, acc.max, acc.squares);
     row_accumulators_fold(v, &acc, c0, nc, min, max, sum_squares);
@@ -134,20 +143,20 @@ int qeq_minmax_rows_streamable(const qeq_axis_view* v) {
 }
 
 void qeq_minmax_rows_begin(const qeq_axis_view* v, int squares, float* work) {
-  const row_accumulators acc = row_accumulators_of(v, work, squares);
+  const row_accumulators acc = row_accumulators_of(v, work, squares, 0);
   row_accumulators_reset(&acc, v->channels * v->inner);
 }
 
 void qeq_minmax_rows_add(const qeq_axis_view* v, int squares, const float* rows, size_t count,
                          float* work) {
-  const row_accumulators acc = row_accumulators_of(v, work, squares);
+  const row_accumulators acc = row_accumulators_of(v, work, squares, 0);
   const size_t width = v->channels * v->inner;
   QEQ_DISPATCH(f32_vminmax, F32_VMINMAX)(count, width, width, rows, acc.min, acc.max, acc.squares);
 }
 
 void qeq_minmax_rows_end(const qeq_axis_view* v, float* min, float* max, double* sum_squares,
                          float* work) {
-  const row_accumulators acc = row_accumulators_of(v, work, sum_squares != NULL);
+  const row_accumulators acc = row_accumulators_of(v, work, sum_squares != NULL, 0);
   row_accumulators_fold(v, &acc, 0, v->channels, min, max, sum_squares);
   finalize_minmax(v->channels, min, max);
 }

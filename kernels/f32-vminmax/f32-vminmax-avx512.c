@@ -3,9 +3,6 @@
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
-/* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
- * (min and max are idempotent), so one loop body serves every row count. Each row is
- * prefetched ahead (kernels/common/prefetch.h). */
 /* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
 static inline void add_row_squares16(double* acc, const __m512 v[4], size_t count) {
   __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);
@@ -19,6 +16,31 @@ static inline void add_row_squares16(double* acc, const __m512 v[4], size_t coun
   _mm512_storeu_pd(acc + 8, hi);
 }
 
+/* Columns j .. j + n - 1 (n < 16) of a group of four rows, masked; squares one by one. */
+static inline void masked_columns(const float* const rows[4], size_t count, size_t j, size_t n,
+                                  float* acc_min, float* acc_max, double* acc_sum_squares) {
+  const __mmask16 mask = qeq_tail_mask_avx512(n);
+  const __m512 v0 = _mm512_maskz_loadu_ps(mask, rows[0] + j);
+  const __m512 v1 = _mm512_maskz_loadu_ps(mask, rows[1] + j);
+  const __m512 v2 = _mm512_maskz_loadu_ps(mask, rows[2] + j);
+  const __m512 v3 = _mm512_maskz_loadu_ps(mask, rows[3] + j);
+  const __m512 mn = qeq_min_ps_avx512(qeq_min_ps_avx512(v0, v1), qeq_min_ps_avx512(v2, v3));
+  const __m512 mx = qeq_max_ps_avx512(qeq_max_ps_avx512(v0, v1), qeq_max_ps_avx512(v2, v3));
+  _mm512_mask_storeu_ps(acc_min + j, mask,
+                        qeq_min_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_min + j), mn));
+  _mm512_mask_storeu_ps(acc_max + j, mask,
+                        qeq_max_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_max + j), mx));
+  if (acc_sum_squares != NULL) {
+    const float* const shifted[4] = {rows[0] + j, rows[1] + j, rows[2] + j, rows[3] + j};
+    qeq_sum_squares_rows_add(acc_sum_squares + j, shifted, count, n);
+  }
+}
+
+/* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
+ * (min and max are idempotent), so one loop body serves every row count. Each row is
+ * prefetched ahead (kernels/common/prefetch.h). The columns before the first row reaches a
+ * cache line are done first, masked, so that the main loop's row loads do not straddle
+ * lines when the row stride is a whole number of lines. */
 void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, const float* x,
                                      float* acc_min, float* acc_max, double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
@@ -26,8 +48,10 @@ void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, c
     const float* x1 = r + 1 < rows ? x0 + stride : x0;
     const float* x2 = r + 2 < rows ? x1 + stride : x1;
     const float* x3 = r + 3 < rows ? x2 + stride : x2;
+    const float* const group[4] = {x0, x1, x2, x3};
     const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
-    size_t j = 0;
+    size_t j = qeq_head_to_line_avx512(x0, width);
+    if (j != 0) masked_columns(group, count, 0, j, acc_min, acc_max, acc_sum_squares);
     for (; j + 16 <= width; j += 16) {
       qeq_prefetch_row_ahead(x0 + j);
       qeq_prefetch_row_ahead(x1 + j);
@@ -44,22 +68,6 @@ void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, c
         add_row_squares16(acc_sum_squares + j, v, count);
       }
     }
-    if (j < width) {
-      const __mmask16 mask = qeq_tail_mask_avx512(width - j);
-      const __m512 v0 = _mm512_maskz_loadu_ps(mask, x0 + j);
-      const __m512 v1 = _mm512_maskz_loadu_ps(mask, x1 + j);
-      const __m512 v2 = _mm512_maskz_loadu_ps(mask, x2 + j);
-      const __m512 v3 = _mm512_maskz_loadu_ps(mask, x3 + j);
-      const __m512 mn = qeq_min_ps_avx512(qeq_min_ps_avx512(v0, v1), qeq_min_ps_avx512(v2, v3));
-      const __m512 mx = qeq_max_ps_avx512(qeq_max_ps_avx512(v0, v1), qeq_max_ps_avx512(v2, v3));
-      _mm512_mask_storeu_ps(acc_min + j, mask,
-                            qeq_min_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_min + j), mn));
-      _mm512_mask_storeu_ps(acc_max + j, mask,
-                            qeq_max_ps_avx512(_mm512_maskz_loadu_ps(mask, acc_max + j), mx));
-    }
-    if (acc_sum_squares != NULL && j < width) {
-      const float* const tail_rows[4] = {x0 + j, x1 + j, x2 + j, x3 + j};
-      qeq_sum_squares_rows_add(acc_sum_squares + j, tail_rows, count, width - j);
-    }
+    if (j < width) masked_columns(group, count, j, width - j, acc_min, acc_max, acc_sum_squares);
   }
 }
