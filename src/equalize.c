@@ -257,11 +257,10 @@ static qeq_status check_weights_finite(const char* fn, qeq_layer* const* layers,
       seen = layers[j]->weight == l->weight &&
              qeq_layer_weight_bytes(layers[j]) == numel * sizeof(float);
     }
-    for (size_t k = 0; k < numel && !seen; k++) {
-      if (!isfinite(l->weight[k])) {
-        return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: layers[%zu]'s weight[%zu] is NaN or Inf", fn, i,
-                        k);
-      }
+    const size_t k = seen ? numel : qeq_first_non_finite(l->weight, numel);
+    if (k < numel) {
+      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: layers[%zu]'s weight[%zu] is NaN or Inf", fn, i,
+                      k);
     }
   }
   return QEQ_OK;

@@ -23,6 +23,8 @@ qeq_status qeq_shape_check(const char* fn, const qeq_shape* shape, size_t* numel
 /* QEQ_OK if v[0..n) are all finite; QEQ_ERROR_INVALID_ARGUMENT if v is NULL, else
  * QEQ_ERROR_NON_FINITE naming `name[index]`. Messages start with `fn`. */
 qeq_status qeq_check_finite(const char* fn, const char* name, const float* v, size_t n);
+/* Index of the first NaN or Inf among v[0..n), or n if there is none. */
+size_t qeq_first_non_finite(const float* v, size_t n);
 
 /* 1 if [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
 int qeq_ranges_overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);

@@ -540,6 +540,37 @@ static void test_errors_change_nothing(void** state) {
 #undef EXPECT_UNCHANGED
 }
 
+/* The first NaN or Inf of a long weight is found and named wherever it sits (the check scans
+ * blocks of 1024 without branches first). */
+static void test_non_finite_weight_index(void** state) {
+  (void)state;
+  enum { N = 64 };
+  static float w1[N * N], w2[N * N], bias[N];
+  for (size_t i = 0; i < N * N; i++) w1[i] = w2[i] = (float)(i % 13) - 6.0f;
+  const size_t dims[2] = {N, N};
+  qeq_layer a, b;
+  CHECK(
+      qeq_layer_init(&a, QEQ_LAYER_LINEAR, 2, dims, w1, bias, 1, QEQ_ACTIVATION_RELU) == QEQ_OK &&
+          qeq_layer_init(&b, QEQ_LAYER_LINEAR, 2, dims, w2, NULL, 1, QEQ_ACTIVATION_NONE) == QEQ_OK,
+      "%s", qeq_last_error());
+  qeq_layer* chain[2] = {&a, &b};
+  const size_t sizes[1] = {2};
+  const size_t positions[] = {0, 1023, 1024, 2500, N * N - 1};
+  const float bad[] = {NAN, -INFINITY, INFINITY, NAN, -INFINITY};
+  for (size_t t = 0; t < sizeof positions / sizeof positions[0]; t++) {
+    const float keep = w2[positions[t]];
+    w2[positions[t]] = bad[t];
+    if (t % 2) w2[N * N - 1] = NAN; /* a later one must not win */
+    char want[64];
+    snprintf(want, sizeof want, "layers[1]'s weight[%zu]", positions[t]);
+    CHECK(qeq_equalize(chain, sizes, 1, 1e-4f, 10, NULL) == QEQ_ERROR_NON_FINITE &&
+              strstr(qeq_last_error(), want) != NULL,
+          "want \"%s\" in \"%s\"", want, qeq_last_error());
+    w2[N * N - 1] = (float)((N * N - 1) % 13) - 6.0f;
+    w2[positions[t]] = keep;
+  }
+}
+
 static void test_isa_coverage(void** state) {
   (void)state;
   CHECK(coverage_report("equalize golden", 0) == 0, "an ISA this CPU has was not covered");
@@ -557,6 +588,7 @@ int main(void) {
       cmocka_unit_test(test_depthwise_separable_triplet),
       cmocka_unit_test(test_zero_range_channels_stay_finite),
       cmocka_unit_test(test_errors_change_nothing),
+      cmocka_unit_test(test_non_finite_weight_index),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
