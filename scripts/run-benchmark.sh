@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs dependencies (with oneDNN and XNNPACK, the peers), builds Release
 # with the benchmarks, and runs qeq_bench, which ends with summary tables (GB/s, fractions of
-# the streaming baselines, and qeq against oneDNN), then qeq_bench_gemm: the int8 GEMM against
-# oneDNN, XNNPACK and the measured multiply-add peak, one thread and all cores, with its own
-# summary tables.
+# the streaming baselines, and qeq against oneDNN), then bench/peer_torch.py (PyTorch on the
+# same operations, and PyTorch's time over qeq's per operation), then qeq_bench_gemm: the int8
+# GEMM against oneDNN, XNNPACK and the measured multiply-add peak, one thread and all cores,
+# with its own summary tables.
 # Each benchmark runs 3 times, the repetitions of all benchmarks shuffled together, so a
 # kernel and its baseline are measured over the same stretch of time on a noisy machine; the
 # table shows means. Extra arguments go to qeq_bench and qeq_bench_gemm and override these,
@@ -18,8 +19,13 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DQEQ_BUILD_BENCHMARKS=O
   -DQEQ_BUILD_TESTS=OFF
 cmake --build "$build" -j "$(nproc)" --target qeq_bench qeq_bench_gemm
 # One thread for every peer too (oneDNN runs on OpenMP).
+qeq_json=$build/qeq_bench.json
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench" --benchmark_color=false --benchmark_repetitions=3 \
-  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=false "$@"
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=false \
+  --benchmark_out="$qeq_json" --benchmark_out_format=json "$@"
+# PyTorch on the same operations and weights, one thread, and qeq / PyTorch per operation
+# from the means above (bench/peer_torch.py; about a minute).
+/usr/bin/python3 "$root/bench/peer_torch.py" --qeq-json "$qeq_json"
 
 # The GEMM. oneDNN reads ONEDNN_MAX_CPU_ISA once per process, so its AVX2 path (the
 # comparison for qeq's AVX2 kernel) runs first in a process of its own, one thread; the main
