@@ -25,6 +25,7 @@
 #include "equalize-benchmarks.h"
 #include "peer-onednn.h"
 #include "qeq/qeq.h"
+#include "qops-benchmarks.h"
 
 namespace {
 
@@ -369,6 +370,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
                    "Layer operations count the bytes of their weights once per call (the\n"
                    "fold: read and written); baselines are those of the 2048x2048x3x3 weight.\n");
     }
+    print_qops(out);
     if (!peer_rows.empty() && !isas.empty()) {
       const std::string& best = isas.back();
       std::fprintf(out,
@@ -402,6 +404,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
   std::vector<std::string> isas;
   std::vector<LayerBenchmarkRow> layer_rows;
+  std::vector<LayerBenchmarkRow> qops_rows;
   std::vector<PeerRow> peer_rows;
 
   static std::string name_of(Op op, const Weight& w, const char* isa) {
@@ -411,6 +414,24 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  void print_qops(std::FILE* out) const {
+    if (qops_rows.empty()) return;
+    std::fprintf(out,
+                 "\n| quantized op | tensor | MiB | ISA | us per call | GB/s | fraction of "
+                 "read |\n|---|---|---:|---|---:|---:|---:|\n");
+    for (const LayerBenchmarkRow& row : qops_rows) {
+      auto it = results_.find(row.name);
+      if (it == results_.end()) continue;
+      const double base = find(row.baseline);
+      std::fprintf(out, "| %s | %s | %.2f | %s | %.1f | %.2f | %.2f |\n", row.operation.c_str(),
+                   row.weights.c_str(), row.mib, row.isa.c_str(), it->second.time(),
+                   it->second.gbps(), base > 0 ? it->second.gbps() / base : 0.0);
+    }
+    std::fprintf(out,
+                 "Quantized ops count the bytes read once plus the bytes written per call; the\n"
+                 "baseline streams a buffer of the tensor's size (784 KiB) in the same run.\n");
+  }
+
   double find(const std::string& name) const {
     auto it = results_.find(name);
     return it == results_.end() ? 0.0 : it->second.gbps();
@@ -456,6 +477,7 @@ int main(int argc, char** argv) {
   reporter.layer_rows = register_layer_benchmarks(
       isas, SummaryReporter::name_of(Op::kBaselineRead, conv2048, nullptr),
       SummaryReporter::name_of(Op::kBaselineReadWrite, conv2048, nullptr));
+  reporter.qops_rows = register_qops_benchmarks(isas);
 #ifdef QEQ_BENCH_HAVE_ONEDNN
   {
     size_t numel = 1;

@@ -19,10 +19,10 @@
                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
                 (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), 0, 0, 0}, )
 #define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                                    \
-  QEQ_IF_BUILT(isa,                                                                        \
-               {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                                    \
-                QEQ_UKERNEL_TILE_STRING(family, tile, isa),                                \
-                (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa), mr, nr, kr}, )
+  QEQ_IF_BUILT(                                                                            \
+      isa,                                                                                 \
+      {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_TILE_STRING(family, tile, isa), \
+       (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa), mr, nr, kr}, )
 static const qeq_variant registry[] = {
 #include "kernels/all-families.inc"
 };
@@ -45,7 +45,7 @@ static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512"
 static const char* const family_names[QEQ_FAMILY_COUNT] = {
     "f32_rminmax",   "f32_vminmax",   "f32_rscale",      "f32_vscale",
     "f32_q8_rquant", "f32_fq_rquant", "q8_f32_rdequant", "s32_q8_rrequant",
-    "qu8s8_gemm"};
+    "qu8s8_gemm",    "q8_vadd",       "q8_maxpool",      "q8_avgpool"};
 
 uint32_t qeq_isa_required_features(qeq_isa isa) {
   switch (isa) {

@@ -147,6 +147,42 @@ typedef void qeq_qu8s8_gemm_ukernel_fn(size_t mr, size_t nc, size_t k, const uin
                                        void* c, size_t c_stride,
                                        const qeq_gemm_ukernel_params* params);
 
+/* ---- quantized ops on rows of 8-bit values (NHWC pixels) ----
+ * Values are uint8, or int8 when is_signed; results are stored as their low byte. */
+
+/* Quantized add: with every step rounded to float32, in this order,
+ *   s = a_scale * (float)(a[i] - a_zero_point) + b_scale * (float)(b[i] - b_zero_point)
+ *   y[i] = out.zero_point + round_half_even(clamp(s * out.inv_scale, out.lo, out.hi))
+ * for i < n (PyTorch's dequantize, float sum, quantize). add_relu raises out.lo to 0; a
+ * b_scale of 0 requantizes a alone. y may equal a or b. */
+typedef struct qeq_q8_add_params {
+  float a_scale;
+  float b_scale;
+  int32_t a_zero_point;
+  int32_t b_zero_point;
+  qeq_q8_quant_params out;
+} qeq_q8_add_params;
+
+typedef void qeq_q8_vadd_ukernel_fn(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
+                                    const qeq_q8_add_params* params, uint8_t* y);
+
+/* y[j] = max over r < rows (>= 1) of x[r][j], for j < channels. */
+typedef void qeq_q8_maxpool_ukernel_fn(size_t rows, size_t channels, const uint8_t* const* x,
+                                       int is_signed, uint8_t* y);
+
+/* acc[j] = bias + sum over r < rows (>= 1) of x[r][j] in int32 (callers keep it exact:
+ * rows * 256 + |bias| < 2^31), then
+ *   y[j] = out.zero_point + round_half_even(clamp((float)acc[j] * out.inv_scale, lo, hi))
+ * (out.inv_scale holds the multiplier 1 / divisor). */
+typedef struct qeq_q8_avgpool_params {
+  int32_t bias; /* -zero_point * rows, so acc = sum of (x - zero_point) */
+  qeq_q8_quant_params out;
+} qeq_q8_avgpool_params;
+
+typedef void qeq_q8_avgpool_ukernel_fn(size_t rows, size_t channels, const uint8_t* const* x,
+                                       int is_signed, const qeq_q8_avgpool_params* params,
+                                       uint8_t* y);
+
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \
   QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)

@@ -297,9 +297,10 @@ static void test_f32_vscale(void** state) {
   run_family(QEQ_FAMILY_F32_VSCALE, run_vscale);
 }
 
-/* The families this file runs; the quantization families are run by test_quantize.c and the
- * GEMM by test_gemm_kernels.c. A new family needs a runner before this compiles again. */
-_Static_assert(QEQ_FAMILY_COUNT == 9, "a new kernel family needs a test runner");
+/* The families this file runs; the quantization families are run by test_quantize.c, the
+ * GEMM by test_gemm_kernels.c and the quantized ops by test_qops_kernels.c. A new family
+ * needs a runner before this compiles again. */
+_Static_assert(QEQ_FAMILY_COUNT == 12, "a new kernel family needs a test runner");
 
 static void test_every_registered_variant_is_tested(void** state) {
   (void)state;

@@ -56,7 +56,10 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_Q8_F32_RDEQUANT = 6, /* 8-bit integer runs back to float */
   QEQ_FAMILY_S32_Q8_RREQUANT = 7, /* int32 accumulators to 8-bit with per-run multipliers */
   QEQ_FAMILY_QU8S8_GEMM = 8,      /* uint8 x int8 matrix multiply with fused requantization */
-  QEQ_FAMILY_COUNT = 9
+  QEQ_FAMILY_Q8_VADD = 9,         /* quantized add: both inputs dequantized, sum requantized */
+  QEQ_FAMILY_Q8_MAXPOOL = 10,     /* element-wise max over rows of 8-bit pixels */
+  QEQ_FAMILY_Q8_AVGPOOL = 11,     /* int32 sum over rows of 8-bit pixels, requantized */
+  QEQ_FAMILY_COUNT = 12
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

@@ -12,6 +12,7 @@
 #include <qeq/isa.h>
 #include <qeq/layer.h>
 #include <qeq/nhwc.h>
+#include <qeq/qops.h>
 #include <qeq/qparams.h>
 #include <qeq/quantize.h>
 #include <qeq/ranges.h>

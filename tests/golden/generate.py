@@ -4,6 +4,7 @@
 Run:  /usr/bin/python3 tests/golden/generate.py     (apt-get install python3-torch)
       /usr/bin/python3 tests/golden/generate.py gemm    (only gemm.txt)
       /usr/bin/python3 tests/golden/generate.py conv    (only conv.txt)
+      /usr/bin/python3 tests/golden/generate.py qops    (only qops.txt)
 
 Format, one record per block, all numbers exact: floats as C99 hex literals, ints decimal.
     case <name>
@@ -28,6 +29,7 @@ sys.path.insert(0, HERE)
 import equalize_cases  # noqa: E402
 import conv_cases  # noqa: E402
 import gemm_cases  # noqa: E402
+import qops_cases  # noqa: E402
 
 
 def hexf(v):
@@ -218,6 +220,9 @@ def main():
     if sys.argv[1:] == ["conv"]:
         conv_cases.write_conv(Writer)
         return 0
+    if sys.argv[1:] == ["qops"]:
+        qops_cases.write_qops(Writer, gemm_cases.cpu_line)
+        return 0
     gen = torch.Generator().manual_seed(20261122)
     ranges(gen)
     quantize(gen)
@@ -226,6 +231,7 @@ def main():
     equalization(torch.Generator().manual_seed(20261123))
     gemm_cases.write_gemm(Writer)  # own numpy generator: the files above are unaffected
     conv_cases.write_conv(Writer)  # likewise
+    qops_cases.write_qops(Writer, gemm_cases.cpu_line)  # likewise
     return 0
 
 

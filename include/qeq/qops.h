@@ -1,0 +1,110 @@
+/* qeq: the quantized operations around convolutions in PyTorch's quantized models: add and
+ * add+ReLU, cat, max pool, average pool, adaptive average pool, ReLU / ReLU6 / hardtanh.
+ *
+ * One header for the group: every op reads and writes the same kind of tensor (8-bit, NHWC,
+ * per-tensor qparams), described by qeq_q8_tensor, and no op needs a handle.
+ * Numerics: PyTorch 1.13's own quantized CPU kernels (what its onednn engine runs, and its
+ * qnnpack engine for qint8), bit for bit on channels-last tensors; see README "Quantized
+ * operations" for where PyTorch's qnnpack engine rounds differently. */
+#ifndef QEQ_QOPS_H
+#define QEQ_QOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <qeq/common.h>
+#include <qeq/qparams.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An 8-bit NHWC tensor: pixel (n, h, w) starts at element ((n * h_size + h) * w_size + w) *
+ * pixel_stride and holds c channels. dtype QEQ_DTYPE_QUINT8 (uint8_t) or QEQ_DTYPE_QINT8
+ * (int8_t); the real value of q is scale * (q - zero_point). */
+typedef struct qeq_q8_tensor {
+  size_t n, h, w, c;
+  size_t pixel_stride; /* elements from one pixel to the next, >= c; 0 means c (dense) */
+  qeq_dtype dtype;
+  float scale;        /* finite, > 0 */
+  int32_t zero_point; /* inside the dtype's range */
+} qeq_q8_tensor;
+
+/* A dense tensor's descriptor. */
+QEQ_API qeq_q8_tensor qeq_q8_tensor_make(size_t n, size_t h, size_t w, size_t c, qeq_dtype dtype,
+                                         float scale, int32_t zero_point);
+
+/* torch.ops.quantized.add / add_relu: y = requantize(dequantize(a) + dequantize(b)) to y's
+ * qparams, in float32 (ReLU on the float sum). a, b and y have the same n, h, w, c and dtype;
+ * y may alias a or b when their layouts are equal. */
+QEQ_API qeq_status qeq_q8_add(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
+                              const void* b_data, const qeq_q8_tensor* y, void* y_data);
+QEQ_API qeq_status qeq_q8_add_relu(const qeq_q8_tensor* a, const void* a_data,
+                                   const qeq_q8_tensor* b, const void* b_data,
+                                   const qeq_q8_tensor* y, void* y_data);
+
+/* torch.ops.quantized.cat along the batch axis (PyTorch dim 0) or the channel axis (dim 1 of
+ * NCHW, the innermost axis here). Each input is requantized to y's qparams (copied when its
+ * qparams equal y's); all share the dtype and the other sizes. */
+typedef enum qeq_cat_axis { QEQ_CAT_BATCH = 0, QEQ_CAT_CHANNELS = 1 } qeq_cat_axis;
+QEQ_API qeq_status qeq_q8_cat(size_t count, const qeq_q8_tensor* inputs,
+                              const void* const* inputs_data, qeq_cat_axis axis,
+                              const qeq_q8_tensor* y, void* y_data);
+
+/* Pooling window, as torch.nn.functional's max_pool2d / avg_pool2d take it. */
+typedef struct qeq_pool2d_params {
+  size_t kernel_h, kernel_w;     /* >= 1 */
+  size_t stride_h, stride_w;     /* >= 1 */
+  size_t padding_h, padding_w;   /* <= kernel / 2 (PyTorch's rule) */
+  size_t dilation_h, dilation_w; /* >= 1; max pool only (average pool wants 1) */
+  int ceil_mode;                 /* 0: floor the output size, 1: ceil (PyTorch's rule) */
+  int count_include_pad;         /* average pool: padding counts in the divisor */
+  int64_t divisor_override;      /* average pool: 0, or the divisor to use (>= 1) */
+} qeq_pool2d_params;
+
+/* Defaults: kernel as given, stride = kernel, no padding, dilation 1, floor, counting
+ * padding, no divisor override (PyTorch's defaults). */
+QEQ_API qeq_pool2d_params qeq_pool2d_params_make(size_t kernel_h, size_t kernel_w);
+
+/* The output height and width PyTorch gives for an input of in_h x in_w (both >= 1);
+ * QEQ_ERROR_INVALID_ARGUMENT for parameters PyTorch refuses, including an output smaller than
+ * 1 x 1, and QEQ_ERROR_SIZE_OVERFLOW for sizes or parameters of 2^31 or more. */
+QEQ_API qeq_status qeq_pool2d_output_size(const qeq_pool2d_params* params, size_t in_h, size_t in_w,
+                                          size_t* out_h, size_t* out_w);
+
+/* torch.nn.functional.max_pool2d on a quantized tensor: the max of the integers in each
+ * window (padding never wins). y keeps x's dtype and qparams; its n, c equal x's and its h, w
+ * are qeq_pool2d_output_size's. */
+QEQ_API qeq_status qeq_q8_max_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                                     const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                                     void* y_data);
+
+/* torch.nn.functional.avg_pool2d on a quantized tensor (channels last): per window
+ * acc = Σ (x - z) over the pixels inside the input, y = z + rne(acc * f32(1/divisor)),
+ * divisor = divisor_override, or the window's size clipped to the padded input
+ * (count_include_pad), or its number of input pixels. y keeps x's dtype and qparams. */
+QEQ_API qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                                     const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                                     void* y_data);
+
+/* torch.nn.functional.adaptive_avg_pool2d to y's h, w (>= 1): output row i averages input
+ * rows floor(i * H / OH) .. ceil((i + 1) * H / OH) - 1 (columns likewise), rounded as avg_pool2d
+ * with the window's size as divisor. y keeps x's dtype and qparams. */
+QEQ_API qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                                              const qeq_q8_tensor* y, void* y_data);
+
+/* ReLU, ReLU6 and hardtanh on a quantized tensor, keeping its qparams: y = clamp(x, lo, hi)
+ * with lo, hi the bounds quantized with x's qparams (ReLU: lo = z; ReLU6: [z, q(6)];
+ * hardtanh: [q(min_val), q(max_val)], min_val <= max_val, both finite). y may alias x. */
+QEQ_API qeq_status qeq_q8_relu(const qeq_q8_tensor* x, const void* x_data, const qeq_q8_tensor* y,
+                               void* y_data);
+QEQ_API qeq_status qeq_q8_relu6(const qeq_q8_tensor* x, const void* x_data, const qeq_q8_tensor* y,
+                                void* y_data);
+QEQ_API qeq_status qeq_q8_hardtanh(const qeq_q8_tensor* x, const void* x_data, float min_val,
+                                   float max_val, const qeq_q8_tensor* y, void* y_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QEQ_QOPS_H */

@@ -1,0 +1,183 @@
+/* Max, average and adaptive average pooling over NHWC 8-bit tensors: per output pixel, a list
+ * of the input pixels of its window for the family's kernel. */
+#include <qeq/qops.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch/dispatch.h"
+#include "src/error.h"
+#include "src/ops/qops-pool-window.h"
+#include "src/ops/qops-tensor.h"
+#include "src/shape.h"
+
+/* The checks every pool shares: x, y, y's sizes and qparams, no overlap. */
+static qeq_status check_pool_tensors(const char* fn, const qeq_q8_tensor* x, const void* x_data,
+                                     const qeq_q8_tensor* y, const void* y_data, qeq_q8_view* xv,
+                                     qeq_q8_view* yv) {
+  qeq_status status = qeq_q8_tensor_check(fn, "x", x, x_data, xv);
+  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "y", y, y_data, yv);
+  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "x", x, "y", y, 1, 0, 0, 1);
+  if (status == QEQ_OK) status = qeq_q8_check_same_qparams(fn, x, y);
+  if (status != QEQ_OK) return status;
+  if (x->h == 0 || x->w == 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: x->h %zu or x->w %zu is 0", fn, x->h, x->w);
+  }
+  if (qeq_ranges_overlap(x_data, xv->bytes, y_data, yv->bytes)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y_data overlaps x_data", fn);
+  }
+  return QEQ_OK;
+}
+
+static qeq_status check_output_size(const char* fn, const qeq_q8_tensor* y, size_t oh, size_t ow) {
+  if (y->h != oh || y->w != ow) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: y is %zu x %zu, the pooling gives %zu x %zu", fn,
+                    y->h, y->w, oh, ow);
+  }
+  return QEQ_OK;
+}
+
+static const uint8_t** alloc_rows(const char* fn, size_t count) {
+  const uint8_t** rows = malloc(count * sizeof *rows); /* count <= 2^22 + a row: no overflow */
+  if (rows == NULL) {
+    qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: no memory for %zu window pointers", fn, count);
+  }
+  return rows;
+}
+
+qeq_status qeq_q8_max_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                             const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                             void* y_data) {
+  static const char fn[] = "qeq_q8_max_pool2d";
+  qeq_q8_view xv, yv;
+  size_t oh = 0, ow = 0;
+  qeq_status status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
+  if (status == QEQ_OK) status = qeq_pool2d_check(fn, params, 0, x->h, x->w, &oh, &ow);
+  if (status == QEQ_OK) status = check_output_size(fn, y, oh, ow);
+  if (status != QEQ_OK) return status;
+  if (yv.bytes == 0) return QEQ_OK;
+  const uint8_t** rows = alloc_rows(fn, params->kernel_h * params->kernel_w);
+  if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
+  qeq_q8_maxpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_maxpool, Q8_MAXPOOL);
+  const uint8_t* in = (const uint8_t*)x_data;
+  for (size_t n = 0; n < x->n; n++) {
+    for (size_t i = 0; i < oh; i++) {
+      for (size_t j = 0; j < ow; j++) {
+        size_t count = 0;
+        for (size_t ki = 0; ki < params->kernel_h; ki++) {
+          /* Padded coordinates: row = i * stride + ki * dilation - padding when inside. */
+          const size_t hp = i * params->stride_h + ki * params->dilation_h;
+          if (hp < params->padding_h || hp - params->padding_h >= x->h) continue;
+          for (size_t kj = 0; kj < params->kernel_w; kj++) {
+            const size_t wp = j * params->stride_w + kj * params->dilation_w;
+            if (wp < params->padding_w || wp - params->padding_w >= x->w) continue;
+            const size_t pixel =
+                (n * x->h + hp - params->padding_h) * x->w + wp - params->padding_w;
+            rows[count++] = in + pixel * xv.stride;
+          }
+        }
+        uint8_t* out = (uint8_t*)y_data + ((n * oh + i) * ow + j) * yv.stride;
+        if (count == 0) {
+          /* Dilation can leave a window only padding: PyTorch writes the dtype's minimum. */
+          memset(out, (uint8_t)xv.qmin, x->c);
+        } else {
+          kernel(count, x->c, rows, xv.is_signed, out);
+        }
+      }
+    }
+  }
+  free(rows);
+  return QEQ_OK;
+}
+
+/* Sums windows [hw.begin, hw.end) x [ww.begin, ww.end) of image n and requantizes with the
+ * multiplier 1 / divisor, as PyTorch's quantized average pools do. */
+static void average_window(const qeq_q8_tensor* x, const qeq_q8_view* xv, const uint8_t* in,
+                           size_t n, qeq_window_1d hw, qeq_window_1d ww, int64_t divisor,
+                           const uint8_t** rows, qeq_q8_avgpool_ukernel_fn* kernel, uint8_t* out) {
+  size_t count = 0;
+  for (size_t h = hw.begin; h < hw.end; h++) {
+    for (size_t w = ww.begin; w < ww.end; w++) {
+      rows[count++] = in + ((n * x->h + h) * x->w + w) * xv->stride;
+    }
+  }
+  qeq_q8_avgpool_params p;
+  p.bias = -x->zero_point * (int32_t)count;
+  p.out.inv_scale = (float)(1.0 / (double)divisor); /* scale / scale / divisor, in double */
+  p.out.lo = (float)(xv->qmin - x->zero_point);
+  p.out.hi = (float)(xv->qmax - x->zero_point);
+  p.out.zero_point = x->zero_point;
+  kernel(count, x->c, rows, xv->is_signed, &p, out);
+}
+
+qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                             const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                             void* y_data) {
+  static const char fn[] = "qeq_q8_avg_pool2d";
+  qeq_q8_view xv, yv;
+  size_t oh = 0, ow = 0;
+  qeq_status status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
+  if (status == QEQ_OK) status = qeq_pool2d_check(fn, params, 1, x->h, x->w, &oh, &ow);
+  if (status == QEQ_OK) status = check_output_size(fn, y, oh, ow);
+  if (status != QEQ_OK) return status;
+  if (yv.bytes == 0) return QEQ_OK;
+  const uint8_t** rows = alloc_rows(fn, params->kernel_h * params->kernel_w);
+  if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
+  qeq_q8_avgpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_avgpool, Q8_AVGPOOL);
+  for (size_t n = 0; n < x->n; n++) {
+    for (size_t i = 0; i < oh; i++) {
+      const qeq_window_1d hw =
+          qeq_avg_window(i, x->h, params->kernel_h, params->stride_h, params->padding_h);
+      for (size_t j = 0; j < ow; j++) {
+        const qeq_window_1d ww =
+            qeq_avg_window(j, x->w, params->kernel_w, params->stride_w, params->padding_w);
+        int64_t divisor = params->divisor_override;
+        if (divisor == 0) {
+          divisor = params->count_include_pad
+                        ? (int64_t)(hw.padded_size * ww.padded_size)
+                        : (int64_t)((hw.end - hw.begin) * (ww.end - ww.begin));
+        }
+        average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, divisor, rows, kernel,
+                       (uint8_t*)y_data + ((n * oh + i) * ow + j) * yv.stride);
+      }
+    }
+  }
+  free(rows);
+  return QEQ_OK;
+}
+
+qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                                      const qeq_q8_tensor* y, void* y_data) {
+  static const char fn[] = "qeq_q8_adaptive_avg_pool2d";
+  qeq_q8_view xv, yv;
+  qeq_status status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
+  if (status != QEQ_OK) return status;
+  if (y->h == 0 || y->w == 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y->h %zu or y->w %zu is 0", fn, y->h, y->w);
+  }
+  /* The largest window: ceil(in / out) + 1 rows (or in when out is 1) per axis. */
+  const size_t max_h = x->h / y->h + 2 < x->h ? x->h / y->h + 2 : x->h;
+  const size_t max_w = x->w / y->w + 2 < x->w ? x->w / y->w + 2 : x->w;
+  if (max_h >= ((size_t)1 << 31) || max_w >= ((size_t)1 << 31) ||
+      max_h * max_w > QEQ_POOL_MAX_WINDOW) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: windows of up to %zu x %zu pixels: over 2^22", fn,
+                    max_h, max_w);
+  }
+  if (yv.bytes == 0) return QEQ_OK;
+  const uint8_t** rows = alloc_rows(fn, max_h * max_w);
+  if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
+  qeq_q8_avgpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_avgpool, Q8_AVGPOOL);
+  for (size_t n = 0; n < x->n; n++) {
+    for (size_t i = 0; i < y->h; i++) {
+      const qeq_window_1d hw = qeq_adaptive_window(i, x->h, y->h);
+      for (size_t j = 0; j < y->w; j++) {
+        const qeq_window_1d ww = qeq_adaptive_window(j, x->w, y->w);
+        const int64_t divisor = (int64_t)(hw.padded_size * ww.padded_size);
+        average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, divisor, rows, kernel,
+                       (uint8_t*)y_data + ((n * y->h + i) * y->w + j) * yv.stride);
+      }
+    }
+  }
+  free(rows);
+  return QEQ_OK;
+}

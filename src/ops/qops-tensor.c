@@ -1,0 +1,113 @@
+/* Checking qeq_q8_tensor descriptors; the public descriptor helpers. */
+#include "src/ops/qops-tensor.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "src/error.h"
+
+qeq_q8_tensor qeq_q8_tensor_make(size_t n, size_t h, size_t w, size_t c, qeq_dtype dtype,
+                                 float scale, int32_t zero_point) {
+  qeq_q8_tensor t = {n, h, w, c, c, dtype, scale, zero_point};
+  return t;
+}
+
+/* a * b into *out; 0 on overflow. */
+static int mul_fits(size_t a, size_t b, size_t* out) {
+  if (a != 0 && b > SIZE_MAX / a) return 0;
+  *out = a * b;
+  return 1;
+}
+
+qeq_status qeq_q8_tensor_check(const char* fn, const char* name, const qeq_q8_tensor* t,
+                               const void* data, qeq_q8_view* view) {
+  if (t == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+  if (data == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s_data is NULL", fn, name);
+  if (t->dtype == QEQ_DTYPE_QUINT8) {
+    view->qmin = 0;
+    view->qmax = 255;
+  } else if (t->dtype == QEQ_DTYPE_QINT8) {
+    view->qmin = -128;
+    view->qmax = 127;
+  } else {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->dtype %d is not QUINT8 or QINT8", fn, name,
+                    (int)t->dtype);
+  }
+  view->is_signed = t->dtype == QEQ_DTYPE_QINT8;
+  /* Dequantized values (at most 255 steps from the zero point) must stay finite. */
+  if (!isfinite(t->scale) || !(t->scale > 0.0f) || t->scale > FLT_MAX / 256.0f) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: %s->scale %g must be finite, > 0 and at most FLT_MAX / 256", fn, name,
+                    (double)t->scale);
+  }
+  if (t->zero_point < view->qmin || t->zero_point > view->qmax) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->zero_point %d is outside [%d, %d]", fn,
+                    name, (int)t->zero_point, (int)view->qmin, (int)view->qmax);
+  }
+  view->stride = t->pixel_stride == 0 ? t->c : t->pixel_stride;
+  if (view->stride < t->c) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->pixel_stride %zu is less than c %zu", fn,
+                    name, t->pixel_stride, t->c);
+  }
+  size_t nh = 0, last = 0;
+  if (!mul_fits(t->n, t->h, &nh) || !mul_fits(nh, t->w, &view->pixels) ||
+      (view->pixels > 0 && !mul_fits(view->pixels - 1, view->stride, &last)) ||
+      (view->pixels > 0 && last > SIZE_MAX - t->c)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
+                    "%s: %s (n %zu, h %zu, w %zu, pixel_stride %zu) overflows", fn, name, t->n,
+                    t->h, t->w, view->stride);
+  }
+  view->bytes = (view->pixels == 0 || t->c == 0) ? 0 : last + t->c;
+  return QEQ_OK;
+}
+
+qeq_status qeq_q8_check_same_qparams(const char* fn, const qeq_q8_tensor* x,
+                                     const qeq_q8_tensor* y) {
+  if (y->dtype != x->dtype || y->scale != x->scale || y->zero_point != x->zero_point) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                    "%s: y's dtype, scale, zero_point (%d, %g, %d) must equal x's (%d, %g, %d): "
+                    "this op keeps the input's qparams",
+                    fn, (int)y->dtype, (double)y->scale, (int)y->zero_point, (int)x->dtype,
+                    (double)x->scale, (int)x->zero_point);
+  }
+  return QEQ_OK;
+}
+
+qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_tensor* a,
+                              const char* b_name, const qeq_q8_tensor* b, int n, int h, int w,
+                              int c) {
+  const struct {
+    int check;
+    const char* what;
+    size_t av, bv;
+  } sizes[4] = {
+      {n, "n", a->n, b->n}, {h, "h", a->h, b->h}, {w, "w", a->w, b->w}, {c, "c", a->c, b->c}};
+  for (int i = 0; i < 4; i++) {
+    if (sizes[i].check && sizes[i].av != sizes[i].bv) {
+      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: %s->%s %zu differs from %s->%s %zu", fn,
+                      b_name, sizes[i].what, sizes[i].bv, a_name, sizes[i].what, sizes[i].av);
+    }
+  }
+  if (a->dtype != b->dtype) {
+    return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: %s->dtype %d differs from %s->dtype %d", fn,
+                    b_name, (int)b->dtype, a_name, (int)a->dtype);
+  }
+  return QEQ_OK;
+}
+
+qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view) {
+  qeq_q8_quant_params p;
+  p.inv_scale = 1.0f / t->scale;
+  p.lo = (float)(view->qmin - t->zero_point);
+  p.hi = (float)(view->qmax - t->zero_point);
+  p.zero_point = t->zero_point;
+  return p;
+}
+
+int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view) {
+  const float r = nearbyintf(v * (1.0f / t->scale));
+  /* Clamp in float first: r may be far outside int32 for a tiny scale. */
+  const float lo = (float)(view->qmin - t->zero_point), hi = (float)(view->qmax - t->zero_point);
+  return t->zero_point + (int32_t)(r < lo ? lo : r > hi ? hi : r);
+}

@@ -1,0 +1,41 @@
+/* Internal: checking qeq_q8_tensor descriptors and preparing the kernels' qparams, shared by
+ * the quantized ops (add, cat, pools, clamps). */
+#ifndef QEQ_SRC_OPS_QOPS_TENSOR_H
+#define QEQ_SRC_OPS_QOPS_TENSOR_H
+
+#include <qeq/qops.h>
+
+#include "kernels/ukernels.h"
+
+/* A checked descriptor: pixel count, pixel stride (elements), bytes spanned, dtype range. */
+typedef struct qeq_q8_view {
+  size_t pixels; /* n * h * w */
+  size_t stride; /* pixel_stride, or c when it was 0 */
+  size_t bytes;  /* from the first byte to one past the last used byte; 0 when empty */
+  int is_signed;
+  int32_t qmin, qmax;
+} qeq_q8_view;
+
+/* Checks t (non-NULL, dtype 8-bit, scale finite, > 0 and small enough that scale * 255 stays
+ * finite, zero point in range, pixel stride >= c, sizes without overflow) and data (non-NULL).
+ * Messages start with `fn` and name `name`. */
+qeq_status qeq_q8_tensor_check(const char* fn, const char* name, const qeq_q8_tensor* t,
+                               const void* data, qeq_q8_view* view);
+
+/* QEQ_ERROR_SHAPE_MISMATCH unless y has x's dtype, scale and zero point (the ops that keep the
+ * input's qparams, as PyTorch does). */
+qeq_status qeq_q8_check_same_qparams(const char* fn, const qeq_q8_tensor* x,
+                                     const qeq_q8_tensor* y);
+
+/* QEQ_ERROR_SHAPE_MISMATCH unless a and b agree on the sizes flagged (n, h, w, c). */
+qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_tensor* a,
+                              const char* b_name, const qeq_q8_tensor* b, int n, int h, int w,
+                              int c);
+
+/* Requantization to t's qparams: inv_scale = 1.0f / scale, lo / hi = qmin / qmax - zero point. */
+qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view);
+
+/* PyTorch's quantize_val: clamp(zero_point + rne(v * (1.0f / scale)), qmin, qmax). */
+int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view);
+
+#endif /* QEQ_SRC_OPS_QOPS_TENSOR_H */

@@ -1,0 +1,122 @@
+/* Fuzzes the quantized ops (qeq/qops.h): fuzzed descriptors (sizes, pixel strides, dtypes,
+ * scales, zero points), pooling windows and cat lists on buffers that may be NULL, short or
+ * overlapping; every call must refuse cleanly or give the scalar path's bits. */
+#include <stdint.h>
+#include <string.h>
+
+#include "tests/fuzz/fuzz.h"
+
+enum { OPS = 9, MAX_INPUTS = 3 };
+
+typedef struct args {
+  int op;
+  qeq_q8_tensor x, b, y;
+  qeq_q8_tensor inputs[MAX_INPUTS];
+  const void* inputs_data[MAX_INPUTS];
+  size_t count;
+  int axis;
+  qeq_pool2d_params pool;
+  float min_val, max_val;
+  const void *x_data, *b_data;
+  void* y_data;
+} args;
+
+static qeq_status call(void* p) {
+  args* a = p;
+  switch (a->op) {
+    case 0: return qeq_q8_add(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
+    case 1: return qeq_q8_add_relu(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
+    case 2:
+      return qeq_q8_cat(a->count, a->inputs, a->inputs_data, (qeq_cat_axis)a->axis, &a->y,
+                        a->y_data);
+    case 3: return qeq_q8_max_pool2d(&a->x, a->x_data, &a->pool, &a->y, a->y_data);
+    case 4: return qeq_q8_avg_pool2d(&a->x, a->x_data, &a->pool, &a->y, a->y_data);
+    case 5: return qeq_q8_adaptive_avg_pool2d(&a->x, a->x_data, &a->y, a->y_data);
+    case 6: return qeq_q8_relu(&a->x, a->x_data, &a->y, a->y_data);
+    case 7: return qeq_q8_relu6(&a->x, a->x_data, &a->y, a->y_data);
+    default: return qeq_q8_hardtanh(&a->x, a->x_data, a->min_val, a->max_val, &a->y, a->y_data);
+  }
+}
+
+static const char* const names[OPS] = {
+    "qeq_q8_add",        "qeq_q8_add_relu",   "qeq_q8_cat",
+    "qeq_q8_max_pool2d", "qeq_q8_avg_pool2d", "qeq_q8_adaptive_avg_pool2d",
+    "qeq_q8_relu",       "qeq_q8_relu6",      "qeq_q8_hardtanh"};
+
+/* A descriptor of at most about FUZZ_MAX_NUMEL bytes, sometimes with hostile fields. */
+static qeq_q8_tensor tensor(fuzz* f) {
+  qeq_q8_tensor t;
+  t.n = fuzz_below(f, 3), t.h = fuzz_below(f, 9), t.w = fuzz_below(f, 9), t.c = fuzz_below(f, 40);
+  const uint8_t tag = fuzz_byte(f);
+  t.pixel_stride = tag % 4 == 0 ? t.c + fuzz_below(f, 5) : tag % 8 == 1 ? fuzz_below(f, 3) : 0;
+  if (tag % 32 == 2) t.n = SIZE_MAX / 3; /* overflow */
+  t.dtype = (qeq_dtype)(tag >> 5 & 3);
+  t.scale = fuzz_scale(f);
+  t.zero_point = fuzz_byte(f) % 8 ? (int32_t)fuzz_byte(f) - (t.dtype == QEQ_DTYPE_QINT8 ? 128 : 0)
+                                  : fuzz_i32(f);
+  return t;
+}
+
+/* Bytes a descriptor spans, or 0 when it overflows (the call must refuse it). */
+static size_t span(const qeq_q8_tensor* t) {
+  const size_t stride = t->pixel_stride ? t->pixel_stride : t->c;
+  if (t->n > 64) return 0;
+  const size_t pixels = t->n * t->h * t->w;
+  return pixels == 0 ? 0 : (pixels - 1) * (stride > t->c ? stride : t->c) + t->c;
+}
+
+static const char* decode(fuzz* f, void* p) {
+  args* a = p;
+  a->op = (int)fuzz_below(f, OPS);
+  a->x = tensor(f);
+  a->y = tensor(f);
+  a->b = a->x;
+  const uint8_t tag = fuzz_byte(f);
+  if (tag % 4 == 0) a->b = tensor(f);
+  if (tag % 8 == 1) a->y = a->x; /* same layout and qparams: the ops that keep them run */
+  if (a->op == 3 || a->op == 4) {
+    a->pool = qeq_pool2d_params_make(fuzz_below(f, 5), fuzz_below(f, 5));
+    a->pool.stride_h = fuzz_below(f, 4), a->pool.stride_w = fuzz_below(f, 4);
+    a->pool.padding_h = fuzz_below(f, 3), a->pool.padding_w = fuzz_below(f, 3);
+    a->pool.dilation_h = 1 + fuzz_below(f, 2) * (a->op == 3), a->pool.dilation_w = 1;
+    a->pool.ceil_mode = (int)fuzz_below(f, 3);
+    a->pool.count_include_pad = (int)fuzz_below(f, 2);
+    a->pool.divisor_override = (int64_t)fuzz_below(f, 6) - 1;
+    size_t oh = 0, ow = 0;
+    if (fuzz_byte(f) % 2 && qeq_pool2d_output_size(&a->pool, a->x.h, a->x.w, &oh, &ow) == QEQ_OK) {
+      a->y = a->x, a->y.h = oh, a->y.w = ow, a->y.pixel_stride = 0;
+    }
+  }
+  a->min_val = fuzz_f32(f), a->max_val = fuzz_f32(f);
+  a->count = fuzz_below(f, MAX_INPUTS + 1);
+  a->axis = (int)fuzz_below(f, 3);
+  if (a->op == 2) {
+    size_t total = 0;
+    for (size_t i = 0; i < a->count; i++) {
+      a->inputs[i] = tensor(f);
+      if (fuzz_byte(f) % 2) { /* consistent with y except along the axis */
+        const size_t part = a->axis == 1 ? a->inputs[i].c : a->inputs[i].n;
+        a->inputs[i].n = a->axis == 1 ? a->y.n : a->inputs[i].n;
+        a->inputs[i].h = a->y.h, a->inputs[i].w = a->y.w, a->inputs[i].dtype = a->y.dtype;
+        a->inputs[i].c = a->axis == 1 ? a->inputs[i].c : a->y.c;
+        total += part;
+      }
+      a->inputs_data[i] = fuzz_buffer(f, FUZZ_U8, span(&a->inputs[i]));
+    }
+    if (fuzz_byte(f) % 2 && total > 0 && total < 64) {
+      if (a->axis == 1)
+        a->y.c = total;
+      else
+        a->y.n = total;
+    }
+  }
+  a->x_data = fuzz_buffer(f, FUZZ_U8, span(&a->x));
+  a->b_data = fuzz_byte(f) % 4 ? fuzz_buffer(f, FUZZ_U8, span(&a->b)) : a->x_data;
+  a->y_data = fuzz_byte(f) % 8 ? fuzz_buffer(f, FUZZ_U8, span(&a->y)) : (void*)a->x_data;
+  return names[a->op];
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  args a;
+  return fuzz_one(data, size, &a, sizeof a, decode, call);
+}

@@ -1,0 +1,311 @@
+"""Quantized-op fixtures (qops.txt): PyTorch 1.13's quantized add, add_relu, cat, max_pool2d,
+avg_pool2d, adaptive_avg_pool2d, relu, ReLU6 and hardtanh on channels-last tensors, both
+engines, quint8 and qint8; used by generate.py (`generate.py qops` writes only this file).
+
+Every PyTorch output is first checked against the float32 formulas below (numpy, one rounding
+per operation; rne = round half to even). A combination listed in ENGINE_OWN_KERNELS is where
+PyTorch's qnnpack engine runs QNNPACK's or XNNPACK's own fixed-point kernels instead: those
+outputs are counted against the formula and reported in the file's header, not written as
+fixtures. Any other disagreement stops the script before it writes.
+  deq(q)    = f32(scale * f32(q - zp))
+  add       : y = clamp(rne(f32(f32(deq(a) + deq(b)) * f32(1 / s_y))) + z_y)   (relu: sum >= 0)
+  cat       : each input y = clamp(rne(f32(deq(x) * f32(1 / s_y))) + z_y)
+  max_pool2d: max of the integers in the window; qparams kept
+  avg_pool2d: acc = sum(q - zp) over the window's input pixels, d = divisor_override or the
+              window clipped to the padded input (count_include_pad) or its input pixel count,
+              y = clamp(rne(f32(acc * f32(1.0 / d))) + zp); qparams kept
+  adaptive  : the same with window floor(i*H/OH) .. ceil((i+1)*H/OH) and d its size
+  relu/relu6/hardtanh: clamp(q, quantize(min), quantize(max)) with the input's qparams
+"""
+import numpy as np
+import torch
+
+f32 = np.float32
+ENGINES = {"onednn": 0, "qnnpack": 1}
+OPS = {"add": 0, "add_relu": 1, "cat": 2, "max_pool2d": 3, "avg_pool2d": 4,
+       "adaptive_avg_pool2d": 5, "relu": 6, "relu6": 7, "hardtanh": 8}
+DTYPES = {"quint8": (0, torch.quint8, 0, 255), "qint8": (1, torch.qint8, -128, 127)}
+# (engine, op, dtype) where PyTorch 1.13 leaves its own quantized kernels.
+ENGINE_OWN_KERNELS = {
+    ("qnnpack", "add", "quint8"): "QNNPACK's fixed-point q8vadd",
+    ("qnnpack", "add_relu", "quint8"): "QNNPACK's fixed-point q8vadd",
+    ("qnnpack", "add", "qint8"): "XNNPACK's qs8 add",
+    ("qnnpack", "add_relu", "qint8"): "XNNPACK's qs8 add",
+    ("qnnpack", "avg_pool2d", "quint8"): "QNNPACK's fixed-point average pooling",
+    ("qnnpack", "adaptive_avg_pool2d", "quint8"): "QNNPACK's average pooling for some sizes",
+    ("qnnpack", "relu6", "quint8"): "QNNPACK's clamp",
+    ("qnnpack", "hardtanh", "quint8"): "QNNPACK's clamp",
+}
+
+
+def rne(v):
+    return np.rint(v)
+
+
+def deq(q, s, z):
+    return (f32(s) * (q.astype(np.int64) - z).astype(f32)).astype(f32)
+
+
+def quant(v, s, z, lo, hi):
+    inv = f32(1) / f32(s)
+    return np.clip(rne((v.astype(f32) * inv).astype(f32)) + z, lo, hi).astype(np.int64)
+
+
+def quant_val(v, s, z, lo, hi):
+    return int(quant(np.array([v], f32), s, z, lo, hi)[0])
+
+
+def pool_out(i, k, st, p, d, ceil):
+    span = i + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)
+    o = span // st + 1
+    if ceil and (o - 1) * st >= i + p:
+        o -= 1
+    return o
+
+
+def ref_avg_window(q, z, h0, h1, w0, w1, d, lo, hi):
+    acc = q[:, :, h0:h1, w0:w1].sum(axis=(2, 3)) - z * (h1 - h0) * (w1 - w0)
+    v = (acc.astype(f32) * f32(1.0 / d)).astype(f32)
+    return np.clip(rne(v) + z, lo, hi)
+
+
+def reference(op, t, lo, hi):
+    """The formulas above on NCHW int arrays."""
+    if op in ("add", "add_relu"):
+        s = (deq(t["a"], t["sa"], t["za"]) + deq(t["b"], t["sb"], t["zb"])).astype(f32)
+        if op == "add_relu":
+            s = np.maximum(s, f32(0))
+        return quant(s, t["sy"], t["zy"], lo, hi)
+    if op == "cat":
+        parts = [quant(deq(x, s, z), t["sy"], t["zy"], lo, hi) for x, s, z in t["xs"]]
+        return np.concatenate(parts, axis=t["dim"])
+    q, z = t["x"].astype(np.int64), t["zx"]
+    n, c, h, w = q.shape
+    if op == "max_pool2d":
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil = t["k"], t["s"], t["p"], t["d"], t["ceil"]
+        oh, ow = pool_out(h, kh, sh, ph, dh, ceil), pool_out(w, kw, sw, pw, dw, ceil)
+        y = np.full((n, c, oh, ow), lo, np.int64)  # a window of padding only: the dtype's min
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    for b in range(kw):
+                        hh, ww = i * sh - ph + a * dh, j * sw - pw + b * dw
+                        if 0 <= hh < h and 0 <= ww < w:
+                            y[:, :, i, j] = np.maximum(y[:, :, i, j], q[:, :, hh, ww])
+        return y
+    if op == "avg_pool2d":
+        (kh, kw), (sh, sw), (ph, pw), ceil = t["k"], t["s"], t["p"], t["ceil"]
+        oh, ow = pool_out(h, kh, sh, ph, 1, ceil), pool_out(w, kw, sw, pw, 1, ceil)
+        y = np.zeros((n, c, oh, ow), np.int64)
+        for i in range(oh):
+            h0 = i * sh - ph
+            h1 = min(h0 + kh, h + ph)
+            for j in range(ow):
+                w0 = j * sw - pw
+                w1 = min(w0 + kw, w + pw)
+                padded = (h1 - h0) * (w1 - w0)
+                a0, a1, b0, b1 = max(h0, 0), min(h1, h), max(w0, 0), min(w1, w)
+                d = t["div"] or (padded if t["cip"] else (a1 - a0) * (b1 - b0))
+                y[:, :, i, j] = ref_avg_window(q, z, a0, a1, b0, b1, d, lo, hi)
+        return y
+    if op == "adaptive_avg_pool2d":
+        oh, ow = t["out"]
+        y = np.zeros((n, c, oh, ow), np.int64)
+        for i in range(oh):
+            h0, h1 = (i * h) // oh, -((-(i + 1) * h) // oh)
+            for j in range(ow):
+                w0, w1 = (j * w) // ow, -((-(j + 1) * w) // ow)
+                y[:, :, i, j] = ref_avg_window(q, z, h0, h1, w0, w1, (h1 - h0) * (w1 - w0), lo, hi)
+        return y
+    mn, mx = {"relu": (0.0, None), "relu6": (0.0, 6.0), "hardtanh": t.get("minmax", (0, 0))}[op]
+    qlo = quant_val(mn, t["sx"], z, lo, hi)
+    qhi = hi if mx is None else quant_val(mx, t["sx"], z, lo, hi)
+    return np.minimum(np.maximum(q, qlo), qhi)
+
+
+def qtensor(ints, s, z, tdt):
+    storage = torch.uint8 if tdt == torch.quint8 else torch.int8
+    q = torch._make_per_tensor_quantized_tensor(torch.tensor(ints).to(storage), s, z)
+    return q.contiguous(memory_format=torch.channels_last)
+
+
+def run_torch(op, t, tdt):
+    if op in ("add", "add_relu"):
+        fn = torch.ops.quantized.add_relu if op == "add_relu" else torch.ops.quantized.add
+        return fn(qtensor(t["a"], t["sa"], t["za"], tdt), qtensor(t["b"], t["sb"], t["zb"], tdt),
+                  t["sy"], t["zy"])
+    if op == "cat":
+        xs = [qtensor(x, s, z, tdt) for x, s, z in t["xs"]]
+        return torch.ops.quantized.cat(xs, dim=t["dim"], scale=t["sy"], zero_point=t["zy"])
+    x = qtensor(t["x"], t["sx"], t["zx"], tdt)
+    F = torch.nn.functional
+    if op == "max_pool2d":
+        return F.max_pool2d(x, t["k"], t["s"], t["p"], t["d"], ceil_mode=bool(t["ceil"]))
+    if op == "avg_pool2d":
+        return F.avg_pool2d(x, t["k"], t["s"], t["p"], bool(t["ceil"]), bool(t["cip"]),
+                            t["div"] or None)
+    if op == "adaptive_avg_pool2d":
+        return F.adaptive_avg_pool2d(x, t["out"])
+    if op == "relu":
+        return torch.relu(x)
+    if op == "relu6":
+        return torch.nn.quantized.ReLU6()(x)
+    return torch.nn.quantized.functional.hardtanh(x, *t["minmax"])
+
+
+def random_scale(rng, kind):
+    if kind == "pow2":  # sums of equal power-of-two steps land on exact halves
+        return float(2.0 ** int(rng.integers(-7, 3)))
+    if kind == "large":
+        return float(np.exp(rng.uniform(np.log(1e2), np.log(1e6))))
+    return float(np.exp(rng.uniform(np.log(1e-4), np.log(2.0))))
+
+
+def make_case(rng, op, lo, hi, idx):
+    kind = ("pow2", "any", "large", "any")[idx % 4]
+    n, h, w = int(rng.integers(1, 3)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    c = int(rng.choice([1, 3, 17, 33]))
+
+    def ints(shape):
+        return rng.integers(lo, hi + 1, shape).astype(np.int64)
+
+    def zp():
+        return int(rng.integers(lo, hi + 1))
+
+    if op in ("add", "add_relu"):
+        sa = random_scale(rng, kind)
+        sb = sa if kind == "pow2" else random_scale(rng, kind)
+        sy = sa if kind == "pow2" and idx % 8 == 0 else random_scale(rng, kind)
+        return dict(a=ints((n, c, h, w)), b=ints((n, c, h, w)), sa=sa, sb=sb, sy=sy, za=zp(),
+                    zb=zp(), zy=zp())
+    if op == "cat":
+        dim = idx % 2
+        xs = []
+        for _ in range(int(rng.integers(2, 4))):
+            shape = [n, c, h, w]
+            shape[dim] = int(rng.integers(1, 4)) if dim == 0 else int(rng.choice([1, 3, 16, 33]))
+            xs.append((ints(tuple(shape)), random_scale(rng, kind), zp()))
+        if idx % 3 == 0:  # one input already at the output's qparams (PyTorch copies it)
+            return dict(xs=xs, dim=dim, sy=xs[0][1], zy=xs[0][2])
+        return dict(xs=xs, dim=dim, sy=random_scale(rng, kind), zy=zp())
+    h, w = int(rng.integers(2, 9)), int(rng.integers(2, 9))
+    t = dict(x=ints((n, c, h, w)), sx=random_scale(rng, kind), zx=zp())
+    if op in ("max_pool2d", "avg_pool2d"):
+        k = (int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1)))
+        if op == "avg_pool2d" and k == (1, 1):
+            k = (min(h, 2), 2)
+        t.update(k=k, s=(int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                 p=(int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1))),
+                 d=(1, 1) if op == "avg_pool2d" else (int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+                 ceil=int(idx % 3 == 0), cip=int(idx % 4 != 1),
+                 div=int(rng.choice([3, 5, 7])) if idx % 5 == 4 and op == "avg_pool2d" else 0)
+        if op == "max_pool2d":
+            dh, dw = t["d"]
+            if (t["k"][0] - 1) * dh + 1 > h + 2 * t["p"][0] or (t["k"][1] - 1) * dw + 1 > w + 2 * t["p"][1]:
+                t["d"] = (1, 1)
+    elif op == "adaptive_avg_pool2d":
+        t["out"] = ((h // 2 if h % 2 == 0 else int(rng.integers(1, h + 1))),
+                    int(rng.integers(1, w + 3)))
+    elif op == "hardtanh":
+        t["minmax"] = (float(f32(rng.uniform(-3, 0.5))), float(f32(rng.uniform(0.5, 3))))
+    return t
+
+
+def nhwc(a):
+    return np.asarray(a).transpose(0, 2, 3, 1).reshape(-1).tolist()
+
+
+def shape4(a):
+    n, c, h, w = np.asarray(a).shape
+    return [n, h, w, c]
+
+
+def record(op, eng, dname, t, y):
+    f32s = lambda v: float(f32(v))  # noqa: E731 - the float32 value qeq is given
+    f = dict(op=("i", [OPS[op]]), engine=("i", [ENGINES[eng]]), dtype=("i", [DTYPES[dname][0]]))
+    if op in ("add", "add_relu"):
+        f.update(a_shape=("i", shape4(t["a"])), a_scale=("f", [f32s(t["sa"])]),
+                 a_zp=("i", [t["za"]]), a=("i", nhwc(t["a"])), b_scale=("f", [f32s(t["sb"])]),
+                 b_zp=("i", [t["zb"]]), b=("i", nhwc(t["b"])))
+    elif op == "cat":
+        f.update(axis=("i", [t["dim"]]), count=("i", [len(t["xs"])]))
+        for i, (x, s, z) in enumerate(t["xs"]):
+            f.update({f"x{i}_shape": ("i", shape4(x)), f"x{i}_scale": ("f", [f32s(s)]),
+                      f"x{i}_zp": ("i", [z]), f"x{i}": ("i", nhwc(x))})
+    else:
+        f.update(x_shape=("i", shape4(t["x"])), x_scale=("f", [f32s(t["sx"])]),
+                 x_zp=("i", [t["zx"]]), x=("i", nhwc(t["x"])))
+        for key in ("k", "s", "p", "d"):
+            if key in t:
+                f[key] = ("i", list(t[key]))
+        for key in ("ceil", "cip", "div"):
+            if key in t:
+                f[key] = ("i", [t[key]])
+        if "minmax" in t:
+            f["minmax"] = ("f", list(t["minmax"]))
+    sy = t.get("sy", t.get("sx"))
+    f.update(y_shape=("i", shape4(y)), y_scale=("f", [f32s(sy)]),
+             y_zp=("i", [t.get("zy", t.get("zx"))]), y=("i", nhwc(y)))
+    return f
+
+
+def write_qops(writer_cls, cpu_line, seed=20261125, per_combo=8):
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    records, own, bad, refused = [], {}, [], {}
+    for eng in ENGINES:
+        torch.backends.quantized.engine = eng
+        for op in OPS:
+            for dname, (_, tdt, lo, hi) in DTYPES.items():
+                for idx in range(per_combo):
+                    t = make_case(rng, op, lo, hi, idx)
+                    key = (eng, op, dname)
+                    ref = reference(op, t, lo, hi)
+                    try:
+                        yq = run_torch(op, t, tdt)
+                    except RuntimeError:
+                        if eng != "qnnpack":
+                            raise
+                        # QNNPACK's own limits (scale ratios, 1x1 pools): PyTorch refuses
+                        refused[key] = refused.get(key, 0) + 1
+                        continue
+                    y = yq.int_repr().numpy().astype(np.int64)
+                    if op not in ("add", "add_relu", "cat"):
+                        assert (yq.q_scale(), yq.q_zero_point()) == (t["sx"], t["zx"]), key
+                    agree = y.shape == ref.shape and (y == ref).all()
+                    if key in ENGINE_OWN_KERNELS:
+                        o = own.setdefault(key, [0, 0, 0])
+                        o[0] += int((y != ref).sum()) if y.shape == ref.shape else y.size
+                        o[1] += y.size
+                        continue
+                    if not agree:
+                        bad.append((key, idx))
+                        continue
+                    records.append((f"{op}_{eng}_{dname}_{idx}", record(op, eng, dname, t, y)))
+    # A dilated window holding only padding (kernel 2, padding 1, dilation 2 over one row).
+    torch.backends.quantized.engine = "onednn"
+    for dname, (_, tdt, lo, hi) in DTYPES.items():
+        t = dict(x=rng.integers(lo, hi + 1, (1, 3, 1, 4)).astype(np.int64), sx=0.1, zx=lo + 7,
+                 k=(2, 1), s=(1, 1), p=(1, 0), d=(2, 1), ceil=0)
+        y = run_torch("max_pool2d", t, tdt).int_repr().numpy().astype(np.int64)
+        if not (y == reference("max_pool2d", t, lo, hi)).all() or not (y == lo).all():
+            bad.append((("onednn", "max_pool2d_all_padding", dname), 0))
+        records.append((f"max_pool2d_all_padding_onednn_{dname}",
+                        record("max_pool2d", "onednn", dname, t, y)))
+    if bad:
+        raise SystemExit(f"PyTorch disagrees with the formulas on {bad}; nothing written")
+    w = writer_cls("qops.txt")
+    w.lines.append(cpu_line())
+    w.lines.append("# ops: " + ", ".join(f"{k} ({v})" for k, v in OPS.items()) +
+                   "; dtype quint8 (0), qint8 (1); shapes n h w c; tensors NHWC")
+    for (eng, op, dname), (nb, tot, _) in sorted(own.items()):
+        w.lines.append(f"# not fixtures: {eng} {op} {dname} runs {ENGINE_OWN_KERNELS[(eng, op, dname)]}: "
+                       f"{nb} of {tot} outputs differ from the formula")
+    for (eng, op, dname), count in sorted(refused.items()):
+        w.lines.append(f"# refused by PyTorch: {eng} {op} {dname}: {count} of {per_combo} cases")
+    for name, fields in records:
+        w.case(name, **fields)
+    w.close()
+    for line in w.lines[3:3 + len(own) + len(refused)]:
+        print(line)
+    print(f"qops: {len(records)} cases agree with the formulas")

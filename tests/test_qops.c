@@ -1,0 +1,474 @@
+/* The quantized ops (qeq/qops.h) under every ISA cap: PyTorch 1.13's outputs from
+ * tests/golden/qops.txt bit for bit, random shapes, strides and windows against the
+ * independent reference (tests/support/qops-reference.c), and bad input refused with a
+ * message and nothing written. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/golden.h"
+#include "tests/support/qops-reference.h"
+#include "tests/support/test-support.h"
+
+enum {
+  OP_ADD,
+  OP_ADD_RELU,
+  OP_CAT,
+  OP_MAX_POOL,
+  OP_AVG_POOL,
+  OP_ADAPTIVE,
+  OP_RELU,
+  OP_RELU6,
+  OP_HARDTANH,
+  OP_COUNT
+};
+static const char* const op_names[OP_COUNT] = {"add",        "add_relu",   "cat",
+                                               "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+                                               "relu",       "relu6",      "hardtanh"};
+
+/* ---- golden ---- */
+
+static qeq_q8_tensor golden_tensor(const golden_case* gc, const char* prefix, qeq_dtype dtype) {
+  char key[32];
+  snprintf(key, sizeof key, "%s_shape", prefix);
+  const golden_field* shape = golden_get(gc, key);
+  snprintf(key, sizeof key, "%s_scale", prefix);
+  const float scale = (float)golden_get(gc, key)->values[0];
+  snprintf(key, sizeof key, "%s_zp", prefix);
+  const int32_t zp = (int32_t)golden_int(gc, key);
+  return qeq_q8_tensor_make((size_t)shape->values[0], (size_t)shape->values[1],
+                            (size_t)shape->values[2], (size_t)shape->values[3], dtype, scale, zp);
+}
+
+static uint8_t* golden_bytes(const golden_case* gc, const char* key) {
+  const golden_field* f = golden_get(gc, key);
+  uint8_t* out = malloc(f->count + 1);
+  for (size_t i = 0; i < f->count; i++) out[i] = (uint8_t)(int32_t)f->values[i];
+  return out;
+}
+
+static qeq_pool2d_params golden_pool(const golden_case* gc) {
+  const golden_field* k = golden_get(gc, "k");
+  const golden_field* s = golden_get(gc, "s");
+  const golden_field* p = golden_get(gc, "p");
+  const golden_field* d = golden_get(gc, "d");
+  qeq_pool2d_params params = qeq_pool2d_params_make((size_t)k->values[0], (size_t)k->values[1]);
+  params.stride_h = (size_t)s->values[0], params.stride_w = (size_t)s->values[1];
+  params.padding_h = (size_t)p->values[0], params.padding_w = (size_t)p->values[1];
+  if (d != NULL) params.dilation_h = (size_t)d->values[0], params.dilation_w = (size_t)d->values[1];
+  params.ceil_mode = (int)golden_int(gc, "ceil");
+  if (golden_get(gc, "cip") != NULL) params.count_include_pad = (int)golden_int(gc, "cip");
+  if (golden_get(gc, "div") != NULL) params.divisor_override = golden_int(gc, "div");
+  return params;
+}
+
+/* Runs one fixture; returns the number of outputs that differ (or SIZE_MAX on an error). */
+static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
+  const int op = (int)golden_int(gc, "op");
+  const qeq_dtype dtype = golden_int(gc, "dtype") ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  const qeq_q8_tensor y = golden_tensor(gc, "y", dtype);
+  uint8_t* want = golden_bytes(gc, "y");
+  const size_t count = golden_get(gc, "y")->count;
+  uint8_t* got = malloc(count + 1);
+  memset(got, 0x5A, count + 1);
+  qeq_status st = QEQ_OK;
+  if (op == OP_ADD || op == OP_ADD_RELU) {
+    const qeq_q8_tensor a = golden_tensor(gc, "a", dtype);
+    qeq_q8_tensor b = a;
+    b.scale = (float)golden_get(gc, "b_scale")->values[0];
+    b.zero_point = (int32_t)golden_int(gc, "b_zp");
+    uint8_t* ad = golden_bytes(gc, "a");
+    uint8_t* bd = golden_bytes(gc, "b");
+    st = op == OP_ADD ? qeq_q8_add(&a, ad, &b, bd, &y, got)
+                      : qeq_q8_add_relu(&a, ad, &b, bd, &y, got);
+    free(ad), free(bd);
+  } else if (op == OP_CAT) {
+    const size_t n = (size_t)golden_int(gc, "count");
+    qeq_q8_tensor xs[3];
+    const void* data[3];
+    for (size_t i = 0; i < n; i++) {
+      char prefix[8];
+      snprintf(prefix, sizeof prefix, "x%zu", i);
+      xs[i] = golden_tensor(gc, prefix, dtype);
+      data[i] = golden_bytes(gc, prefix);
+    }
+    st =
+        qeq_q8_cat(n, xs, data, golden_int(gc, "axis") ? QEQ_CAT_CHANNELS : QEQ_CAT_BATCH, &y, got);
+    for (size_t i = 0; i < n; i++) free((void*)data[i]);
+  } else {
+    const qeq_q8_tensor x = golden_tensor(gc, "x", dtype);
+    uint8_t* xd = golden_bytes(gc, "x");
+    qeq_pool2d_params pool;
+    switch (op) {
+      case OP_MAX_POOL:
+        pool = golden_pool(gc);
+        st = qeq_q8_max_pool2d(&x, xd, &pool, &y, got);
+        break;
+      case OP_AVG_POOL:
+        pool = golden_pool(gc);
+        st = qeq_q8_avg_pool2d(&x, xd, &pool, &y, got);
+        break;
+      case OP_ADAPTIVE: st = qeq_q8_adaptive_avg_pool2d(&x, xd, &y, got); break;
+      case OP_RELU: st = qeq_q8_relu(&x, xd, &y, got); break;
+      case OP_RELU6: st = qeq_q8_relu6(&x, xd, &y, got); break;
+      default: {
+        const golden_field* mm = golden_get(gc, "minmax");
+        st = qeq_q8_hardtanh(&x, xd, (float)mm->values[0], (float)mm->values[1], &y, got);
+      }
+    }
+    free(xd);
+  }
+  size_t differ = 0;
+  if (st != QEQ_OK) {
+    print_error("%s: %s\n", gc->name, qeq_last_error());
+    differ = SIZE_MAX;
+  } else {
+    for (size_t i = 0; i < count; i++) differ += got[i] != want[i];
+    differ += got[count] != 0x5A;
+  }
+  *outputs += count;
+  free(got), free(want);
+  return differ;
+}
+
+static void test_golden(void** state) {
+  (void)state;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
+    golden_file* f = golden_open("qops.txt");
+    CHECK(f != NULL, "tests/golden/qops.txt missing");
+    golden_case gc;
+    memset(&gc, 0, sizeof gc);
+    size_t per_op[OP_COUNT][2] = {{0}}, outputs = 0, failures = 0;
+    while (golden_next(f, &gc)) {
+      const int op = (int)golden_int(&gc, "op");
+      const size_t differ = run_golden_case(&gc, &outputs);
+      if (differ != 0) print_error("%s: %zu outputs differ from PyTorch\n", gc.name, differ);
+      failures += differ != 0;
+      per_op[op][golden_int(&gc, "engine")]++;
+    }
+    golden_close(f, &gc);
+    CHECK(failures == 0, "%s: %zu golden cases differ", qeq_isa_name(isas[t]), failures);
+    for (int op = 0; op < OP_COUNT; op++) {
+      CHECK(per_op[op][0] > 0, "no onednn fixture for %s", op_names[op]);
+    }
+    printf("  golden under cap %-10s %zu outputs of %s identical to PyTorch's\n",
+           qeq_isa_name(isas[t]), outputs, "qops.txt");
+  }
+  qeq_clear_isa_cap();
+}
+
+/* ---- random against the reference ---- */
+
+typedef struct rand_tensor {
+  qeq_q8_tensor t;
+  uint8_t* data;
+  size_t bytes;
+} rand_tensor;
+
+static rand_tensor make_tensor(test_rng* rng, size_t n, size_t h, size_t w, size_t c,
+                               qeq_dtype dtype, int strided) {
+  rand_tensor r;
+  const int32_t qmin = dtype == QEQ_DTYPE_QINT8 ? -128 : 0;
+  const float scale =
+      ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, (int)rng_below(rng, 24) - 16);
+  r.t = qeq_q8_tensor_make(n, h, w, c, dtype, scale, qmin + (int32_t)rng_below(rng, 256));
+  if (strided) r.t.pixel_stride = c + 1 + rng_below(rng, 9);
+  const size_t stride = r.t.pixel_stride ? r.t.pixel_stride : c;
+  r.bytes = n * h * w * stride + 1;
+  r.data = malloc(r.bytes);
+  for (size_t i = 0; i < r.bytes; i++) r.data[i] = (uint8_t)rng_next(rng);
+  return r;
+}
+
+/* y twice: one for qeq, one for the reference, same random fill (untouched gaps compare). */
+static void compare_outputs(const char* what, const rand_tensor* y, const uint8_t* ref) {
+  for (size_t i = 0; i < y->bytes; i++) {
+    CHECK(y->data[i] == ref[i], "%s: byte %zu: %d, reference %d", what, i, y->data[i], ref[i]);
+  }
+}
+
+static uint8_t* clone(const rand_tensor* r) {
+  uint8_t* c = malloc(r->bytes);
+  memcpy(c, r->data, r->bytes);
+  return c;
+}
+
+static void random_case(test_rng* rng, const char* isa) {
+  const qeq_dtype dtype = rng_below(rng, 2) ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  const size_t n = 1 + rng_below(rng, 2), h = 1 + rng_below(rng, 9), w = 1 + rng_below(rng, 9);
+  const size_t c = rng_size_pick(rng, 70);
+  const int op = (int)rng_below(rng, OP_COUNT);
+  char what[96];
+  snprintf(what, sizeof what, "%s %s n%zu h%zu w%zu c%zu dtype %d", isa, op_names[op], n, h, w, c,
+           (int)dtype);
+  rand_tensor x = make_tensor(rng, n, h, w, c, dtype, (int)rng_below(rng, 2));
+  rand_tensor y;
+  qeq_status st = QEQ_OK;
+  uint8_t* ref = NULL;
+  if (op == OP_ADD || op == OP_ADD_RELU) {
+    rand_tensor b = make_tensor(rng, n, h, w, c, dtype, (int)rng_below(rng, 2));
+    if (rng_below(rng, 3) == 0) b.t.scale = x.t.scale; /* exact ties */
+    y = make_tensor(rng, n, h, w, c, dtype, (int)rng_below(rng, 2));
+    ref = clone(&y);
+    ref_q8_add(&x.t, x.data, &b.t, b.data, op == OP_ADD_RELU, &y.t, ref);
+    st = (op == OP_ADD ? qeq_q8_add : qeq_q8_add_relu)(&x.t, x.data, &b.t, b.data, &y.t, y.data);
+    free(b.data);
+  } else if (op == OP_CAT) {
+    const qeq_cat_axis axis = rng_below(rng, 2) ? QEQ_CAT_CHANNELS : QEQ_CAT_BATCH;
+    rand_tensor second = make_tensor(rng, axis == QEQ_CAT_BATCH ? 1 + rng_below(rng, 3) : n, h, w,
+                                     axis == QEQ_CAT_CHANNELS ? rng_size_pick(rng, 40) : c, dtype,
+                                     (int)rng_below(rng, 2));
+    if (rng_below(rng, 3) == 0) second.t.scale = x.t.scale, second.t.zero_point = x.t.zero_point;
+    y = make_tensor(rng, axis == QEQ_CAT_BATCH ? n + second.t.n : n, h, w,
+                    axis == QEQ_CAT_CHANNELS ? c + second.t.c : c, dtype, (int)rng_below(rng, 2));
+    if (rng_below(rng, 3) == 0) y.t.scale = x.t.scale, y.t.zero_point = x.t.zero_point; /* copy */
+    const qeq_q8_tensor ins[2] = {x.t, second.t};
+    const void* data[2] = {x.data, second.data};
+    ref = clone(&y);
+    ref_q8_cat(2, ins, data, axis, &y.t, ref);
+    st = qeq_q8_cat(2, ins, data, axis, &y.t, y.data);
+    free(second.data);
+  } else if (op == OP_MAX_POOL || op == OP_AVG_POOL) {
+    qeq_pool2d_params p = qeq_pool2d_params_make(1 + rng_below(rng, h < 4 ? h : 4),
+                                                 1 + rng_below(rng, w < 4 ? w : 4));
+    p.stride_h = 1 + rng_below(rng, 3), p.stride_w = 1 + rng_below(rng, 3);
+    p.padding_h = rng_below(rng, p.kernel_h / 2 + 1),
+    p.padding_w = rng_below(rng, p.kernel_w / 2 + 1);
+    if (op == OP_MAX_POOL)
+      p.dilation_h = 1 + rng_below(rng, 2), p.dilation_w = 1 + rng_below(rng, 2);
+    p.ceil_mode = (int)rng_below(rng, 2);
+    p.count_include_pad = (int)rng_below(rng, 2);
+    if (op == OP_AVG_POOL && rng_below(rng, 4) == 0)
+      p.divisor_override = 1 + (int64_t)rng_below(rng, 12);
+    const size_t oh =
+        ref_pool_output(h, p.kernel_h, p.stride_h, p.padding_h, p.dilation_h, p.ceil_mode);
+    const size_t ow =
+        ref_pool_output(w, p.kernel_w, p.stride_w, p.padding_w, p.dilation_w, p.ceil_mode);
+    size_t qh = 0, qw = 0;
+    const qeq_status size_st = qeq_pool2d_output_size(&p, h, w, &qh, &qw);
+    CHECK((oh == 0 || ow == 0) == (size_st != QEQ_OK), "%s: output size status %d for %zu x %zu",
+          what, (int)size_st, oh, ow);
+    if (size_st != QEQ_OK) {
+      free(x.data);
+      return;
+    }
+    CHECK(qh == oh && qw == ow, "%s: output %zu x %zu, reference %zu x %zu", what, qh, qw, oh, ow);
+    y = make_tensor(rng, n, oh, ow, c, dtype, (int)rng_below(rng, 2));
+    y.t.scale = x.t.scale, y.t.zero_point = x.t.zero_point;
+    ref = clone(&y);
+    if (op == OP_MAX_POOL) {
+      ref_q8_max_pool2d(&x.t, x.data, &p, &y.t, ref);
+      st = qeq_q8_max_pool2d(&x.t, x.data, &p, &y.t, y.data);
+    } else {
+      ref_q8_avg_pool2d(&x.t, x.data, &p, &y.t, ref);
+      st = qeq_q8_avg_pool2d(&x.t, x.data, &p, &y.t, y.data);
+    }
+  } else if (op == OP_ADAPTIVE) {
+    y = make_tensor(rng, n, 1 + rng_below(rng, h + 2), 1 + rng_below(rng, w + 2), c, dtype,
+                    (int)rng_below(rng, 2));
+    y.t.scale = x.t.scale, y.t.zero_point = x.t.zero_point;
+    ref = clone(&y);
+    ref_q8_adaptive_avg_pool2d(&x.t, x.data, &y.t, ref);
+    st = qeq_q8_adaptive_avg_pool2d(&x.t, x.data, &y.t, y.data);
+  } else {
+    y = make_tensor(rng, n, h, w, c, dtype, (int)rng_below(rng, 2));
+    y.t.scale = x.t.scale, y.t.zero_point = x.t.zero_point;
+    ref = clone(&y);
+    const float lo = op == OP_HARDTANH ? -(float)rng_below(rng, 300) / 100.0f : 0.0f;
+    const float hi = op == OP_HARDTANH ? (float)rng_below(rng, 300) / 100.0f
+                     : op == OP_RELU6  ? 6.0f
+                                       : INFINITY;
+    ref_q8_clamp(&x.t, x.data, lo, hi, &y.t, ref);
+    st = op == OP_RELU    ? qeq_q8_relu(&x.t, x.data, &y.t, y.data)
+         : op == OP_RELU6 ? qeq_q8_relu6(&x.t, x.data, &y.t, y.data)
+                          : qeq_q8_hardtanh(&x.t, x.data, lo, hi, &y.t, y.data);
+  }
+  CHECK(st == QEQ_OK, "%s: %s", what, qeq_last_error());
+  compare_outputs(what, &y, ref);
+  free(x.data), free(y.data), free(ref);
+}
+
+static void test_random_against_reference(void** state) {
+  (void)state;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
+    test_rng rng;
+    rng_init(&rng, test_seed() + 31u * t);
+    const size_t cases = test_iterations(600);
+    for (size_t i = 0; i < cases; i++) random_case(&rng, qeq_isa_name(isas[t]));
+    printf("  random under cap %-10s %zu cases match the reference\n", qeq_isa_name(isas[t]),
+           cases);
+  }
+  qeq_clear_isa_cap();
+}
+
+/* In place: y == a for add, y == x for relu, with the same layout. */
+static void test_in_place(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 77);
+  rand_tensor a = make_tensor(&rng, 2, 5, 3, 37, QEQ_DTYPE_QUINT8, 1);
+  rand_tensor b = make_tensor(&rng, 2, 5, 3, 37, QEQ_DTYPE_QUINT8, 0);
+  uint8_t* ref = clone(&a);
+  ref_q8_add(&a.t, a.data, &b.t, b.data, 1, &a.t, ref);
+  CHECK(qeq_q8_add_relu(&a.t, a.data, &b.t, b.data, &a.t, a.data) == QEQ_OK, "%s",
+        qeq_last_error());
+  compare_outputs("add_relu in place", &a, ref);
+  CHECK(qeq_q8_add(&b.t, b.data, &b.t, b.data, &b.t, b.data) == QEQ_OK, "add(x, x) into x: %s",
+        qeq_last_error());
+  memcpy(ref, a.data, a.bytes);
+  ref_q8_clamp(&a.t, a.data, 0.0f, 6.0f, &a.t, ref);
+  CHECK(qeq_q8_relu6(&a.t, a.data, &a.t, a.data) == QEQ_OK, "%s", qeq_last_error());
+  compare_outputs("relu6 in place", &a, ref);
+  free(a.data), free(b.data), free(ref);
+}
+
+/* ---- bad input: a status, a message naming the function and argument, nothing written ---- */
+
+static void expect_refusal(const char* what, qeq_status st, qeq_status want, const char* fn,
+                           const char* arg, const uint8_t* y, size_t bytes) {
+  CHECK(st == want, "%s: status %d, want %d (%s)", what, (int)st, (int)want, qeq_last_error());
+  CHECK(strstr(qeq_last_error(), fn) != NULL, "%s: message \"%s\" lacks %s", what, qeq_last_error(),
+        fn);
+  CHECK(strstr(qeq_last_error(), arg) != NULL, "%s: message \"%s\" lacks %s", what,
+        qeq_last_error(), arg);
+  for (size_t i = 0; i < bytes; i++)
+    CHECK(y[i] == 0xEE, "%s: byte %zu written on failure", what, i);
+}
+
+static void test_bad_input(void** state) {
+  (void)state;
+  uint8_t x[4 * 4 * 3], x2[4 * 4 * 3], y[4 * 4 * 3 + 8];
+  memset(x, 7, sizeof x), memset(x2, 9, sizeof x2), memset(y, 0xEE, sizeof y);
+  const qeq_q8_tensor t = qeq_q8_tensor_make(1, 4, 4, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
+  qeq_q8_tensor bad = t;
+  const size_t yb = sizeof y;
+  static const char add[] = "qeq_q8_add";
+  expect_refusal("a NULL", qeq_q8_add(NULL, x, &t, x2, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add, "a",
+                 y, yb);
+  expect_refusal("b_data NULL", qeq_q8_add(&t, x, &t, NULL, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "b_data", y, yb);
+  bad.dtype = QEQ_DTYPE_QINT32;
+  expect_refusal("dtype", qeq_q8_add(&t, x, &bad, x2, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "b->dtype", y, yb);
+  bad = t, bad.scale = NAN;
+  expect_refusal("scale NaN", qeq_q8_add(&t, x, &t, x2, &bad, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "y->scale", y, yb);
+  bad = t, bad.scale = 0.0f;
+  expect_refusal("scale 0", qeq_q8_add(&bad, x, &t, x2, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "a->scale", y, yb);
+  bad = t, bad.scale = 1e38f;
+  expect_refusal("scale huge", qeq_q8_add(&bad, x, &t, x2, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "a->scale", y, yb);
+  bad = t, bad.zero_point = 256;
+  expect_refusal("zero point", qeq_q8_add(&t, x, &bad, x2, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "b->zero_point", y, yb);
+  bad = t, bad.pixel_stride = 2;
+  expect_refusal("stride", qeq_q8_add(&t, x, &t, x2, &bad, y), QEQ_ERROR_INVALID_ARGUMENT, add,
+                 "y->pixel_stride", y, yb);
+  bad = t, bad.w = 3;
+  expect_refusal("shape", qeq_q8_add(&t, x, &bad, x2, &t, y), QEQ_ERROR_SHAPE_MISMATCH, add, "b->w",
+                 y, yb);
+  bad = t, bad.dtype = QEQ_DTYPE_QINT8;
+  expect_refusal("dtype mix", qeq_q8_add(&t, x, &t, x2, &bad, y), QEQ_ERROR_SHAPE_MISMATCH, add,
+                 "y->dtype", y, yb);
+  bad = t, bad.n = SIZE_MAX / 2;
+  expect_refusal("overflow", qeq_q8_add(&bad, x, &bad, x2, &bad, y), QEQ_ERROR_SIZE_OVERFLOW, add,
+                 "a", y, yb);
+  expect_refusal("partial overlap", qeq_q8_add(&t, y + 1, &t, x2, &t, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, add, "overlaps", y, 0);
+
+  static const char cat[] = "qeq_q8_cat";
+  const qeq_q8_tensor halves[2] = {qeq_q8_tensor_make(1, 2, 4, 3, QEQ_DTYPE_QUINT8, 0.5f, 3),
+                                   qeq_q8_tensor_make(1, 2, 4, 3, QEQ_DTYPE_QUINT8, 0.25f, 1)};
+  const void* data[2] = {x, x2};
+  expect_refusal("count 0", qeq_q8_cat(0, halves, data, QEQ_CAT_BATCH, &t, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, cat, "count", y, yb);
+  expect_refusal("axis", qeq_q8_cat(2, halves, data, (qeq_cat_axis)5, &t, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, cat, "axis", y, yb);
+  expect_refusal("cat h", qeq_q8_cat(2, halves, data, QEQ_CAT_BATCH, &t, y),
+                 QEQ_ERROR_SHAPE_MISMATCH, cat, "inputs[0]->h", y, yb);
+  const qeq_q8_tensor batch2 = qeq_q8_tensor_make(3, 2, 4, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
+  expect_refusal("cat sum", qeq_q8_cat(2, halves, data, QEQ_CAT_BATCH, &batch2, y),
+                 QEQ_ERROR_SHAPE_MISMATCH, cat, "n", y, yb);
+  const void* data_null[2] = {x, NULL};
+  const qeq_q8_tensor batch = qeq_q8_tensor_make(2, 2, 4, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
+  expect_refusal("cat data", qeq_q8_cat(2, halves, data_null, QEQ_CAT_BATCH, &batch, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, cat, "inputs[1]_data", y, yb);
+  const void* data_alias[2] = {x, y + 4};
+  expect_refusal("cat overlap", qeq_q8_cat(2, halves, data_alias, QEQ_CAT_BATCH, &batch, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, cat, "inputs[1]_data", y, 0);
+
+  static const char maxp[] = "qeq_q8_max_pool2d", avgp[] = "qeq_q8_avg_pool2d";
+  qeq_pool2d_params p = qeq_pool2d_params_make(2, 2);
+  const qeq_q8_tensor pooled = qeq_q8_tensor_make(1, 2, 2, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
+  expect_refusal("params NULL", qeq_q8_max_pool2d(&t, x, NULL, &pooled, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, maxp, "params", y, yb);
+  p.kernel_h = 0;
+  expect_refusal("kernel 0", qeq_q8_max_pool2d(&t, x, &p, &pooled, y), QEQ_ERROR_INVALID_ARGUMENT,
+                 maxp, "kernel_h", y, yb);
+  p = qeq_pool2d_params_make(2, 2), p.padding_w = 2;
+  expect_refusal("padding", qeq_q8_max_pool2d(&t, x, &p, &pooled, y), QEQ_ERROR_INVALID_ARGUMENT,
+                 maxp, "padding_w", y, yb);
+  p = qeq_pool2d_params_make(5, 2);
+  expect_refusal("window too big", qeq_q8_max_pool2d(&t, x, &p, &pooled, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, maxp, "output h", y, yb);
+  p = qeq_pool2d_params_make(2, 2);
+  bad = pooled, bad.h = 3;
+  expect_refusal("output size", qeq_q8_max_pool2d(&t, x, &p, &bad, y), QEQ_ERROR_SHAPE_MISMATCH,
+                 maxp, "y is 3 x 2", y, yb);
+  bad = pooled, bad.zero_point = 4;
+  expect_refusal("qparams kept", qeq_q8_max_pool2d(&t, x, &p, &bad, y), QEQ_ERROR_SHAPE_MISMATCH,
+                 maxp, "zero_point", y, yb);
+  p.dilation_h = 2;
+  expect_refusal("avg dilation", qeq_q8_avg_pool2d(&t, x, &p, &pooled, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, avgp, "dilation", y, yb);
+  p = qeq_pool2d_params_make(2, 2), p.divisor_override = -1;
+  expect_refusal("divisor", qeq_q8_avg_pool2d(&t, x, &p, &pooled, y), QEQ_ERROR_INVALID_ARGUMENT,
+                 avgp, "divisor_override", y, yb);
+  p = qeq_pool2d_params_make(2, 2), p.ceil_mode = 2;
+  expect_refusal("ceil", qeq_q8_avg_pool2d(&t, x, &p, &pooled, y), QEQ_ERROR_INVALID_ARGUMENT, avgp,
+                 "ceil_mode", y, yb);
+  p = qeq_pool2d_params_make((size_t)1 << 40, 2);
+  expect_refusal("huge kernel", qeq_q8_max_pool2d(&t, x, &p, &pooled, y), QEQ_ERROR_SIZE_OVERFLOW,
+                 maxp, "2^31", y, yb);
+  p = qeq_pool2d_params_make(2, 2);
+  expect_refusal("pool overlap", qeq_q8_max_pool2d(&t, y, &p, &pooled, y + 2),
+                 QEQ_ERROR_INVALID_ARGUMENT, maxp, "overlaps", y, 0);
+  bad = pooled, bad.h = 0;
+  expect_refusal("adaptive 0", qeq_q8_adaptive_avg_pool2d(&t, x, &bad, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, "qeq_q8_adaptive_avg_pool2d", "y->h", y, yb);
+  size_t oh = 99, ow = 99;
+  CHECK(qeq_pool2d_output_size(&p, 4, 4, NULL, &ow) == QEQ_ERROR_INVALID_ARGUMENT, "out_h NULL");
+  CHECK(qeq_pool2d_output_size(&p, 1, 4, &oh, &ow) == QEQ_ERROR_INVALID_ARGUMENT && oh == 99,
+        "1 row, 2x2 window");
+
+  static const char ht[] = "qeq_q8_hardtanh";
+  expect_refusal("hardtanh order", qeq_q8_hardtanh(&t, x, 1.0f, -1.0f, &t, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, ht, "min_val", y, yb);
+  expect_refusal("hardtanh inf", qeq_q8_hardtanh(&t, x, -INFINITY, 1.0f, &t, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, ht, "min_val", y, yb);
+  bad = t, bad.scale = 0.25f;
+  expect_refusal("relu qparams", qeq_q8_relu(&t, x, &bad, y), QEQ_ERROR_SHAPE_MISMATCH,
+                 "qeq_q8_relu", "scale", y, yb);
+  expect_refusal("relu overlap", qeq_q8_relu6(&t, y + 1, &t, y), QEQ_ERROR_INVALID_ARGUMENT,
+                 "qeq_q8_relu6", "overlaps", y, 0);
+}
+
+int main(void) {
+  printf("test_qops: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
+         (unsigned long long)test_seed());
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_golden),
+      cmocka_unit_test(test_random_against_reference),
+      cmocka_unit_test(test_in_place),
+      cmocka_unit_test(test_bad_input),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

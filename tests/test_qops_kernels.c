@@ -1,0 +1,222 @@
+/* Every q8_vadd, q8_maxpool and q8_avgpool variant against the kernel contracts of
+ * kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd sizes, in place,
+ * nothing written past the end. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/test-support.h"
+
+enum { GUARD = 0xA5, GUARD_BYTES = 64 };
+
+static int32_t level(uint8_t q, int is_signed) {
+  return is_signed ? (int32_t)(int8_t)q : (int32_t)q;
+}
+
+/* The contract's requantization: rne of the clamped float, plus the zero point. */
+static uint8_t requantize(float v, const qeq_q8_quant_params* out) {
+  if (v != v) v = 0.0f;
+  const double clamped = v < out->lo ? out->lo : v > out->hi ? out->hi : v;
+  return (uint8_t)(out->zero_point + (int32_t)rint(clamped));
+}
+
+/* Random qparams of y for a dtype: scale of any magnitude, lo/hi from the range. */
+static qeq_q8_quant_params random_out(test_rng* rng, int is_signed, int relu) {
+  qeq_q8_quant_params p;
+  const int32_t qmin = is_signed ? -128 : 0;
+  p.zero_point = qmin + (int32_t)rng_below(rng, 256);
+  p.inv_scale =
+      1.0f / ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, (int)rng_below(rng, 20) - 14);
+  p.lo = (float)(qmin - p.zero_point);
+  p.hi = (float)(qmin + 255 - p.zero_point);
+  if (relu && p.lo < 0.0f) p.lo = 0.0f;
+  return p;
+}
+
+static void fill_bytes(test_rng* rng, uint8_t* x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = (uint8_t)rng_next(rng);
+}
+
+static size_t run_vadd(const test_variant* v, test_rng* rng) {
+  qeq_q8_vadd_ukernel_fn* kernel = (qeq_q8_vadd_ukernel_fn*)v->fn;
+  size_t cases = 0;
+  for (size_t iter = 0; iter < test_iterations(300); iter++, cases++) {
+    const size_t n = rng_below(rng, 8) == 0 ? 1 + rng_below(rng, 3000) : rng_size_pick(rng, 300);
+    const int is_signed = (int)rng_below(rng, 2);
+    const int in_place = (int)rng_below(rng, 4); /* 1: y == a, 2: y == b */
+    qeq_q8_add_params p;
+    const int32_t qmin = is_signed ? -128 : 0;
+    p.a_scale = ldexpf(1.0f + (float)rng_below(rng, 1000) / 997.0f, (int)rng_below(rng, 16) - 12);
+    p.b_scale = rng_below(rng, 8) == 0 ? 0.0f
+                                       : ldexpf(1.0f + (float)rng_below(rng, 1000) / 991.0f,
+                                                (int)rng_below(rng, 16) - 12);
+    if (rng_below(rng, 4) == 0) p.b_scale = p.a_scale; /* exact ties appear */
+    p.a_zero_point = qmin + (int32_t)rng_below(rng, 256);
+    p.b_zero_point = qmin + (int32_t)rng_below(rng, 256);
+    p.out = random_out(rng, is_signed, (int)rng_below(rng, 2));
+    uint8_t* a = malloc(n + GUARD_BYTES);
+    uint8_t* b = malloc(n + GUARD_BYTES);
+    uint8_t* y = malloc(n + GUARD_BYTES);
+    uint8_t* want = malloc(n);
+    fill_bytes(rng, a, n);
+    fill_bytes(rng, b, n);
+    memset(y, GUARD, n + GUARD_BYTES);
+    memset(a + n, GUARD, GUARD_BYTES);
+    memset(b + n, GUARD, GUARD_BYTES);
+    for (size_t i = 0; i < n; i++) {
+      const float da = p.a_scale * (float)(level(a[i], is_signed) - p.a_zero_point);
+      const float db = p.b_scale * (float)(level(b[i], is_signed) - p.b_zero_point);
+      const float sum = da + db;
+      want[i] = requantize(sum * p.out.inv_scale, &p.out);
+    }
+    uint8_t* out = in_place == 1 ? a : in_place == 2 ? b : y;
+    kernel(n, a, b, is_signed, &p, out);
+    for (size_t i = 0; i < n; i++) {
+      CHECK(out[i] == want[i], "%s: n %zu, element %zu: %d, want %d (signed %d)", v->name, n, i,
+            out[i], want[i], is_signed);
+    }
+    for (size_t i = n; i < n + GUARD_BYTES; i++)
+      CHECK(out[i] == GUARD, "%s: wrote past n %zu", v->name, n);
+    free(a), free(b), free(y), free(want);
+  }
+  return cases;
+}
+
+/* rows row pointers into one random buffer of `rows` rows of `channels` bytes, in shuffled
+ * order and with repeats (windows of a pool overlap). */
+static void make_rows(test_rng* rng, uint8_t* buffer, size_t buffer_rows, size_t channels,
+                      const uint8_t** rows, size_t count) {
+  for (size_t r = 0; r < count; r++) rows[r] = buffer + rng_below(rng, buffer_rows) * channels;
+}
+
+static size_t run_maxpool(const test_variant* v, test_rng* rng) {
+  qeq_q8_maxpool_ukernel_fn* kernel = (qeq_q8_maxpool_ukernel_fn*)v->fn;
+  size_t cases = 0;
+  for (size_t iter = 0; iter < test_iterations(300); iter++, cases++) {
+    const size_t channels = rng_size_pick(rng, 300);
+    const size_t count = rng_size_pick(rng, 40), buffer_rows = 1 + rng_below(rng, 50);
+    const int is_signed = (int)rng_below(rng, 2);
+    uint8_t* buffer = malloc(buffer_rows * channels);
+    fill_bytes(rng, buffer, buffer_rows * channels);
+    const uint8_t** rows = malloc(count * sizeof *rows);
+    make_rows(rng, buffer, buffer_rows, channels, rows, count);
+    uint8_t* y = malloc(channels + GUARD_BYTES);
+    memset(y, GUARD, channels + GUARD_BYTES);
+    kernel(count, channels, rows, is_signed, y);
+    for (size_t j = 0; j < channels; j++) {
+      int32_t best = level(rows[0][j], is_signed);
+      for (size_t r = 1; r < count; r++)
+        best = level(rows[r][j], is_signed) > best ? level(rows[r][j], is_signed) : best;
+      CHECK(level(y[j], is_signed) == best, "%s: channels %zu rows %zu, channel %zu: %d, want %d",
+            v->name, channels, count, j, level(y[j], is_signed), best);
+    }
+    for (size_t j = channels; j < channels + GUARD_BYTES; j++)
+      CHECK(y[j] == GUARD, "%s: wrote past channels", v->name);
+    free(buffer), free(rows), free(y);
+  }
+  return cases;
+}
+
+static size_t run_avgpool(const test_variant* v, test_rng* rng) {
+  qeq_q8_avgpool_ukernel_fn* kernel = (qeq_q8_avgpool_ukernel_fn*)v->fn;
+  size_t cases = 0;
+  for (size_t iter = 0; iter < test_iterations(300); iter++, cases++) {
+    const size_t channels = rng_size_pick(rng, 300);
+    /* Large windows (a global pool) with extreme values check the int32 sums. */
+    const int big = rng_below(rng, 10) == 0;
+    const size_t count = big ? 1000 + rng_below(rng, 4000) : rng_size_pick(rng, 40);
+    const size_t buffer_rows = 1 + rng_below(rng, 50);
+    const int is_signed = (int)rng_below(rng, 2);
+    uint8_t* buffer = malloc(buffer_rows * channels);
+    fill_bytes(rng, buffer, buffer_rows * channels);
+    if (big && rng_below(rng, 2)) memset(buffer, is_signed ? 0x80 : 0xFF, buffer_rows * channels);
+    const uint8_t** rows = malloc(count * sizeof *rows);
+    make_rows(rng, buffer, buffer_rows, channels, rows, count);
+    qeq_q8_avgpool_params p;
+    p.out = random_out(rng, is_signed, 0);
+    p.out.inv_scale = (float)(1.0 / (double)(1 + rng_below(rng, count + 3))); /* a divisor */
+    p.bias = -p.out.zero_point * (int32_t)count;
+    uint8_t* y = malloc(channels + GUARD_BYTES);
+    memset(y, GUARD, channels + GUARD_BYTES);
+    kernel(count, channels, rows, is_signed, &p, y);
+    for (size_t j = 0; j < channels; j++) {
+      int64_t acc = p.bias;
+      for (size_t r = 0; r < count; r++) acc += level(rows[r][j], is_signed);
+      const uint8_t want = requantize((float)acc * p.out.inv_scale, &p.out);
+      CHECK(y[j] == want, "%s: channels %zu rows %zu, channel %zu: %d, want %d", v->name, channels,
+            count, j, y[j], want);
+    }
+    for (size_t j = channels; j < channels + GUARD_BYTES; j++)
+      CHECK(y[j] == GUARD, "%s: wrote past channels", v->name);
+    free(buffer), free(rows), free(y);
+  }
+  return cases;
+}
+
+typedef size_t (*family_runner)(const test_variant*, test_rng*);
+
+static void run_family(qeq_kernel_family family, family_runner runner) {
+  size_t count;
+  const test_variant* variants = test_variants(&count);
+  size_t ran = 0;
+  for (size_t i = 0; i < count; i++) {
+    const test_variant* v = &variants[i];
+    if (v->family != family) continue;
+    if (!variant_runnable(v)) {
+      printf("  %-36s skipped: the CPU lacks %s\n", v->name, qeq_isa_name(v->isa));
+      continue;
+    }
+    test_rng rng;
+    rng_init(&rng, test_seed() + 1000003u * i);
+    const size_t cases = runner(v, &rng);
+    coverage_record_family(family, v->isa, v->via_simde, cases);
+    printf("  %-36s %s %zu cases ok\n", v->name, v->via_simde ? "(SIMDe)" : "(native)", cases);
+    ran++;
+  }
+  CHECK(ran >= 1, "no runnable variant for family %s", qeq_kernel_family_name(family));
+}
+
+static void test_q8_vadd(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_Q8_VADD, run_vadd);
+}
+static void test_q8_maxpool(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_Q8_MAXPOOL, run_maxpool);
+}
+static void test_q8_avgpool(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_Q8_AVGPOOL, run_avgpool);
+}
+
+static void test_every_registered_variant_is_tested(void** state) {
+  (void)state;
+  size_t lib_count, test_count;
+  const qeq_variant* lib = qeq_registry_variants(&lib_count);
+  const test_variant* tested = test_variants(&test_count);
+  for (size_t i = 0; i < lib_count; i++) {
+    if (lib[i].family < QEQ_FAMILY_Q8_VADD || lib[i].family > QEQ_FAMILY_Q8_AVGPOOL) continue;
+    int found = 0;
+    for (size_t j = 0; j < test_count; j++) found |= lib[i].fn == tested[j].fn;
+    CHECK(found, "%s is dispatchable but not tested", lib[i].name);
+  }
+}
+
+static void test_isa_coverage(void** state) {
+  (void)state;
+  CHECK(coverage_report("quantized op kernels", 0) == 0, "ISA coverage incomplete");
+}
+
+int main(void) {
+  printf("test_qops_kernels: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
+         (unsigned long long)test_seed());
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_q8_vadd),
+      cmocka_unit_test(test_q8_maxpool),
+      cmocka_unit_test(test_q8_avgpool),
+      cmocka_unit_test(test_every_registered_variant_is_tested),
+      cmocka_unit_test(test_isa_coverage),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
