@@ -263,23 +263,6 @@ static void run_vscale(const test_variant* v, test_rng* rng) {
   coverage_record(v->isa, v->via_simde, cases);
 }
 
-typedef void (*family_runner)(const test_variant*, test_rng*);
-
-static void run_family(qeq_kernel_family family, family_runner runner) {
-  size_t count;
-  const test_variant* variants = test_variants(&count);
-  size_t ran = 0;
-  for (size_t i = 0; i < count; i++) {
-    if (variants[i].family != family || !variant_runnable(&variants[i])) continue;
-    test_rng rng;
-    rng_init(&rng, test_seed() + 1000003u * i);
-    runner(&variants[i], &rng);
-    printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
-    ran++;
-  }
-  CHECK(ran >= 1, "no runnable variant for family %s", qeq_kernel_family_name(family));
-}
-
 static void test_f32_rminmax(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_F32_RMINMAX, run_rminmax);

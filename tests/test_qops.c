@@ -85,10 +85,11 @@ static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
     free(ad), free(bd);
   } else if (op == OP_CAT) {
     const size_t n = (size_t)golden_int(gc, "count");
+    CHECK(n >= 1 && n <= 3, "%s: %zu cat inputs", gc->name, n);
     qeq_q8_tensor xs[3];
     const void* data[3];
     for (size_t i = 0; i < n; i++) {
-      char prefix[8];
+      char prefix[24];
       snprintf(prefix, sizeof prefix, "x%zu", i);
       xs[i] = golden_tensor(gc, prefix, dtype);
       data[i] = golden_bytes(gc, prefix);

@@ -68,6 +68,10 @@ typedef struct test_variant {
 const test_variant* test_variants(size_t* count);
 /* 1 if this variant can run here (its ISA detected, or emulated through SIMDe). */
 int variant_runnable(const test_variant* v);
+/* Runs runner on every runnable variant of family, each with its own seeded rng, printing a
+ * line per variant; fails if none could run. Runners record their coverage. */
+typedef void (*family_runner)(const test_variant*, test_rng*);
+void run_family(qeq_kernel_family family, family_runner runner);
 
 /* ---- ISA coverage ---- */
 /* Cases run by a variant of one of the element-wise families (everything but the GEMM). */

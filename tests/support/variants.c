@@ -2,6 +2,8 @@
  * and NEON dot-product sources compiled through SIMDe (CMake compiles this file with
  * QEQ_BUILD_NEON=1, QEQ_BUILD_NEONDOT=1 and QEQ_TEST_NEON_VIA_SIMDE=1 there, which also
  * declares their prototypes). */
+#include <stdio.h>
+
 #include "tests/support/test-support.h"
 
 #ifndef QEQ_TEST_NEON_VIA_SIMDE
@@ -40,16 +42,17 @@
   QEQ_IF_BUILT(isa,                                                                      \
                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
                 (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), QEQ_VIA_SIMDE_##isa, 0, 0, 0}, )
-#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                                   \
-  QEQ_IF_BUILT(isa, {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                              \
-                     QEQ_UKERNEL_TILE_STRING(family, tile, isa),                          \
-                     (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa),            \
-                     QEQ_VIA_SIMDE_##isa, mr, nr, kr}, )                                  \
-  QEQ_EXPAND_IF(QEQ_X86_SIMDE_##isa,                                                      \
-                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                                  \
-                 QEQ_UKERNEL_TILE_STRING(family, tile, isa) " (SIMDe)",                   \
-                 (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde), 1, mr, \
-                 nr, kr}, )
+#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                                       \
+  QEQ_IF_BUILT(                                                                               \
+      isa,                                                                                    \
+      {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_TILE_STRING(family, tile, isa),    \
+       (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa), QEQ_VIA_SIMDE_##isa, mr, nr, \
+       kr}, )                                                                                 \
+  QEQ_EXPAND_IF(                                                                              \
+      QEQ_X86_SIMDE_##isa,                                                                    \
+      {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                                                \
+       QEQ_UKERNEL_TILE_STRING(family, tile, isa) " (SIMDe)",                                 \
+       (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde), 1, mr, nr, kr}, )
 static const test_variant variants[] = {
 #include "kernels/all-families.inc"
 };
@@ -71,4 +74,19 @@ size_t detected_isas(qeq_isa* out) {
     if (qeq_isa_detected((qeq_isa)i)) out[n++] = (qeq_isa)i;
   }
   return n;
+}
+
+void run_family(qeq_kernel_family family, family_runner runner) {
+  size_t count;
+  const test_variant* variants = test_variants(&count);
+  size_t ran = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (variants[i].family != family || !variant_runnable(&variants[i])) continue;
+    test_rng rng;
+    rng_init(&rng, test_seed() + 1000003u * i);
+    runner(&variants[i], &rng);
+    printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
+    ran++;
+  }
+  CHECK(ran >= 1, "no runnable variant for family %s", qeq_kernel_family_name(family));
 }
