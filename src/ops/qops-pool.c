@@ -155,11 +155,14 @@ qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data
   if (y->h == 0 || y->w == 0) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y->h %zu or y->w %zu is 0", fn, y->h, y->w);
   }
+  const size_t limit = (size_t)1 << 31; /* keeps o * in of the window bounds in 64 bits */
+  if (x->h >= limit || x->w >= limit || y->h >= limit || y->w >= limit) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: x or y has h or w of 2^31 or more", fn);
+  }
   /* The largest window: ceil(in / out) + 1 rows (or in when out is 1) per axis. */
   const size_t max_h = x->h / y->h + 2 < x->h ? x->h / y->h + 2 : x->h;
   const size_t max_w = x->w / y->w + 2 < x->w ? x->w / y->w + 2 : x->w;
-  if (max_h >= ((size_t)1 << 31) || max_w >= ((size_t)1 << 31) ||
-      max_h * max_w > QEQ_POOL_MAX_WINDOW) {
+  if (max_h * max_w > QEQ_POOL_MAX_WINDOW) {
     return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: windows of up to %zu x %zu pixels: over 2^22", fn,
                     max_h, max_w);
   }

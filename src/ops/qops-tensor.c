@@ -106,7 +106,8 @@ qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_vi
 }
 
 int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view) {
-  const float r = nearbyintf(v * (1.0f / t->scale));
+  float r = nearbyintf(v * (1.0f / t->scale));
+  if (r != r) r = 0.0f; /* 0 * inf for a subnormal scale: the zero point, as the kernels do */
   /* Clamp in float first: r may be far outside int32 for a tiny scale. */
   const float lo = (float)(view->qmin - t->zero_point), hi = (float)(view->qmax - t->zero_point);
   return t->zero_point + (int32_t)(r < lo ? lo : r > hi ? hi : r);

@@ -35,7 +35,8 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
 /* Requantization to t's qparams: inv_scale = 1.0f / scale, lo / hi = qmin / qmax - zero point. */
 qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view);
 
-/* PyTorch's quantize_val: clamp(zero_point + rne(v * (1.0f / scale)), qmin, qmax). */
+/* PyTorch's quantize_val: clamp(zero_point + rne(v * (1.0f / scale)), qmin, qmax); a NaN
+ * product (0 times the infinite reciprocal of a subnormal scale) gives the zero point. */
 int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view);
 
 #endif /* QEQ_SRC_OPS_QOPS_TENSOR_H */

@@ -49,7 +49,7 @@ static qeq_q8_tensor tensor(fuzz* f) {
   t.n = fuzz_below(f, 3), t.h = fuzz_below(f, 9), t.w = fuzz_below(f, 9), t.c = fuzz_below(f, 40);
   const uint8_t tag = fuzz_byte(f);
   t.pixel_stride = tag % 4 == 0 ? t.c + fuzz_below(f, 5) : tag % 8 == 1 ? fuzz_below(f, 3) : 0;
-  if (tag % 32 == 2) t.n = SIZE_MAX / 3; /* overflow */
+  if (tag % 32 == 2) t.n = SIZE_MAX / 2, t.h = t.w = 2; /* n * h * w overflows */
   t.dtype = (qeq_dtype)(tag >> 5 & 3);
   t.scale = fuzz_scale(f);
   t.zero_point = fuzz_byte(f) % 8 ? (int32_t)fuzz_byte(f) - (t.dtype == QEQ_DTYPE_QINT8 ? 128 : 0)
@@ -57,7 +57,7 @@ static qeq_q8_tensor tensor(fuzz* f) {
   return t;
 }
 
-/* Bytes a descriptor spans, or 0 when it overflows (the call must refuse it). */
+/* Bytes a descriptor spans, or 0 for the overflowing ones (the call must refuse them). */
 static size_t span(const qeq_q8_tensor* t) {
   const size_t stride = t->pixel_stride ? t->pixel_stride : t->c;
   if (t->n > 64) return 0;
@@ -111,8 +111,11 @@ static const char* decode(fuzz* f, void* p) {
     }
   }
   a->x_data = fuzz_buffer(f, FUZZ_U8, span(&a->x));
-  a->b_data = fuzz_byte(f) % 4 ? fuzz_buffer(f, FUZZ_U8, span(&a->b)) : a->x_data;
-  a->y_data = fuzz_byte(f) % 8 ? fuzz_buffer(f, FUZZ_U8, span(&a->y)) : (void*)a->x_data;
+  const int b_is_x = fuzz_byte(f) % 4 == 0 && span(&a->b) <= span(&a->x);
+  a->b_data = b_is_x ? a->x_data : fuzz_buffer(f, FUZZ_U8, span(&a->b));
+  /* y may be x's buffer (in place, or an overlap to refuse) when it fits in it. */
+  const int alias = fuzz_byte(f) % 8 == 0 && a->x_data != NULL && span(&a->y) <= span(&a->x);
+  a->y_data = alias ? (void*)a->x_data : fuzz_buffer(f, FUZZ_U8, span(&a->y));
   return names[a->op];
 }
 
