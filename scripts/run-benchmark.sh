@@ -17,7 +17,7 @@ build=${QEQ_BUILD_ROOT:-$root/build}/bench-release
 bash "$root/scripts/install-deps.sh" --bench-peers
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DQEQ_BUILD_BENCHMARKS=ON \
   -DQEQ_BUILD_TESTS=OFF
-cmake --build "$build" -j "$(nproc)" --target qeq_bench qeq_bench_gemm
+cmake --build "$build" -j "$(nproc)" --target qeq_bench qeq_bench_gemm qeq_bench_conv
 # One thread for every peer too (oneDNN runs on OpenMP).
 qeq_json=$build/qeq_bench.json
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench" --benchmark_color=false --benchmark_repetitions=3 \
@@ -38,6 +38,10 @@ rm -f "$onednn_avx2"
 ONEDNN_MAX_CPU_ISA=AVX2 "$build/bench/qeq_bench_gemm" "${gemm_args[@]}" "$@" \
   --benchmark_filter='^onednn_u8/avx2/1t/' --save_results="$onednn_avx2"
 "$build/bench/qeq_bench_gemm" "${gemm_args[@]}" "$@" --load_results="$onednn_avx2"
+# The int8 convolution on ResNet/MobileNet layers beside oneDNN's, one thread (about a
+# minute); the GOPS and qeq / oneDNN columns are per layer.
+OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" --benchmark_color=false --benchmark_repetitions=3 \
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
 # qeq.torch against PyTorch's own functions on identical copies (fold + CLE on resnet18,
 # mobilenet_v2 and a 2048x2048x3x3 conv pair), through the Python package in python/.
 cmake --build "$build" -j "$(nproc)" --target qeq
