@@ -271,6 +271,108 @@ static void test_changing_shapes(void** state) {
   free_random_conv(&rc);
 }
 
+/* ---- depthwise: its own kernel, the generic GEMM path's bits ---- */
+
+/* Output channel c of a depthwise convolution run alone: a one-channel convolution (the
+ * generic GEMM path) reading channel c through the input pixel stride, with channel c's
+ * weights and qparams, writing channel c of `y` through the output pixel stride. */
+static void run_one_channel(const qeq_conv_config* dw, size_t batch, size_t h, size_t w,
+                            const uint8_t* x, size_t c, uint8_t* y) {
+  const size_t taps = dw->kernel_height * dw->kernel_width;
+  const int per_channel = dw->weight_qparam_count != 1;
+  qeq_conv_config one = *dw;
+  one.input_channels = one.output_channels = one.groups = 1;
+  one.weights = dw->weights + c * taps;
+  one.weight_qparam_count = 1;
+  one.weight_scales = dw->weight_scales + (per_channel ? c : 0);
+  one.weight_zero_points =
+      dw->weight_zero_points ? dw->weight_zero_points + (per_channel ? c : 0) : NULL;
+  one.bias = dw->bias ? dw->bias + c : NULL;
+  qeq_conv* conv = NULL;
+  CHECK(qeq_conv_create(&one, &conv) == QEQ_OK, "one channel: %s", qeq_last_error());
+  CHECK(strstr(qeq_conv_kernel_name(conv), "qu8s8_gemm") != NULL, "%s", qeq_conv_kernel_name(conv));
+  const size_t bytes = element_bytes(dw);
+  CHECK(qeq_conv_run(conv, batch, h, w, x + c, dw->input_channels, y + c * bytes,
+                     dw->output_channels * bytes, NULL) == QEQ_OK,
+        "one channel: %s", qeq_last_error());
+  qeq_conv_destroy(conv);
+}
+
+static void test_depthwise_kernel_equals_gemm_path(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 13);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  const size_t reps = test_iterations(6);
+  for (size_t rep = 0; rep < reps; rep++) {
+    random_conv rc;
+    make_random_conv(&rng, 2, &rc); /* depthwise x1, 1 to 40 channels */
+    const qeq_conv_config* c = &rc.c;
+    if (c->groups == 1) { /* one channel is an ordinary convolution */
+      free_random_conv(&rc);
+      continue;
+    }
+    for (size_t t = 0; t < n_isas; t++) {
+      CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+      qeq_conv* conv = NULL;
+      CHECK(qeq_conv_create(c, &conv) == QEQ_OK, "%s", qeq_last_error());
+      CHECK(strstr(qeq_conv_kernel_name(conv), "qu8s8_dwconv") != NULL, "%s",
+            qeq_conv_kernel_name(conv));
+      size_t oh = 0, ow = 0;
+      CHECK(qeq_conv_output_size(conv, rc.h, rc.w, &oh, &ow) == QEQ_OK, "%s", qeq_last_error());
+      const size_t bytes = rc.batch * oh * ow * c->output_channels * element_bytes(c);
+      uint8_t* got = malloc(bytes);
+      uint8_t* want = malloc(bytes);
+      CHECK(qeq_conv_run(conv, rc.batch, rc.h, rc.w, rc.x, 0, got, 0, NULL) == QEQ_OK, "%s",
+            qeq_last_error());
+      for (size_t ch = 0; ch < c->output_channels; ch++) {
+        run_one_channel(c, rc.batch, rc.h, rc.w, rc.x, ch, want);
+      }
+      CHECK(memcmp(got, want, bytes) == 0, "%s (cap %s): differs from the GEMM path",
+            qeq_conv_kernel_name(conv), qeq_isa_name(isas[t]));
+      coverage_record_family(QEQ_FAMILY_QU8S8_DWCONV, isas[t], 0, 1);
+      free(got), free(want);
+      qeq_conv_destroy(conv);
+    }
+    qeq_clear_isa_cap();
+    free_random_conv(&rc);
+  }
+}
+
+/* A channel multiplier above 1 keeps the grouped GEMM path. */
+static void test_depthwise_multiplier_uses_gemm(void** state) {
+  (void)state;
+  int8_t w[8 * 9];
+  for (size_t i = 0; i < sizeof w; i++) w[i] = (int8_t)(i * 7 % 255 - 127);
+  const float s = 0.01f;
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = 4, c.output_channels = 8, c.groups = 4;
+  c.kernel_height = c.kernel_width = 3;
+  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f;
+  qeq_conv* conv;
+  CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
+  CHECK(strstr(qeq_conv_kernel_name(conv), "qu8s8_gemm") != NULL, "%s", qeq_conv_kernel_name(conv));
+  qeq_conv_destroy(conv);
+  c.output_channels = 4;
+  CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
+  CHECK(strstr(qeq_conv_kernel_name(conv), "qu8s8_dwconv") != NULL, "%s",
+        qeq_conv_kernel_name(conv));
+  /* a cap below the packed depthwise kernel refuses the run, as for the GEMM path */
+  const uint8_t x[4 * 9] = {0};
+  uint8_t y[4];
+  memset(y, 7, sizeof y);
+  if (strstr(qeq_conv_kernel_name(conv), "__scalar") == NULL) {
+    CHECK(qeq_set_isa_cap(QEQ_ISA_SCALAR) == QEQ_OK, "cap");
+    CHECK(qeq_conv_run(conv, 1, 3, 3, x, 0, y, 0, NULL) == QEQ_ERROR_UNSUPPORTED,
+          "a kernel the cap forbids must not run");
+    for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 7, "output written on failure");
+    qeq_clear_isa_cap();
+  }
+  CHECK(qeq_conv_run(conv, 1, 3, 3, x, 0, y, 0, NULL) == QEQ_OK, "%s", qeq_last_error());
+  qeq_conv_destroy(conv);
+}
+
 /* ---- a cap below the packed kernel's ISA: refused, output untouched ---- */
 
 static void test_cap_change_after_packing(void** state) {
@@ -640,6 +742,8 @@ int main(void) {
       cmocka_unit_test(test_input_pixel_stride),
       cmocka_unit_test(test_changing_shapes),
       cmocka_unit_test(test_cap_change_after_packing),
+      cmocka_unit_test(test_depthwise_kernel_equals_gemm_path),
+      cmocka_unit_test(test_depthwise_multiplier_uses_gemm),
       cmocka_unit_test(test_bad_configs),
       cmocka_unit_test(test_bad_runs),
       cmocka_unit_test(test_pytorch_golden),

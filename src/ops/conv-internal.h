@@ -28,10 +28,18 @@ struct qeq_conv {
   uint8_t input_zero_byte; /* the input zero point as the input stores it */
   size_t output_bytes;     /* per element */
   qeq_gemm** group_gemms;  /* groups of them, output channels [g * O_g, (g + 1) * O_g) */
+  /* Depthwise (groups = input = output channels) instead of group_gemms: the weights as one
+   * GEMM of N = channels, K = taps, packed for the qu8s8_dwconv kernel. */
+  qeq_gemm* depthwise;
   /* The indirection table of the last input shape, shared by the runs that use it. */
   pthread_mutex_t table_lock;
   struct qeq_conv_table* table;
 };
+
+/* The packed GEMM whose kernel runs the convolution (the first group's for the GEMM path). */
+static inline const qeq_gemm* qeq_conv_packed(const qeq_conv* conv) {
+  return conv->depthwise ? conv->depthwise : conv->group_gemms[0];
+}
 
 /* Output size of one spatial dimension, 0 if the padded input is smaller than the dilated
  * kernel (or a size overflows). */

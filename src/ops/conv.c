@@ -115,6 +115,48 @@ static qeq_gemm_config gemm_config_of(const qeq_conv_config* c, size_t k, const 
   return g;
 }
 
+static const char k_name[] = "kernel_height x kernel_width x input_channels / groups";
+
+/* One GEMM per group over the reordered weight rows. */
+static qeq_status pack_groups(const char* fn, const qeq_conv_config* config, size_t k,
+                              qeq_conv* c) {
+  const size_t groups = config->groups;
+  int8_t* rows = malloc(config->output_channels * k);
+  qeq_gemm** gemms = calloc(groups, sizeof *gemms);
+  if (rows == NULL || gemms == NULL) {
+    free(rows), free(gemms);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu weights", fn,
+                    config->output_channels, k);
+  }
+  reorder_weights(config, config->input_channels / groups, rows);
+  const qeq_gemm_config gemm_config = gemm_config_of(config, k, rows);
+  const qeq_status status = qeq_gemm_create_groups(fn, k_name, &gemm_config, groups, gemms);
+  free(rows);
+  if (status != QEQ_OK) {
+    free(gemms);
+    return status;
+  }
+  c->group_gemms = gemms;
+  return QEQ_OK;
+}
+
+/* Depthwise with one output channel per input channel (a channel multiplier above 1 takes the
+ * grouped GEMM path). */
+static int is_depthwise(const qeq_conv_config* config) {
+  return config->groups > 1 && config->groups == config->input_channels &&
+         config->groups == config->output_channels;
+}
+
+/* PyTorch's [C][1][kh][kw] weights are already rows of taps in the table's (ky, kx) order:
+ * one GEMM of N = C columns and K = taps, with every group's constants, packed for the
+ * dispatched depthwise kernel. */
+static qeq_status pack_depthwise(const char* fn, const qeq_conv_config* config, size_t k,
+                                 qeq_conv* c) {
+  const qeq_gemm_config gemm_config = gemm_config_of(config, k, config->weights);
+  return qeq_gemm_create_groups_for(fn, k_name, &gemm_config, 1,
+                                    qeq_dispatch_select(QEQ_FAMILY_QU8S8_DWCONV), &c->depthwise);
+}
+
 qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
   static const char fn[] = "qeq_conv_create";
   if (config == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config is NULL", fn);
@@ -126,21 +168,14 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
   const size_t group_in = config->input_channels / groups;
   const size_t k = config->kernel_height * config->kernel_width * group_in;
   qeq_conv* c = calloc(1, sizeof *c);
-  int8_t* rows = malloc(config->output_channels * k);
-  qeq_gemm** gemms = calloc(groups, sizeof *gemms);
-  if (c == NULL || rows == NULL || gemms == NULL || pthread_mutex_init(&c->table_lock, NULL)) {
-    free(c), free(rows), free(gemms);
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu weights", fn,
-                    config->output_channels, k);
+  if (c == NULL || pthread_mutex_init(&c->table_lock, NULL)) {
+    free(c);
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate the convolution", fn);
   }
-  reorder_weights(config, group_in, rows);
-  const qeq_gemm_config gemm_config = gemm_config_of(config, k, rows);
-  status = qeq_gemm_create_groups(fn, "kernel_height x kernel_width x input_channels / groups",
-                                  &gemm_config, groups, gemms);
-  free(rows);
+  status = is_depthwise(config) ? pack_depthwise(fn, config, k, c) : pack_groups(fn, config, k, c);
   if (status != QEQ_OK) {
     pthread_mutex_destroy(&c->table_lock);
-    free(c), free(gemms);
+    free(c);
     return status;
   }
   c->geometry =
@@ -159,14 +194,16 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
               config->stride_width == 1 && config->padding_height == 0 &&
               config->padding_width == 0;
   c->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
-  c->group_gemms = gemms;
   *conv = c;
   return QEQ_OK;
 }
 
 void qeq_conv_destroy(qeq_conv* conv) {
   if (conv == NULL) return;
-  for (size_t g = 0; g < conv->groups; g++) qeq_gemm_destroy(conv->group_gemms[g]);
+  for (size_t g = 0; conv->group_gemms && g < conv->groups; g++) {
+    qeq_gemm_destroy(conv->group_gemms[g]);
+  }
+  qeq_gemm_destroy(conv->depthwise);
   free(conv->group_gemms);
   free(conv->table); /* no run holds it any more */
   pthread_mutex_destroy(&conv->table_lock);
@@ -174,7 +211,7 @@ void qeq_conv_destroy(qeq_conv* conv) {
 }
 
 const char* qeq_conv_kernel_name(const qeq_conv* conv) {
-  return conv ? qeq_gemm_kernel_name(conv->group_gemms[0]) : NULL;
+  return conv ? qeq_gemm_kernel_name(qeq_conv_packed(conv)) : NULL;
 }
 
 qeq_status qeq_conv_output_size(const qeq_conv* conv, size_t height, size_t width,

@@ -31,6 +31,12 @@ struct qeq_gemm {
 qeq_status qeq_gemm_create_groups(const char* fn, const char* k_name, const qeq_gemm_config* config,
                                   size_t groups, qeq_gemm** gemms);
 
+/* qeq_gemm_create_groups packing for `variant` (of the GEMM family or one that shares its
+ * packed layout and epilogue, as the depthwise convolution's does). */
+qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
+                                      const qeq_gemm_config* config, size_t groups,
+                                      const qeq_variant* variant, qeq_gemm** gemms);
+
 /* qeq_gemm_run after its checks passed (also for callers that checked in their own terms):
  * flips qint8 input, computes row sums when needed, drives the kernel. Fails only when out of
  * memory, before writing. */

@@ -305,6 +305,13 @@ static void destroy_groups(qeq_gemm** gemms, size_t count) {
 
 qeq_status qeq_gemm_create_groups(const char* fn, const char* k_name, const qeq_gemm_config* config,
                                   size_t groups, qeq_gemm** gemms) {
+  return qeq_gemm_create_groups_for(fn, k_name, config, groups,
+                                    qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM), gemms);
+}
+
+qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
+                                      const qeq_gemm_config* config, size_t groups,
+                                      const qeq_variant* variant, qeq_gemm** gemms) {
   qeq_status status = check_config(fn, config);
   if (status != QEQ_OK) return status;
   if (groups == 0 || config->n % groups != 0 || (config->dynamic && groups != 1)) {
@@ -312,7 +319,6 @@ qeq_status qeq_gemm_create_groups(const char* fn, const char* k_name, const qeq_
                     config->n);
   }
 
-  const qeq_variant* variant = qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM);
   const size_t n = config->n, k = config->k, group_n = n / groups;
   const size_t packed_bytes = qeq_gemm_packed_bytes(group_n, k, variant->nr, variant->kr);
   if (packed_bytes == 0 || packed_bytes > SIZE_MAX - 64 || n > SIZE_MAX / 16) {
