@@ -65,16 +65,16 @@ static inline void qeq_simde_mm512_mask_storeu_epi32(void* p, simde__mmask16 k, 
     if (k >> i & 1) memcpy((char*)p + 4 * i, &v[i], 4);
   }
 }
-/* vpmovzxbw to 512 bits (used by the depthwise kernel). */
-static inline simde__m512i qeq_simde_mm512_cvtepu8_epi16(simde__m256i a) {
-  uint8_t v[32];
-  uint16_t r[32];
-  simde_mm256_storeu_si256(v, a);
-  for (int i = 0; i < 32; i++) r[i] = v[i];
+/* vpmovzxbd to 512 bits (used by the depthwise kernel). */
+static inline simde__m512i qeq_simde_mm512_cvtepu8_epi32(simde__m128i a) {
+  uint8_t v[16];
+  int32_t r[16];
+  simde_mm_storeu_si128(v, a);
+  for (int i = 0; i < 16; i++) r[i] = v[i];
   return simde_mm512_loadu_si512(r);
 }
-#undef _mm512_cvtepu8_epi16
-#define _mm512_cvtepu8_epi16(a) qeq_simde_mm512_cvtepu8_epi16(a)
+#undef _mm512_cvtepu8_epi32
+#define _mm512_cvtepu8_epi32(a) qeq_simde_mm512_cvtepu8_epi32(a)
 #undef _mm512_cvtepi32_ps
 #define _mm512_cvtepi32_ps(a) qeq_simde_mm512_cvtepi32_ps(a)
 #undef _mm512_cvtps_epi32

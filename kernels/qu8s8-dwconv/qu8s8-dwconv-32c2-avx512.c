@@ -1,5 +1,6 @@
-/* AVX-512 qu8s8 depthwise convolution, 32 channels per panel, taps in pairs (c2): the AVX2
- * variant's interleave-and-widen on 512 bits (vpmaddwd, exact; no vpmaddubsw saturation). */
+/* AVX-512 qu8s8 depthwise convolution, 32 channels per panel, taps in pairs (c2): each
+ * channel's two tap bytes widened into the int16 halves of an int32 lane, multiplied with the
+ * pair of weights by vpmaddwd (exact: at most 2 * 255 * 128, no vpmaddubsw saturation). */
 #include <stdint.h>
 #include <string.h>
 
@@ -13,23 +14,59 @@
 
 enum { NR = 16 * QEQ_GEMM_NV, KR = 2 };
 
-/* Up to 16 channel bytes from channel `first` of a run of `count`, xored; a partial run goes
- * through a buffer so nothing past the pixel's channels is read, none at all past its end. */
-static inline __m128i load_channels(const uint8_t* p, size_t first, size_t count,
-                                    __m128i xor_mask) {
-  if (first + 16 <= count) {
-    return _mm_xor_si128(_mm_loadu_si128((const __m128i*)(p + first)), xor_mask);
-  }
+/* 16 channel bytes from channel `first`: straight from the row in a full panel, else through
+ * a buffer holding the run's `count` channels, so nothing past the pixel's channels is read. */
+static inline __m128i load_channels(const uint8_t* p, size_t first, size_t count, int full) {
+  if (full || first + 16 <= count) return _mm_loadu_si128((const __m128i*)(p + first));
+  if (first >= count) return _mm_setzero_si128();
   uint8_t buf[16] = {0};
-  if (first < count) memcpy(buf, p + first, count - first);
-  return _mm_xor_si128(_mm_loadu_si128((const __m128i*)buf), xor_mask);
+  memcpy(buf, p + first, count - first);
+  return _mm_loadu_si128((const __m128i*)buf);
 }
 
-/* The interleaved pairs of 16 channels of taps x0 and x1, widened to 32 int16. */
-static inline __m512i widen_pairs(__m128i x0, __m128i x1) {
-  const __m256i pairs = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(x0, x1)),
-                                                _mm_unpackhi_epi8(x0, x1), 1);
-  return _mm512_cvtepu8_epi16(pairs);
+/* 16 channels of taps t and t + 1 as int16 pairs (x_t in the low half of each int32 lane,
+ * x_t1 in the high half): the operand vpmaddwd multiplies with the c2-packed weights. */
+static inline __m512i channel_pairs(__m128i x0, __m128i x1, __m512i xor_mask) {
+  const __m512i lo = _mm512_cvtepu8_epi32(x0);
+  const __m512i hi = _mm512_slli_epi32(_mm512_cvtepu8_epi32(x1), 16);
+  return _mm512_xor_si512(_mm512_or_si512(lo, hi), xor_mask);
+}
+
+/* One panel; `full` is a constant (the panel has all NR channels or is the tail). */
+static inline __attribute__((always_inline)) void panel_dot(const int full, size_t c0, size_t count,
+                                                            size_t taps,
+                                                            const uint8_t* const* input,
+                                                            __m512i xor_mask, const int8_t* wk,
+                                                            int has_w_zero_points,
+                                                            __m512i acc[1][2], __m512i x_sum[2]) {
+  const __m512i ones = _mm512_set1_epi16(1);
+  const __m128i zero = _mm_setzero_si128();
+  size_t t = 0;
+  for (; t + 2 <= taps; t += 2, wk += NR * KR) {
+    const uint8_t* p0 = input[t] + c0;
+    const uint8_t* p1 = input[t + 1] + c0;
+#pragma GCC unroll 2
+    for (size_t v = 0; v < 2; v++) {
+      const __m512i x = channel_pairs(load_channels(p0, 16 * v, count, full),
+                                      load_channels(p1, 16 * v, count, full), xor_mask);
+      const __m512i wv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)(wk + 32 * v)));
+      acc[0][v] = _mm512_add_epi32(acc[0][v], _mm512_madd_epi16(x, wv));
+      if (has_w_zero_points) x_sum[v] = _mm512_add_epi32(x_sum[v], _mm512_madd_epi16(x, ones));
+    }
+  }
+  if (t < taps) {
+    /* an odd last tap pairs with zeros (its packed weights are zero too, and the xor mask
+     * must not turn the missing tap into 128) */
+    const uint8_t* p0 = input[t] + c0;
+    const __m512i low_mask = _mm512_and_si512(xor_mask, _mm512_set1_epi32(0xFFFF));
+#pragma GCC unroll 2
+    for (size_t v = 0; v < 2; v++) {
+      const __m512i x = channel_pairs(load_channels(p0, 16 * v, count, full), zero, low_mask);
+      const __m512i wv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)(wk + 32 * v)));
+      acc[0][v] = _mm512_add_epi32(acc[0][v], _mm512_madd_epi16(x, wv));
+      if (has_w_zero_points) x_sum[v] = _mm512_add_epi32(x_sum[v], _mm512_madd_epi16(x, ones));
+    }
+  }
 }
 
 void QEQ_X86_KERNEL(qeq_qu8s8_dwconv_ukernel_32c2__avx512)(size_t channels, size_t taps,
@@ -39,28 +76,18 @@ void QEQ_X86_KERNEL(qeq_qu8s8_dwconv_ukernel_32c2__avx512)(size_t channels, size
                                                            const qeq_gemm_ukernel_params* params) {
   const size_t panel_bytes = qeq_gemm_panel_bytes(taps, NR, KR);
   const __m512i za = _mm512_set1_epi32(params->a_zero_point);
-  const __m128i xor_mask = _mm_set1_epi8((char)input_xor);
-  const __m512i ones = _mm512_set1_epi16(1);
+  /* 0x80 in each byte's int16 half for qint8 input: x ^ 0x80 = x + 128 */
+  const __m512i xor_mask = _mm512_set1_epi32((int32_t)(input_xor * 0x00010001u));
   const uint8_t* panel = w;
   for (size_t c0 = 0; c0 < channels; c0 += NR, panel += panel_bytes) {
     const size_t count = channels - c0 < NR ? channels - c0 : NR;
     const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
     __m512i acc[1][2] = {{_mm512_setzero_si512(), _mm512_setzero_si512()}};
     __m512i x_sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-    for (size_t t = 0; t < taps; t += 2, wk += NR * KR) {
-      const uint8_t* p0 = input[t] + c0;
-      /* an odd last tap pairs with zeros (its packed weights are zero too) */
-      const int has_pair = t + 1 < taps;
-      const uint8_t* p1 = has_pair ? input[t + 1] + c0 : NULL;
-      for (size_t v = 0; v < 2; v++) {
-        const __m128i x0 = load_channels(p0, 16 * v, count, xor_mask);
-        const __m128i x1 =
-            has_pair ? load_channels(p1, 16 * v, count, xor_mask) : _mm_setzero_si128();
-        const __m512i x = widen_pairs(x0, x1);
-        const __m512i wv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)(wk + 32 * v)));
-        acc[0][v] = _mm512_add_epi32(acc[0][v], _mm512_madd_epi16(x, wv));
-        if (has_w_zero_points) x_sum[v] = _mm512_add_epi32(x_sum[v], _mm512_madd_epi16(x, ones));
-      }
+    if (count == NR) {
+      panel_dot(1, c0, count, taps, input, xor_mask, wk, has_w_zero_points, acc, x_sum);
+    } else {
+      panel_dot(0, c0, count, taps, input, xor_mask, wk, has_w_zero_points, acc, x_sum);
     }
     if (has_w_zero_points) {
       /* the per-channel part of the correction; the epilogue does the rest */
