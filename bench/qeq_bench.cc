@@ -372,7 +372,10 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     }
     print_qops(out);
     if (!peer_rows.empty() && !isas.empty()) {
-      const std::string& best = isas.back();
+      // The ISA a caller gets (the best detected); isas is in registry order, not by rank.
+      const std::string dispatched = qeq_isa_name(qeq_isa_best_detected());
+      const std::string& best =
+          std::find(isas.begin(), isas.end(), dispatched) != isas.end() ? dispatched : isas.back();
       std::fprintf(out,
                    "\n| peer (oneDNN %s) | weight | GB/s | fraction of baseline | qeq %s GB/s | "
                    "qeq / peer |\n|---|---|---:|---:|---:|---:|\n",
