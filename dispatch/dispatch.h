@@ -15,7 +15,7 @@ typedef struct qeq_variant {
   qeq_kernel_family family;
   qeq_isa isa;
   const char* name;
-  qeq_generic_fn fn; /* cast back to the family's type before calling */
+  qeq_generic_fn fn;  /* cast back to the family's type before calling */
   uint8_t mr, nr, kr; /* GEMM tile (rows, columns, k-group of the packed layout); 0 otherwise */
 } qeq_variant;
 

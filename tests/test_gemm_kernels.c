@@ -11,12 +11,12 @@
 
 typedef struct gemm_case {
   size_t m, n, k;
-  size_t a_stride;           /* bytes, >= k */
-  int32_t a_zero_point;      /* uint8 domain */
-  int zero_point_pattern;    /* 0: no weight zero points, 1: random, 2: extremes */
-  int store;                 /* QEQ_GEMM_STORE_* */
-  int worst_case;            /* a = 255, w = -128 everywhere */
-  size_t column_block;       /* columns per kernel call (multiple of NR), or 0: all */
+  size_t a_stride;        /* bytes, >= k */
+  int32_t a_zero_point;   /* uint8 domain */
+  int zero_point_pattern; /* 0: no weight zero points, 1: random, 2: extremes */
+  int store;              /* QEQ_GEMM_STORE_* */
+  int worst_case;         /* a = 255, w = -128 everywhere */
+  size_t column_block;    /* columns per kernel call (multiple of NR), or 0: all */
 } gemm_case;
 
 typedef struct gemm_data {
@@ -142,11 +142,11 @@ static size_t run_case(const test_variant* v, test_rng* rng, const gemm_case* gc
     if (c[b] != expect[b]) {
       if (mismatches++ < 4) {
         const size_t row = b / c_stride, col = b % c_stride / elem;
-        print_error("%s: m=%zu n=%zu k=%zu za=%d zp=%d store=%d: byte %zu (row %zu col %zu%s) "
-                    "got 0x%02x want 0x%02x\n",
-                    v->name, gc->m, gc->n, gc->k, (int)gc->a_zero_point, gc->zero_point_pattern,
-                    gc->store, b, row, col, col >= gc->n ? ", outside the tile" : "", c[b],
-                    expect[b]);
+        print_error(
+            "%s: m=%zu n=%zu k=%zu za=%d zp=%d store=%d: byte %zu (row %zu col %zu%s) "
+            "got 0x%02x want 0x%02x\n",
+            v->name, gc->m, gc->n, gc->k, (int)gc->a_zero_point, gc->zero_point_pattern, gc->store,
+            b, row, col, col >= gc->n ? ", outside the tile" : "", c[b], expect[b]);
       }
     }
   }
@@ -165,8 +165,15 @@ static size_t run_variant(const test_variant* v, test_rng* rng) {
   for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
     for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
       for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-        gemm_case gc = {ms[mi], ns[ni], ks[ki], ks[ki], zero_points[(ki + mi + ni) % 4],
-                        (int)((mi + ni) % 3), (int)((ki + ni) % 3), 0, 0};
+        gemm_case gc = {ms[mi],
+                        ns[ni],
+                        ks[ki],
+                        ks[ki],
+                        zero_points[(ki + mi + ni) % 4],
+                        (int)((mi + ni) % 3),
+                        (int)((ki + ni) % 3),
+                        0,
+                        0};
         if (rng_below(rng, 2)) gc.a_stride += 1 + rng_below(rng, 40); /* rows wider than K */
         if (ni % 2) gc.column_block = 1 + rng_below(rng, 2);
         failures += run_case(v, rng, &gc) != 0;

@@ -9,8 +9,8 @@
 enum { MR = 2, NR = 4, KR = 2 };
 
 void qeq_qu8s8_gemm_ukernel_2x4c2__scalar(size_t mr, size_t nc, size_t k, const uint8_t* a,
-                                          size_t a_stride, const int32_t* row_sums,
-                                          const void* w, void* c, size_t c_stride,
+                                          size_t a_stride, const int32_t* row_sums, const void* w,
+                                          void* c, size_t c_stride,
                                           const qeq_gemm_ukernel_params* params) {
   const size_t panel_bytes = qeq_gemm_panel_bytes(k, NR, KR);
   const size_t k_groups = (k + KR - 1) / KR;
@@ -30,9 +30,8 @@ void qeq_qu8s8_gemm_ukernel_2x4c2__scalar(size_t mr, size_t nc, size_t k, const 
     }
     for (size_t i = 0; i < mr; i++) {
       for (size_t j = 0; j < nr; j++) {
-        const int32_t acc = qeq_gemm_correct_scalar(panel, NR, j, dot[i][j],
-                                                    row_sums ? row_sums[i] : 0,
-                                                    row_sums != NULL, params);
+        const int32_t acc = qeq_gemm_correct_scalar(
+            panel, NR, j, dot[i][j], row_sums ? row_sums[i] : 0, row_sums != NULL, params);
         qeq_gemm_store_scalar(panel, NR, j, acc, params, (uint8_t*)c + i * c_stride, j0 + j);
       }
     }

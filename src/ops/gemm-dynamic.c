@@ -27,8 +27,8 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu x k %zu floats overflow", fn, m, k);
   }
   if (input_stride % sizeof(float) != 0) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input_stride %zu is not a multiple of 4",
-                    fn, input_stride);
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input_stride %zu is not a multiple of 4", fn,
+                    input_stride);
   }
   qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, k * sizeof(float), input_stride,
                                          output, output_stride);
