@@ -10,6 +10,7 @@
 
 #include "kernels/common/prefetch.h"
 #include "kernels/common/x86.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-loads.h"
 #include "kernels/ukernels.h"
 
 /* 4 rows of two ymm accumulators, as the shared epilogue sees the tile. */
@@ -21,16 +22,9 @@ enum { MR = QEQ_GEMM_MR, NR = 8 * QEQ_GEMM_NV, KR = 2 };
 /* 4 rows x 4096 k x 2 bytes: a 32 KiB stack tile, which stays in L1 beside the panel. */
 enum { WIDE_K_MAX = 4096 };
 
-static inline uint32_t load_u32(const uint8_t* p) {
-  uint32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
-static inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
+/* 8 columns x one k pair of packed weights (16 bytes), sign-extended to int16. */
+static inline __m256i load_w8(const int8_t* wk) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
 }
 
 /* The tile for a constant row count: instantiated once per count 1..MR below, so a short
@@ -77,15 +71,11 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
       /* Two k pairs per step, so each row's accumulators see two independent products. */
       for (; kk + 4 <= k; kk += 4, wk += 4 * NR) {
         qeq_prefetch_row_ahead(wk);
-        const __m256i w00 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
-        const __m256i w01 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16)));
-        const __m256i w10 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 32)));
-        const __m256i w11 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 48)));
+        const __m256i w00 = load_w8(wk), w01 = load_w8(wk + 16);
+        const __m256i w10 = load_w8(wk + 32), w11 = load_w8(wk + 48);
         for (size_t i = 0; i < rows; i++) {
-          const __m256i a0 =
-              _mm256_set1_epi32((int32_t)load_u32((const uint8_t*)(a16 + i * k16 + kk)));
-          const __m256i a1 =
-              _mm256_set1_epi32((int32_t)load_u32((const uint8_t*)(a16 + i * k16 + kk + 2)));
+          const __m256i a0 = _mm256_set1_epi32(qeq_gemm_load_a4(a16 + i * k16 + kk));
+          const __m256i a1 = _mm256_set1_epi32(qeq_gemm_load_a4(a16 + i * k16 + kk + 2));
           acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a0, w00));
           acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a0, w01));
           acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a1, w10));
@@ -95,12 +85,10 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
     }
     for (; kk + 4 <= k; kk += 4, wk += 4 * NR) {
       qeq_prefetch_row_ahead(wk);
-      const __m256i w00 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
-      const __m256i w01 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16)));
-      const __m256i w10 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 32)));
-      const __m256i w11 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 48)));
+      const __m256i w00 = load_w8(wk), w01 = load_w8(wk + 16);
+      const __m256i w10 = load_w8(wk + 32), w11 = load_w8(wk + 48);
       for (size_t i = 0; i < rows; i++) {
-        const __m256i av = _mm256_set1_epi32((int32_t)load_u32(a_row[i] + kk));
+        const __m256i av = _mm256_set1_epi32(qeq_gemm_load_a4(a_row[i] + kk));
         const __m256i a0 = _mm256_shuffle_epi8(av, pair0);
         const __m256i a1 = _mm256_shuffle_epi8(av, pair1);
         acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a0, w00));
@@ -111,10 +99,9 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
     }
     /* K tail: one or two pairs, reading only the bytes that exist (padded weights are 0). */
     for (; kk < k; kk += 2, wk += 2 * NR) {
-      const __m256i w00 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
-      const __m256i w01 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16)));
+      const __m256i w00 = load_w8(wk), w01 = load_w8(wk + 16);
       for (size_t i = 0; i < rows; i++) {
-        const uint32_t pair = k - kk >= 2 ? load_u16(a_row[i] + kk) : a_row[i][kk];
+        const uint32_t pair = k - kk >= 2 ? qeq_gemm_load_a2(a_row[i] + kk) : a_row[i][kk];
         const __m256i a0 = _mm256_shuffle_epi8(_mm256_set1_epi32((int32_t)pair), pair0);
         acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a0, w00));
         acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a0, w01));

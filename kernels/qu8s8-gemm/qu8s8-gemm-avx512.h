@@ -15,6 +15,7 @@
 
 #include "kernels/common/gemm-epilogue-avx512.h"
 #include "kernels/common/x86.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-loads.h"
 #include "kernels/ukernels.h"
 
 #define QEQ_GEMM_NR (16 * QEQ_GEMM_NV)
@@ -24,14 +25,6 @@
 #ifndef QEQ_GEMM_W_PREFETCH
 #define QEQ_GEMM_W_PREFETCH 1024
 #endif
-
-/* The K tail's activation bytes (0..3, two k pairs at most) as one int32, zero above, so
- * nothing past the row end is read. The weights there are zero anyway. */
-static inline int32_t qeq_gemm_load_a_tail(const uint8_t* p, size_t n) {
-  uint32_t v = 0;
-  for (size_t b = 0; b < n; b++) v |= (uint32_t)p[b] << (8 * b);
-  return (int32_t)v;
-}
 
 /* vpshufb controls: bytes 0,1 (or 2,3) of each dword zero-extended to its two int16 halves. */
 #define QEQ_GEMM_PAIR0 ((int32_t)0x80018000u)

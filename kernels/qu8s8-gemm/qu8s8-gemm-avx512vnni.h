@@ -13,6 +13,7 @@
 
 #include "kernels/common/gemm-epilogue-avx512.h"
 #include "kernels/common/x86.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-loads.h"
 #include "kernels/ukernels.h"
 
 #define QEQ_GEMM_NR (16 * QEQ_GEMM_NV)
@@ -22,19 +23,6 @@
 #ifndef QEQ_GEMM_W_PREFETCH
 #define QEQ_GEMM_W_PREFETCH 1024
 #endif
-
-/* 4 activation bytes as one int32 (the broadcast operand); fewer when the K tail is short,
- * zero above, so nothing past row end is read. The weights there are zero anyway. */
-static inline int32_t qeq_gemm_load_a4(const uint8_t* p) {
-  int32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline int32_t qeq_gemm_load_a_tail(const uint8_t* p, size_t n) {
-  uint32_t v = 0;
-  for (size_t b = 0; b < n; b++) v |= (uint32_t)p[b] << (8 * b);
-  return (int32_t)v;
-}
 
 /* One group of 4 k: acc[i][v] += a[i][4 bytes] . w[v][16 columns x 4 bytes], or = when
  * first. Accumulators start as a dot product, not as zeros: a loop on zero-initialised

@@ -11,6 +11,7 @@
 
 #include "kernels/common/gemm-epilogue-avx256.h"
 #include "kernels/common/x86.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-loads.h"
 #include "kernels/ukernels.h"
 
 #define QEQ_GEMM_NR (8 * QEQ_GEMM_NV)
@@ -20,19 +21,6 @@
 #ifndef QEQ_GEMM_W_PREFETCH
 #define QEQ_GEMM_W_PREFETCH 1024
 #endif
-
-/* 4 activation bytes as one int32 (the broadcast operand); fewer when the K tail is short,
- * zero above, so nothing past row end is read. The weights there are zero anyway. */
-static inline int32_t qeq_gemm_vnni256_load_a4(const uint8_t* p) {
-  int32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline int32_t qeq_gemm_vnni256_load_a_tail(const uint8_t* p, size_t n) {
-  uint32_t v = 0;
-  for (size_t b = 0; b < n; b++) v |= (uint32_t)p[b] << (8 * b);
-  return (int32_t)v;
-}
 
 /* The dot products of one panel into acc_out. */
 static inline __attribute__((always_inline)) void qeq_gemm_vnni256_dot(
@@ -68,7 +56,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni256_dot(
     }
 #pragma GCC unroll 16
     for (size_t i = 0; i < rows; i++) {
-      const __m256i ab = _mm256_set1_epi32(qeq_gemm_vnni256_load_a4(ak + i * a_stride));
+      const __m256i ab = _mm256_set1_epi32(qeq_gemm_load_a4(ak + i * a_stride));
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; v++) acc[i][v] = _mm256_dpbusd_avx_epi32(acc[i][v], ab, wv[v]);
     }
@@ -93,7 +81,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni256_rows(
   int32_t a_tail[MR];
 #pragma GCC unroll 16
   for (size_t i = 0; i < rows; i++) {
-    a_tail[i] = qeq_gemm_vnni256_load_a_tail(a + i * a_stride + 4 * k_groups, k_tail);
+    a_tail[i] = qeq_gemm_load_a_tail(a + i * a_stride + 4 * k_groups, k_tail);
   }
   for (size_t j0 = 0; j0 < nc; j0 += NR, panel += panel_bytes) {
     const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
