@@ -1,7 +1,6 @@
 #include "gemm-problem.h"
 
 #include <benchmark/benchmark.h>
-#include <pthreadpool.h>
 
 #include <cmath>
 #include <map>
@@ -104,14 +103,4 @@ float onednn_output_scale(const GemmProblem& p, size_t j) {
 float onednn_bias(const GemmProblem& p, size_t j) {
   const float bx = p.bias[j] * (1.0f / p.x_scale);
   return bx * (1.0f / p.w_scales[j]);
-}
-
-struct pthreadpool* bench_pool() {
-  static pthreadpool_t pool = pthreadpool_create(0);  // 0: one thread per online CPU
-  return pool;
-}
-
-size_t bench_threads() {
-  pthreadpool_t pool = bench_pool();
-  return pool ? pthreadpool_get_threads_count(pool) : 1;
 }

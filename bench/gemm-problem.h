@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench-pool.h"
 #include "qeq/qeq.h"
 
 namespace benchmark {
@@ -57,9 +58,5 @@ std::string gemm_bench_name(const std::string& impl, const std::string& isa, siz
                             const GemmShape* shape);
 // Reports 2*M*N*K per iteration as the "ops" rate counter (ops/s; the console shows G/s).
 void report_gemm_ops(benchmark::State& state, const GemmShape& s);
-
-// The all-core pool (one thread per online CPU), created once; and its thread count.
-struct pthreadpool* bench_pool();
-size_t bench_threads();
 
 #endif  // QEQ_BENCH_GEMM_PROBLEM_H

@@ -9,20 +9,7 @@
 #include <sstream>
 #include <utility>
 
-namespace {
-
-std::string fixed(double v, int precision) {
-  if (!(v > 0)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
-}
-
-std::string ratio(double a, double b) {
-  return a > 0 && b > 0 ? fixed(a / b, 2) : "-";
-}
-
-}  // namespace
+#include "table-format.h"
 
 GemmSummaryReporter::GemmSummaryReporter(GemmSummarySetup setup)
     // Colour only on a terminal: the reporter is ours, so --benchmark_color does not reach it.

@@ -4,8 +4,6 @@
 
 #include <cstdint>
 #include <dnnl.hpp>
-#include <random>
-#include <string>
 #include <vector>
 
 namespace {
@@ -18,16 +16,12 @@ dnnl::memory::dim d(size_t v) {
   return static_cast<dnnl::memory::dim>(v);
 }
 
-}  // namespace
-
-void run_onednn_conv(benchmark::State& state, const ConvShape& s) {
-  const int previous = omp_get_max_threads();
-  omp_set_num_threads(1);  // before the primitive is created: oneDNN plans for it then
-  try {
-    dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    dnnl::stream stream(engine);
-    const size_t oh = (s.h + 2 * s.pad - s.k) / s.stride + 1;
-    const size_t ow = (s.w + 2 * s.pad - s.k) / s.stride + 1;
+class OnednnConv : public ConvRunner {
+ public:
+  OnednnConv(const ConvProblem& p, size_t threads) : threads_(static_cast<int>(threads)) {
+    omp_set_num_threads(threads_);  // before the primitive is created: oneDNN plans for it
+    const ConvShape& s = p.shape;
+    const size_t oh = conv_output_height(s), ow = conv_output_width(s);
     const size_t cg = s.c / s.groups, og = s.o / s.groups;
     const dnnl::memory::desc src_md({1, d(s.c), d(s.h), d(s.w)}, dt::u8, tag::nhwc);
     const dnnl::memory::desc dst_md({1, d(s.o), d(oh), d(ow)}, dt::u8, tag::nhwc);
@@ -39,37 +33,58 @@ void run_onednn_conv(benchmark::State& state, const ConvShape& s) {
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, any_w_md,
         bias_md, dst_md, {d(s.stride), d(s.stride)}, {d(s.pad), d(s.pad)}, {d(s.pad), d(s.pad)});
-    dnnl::primitive_attr attr;
+    // PyTorch's onednn engine's constants (qeq's onednn engine computes the same floats).
     std::vector<float> scales(s.o);
-    for (size_t i = 0; i < s.o; i++) scales[i] = 0.001f + 0.0005f * static_cast<float>(i % 7);
+    for (size_t j = 0; j < s.o; j++) scales[j] = (p.w_scales[j] * p.x_scale) * (1.0f / p.y_scale);
+    dnnl::primitive_attr attr;
     attr.set_output_scales(1 << 1, scales);
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {3});
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {p.x_zero_point});
+    attr.set_zero_points(DNNL_ARG_DST, 0, {p.y_zero_point});
     dnnl::post_ops ops;
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     attr.set_post_ops(ops);
-    const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
-    dnnl::convolution_forward conv(pd);
-    std::mt19937 rng(42);
-    std::vector<uint8_t> x(s.h * s.w * s.c);
-    std::vector<int8_t> w(s.o * cg * s.k * s.k);
-    for (auto& v : x) v = static_cast<uint8_t>(rng());
-    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
-    dnnl::memory src(src_md, engine, x.data()), dst(dst_md, engine), bias(bias_md, engine);
-    dnnl::memory user_w(user_w_md, engine, w.data()), weights(pd.weights_desc(), engine);
-    dnnl::reorder(user_w, weights).execute(stream, user_w, weights);
-    float* b = static_cast<float*>(bias.get_data_handle());
-    for (size_t i = 0; i < s.o; i++) b[i] = static_cast<float>(i % 13);
-    stream.wait();
-    for (auto _ : state) {
-      conv.execute(stream, {{DNNL_ARG_SRC, src},
-                            {DNNL_ARG_WEIGHTS, weights},
-                            {DNNL_ARG_BIAS, bias},
-                            {DNNL_ARG_DST, dst}});
-      stream.wait();
-    }
-    state.SetLabel(std::string("onednn ") + pd.impl_info_str());
-  } catch (const dnnl::error& e) {
-    state.SkipWithError(e.what());
+    const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
+    conv_ = dnnl::convolution_forward(pd);
+    src_ = dnnl::memory(src_md, engine_, const_cast<uint8_t*>(p.x.data()));
+    dst_ = dnnl::memory(dst_md, engine_);
+    bias_ = dnnl::memory(bias_md, engine_);
+    weights_ = dnnl::memory(pd.weights_desc(), engine_);
+    dnnl::memory user_w(user_w_md, engine_, const_cast<int8_t*>(p.w.data()));
+    dnnl::reorder(user_w, weights_).execute(stream_, user_w, weights_);
+    float* b = static_cast<float*>(bias_.get_data_handle());
+    for (size_t j = 0; j < s.o; j++)
+      b[j] = (p.bias[j] * (1.0f / p.x_scale)) * (1.0f / p.w_scales[j]);
+    stream_.wait();
+    label_ = pd.impl_info_str();
   }
-  omp_set_num_threads(previous);
+
+  bool run() override {
+    omp_set_num_threads(threads_);
+    conv_.execute(stream_, {{DNNL_ARG_SRC, src_},
+                            {DNNL_ARG_WEIGHTS, weights_},
+                            {DNNL_ARG_BIAS, bias_},
+                            {DNNL_ARG_DST, dst_}});
+    stream_.wait();
+    return true;
+  }
+  const void* output() const override { return dst_.get_data_handle(); }
+
+ private:
+  const int threads_;
+  dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream_{engine_};
+  dnnl::convolution_forward conv_;
+  dnnl::memory src_, dst_, bias_, weights_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvRunner> make_onednn_conv(const ConvProblem& p, size_t threads,
+                                             std::string* error) {
+  try {
+    return std::make_unique<OnednnConv>(p, threads);
+  } catch (const dnnl::error& e) {
+    *error = std::string("oneDNN: ") + e.what();
+    return nullptr;
+  }
 }

@@ -1,22 +1,21 @@
 // oneDNN (Debian's libdnnl-dev 2.6) as the convolution's peer, when the build found it:
 // convolution_forward u8 x s8 -> u8 on NHWC (tag nhwc) activations, weights reordered once
-// into the layout the primitive asks for, per-output-channel output scales, a source zero
-// point and an f32 bias, primitive created outside the timed loop, on one OpenMP thread.
+// into the layout the primitive asks for, per-output-channel output scales and the f32 bias
+// as PyTorch's onednn engine hands them over (s_x s_w / s_y; bias / s_x / s_w), source and
+// destination zero points, a ReLU post-op; the primitive is created outside the timed loop.
+// Threads: OpenMP, set with omp_set_num_threads before creation and before every run.
 #ifndef QEQ_BENCH_PEER_ONEDNN_CONV_H
 #define QEQ_BENCH_PEER_ONEDNN_CONV_H
 
-#include <benchmark/benchmark.h>
-
 #include <cstddef>
+#include <memory>
+#include <string>
 
-// One convolution layer: an h x w x c input, o outputs, a k x k kernel.
-struct ConvShape {
-  const char* name;
-  size_t h, w, c, o, groups, k, stride, pad;
-};
+#include "conv-problem.h"
 
-// Runs oneDNN's int8 convolution on shape s (batch 1) for the benchmark's iterations and sets
-// the label to its implementation name; skips with oneDNN's message if it refuses.
-void run_onednn_conv(benchmark::State& state, const ConvShape& s);
+// The primitive for the problem on `threads` OpenMP threads; its label is oneDNN's
+// implementation name. nullptr (and oneDNN's message in *error) if oneDNN refuses.
+std::unique_ptr<ConvRunner> make_onednn_conv(const ConvProblem& p, size_t threads,
+                                             std::string* error);
 
 #endif  // QEQ_BENCH_PEER_ONEDNN_CONV_H

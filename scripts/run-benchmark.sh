@@ -4,7 +4,8 @@
 # the streaming baselines, and qeq against oneDNN), then bench/peer_torch.py (PyTorch on the
 # same operations, and PyTorch's time over qeq's per operation), then qeq_bench_gemm: the int8
 # GEMM against oneDNN, XNNPACK and the measured multiply-add peak, one thread and all cores,
-# with its own summary tables.
+# with its own summary tables; then qeq_bench_conv: the convolution against oneDNN and
+# XNNPACK on single layers and whole networks (ResNet-18, MobileNetV2), with summary tables.
 # Each benchmark runs 3 times, the repetitions of all benchmarks shuffled together, so a
 # kernel and its baseline are measured over the same stretch of time on a noisy machine; the
 # table shows means. Extra arguments go to qeq_bench and qeq_bench_gemm and override these,
@@ -38,8 +39,10 @@ rm -f "$onednn_avx2"
 ONEDNN_MAX_CPU_ISA=AVX2 "$build/bench/qeq_bench_gemm" "${gemm_args[@]}" "$@" \
   --benchmark_filter='^onednn_u8/avx2/1t/' --save_results="$onednn_avx2"
 "$build/bench/qeq_bench_gemm" "${gemm_args[@]}" "$@" --load_results="$onednn_avx2"
-# The int8 convolution on ResNet/MobileNet layers beside oneDNN's, one thread (about a
-# minute); the GOPS and qeq / oneDNN columns are per layer.
+# The int8 convolution beside oneDNN's and XNNPACK's (their outputs checked against qeq's
+# first): ResNet/MobileNet layers one thread and all cores, then every convolution of
+# ResNet-18 and MobileNetV2 at 224x224, one thread, layer by layer (about a minute); ends with
+# its summary tables (GOPS per layer, network sums, the layers furthest behind a peer).
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" --benchmark_color=false --benchmark_repetitions=3 \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
 # qeq.torch against PyTorch's own functions on identical copies (fold + CLE on resnet18,

@@ -1,0 +1,150 @@
+#include "conv-benchmarks.h"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "bench-pool.h"
+#include "conv-networks.h"
+#ifdef QEQ_BENCH_HAVE_ONEDNN
+#include "peer-onednn-conv.h"
+#endif
+#ifdef QEQ_BENCH_HAVE_XNNPACK
+#include "peer-xnnpack-conv.h"
+#endif
+
+const ConvShape kConvLayers[8] = {
+    {"56x56x64_3x3_64", 56, 56, 64, 64, 1, 3, 1, 1},
+    {"28x28x128_3x3_128", 28, 28, 128, 128, 1, 3, 1, 1},
+    {"14x14x256_3x3_256", 14, 14, 256, 256, 1, 3, 1, 1},
+    {"56x56x64_3x3s2_128", 56, 56, 64, 128, 1, 3, 2, 1},
+    {"14x14x256_1x1_64", 14, 14, 256, 64, 1, 1, 1, 0},
+    {"14x14x256_1x1_1024", 14, 14, 256, 1024, 1, 1, 1, 0},
+    {"112x112x32_dw3x3", 112, 112, 32, 32, 32, 3, 1, 1},
+    {"56x56x144_dw3x3", 56, 56, 144, 144, 144, 3, 1, 1},
+};
+
+namespace {
+
+pthreadpool* pool_for(size_t threads) {
+  return threads > 1 ? bench_pool() : nullptr;
+}
+
+std::map<std::string, NetworkTimes>& mutable_network_times() {
+  static std::map<std::string, NetworkTimes> times;
+  return times;
+}
+
+void run_layer(benchmark::State& state, const ConvImpl& impl, const ConvShape& s, size_t threads) {
+  std::string error;
+  std::unique_ptr<ConvRunner> conv = impl.make(conv_problem(s), threads, &error);
+  if (!conv) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  bool ok = conv->run();  // untimed: builds indirection tables, faults the output in
+  for (auto _ : state) {
+    ok = conv->run() && ok;
+    benchmark::ClobberMemory();
+  }
+  if (!ok) state.SkipWithError((impl.title + ": run failed").c_str());
+  state.SetLabel(conv->label());
+  report_conv_ops(state, s);
+}
+
+// The network's layers one after another, each on its own operands, each timed alone; the
+// iteration time is the sum of the layer times.
+void run_network(benchmark::State& state, const ConvImpl& impl, const ConvNetwork& net) {
+  std::vector<std::unique_ptr<ConvRunner>> layers;
+  bool ok = true;
+  for (size_t i = 0; i < net.count; i++) {
+    std::string error;
+    layers.push_back(impl.make(conv_problem(net.layers[i]), 1, &error));
+    if (!layers.back()) {
+      state.SkipWithError((std::string(net.layers[i].name) + ": " + error).c_str());
+      return;
+    }
+    ok = layers.back()->run() && ok;  // untimed warm-up
+  }
+  NetworkTimes& times = mutable_network_times()[conv_bench_name(impl.name, 1, net.name)];
+  times.seconds.resize(net.count);
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    double total = 0;
+    for (size_t i = 0; i < net.count; i++) {
+      const Clock::time_point start = Clock::now();
+      ok = layers[i]->run() && ok;
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      times.seconds[i].push_back(seconds);
+      total += seconds;
+    }
+    state.SetIterationTime(total);
+  }
+  if (!ok) state.SkipWithError((impl.title + ": run failed").c_str());
+  double ops = 0;
+  for (size_t i = 0; i < net.count; i++) ops += conv_ops(net.layers[i]);
+  state.counters["ops"] =
+      benchmark::Counter(ops * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
+}
+
+}  // namespace
+
+std::vector<ConvImpl> conv_impls() {
+  std::vector<ConvImpl> impls;
+  impls.push_back({"qeq", "qeq", false, [](const ConvProblem& p, size_t t, std::string* e) {
+                     return make_qeq_conv(p, false, pool_for(t), e);
+                   }});
+#ifdef QEQ_BENCH_HAVE_ONEDNN
+  impls.push_back({"onednn", "oneDNN", false, make_onednn_conv});
+#endif
+#ifdef QEQ_BENCH_HAVE_XNNPACK
+  impls.push_back({"xnnpack", "XNNPACK", true, [](const ConvProblem& p, size_t t, std::string* e) {
+                     return make_xnnpack_conv(p, pool_for(t), e);
+                   }});
+#endif
+  return impls;
+}
+
+std::string conv_bench_name(const std::string& impl, size_t threads, const std::string& what) {
+  return impl + "/" + std::to_string(threads) + "t/" + what;
+}
+
+double NetworkTimes::layer_us(size_t i) const {
+  if (i >= seconds.size() || seconds[i].empty()) return 0.0;
+  std::vector<double> sorted = seconds[i];
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  return (n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])) * 1e6;
+}
+
+const std::map<std::string, NetworkTimes>& network_times() {
+  return mutable_network_times();
+}
+
+void register_conv_benchmarks(const std::vector<ConvImpl>& impls,
+                              const std::vector<size_t>& thread_counts, double min_time) {
+  for (const ConvShape& s : kConvLayers) {
+    for (size_t threads : thread_counts) {
+      for (const ConvImpl& impl : impls) {
+        benchmark::RegisterBenchmark(
+            conv_bench_name(impl.name, threads, s.name).c_str(),
+            [impl, s, threads](benchmark::State& st) { run_layer(st, impl, s, threads); })
+            ->UseRealTime()
+            ->MinTime(min_time)
+            ->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+  for (const ConvNetwork& net : kConvNetworks) {
+    for (const ConvImpl& impl : impls) {
+      benchmark::RegisterBenchmark(
+          conv_bench_name(impl.name, 1, net.name).c_str(),
+          [impl, net](benchmark::State& st) { run_network(st, impl, net); })
+          ->UseManualTime()
+          ->MinTime(3 * min_time)  // passes of 5-50 ms: enough of them for the medians
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+}
