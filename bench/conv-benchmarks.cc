@@ -31,9 +31,19 @@ pthreadpool* pool_for(size_t threads) {
   return threads > 1 ? bench_pool() : nullptr;
 }
 
-std::map<std::string, NetworkTimes>& mutable_network_times() {
-  static std::map<std::string, NetworkTimes> times;
-  return times;
+std::map<std::string, std::vector<double>>& run_log() {
+  static std::map<std::string, std::vector<double>> log;
+  return log;
+}
+
+// Runs conv once, appends its wall time to `log` and returns it.
+double timed_run(ConvRunner& conv, std::vector<double>* log, bool* ok) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  *ok = conv.run() && *ok;
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  log->push_back(seconds);
+  return seconds;
 }
 
 void run_layer(benchmark::State& state, const ConvImpl& impl, const ConvShape& s, size_t threads) {
@@ -44,8 +54,9 @@ void run_layer(benchmark::State& state, const ConvImpl& impl, const ConvShape& s
     return;
   }
   bool ok = conv->run();  // untimed: builds indirection tables, faults the output in
+  std::vector<double>& log = run_log()[conv_bench_name(impl.name, threads, s.name)];
   for (auto _ : state) {
-    ok = conv->run() && ok;
+    state.SetIterationTime(timed_run(*conv, &log, &ok));
     benchmark::ClobberMemory();
   }
   if (!ok) state.SkipWithError((impl.title + ": run failed").c_str());
@@ -67,18 +78,12 @@ void run_network(benchmark::State& state, const ConvImpl& impl, const ConvNetwor
     }
     ok = layers.back()->run() && ok;  // untimed warm-up
   }
-  NetworkTimes& times = mutable_network_times()[conv_bench_name(impl.name, 1, net.name)];
-  times.seconds.resize(net.count);
-  using Clock = std::chrono::steady_clock;
+  std::vector<std::vector<double>*> logs;
+  for (size_t i = 0; i < net.count; i++)
+    logs.push_back(&run_log()[network_layer_key(conv_bench_name(impl.name, 1, net.name), i)]);
   for (auto _ : state) {
     double total = 0;
-    for (size_t i = 0; i < net.count; i++) {
-      const Clock::time_point start = Clock::now();
-      ok = layers[i]->run() && ok;
-      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      times.seconds[i].push_back(seconds);
-      total += seconds;
-    }
+    for (size_t i = 0; i < net.count; i++) total += timed_run(*layers[i], logs[i], &ok);
     state.SetIterationTime(total);
   }
   if (!ok) state.SkipWithError((impl.title + ": run failed").c_str());
@@ -111,16 +116,17 @@ std::string conv_bench_name(const std::string& impl, size_t threads, const std::
   return impl + "/" + std::to_string(threads) + "t/" + what;
 }
 
-double NetworkTimes::layer_us(size_t i) const {
-  if (i >= seconds.size() || seconds[i].empty()) return 0.0;
-  std::vector<double> sorted = seconds[i];
+std::string network_layer_key(const std::string& network_bench, size_t layer) {
+  return network_bench + "#" + std::to_string(layer);
+}
+
+double median_run_us(const std::string& key) {
+  auto it = run_log().find(key);
+  if (it == run_log().end() || it->second.empty()) return 0.0;
+  std::vector<double> sorted = it->second;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
   return (n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])) * 1e6;
-}
-
-const std::map<std::string, NetworkTimes>& network_times() {
-  return mutable_network_times();
 }
 
 void register_conv_benchmarks(const std::vector<ConvImpl>& impls,
@@ -131,7 +137,7 @@ void register_conv_benchmarks(const std::vector<ConvImpl>& impls,
         benchmark::RegisterBenchmark(
             conv_bench_name(impl.name, threads, s.name).c_str(),
             [impl, s, threads](benchmark::State& st) { run_layer(st, impl, s, threads); })
-            ->UseRealTime()
+            ->UseManualTime()  // each run's wall time, as logged
             ->MinTime(min_time)
             ->Unit(benchmark::kMicrosecond);
       }

@@ -37,13 +37,10 @@ std::string conv_bench_name(const std::string& impl, size_t threads, const std::
 void register_conv_benchmarks(const std::vector<ConvImpl>& impls,
                               const std::vector<size_t>& thread_counts, double min_time);
 
-// Every timed pass of a network benchmark, layer by layer, by its name. A layer's time is
-// its median over the passes (a pass preempted by another process moves the mean, not the
-// median); the network's time is the sum of its layers'.
-struct NetworkTimes {
-  std::vector<std::vector<double>> seconds;  // [layer][pass]
-  double layer_us(size_t i) const;           // 0 without passes
-};
-const std::map<std::string, NetworkTimes>& network_times();
+// Every timed run's seconds are kept, by key: a layer benchmark's name, or a network
+// benchmark's name with "#<layer index>". The summary uses medians: a run preempted by another
+// process on a shared machine moves the mean, not the median.
+std::string network_layer_key(const std::string& network_bench, size_t layer);
+double median_run_us(const std::string& key);  // 0 without runs
 
 #endif  // QEQ_BENCH_CONV_BENCHMARKS_H

@@ -26,6 +26,11 @@ std::string strip_prefix(const std::string& label, const std::string& prefix) {
   return label.rfind(prefix, 0) == 0 ? label.substr(prefix.size()) : label;
 }
 
+// The median time of layer i in impl's network benchmark; 0 if it did not run.
+double layer_us(const ConvImpl& impl, const ConvNetwork& net, size_t i) {
+  return median_run_us(network_layer_key(conv_bench_name(impl.name, 1, net.name), i));
+}
+
 }  // namespace
 
 ConvSummaryReporter::ConvSummaryReporter(ConvSummarySetup setup)
@@ -36,30 +41,13 @@ ConvSummaryReporter::ConvSummaryReporter(ConvSummarySetup setup)
 void ConvSummaryReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
   for (const Run& run : runs) {
-    if (run.error_occurred) continue;
-    auto ops = run.counters.find("ops");
-    const double g = ops == run.counters.end() ? 0.0 : ops->second.value / 1e9;
-    Result& r = results_[run.run_name.function_name];
-    if (run.run_type == Run::RT_Iteration) {
-      r.gops_sum += g;
-      r.count++;
-      r.label = run.report_label;
-    } else if (run.aggregate_name == "mean") {  // --benchmark_report_aggregates_only
-      r.aggregate_mean = g;
-      r.label = run.report_label;
-    }
+    if (!run.error_occurred) labels_[run.run_name.function_name] = run.report_label;
   }
 }
 
-double ConvSummaryReporter::gops(const std::string& name) const {
-  auto it = results_.find(name);
-  if (it == results_.end()) return 0.0;
-  return it->second.count ? it->second.gops_sum / it->second.count : it->second.aggregate_mean;
-}
-
-std::string ConvSummaryReporter::label(const std::string& name) const {
-  auto it = results_.find(name);
-  return it == results_.end() ? "" : it->second.label;
+double ConvSummaryReporter::gops(const ConvImpl& impl, size_t threads, const ConvShape& s) const {
+  const double us = median_run_us(conv_bench_name(impl.name, threads, s.name));
+  return us > 0 ? conv_ops(s) / us * 1e-3 : 0.0;
 }
 
 std::string ConvSummaryReporter::title(const ConvImpl& impl) const {
@@ -70,7 +58,7 @@ std::string ConvSummaryReporter::title(const ConvImpl& impl) const {
 void ConvSummaryReporter::print_layers(std::FILE* out) const {
   const ConvImpl& qeq = setup_.impls.front();
   const std::vector<ConvImpl> peers(setup_.impls.begin() + 1, setup_.impls.end());
-  std::fprintf(out, "\nint8 convolution layers, batch 1: GOPS (means of the repetitions)\n\n");
+  std::fprintf(out, "\nint8 convolution layers, batch 1: GOPS from the median run time\n\n");
   std::fprintf(out, "| layer (H x W x C, kernel / stride, O) | threads | qeq GOPS | qeq kernel |");
   for (const ConvImpl& p : peers) std::fprintf(out, " %s GOPS |", title(p).c_str());
   for (const ConvImpl& p : peers) std::fprintf(out, " qeq / %s |", p.title.c_str());
@@ -79,21 +67,18 @@ void ConvSummaryReporter::print_layers(std::FILE* out) const {
   std::fprintf(out, "\n");
   for (const ConvShape& s : kConvLayers) {
     for (size_t t : setup_.threads) {
-      const std::string qname = conv_bench_name(qeq.name, t, s.name);
-      const double q = gops(qname);
+      const double q = gops(qeq, t, s);
+      auto label = labels_.find(conv_bench_name(qeq.name, t, s.name));
       std::fprintf(out, "| %s | %zu | %s | %s |", describe(s).c_str(), t, fixed(q, 1).c_str(),
-                   strip_prefix(label(qname), "qeq_").c_str());
+                   label == labels_.end() ? "" : strip_prefix(label->second, "qeq_").c_str());
       for (const ConvImpl& p : peers) {
-        const std::string pname = conv_bench_name(p.name, t, s.name);
-        const std::string impl = p.name == "onednn" ? label(pname) : "";
-        std::fprintf(out, " %s%s |", fixed(gops(pname), 1).c_str(),
-                     impl.empty() ? "" : (" (" + impl + ")").c_str());
+        auto impl = labels_.find(conv_bench_name(p.name, t, s.name));
+        const bool named = p.name == "onednn" && impl != labels_.end();
+        std::fprintf(out, " %s%s |", fixed(gops(p, t, s), 1).c_str(),
+                     named ? (" (" + impl->second + ")").c_str() : "");
       }
-      for (const ConvImpl& p : peers)
-        std::fprintf(out, " %s |", ratio(q, gops(conv_bench_name(p.name, t, s.name))).c_str());
-      const std::string scaling =
-          t > 1 ? ratio(q, gops(conv_bench_name(qeq.name, 1, s.name))) : "-";
-      std::fprintf(out, " %s |\n", scaling.c_str());
+      for (const ConvImpl& p : peers) std::fprintf(out, " %s |", ratio(q, gops(p, t, s)).c_str());
+      std::fprintf(out, " %s |\n", t > 1 ? ratio(q, gops(qeq, 1, s)).c_str() : "-");
     }
   }
 }
@@ -127,10 +112,9 @@ void ConvSummaryReporter::print_networks(std::FILE* out) const {
       }
       std::vector<double> ms;
       for (const ConvImpl& p : setup_.impls) {
-        auto it = network_times().find(conv_bench_name(p.name, 1, net.name));
         double sum = 0;
-        for (size_t i = 0; it != network_times().end() && i < net.count; i++)
-          sum += included(net.layers[i]) ? it->second.layer_us(i) * 1e-3 : 0.0;
+        for (size_t i = 0; i < net.count; i++)
+          sum += included(net.layers[i]) ? layer_us(p, net, i) * 1e-3 : 0.0;
         ms.push_back(sum);
       }
       const char* names[] = {"", " (depthwise layers)", " (other layers)"};
@@ -157,34 +141,29 @@ void ConvSummaryReporter::print_worst_layers(std::FILE* out) const {
   for (size_t i = 0; i < 2 * setup_.impls.size() - 1; i++) std::fprintf(out, "---:|");
   std::fprintf(out, "\n");
   for (const ConvNetwork& net : kConvNetworks) {
-    std::vector<const NetworkTimes*> times;
-    for (const ConvImpl& p : setup_.impls) {
-      auto it = network_times().find(conv_bench_name(p.name, 1, net.name));
-      times.push_back(it == network_times().end() || it->second.layer_us(0) == 0 ? nullptr
-                                                                                 : &it->second);
+    const size_t peers = setup_.impls.size();
+    std::vector<std::vector<double>> us(net.count);  // [layer][impl]
+    for (size_t i = 0; i < net.count; i++) {
+      for (const ConvImpl& p : setup_.impls) us[i].push_back(layer_us(p, net, i));
     }
-    if (times[0] == nullptr) continue;
     // qeq's time over the faster peer's: the larger, the further behind.
     std::vector<std::pair<double, size_t>> order;
     for (size_t i = 0; i < net.count; i++) {
       double best = 0;
-      for (size_t j = 1; j < times.size(); j++) {
-        const double us = times[j] ? times[j]->layer_us(i) : 0.0;
-        if (us > 0 && (best == 0 || us < best)) best = us;
+      for (size_t j = 1; j < peers; j++) {
+        if (us[i][j] > 0 && (best == 0 || us[i][j] < best)) best = us[i][j];
       }
-      if (best > 0) order.push_back({times[0]->layer_us(i) / best, i});
+      if (best > 0 && us[i][0] > 0) order.push_back({us[i][0] / best, i});
     }
     std::sort(order.rbegin(), order.rend());
     for (size_t r = 0; r < order.size() && r < kWorst; r++) {
-      const ConvShape& s = net.layers[order[r].second];
+      const size_t i = order[r].second;
+      const ConvShape& s = net.layers[i];
       std::fprintf(out, "| %s | %s | %s | %.1f |", net.name, s.name, describe(s).c_str(),
                    conv_ops(s) * 1e-6);
-      for (const NetworkTimes* t : times)
-        std::fprintf(out, " %s |", fixed(t ? t->layer_us(order[r].second) : 0.0, 1).c_str());
-      for (size_t j = 1; j < times.size(); j++) {
-        const double theirs = times[j] ? times[j]->layer_us(order[r].second) : 0.0;
-        std::fprintf(out, " %s |", ratio(theirs, times[0]->layer_us(order[r].second)).c_str());
-      }
+      for (double t : us[i]) std::fprintf(out, " %s |", fixed(t, 1).c_str());
+      for (size_t j = 1; j < peers; j++)
+        std::fprintf(out, " %s |", ratio(us[i][j], us[i][0]).c_str());
       std::fprintf(out, "\n");
     }
   }
@@ -213,15 +192,18 @@ void ConvSummaryReporter::print_notes(std::FILE* out) const {
   }
   std::fprintf(
       out,
-      "GOPS = 2 x multiply-adds / s (wall time; padding taps counted, depthwise counts its\n"
-      "own). All: per-channel symmetric qint8 weights, quint8 activations (zero point 121),\n"
-      "f32 bias, ReLU, quint8 output (zero point 128); qeq with PyTorch's onednn engine.\n"
-      "oneDNN: convolution_forward u8 x s8 -> u8 NHWC, output scales, src and dst zero\n"
-      "points, weights reordered once; threads via OpenMP (omp_set_num_threads).\n"
-      "XNNPACK: convolution2d_nhwc_qc8 (per-channel weights; qint8: the same data shifted\n"
-      "by 128; int32 bias; setup + run timed). Threads: one pthreadpool of every CPU,\n"
-      "shared by qeq and XNNPACK. 'qeq / peer': qeq's speed over the peer's (> 1: qeq\n"
-      "faster); 'x 1 thread': qeq's all-core GOPS over its one-thread GOPS.\n");
+      "Every run is timed alone (wall clock); the tables use each benchmark's median run\n"
+      "over all its repetitions. GOPS = 2 x multiply-adds / median time (padding taps\n"
+      "counted; depthwise counts its own). All: per-channel symmetric qint8 weights, quint8\n"
+      "activations (zero point 121), f32 bias, ReLU, quint8 output (zero point 128); qeq\n"
+      "with PyTorch's onednn engine. oneDNN: convolution_forward u8 x s8 -> u8 NHWC, output\n"
+      "scales, src and dst zero points, weights reordered once; threads via OpenMP\n"
+      "(omp_set_num_threads). XNNPACK: convolution2d_nhwc_qc8 (per-channel weights; qint8:\n"
+      "the same data shifted by 128; int32 bias; setup + run timed). Threads: one\n"
+      "pthreadpool of every CPU, shared by qeq and XNNPACK. 'qeq / peer': qeq's speed over\n"
+      "the peer's (> 1: qeq faster); 'x 1 thread': qeq's all-core GOPS over its one-thread\n"
+      "GOPS. Network layers each run on their own random operands (no data flows between\n"
+      "them); qeq's depthwise layers take its qu8s8_dwconv path, the others the GEMM path.\n");
 }
 
 void ConvSummaryReporter::Finalize() {

@@ -27,13 +27,8 @@ class ConvSummaryReporter : public benchmark::ConsoleReporter {
   void Finalize() override;
 
  private:
-  struct Result {
-    double gops_sum = 0, aggregate_mean = 0;
-    int count = 0;
-    std::string label;
-  };
-  double gops(const std::string& name) const;  // mean over repetitions; 0 if none
-  std::string label(const std::string& name) const;
+  // GOPS of a layer benchmark from its median run time; 0 if it did not run.
+  double gops(const ConvImpl& impl, size_t threads, const ConvShape& s) const;
   std::string title(const ConvImpl& impl) const;  // with " (!)" if its check failed
 
   void print_layers(std::FILE* out) const;
@@ -42,7 +37,7 @@ class ConvSummaryReporter : public benchmark::ConsoleReporter {
   void print_notes(std::FILE* out) const;
 
   ConvSummarySetup setup_;
-  std::map<std::string, Result> results_;
+  std::map<std::string, std::string> labels_;  // by benchmark name
 };
 
 #endif  // QEQ_BENCH_CONV_SUMMARY_H

@@ -43,6 +43,8 @@ ONEDNN_MAX_CPU_ISA=AVX2 "$build/bench/qeq_bench_gemm" "${gemm_args[@]}" "$@" \
 # first): ResNet/MobileNet layers one thread and all cores, then every convolution of
 # ResNet-18 and MobileNetV2 at 224x224, one thread, layer by layer (about a minute); ends with
 # its summary tables (GOPS per layer, network sums, the layers furthest behind a peer).
+# The network layer list (bench/conv-networks.h) must still be torchvision's.
+/usr/bin/python3 "$root/bench/conv_networks.py" --check
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" --benchmark_color=false --benchmark_repetitions=3 \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
 # qeq.torch against PyTorch's own functions on identical copies (fold + CLE on resnet18,
