@@ -6,28 +6,21 @@
 #include <map>
 #include <tuple>
 
-namespace {
+#include "bench-random.h"
 
-struct Random {
-  uint64_t state;
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 32);
-  }
-};
+namespace {
 
 std::unique_ptr<ConvProblem> make_problem(const ConvShape& s) {
   auto p = std::make_unique<ConvProblem>();
   p->shape = s;
-  Random rng{0x9e3779b97f4a7c15ull ^ (s.h * 1000003u + s.c * 1009u + s.o * 31u + s.k)};
+  BenchRandom rng{0x9e3779b97f4a7c15ull ^ (s.h * 1000003u + s.c * 1009u + s.o * 31u + s.k)};
   p->x.resize(s.h * s.w * s.c);
-  for (uint8_t& v : p->x) v = static_cast<uint8_t>(rng.next() >> 24);
+  rng.fill(&p->x);
   p->x_signed.resize(p->x.size());
   for (size_t i = 0; i < p->x.size(); i++) p->x_signed[i] = static_cast<int8_t>(p->x[i] - 128);
   const size_t k = s.k * s.k * (s.c / s.groups);  // the GEMM's K: one output's taps
-  // Full-range symmetric weights (-127..127), as a per-channel symmetric observer gives.
   p->w.resize(s.o * k);
-  for (int8_t& v : p->w) v = static_cast<int8_t>(static_cast<int>(rng.next() % 255u) - 127);
+  rng.fill(&p->w);
   p->x_scale = 0.02f;
   p->x_zero_point = 121;
   p->w_scales.resize(s.o);
@@ -37,7 +30,7 @@ std::unique_ptr<ConvProblem> make_problem(const ConvShape& s) {
   p->y_scale = 0.05f * std::sqrt(static_cast<float>(k));
   p->y_zero_point = 128;
   p->bias.resize(s.o);
-  for (float& b : p->bias) b = (static_cast<float>(rng.next() >> 8) / 16777216.0f - 0.5f) * 4.0f;
+  rng.fill(&p->bias);
   return p;
 }
 

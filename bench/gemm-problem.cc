@@ -7,6 +7,8 @@
 #include <memory>
 #include <tuple>
 
+#include "bench-random.h"
+
 const GemmShape kGemmShapes[8] = {{1, 4096, 4096},    {16, 1024, 1024},  {64, 512, 512},
                                   {128, 768, 3072},   {128, 1024, 1024}, {256, 256, 256},
                                   {1024, 1024, 1024}, {2048, 2048, 2048}};
@@ -33,23 +35,14 @@ void report_gemm_ops(benchmark::State& state, const GemmShape& s) {
 
 namespace {
 
-struct Random {
-  uint64_t state;
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 32);
-  }
-};
-
 std::unique_ptr<GemmProblem> make_problem(const GemmShape& s) {
   auto p = std::make_unique<GemmProblem>();
   p->shape = s;
-  Random rng{0x9e3779b97f4a7c15ull ^ (s.m * 1000003u + s.n * 1009u + s.k)};
+  BenchRandom rng{0x9e3779b97f4a7c15ull ^ (s.m * 1000003u + s.n * 1009u + s.k)};
   p->x.resize(s.m * s.k);
-  for (uint8_t& v : p->x) v = static_cast<uint8_t>(rng.next() >> 24);
-  // Full-range symmetric weights (-127..127), as a per-channel symmetric observer gives.
+  rng.fill(&p->x);
   p->w.resize(s.n * s.k);
-  for (int8_t& v : p->w) v = static_cast<int8_t>(static_cast<int>(rng.next() % 255u) - 127);
+  rng.fill(&p->w);
   p->x_scale = 0.02f;
   p->x_zero_point = 121;
   p->w_scales.resize(s.n);
@@ -59,7 +52,7 @@ std::unique_ptr<GemmProblem> make_problem(const GemmShape& s) {
   p->y_scale = 0.05f * std::sqrt(static_cast<float>(s.k));
   p->y_zero_point = 128;
   p->bias.resize(s.n);
-  for (float& b : p->bias) b = (static_cast<float>(rng.next() >> 8) / 16777216.0f - 0.5f) * 4.0f;
+  rng.fill(&p->bias);
   p->x_float.resize(p->x.size());
   for (size_t i = 0; i < p->x.size(); i++)
     p->x_float[i] = static_cast<float>(p->x[i] - p->x_zero_point) * p->x_scale;
