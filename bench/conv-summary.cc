@@ -113,9 +113,14 @@ void ConvSummaryReporter::print_networks(std::FILE* out) const {
       std::vector<double> ms;
       for (const ConvImpl& p : setup_.impls) {
         double sum = 0;
-        for (size_t i = 0; i < net.count; i++)
-          sum += included(net.layers[i]) ? layer_us(p, net, i) * 1e-3 : 0.0;
-        ms.push_back(sum);
+        bool complete = true;  // a layer that did not run leaves no sum
+        for (size_t i = 0; i < net.count; i++) {
+          if (!included(net.layers[i])) continue;
+          const double us = layer_us(p, net, i);
+          sum += us * 1e-3;
+          complete = complete && us > 0;
+        }
+        ms.push_back(complete ? sum : 0.0);
       }
       const char* names[] = {"", " (depthwise layers)", " (other layers)"};
       std::fprintf(out, "| %s%s | %zu | %.2f |", net.name, names[part], layers, ops * 1e-9);
@@ -141,7 +146,7 @@ void ConvSummaryReporter::print_worst_layers(std::FILE* out) const {
   for (size_t i = 0; i < 2 * setup_.impls.size() - 1; i++) std::fprintf(out, "---:|");
   std::fprintf(out, "\n");
   for (const ConvNetwork& net : kConvNetworks) {
-    const size_t peers = setup_.impls.size();
+    const size_t impls = setup_.impls.size();        // qeq and the peers
     std::vector<std::vector<double>> us(net.count);  // [layer][impl]
     for (size_t i = 0; i < net.count; i++) {
       for (const ConvImpl& p : setup_.impls) us[i].push_back(layer_us(p, net, i));
@@ -150,7 +155,7 @@ void ConvSummaryReporter::print_worst_layers(std::FILE* out) const {
     std::vector<std::pair<double, size_t>> order;
     for (size_t i = 0; i < net.count; i++) {
       double best = 0;
-      for (size_t j = 1; j < peers; j++) {
+      for (size_t j = 1; j < impls; j++) {
         if (us[i][j] > 0 && (best == 0 || us[i][j] < best)) best = us[i][j];
       }
       if (best > 0 && us[i][0] > 0) order.push_back({us[i][0] / best, i});
@@ -162,7 +167,7 @@ void ConvSummaryReporter::print_worst_layers(std::FILE* out) const {
       std::fprintf(out, "| %s | %s | %s | %.1f |", net.name, s.name, describe(s).c_str(),
                    conv_ops(s) * 1e-6);
       for (double t : us[i]) std::fprintf(out, " %s |", fixed(t, 1).c_str());
-      for (size_t j = 1; j < peers; j++)
+      for (size_t j = 1; j < impls; j++)
         std::fprintf(out, " %s |", ratio(us[i][j], us[i][0]).c_str());
       std::fprintf(out, "\n");
     }
