@@ -347,27 +347,35 @@ qeq_status qeq_equalize(qeq_layer* const* layers, const size_t* group_sizes, siz
       if (plans[p].work_floats > max_work) max_work = plans[p].work_floats;
     }
   }
-  status = check_weights_finite(fn, layers, layer_count);
-  if (status != QEQ_OK) goto done;
+  size_t shared = SIZE_MAX; /* the first pair with a wrongly shared weight */
   for (p = 0; p < pair_count; p++) {
     first_index[p] = distinct_index(distinct, &distinct_count, plans[p].first);
     second_index[p] = distinct_index(distinct, &distinct_count, plans[p].second);
-    if (first_index[p] == SIZE_MAX || second_index[p] == SIZE_MAX) {
-      status = qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                        "%s: pair %zu has a layer whose weight another descriptor shares with a "
-                        "different shape, kind, groups or bias",
-                        fn, p);
-      goto done;
+    if ((first_index[p] == SIZE_MAX || second_index[p] == SIZE_MAX) && shared == SIZE_MAX) {
+      shared = p;
     }
-    bias_written[first_index[p]] = 1;
   }
+  /* The fused sweep checks the weights itself, in the same order, in the read-only pass it
+   * starts with: one read of the chain fewer. */
+  const int fused = shared == SIZE_MAX &&
+                    qeq_equalize_chain_fusable(plans, pair_count, distinct_count, layer_count);
+  status = fused ? QEQ_OK : check_weights_finite(fn, layers, layer_count);
+  if (status != QEQ_OK) goto done;
+  if (shared != SIZE_MAX) {
+    status = qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: pair %zu has a layer whose weight another descriptor shares with a "
+                      "different shape, kind, groups or bias",
+                      fn, shared);
+    goto done;
+  }
+  for (p = 0; p < pair_count; p++) bias_written[first_index[p]] = 1;
   status =
       check_distinct_overlaps(fn, layers, distinct, distinct_count, bias_written, buffers, names);
   if (status != QEQ_OK) goto done;
 
   /* No pairs: nothing to do, converged at once (PyTorch: converged({}, {}) is True). */
   qeq_equalize_report result = {0, 0.0, 1};
-  if (qeq_equalize_chain_fusable(plans, pair_count, distinct_count, layer_count)) {
+  if (fused) {
     status = qeq_equalize_chain_sweeps(fn, plans, pair_count, first_index, second_index, change,
                                        distinct_count, threshold, max_sweeps, &result);
     if (status != QEQ_OK) goto done;

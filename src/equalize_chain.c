@@ -10,12 +10,15 @@
  * next sweep. Every weight sees the same multiplications in the same order as in the general
  * sweep, and every min/max and sum of squares is computed from the same values in the same
  * order, so the results are the same bits. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "dispatch/dispatch.h"
 #include "src/equalize_internal.h"
 #include "src/error.h"
+#include "src/layer.h"
+#include "src/shape.h"
 #include "src/tuning.h"
 #include "src/workspace.h"
 
@@ -199,6 +202,21 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   return QEQ_OK;
 }
 
+/* NaN or Inf in `layer` (layers[index]), named by its first position as qeq_equalize's own
+ * check names it: scanned when min is NULL, else only if the per-channel min/max just taken
+ * over the whole weight show one. */
+static qeq_status check_finite(const char* fn, const qeq_layer* layer, size_t index,
+                               const float* min, const float* max, size_t channels) {
+  int bad = min == NULL;
+  for (size_t c = 0; !bad && c < channels; c++) bad = !isfinite(min[c]) || !isfinite(max[c]);
+  if (!bad) return QEQ_OK;
+  const size_t numel = qeq_layer_weight_bytes(layer) / sizeof(float);
+  const size_t k = qeq_first_non_finite(layer->weight, numel);
+  if (k == numel) return QEQ_OK;
+  return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: layers[%zu]'s weight[%zu] is NaN or Inf", fn, index,
+                  k);
+}
+
 qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, size_t pair_count,
                                      const size_t* first_index, const size_t* second_index,
                                      double* change, size_t distinct_count, float threshold,
@@ -208,15 +226,26 @@ qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, siz
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
   }
   /* Input-channel min/max of every second layer as it stands (and the sums of squares of the
-   * last ones, for their change in the first sweep). */
-  for (size_t p = 0; p < pair_count; p++) {
+   * last ones, for their change in the first sweep). These reads check the weights for NaN and
+   * Inf before anything is written, in layer order (qeq_equalize leaves it to this pass). */
+  qeq_status status = QEQ_OK;
+  for (size_t p = 0; status == QEQ_OK && p < pair_count; p++) {
+    if (starts_chain(plans, p))
+      status = check_finite(fn, plans[p].first, first_index[p], NULL, NULL, 0);
     const size_t offset = s.pair_offset[p];
     qeq_channel_set_minmax_squares(
         &plans[p].consumed, plans[p].second->weight, s.col_min + offset, s.col_max + offset,
         ends_chain(plans, pair_count, p) ? s.col_square + offset : NULL, s.col_work);
+    if (status == QEQ_OK) {
+      status = check_finite(fn, plans[p].second, second_index[p], s.col_min + offset,
+                            s.col_max + offset, plans[p].channels);
+    }
+  }
+  if (status != QEQ_OK) {
+    chain_scratch_free(&s);
+    return status;
   }
   const size_t none = SIZE_MAX;
-  qeq_status status = QEQ_OK;
   *result = (qeq_equalize_report){0, 0.0, 0};
   while (status == QEQ_OK && result->sweeps < max_sweeps) {
     for (size_t p = 0; status == QEQ_OK && p < pair_count; p++) {

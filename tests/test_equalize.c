@@ -571,6 +571,51 @@ static void test_non_finite_weight_index(void** state) {
   }
 }
 
+/* Chains of plain layers take the fused sweep, whose read-only first pass checks the weights
+ * (qeq_equalize skips its own scan then): the first bad layer in layer order is named, with
+ * the first bad position, whether it starts a chain or not, and nothing is written. */
+static void test_fused_chain_names_first_bad_layer(void** state) {
+  (void)state;
+  enum { N = 24, L = 5 };
+  static float w[L][N * 3 * N], copy[L][N * 3 * N], bias[L][N];
+  qeq_layer layer[L];
+  qeq_layer* chain[L];
+  for (size_t j = 0; j < L; j++) {
+    for (size_t i = 0; i < N * 3 * N; i++) w[j][i] = (float)((i * 7 + j) % 11) - 5.0f;
+    for (size_t c = 0; c < N; c++) bias[j][c] = 0.5f;
+    CHECK(qeq_layer_init(&layer[j], QEQ_LAYER_CONV1D, 3, (size_t[]){N, N, 3}, w[j], bias[j], 1,
+                         QEQ_ACTIVATION_RELU) == QEQ_OK,
+          "%s", qeq_last_error());
+    chain[j] = &layer[j];
+  }
+  const size_t sizes[2] = {3, 2}; /* layers 0-2, then 3-4: layer 3 starts a chain */
+  const struct {
+    size_t layer, position;
+    float value;
+  } bad[][2] = {{{0, 5, NAN}, {2, 0, NAN}},
+                {{1, 70, INFINITY}, {2, 3, NAN}},
+                {{2, N * 3 * N - 1, -INFINITY}, {4, 1, NAN}},
+                {{3, 9, NAN}, {4, 0, INFINITY}},
+                {{4, 100, NAN}, {4, 200, NAN}}};
+  for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
+    for (size_t k = 0; k < 2; k++) w[bad[t][k].layer][bad[t][k].position] = bad[t][k].value;
+    memcpy(copy, w, sizeof w);
+    qeq_equalize_report report = {7, 7.0, 7};
+    char want[64];
+    snprintf(want, sizeof want, "layers[%zu]'s weight[%zu]", bad[t][0].layer, bad[t][0].position);
+    CHECK(qeq_equalize(chain, sizes, 2, 1e-4f, 10, &report) == QEQ_ERROR_NON_FINITE &&
+              strstr(qeq_last_error(), want) != NULL,
+          "want \"%s\" in \"%s\"", want, qeq_last_error());
+    CHECK(memcmp(copy, w, sizeof w) == 0 && report.sweeps == 7, "written on failure (case %zu)", t);
+    for (size_t k = 0; k < 2; k++) {
+      const size_t i = bad[t][k].position;
+      w[bad[t][k].layer][i] = (float)((i * 7 + bad[t][k].layer) % 11) - 5.0f;
+    }
+  }
+  qeq_equalize_report report;
+  CHECK(qeq_equalize(chain, sizes, 2, 1e-4f, 10, &report) == QEQ_OK, "%s", qeq_last_error());
+}
+
 static void test_isa_coverage(void** state) {
   (void)state;
   CHECK(coverage_report("equalize golden", 0) == 0, "an ISA this CPU has was not covered");
@@ -589,6 +634,7 @@ int main(void) {
       cmocka_unit_test(test_zero_range_channels_stay_finite),
       cmocka_unit_test(test_errors_change_nothing),
       cmocka_unit_test(test_non_finite_weight_index),
+      cmocka_unit_test(test_fused_chain_names_first_bad_layer),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
