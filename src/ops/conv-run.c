@@ -78,28 +78,52 @@ typedef struct gather_context {
   size_t tile_bytes;
 } gather_context;
 
-/* A tap's channel run: 16-byte blocks the compiler turns into vector moves (a libc call per
- * tap cost a third of a 64-channel 3x3 convolution), then the bytes left. */
+/* A run of taps' channels: 16-byte blocks the compiler turns into vector moves (a libc call
+ * per tap cost a third of a 64-channel 3x3 convolution), the end by one overlapping move, and
+ * short runs (3-channel first layers) by two overlapping 8- or 4-byte moves. */
 static inline void copy_run(uint8_t* dst, const uint8_t* src, size_t bytes) {
-  size_t i = 0;
-  for (; i + 16 <= bytes; i += 16) memcpy(dst + i, src + i, 16);
-  for (; i < bytes; i++) dst[i] = src[i];
+  if (bytes >= 16) {
+    size_t i = 0;
+    for (; i + 16 <= bytes; i += 16) memcpy(dst + i, src + i, 16);
+    if (i < bytes) memcpy(dst + bytes - 16, src + bytes - 16, 16);
+  } else if (bytes >= 8) {
+    memcpy(dst, src, 8);
+    memcpy(dst + bytes - 8, src + bytes - 8, 8);
+  } else if (bytes >= 4) {
+    memcpy(dst, src, 4);
+    memcpy(dst + bytes - 4, src + bytes - 4, 4);
+  } else {
+    for (size_t i = 0; i < bytes; i++) dst[i] = src[i];
+  }
 }
 
 /* Copies the taps of `rows` output pixels for one group into tile rows of k bytes, moving
- * qint8 to uint8 (x ^ 0x80 = x + 128) on the way. */
+ * qint8 to uint8 (x ^ 0x80 = x + 128) on the way. A kernel row whose taps' channels lie back
+ * to back in the input (ungrouped, densely stored, dilation 1, no padding) is one copy: a 7x7
+ * layer on 3 channels copies 7 runs of 21 bytes per pixel, not 49 of 3. Within a kernel row
+ * the taps read one input row at evenly spaced columns, and padding can only be at its ends,
+ * so comparing the two end taps decides it. */
 static void gather_tile(const gather_context* ctx, size_t first, size_t rows, size_t group,
                         uint8_t* tile) {
   const qeq_conv* c = ctx->conv;
-  const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
+  const size_t kh = c->geometry.kernel_height, kw = c->geometry.kernel_width;
   const size_t run = c->group_input_channels, channel = group * run;
+  const size_t row_bytes = kw * run;
   for (size_t r = 0; r < rows; r++) {
-    const size_t* offsets = ctx->table + (first + r) * taps;
+    const size_t* offsets = ctx->table + (first + r) * kh * kw;
     uint8_t* dst = tile + r * c->k;
-    for (size_t t = 0; t < taps; t++, dst += run) {
-      const uint8_t* src =
-          offsets[t] == QEQ_CONV_PADDING_TAP ? ctx->zero_row : ctx->input + offsets[t];
-      copy_run(dst, src + channel, run);
+    for (size_t ky = 0; ky < kh; ky++, offsets += kw, dst += row_bytes) {
+      const size_t start = offsets[0], end = offsets[kw - 1];
+      if (start != QEQ_CONV_PADDING_TAP && end != QEQ_CONV_PADDING_TAP && end >= start &&
+          end - start == row_bytes - run) {
+        copy_run(dst, ctx->input + start + channel, row_bytes);
+        continue;
+      }
+      for (size_t kx = 0; kx < kw; kx++) {
+        const uint8_t* src =
+            offsets[kx] == QEQ_CONV_PADDING_TAP ? ctx->zero_row : ctx->input + offsets[kx];
+        copy_run(dst + kx * run, src + channel, run);
+      }
     }
     if (c->input_is_signed) {
       for (size_t i = 0; i < c->k; i++) tile[r * c->k + i] ^= 0x80;
