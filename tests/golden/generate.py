@@ -5,6 +5,7 @@ Run:  /usr/bin/python3 tests/golden/generate.py     (apt-get install python3-tor
       /usr/bin/python3 tests/golden/generate.py gemm    (only gemm.txt)
       /usr/bin/python3 tests/golden/generate.py conv    (only conv.txt)
       /usr/bin/python3 tests/golden/generate.py qops    (only qops.txt)
+      /usr/bin/python3 tests/golden/generate.py models  (only models.txt)
 
 Format, one record per block, all numbers exact: floats as C99 hex literals, ints decimal.
     case <name>
@@ -30,6 +31,7 @@ import equalize_cases  # noqa: E402
 import conv_cases  # noqa: E402
 import gemm_cases  # noqa: E402
 import qops_cases  # noqa: E402
+import models_cases  # noqa: E402
 
 
 def hexf(v):
@@ -223,6 +225,9 @@ def main():
     if sys.argv[1:] == ["qops"]:
         qops_cases.write_qops(Writer, gemm_cases.cpu_line)
         return 0
+    if sys.argv[1:] == ["models"]:
+        models_cases.write_models(Writer)
+        return 0
     gen = torch.Generator().manual_seed(20261122)
     ranges(gen)
     quantize(gen)
@@ -232,6 +237,7 @@ def main():
     gemm_cases.write_gemm(Writer)  # own numpy generator: the files above are unaffected
     conv_cases.write_conv(Writer)  # likewise
     qops_cases.write_qops(Writer, gemm_cases.cpu_line)  # likewise
+    models_cases.write_models(Writer)  # seeds its own models as SPEC 11 does
     return 0
 
 

@@ -1,0 +1,582 @@
+/* PyTorch's quantized reference models end to end (tests/golden/models.txt, SPEC.md 11-12):
+ * each model is rebuilt in C from its float weights: batch norm folded with
+ * qeq_fold_batch_norm, a float32 calibration pass (tests/support/float-ops.c, PyTorch's
+ * summation orders) over torch.rand's data regenerated from the exported mt19937 state feeds
+ * qeq's observers at the points PyTorch's prepare() puts them, weights are quantized by qeq and
+ * the model runs through qeq's int8 operations in NHWC. Asserted per model and engine:
+ *   a. with PyTorch's activation qparams, the int8 outputs equal PyTorch's quantized model's
+ *      bit for bit (eval data and the first calibration samples), under every ISA cap the CPU
+ *      has, with 1 and 2 threads;
+ *   b. qeq's observers give PyTorch's min/max and qparams exactly, qeq's weight qparams equal
+ *      PyTorch's, and with qeq's own qparams the SQNR against PyTorch's float model equals
+ *      PyTorch's (SPEC.md 11: 41.496 dB per tensor, 39.976 dB per channel) within 0.01 dB. */
+#include <math.h>
+#include <pthreadpool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qeq/conv.h"
+#include "qeq/fold.h"
+#include "qeq/gemm.h"
+#include "qeq/nhwc.h"
+#include "qeq/qops.h"
+#include "qeq/qparams.h"
+#include "qeq/quantize.h"
+#include "qeq/sqnr.h"
+#include "tests/support/float-ops.h"
+#include "tests/support/golden.h"
+#include "tests/support/mt19937.h"
+#include "tests/support/test-support.h"
+
+#define MAX_POINTS 8 /* observed activations per model */
+#define MAX_LAYERS 3
+
+typedef struct act_qparams {
+  float scale;
+  int32_t zero_point;
+} act_qparams;
+
+/* ---- fixtures: one float case and one case per engine, the data regenerated ---- */
+typedef struct model_fixture {
+  golden_case float_case, engine_case[2];
+  size_t n_calib, n_eval, channels, height, width, sample; /* sample = C * H * W */
+  float* calib;
+  float* eval;
+} model_fixture;
+
+static const golden_field* need(const golden_case* c, const char* key) {
+  const golden_field* f = golden_get(c, key);
+  CHECK(f != NULL, "%s: no field %s", c->name, key);
+  return f;
+}
+
+static void regenerate_data(model_fixture* m) {
+  const golden_case* c = &m->float_case;
+  mt19937 mt;
+  const golden_field* words = need(c, "rng_state");
+  CHECK(words->count == 624, "rng_state");
+  for (size_t i = 0; i < 624; i++) mt.state[i] = (uint32_t)words->values[i];
+  mt.left = (size_t)golden_int(c, "rng_left");
+  mt.next = (size_t)golden_int(c, "rng_next");
+  const size_t calib_count = m->n_calib * m->sample, eval_count = m->n_eval * m->sample;
+  uint32_t* units = malloc((calib_count + eval_count) * sizeof *units);
+  m->calib = malloc(calib_count * sizeof(float));
+  m->eval = malloc(eval_count * sizeof(float));
+  mt19937_rand(&mt, m->calib, units, calib_count);
+  mt19937_rand(&mt, m->eval, units + calib_count, eval_count);
+  const golden_field* head = need(c, "calib_head");
+  for (size_t i = 0; i < head->count; i++) {
+    CHECK(units[i] == (uint32_t)head->values[i], "%s: calibration value %zu", c->name, i);
+  }
+  uint64_t calib_sum = 0, eval_sum = 0;
+  for (size_t i = 0; i < calib_count; i++) calib_sum += units[i];
+  for (size_t i = 0; i < eval_count; i++) eval_sum += units[calib_count + i];
+  CHECK(calib_sum == (uint64_t)golden_int(c, "calib_sum"), "%s: calibration data sum", c->name);
+  CHECK(eval_sum == (uint64_t)golden_int(c, "eval_sum"), "%s: eval data sum", c->name);
+  free(units);
+}
+
+static void load_model(model_fixture* m, const char* prefix) {
+  memset(m, 0, sizeof *m);
+  golden_file* f = golden_open("models.txt");
+  CHECK(f != NULL, "models.txt");
+  char want[128];
+  snprintf(want, sizeof want, "%s_float", prefix);
+  golden_case scratch;
+  memset(&scratch, 0, sizeof scratch);
+  while (golden_next(f, &scratch) && strcmp(scratch.name, want) != 0) {
+  }
+  CHECK(strcmp(scratch.name, want) == 0, "no case %s", want);
+  m->float_case = scratch;
+  memset(&scratch, 0, sizeof scratch);
+  for (int e = 0; e < 2; e++) {
+    CHECK(golden_next(f, &m->engine_case[e]), "%s: engine case %d", prefix, e);
+  }
+  golden_close(f, &scratch);
+  const golden_field* shape = need(&m->float_case, "shape");
+  m->n_calib = (size_t)shape->values[0];
+  m->n_eval = (size_t)shape->values[1];
+  m->channels = (size_t)shape->values[2];
+  m->height = (size_t)shape->values[3];
+  m->width = (size_t)shape->values[4];
+  m->sample = m->channels * m->height * m->width;
+  regenerate_data(m);
+}
+
+static void free_model(model_fixture* m) {
+  golden_close(NULL, &m->float_case);
+  golden_close(NULL, &m->engine_case[0]);
+  golden_close(NULL, &m->engine_case[1]);
+  free(m->calib);
+  free(m->eval);
+}
+
+static float* param_copy(const model_fixture* m, const char* key, size_t count) {
+  const golden_field* f = need(&m->float_case, key);
+  CHECK(f->count == count, "%s: %zu values, want %zu", key, f->count, count);
+  float* out = malloc(count * sizeof *out);
+  golden_floats(&m->float_case, key, out, count);
+  return out;
+}
+
+/* ---- observers (SPEC.md 7.4: default_qconfig / default_per_channel_qconfig) ---- */
+static qeq_observer* activation_observer(void) {
+  qeq_observer_config cfg = qeq_observer_config_default(QEQ_DTYPE_QUINT8, QEQ_PER_TENSOR_AFFINE);
+  cfg.has_custom_range = 1; /* default_observer: quant_min 0, quant_max 127 */
+  cfg.quant_min = 0;
+  cfg.quant_max = 127;
+  qeq_observer* obs = NULL;
+  CHECK(qeq_observer_create(&cfg, &obs) == QEQ_OK, "observer: %s", qeq_last_error());
+  return obs;
+}
+
+static void observe(qeq_observer* obs, size_t count, const float* x) {
+  if (obs == NULL) return;
+  qeq_shape shape;
+  CHECK(qeq_shape_init(&shape, 1, &count) == QEQ_OK, "shape");
+  CHECK(qeq_observer_update(obs, &shape, x) == QEQ_OK, "observe: %s", qeq_last_error());
+}
+
+/* ---- a quantized Conv2d / Linear layer: folded float weights, then qeq's qint8 weights ---- */
+typedef struct layer {
+  const char* name;                        /* PyTorch's module name */
+  size_t out, in, kernel, padding, groups; /* Linear: kernel 1 */
+  int is_linear, relu;
+  float* weight; /* folded */
+  float* bias;   /* folded, or NULL */
+  int8_t* qweight;
+  float* weight_scales;
+  size_t scale_count;
+} layer;
+
+static size_t layer_weights(const layer* l) {
+  return l->out * (l->in / l->groups) * l->kernel * l->kernel;
+}
+
+/* Loads p_<name>_weight/bias and folds p_<bn>_* (bn may be NULL) with qeq_fold_batch_norm. */
+static void layer_load(layer* l, const model_fixture* m, const char* bn) {
+  char key[64];
+  snprintf(key, sizeof key, "p_%s_weight", l->name);
+  l->weight = param_copy(m, key, layer_weights(l));
+  snprintf(key, sizeof key, "p_%s_bias", l->name);
+  l->bias = golden_get(&m->float_case, key) != NULL ? param_copy(m, key, l->out) : NULL;
+  if (bn == NULL) return;
+  float* stats[4];
+  const char* parts[4] = {"running_mean", "running_var", "weight", "bias"};
+  for (int i = 0; i < 4; i++) {
+    snprintf(key, sizeof key, "p_%s_%s", bn, parts[i]);
+    stats[i] = param_copy(m, key, l->out);
+  }
+  qeq_layer desc;
+  const size_t dims[4] = {l->out, l->in / l->groups, l->kernel, l->kernel};
+  CHECK(qeq_layer_init(&desc, QEQ_LAYER_CONV2D, 4, dims, l->weight, l->bias, l->groups,
+                       QEQ_ACTIVATION_NONE) == QEQ_OK,
+        "%s: %s", l->name, qeq_last_error());
+  const qeq_batch_norm norm = {l->out, stats[0], stats[1], stats[2], stats[3], 1e-5f};
+  float* storage = l->bias == NULL ? malloc(l->out * sizeof(float)) : NULL;
+  CHECK(qeq_fold_batch_norm(&desc, &norm, storage) == QEQ_OK, "fold %s: %s", l->name,
+        qeq_last_error());
+  l->bias = desc.bias;
+  for (int i = 0; i < 4; i++) free(stats[i]);
+}
+
+/* The weight observer of the qconfig, then qeq_quantize_f32 (what convert does). */
+static void layer_quantize(layer* l, int per_channel) {
+  qeq_observer_config cfg = qeq_observer_config_default(
+      QEQ_DTYPE_QINT8, per_channel ? QEQ_PER_CHANNEL_SYMMETRIC : QEQ_PER_TENSOR_SYMMETRIC);
+  qeq_observer* obs = NULL;
+  CHECK(qeq_observer_create(&cfg, &obs) == QEQ_OK, "weight observer");
+  qeq_shape shape;
+  const size_t dims[2] = {l->out, layer_weights(l) / l->out};
+  CHECK(qeq_shape_init(&shape, 2, dims) == QEQ_OK, "shape");
+  CHECK(qeq_observer_update(obs, &shape, l->weight) == QEQ_OK, "%s", qeq_last_error());
+  l->scale_count = per_channel ? l->out : 1;
+  l->weight_scales = malloc(l->scale_count * sizeof(float));
+  int32_t* zps = malloc(l->scale_count * sizeof(int32_t));
+  CHECK(qeq_observer_qparams(obs, l->scale_count, l->weight_scales, zps, NULL) == QEQ_OK, "%s",
+        qeq_last_error());
+  l->qweight = malloc(layer_weights(l));
+  CHECK(qeq_quantize_f32(&shape, l->weight, 0, QEQ_DTYPE_QINT8, l->scale_count, l->weight_scales,
+                         zps, l->qweight) == QEQ_OK,
+        "%s: %s", l->name, qeq_last_error());
+  for (size_t i = 0; i < l->scale_count; i++) CHECK(zps[i] == 0, "symmetric zero point");
+  free(zps);
+  qeq_observer_destroy(obs);
+}
+
+static void layer_free(layer* l) {
+  free(l->weight);
+  free(l->bias);
+  free(l->qweight);
+  free(l->weight_scales);
+}
+
+static void layer_float(const layer* l, size_t n, size_t h, size_t w, const float* x, float* y) {
+  if (l->is_linear) {
+    f32_linear_forward(n, l->in, l->out, l->weight, l->bias, x, y);
+  } else {
+    const f32_conv2d conv = {l->in,      l->out,     l->groups, l->kernel, l->kernel,
+                             l->padding, l->padding, l->weight, l->bias};
+    f32_conv2d_forward(&conv, n, h, w, x, y);
+  }
+}
+
+/* qeq's int8 layer: NHWC uint8 in, uint8 out (rows of `out` for Linear). */
+static void layer_int8(const layer* l, qeq_gemm_engine engine, act_qparams in, act_qparams out,
+                       size_t n, size_t h, size_t w, const uint8_t* x, uint8_t* y,
+                       pthreadpool_t pool) {
+  if (l->is_linear) {
+    qeq_gemm_config c = qeq_gemm_config_default();
+    c.n = l->out;
+    c.k = l->in;
+    c.weights = l->qweight;
+    c.weight_qparam_count = l->scale_count;
+    c.weight_scales = l->weight_scales;
+    c.bias = l->bias;
+    c.input_scale = in.scale;
+    c.input_zero_point = in.zero_point;
+    c.output_scale = out.scale;
+    c.output_zero_point = out.zero_point;
+    c.clamp = l->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
+    c.engine = engine;
+    qeq_gemm* g = NULL;
+    CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s: %s", l->name, qeq_last_error());
+    CHECK(qeq_gemm_run(g, n, x, l->in, y, l->out, pool) == QEQ_OK, "%s: %s", l->name,
+          qeq_last_error());
+    qeq_gemm_destroy(g);
+    return;
+  }
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = l->in;
+  c.output_channels = l->out;
+  c.groups = l->groups;
+  c.kernel_height = c.kernel_width = l->kernel;
+  c.padding_height = c.padding_width = l->padding;
+  c.weights = l->qweight;
+  c.weight_qparam_count = l->scale_count;
+  c.weight_scales = l->weight_scales;
+  c.bias = l->bias;
+  c.input_scale = in.scale;
+  c.input_zero_point = in.zero_point;
+  c.output_scale = out.scale;
+  c.output_zero_point = out.zero_point;
+  c.clamp = l->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
+  c.engine = engine;
+  qeq_conv* conv = NULL;
+  CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s: %s", l->name, qeq_last_error());
+  CHECK(qeq_conv_run(conv, n, h, w, x, 0, y, 0, pool) == QEQ_OK, "%s: %s", l->name,
+        qeq_last_error());
+  qeq_conv_destroy(conv);
+}
+
+/* float NCHW -> quint8 NHWC with the input observer's qparams (the QuantStub). */
+static void quantize_input(size_t n, size_t c, size_t h, size_t w, const float* x, act_qparams q,
+                           uint8_t* y) {
+  const size_t count = n * c * h * w;
+  float* nhwc = malloc(count * sizeof *nhwc);
+  CHECK(qeq_nchw_to_nhwc_f32(n, c, h, w, x, nhwc) == QEQ_OK, "%s", qeq_last_error());
+  qeq_shape shape;
+  CHECK(qeq_shape_init(&shape, 1, &count) == QEQ_OK, "shape");
+  CHECK(
+      qeq_quantize_f32(&shape, nhwc, 0, QEQ_DTYPE_QUINT8, 1, &q.scale, &q.zero_point, y) == QEQ_OK,
+      "%s", qeq_last_error());
+  free(nhwc);
+}
+
+/* ---- a model: layers, observed points, the float and int8 forward passes ---- */
+typedef struct model model;
+struct model {
+  const char* prefix;
+  size_t points; /* observed activations, in the order of `point_names` */
+  const char* point_names[MAX_POINTS];
+  size_t layer_count;
+  layer layers[MAX_LAYERS];
+  size_t out_per_sample; /* output elements per input sample (ModelMultipleOps: 2 rows of 6) */
+  /* float pass over n samples, observing into obs[points] (entries may be NULL); y may be NULL */
+  void (*float_forward)(const model* m, const model_fixture* f, size_t n, const float* x,
+                        qeq_observer* const* obs, float* y);
+  /* int8 pass; y receives the output quantized with qp[points - 1], in PyTorch's logical
+   * (NCHW / row) order */
+  void (*int8_forward)(const model* m, const model_fixture* f, const act_qparams* qp,
+                       qeq_gemm_engine engine, size_t n, const float* x, uint8_t* y,
+                       pthreadpool_t pool);
+};
+
+/* ModelMultipleOps: conv1+bn1+relu1 (fused), add the input, relu, adaptive average pool to
+ * 4x4, conv2, max pool 2, cat [out, out] on the batch, reshape (-1, 12), fc. Observed: quant,
+ * conv1, skip_add, conv2, cat, fc. */
+static void mmo_float(const model* m, const model_fixture* f, size_t n, const float* x,
+                      qeq_observer* const* obs, float* y) {
+  const size_t hw = f->height * f->width, plane_count = n * 3;
+  float* t1 = malloc(n * 3 * hw * sizeof(float));
+  float* t2 = malloc(n * 3 * 16 * sizeof(float));
+  float* t3 = malloc(n * 3 * 16 * sizeof(float));
+  float* cat = malloc(2 * n * 12 * sizeof(float));
+  float* out = malloc(2 * n * 6 * sizeof(float));
+  observe(obs[0], n * 3 * hw, x);
+  layer_float(&m->layers[0], n, f->height, f->width, x, t1);
+  f32_relu(n * 3 * hw, t1);
+  observe(obs[1], n * 3 * hw, t1);
+  f32_add(n * 3 * hw, t1, x, t1);
+  observe(obs[2], n * 3 * hw, t1);
+  f32_relu(n * 3 * hw, t1);
+  f32_adaptive_avg_pool2d(plane_count, f->height, f->width, 4, 4, t1, t2);
+  layer_float(&m->layers[1], n, 4, 4, t2, t3);
+  observe(obs[3], n * 3 * 16, t3);
+  f32_max_pool2d(plane_count, 4, 4, 2, t3, cat);
+  memcpy(cat + n * 12, cat, n * 12 * sizeof(float));
+  observe(obs[4], 2 * n * 12, cat);
+  layer_float(&m->layers[2], 2 * n, 1, 1, cat, out);
+  observe(obs[5], 2 * n * 6, out);
+  if (y != NULL) memcpy(y, out, 2 * n * 6 * sizeof(float));
+  free(t1);
+  free(t2);
+  free(t3);
+  free(cat);
+  free(out);
+}
+
+static void mmo_int8(const model* m, const model_fixture* f, const act_qparams* qp,
+                     qeq_gemm_engine engine, size_t n, const float* x, uint8_t* y,
+                     pthreadpool_t pool) {
+  const size_t h = f->height, w = f->width, hw = h * w;
+  uint8_t* xq = malloc(n * 3 * hw);
+  uint8_t* a = malloc(n * 3 * hw);
+  uint8_t* s = malloc(n * 3 * hw);
+  uint8_t* p = malloc(n * 3 * 16);
+  uint8_t* c2 = malloc(n * 3 * 16);
+  uint8_t* mp = malloc(n * 12);
+  uint8_t* cat = malloc(2 * n * 12);
+  uint8_t* rows = malloc(2 * n * 12);
+  quantize_input(n, 3, h, w, x, qp[0], xq);
+  layer_int8(&m->layers[0], engine, qp[0], qp[1], n, h, w, xq, a, pool);
+  const qeq_q8_tensor ta =
+      qeq_q8_tensor_make(n, h, w, 3, QEQ_DTYPE_QUINT8, qp[1].scale, qp[1].zero_point);
+  const qeq_q8_tensor tx =
+      qeq_q8_tensor_make(n, h, w, 3, QEQ_DTYPE_QUINT8, qp[0].scale, qp[0].zero_point);
+  const qeq_q8_tensor ts =
+      qeq_q8_tensor_make(n, h, w, 3, QEQ_DTYPE_QUINT8, qp[2].scale, qp[2].zero_point);
+  CHECK(qeq_q8_add(&ta, a, &tx, xq, &ts, s) == QEQ_OK, "add: %s", qeq_last_error());
+  CHECK(qeq_q8_relu(&ts, s, &ts, a) == QEQ_OK, "relu: %s", qeq_last_error());
+  const qeq_q8_tensor tp =
+      qeq_q8_tensor_make(n, 4, 4, 3, QEQ_DTYPE_QUINT8, qp[2].scale, qp[2].zero_point);
+  CHECK(qeq_q8_adaptive_avg_pool2d(&ts, a, &tp, p) == QEQ_OK, "avgpool: %s", qeq_last_error());
+  layer_int8(&m->layers[1], engine, qp[2], qp[3], n, 4, 4, p, c2, pool);
+  const qeq_q8_tensor tc =
+      qeq_q8_tensor_make(n, 4, 4, 3, QEQ_DTYPE_QUINT8, qp[3].scale, qp[3].zero_point);
+  const qeq_q8_tensor tm =
+      qeq_q8_tensor_make(n, 2, 2, 3, QEQ_DTYPE_QUINT8, qp[3].scale, qp[3].zero_point);
+  const qeq_pool2d_params pool2 = qeq_pool2d_params_make(2, 2);
+  CHECK(qeq_q8_max_pool2d(&tc, c2, &pool2, &tm, mp) == QEQ_OK, "maxpool: %s", qeq_last_error());
+  const qeq_q8_tensor inputs[2] = {tm, tm};
+  const void* inputs_data[2] = {mp, mp};
+  const qeq_q8_tensor tcat =
+      qeq_q8_tensor_make(2 * n, 2, 2, 3, QEQ_DTYPE_QUINT8, qp[4].scale, qp[4].zero_point);
+  CHECK(qeq_q8_cat(2, inputs, inputs_data, QEQ_CAT_BATCH, &tcat, cat) == QEQ_OK, "cat: %s",
+        qeq_last_error());
+  /* reshape(-1, 12) reads PyTorch's logical NCHW order: row r = (c, h, w) of sample r */
+  for (size_t r = 0; r < 2 * n; r++) {
+    for (size_t c = 0; c < 3; c++) {
+      for (size_t i = 0; i < 4; i++) rows[r * 12 + c * 4 + i] = cat[(r * 4 + i) * 3 + c];
+    }
+  }
+  layer_int8(&m->layers[2], engine, qp[4], qp[5], 2 * n, 1, 1, rows, y, pool);
+  free(xq);
+  free(a);
+  free(s);
+  free(p);
+  free(c2);
+  free(mp);
+  free(cat);
+  free(rows);
+}
+
+/* ---- the checks ---- */
+static qeq_gemm_engine engine_of(const golden_case* c) {
+  return golden_int(c, "engine") == 1 ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+}
+
+static void pytorch_qparams(const model* m, const golden_case* c, act_qparams* qp) {
+  char key[64];
+  for (size_t i = 0; i < m->points; i++) {
+    snprintf(key, sizeof key, "act_%s", m->point_names[i]);
+    const golden_field* f = need(c, key);
+    qp[i].scale = (float)f->values[2];
+    qp[i].zero_point = (int32_t)f->values[3];
+  }
+}
+
+/* b: qeq's observers over the C calibration pass against PyTorch's; returns qeq's qparams. */
+static void calibrate(const model* m, const model_fixture* f, act_qparams* qp) {
+  qeq_observer* obs[MAX_POINTS];
+  for (size_t i = 0; i < m->points; i++) obs[i] = activation_observer();
+  m->float_forward(m, f, f->n_calib, f->calib, obs, NULL);
+  size_t exact = 0;
+  for (size_t i = 0; i < m->points; i++) {
+    float mn, mx;
+    CHECK(qeq_observer_minmax(obs[i], 1, &mn, &mx) == QEQ_OK, "minmax");
+    CHECK(qeq_observer_qparams(obs[i], 1, &qp[i].scale, &qp[i].zero_point, NULL) == QEQ_OK,
+          "qparams: %s", qeq_last_error());
+    char key[64];
+    snprintf(key, sizeof key, "act_%s", m->point_names[i]);
+    for (int e = 0; e < 2; e++) { /* the float pass is the same for both engines */
+      const golden_field* want = need(&f->engine_case[e], key);
+      CHECK(mn == (float)want->values[0] && mx == (float)want->values[1],
+            "%s %s: observed [%a, %a], PyTorch [%a, %a]", m->prefix, key, (double)mn, (double)mx,
+            want->values[0], want->values[1]);
+      CHECK(qp[i].scale == (float)want->values[2] && qp[i].zero_point == want->values[3],
+            "%s %s: qparams %a %d, PyTorch %a %d", m->prefix, key, (double)qp[i].scale,
+            qp[i].zero_point, want->values[2], (int)want->values[3]);
+    }
+    exact++;
+    qeq_observer_destroy(obs[i]);
+  }
+  printf("%s: %zu of %zu activation observers give PyTorch's min/max and qparams exactly\n",
+         m->prefix, exact, m->points);
+}
+
+static void check_weight_qparams(const model* m, const golden_case* c) {
+  char key[64];
+  for (size_t i = 0; i < m->layer_count; i++) {
+    const layer* l = &m->layers[i];
+    snprintf(key, sizeof key, "w_%s", l->name);
+    const golden_field* f = need(c, key);
+    CHECK(f->count == l->scale_count, "%s: %zu weight scales", key, f->count);
+    for (size_t j = 0; j < f->count; j++) {
+      CHECK(l->weight_scales[j] == (float)f->values[j], "%s %s[%zu]: %a, PyTorch %a", m->prefix,
+            key, j, (double)l->weight_scales[j], f->values[j]);
+    }
+  }
+}
+
+static void compare_int8(const model* m, const char* what, const uint8_t* got,
+                         const golden_field* want, size_t count) {
+  CHECK(want->count == count, "%s %s: %zu outputs, want %zu", m->prefix, what, want->count, count);
+  size_t bad = 0, first = count;
+  for (size_t i = 0; i < count; i++) {
+    if (got[i] != (uint8_t)want->values[i]) {
+      if (bad++ == 0) first = i;
+    }
+  }
+  CHECK(bad == 0, "%s %s: %zu of %zu int8 outputs differ from PyTorch's (first at %zu: %u vs %d)",
+        m->prefix, what, bad, count, first, got[first < count ? first : 0],
+        (int)want->values[first < count ? first : 0]);
+}
+
+/* a: PyTorch's qparams -> PyTorch's int8 outputs, under every cap, 1 and 2 threads. */
+static size_t check_bit_exact(const model* m, const model_fixture* f, const golden_case* c) {
+  act_qparams qp[MAX_POINTS];
+  pytorch_qparams(m, c, qp);
+  const qeq_gemm_engine engine = engine_of(c);
+  const golden_field* y_eval = need(c, "y_eval");
+  const golden_field* y_subset = need(c, "y_subset");
+  const size_t subset = y_subset->count / m->out_per_sample;
+  uint8_t* got = malloc((f->n_eval > subset ? f->n_eval : subset) * m->out_per_sample);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  size_t runs = 0;
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+    for (size_t threads = 1; threads <= 2; threads++) {
+      pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : NULL;
+      m->int8_forward(m, f, qp, engine, f->n_eval, f->eval, got, pool);
+      compare_int8(m, c->name, got, y_eval, f->n_eval * m->out_per_sample);
+      m->int8_forward(m, f, qp, engine, subset, f->calib, got, pool);
+      compare_int8(m, c->name, got, y_subset, subset * m->out_per_sample);
+      runs++;
+      pthreadpool_destroy(pool);
+    }
+  }
+  qeq_clear_isa_cap();
+  free(got);
+  return (f->n_eval + subset) * m->out_per_sample * runs;
+}
+
+/* b: qeq's own qparams -> SQNR of the dequantized output against PyTorch's float model. */
+static double check_sqnr(const model* m, const model_fixture* f, const golden_case* c,
+                         const act_qparams* qp, double spec_db, double bar_db) {
+  const size_t count = f->n_eval * m->out_per_sample;
+  uint8_t* q = malloc(count);
+  float* deq = malloc(count * sizeof(float));
+  float* ref = malloc(count * sizeof(float));
+  m->int8_forward(m, f, qp, engine_of(c), f->n_eval, f->eval, q, NULL);
+  const size_t one = 1;
+  qeq_shape shape;
+  CHECK(qeq_shape_init(&shape, 1, &count) == QEQ_OK, "shape");
+  const act_qparams out = qp[m->points - 1];
+  CHECK(qeq_dequantize_f32(&shape, q, 0, QEQ_DTYPE_QUINT8, one, &out.scale, &out.zero_point, deq) ==
+            QEQ_OK,
+        "%s", qeq_last_error());
+  CHECK(need(&f->float_case, "y_float")->count == count, "y_float");
+  golden_floats(&f->float_case, "y_float", ref, count);
+  double db = 0;
+  CHECK(qeq_sqnr_f32(count, ref, deq, &db) == QEQ_OK, "%s", qeq_last_error());
+  const double torch_db = need(c, "sqnr")->values[0];
+  CHECK(fabs(db - torch_db) < 0.01, "%s: SQNR %.4f dB, PyTorch %.4f dB", c->name, db, torch_db);
+  if (spec_db > 0)
+    CHECK(fabs(db - spec_db) < 0.01, "%s: SQNR %.4f, SPEC %.3f", c->name, db, spec_db);
+  CHECK(db > bar_db, "%s: SQNR %.4f dB under the bar %.1f", c->name, db, bar_db);
+  free(q);
+  free(deq);
+  free(ref);
+  return db;
+}
+
+static void run_model(model* m, model_fixture* fixture, int per_channel, double spec_db,
+                      double bar_db) {
+  model_fixture f = *fixture;
+  for (size_t i = 0; i < m->layer_count; i++) layer_quantize(&m->layers[i], per_channel);
+  act_qparams qp[MAX_POINTS];
+  calibrate(m, &f, qp);
+  for (int e = 0; e < 2; e++) {
+    const golden_case* c = &f.engine_case[e];
+    check_weight_qparams(m, c);
+    const size_t outputs = check_bit_exact(m, &f, c);
+    const double db = check_sqnr(m, &f, c, qp, spec_db, bar_db);
+    printf(
+        "%s: %zu int8 outputs identical to PyTorch's; SQNR with qeq's qparams %.4f dB "
+        "(PyTorch %.4f)\n",
+        c->name, outputs, db, need(c, "sqnr")->values[0]);
+  }
+  for (size_t i = 0; i < m->layer_count; i++) layer_free(&m->layers[i]);
+  free_model(&f);
+}
+
+static model model_multiple_ops(const char* prefix, const model_fixture* f) {
+  model m = {prefix,    6,       {"quant", "conv1", "skip_add", "conv2", "cat", "fc"}, 3, {{0}}, 12,
+             mmo_float, mmo_int8};
+  m.layers[0] = (layer){.name = "conv1", .out = 3, .in = 3, .kernel = 1, .groups = 1, .relu = 1};
+  m.layers[1] = (layer){.name = "conv2", .out = 3, .in = 3, .kernel = 1, .groups = 1};
+  m.layers[2] = (layer){.name = "fc", .out = 6, .in = 12, .kernel = 1, .groups = 1, .is_linear = 1};
+  layer_load(&m.layers[0], f, "bn1");
+  layer_load(&m.layers[1], f, NULL);
+  layer_load(&m.layers[2], f, NULL);
+  return m;
+}
+
+static void test_model_multiple_ops(const char* prefix, int per_channel, double spec_db,
+                                    double bar_db) {
+  model_fixture f;
+  load_model(&f, prefix);
+  model m = model_multiple_ops(prefix, &f);
+  run_model(&m, &f, per_channel, spec_db, bar_db);
+}
+
+static void test_mmo_per_tensor(void** state) {
+  (void)state;
+  test_model_multiple_ops("mmo_pt", 0, 41.496, 30.0);
+}
+
+static void test_mmo_per_channel(void** state) {
+  (void)state;
+  test_model_multiple_ops("mmo_pc", 1, 39.976, 35.0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mmo_per_tensor),
+      cmocka_unit_test(test_mmo_per_channel),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
