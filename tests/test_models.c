@@ -392,6 +392,66 @@ static void mmo_int8(const model* m, const model_fixture* f, const act_qparams* 
   free(rows);
 }
 
+/* A chain of convolutions (each with its folded batch norm and fused ReLU); observed: the
+ * input, then every layer's output. The output is compared in PyTorch's NCHW order. */
+static void chain_size(const model* m, size_t upto, size_t h, size_t w, size_t* oh, size_t* ow) {
+  for (size_t i = 0; i < upto; i++) {
+    h = h + 2 * m->layers[i].padding - m->layers[i].kernel + 1;
+    w = w + 2 * m->layers[i].padding - m->layers[i].kernel + 1;
+  }
+  *oh = h;
+  *ow = w;
+}
+
+static void chain_float(const model* m, const model_fixture* f, size_t n, const float* x,
+                        qeq_observer* const* obs, float* y) {
+  (void)y;
+  size_t h = f->height, w = f->width;
+  float* cur = malloc(n * f->sample * sizeof(float));
+  memcpy(cur, x, n * f->sample * sizeof(float));
+  observe(obs[0], n * f->sample, cur);
+  for (size_t i = 0; i < m->layer_count; i++) {
+    const layer* l = &m->layers[i];
+    size_t oh, ow;
+    chain_size(m, i + 1, f->height, f->width, &oh, &ow);
+    float* next = malloc(n * l->out * oh * ow * sizeof(float));
+    layer_float(l, n, h, w, cur, next);
+    if (l->relu) f32_relu(n * l->out * oh * ow, next);
+    observe(obs[i + 1], n * l->out * oh * ow, next);
+    free(cur);
+    cur = next;
+    h = oh;
+    w = ow;
+  }
+  free(cur);
+}
+
+static void chain_int8(const model* m, const model_fixture* f, const act_qparams* qp,
+                       qeq_gemm_engine engine, size_t n, const float* x, uint8_t* y,
+                       pthreadpool_t pool) {
+  size_t h = f->height, w = f->width;
+  uint8_t* cur = malloc(n * f->sample);
+  quantize_input(n, f->channels, h, w, x, qp[0], cur);
+  for (size_t i = 0; i < m->layer_count; i++) {
+    const layer* l = &m->layers[i];
+    size_t oh, ow;
+    chain_size(m, i + 1, f->height, f->width, &oh, &ow);
+    uint8_t* next = malloc(n * l->out * oh * ow);
+    layer_int8(l, engine, qp[i], qp[i + 1], n, h, w, cur, next, pool);
+    free(cur);
+    cur = next;
+    h = oh;
+    w = ow;
+  }
+  const size_t o = m->layers[m->layer_count - 1].out;
+  for (size_t b = 0; b < n; b++) { /* NHWC -> NCHW */
+    for (size_t p = 0; p < h * w; p++) {
+      for (size_t c = 0; c < o; c++) y[(b * o + c) * h * w + p] = cur[(b * h * w + p) * o + c];
+    }
+  }
+  free(cur);
+}
+
 /* ---- the checks ---- */
 static qeq_gemm_engine engine_of(const golden_case* c) {
   return golden_int(c, "engine") == 1 ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
@@ -489,6 +549,16 @@ static size_t check_bit_exact(const model* m, const model_fixture* f, const gold
     }
   }
   qeq_clear_isa_cap();
+  /* how much the engine convention matters here: the other engine's outputs */
+  const qeq_gemm_engine other =
+      engine == QEQ_GEMM_ENGINE_ONEDNN ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  m->int8_forward(m, f, qp, other, subset, f->calib, got, NULL);
+  size_t differ = 0;
+  for (size_t i = 0; i < y_subset->count; i++) differ += got[i] != (uint8_t)y_subset->values[i];
+  printf(
+      "%s: the other engine's convention gives %zu of %zu calibration-sample outputs "
+      "differently\n",
+      c->name, differ, y_subset->count);
   free(got);
   return (f->n_eval + subset) * m->out_per_sample * runs;
 }
@@ -573,10 +643,64 @@ static void test_mmo_per_channel(void** state) {
   test_model_multiple_ops("mmo_pc", 1, 39.976, 35.0);
 }
 
+/* name, out, in, kernel, padding, groups, relu, batch norm */
+typedef struct chain_spec {
+  const char* name;
+  size_t out, in, kernel, padding, groups;
+  int relu;
+  const char* bn;
+} chain_spec;
+
+static void test_chain(const char* prefix, const chain_spec* specs, size_t count, int per_channel) {
+  model_fixture f;
+  load_model(&f, prefix);
+  model m = {prefix, count + 1, {"quant"}, count, {{0}}, 0, chain_float, chain_int8};
+  for (size_t i = 0; i < count; i++) {
+    const chain_spec* s = &specs[i];
+    m.point_names[i + 1] = s->name;
+    m.layers[i] = (layer){.name = s->name,
+                          .out = s->out,
+                          .in = s->in,
+                          .kernel = s->kernel,
+                          .padding = s->padding,
+                          .groups = s->groups,
+                          .relu = s->relu};
+    layer_load(&m.layers[i], &f, s->bn);
+  }
+  size_t oh, ow;
+  chain_size(&m, count, f.height, f.width, &oh, &ow);
+  m.out_per_sample = specs[count - 1].out * oh * ow;
+  run_model(&m, &f, per_channel, 0, 30.0);
+}
+
+/* ConvReluConvModel (SPEC 12), fused [fc1, relu], default_qconfig. */
+static void test_conv_relu_conv(void** state) {
+  (void)state;
+  const chain_spec specs[] = {{"fc1", 5, 3, 3, 0, 1, 1, NULL}, {"fc2", 5, 5, 1, 0, 1, 0, NULL}};
+  test_chain("crc", specs, 2, 0);
+}
+
+/* ModelForFusionWithBias (SPEC 12), fused [conv1, bn1, relu1], [conv2, bn2], per channel. */
+static void test_fusion_with_bias(void** state) {
+  (void)state;
+  const chain_spec specs[] = {{"conv1", 2, 3, 5, 0, 1, 1, "bn1"},
+                              {"conv2", 2, 2, 1, 0, 1, 0, "bn2"}};
+  test_chain("ffwb", specs, 2, 1);
+}
+
+/* A depthwise-separable block (models_cases.py): 3x3 depthwise + BN + ReLU, 1x1 + BN + ReLU,
+ * random batch-norm statistics, per channel. */
+static void test_depthwise_separable(void** state) {
+  (void)state;
+  const chain_spec specs[] = {{"dw", 4, 4, 3, 1, 4, 1, "bn1"}, {"pw", 6, 4, 1, 0, 1, 1, "bn2"}};
+  test_chain("dws", specs, 2, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_mmo_per_tensor),
-      cmocka_unit_test(test_mmo_per_channel),
+      cmocka_unit_test(test_mmo_per_tensor),      cmocka_unit_test(test_mmo_per_channel),
+      cmocka_unit_test(test_conv_relu_conv),      cmocka_unit_test(test_fusion_with_bias),
+      cmocka_unit_test(test_depthwise_separable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

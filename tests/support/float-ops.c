@@ -8,26 +8,30 @@ void f32_conv2d_forward(const f32_conv2d* c, size_t n, size_t h, size_t w, const
   const size_t oh = h + 2 * c->padding_h - c->kernel_h + 1;
   const size_t ow = w + 2 * c->padding_w - c->kernel_w + 1;
   const size_t cg = c->in_channels / c->groups, og = c->out_channels / c->groups;
+  const size_t kk = c->kernel_h * c->kernel_w, taps = cg * kk;
+  /* oneDNN's 1x1 and depthwise kernels start from the bias; its dense kernels sum from 0 and
+   * add the bias last */
+  const int bias_first = kk == 1 || cg == 1;
   for (size_t b = 0; b < n; b++) {
     for (size_t o = 0; o < c->out_channels; o++) {
       const size_t g = o / og;
       const float* wo = c->weight + o * cg * c->kernel_h * c->kernel_w;
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++) {
-          float acc = c->bias != NULL ? c->bias[o] : 0.0f;
-          for (size_t ic = 0; ic < cg; ic++) {
+          const float bias = c->bias != NULL ? c->bias[o] : 0.0f;
+          float acc = bias_first ? bias : 0.0f;
+          for (size_t t = 0; t < taps; t++) {
+            /* tap t: (channel, ky, kx) with the channel outermost or innermost */
+            const size_t ic = bias_first ? t / kk : t % cg;
+            const size_t kpos = bias_first ? t % kk : t / cg;
+            const size_t iy = oy + kpos / c->kernel_w, ix = ox + kpos % c->kernel_w; /* padded */
+            if (iy < c->padding_h || iy >= h + c->padding_h) continue;
+            if (ix < c->padding_w || ix >= w + c->padding_w) continue;
             const float* plane = x + ((b * c->in_channels) + g * cg + ic) * h * w;
-            for (size_t ky = 0; ky < c->kernel_h; ky++) {
-              const size_t iy = oy + ky; /* padded coordinates */
-              if (iy < c->padding_h || iy >= h + c->padding_h) continue;
-              for (size_t kx = 0; kx < c->kernel_w; kx++) {
-                const size_t ix = ox + kx;
-                if (ix < c->padding_w || ix >= w + c->padding_w) continue;
-                acc = fmaf(wo[(ic * c->kernel_h + ky) * c->kernel_w + kx],
-                           plane[(iy - c->padding_h) * w + (ix - c->padding_w)], acc);
-              }
-            }
+            acc =
+                fmaf(wo[ic * kk + kpos], plane[(iy - c->padding_h) * w + (ix - c->padding_w)], acc);
           }
+          if (!bias_first) acc += bias;
           y[((b * c->out_channels + o) * oh + oy) * ow + ox] = acc;
         }
       }
