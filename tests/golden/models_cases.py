@@ -32,49 +32,47 @@ SUBSET = 16  # quantized outputs are also exported for this many calibration sam
 # ---------------------------------------------------------------- the models (SPEC.md 12)
 # Written here from SPEC.md section 12 (torch.testing's module needs expecttest, not packaged
 # in Debian): the layers are created in the same order, so a seed gives the same weights.
-class ModelMultipleOps(nn.Module):
-    def __init__(self):
+class _MultipleOpsLayers(nn.Module):
+    """The layers both ModelMultipleOps variants create, in their order (only conv1, conv2
+    and fc draw from the generator), with `pool` created before fc."""
+
+    def __init__(self, pool_name, pool):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 3, (1, 1), bias=False)
         self.conv2 = nn.Conv2d(3, 3, (1, 1), bias=False)
         self.bn1 = nn.BatchNorm2d(3)
         self.relu1 = nn.ReLU()
         self.relu2 = nn.ReLU()
-        self.downsample = nn.Identity()
         self.skip_add = nn.quantized.FloatFunctional()
         self.cat = nn.quantized.FloatFunctional()
-        self.avgpool = nn.AdaptiveAvgPool2d((4, 4))
+        setattr(self, pool_name, pool)
         self.fc = nn.Linear(12, 6)
+
+    def tail(self, out):
+        """conv2, max_pool2d(2, 2), cat [out, out] on the batch, reshape(-1, 12), fc."""
+        out = torch.nn.functional.max_pool2d(self.conv2(out), 2, 2)
+        return self.fc(self.cat.cat([out, out]).reshape(-1, 12))
+
+
+class ModelMultipleOps(_MultipleOpsLayers):
+    def __init__(self):
+        super().__init__("avgpool", nn.AdaptiveAvgPool2d((4, 4)))
+        self.downsample = nn.Identity()
 
     def forward(self, x):
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.relu2(self.skip_add.add(out, self.downsample(x)))
-        out = self.conv2(self.avgpool(out))
-        out = torch.nn.functional.max_pool2d(out, 2, 2)
-        out = self.cat.cat([out, out])
-        return self.fc(out.reshape(-1, 12))
+        return self.tail(self.avgpool(out))
 
 
-class ModelMultipleOpsNoAvgPool(nn.Module):
+class ModelMultipleOpsNoAvgPool(_MultipleOpsLayers):
     def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 3, (1, 1), bias=False)
-        self.conv2 = nn.Conv2d(3, 3, (1, 1), bias=False)
-        self.bn1 = nn.BatchNorm2d(3)
-        self.relu1 = nn.ReLU()
-        self.relu2 = nn.ReLU()
-        self.skip_add = nn.quantized.FloatFunctional()
-        self.cat = nn.quantized.FloatFunctional()
-        self.maxpool = nn.MaxPool2d((4, 4))
-        self.fc = nn.Linear(12, 6)
+        super().__init__("maxpool", nn.MaxPool2d((4, 4)))
 
     def forward(self, x):
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.relu2(self.skip_add.add(out, self.conv2(x)))
-        out = self.conv2(self.maxpool(out))
-        out = torch.nn.functional.max_pool2d(out, 2, 2)
-        out = self.cat.cat([out, out])
-        return self.fc(out.reshape(-1, 12))
+        return self.tail(self.maxpool(out))
 
 
 class ConvReluConvModel(nn.Module):
