@@ -243,6 +243,33 @@ def check_layer(engine, mod, xq, yq):
     return int((ref != got).sum()), got.size
 
 
+def checked_run(q, engine, datas, wrap):
+    """q's quantized outputs on each data, with every quantized Conv2d / Linear call (the last
+    one, for a module called twice) checked against SPEC 9: (outputs, [mismatches, total])."""
+    mism = [0, 0]
+    seen = {}
+
+    def hook(mod, inp, out):
+        seen[mod] = (inp[0], out)
+
+    layers = quantized_layers(q)
+    handles = [m.register_forward_hook(hook) for _, m in layers]
+    outputs = []
+    for data in datas:
+        seen.clear()
+        y = q.module(q.quant(data)) if wrap else q(data)
+        if not wrap:  # the model dequantizes itself: take the quantized tensor before it
+            y = seen_last_quantized(q, data)
+        outputs.append(y)
+        for n, m in layers:
+            bad, tot = check_layer(engine, m, *seen[m])
+            mism[0] += bad
+            mism[1] += tot
+    for h in handles:
+        h.remove()
+    return outputs, mism
+
+
 def quantize_model(float_model, engine, spec, calib, eval_data, out_ref):
     name, _, qconfig, _, _, _, _, fusion, wrap = spec
     torch.backends.quantized.engine = engine
@@ -262,27 +289,8 @@ def quantize_model(float_model, engine, spec, calib, eval_data, out_ref):
             fields["act_" + key(n or "root")] = ("f", [float(obs.min_val), float(obs.max_val),
                                                        float(s), int(z)])
     torch.ao.quantization.convert(q, inplace=True)
-    mism = [0, 0]
-    seen = {}
-
-    def hook(mod, inp, out):
-        seen[mod] = (inp[0], out)
-
+    outputs, mism = checked_run(q, engine, (eval_data, calib[:SUBSET]), wrap)
     layers = quantized_layers(q)
-    handles = [m.register_forward_hook(hook) for _, m in layers]
-    outputs = []
-    for data in (eval_data, calib[:SUBSET]):
-        seen.clear()
-        y = q.module(q.quant(data)) if wrap else q(data)
-        if not wrap:  # the model dequantizes itself: take the quantized tensor before it
-            y = seen_last_quantized(q, data)
-        outputs.append(y)
-        for n, m in layers:
-            bad, tot = check_layer(engine, m, *seen[m])
-            mism[0] += bad
-            mism[1] += tot
-    for h in handles:
-        h.remove()
     for n, m in layers:
         w = m.weight()
         if w.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
@@ -435,9 +443,12 @@ def qat_cases():
         torch.backends.quantized.engine = engine
         q = copy.deepcopy(fq)
         torch.ao.quantization.convert(q, inplace=True)
-        outs = [q.module(q.quant(d)) for d in (eval_data, calib[:SUBSET])]
+        outs, mism = checked_run(q, engine, (eval_data, calib[:SUBSET]), True)
         db = sqnr_db(out_fq, outs[0].dequantize(), 1e-10)
-        print(f"models nap {engine}: fake quant vs true quant {db:.2f} dB")
+        print(f"models nap {engine}: fake quant vs true quant {db:.2f} dB; layers vs SPEC 9: "
+              f"{mism[0]} mismatches / {mism[1]} outputs")
+        if mism[0]:
+            raise SystemExit(f"nap {engine}: PyTorch disagrees with SPEC 9; models.txt not written")
         cases.append((f"nap_{engine}", dict(
             engine=("i", [gc.ENGINES[engine]]),
             y_qparams=("f", [outs[0].q_scale(), outs[0].q_zero_point()]),
