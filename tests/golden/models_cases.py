@@ -319,6 +319,20 @@ def seen_last_quantized(q, data):
     return box[0]
 
 
+def float_fields(model, state, calib, eval_data, out_ref):
+    """The float case: data sizes, generator state, data checks, output, parameters."""
+    cu, csum = units(calib)
+    left, nxt, words = state
+    fields = dict(shape=("i", [calib.shape[0], eval_data.shape[0], *calib.shape[1:]]),
+                  rng_left=("i", [left]), rng_next=("i", [nxt]), rng_state=("i", words),
+                  calib_head=("i", cu[:8]), calib_sum=("i", [csum]),
+                  eval_sum=("i", [units(eval_data)[1]]), y_float=("f", flat(out_ref)))
+    for k, v in model.state_dict().items():
+        if v.dtype == torch.float32:
+            fields["p_" + key(k)] = ("f", flat(v))
+    return fields
+
+
 def model_case(spec):
     name, cls, _, seed, n_calib, n_eval, shape, _, _ = spec
     torch.manual_seed(seed)
@@ -329,17 +343,7 @@ def model_case(spec):
     eval_data = torch.rand(n_eval, *shape, dtype=torch.float32)
     check_rand_formula(state, calib)
     out_ref = model(eval_data)
-    cu, csum = units(calib)
-    eu, esum = units(eval_data)
-    left, nxt, words = state
-    fields = dict(shape=("i", [n_calib, n_eval, *shape]), rng_left=("i", [left]),
-                  rng_next=("i", [nxt]), rng_state=("i", words),
-                  calib_head=("i", cu[:8]), calib_sum=("i", [csum]), eval_sum=("i", [esum]),
-                  y_float=("f", flat(out_ref)))
-    for k, v in model.state_dict().items():
-        if v.dtype == torch.float32:
-            fields["p_" + key(k)] = ("f", flat(v))
-    cases = [(f"{name}_float", fields)]
+    cases = [(f"{name}_float", float_fields(model, state, calib, eval_data, out_ref))]
     for engine in gc.ENGINES:
         f = quantize_model(model, engine, spec, calib, eval_data, out_ref)
         f["engine"] = ("i", [gc.ENGINES[engine]])
@@ -412,15 +416,9 @@ def nap_float_case(name, data_first):
         model = ModelMultipleOpsNoAvgPool().to(torch.float32)
     model.eval()
     out_ref = model(eval_data)
-    left, nxt, words = state
-    fields = dict(shape=("i", [2048, 10, 3, 15, 15]), rng_left=("i", [left]),
-                  rng_next=("i", [nxt]), rng_state=("i", words),
-                  calib_head=("i", units(calib)[0][:8]), calib_sum=("i", [units(calib)[1]]),
-                  eval_sum=("i", [units(eval_data)[1]]), y_float=("f", flat(out_ref)))
-    for k, v in model.state_dict().items():
-        if v.dtype == torch.float32:
-            fields["p_" + key(k)] = ("f", flat(v))
-    return model, calib, eval_data, out_ref, (f"{name}_float", fields)
+    return model, calib, eval_data, out_ref, (f"{name}_float",
+                                              float_fields(model, state, calib, eval_data,
+                                                           out_ref))
 
 
 def fake_quant_case(name, mode, model, qconfig, calib, eval_data, out_ref):
