@@ -239,6 +239,21 @@ static void layer_float(const layer* l, size_t n, size_t h, size_t w, const floa
   }
 }
 
+/* The fields qeq_gemm_config and qeq_conv_config share, from a layer and its qparams. */
+#define SET_QUANTIZED_LAYER(c, l, in, out, eng)                        \
+  do {                                                                 \
+    (c).weights = (l)->qweight;                                        \
+    (c).weight_qparam_count = (l)->scale_count;                        \
+    (c).weight_scales = (l)->weight_scales;                            \
+    (c).bias = (l)->bias;                                              \
+    (c).input_scale = (in).scale;                                      \
+    (c).input_zero_point = (in).zero_point;                            \
+    (c).output_scale = (out).scale;                                    \
+    (c).output_zero_point = (out).zero_point;                          \
+    (c).clamp = (l)->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE; \
+    (c).engine = (eng);                                                \
+  } while (0)
+
 /* qeq's int8 layer: NHWC uint8 in, uint8 out (rows of `out` for Linear). */
 static void layer_int8(const layer* l, qeq_gemm_engine engine, act_qparams in, act_qparams out,
                        size_t n, size_t h, size_t w, const uint8_t* x, uint8_t* y,
@@ -247,16 +262,7 @@ static void layer_int8(const layer* l, qeq_gemm_engine engine, act_qparams in, a
     qeq_gemm_config c = qeq_gemm_config_default();
     c.n = l->out;
     c.k = l->in;
-    c.weights = l->qweight;
-    c.weight_qparam_count = l->scale_count;
-    c.weight_scales = l->weight_scales;
-    c.bias = l->bias;
-    c.input_scale = in.scale;
-    c.input_zero_point = in.zero_point;
-    c.output_scale = out.scale;
-    c.output_zero_point = out.zero_point;
-    c.clamp = l->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
-    c.engine = engine;
+    SET_QUANTIZED_LAYER(c, l, in, out, engine);
     qeq_gemm* g = NULL;
     CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s: %s", l->name, qeq_last_error());
     CHECK(qeq_gemm_run(g, n, x, l->in, y, l->out, pool) == QEQ_OK, "%s: %s", l->name,
@@ -270,16 +276,7 @@ static void layer_int8(const layer* l, qeq_gemm_engine engine, act_qparams in, a
   c.groups = l->groups;
   c.kernel_height = c.kernel_width = l->kernel;
   c.padding_height = c.padding_width = l->padding;
-  c.weights = l->qweight;
-  c.weight_qparam_count = l->scale_count;
-  c.weight_scales = l->weight_scales;
-  c.bias = l->bias;
-  c.input_scale = in.scale;
-  c.input_zero_point = in.zero_point;
-  c.output_scale = out.scale;
-  c.output_zero_point = out.zero_point;
-  c.clamp = l->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
-  c.engine = engine;
+  SET_QUANTIZED_LAYER(c, l, in, out, engine);
   qeq_conv* conv = NULL;
   CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s: %s", l->name, qeq_last_error());
   CHECK(qeq_conv_run(conv, n, h, w, x, 0, y, 0, pool) == QEQ_OK, "%s: %s", l->name,
