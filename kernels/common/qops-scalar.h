@@ -3,6 +3,7 @@
 #ifndef QEQ_KERNELS_COMMON_QOPS_SCALAR_H
 #define QEQ_KERNELS_COMMON_QOPS_SCALAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/common/quant-scalar.h"
@@ -17,6 +18,25 @@ static inline uint8_t qeq_q8_add_one(uint8_t a, uint8_t b, int is_signed,
   const float da = p->a_scale * (float)(qeq_q8_level(a, is_signed) - p->a_zero_point);
   const float db = p->b_scale * (float)(qeq_q8_level(b, is_signed) - p->b_zero_point);
   return qeq_quantize_one(da + db, &p->out);
+}
+
+/* Max of channel j over the rows (the maxpool contract), as a stored byte. */
+static inline uint8_t qeq_q8_max_column(size_t rows, const uint8_t* const* x, size_t j,
+                                        int is_signed) {
+  int32_t best = qeq_q8_level(x[0][j], is_signed);
+  for (size_t r = 1; r < rows; r++) {
+    const int32_t v = qeq_q8_level(x[r][j], is_signed);
+    best = v > best ? v : best;
+  }
+  return (uint8_t)best;
+}
+
+/* Average of channel j over the rows (the avgpool contract), as a stored byte. */
+static inline uint8_t qeq_q8_avg_column(size_t rows, const uint8_t* const* x, size_t j,
+                                        int is_signed, const qeq_q8_avgpool_params* p) {
+  int32_t acc = p->bias;
+  for (size_t r = 0; r < rows; r++) acc += qeq_q8_level(x[r][j], is_signed);
+  return qeq_quantize_one((float)acc, &p->out);
 }
 
 #endif /* QEQ_KERNELS_COMMON_QOPS_SCALAR_H */

@@ -14,4 +14,18 @@ static inline __m512i qeq_quantize_ps_avx512(__m512 x, __m512 inv, __m512 lo, __
   return _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
 }
 
+/* Sixty-four int32 lanes holding 8-bit values (already clamped into the dtype) -> their low
+ * bytes, in order. packs_epi32 is exact on them; masking to the low byte before packus_epi16
+ * keeps negative (qint8) values' bit patterns. Six simple ops instead of four VPMOVDBs, each
+ * two uops with a narrow port on Zen. */
+static inline __m512i qeq_low_bytes64_avx512(__m512i q0, __m512i q1, __m512i q2, __m512i q3) {
+  const __m512i low_byte = _mm512_set1_epi16(0xFF);
+  const __m512i w01 = _mm512_and_si512(_mm512_packs_epi32(q0, q1), low_byte);
+  const __m512i w23 = _mm512_and_si512(_mm512_packs_epi32(q2, q3), low_byte);
+  /* Dword 4 * lane + k now holds q_k[4 * lane .. 4 * lane + 3]. */
+  const __m512i bytes = _mm512_packus_epi16(w01, w23);
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(order, bytes);
+}
+
 #endif /* QEQ_KERNELS_COMMON_QUANT_AVX512_H */

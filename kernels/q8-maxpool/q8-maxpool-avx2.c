@@ -25,12 +25,5 @@ void qeq_q8_maxpool_ukernel__avx2(size_t rows, size_t channels, const uint8_t* c
     }
     _mm_storeu_si128((__m128i*)(y + j), _mm_xor_si128(best, flip16));
   }
-  for (; j < channels; j++) {
-    int32_t best = qeq_q8_level(x[0][j], is_signed);
-    for (size_t r = 1; r < rows; r++) {
-      const int32_t v = qeq_q8_level(x[r][j], is_signed);
-      best = v > best ? v : best;
-    }
-    y[j] = (uint8_t)best;
-  }
+  for (; j < channels; j++) y[j] = qeq_q8_max_column(rows, x, j, is_signed);
 }

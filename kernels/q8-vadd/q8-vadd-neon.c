@@ -1,0 +1,70 @@
+#include <string.h>
+
+#include "kernels/common/quant-neon.h"
+#include "kernels/ukernels.h"
+
+/* int8 inputs are read as uint8 after flipping the top bit (q ^ 0x80 = q + 128), with the
+ * zero point moved by 128, so one widening serves both dtypes and q - zp stays exact. */
+static inline float32x4_t dequantize4(uint16x4_t level, int32x4_t zp, float32x4_t scale) {
+  const int32x4_t centered = vsubq_s32(vreinterpretq_s32_u32(vmovl_u16(level)), zp);
+  return vmulq_f32(scale, vcvtq_f32_s32(centered));
+}
+
+typedef struct vadd_constants {
+  uint8x16_t flip;
+  float32x4_t a_scale, b_scale, inv, lo, hi;
+  int32x4_t a_zp, b_zp, y_zp;
+} vadd_constants;
+
+/* Sixteen outputs: dequantize both, add in float32, requantize, keep the low bytes. */
+static inline uint8x16_t add16(uint8x16_t qa, uint8x16_t qb, const vadd_constants* k) {
+  const uint16x8_t a_lo = vmovl_u8(vget_low_u8(veorq_u8(qa, k->flip)));
+  const uint16x8_t a_hi = vmovl_u8(vget_high_u8(veorq_u8(qa, k->flip)));
+  const uint16x8_t b_lo = vmovl_u8(vget_low_u8(veorq_u8(qb, k->flip)));
+  const uint16x8_t b_hi = vmovl_u8(vget_high_u8(veorq_u8(qb, k->flip)));
+  const uint16x4_t a4[4] = {vget_low_u16(a_lo), vget_high_u16(a_lo), vget_low_u16(a_hi),
+                            vget_high_u16(a_hi)};
+  const uint16x4_t b4[4] = {vget_low_u16(b_lo), vget_high_u16(b_lo), vget_low_u16(b_hi),
+                            vget_high_u16(b_hi)};
+  int16x4_t q16[4];
+  for (int i = 0; i < 4; i++) {
+    const float32x4_t sum =
+        vaddq_f32(dequantize4(a4[i], k->a_zp, k->a_scale), dequantize4(b4[i], k->b_zp, k->b_scale));
+    /* the low 16 bits keep the low byte */
+    q16[i] = vmovn_s32(qeq_quantize_f32x4(sum, k->inv, k->lo, k->hi, k->y_zp));
+  }
+  const int8x8_t lo8 = vmovn_s16(vcombine_s16(q16[0], q16[1]));
+  const int8x8_t hi8 = vmovn_s16(vcombine_s16(q16[2], q16[3]));
+  return vreinterpretq_u8_s8(vcombine_s8(lo8, hi8));
+}
+
+void qeq_q8_vadd_ukernel__neon(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
+                               const qeq_q8_add_params* params, uint8_t* y) {
+  const int32_t shift = is_signed ? 128 : 0;
+  vadd_constants k;
+  k.flip = vdupq_n_u8(is_signed ? 0x80 : 0);
+  k.a_scale = vdupq_n_f32(params->a_scale);
+  k.b_scale = vdupq_n_f32(params->b_scale);
+  k.a_zp = vdupq_n_s32(params->a_zero_point + shift);
+  k.b_zp = vdupq_n_s32(params->b_zero_point + shift);
+  k.inv = vdupq_n_f32(params->out.inv_scale);
+  k.lo = vdupq_n_f32(params->out.lo);
+  k.hi = vdupq_n_f32(params->out.hi);
+  k.y_zp = vdupq_n_s32(params->out.zero_point);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const uint8x16_t y0 = add16(vld1q_u8(a + i), vld1q_u8(b + i), &k);
+    const uint8x16_t y1 = add16(vld1q_u8(a + i + 16), vld1q_u8(b + i + 16), &k);
+    vst1q_u8(y + i, y0);
+    vst1q_u8(y + i + 16, y1);
+  }
+  for (; i + 16 <= n; i += 16) vst1q_u8(y + i, add16(vld1q_u8(a + i), vld1q_u8(b + i), &k));
+  if (i < n) {
+    /* The last n - i (< 16) elements go through the same vector steps from a copy. */
+    uint8_t ta[16] = {0}, tb[16] = {0}, ty[16];
+    memcpy(ta, a + i, n - i);
+    memcpy(tb, b + i, n - i);
+    vst1q_u8(ty, add16(vld1q_u8(ta), vld1q_u8(tb), &k));
+    memcpy(y + i, ty, n - i);
+  }
+}
