@@ -56,6 +56,8 @@ static void run_vadd(const test_variant* v, test_rng* rng) {
     p.a_zero_point = qmin + (int32_t)rng_below(rng, 256);
     p.b_zero_point = qmin + (int32_t)rng_below(rng, 256);
     p.out = random_out(rng, is_signed, (int)rng_below(rng, 2));
+    /* An infinite multiplier makes 0 * inf: the NaN must requantize to the zero point. */
+    if (rng_below(rng, 16) == 0) p.out.inv_scale = INFINITY;
     uint8_t* a = malloc(n + GUARD_BYTES);
     uint8_t* b = malloc(n + GUARD_BYTES);
     uint8_t* y = malloc(n + GUARD_BYTES);

@@ -3,6 +3,8 @@
 #ifndef QEQ_KERNELS_COMMON_QOPS_SCALAR_H
 #define QEQ_KERNELS_COMMON_QOPS_SCALAR_H
 
+#include <float.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +20,18 @@ static inline uint8_t qeq_q8_add_one(uint8_t a, uint8_t b, int is_signed,
   const float da = p->a_scale * (float)(qeq_q8_level(a, is_signed) - p->a_zero_point);
   const float db = p->b_scale * (float)(qeq_q8_level(b, is_signed) - p->b_zero_point);
   return qeq_quantize_one(da + db, &p->out);
+}
+
+/* Whether the add can produce a NaN (which requantizes to the zero point): only through an
+ * infinite or NaN term or multiplier. With both terms below FLT_MAX / 2 their sum is finite,
+ * and finite * finite is never NaN, so vector kernels may skip the NaN fix-up. shift is the
+ * offset the kernel adds to the zero points (128 for flipped int8 bytes, else 0). */
+static inline int qeq_q8_add_may_nan(const qeq_q8_add_params* p, int32_t shift) {
+  const double reach =
+      256.0 + fabs((double)(p->a_zero_point + shift)) + fabs((double)(p->b_zero_point + shift));
+  return !(fabs((double)p->a_scale) * reach < FLT_MAX / 2 &&
+           fabs((double)p->b_scale) * reach < FLT_MAX / 2 &&
+           fabs((double)p->out.inv_scale) <= FLT_MAX);
 }
 
 /* Max of channel j over the rows (the maxpool contract), as a stored byte. */

@@ -19,7 +19,7 @@ void qeq_q8_avgpool_ukernel__avx512(size_t rows, size_t channels, const uint8_t*
   const __m512 m = _mm512_set1_ps(params->out.inv_scale);
   const __m512 lo = _mm512_set1_ps(params->out.lo);
   const __m512 hi = _mm512_set1_ps(params->out.hi);
-  const __m512i zp = _mm512_set1_epi32(params->out.zero_point);
+  const __m512i zp16 = _mm512_set1_epi16((short)params->out.zero_point);
   for (size_t j = 0; j < channels; j += 64) {
     const size_t left = channels - j < 64 ? channels - j : 64;
     const __mmask64 mask = left == 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
@@ -41,8 +41,7 @@ void qeq_q8_avgpool_ukernel__avx512(size_t rows, size_t channels, const uint8_t*
       }
     }
     __m512i q[4];
-    for (int k = 0; k < 4; k++)
-      q[k] = qeq_quantize_ps_avx512(_mm512_cvtepi32_ps(acc[k]), m, lo, hi, zp);
-    _mm512_mask_storeu_epi8(y + j, mask, qeq_low_bytes64_avx512(q[0], q[1], q[2], q[3]));
+    for (int k = 0; k < 4; k++) q[k] = qeq_round_ps_avx512(_mm512_cvtepi32_ps(acc[k]), m, lo, hi);
+    _mm512_mask_storeu_epi8(y + j, mask, qeq_pack_bytes64_avx512(q[0], q[1], q[2], q[3], zp16));
   }
 }

@@ -1,44 +1,77 @@
 #include <immintrin.h>
+#include <string.h>
 
 #include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-avx2.h"
 #include "kernels/ukernels.h"
 
-/* int8 inputs are read as uint8 after flipping the top bit (q ^ 0x80 = q + 128), with the
- * zero point moved by 128, so one widening serves both dtypes and q - zp stays exact. */
-static inline __m256 dequantize8(const uint8_t* q, __m128i flip, __m256i zp, __m256 scale) {
-  const __m128i bytes = _mm_xor_si128(_mm_loadl_epi64((const __m128i*)q), flip);
-  const __m256i level = _mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), zp);
-  return _mm256_mul_ps(scale, _mm256_cvtepi32_ps(level));
+typedef struct vadd_constants {
+  __m256 a_scale, b_scale, inv, lo, hi;
+  __m256i a_zp, b_zp, y_zp;
+} vadd_constants;
+
+/* scale * (float)(q - zero_point) for 8 bytes, sign- or zero-extended by dtype. */
+static inline __m256 dequantize8(const uint8_t* q, __m256i zp, __m256 scale, int is_signed) {
+  const __m128i bytes = _mm_loadl_epi64((const __m128i*)q);
+  const __m256i level = is_signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+  return _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(level, zp)));
+}
+
+/* The contract's steps for 8 elements; the NaN fix-up only where a NaN can occur. */
+static inline __m256i add8(const uint8_t* a, const uint8_t* b, int is_signed, int may_nan,
+                           const vadd_constants* k) {
+  const __m256 sum = _mm256_add_ps(dequantize8(a, k->a_zp, k->a_scale, is_signed),
+                                   dequantize8(b, k->b_zp, k->b_scale, is_signed));
+  if (may_nan) return qeq_quantize_ps_avx2(sum, k->inv, k->lo, k->hi, k->y_zp);
+  const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(sum, k->inv), k->lo), k->hi);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(v), k->y_zp); /* MXCSR: nearest even */
+}
+
+/* is_signed and may_nan are constants in each call below, so each path is compiled apart. */
+static inline __attribute__((always_inline)) void vadd(size_t n, const uint8_t* a, const uint8_t* b,
+                                                       int is_signed, int may_nan,
+                                                       const vadd_constants* k, uint8_t* y) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i q[4];
+    for (int g = 0; g < 4; g++) q[g] = add8(a + i + 8 * g, b + i + 8 * g, is_signed, may_nan, k);
+    _mm256_storeu_si256((__m256i*)(y + i), qeq_low_bytes32_avx2(q[0], q[1], q[2], q[3]));
+  }
+  for (; i + 8 <= n; i += 8) {
+    _mm_storel_epi64((__m128i*)(y + i),
+                     qeq_low_bytes8_avx2(add8(a + i, b + i, is_signed, may_nan, k)));
+  }
+  if (i < n) {
+    /* The last n - i (< 8) elements go through the same steps from a copy. */
+    uint8_t ta[8] = {0}, tb[8] = {0}, ty[8];
+    memcpy(ta, a + i, n - i);
+    memcpy(tb, b + i, n - i);
+    _mm_storel_epi64((__m128i*)ty, qeq_low_bytes8_avx2(add8(ta, tb, is_signed, may_nan, k)));
+    memcpy(y + i, ty, n - i);
+  }
 }
 
 void qeq_q8_vadd_ukernel__avx2(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
                                const qeq_q8_add_params* params, uint8_t* y) {
-  const int32_t shift = is_signed ? 128 : 0;
-  const __m128i flip = _mm_set1_epi8(is_signed ? (char)0x80 : 0);
-  const __m256 a_scale = _mm256_set1_ps(params->a_scale);
-  const __m256 b_scale = _mm256_set1_ps(params->b_scale);
-  const __m256i a_zp = _mm256_set1_epi32(params->a_zero_point + shift);
-  const __m256i b_zp = _mm256_set1_epi32(params->b_zero_point + shift);
-  const __m256 inv = _mm256_set1_ps(params->out.inv_scale);
-  const __m256 lo = _mm256_set1_ps(params->out.lo);
-  const __m256 hi = _mm256_set1_ps(params->out.hi);
-  const __m256i y_zp = _mm256_set1_epi32(params->out.zero_point);
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m256i q[4];
-    for (int k = 0; k < 4; k++) {
-      const __m256 sum = _mm256_add_ps(dequantize8(a + i + 8 * k, flip, a_zp, a_scale),
-                                       dequantize8(b + i + 8 * k, flip, b_zp, b_scale));
-      q[k] = qeq_quantize_ps_avx2(sum, inv, lo, hi, y_zp);
+  vadd_constants k;
+  k.a_scale = _mm256_set1_ps(params->a_scale);
+  k.b_scale = _mm256_set1_ps(params->b_scale);
+  k.a_zp = _mm256_set1_epi32(params->a_zero_point);
+  k.b_zp = _mm256_set1_epi32(params->b_zero_point);
+  k.inv = _mm256_set1_ps(params->out.inv_scale);
+  k.lo = _mm256_set1_ps(params->out.lo);
+  k.hi = _mm256_set1_ps(params->out.hi);
+  k.y_zp = _mm256_set1_epi32(params->out.zero_point);
+  const int may_nan = qeq_q8_add_may_nan(params, 0);
+  if (is_signed) {
+    if (may_nan) {
+      vadd(n, a, b, 1, 1, &k, y);
+    } else {
+      vadd(n, a, b, 1, 0, &k, y);
     }
-    _mm256_storeu_si256((__m256i*)(y + i), qeq_low_bytes32_avx2(q[0], q[1], q[2], q[3]));
+  } else if (may_nan) {
+    vadd(n, a, b, 0, 1, &k, y);
+  } else {
+    vadd(n, a, b, 0, 0, &k, y);
   }
-  for (; i + 8 <= n; i += 8) {
-    const __m256 sum = _mm256_add_ps(dequantize8(a + i, flip, a_zp, a_scale),
-                                     dequantize8(b + i, flip, b_zp, b_scale));
-    _mm_storel_epi64((__m128i*)(y + i),
-                     qeq_low_bytes8_avx2(qeq_quantize_ps_avx2(sum, inv, lo, hi, y_zp)));
-  }
-  for (; i < n; i++) y[i] = qeq_q8_add_one(a[i], b[i], is_signed, params);
 }

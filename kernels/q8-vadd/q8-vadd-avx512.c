@@ -1,45 +1,93 @@
 #include <immintrin.h>
 
-#include "kernels/common/minmax-avx512.h"
+#include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-avx512.h"
 #include "kernels/ukernels.h"
 
-/* int8 inputs are read as uint8 after flipping the top bit (q ^ 0x80 = q + 128), with the
- * zero point moved by 128, so one widening serves both dtypes and q - zp stays exact. */
-static inline __m512 dequantize16(__m128i bytes, __m128i flip, __m512i zp, __m512 scale) {
-  const __m512i level = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_xor_si128(bytes, flip)), zp);
-  return _mm512_mul_ps(scale, _mm512_cvtepi32_ps(level));
+typedef struct vadd_constants {
+  __m512i flip, spread, float_bits, nan_to_zero, y_zp16;
+  __m512 a_offset, b_offset, a_scale, b_scale, inv, lo, hi;
+} vadd_constants;
+
+/* (float)(q - zero_point) for 16 bytes with one shuffle and one subtraction: each byte lands
+ * in the low byte of a dword holding the bits of 2^23 (0x4B000000), which reads as the float
+ * 2^23 + q; subtracting 2^23 + zero_point is exact (zero points within 2^22). This replaces a
+ * widening, an integer subtraction and a conversion. int8 bytes have their top bit flipped
+ * (q ^ 0x80 = q + 128) and the zero point moved by 128. */
+static inline __m512 centered16(const uint8_t* q, __m512 offset, int is_signed,
+                                const vadd_constants* k) {
+  __m512i bytes = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i*)q));
+  if (is_signed) bytes = _mm512_xor_si512(bytes, k->flip);
+  const __m512i bits =
+      _mm512_mask_shuffle_epi8(k->float_bits, (__mmask64)0x1111111111111111u, bytes, k->spread);
+  return _mm512_sub_ps(_mm512_castsi512_ps(bits), offset);
+}
+
+/* The contract's steps for 16 elements up to the rounded value (the zero point is added after
+ * packing); VFIXUPIMMPS turns NaN into +0 in one op, where a NaN can occur. */
+static inline __m512i add16(const uint8_t* a, const uint8_t* b, int is_signed, int may_nan,
+                            const vadd_constants* k) {
+  const __m512 da = _mm512_mul_ps(k->a_scale, centered16(a, k->a_offset, is_signed, k));
+  const __m512 db = _mm512_mul_ps(k->b_scale, centered16(b, k->b_offset, is_signed, k));
+  __m512 v = _mm512_mul_ps(_mm512_add_ps(da, db), k->inv);
+  if (may_nan) v = _mm512_fixupimm_ps(v, v, k->nan_to_zero, 0);
+  v = _mm512_min_ps(_mm512_max_ps(v, k->lo), k->hi);
+  return _mm512_cvtps_epi32(v); /* MXCSR: nearest even */
+}
+
+/* is_signed and may_nan are constants in each call below, so the flip and the NaN fix-up are
+ * compiled out where they are not needed. */
+static inline __attribute__((always_inline)) void vadd(size_t n, const uint8_t* a, const uint8_t* b,
+                                                       int is_signed, int may_nan,
+                                                       const vadd_constants* k, uint8_t* y) {
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i q0 = add16(a + i, b + i, is_signed, may_nan, k);
+    const __m512i q1 = add16(a + i + 16, b + i + 16, is_signed, may_nan, k);
+    const __m512i q2 = add16(a + i + 32, b + i + 32, is_signed, may_nan, k);
+    const __m512i q3 = add16(a + i + 48, b + i + 48, is_signed, may_nan, k);
+    _mm512_storeu_si512(y + i, qeq_pack_bytes64_avx512(q0, q1, q2, q3, k->y_zp16));
+  }
+  if (i < n) {
+    /* The last n - i (< 64) elements go through the same steps from a copy. */
+    const __mmask64 mask = ((__mmask64)1 << (n - i)) - 1;
+    uint8_t ta[64], tb[64];
+    _mm512_storeu_si512(ta, _mm512_maskz_loadu_epi8(mask, a + i));
+    _mm512_storeu_si512(tb, _mm512_maskz_loadu_epi8(mask, b + i));
+    __m512i q[4];
+    for (int g = 0; g < 4; g++) q[g] = add16(ta + 16 * g, tb + 16 * g, is_signed, may_nan, k);
+    _mm512_mask_storeu_epi8(y + i, mask,
+                            qeq_pack_bytes64_avx512(q[0], q[1], q[2], q[3], k->y_zp16));
+  }
 }
 
 void qeq_q8_vadd_ukernel__avx512(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
                                  const qeq_q8_add_params* params, uint8_t* y) {
   const int32_t shift = is_signed ? 128 : 0;
-  const __m128i flip = _mm_set1_epi8(is_signed ? (char)0x80 : 0);
-  const __m512 a_scale = _mm512_set1_ps(params->a_scale);
-  const __m512 b_scale = _mm512_set1_ps(params->b_scale);
-  const __m512i a_zp = _mm512_set1_epi32(params->a_zero_point + shift);
-  const __m512i b_zp = _mm512_set1_epi32(params->b_zero_point + shift);
-  const __m512 inv = _mm512_set1_ps(params->out.inv_scale);
-  const __m512 lo = _mm512_set1_ps(params->out.lo);
-  const __m512 hi = _mm512_set1_ps(params->out.hi);
-  const __m512i y_zp = _mm512_set1_epi32(params->out.zero_point);
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    for (int k = 0; k < 4; k++) {
-      const __m128i qa = _mm_loadu_si128((const __m128i*)(a + i + 16 * k));
-      const __m128i qb = _mm_loadu_si128((const __m128i*)(b + i + 16 * k));
-      const __m512 sum = _mm512_add_ps(dequantize16(qa, flip, a_zp, a_scale),
-                                       dequantize16(qb, flip, b_zp, b_scale));
-      _mm_storeu_si128((__m128i*)(y + i + 16 * k),
-                       _mm512_cvtepi32_epi8(qeq_quantize_ps_avx512(sum, inv, lo, hi, y_zp)));
+  vadd_constants k;
+  k.flip = _mm512_set1_epi8((char)0x80);
+  /* Lane l, dword d takes byte 4 * l + d of the 16 broadcast bytes into its low byte. */
+  k.spread = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  k.float_bits = _mm512_set1_epi32(0x4B000000);
+  k.nan_to_zero = _mm512_set1_epi32(0x88); /* QNaN and SNaN tokens -> +0, others kept */
+  k.y_zp16 = _mm512_set1_epi16((short)params->out.zero_point);
+  k.a_offset = _mm512_set1_ps(8388608.0f + (float)(params->a_zero_point + shift));
+  k.b_offset = _mm512_set1_ps(8388608.0f + (float)(params->b_zero_point + shift));
+  k.a_scale = _mm512_set1_ps(params->a_scale);
+  k.b_scale = _mm512_set1_ps(params->b_scale);
+  k.inv = _mm512_set1_ps(params->out.inv_scale);
+  k.lo = _mm512_set1_ps(params->out.lo);
+  k.hi = _mm512_set1_ps(params->out.hi);
+  const int may_nan = qeq_q8_add_may_nan(params, shift);
+  if (is_signed) {
+    if (may_nan) {
+      vadd(n, a, b, 1, 1, &k, y);
+    } else {
+      vadd(n, a, b, 1, 0, &k, y);
     }
-  }
-  for (; i < n; i += 16) {
-    const size_t left = n - i < 16 ? n - i : 16;
-    const __mmask16 mask = qeq_tail_mask_avx512(left);
-    const __m512 sum =
-        _mm512_add_ps(dequantize16(_mm_maskz_loadu_epi8(mask, a + i), flip, a_zp, a_scale),
-                      dequantize16(_mm_maskz_loadu_epi8(mask, b + i), flip, b_zp, b_scale));
-    _mm512_mask_cvtepi32_storeu_epi8(y + i, mask, qeq_quantize_ps_avx512(sum, inv, lo, hi, y_zp));
+  } else if (may_nan) {
+    vadd(n, a, b, 0, 1, &k, y);
+  } else {
+    vadd(n, a, b, 0, 0, &k, y);
   }
 }
