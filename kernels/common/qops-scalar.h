@@ -34,6 +34,24 @@ static inline int qeq_q8_add_may_nan(const qeq_q8_add_params* p, int32_t shift) 
            fabs((double)p->out.inv_scale) <= FLT_MAX);
 }
 
+/* Calls body(is_signed, may_nan) with both flags as constants, so an always-inline vector
+ * body compiles one path per combination (no flip for uint8, no NaN fix-up where none can
+ * occur). */
+#define QEQ_Q8_VADD_SPECIALIZE(is_signed, may_nan, body) \
+  do {                                                   \
+    if (is_signed) {                                     \
+      if (may_nan) {                                     \
+        body(1, 1);                                      \
+      } else {                                           \
+        body(1, 0);                                      \
+      }                                                  \
+    } else if (may_nan) {                                \
+      body(0, 1);                                        \
+    } else {                                             \
+      body(0, 0);                                        \
+    }                                                    \
+  } while (0)
+
 /* Max of channel j over the rows (the maxpool contract), as a stored byte. */
 static inline uint8_t qeq_q8_max_column(size_t rows, const uint8_t* const* x, size_t j,
                                         int is_signed) {

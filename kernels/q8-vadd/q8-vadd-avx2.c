@@ -63,15 +63,7 @@ void qeq_q8_vadd_ukernel__avx2(size_t n, const uint8_t* a, const uint8_t* b, int
   k.hi = _mm256_set1_ps(params->out.hi);
   k.y_zp = _mm256_set1_epi32(params->out.zero_point);
   const int may_nan = qeq_q8_add_may_nan(params, 0);
-  if (is_signed) {
-    if (may_nan) {
-      vadd(n, a, b, 1, 1, &k, y);
-    } else {
-      vadd(n, a, b, 1, 0, &k, y);
-    }
-  } else if (may_nan) {
-    vadd(n, a, b, 0, 1, &k, y);
-  } else {
-    vadd(n, a, b, 0, 0, &k, y);
-  }
+#define VADD(signed_, may_nan_) vadd(n, a, b, signed_, may_nan_, &k, y)
+  QEQ_Q8_VADD_SPECIALIZE(is_signed, may_nan, VADD);
+#undef VADD
 }
