@@ -148,7 +148,9 @@ typedef void qeq_qu8s8_gemm_ukernel_fn(size_t mr, size_t nc, size_t k, const uin
                                        const qeq_gemm_ukernel_params* params);
 
 /* ---- quantized ops on rows of 8-bit values (NHWC pixels) ----
- * Values are uint8, or int8 when is_signed; results are stored as their low byte. */
+ * Values are uint8, or int8 when is_signed; results are stored as their low byte. out.lo and
+ * out.hi are integers that keep out.zero_point + the clamped value inside the dtype (vector
+ * kernels pack through 16-bit lanes), and zero points are within 2^22. */
 
 /* Quantized add: with every step rounded to float32, in this order,
  *   s = a_scale * (float)(a[i] - a_zero_point) + b_scale * (float)(b[i] - b_zero_point)
