@@ -1,7 +1,6 @@
 /* Runs a packed convolution: checks the call, then either hands the pixels to the GEMM as its
- * rows (1x1, stride 1, no padding), or for a depthwise convolution calls the depthwise kernel
- * per output pixel on the input pixels its taps read (through the indirection table), or per
- * tile of MR output pixels gathers each pixel's taps through the table into a small MR x K
+ * rows (1x1, stride 1, no padding), or hands a depthwise convolution to conv-run-depthwise.c,
+ * or per tile of MR output pixels gathers each pixel's taps through the table into a small MR x K
  * tile (in cache, one per task) and calls the GEMM microkernel on it for every group. */
 #include <pthreadpool.h>
 #include <stdint.h>
@@ -13,18 +12,12 @@
 #include "src/error.h"
 #include "src/ops/conv-indirection.h"
 #include "src/ops/conv-internal.h"
+#include "src/ops/conv-run-internal.h"
 #include "src/shape.h"
-
-/* Everything a call needs, derived and checked before anything is written. */
-typedef struct run_shape {
-  size_t pixels, output_pixels; /* batch x height x width, batch x oh x ow */
-  size_t output_height, output_width;
-  size_t input_stride, output_stride; /* bytes per pixel */
-} run_shape;
 
 static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, size_t height,
                             size_t width, const void* input, size_t input_pixel_stride,
-                            const void* output, size_t output_pixel_stride, run_shape* s) {
+                            const void* output, size_t output_pixel_stride, qeq_conv_run_shape* s) {
   if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
   if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
   if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
@@ -156,24 +149,15 @@ static void gather_task(void* opaque, size_t task) {
   }
 }
 
-/* Tasks: one per thread's share of row tiles (four each, for balance), one without threads. */
-static size_t task_count(size_t tiles, struct pthreadpool* pool) {
+size_t qeq_conv_task_count(size_t units, struct pthreadpool* pool) {
   const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
   const size_t wanted = threads > 1 ? threads * 4 : 1;
-  return tiles < wanted ? tiles : wanted;
+  return units < wanted ? units : wanted;
 }
 
-/* What both table-driven paths allocate per run: `tasks` scratch buffers of task_bytes (64-byte
- * aligned), the zero-point row padding taps read, and the indirection table. */
-typedef struct run_resources {
-  uint8_t* buffers;
-  uint8_t* zero_row;
-  const qeq_conv_table* table;
-} run_resources;
-
-static qeq_status acquire_resources(const char* fn, const qeq_conv* c, size_t batch, size_t height,
-                                    size_t width, const run_shape* s, size_t tasks,
-                                    size_t task_bytes, run_resources* r) {
+qeq_status qeq_conv_acquire_resources(const char* fn, const qeq_conv* c, size_t batch,
+                                      size_t height, size_t width, const qeq_conv_run_shape* s,
+                                      size_t tasks, size_t task_bytes, qeq_conv_run_resources* r) {
   const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
   r->buffers = tasks <= SIZE_MAX / task_bytes ? aligned_alloc(64, tasks * task_bytes) : NULL;
   r->zero_row = malloc(c->input_channels);
@@ -191,89 +175,28 @@ static qeq_status acquire_resources(const char* fn, const qeq_conv* c, size_t ba
   return QEQ_OK;
 }
 
-static void release_resources(const qeq_conv* c, run_resources* r) {
+void qeq_conv_release_resources(const qeq_conv* c, qeq_conv_run_resources* r) {
   qeq_conv_release_table(c, r->table);
   free(r->buffers), free(r->zero_row);
 }
 
 static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, size_t height,
                                size_t width, const uint8_t* input, uint8_t* output,
-                               const run_shape* s, struct pthreadpool* pool) {
+                               const qeq_conv_run_shape* s, struct pthreadpool* pool) {
   const size_t mr = c->group_gemms[0]->variant->mr;
   const size_t tiles = s->output_pixels / mr + (s->output_pixels % mr != 0);
-  const size_t tasks = task_count(tiles, pool);
+  const size_t tasks = qeq_conv_task_count(tiles, pool);
   /* a tile of mr x k bytes, then mr row sums, rounded to cache lines */
   const size_t tile_bytes = (mr * c->k + mr * sizeof(int32_t) + 63) / 64 * 64;
-  run_resources r;
+  qeq_conv_run_resources r;
   const qeq_status status =
-      acquire_resources(fn, c, batch, height, width, s, tasks, tile_bytes, &r);
+      qeq_conv_acquire_resources(fn, c, batch, height, width, s, tasks, tile_bytes, &r);
   if (status != QEQ_OK) return status;
   gather_context ctx = {
       c,     input, r.table->offsets, r.zero_row, output, s->output_stride, s->output_pixels,
       tiles, tasks, r.buffers,        tile_bytes};
   pthreadpool_parallelize_1d(pool, gather_task, &ctx, tasks, 0);
-  release_resources(c, &r);
-  return QEQ_OK;
-}
-
-typedef struct depthwise_context {
-  const qeq_conv* conv;
-  const uint8_t* input;
-  const size_t* table;
-  const uint8_t* zero_row;
-  uint8_t* output;
-  size_t output_stride;
-  size_t output_pixels, tasks;
-  const uint8_t** pointers; /* pointer_stride per task */
-  size_t pointer_stride;
-} depthwise_context;
-
-/* A task's share of output pixels: each pixel's tap pointers from the table, then one kernel
- * call for all its channels. */
-static void depthwise_task(void* opaque, size_t task) {
-  const depthwise_context* ctx = opaque;
-  const qeq_gemm* gemm = ctx->conv->depthwise;
-  qeq_qu8s8_dwconv_ukernel_fn* kernel = (qeq_qu8s8_dwconv_ukernel_fn*)gemm->variant->fn;
-  const size_t taps = gemm->k;
-  const uint8_t** pointers = ctx->pointers + task * ctx->pointer_stride;
-  const uint32_t input_xor = ctx->conv->input_is_signed ? 0x80 : 0;
-  const size_t begin = ctx->output_pixels * task / ctx->tasks;
-  const size_t end = ctx->output_pixels * (task + 1) / ctx->tasks;
-  for (size_t p = begin; p < end; p++) {
-    const size_t* offsets = ctx->table + p * taps;
-    for (size_t t = 0; t < taps; t++) {
-      pointers[t] = offsets[t] == QEQ_CONV_PADDING_TAP ? ctx->zero_row : ctx->input + offsets[t];
-    }
-    kernel(gemm->n, taps, pointers, input_xor, gemm->packed, gemm->needs_row_sums,
-           ctx->output + p * ctx->output_stride, &gemm->params);
-  }
-}
-
-static qeq_status run_depthwise(const char* fn, const qeq_conv* c, size_t batch, size_t height,
-                                size_t width, const uint8_t* input, uint8_t* output,
-                                const run_shape* s, struct pthreadpool* pool) {
-  const size_t taps = c->depthwise->k;
-  const size_t tasks = task_count(s->output_pixels, pool);
-  if (taps > SIZE_MAX / sizeof(uint8_t*) - 64) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: %zu taps overflow", fn, taps);
-  }
-  const size_t task_bytes = (taps * sizeof(uint8_t*) + 63) / 64 * 64;
-  run_resources r;
-  const qeq_status status =
-      acquire_resources(fn, c, batch, height, width, s, tasks, task_bytes, &r);
-  if (status != QEQ_OK) return status;
-  depthwise_context ctx = {c,
-                           input,
-                           r.table->offsets,
-                           r.zero_row,
-                           output,
-                           s->output_stride,
-                           s->output_pixels,
-                           tasks,
-                           (const uint8_t**)(void*)r.buffers,
-                           task_bytes / sizeof(uint8_t*)};
-  pthreadpool_parallelize_1d(pool, depthwise_task, &ctx, tasks, 0);
-  release_resources(c, &r);
+  qeq_conv_release_resources(c, &r);
   return QEQ_OK;
 }
 
@@ -281,7 +204,7 @@ qeq_status qeq_conv_run(const qeq_conv* conv, size_t batch, size_t height, size_
                         const void* input, size_t input_pixel_stride, void* output,
                         size_t output_pixel_stride, struct pthreadpool* pool) {
   static const char fn[] = "qeq_conv_run";
-  run_shape s;
+  qeq_conv_run_shape s;
   const qeq_status status = check_run(fn, conv, batch, height, width, input, input_pixel_stride,
                                       output, output_pixel_stride, &s);
   if (status != QEQ_OK) return status;
@@ -290,7 +213,7 @@ qeq_status qeq_conv_run(const qeq_conv* conv, size_t batch, size_t height, size_
                                    output, s.output_stride, pool);
   }
   if (conv->depthwise) {
-    return run_depthwise(fn, conv, batch, height, width, input, output, &s, pool);
+    return qeq_conv_run_depthwise(fn, conv, batch, height, width, input, output, &s, pool);
   }
   return run_gathered(fn, conv, batch, height, width, input, output, &s, pool);
 }
