@@ -185,23 +185,30 @@ typedef void qeq_q8_avgpool_ukernel_fn(size_t rows, size_t channels, const uint8
                                        int is_signed, const qeq_q8_avgpool_params* params,
                                        uint8_t* y);
 
-/* ---- int8 depthwise convolution: every channel of one output pixel ----
+/* ---- int8 depthwise convolution: every channel of a run of output pixels ----
  *
- * For channels c < channels, with x_t = input[t][c] ^ input_xor read as uint8 (input_xor is
- * 0x80 for qint8 input, else 0) and the packed weights w[t][c]:
+ * For pixels p < pixels and channels c < channels, with the pixel's tap pointers
+ * in_p = input + p * input_step (input_step >= 1 pointers; consecutive pixels may share
+ * pointers), x_t = in_p[t][c] ^ input_xor read as uint8 (input_xor is 0x80 for qint8 input,
+ * else 0) and the packed weights w[t][c]:
  *   dot[c] = sum_{t < taps} x_t * w[t][c]                              (u8 x s8, exact int32)
  *   acc[c] = dot + acc_init[c] - a_zero_point * w_sum[c] - w_zero_point[c] * sum_t x_t
  * (the last term only when has_w_zero_points), wrapping in int32, then the GEMM's epilogue
- * (Q8 / F32 / S32 store of column c at output + c * element_size), so every output equals
- * the GEMM's on the same weights bit for bit. input[t] points at the channels of the input
- * pixel tap t reads (a zero-point row for padding taps).
+ * (Q8 / F32 / S32 store of column c at output + p * output_stride + c * element_size), so
+ * every output equals the GEMM's on the same weights bit for bit. in_p[t] points at the
+ * channels of the input pixel tap t reads (a zero-point row for padding taps).
+ *
+ * One call does many pixels so that a variant can widen a channel panel's weights once and
+ * keep them (and its header) in registers across the pixels: panels outside, pixels inside.
  *
  * Packed weights: exactly a GEMM packing of N = channels columns, K = taps, with the
  * variant's NR and KR: per panel of NR channels the header, then w[taps / KR][NR][KR]. A
- * variant reads input[t][c] only for c < channels. */
-typedef void qeq_qu8s8_dwconv_ukernel_fn(size_t channels, size_t taps, const uint8_t* const* input,
+ * variant reads in_p[t][c] only for c < channels and writes only the pixels' outputs. */
+typedef void qeq_qu8s8_dwconv_ukernel_fn(size_t pixels, size_t channels, size_t taps,
+                                         const uint8_t* const* input, size_t input_step,
                                          uint32_t input_xor, const void* w, int has_w_zero_points,
-                                         void* output, const qeq_gemm_ukernel_params* params);
+                                         void* output, size_t output_stride,
+                                         const qeq_gemm_ukernel_params* params);
 
 /* Prototypes of every variant this build contains. */
 #define QEQ_UKERNEL(family, isa) \

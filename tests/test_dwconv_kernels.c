@@ -1,8 +1,10 @@
 /* Every qu8s8_dwconv variant (native, and through SIMDe on x86) against an independent
- * reference and against the scalar variant: exact int32 accumulators, the GEMM's fused
- * epilogue bit for bit, input read only inside each tap's channels (every tap row is its own
- * allocation of exactly `channels` bytes, so ASan sees an over-read), nothing written past
- * the pixel's outputs. */
+ * reference and against the scalar variant: runs of 1..MAX_PIXELS pixels whose tap pointers
+ * are spaced by input_step (sharing pointers when it is below taps), exact int32
+ * accumulators, the GEMM's fused epilogue bit for bit, input read only inside each tap's
+ * channels (every input row is its own allocation of exactly `channels` bytes, so ASan sees
+ * an over-read), nothing written between the pixels' outputs (output_stride leaves gaps) or
+ * past the last one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,26 +13,29 @@
 #include "src/ops/gemm-pack.h"
 #include "tests/support/test-support.h"
 
-enum { GUARD = 0xA5, MAX_TAPS = 25, SPARE = 64 };
+enum { GUARD = 0xA5, MAX_TAPS = 25, MAX_PIXELS = 7, SPARE = 64 };
+enum { MAX_POINTERS = (MAX_PIXELS - 1) * (MAX_TAPS + 2) + MAX_TAPS };
 
 typedef struct dw_case {
-  size_t channels, taps;
+  size_t pixels, channels, taps, input_step;
+  size_t out_bytes, output_stride; /* a pixel's outputs, and the distance between pixels */
   uint32_t input_xor;
   int has_w_zero_points;
   qeq_gemm_ukernel_params params;
-  const uint8_t* input[MAX_TAPS];
+  const uint8_t* input[MAX_POINTERS];
   int8_t* w; /* [channels][taps] */
   int32_t *w_zp, *bias_q;
   float *bias_f, *multiplier;
 } dw_case;
 
-/* Σ (x - za)(w - zw) in 64 bits, then the contract's epilogue written out. */
-static void reference(const dw_case* dc, uint8_t* out) {
+/* Σ (x - za)(w - zw) in 64 bits, then the contract's epilogue written out, for pixel px. */
+static void reference(const dw_case* dc, size_t px, uint8_t* out) {
   const qeq_gemm_ukernel_params* p = &dc->params;
+  const uint8_t* const* in = dc->input + px * dc->input_step;
   for (size_t c = 0; c < dc->channels; c++) {
     int64_t acc = 0;
     for (size_t t = 0; t < dc->taps; t++) {
-      const int64_t x = (uint8_t)(dc->input[t][c] ^ dc->input_xor);
+      const int64_t x = (uint8_t)(in[t][c] ^ dc->input_xor);
       acc += (x - p->a_zero_point) * ((int64_t)dc->w[c * dc->taps + t] - dc->w_zp[c]);
     }
     assert_true(acc >= INT32_MIN && acc <= INT32_MAX);
@@ -78,20 +83,24 @@ static void random_params(test_rng* rng, dw_case* dc) {
   }
 }
 
-/* Runs the kernel on one packing of the case; returns the bytes it wrote (guard checked). */
-static int run_kernel(const test_variant* v, const dw_case* dc, uint8_t* out, size_t out_bytes) {
+/* Runs the kernel on one packing of the case; returns nonzero when it wrote a guard byte
+ * (between the pixels' outputs or past the last one). */
+static int run_kernel(const test_variant* v, const dw_case* dc, uint8_t* out) {
+  const size_t span = (dc->pixels - 1) * dc->output_stride + dc->out_bytes;
   const size_t packed_bytes = qeq_gemm_packed_bytes(dc->channels, dc->taps, v->nr, v->kr);
   void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
   assert_non_null(packed);
   const qeq_gemm_columns columns = {dc->w_zp, dc->bias_q, dc->bias_f, dc->multiplier};
   qeq_gemm_pack(dc->channels, dc->taps, dc->w, dc->taps, v->nr, v->kr,
                 qeq_gemm_activation_offset(v->isa), &columns, packed);
-  memset(out, GUARD, out_bytes + SPARE);
-  ((qeq_qu8s8_dwconv_ukernel_fn*)v->fn)(dc->channels, dc->taps, dc->input, dc->input_xor, packed,
-                                        dc->has_w_zero_points, out, &dc->params);
+  memset(out, GUARD, span + SPARE);
+  ((qeq_qu8s8_dwconv_ukernel_fn*)v->fn)(dc->pixels, dc->channels, dc->taps, dc->input,
+                                        dc->input_step, dc->input_xor, packed,
+                                        dc->has_w_zero_points, out, dc->output_stride, &dc->params);
   free(packed);
-  for (size_t i = out_bytes; i < out_bytes + SPARE; i++) {
-    if (out[i] != GUARD) return 1;
+  for (size_t i = 0; i < span + SPARE; i++) {
+    const int inside = i < span && i % dc->output_stride < dc->out_bytes;
+    if (!inside && out[i] != GUARD) return 1;
   }
   return 0;
 }
@@ -107,20 +116,34 @@ static const test_variant* scalar_variant(void) {
   return NULL;
 }
 
+/* The outputs of every pixel of the case, packed at out_bytes apart. */
+static void gather_outputs(const dw_case* dc, const uint8_t* strided, uint8_t* packed) {
+  for (size_t px = 0; px < dc->pixels; px++) {
+    memcpy(packed + px * dc->out_bytes, strided + px * dc->output_stride, dc->out_bytes);
+  }
+}
+
 /* One random case: returns 0 when the variant equals the reference and the scalar variant. */
-static int run_case(const test_variant* v, test_rng* rng, size_t channels, size_t taps) {
+static int run_case(const test_variant* v, test_rng* rng, size_t pixels, size_t channels,
+                    size_t taps) {
   dw_case dc;
   memset(&dc, 0, sizeof dc);
-  dc.channels = channels, dc.taps = taps;
+  dc.pixels = pixels, dc.channels = channels, dc.taps = taps;
+  /* pointers spaced by taps, with unused ones between pixels, or shared (a window sliding
+   * by one tap) */
+  static const size_t step_extra[] = {0, 0, 2};
+  dc.input_step =
+      rng_below(rng, 4) == 0 ? 1 + rng_below(rng, taps) : taps + step_extra[rng_below(rng, 3)];
   dc.input_xor = rng_below(rng, 4) == 0 ? 0x80 : 0;
   dc.w = malloc(channels * taps);
   dc.w_zp = malloc(channels * sizeof(int32_t));
   dc.bias_q = malloc(channels * sizeof(int32_t));
   dc.bias_f = malloc(channels * sizeof(float));
   dc.multiplier = malloc(channels * sizeof(float));
-  uint8_t* rows[MAX_TAPS];
+  const size_t pointers = (pixels - 1) * dc.input_step + taps;
+  uint8_t* rows[MAX_POINTERS];
   const int worst = rng_below(rng, 8) == 0; /* x = 255, w = -128: the largest products */
-  for (size_t t = 0; t < taps; t++) {
+  for (size_t t = 0; t < pointers; t++) {
     rows[t] = malloc(channels);
     for (size_t c = 0; c < channels; c++) rows[t][c] = worst ? 0xFF : (uint8_t)rng_below(rng, 256);
     /* some taps share a row, as padding taps share the zero-point row */
@@ -130,23 +153,27 @@ static int run_case(const test_variant* v, test_rng* rng, size_t channels, size_
     dc.w[i] = worst ? -128 : (int8_t)(rng_below(rng, 256) - 128);
   }
   random_params(rng, &dc);
-  const size_t out_bytes = channels * (dc.params.store == QEQ_GEMM_STORE_Q8 ? 1 : 4);
-  uint8_t* expected = malloc(out_bytes);
-  uint8_t* got = malloc(out_bytes + SPARE);
-  uint8_t* scalar = malloc(out_bytes + SPARE);
-  reference(&dc, expected);
-  int bad = run_kernel(v, &dc, got, out_bytes);
-  bad |= memcmp(got, expected, out_bytes) != 0;
-  bad |= run_kernel(scalar_variant(), &dc, scalar, out_bytes);
-  bad |= memcmp(got, scalar, out_bytes) != 0;
+  dc.out_bytes = channels * (dc.params.store == QEQ_GEMM_STORE_Q8 ? 1 : 4);
+  dc.output_stride = dc.out_bytes + rng_below(rng, 3) * 5;
+  const size_t span = (pixels - 1) * dc.output_stride + dc.out_bytes;
+  uint8_t* expected = malloc(pixels * dc.out_bytes);
+  uint8_t* got = malloc(span + SPARE);
+  uint8_t* scalar = malloc(span + SPARE);
+  uint8_t* packed = malloc(pixels * dc.out_bytes);
+  for (size_t px = 0; px < pixels; px++) reference(&dc, px, expected + px * dc.out_bytes);
+  int bad = run_kernel(v, &dc, got);
+  gather_outputs(&dc, got, packed);
+  bad |= memcmp(packed, expected, pixels * dc.out_bytes) != 0;
+  bad |= run_kernel(scalar_variant(), &dc, scalar);
+  bad |= memcmp(got, scalar, span) != 0;
   if (bad) {
-    printf("  %s: channels %zu taps %zu xor %u za %d zw %d store %d differs\n", v->name, channels,
-           taps, (unsigned)dc.input_xor, (int)dc.params.a_zero_point, dc.has_w_zero_points,
-           (int)dc.params.store);
+    printf("  %s: pixels %zu step %zu channels %zu taps %zu xor %u za %d zw %d store %d differs\n",
+           v->name, pixels, dc.input_step, channels, taps, (unsigned)dc.input_xor,
+           (int)dc.params.a_zero_point, dc.has_w_zero_points, (int)dc.params.store);
   }
-  for (size_t t = 0; t < taps; t++) free(rows[t]);
+  for (size_t t = 0; t < pointers; t++) free(rows[t]);
   free(dc.w), free(dc.w_zp), free(dc.bias_q), free(dc.bias_f), free(dc.multiplier);
-  free(expected), free(got), free(scalar);
+  free(expected), free(got), free(scalar), free(packed);
   return bad;
 }
 
@@ -158,10 +185,11 @@ static size_t run_variant(const test_variant* v, test_rng* rng) {
       /* channel counts around the vector widths, odd ones, and a random one */
       static const size_t fixed[] = {1, 3, 15, 16, 17, 31, 32, 33, 47, 64, 97};
       for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        failures += run_case(v, rng, fixed[i], taps) != 0;
+        failures += run_case(v, rng, 1 + rng_below(rng, MAX_PIXELS), fixed[i], taps) != 0;
         cases++;
       }
-      failures += run_case(v, rng, 1 + rng_below(rng, 150), taps) != 0;
+      failures +=
+          run_case(v, rng, 1 + rng_below(rng, MAX_PIXELS), 1 + rng_below(rng, 150), taps) != 0;
       cases++;
     }
   }

@@ -147,14 +147,30 @@ static int is_depthwise(const qeq_conv_config* config) {
          config->groups == config->output_channels;
 }
 
-/* PyTorch's [C][1][kh][kw] weights are already rows of taps in the table's (ky, kx) order:
- * one GEMM of N = C columns and K = taps, with every group's constants, packed for the
- * dispatched depthwise kernel. */
+/* PyTorch's [C][1][kh][kw] weights as one GEMM of N = C columns and K = taps, with every
+ * group's constants, packed for the dispatched depthwise kernel. The taps go column by column
+ * (kx, ky): then the taps of output pixel x + 1 are those of pixel x shifted by stride_width
+ * input columns, and the run path hands a row's pixels one shared array of column pointers
+ * (conv-run-depthwise.c). */
 static qeq_status pack_depthwise(const char* fn, const qeq_conv_config* config, size_t k,
                                  qeq_conv* c) {
-  const qeq_gemm_config gemm_config = gemm_config_of(config, k, config->weights);
-  return qeq_gemm_create_groups_for(fn, k_name, &gemm_config, 1,
-                                    qeq_dispatch_select(QEQ_FAMILY_QU8S8_DWCONV), &c->depthwise);
+  const size_t kh = config->kernel_height, kw = config->kernel_width;
+  int8_t* columns = malloc(config->output_channels * k);
+  if (columns == NULL) {
+    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu weights", fn,
+                    config->output_channels, k);
+  }
+  for (size_t ch = 0; ch < config->output_channels; ch++) {
+    const int8_t* src = config->weights + ch * k;
+    for (size_t ky = 0; ky < kh; ky++) {
+      for (size_t kx = 0; kx < kw; kx++) columns[ch * k + kx * kh + ky] = src[ky * kw + kx];
+    }
+  }
+  const qeq_gemm_config gemm_config = gemm_config_of(config, k, columns);
+  const qeq_status status = qeq_gemm_create_groups_for(
+      fn, k_name, &gemm_config, 1, qeq_dispatch_select(QEQ_FAMILY_QU8S8_DWCONV), &c->depthwise);
+  free(columns);
+  return status;
 }
 
 qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
