@@ -109,22 +109,7 @@ static inline __attribute__((always_inline)) void panel_pixels(
   }
 }
 
-/* Full panels: 3x3 and 5x5 with their weights held, any other tap count reloading them. */
-static inline __attribute__((always_inline)) void full_panel(
-    const int flip, const int has_w_zp, size_t pixels, size_t c0, size_t channels, size_t taps,
-    const uint8_t* const* input, size_t input_step, const uint8_t* panel, uint8_t* output,
-    size_t output_stride, const qeq_gemm_ukernel_params* params) {
-  if (taps == 9) {
-    panel_pixels(1, 9, 1, flip, has_w_zp, pixels, c0, NR, channels, input, input_step, panel,
-                 output, output_stride, params);
-  } else if (taps == 25) {
-    panel_pixels(1, 25, 1, flip, has_w_zp, pixels, c0, NR, channels, input, input_step, panel,
-                 output, output_stride, params);
-  } else {
-    panel_pixels(1, taps, 0, flip, has_w_zp, pixels, c0, NR, channels, input, input_step, panel,
-                 output, output_stride, params);
-  }
-}
+#include "kernels/qu8s8-dwconv/qu8s8-dwconv-panels-x86.h"
 
 void QEQ_X86_KERNEL(qeq_qu8s8_dwconv_ukernel_32c2__avx512)(size_t pixels, size_t channels,
                                                            size_t taps, const uint8_t* const* input,
@@ -132,27 +117,6 @@ void QEQ_X86_KERNEL(qeq_qu8s8_dwconv_ukernel_32c2__avx512)(size_t pixels, size_t
                                                            const void* w, int has_w_zero_points,
                                                            void* output, size_t output_stride,
                                                            const qeq_gemm_ukernel_params* params) {
-  const size_t panel_bytes = qeq_gemm_panel_bytes(taps, NR, KR);
-  const uint8_t* panel = w;
-  uint8_t* out = output; /* the epilogue offsets each panel by c0 itself */
-  const int flip = input_xor != 0;
-  for (size_t c0 = 0; c0 < channels; c0 += NR, panel += panel_bytes) {
-    const size_t count = channels - c0 < NR ? channels - c0 : NR;
-    if (count < NR) {
-      panel_pixels(0, taps, 0, flip, has_w_zero_points, pixels, c0, count, channels, input,
-                   input_step, panel, out, output_stride, params);
-    } else if (!flip && !has_w_zero_points) {
-      full_panel(0, 0, pixels, c0, channels, taps, input, input_step, panel, out, output_stride,
-                 params);
-    } else if (!flip) {
-      full_panel(0, 1, pixels, c0, channels, taps, input, input_step, panel, out, output_stride,
-                 params);
-    } else if (!has_w_zero_points) {
-      full_panel(1, 0, pixels, c0, channels, taps, input, input_step, panel, out, output_stride,
-                 params);
-    } else {
-      full_panel(1, 1, pixels, c0, channels, taps, input, input_step, panel, out, output_stride,
-                 params);
-    }
-  }
+  dwconv_panels(pixels, channels, taps, input, input_step, input_xor, w, has_w_zero_points, output,
+                output_stride, params);
 }
