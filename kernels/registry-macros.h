@@ -28,6 +28,7 @@
 #define QEQ_FAMILY_ID_q8_maxpool QEQ_FAMILY_Q8_MAXPOOL
 #define QEQ_FAMILY_ID_q8_avgpool QEQ_FAMILY_Q8_AVGPOOL
 #define QEQ_FAMILY_ID_qu8s8_dwconv QEQ_FAMILY_QU8S8_DWCONV
+#define QEQ_FAMILY_ID_qu8s8_igemm QEQ_FAMILY_QU8S8_IGEMM
 #define QEQ_FAMILY_ID(family) QEQ_FAMILY_ID_##family
 
 #define QEQ_ISA_ID_scalar QEQ_ISA_SCALAR

@@ -147,6 +147,25 @@ typedef void qeq_qu8s8_gemm_ukernel_fn(size_t mr, size_t nc, size_t k, const uin
                                        void* c, size_t c_stride,
                                        const qeq_gemm_ukernel_params* params);
 
+/* ---- indirect int8 GEMM (convolution without a gathered tile) ----
+ *
+ * The qu8s8_gemm of one tile whose row i < mr is read through pointers instead of from a
+ * matrix: it is the concatenation over taps t < taps of the kc bytes at a[t * mr + i] +
+ * a_offset (an input pixel's channels, or a zero-point row for a padding tap), each tap
+ * zero-padded to kcp = kc rounded up to KR. The weights are a GEMM packing (see above) of
+ * K = taps * kcp whose padding columns are zero, which for kc % KR == 0 is the GEMM's own
+ * packing of the taps * kc weights. The result is the qu8s8_gemm's on the gathered rows,
+ * bit for bit, with row_sums = NULL (callers with weight zero points gather instead). A
+ * variant reads only the kc bytes at each pointer, and writes only inside its mr x nc tile. */
+static inline size_t qeq_igemm_tap_bytes(size_t kc, size_t kr) {
+  return (kc + kr - 1) / kr * kr;
+}
+
+typedef void qeq_qu8s8_igemm_ukernel_fn(size_t mr, size_t nc, size_t kc, size_t taps,
+                                        const uint8_t* const* a, size_t a_offset, const void* w,
+                                        void* c, size_t c_stride,
+                                        const qeq_gemm_ukernel_params* params);
+
 /* ---- quantized ops on rows of 8-bit values (NHWC pixels) ----
  * Values are uint8, or int8 when is_signed; results are stored as their low byte. out.lo and
  * out.hi are integers that keep out.zero_point + the clamped value inside the dtype (vector

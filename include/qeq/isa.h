@@ -60,7 +60,8 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_Q8_MAXPOOL = 10,     /* element-wise max over rows of 8-bit pixels */
   QEQ_FAMILY_Q8_AVGPOOL = 11,     /* int32 sum over rows of 8-bit pixels, requantized */
   QEQ_FAMILY_QU8S8_DWCONV = 12,   /* uint8 x int8 depthwise convolution, one pixel's channels */
-  QEQ_FAMILY_COUNT = 13
+  QEQ_FAMILY_QU8S8_IGEMM = 13,    /* uint8 x int8 GEMM reading its rows through pointers */
+  QEQ_FAMILY_COUNT = 14
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

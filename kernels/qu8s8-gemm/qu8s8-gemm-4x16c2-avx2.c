@@ -17,15 +17,11 @@
 #define QEQ_GEMM_MR 4
 #define QEQ_GEMM_NV 2
 #include "kernels/common/gemm-epilogue-avx256.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-avx2.h"
 
 enum { MR = QEQ_GEMM_MR, NR = 8 * QEQ_GEMM_NV, KR = 2 };
 /* 4 rows x 4096 k x 2 bytes: a 32 KiB stack tile, which stays in L1 beside the panel. */
 enum { WIDE_K_MAX = 4096 };
-
-/* 8 columns x one k pair of packed weights (16 bytes), sign-extended to int16. */
-static inline __m256i load_w8(const int8_t* wk) {
-  return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
-}
 
 /* The tile for a constant row count: instantiated once per count 1..MR below, so a short
  * last row block does no work for rows it does not own and never reads them. */
@@ -38,9 +34,9 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
   for (size_t i = 0; i < rows; i++) a_row[i] = a + i * a_stride;
   const size_t panel_bytes = qeq_gemm_panel_bytes(k, NR, KR);
   const __m256i za = _mm256_set1_epi32(params->a_zero_point);
-  /* Activation pair (a[k], a[k+1]) from a broadcast dword, zero-extended into each int32. */
+  /* K tail's activation pair (a[k], a[k+1]) from a broadcast dword, zero-extended into each
+   * int32. */
   const __m256i pair0 = _mm256_set1_epi32((int32_t)0x80018000u);
-  const __m256i pair1 = _mm256_set1_epi32((int32_t)0x80038002u);
 
   /* The widened rows; k16 = k rounded up to pairs. The tail below reads a_row, not this. */
   uint16_t a16_tile[MR * WIDE_K_MAX];
@@ -71,8 +67,8 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
       /* Two k pairs per step, so each row's accumulators see two independent products. */
       for (; kk + 4 <= k; kk += 4, wk += 4 * NR) {
         qeq_prefetch_row_ahead(wk);
-        const __m256i w00 = load_w8(wk), w01 = load_w8(wk + 16);
-        const __m256i w10 = load_w8(wk + 32), w11 = load_w8(wk + 48);
+        const __m256i w00 = qeq_gemm_avx2_load_w8(wk), w01 = qeq_gemm_avx2_load_w8(wk + 16);
+        const __m256i w10 = qeq_gemm_avx2_load_w8(wk + 32), w11 = qeq_gemm_avx2_load_w8(wk + 48);
         for (size_t i = 0; i < rows; i++) {
           const __m256i a0 = _mm256_set1_epi32(qeq_gemm_load_a4(a16 + i * k16 + kk));
           const __m256i a1 = _mm256_set1_epi32(qeq_gemm_load_a4(a16 + i * k16 + kk + 2));
@@ -84,22 +80,13 @@ static inline __attribute__((always_inline)) void gemm_rows(const size_t rows, s
       }
     }
     for (; kk + 4 <= k; kk += 4, wk += 4 * NR) {
-      qeq_prefetch_row_ahead(wk);
-      const __m256i w00 = load_w8(wk), w01 = load_w8(wk + 16);
-      const __m256i w10 = load_w8(wk + 32), w11 = load_w8(wk + 48);
-      for (size_t i = 0; i < rows; i++) {
-        const __m256i av = _mm256_set1_epi32(qeq_gemm_load_a4(a_row[i] + kk));
-        const __m256i a0 = _mm256_shuffle_epi8(av, pair0);
-        const __m256i a1 = _mm256_shuffle_epi8(av, pair1);
-        acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a0, w00));
-        acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a0, w01));
-        acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a1, w10));
-        acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a1, w11));
-      }
+      int32_t a4[MR];
+      qeq_gemm_load_rows_a4(rows, a_row, kk, a4);
+      qeq_gemm_avx2_step(rows, acc, a4, wk, wk + 2 * NR);
     }
     /* K tail: one or two pairs, reading only the bytes that exist (padded weights are 0). */
     for (; kk < k; kk += 2, wk += 2 * NR) {
-      const __m256i w00 = load_w8(wk), w01 = load_w8(wk + 16);
+      const __m256i w00 = qeq_gemm_avx2_load_w8(wk), w01 = qeq_gemm_avx2_load_w8(wk + 16);
       for (size_t i = 0; i < rows; i++) {
         const uint32_t pair = k - kk >= 2 ? qeq_gemm_load_a2(a_row[i] + kk) : a_row[i][kk];
         const __m256i a0 = _mm256_shuffle_epi8(_mm256_set1_epi32((int32_t)pair), pair0);

@@ -1,5 +1,6 @@
-/* The AVX-512 VNNI qu8s8 GEMM, one template for every MRxNRc4 tile: a tile file defines
- * QEQ_GEMM_MR and QEQ_GEMM_NV (NR = 16 * NV int32 columns, one zmm each) and includes this.
+/* The AVX-512 VNNI qu8s8 GEMM and indirect GEMM, one template for every MRxNRc4 tile: a tile
+ * file defines QEQ_GEMM_MR and QEQ_GEMM_NV (NR = 16 * NV int32 columns, one zmm each) and
+ * includes this.
  *
  * Per group of 4 k: NV weight vectors (NR columns x 4 bytes) are loaded once, each row's 4
  * activation bytes are broadcast to all lanes (vpbroadcastd), and vpdpbusd adds the four
@@ -24,13 +25,13 @@
 #define QEQ_GEMM_W_PREFETCH 1024
 #endif
 
-/* One group of 4 k: acc[i][v] += a[i][4 bytes] . w[v][16 columns x 4 bytes], or = when
- * first. Accumulators start as a dot product, not as zeros: a loop on zero-initialised
- * accumulators, or a dot product or branch after it, makes GCC 12 copy every accumulator
- * twice per k step (0.65 of the vpdpbusd peak instead of 0.95). */
+/* One group of 4 k: acc[i][v] += a4[i] . w[v][16 columns x 4 bytes], or = when first,
+ * with a4[i] row i's 4 activation bytes. Accumulators start as a dot product, not as zeros:
+ * a loop on zero-initialised accumulators, or a dot product or branch after it, makes GCC 12
+ * copy every accumulator twice per k step (0.65 of the vpdpbusd peak instead of 0.95). */
 static inline __attribute__((always_inline)) void qeq_gemm_vnni512_step(
-    const size_t rows, const int first, __m512i acc[QEQ_GEMM_MR][QEQ_GEMM_NV], const uint8_t* a,
-    size_t a_stride, const int8_t* wk) {
+    const size_t rows, const int first, __m512i acc[QEQ_GEMM_MR][QEQ_GEMM_NV], const int32_t* a4,
+    const int8_t* wk) {
   enum { NV = QEQ_GEMM_NV };
   __m512i wv[NV];
 #pragma GCC unroll 4
@@ -40,12 +41,22 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_step(
   }
 #pragma GCC unroll 16
   for (size_t i = 0; i < rows; i++) {
-    const __m512i ab = _mm512_set1_epi32(qeq_gemm_load_a4(a + i * a_stride));
+    const __m512i ab = _mm512_set1_epi32(a4[i]);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) {
       acc[i][v] = _mm512_dpbusd_epi32(first ? _mm512_setzero_si512() : acc[i][v], ab, wv[v]);
     }
   }
+}
+
+/* The step on rows a + i * a_stride. */
+static inline __attribute__((always_inline)) void qeq_gemm_vnni512_step_strided(
+    const size_t rows, const int first, __m512i acc[QEQ_GEMM_MR][QEQ_GEMM_NV], const uint8_t* a,
+    size_t a_stride, const int8_t* wk) {
+  int32_t a4[QEQ_GEMM_MR];
+#pragma GCC unroll 16
+  for (size_t i = 0; i < rows; i++) a4[i] = qeq_gemm_load_a4(a + i * a_stride);
+  qeq_gemm_vnni512_step(rows, first, acc, a4, wk);
 }
 
 /* The dot products of one panel into acc_out. */
@@ -56,19 +67,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_dot(
   enum { MR = QEQ_GEMM_MR, NV = QEQ_GEMM_NV, NR = QEQ_GEMM_NR };
   /* The K tail (0..3 bytes) first and branch-free (see wt in the caller; why: the step). */
   __m512i acc[MR][NV];
-  {
-    __m512i wv[NV];
-#pragma GCC unroll 4
-    for (size_t v = 0; v < NV; v++) wv[v] = _mm512_loadu_si512((const void*)(wt + 64 * v));
-#pragma GCC unroll 16
-    for (size_t i = 0; i < rows; i++) {
-      const __m512i ab = _mm512_set1_epi32(a_tail[i]);
-#pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) {
-        acc[i][v] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ab, wv[v]);
-      }
-    }
-  }
+  qeq_gemm_vnni512_step(rows, 1, acc, a_tail, wt);
   if (rows * NV <= 4) {
     /* One or two rows: too few accumulators to cover vpdpbusd's latency, so even and odd
      * groups go to separate sets, summed at the end (wrapping adds, exact). */
@@ -77,12 +76,13 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_dot(
      * zeros (a static row read with stride 0) by the panel header. */
     static const uint8_t zeros[4] = {0};
     const size_t odd = k_groups % 2;
-    qeq_gemm_vnni512_step(rows, 1, acc2, odd ? a : zeros, odd ? a_stride : 0, odd ? wk : wt_zero);
+    qeq_gemm_vnni512_step_strided(rows, 1, acc2, odd ? a : zeros, odd ? a_stride : 0,
+                                  odd ? wk : wt_zero);
     a += 4 * odd;
     wk += NR * 4 * odd;
     for (size_t g = k_groups % 2; g < k_groups; g += 2, a += 8, wk += NR * 8) {
-      qeq_gemm_vnni512_step(rows, 0, acc, a, a_stride, wk);
-      qeq_gemm_vnni512_step(rows, 0, acc2, a + 4, a_stride, wk + NR * 4);
+      qeq_gemm_vnni512_step_strided(rows, 0, acc, a, a_stride, wk);
+      qeq_gemm_vnni512_step_strided(rows, 0, acc2, a + 4, a_stride, wk + NR * 4);
     }
 #pragma GCC unroll 16
     for (size_t i = 0; i < rows; i++) {
@@ -91,7 +91,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_dot(
     }
   } else {
     for (size_t g = 0; g < k_groups; g++, a += 4, wk += NR * 4) {
-      qeq_gemm_vnni512_step(rows, 0, acc, a, a_stride, wk);
+      qeq_gemm_vnni512_step_strided(rows, 0, acc, a, a_stride, wk);
     }
   }
 #pragma GCC unroll 16
@@ -137,6 +137,68 @@ static inline __attribute__((always_inline)) void qeq_gemm_vnni512_rows(
 
 static inline __attribute__((always_inline)) void qeq_gemm_vnni512_tile(
     size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride, const int32_t* row_sums,
+    const void* w, void* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
+  switch (mr) {
+#include "kernels/qu8s8-gemm/qu8s8-gemm-rows.h"
+    default: break;
+  }
+}
+
+/* The indirect GEMM (kernels/ukernels.h, qu8s8_igemm) on one panel: the same steps over each
+ * tap's kc / 4 groups, then, when has_tail, the tap's last kc % 4 bytes as one more group
+ * (a constant, so neither instantiation branches inside the tap loop; see the step). */
+static inline __attribute__((always_inline)) void qeq_igemm_vnni512_dot(
+    const size_t rows, const int has_tail, size_t kc, size_t taps, const uint8_t* const* a,
+    size_t a_offset, const int8_t* panel, __m512i acc[QEQ_GEMM_MR][QEQ_GEMM_NV]) {
+  enum { MR = QEQ_GEMM_MR, NR = QEQ_GEMM_NR };
+  static const int32_t zeros[MR] = {0};
+  const size_t k_groups = kc / 4;
+  const int8_t* wk = panel + qeq_gemm_panel_header_bytes(NR);
+  /* Accumulators start as a product: zero activations times the panel header. */
+  qeq_gemm_vnni512_step(rows, 1, acc, zeros, panel);
+  for (size_t t = 0; t < taps; t++, a += rows) {
+    const uint8_t* row[MR];
+    qeq_gemm_tap_rows(rows, a, a_offset, row);
+    for (size_t g = 0; g < k_groups; g++, wk += NR * 4) {
+      int32_t a4[MR];
+      qeq_gemm_load_rows_a4(rows, row, 4 * g, a4);
+      qeq_gemm_vnni512_step(rows, 0, acc, a4, wk);
+    }
+    if (has_tail) {
+      int32_t a4[MR];
+      qeq_gemm_load_rows_tail(rows, row, 4 * k_groups, kc % 4, a4);
+      qeq_gemm_vnni512_step(rows, 0, acc, a4, wk);
+      wk += NR * 4;
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void qeq_igemm_vnni512_rows(
+    const size_t rows, size_t nc, size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset,
+    const uint8_t* panel, uint8_t* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
+  enum { MR = QEQ_GEMM_MR, NV = QEQ_GEMM_NV, NR = QEQ_GEMM_NR };
+  const size_t panel_bytes = qeq_gemm_panel_bytes(taps * qeq_igemm_tap_bytes(kc, 4), NR, 4);
+  const __m512i za = _mm512_set1_epi32(params->a_zero_point);
+  for (size_t j0 = 0; j0 < nc; j0 += NR, panel += panel_bytes) {
+    __m512i acc[MR][NV];
+    if (kc % 4 != 0) {
+      qeq_igemm_vnni512_dot(rows, 1, kc, taps, a, a_offset, (const int8_t*)panel, acc);
+    } else {
+      qeq_igemm_vnni512_dot(rows, 0, kc, taps, a, a_offset, (const int8_t*)panel, acc);
+    }
+    qeq_gemm_epilogue_avx512(rows, acc, panel, j0, nc, NULL, za, c, c_stride, params);
+  }
+}
+
+#undef QEQ_GEMM_ROWS_CASE
+#define QEQ_GEMM_ROWS_CASE(n)                                                                      \
+  case n:                                                                                          \
+    qeq_igemm_vnni512_rows(n, nc, kc, taps, a, a_offset, (const uint8_t*)w, (uint8_t*)c, c_stride, \
+                           params);                                                                \
+    break;
+
+static inline __attribute__((always_inline)) void qeq_igemm_vnni512_tile(
+    size_t mr, size_t nc, size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset,
     const void* w, void* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
   switch (mr) {
 #include "kernels/qu8s8-gemm/qu8s8-gemm-rows.h"

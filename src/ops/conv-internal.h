@@ -24,6 +24,11 @@ struct qeq_conv {
   size_t k; /* kernel_height * kernel_width * group_input_channels, ordered (ky, kx, c) */
   /* 1x1, stride 1, no padding, one group, quint8: the pixels are the GEMM's rows as they lie */
   int direct;
+  /* The group GEMMs are packed for a qu8s8_igemm variant, which reads each output pixel's taps
+   * through pointers (the run gathers nothing); tap_bytes = group_input_channels rounded up to
+   * its KR, the weights' K per tap. */
+  int indirect;
+  size_t tap_bytes;
   int input_is_signed;
   uint8_t input_zero_byte; /* the input zero point as the input stores it */
   size_t output_bytes;     /* per element */

@@ -1,7 +1,9 @@
 /* Runs a packed convolution: checks the call, then either hands the pixels to the GEMM as its
  * rows (1x1, stride 1, no padding), or hands a depthwise convolution to conv-run-depthwise.c,
- * or per tile of MR output pixels gathers each pixel's taps through the table into a small MR x K
- * tile (in cache, one per task) and calls the GEMM microkernel on it for every group. */
+ * or per tile of MR output pixels turns the table's offsets into pointers and calls the
+ * indirect GEMM microkernel (qu8s8_igemm) for every group, or, where that kernel does not apply
+ * (see conv.c), gathers each pixel's taps through the table into a small MR x K tile (in
+ * cache, one per task) and calls the GEMM microkernel on it for every group. */
 #include <pthreadpool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -149,6 +151,40 @@ static void gather_task(void* opaque, size_t task) {
   }
 }
 
+/* Per tile of MR output pixels: the pointers of its taps (tap-major, as the indirect kernel
+ * reads them) from the table, then one indirect GEMM call per group, the group's channels
+ * selected by the kernel's a_offset. The pointer block is per task, so concurrent runs and
+ * tasks share only the read-only table. */
+static void indirect_task(void* opaque, size_t task) {
+  const gather_context* ctx = opaque;
+  const qeq_conv* c = ctx->conv;
+  const size_t mr = c->group_gemms[0]->variant->mr;
+  const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
+  qeq_qu8s8_igemm_ukernel_fn* kernel = (qeq_qu8s8_igemm_ukernel_fn*)c->group_gemms[0]->variant->fn;
+  const uint8_t** pointers = (const uint8_t**)(void*)(ctx->tiles_buffer + task * ctx->tile_bytes);
+  const size_t tile_begin = ctx->tiles * task / ctx->tasks;
+  const size_t tile_end = ctx->tiles * (task + 1) / ctx->tasks;
+  for (size_t t = tile_begin; t < tile_end; t++) {
+    const size_t first = t * mr;
+    const size_t rows = ctx->output_pixels - first < mr ? ctx->output_pixels - first : mr;
+    for (size_t r = 0; r < rows; r++) {
+      const size_t* offsets = ctx->table + (first + r) * taps;
+      for (size_t tap = 0; tap < taps; tap++) {
+        pointers[tap * rows + r] =
+            offsets[tap] == QEQ_CONV_PADDING_TAP ? ctx->zero_row : ctx->input + offsets[tap];
+      }
+    }
+    for (size_t g = 0; g < c->groups; g++) {
+      const qeq_gemm* gemm = c->group_gemms[g];
+      kernel(
+          rows, gemm->n, c->group_input_channels, taps, pointers, g * c->group_input_channels,
+          gemm->packed,
+          ctx->output + first * ctx->output_stride + g * c->group_output_channels * c->output_bytes,
+          ctx->output_stride, &gemm->params);
+    }
+  }
+}
+
 size_t qeq_conv_task_count(size_t units, struct pthreadpool* pool) {
   const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
   const size_t wanted = threads > 1 ? threads * 4 : 1;
@@ -184,10 +220,13 @@ static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, 
                                size_t width, const uint8_t* input, uint8_t* output,
                                const qeq_conv_run_shape* s, struct pthreadpool* pool) {
   const size_t mr = c->group_gemms[0]->variant->mr;
+  const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
   const size_t tiles = s->output_pixels / mr + (s->output_pixels % mr != 0);
   const size_t tasks = qeq_conv_task_count(tiles, pool);
-  /* a tile of mr x k bytes, then mr row sums, rounded to cache lines */
-  const size_t tile_bytes = (mr * c->k + mr * sizeof(int32_t) + 63) / 64 * 64;
+  /* indirect: mr x taps pointers; else a tile of mr x k bytes, then mr row sums; rounded to
+   * cache lines (neither overflows: k and taps were multiplied by the channels at creation) */
+  const size_t tile_bytes = c->indirect ? (mr * taps * sizeof(uint8_t*) + 63) / 64 * 64
+                                        : (mr * c->k + mr * sizeof(int32_t) + 63) / 64 * 64;
   qeq_conv_run_resources r;
   const qeq_status status =
       qeq_conv_acquire_resources(fn, c, batch, height, width, s, tasks, tile_bytes, &r);
@@ -195,7 +234,7 @@ static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, 
   gather_context ctx = {
       c,     input, r.table->offsets, r.zero_row, output, s->output_stride, s->output_pixels,
       tiles, tasks, r.buffers,        tile_bytes};
-  pthreadpool_parallelize_1d(pool, gather_task, &ctx, tasks, 0);
+  pthreadpool_parallelize_1d(pool, c->indirect ? indirect_task : gather_task, &ctx, tasks, 0);
   qeq_conv_release_resources(c, &r);
   return QEQ_OK;
 }

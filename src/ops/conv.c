@@ -79,17 +79,39 @@ static qeq_status check_geometry(const char* fn, const qeq_conv_config* c) {
   return QEQ_OK;
 }
 
-/* GEMM row o = PyTorch's w[o] with k ordered (ky, kx, c) instead of (c, ky, kx). */
-static void reorder_weights(const qeq_conv_config* c, size_t group_in, int8_t* rows) {
+/* GEMM row o = PyTorch's w[o] with k ordered (ky, kx, c) instead of (c, ky, kx), each tap's
+ * group_in channels followed by zeros up to tap_bytes (the indirect kernels' K per tap). */
+static void reorder_weights(const qeq_conv_config* c, size_t group_in, size_t tap_bytes,
+                            int8_t* rows) {
   const size_t taps = c->kernel_height * c->kernel_width;
   const size_t k = taps * group_in;
+  memset(rows, 0, c->output_channels * taps * tap_bytes);
   for (size_t o = 0; o < c->output_channels; o++) {
     const int8_t* src = c->weights + o * k;
-    int8_t* dst = rows + o * k;
+    int8_t* dst = rows + o * taps * tap_bytes;
     for (size_t ci = 0; ci < group_in; ci++) {
-      for (size_t t = 0; t < taps; t++) dst[t * group_in + ci] = src[ci * taps + t];
+      for (size_t t = 0; t < taps; t++) dst[t * tap_bytes + ci] = src[ci * taps + t];
     }
   }
+}
+
+/* The indirect kernel, when the convolution can use it: a qu8s8_igemm variant with the tile
+ * of the GEMM variant dispatch picks now (else its ISA has none, and the run gathers), for
+ * quint8 input (qint8's flip to uint8 happens in the gathered copy), weights without zero
+ * points (their row sums too), and channels per tap that pad to its KR with at most 1/8
+ * wasted (16 and more, or a multiple of KR). NULL otherwise. */
+static const qeq_variant* indirect_variant(const qeq_conv_config* config, size_t group_in) {
+  if (config->input_dtype == QEQ_DTYPE_QINT8) return NULL;
+  for (size_t j = 0; config->weight_zero_points && j < config->weight_qparam_count; j++) {
+    if (config->weight_zero_points[j] != 0) return NULL;
+  }
+  const qeq_variant* gemm = qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM);
+  const qeq_variant* igemm = qeq_dispatch_select(QEQ_FAMILY_QU8S8_IGEMM);
+  if (igemm->isa != gemm->isa || igemm->mr != gemm->mr || igemm->nr != gemm->nr ||
+      igemm->kr != gemm->kr) {
+    return NULL;
+  }
+  return group_in % igemm->kr == 0 || group_in >= 16 ? igemm : NULL;
 }
 
 static qeq_gemm_config gemm_config_of(const qeq_conv_config* c, size_t k, const int8_t* rows) {
@@ -117,26 +139,40 @@ static qeq_gemm_config gemm_config_of(const qeq_conv_config* c, size_t k, const 
 
 static const char k_name[] = "kernel_height x kernel_width x input_channels / groups";
 
-/* One GEMM per group over the reordered weight rows. */
-static qeq_status pack_groups(const char* fn, const qeq_conv_config* config, size_t k,
+/* One GEMM per group over the reordered weight rows, packed for the indirect kernel when the
+ * convolution can use it (not for the direct 1x1 case, which is a plain GEMM). */
+static qeq_status pack_groups(const char* fn, const qeq_conv_config* config, size_t k, int direct,
                               qeq_conv* c) {
   const size_t groups = config->groups;
-  int8_t* rows = malloc(config->output_channels * k);
+  const size_t group_in = config->input_channels / groups;
+  const size_t taps = config->kernel_height * config->kernel_width;
+  const qeq_variant* indirect = direct ? NULL : indirect_variant(config, group_in);
+  const size_t tap_bytes = indirect ? qeq_igemm_tap_bytes(group_in, indirect->kr) : group_in;
+  if (tap_bytes != group_in && taps > SIZE_MAX / tap_bytes / config->output_channels) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the weights of %zu x %zu x %zu taps overflow", fn,
+                    config->output_channels, tap_bytes, taps);
+  }
+  const size_t packed_k = taps * tap_bytes;
+  int8_t* rows = malloc(config->output_channels * packed_k);
   qeq_gemm** gemms = calloc(groups, sizeof *gemms);
   if (rows == NULL || gemms == NULL) {
     free(rows), free(gemms);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu x %zu weights", fn,
                     config->output_channels, k);
   }
-  reorder_weights(config, config->input_channels / groups, rows);
-  const qeq_gemm_config gemm_config = gemm_config_of(config, k, rows);
-  const qeq_status status = qeq_gemm_create_groups(fn, k_name, &gemm_config, groups, gemms);
+  reorder_weights(config, group_in, tap_bytes, rows);
+  const qeq_gemm_config gemm_config = gemm_config_of(config, packed_k, rows);
+  const qeq_status status =
+      indirect ? qeq_gemm_create_groups_for(fn, k_name, &gemm_config, groups, indirect, gemms)
+               : qeq_gemm_create_groups(fn, k_name, &gemm_config, groups, gemms);
   free(rows);
   if (status != QEQ_OK) {
     free(gemms);
     return status;
   }
   c->group_gemms = gemms;
+  c->indirect = indirect != NULL;
+  c->tap_bytes = tap_bytes;
   return QEQ_OK;
 }
 
@@ -188,7 +224,11 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
     free(c);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate the convolution", fn);
   }
-  status = is_depthwise(config) ? pack_depthwise(fn, config, k, c) : pack_groups(fn, config, k, c);
+  const int direct = groups == 1 && config->input_dtype != QEQ_DTYPE_QINT8 && k == group_in &&
+                     config->stride_height == 1 && config->stride_width == 1 &&
+                     config->padding_height == 0 && config->padding_width == 0;
+  status = is_depthwise(config) ? pack_depthwise(fn, config, k, c)
+                                : pack_groups(fn, config, k, direct, c);
   if (status != QEQ_OK) {
     pthread_mutex_destroy(&c->table_lock);
     free(c);
@@ -206,9 +246,7 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
   c->k = k;
   c->input_is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
   c->input_zero_byte = (uint8_t)config->input_zero_point;
-  c->direct = groups == 1 && !c->input_is_signed && k == group_in && config->stride_height == 1 &&
-              config->stride_width == 1 && config->padding_height == 0 &&
-              config->padding_width == 0;
+  c->direct = direct;
   c->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   *conv = c;
   return QEQ_OK;
