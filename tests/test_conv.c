@@ -150,6 +150,67 @@ static void test_random_convs_every_cap(void** state) {
   }
 }
 
+/* ---- the indirect GEMM path (qu8s8_igemm): taken for quint8 input without weight zero
+ * points when the channels per tap are a multiple of KR or at least 16 (padded to KR), and
+ * where the ISA has the kernel (x86, scalar); the gathered GEMM otherwise; both equal the
+ * reference under every cap ---- */
+
+static void test_indirect_path_every_cap(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 17);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  static const size_t group_channels[] = {3, 8, 17, 64};
+  for (size_t ci = 0; ci < sizeof group_channels / sizeof group_channels[0]; ci++) {
+    for (int variant = 0; variant < 4; variant++) { /* plain, 2 groups, qint8, zero points */
+      random_conv rc;
+      make_random_conv(&rng, 0, &rc);
+      qeq_conv_config* c = &rc.c;
+      c->groups = variant == 1 ? 2 : 1;
+      c->input_channels = group_channels[ci] * c->groups;
+      c->output_channels = (5 + rng_below(&rng, 40)) * c->groups;
+      c->kernel_height = c->kernel_width = 3;
+      c->padding_height = c->padding_width = 1;
+      c->weight_qparam_count = 1;
+      c->input_dtype = variant == 2 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+      c->input_zero_point = variant == 2 ? 5 : 133;
+      c->weight_zero_points = variant == 3 ? rc.zps : NULL;
+      rc.zps[0] = variant == 3 ? 3 : rc.zps[0];
+      free(rc.weights), free(rc.x), free(rc.bias);
+      rc.bias = malloc(c->output_channels * sizeof(float));
+      for (size_t j = 0; j < c->output_channels; j++) rc.bias[j] = (float)j / 64.0f - 0.25f;
+      c->bias = rc.bias;
+      const size_t wcount = c->output_channels * group_channels[ci] * 9;
+      rc.weights = malloc(wcount);
+      for (size_t i = 0; i < wcount; i++) rc.weights[i] = (int8_t)(rng_below(&rng, 256) - 128);
+      c->weights = rc.weights;
+      rc.h = 3 + rng_below(&rng, 8), rc.w = 3 + rng_below(&rng, 8);
+      const size_t count = rc.batch * rc.h * rc.w * c->input_channels;
+      rc.x = malloc(count);
+      for (size_t i = 0; i < count; i++) rc.x[i] = (uint8_t)rng_below(&rng, 256);
+      const int eligible = variant < 2 && group_channels[ci] != 3;
+      for (size_t t = 0; t < n_isas; t++) {
+        CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+        const int has_igemm = isas[t] != QEQ_ISA_NEON && isas[t] != QEQ_ISA_NEONDOT;
+        qeq_conv* conv = NULL;
+        CHECK(qeq_conv_create(c, &conv) == QEQ_OK, "%s", qeq_last_error());
+        const char* name = qeq_conv_kernel_name(conv);
+        CHECK((strstr(name, "qu8s8_igemm") != NULL) == (eligible && has_igemm),
+              "%zu channels per group, case %d, cap %s: %s", group_channels[ci], variant,
+              qeq_isa_name(isas[t]), name);
+        if (strstr(name, "qu8s8_igemm")) {
+          coverage_record_family(QEQ_FAMILY_QU8S8_IGEMM, isas[t], 0, 1);
+        }
+        qeq_conv_destroy(conv);
+        check_conv(c, rc.batch, rc.h, rc.w, rc.x, NULL, qeq_isa_name(isas[t]));
+      }
+      qeq_clear_isa_cap();
+      free_random_conv(&rc);
+    }
+  }
+}
+
 /* ---- threads: bit-identical for 1, 2 and 3 threads ---- */
 
 static void test_thread_counts(void** state) {
@@ -738,6 +799,7 @@ static void test_isa_coverage(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_convs_every_cap),
+      cmocka_unit_test(test_indirect_path_every_cap),
       cmocka_unit_test(test_thread_counts),
       cmocka_unit_test(test_input_pixel_stride),
       cmocka_unit_test(test_changing_shapes),
