@@ -1,6 +1,6 @@
-/* The AVX-512 (F/BW/DQ/VL, no VNNI) qu8s8 GEMM and indirect GEMM, one template for every
- * MRxNRc2 tile: a tile file defines QEQ_GEMM_MR and QEQ_GEMM_NV (NR = 16 * NV int32 columns, one
- * zmm each) and includes this.
+/* The AVX-512 (F/BW/DQ/VL, no VNNI) qu8s8 GEMM, one template for every MRxNRc2 tile: a tile
+ * file defines QEQ_GEMM_MR and QEQ_GEMM_NV (NR = 16 * NV int32 columns, one zmm each) and
+ * includes this.
  *
  * Exact widening technique: per pair of k, NV weight vectors are sign-extended to int16
  * (vpmovsxbw, 16 columns x 2 bytes each), each row's two activation bytes are zero-extended
@@ -166,71 +166,6 @@ static inline __attribute__((always_inline)) void qeq_gemm_avx512_rows(
 
 static inline __attribute__((always_inline)) void qeq_gemm_avx512_tile(
     size_t mr, size_t nc, size_t k, const uint8_t* a, size_t a_stride, const int32_t* row_sums,
-    const void* w, void* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
-  switch (mr) {
-#include "kernels/qu8s8-gemm/qu8s8-gemm-rows.h"
-    default: break;
-  }
-}
-
-/* The indirect GEMM (kernels/ukernels.h, qu8s8_igemm) on one panel: each tap's kc / 4 groups
- * widened in the loop (step, not step16: the rows change every tap), then, when has_tail (a
- * constant: no branch in the tap loop), the tap's last kc % 4 bytes as one more pair or two. */
-static inline __attribute__((always_inline)) void qeq_igemm_avx512_dot(
-    const size_t rows, const int has_tail, size_t kc, size_t taps, const uint8_t* const* a,
-    size_t a_offset, const int8_t* panel, __m512i acc[QEQ_GEMM_MR][QEQ_GEMM_NV]) {
-  enum { MR = QEQ_GEMM_MR, NR = QEQ_GEMM_NR };
-  static const int32_t zeros[MR] = {0};
-  const size_t k_groups = kc / 4;
-  /* The tail's pairs (1 or 2), with a missing second pair read from the header against zero
-   * activations. */
-  const size_t tail_pairs = (kc % 4 + 1) / 2;
-  const int8_t* wk = panel + qeq_gemm_panel_header_bytes(NR);
-  /* Accumulators start as a product: zero activations times the panel header. */
-  qeq_gemm_avx512_step(rows, 1, acc, zeros, panel, panel);
-  for (size_t t = 0; t < taps; t++, a += rows) {
-    const uint8_t* row[MR];
-    qeq_gemm_tap_rows(rows, a, a_offset, row);
-    for (size_t g = 0; g < k_groups; g++, wk += NR * 4) {
-      int32_t a4[MR];
-      qeq_gemm_load_rows_a4(rows, row, 4 * g, a4);
-      qeq_gemm_avx512_step(rows, 0, acc, a4, wk, wk + 2 * NR);
-    }
-    if (has_tail) {
-      int32_t a4[MR];
-      qeq_gemm_load_rows_tail(rows, row, 4 * k_groups, kc % 4, a4);
-      qeq_gemm_avx512_step(rows, 0, acc, a4, wk, tail_pairs == 2 ? wk + 2 * NR : panel);
-      wk += tail_pairs * 2 * NR;
-    }
-  }
-}
-
-static inline __attribute__((always_inline)) void qeq_igemm_avx512_rows(
-    const size_t rows, size_t nc, size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset,
-    const uint8_t* panel, uint8_t* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
-  enum { MR = QEQ_GEMM_MR, NV = QEQ_GEMM_NV, NR = QEQ_GEMM_NR };
-  const size_t panel_bytes = qeq_gemm_panel_bytes(taps * qeq_igemm_tap_bytes(kc, 2), NR, 2);
-  const __m512i za = _mm512_set1_epi32(params->a_zero_point);
-  for (size_t j0 = 0; j0 < nc; j0 += NR, panel += panel_bytes) {
-    __m512i acc[MR][NV];
-    if (kc % 4 != 0) {
-      qeq_igemm_avx512_dot(rows, 1, kc, taps, a, a_offset, (const int8_t*)panel, acc);
-    } else {
-      qeq_igemm_avx512_dot(rows, 0, kc, taps, a, a_offset, (const int8_t*)panel, acc);
-    }
-    qeq_gemm_epilogue_avx512(rows, acc, panel, j0, nc, NULL, za, c, c_stride, params);
-  }
-}
-
-#undef QEQ_GEMM_ROWS_CASE
-#define QEQ_GEMM_ROWS_CASE(n)                                                                     \
-  case n:                                                                                         \
-    qeq_igemm_avx512_rows(n, nc, kc, taps, a, a_offset, (const uint8_t*)w, (uint8_t*)c, c_stride, \
-                          params);                                                                \
-    break;
-
-static inline __attribute__((always_inline)) void qeq_igemm_avx512_tile(
-    size_t mr, size_t nc, size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset,
     const void* w, void* c, size_t c_stride, const qeq_gemm_ukernel_params* params) {
   switch (mr) {
 #include "kernels/qu8s8-gemm/qu8s8-gemm-rows.h"
