@@ -208,7 +208,7 @@ static size_t run_case(const test_variant* v, test_rng* rng, const igemm_case* i
   return mismatches;
 }
 
-static size_t run_variant(const test_variant* v, test_rng* rng) {
+static void run_variant(const test_variant* v, test_rng* rng) {
   size_t cases = 0, failures = 0;
   const size_t mr = v->mr, nr = v->nr, kr = v->kr;
   /* channels per tap around KR and the 4-byte groups, and conv-sized runs */
@@ -241,47 +241,15 @@ static size_t run_variant(const test_variant* v, test_rng* rng) {
     cases++;
   }
   CHECK(failures == 0, "%s: %zu of %zu cases differ", v->name, failures, cases);
-  return cases;
+  coverage_record_family(QEQ_FAMILY_QU8S8_IGEMM, v->isa, v->via_simde, cases);
+  printf("  %s: %zu cases, gathered GEMM twin %s\n", v->name, cases,
+         gemm_twin(v) ? gemm_twin(v)->name : "none");
 }
 
+/* Every registered variant is in the test list (test_kernels checks that for all families). */
 static void test_every_igemm_variant(void** state) {
   (void)state;
-  size_t count;
-  const test_variant* variants = test_variants(&count);
-  size_t ran = 0;
-  for (size_t i = 0; i < count; i++) {
-    const test_variant* v = &variants[i];
-    if (v->family != QEQ_FAMILY_QU8S8_IGEMM) continue;
-    if (!variant_runnable(v)) {
-      printf("  %-52s skipped: the CPU lacks %s\n", v->name, qeq_isa_name(v->isa));
-      continue;
-    }
-    test_rng rng;
-    rng_init(&rng, test_seed() + 7919u * i);
-    const size_t cases = run_variant(v, &rng);
-    coverage_record_family(QEQ_FAMILY_QU8S8_IGEMM, v->isa, v->via_simde, cases);
-    printf("  %-52s %s %zu cases ok (gathered GEMM twin: %s)\n", v->name,
-           v->via_simde ? "(emulated)" : "(native)  ", cases,
-           gemm_twin(v) ? gemm_twin(v)->name : "none");
-    ran++;
-  }
-  CHECK(ran >= 1, "no runnable igemm variant");
-}
-
-static void test_every_registered_igemm_variant_is_tested(void** state) {
-  (void)state;
-  size_t lib_count, test_count;
-  const qeq_variant* lib = qeq_registry_variants(&lib_count);
-  const test_variant* tested = test_variants(&test_count);
-  for (size_t i = 0; i < lib_count; i++) {
-    if (lib[i].family != QEQ_FAMILY_QU8S8_IGEMM) continue;
-    int found = 0;
-    for (size_t j = 0; j < test_count; j++) {
-      found |= lib[i].fn == tested[j].fn && lib[i].mr == tested[j].mr &&
-               lib[i].nr == tested[j].nr && lib[i].kr == tested[j].kr;
-    }
-    CHECK(found, "%s is dispatchable but not tested", lib[i].name);
-  }
+  run_family(QEQ_FAMILY_QU8S8_IGEMM, run_variant);
 }
 
 static void test_isa_coverage(void** state) {
@@ -293,7 +261,6 @@ int main(void) {
   printf("test_igemm_kernels: seed %llu (QEQ_TEST_SEED)\n", (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_igemm_variant),
-      cmocka_unit_test(test_every_registered_igemm_variant_is_tested),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
