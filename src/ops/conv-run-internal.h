@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/ops/conv-indirection.h"
 #include "src/ops/conv-internal.h"
 
 struct pthreadpool;
@@ -18,21 +17,8 @@ typedef struct qeq_conv_run_shape {
   size_t input_stride, output_stride; /* bytes per pixel */
 } qeq_conv_run_shape;
 
-/* What both table-driven paths allocate per run: `tasks` scratch buffers of task_bytes (64-byte
- * aligned), the zero-point row padding taps read, and the indirection table. */
-typedef struct qeq_conv_run_resources {
-  uint8_t* buffers;
-  uint8_t* zero_row;
-  const qeq_conv_table* table;
-} qeq_conv_run_resources;
-
 /* Tasks: one per thread's share of `units` (four each, for balance), one without threads. */
 size_t qeq_conv_task_count(size_t units, struct pthreadpool* pool);
-
-qeq_status qeq_conv_acquire_resources(const char* fn, const qeq_conv* c, size_t batch,
-                                      size_t height, size_t width, const qeq_conv_run_shape* s,
-                                      size_t tasks, size_t task_bytes, qeq_conv_run_resources* r);
-void qeq_conv_release_resources(const qeq_conv* c, qeq_conv_run_resources* r);
 
 /* The depthwise path (conv-run-depthwise.c), on a checked call. */
 qeq_status qeq_conv_run_depthwise(const char* fn, const qeq_conv* c, size_t batch, size_t height,

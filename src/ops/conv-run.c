@@ -191,9 +191,17 @@ size_t qeq_conv_task_count(size_t units, struct pthreadpool* pool) {
   return units < wanted ? units : wanted;
 }
 
-qeq_status qeq_conv_acquire_resources(const char* fn, const qeq_conv* c, size_t batch,
-                                      size_t height, size_t width, const qeq_conv_run_shape* s,
-                                      size_t tasks, size_t task_bytes, qeq_conv_run_resources* r) {
+/* What a table-driven run allocates: `tasks` scratch buffers of task_bytes (64-byte aligned),
+ * the zero-point row padding taps read, and the indirection table. */
+typedef struct run_resources {
+  uint8_t* buffers;
+  uint8_t* zero_row;
+  const qeq_conv_table* table;
+} run_resources;
+
+static qeq_status acquire_resources(const char* fn, const qeq_conv* c, size_t batch, size_t height,
+                                    size_t width, const qeq_conv_run_shape* s, size_t tasks,
+                                    size_t task_bytes, run_resources* r) {
   const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
   r->buffers = tasks <= SIZE_MAX / task_bytes ? aligned_alloc(64, tasks * task_bytes) : NULL;
   r->zero_row = malloc(c->input_channels);
@@ -211,7 +219,7 @@ qeq_status qeq_conv_acquire_resources(const char* fn, const qeq_conv* c, size_t 
   return QEQ_OK;
 }
 
-void qeq_conv_release_resources(const qeq_conv* c, qeq_conv_run_resources* r) {
+static void release_resources(const qeq_conv* c, run_resources* r) {
   qeq_conv_release_table(c, r->table);
   free(r->buffers), free(r->zero_row);
 }
@@ -227,15 +235,15 @@ static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, 
    * cache lines (neither overflows: k and taps were multiplied by the channels at creation) */
   const size_t tile_bytes = c->indirect ? (mr * taps * sizeof(uint8_t*) + 63) / 64 * 64
                                         : (mr * c->k + mr * sizeof(int32_t) + 63) / 64 * 64;
-  qeq_conv_run_resources r;
+  run_resources r;
   const qeq_status status =
-      qeq_conv_acquire_resources(fn, c, batch, height, width, s, tasks, tile_bytes, &r);
+      acquire_resources(fn, c, batch, height, width, s, tasks, tile_bytes, &r);
   if (status != QEQ_OK) return status;
   gather_context ctx = {
       c,     input, r.table->offsets, r.zero_row, output, s->output_stride, s->output_pixels,
       tiles, tasks, r.buffers,        tile_bytes};
   pthreadpool_parallelize_1d(pool, c->indirect ? indirect_task : gather_task, &ctx, tasks, 0);
-  qeq_conv_release_resources(c, &r);
+  release_resources(c, &r);
   return QEQ_OK;
 }
 
