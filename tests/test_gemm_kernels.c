@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "src/ops/gemm-pack.h"
+#include "tests/support/epilogue-params.h"
 #include "tests/support/test-support.h"
 
 typedef struct gemm_case {
@@ -74,24 +75,12 @@ static void fill_case(test_rng* rng, const gemm_case* gc, gemm_data* d) {
                                                : (j % 2 ? 127 : -128);
     d->bias_q[j] = (int32_t)rng_below(rng, 2001) - 1000;
     d->bias_f[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 8.0f;
-    /* Powers of two put many results exactly half-way: ties must round to even everywhere. */
-    const double spread = sqrt((double)gc->k) * 128.0 * 80.0 + 1.0;
-    d->multiplier[j] = ldexpf(1.0f, -(int)ceil(log2(spread / 128.0)) - (int)rng_below(rng, 2));
-    if (rng_below(rng, 3) == 0) d->multiplier[j] *= 1.0f + (float)rng_below(rng, 1000) / 997.0f;
+    d->multiplier[j] = random_requant_multiplier(rng, gc->k);
   }
   if (gc->worst_case) {
     for (size_t j = 0; j < gc->n; j++) d->bias_q[j] = 0;
   }
-  d->params.a_zero_point = gc->a_zero_point;
-  /* Half the cases add the zero point in float before rounding (onednn), half after. */
-  const int32_t zero_point = (int32_t)rng_below(rng, 256);
-  const int in_float = rng_below(rng, 2) != 0;
-  d->params.out_zero_point = in_float ? 0 : zero_point;
-  d->params.out_offset = in_float ? (float)zero_point : 0.0f;
-  d->params.out_lo = (float)(0 - d->params.out_zero_point + (int)rng_below(rng, 20));
-  d->params.out_hi = (float)(255 - d->params.out_zero_point - (int)rng_below(rng, 20));
-  d->params.a_scale = ldexpf(1.0f, -7) * (1.0f + (float)rng_below(rng, 100) / 101.0f);
-  d->params.store = gc->store;
+  random_epilogue_params(rng, gc->a_zero_point, gc->store, &d->params);
 }
 
 /* Runs one case through variant v the way the driver does; returns the number of mismatches. */

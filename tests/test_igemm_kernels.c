@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "src/ops/gemm-pack.h"
+#include "tests/support/epilogue-params.h"
 #include "tests/support/test-support.h"
 
 typedef struct igemm_case {
@@ -90,21 +91,9 @@ static void fill_case(test_rng* rng, const igemm_case* ic, size_t kcp, igemm_dat
     d->zeros[j] = 0;
     d->bias_q[j] = ic->worst_case ? 0 : (int32_t)rng_below(rng, 2001) - 1000;
     d->bias_f[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 8.0f;
-    /* Powers of two put many results exactly half-way: ties must round to even everywhere. */
-    const double spread = sqrt((double)(ic->kc * ic->taps)) * 128.0 * 80.0 + 1.0;
-    d->multiplier[j] = ldexpf(1.0f, -(int)ceil(log2(spread / 128.0)) - (int)rng_below(rng, 2));
-    if (rng_below(rng, 3) == 0) d->multiplier[j] *= 1.0f + (float)rng_below(rng, 1000) / 997.0f;
+    d->multiplier[j] = random_requant_multiplier(rng, ic->kc * ic->taps);
   }
-  d->params.a_zero_point = ic->a_zero_point;
-  /* Half the cases add the zero point in float before rounding (onednn), half after. */
-  const int32_t zero_point = (int32_t)rng_below(rng, 256);
-  const int in_float = rng_below(rng, 2) != 0;
-  d->params.out_zero_point = in_float ? 0 : zero_point;
-  d->params.out_offset = in_float ? (float)zero_point : 0.0f;
-  d->params.out_lo = (float)(0 - d->params.out_zero_point + (int)rng_below(rng, 20));
-  d->params.out_hi = (float)(255 - d->params.out_zero_point - (int)rng_below(rng, 20));
-  d->params.a_scale = ldexpf(1.0f, -7) * (1.0f + (float)rng_below(rng, 100) / 101.0f);
-  d->params.store = ic->store;
+  random_epilogue_params(rng, ic->a_zero_point, ic->store, &d->params);
 }
 
 /* The qu8s8_gemm variant of v's ISA and tile, or NULL. */
