@@ -34,6 +34,23 @@ typedef void qeq_f32_rscale_ukernel_fn(size_t outer, size_t channels, size_t inn
 typedef void qeq_f32_vscale_ukernel_fn(size_t rows, size_t width, size_t stride, const float* x,
                                        const float* scale, float* y);
 
+/* y[r * width + j] = x[same] * scale[j] for r < rows, j < width (rows back to back; y == x
+ * allowed), with min[r], max[r] and sum_squares[r] of y's row r as f32_rminmax gives them
+ * (the sum in its lane order). One pass where f32_vscale then f32_rminmax would read the rows
+ * twice. No product may be NaN (finite x and scale suffice): the AVX-512 variant's min/max
+ * would drop a NaN. */
+typedef void qeq_f32_vscale_rminmax_ukernel_fn(size_t rows, size_t width, const float* x,
+                                               const float* scale, float* y, float* min, float* max,
+                                               double* sum_squares);
+
+/* y[r * width + j] = x[same] * scale[r] for r < rows, j < width (rows back to back; y == x
+ * allowed), with y's rows then added to acc_min / acc_max / acc_sum_squares (NULL: not
+ * wanted) as f32_vminmax(rows, width, width, y, ...) adds them. One pass where f32_rscale
+ * then f32_vminmax would read the rows twice. No product may be NaN, as above. */
+typedef void qeq_f32_rscale_vminmax_ukernel_fn(size_t rows, size_t width, const float* x,
+                                               const float* scale, float* y, float* acc_min,
+                                               float* acc_max, double* acc_sum_squares);
+
 /* Per-channel quantization parameters, prepared by the API layer: lo = qmin - zero_point and
  * hi = qmax - zero_point as floats (exact: small integers). */
 typedef struct qeq_q8_quant_params {

@@ -167,24 +167,44 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   const float* col_max = out != none ? s->col_max + s->pair_offset[out] : NULL;
   qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale, F32_VSCALE);
   qeq_f32_rscale_ukernel_fn* rscale = QEQ_DISPATCH(f32_rscale, F32_RSCALE);
+  qeq_f32_vscale_rminmax_ukernel_fn* vscale_rminmax =
+      QEQ_DISPATCH(f32_vscale_rminmax, F32_VSCALE_RMINMAX);
+  /* A layer scaled on both sides takes two fused passes per block instead of four: its input
+   * scaling with the row statistics, then its output scaling with the column statistics.
+   * Nothing here is NaN, as the fused kernels require: the weights were checked finite, and
+   * scales are finite and positive with products checked not to overflow
+   * (qeq_cle_channel_scales). Rows shorter than QEQ_RUN_KERNEL_MIN_INNER keep the separate
+   * passes, whose sums of squares run in another order. */
+  const int fused = in != none && out != none && row_length >= QEQ_RUN_KERNEL_MIN_INNER;
   for (size_t r0 = 0; r0 < rows.channels; r0 += step) {
     const size_t n = rows.channels - r0 < step ? rows.channels - r0 : step;
     float* x = layer->weight + r0 * row_length;
-    if (in != none) vscale(n, row_length, row_length, x, s->expanded, x);
+    if (fused) {
+      vscale_rminmax(n, row_length, x, s->expanded, x, s->row_min + r0, s->row_max + r0,
+                     s->row_square + r0);
+    } else {
+      if (in != none) vscale(n, row_length, row_length, x, s->expanded, x);
+      if (out != none) {
+        const qeq_axis_view block = {1, n, row_length, n * row_length};
+        qeq_minmax_squares_view(&block, x, s->row_min + r0, s->row_max + r0, s->row_square + r0,
+                                s->row_work);
+      }
+    }
     if (out != none) {
-      const qeq_axis_view block = {1, n, row_length, n * row_length};
-      qeq_minmax_squares_view(&block, x, s->row_min + r0, s->row_max + r0, s->row_square + r0,
-                              s->row_work);
       const qeq_status status =
           qeq_cle_channel_scales(fn, s->row_min, s->row_max, col_min, col_max, layer->bias, r0,
                                  r0 + n, s->scale_out, s->inv_scale_out);
       if (status != QEQ_OK) return status;
-      rscale(1, n, row_length, x, s->inv_scale_out + r0, x);
       for (size_t r = r0; layer->bias != NULL && r < r0 + n; r++) {
         layer->bias[r] *= s->inv_scale_out[r];
       }
     }
-    if (in != none) qeq_minmax_rows_add(&in_view, in_squares, x, n, s->col_work);
+    if (fused) {
+      qeq_minmax_rows_scale_add(&in_view, in_squares, x, s->inv_scale_out + r0, n, s->col_work);
+    } else {
+      if (out != none) rscale(1, n, row_length, x, s->inv_scale_out + r0, x);
+      if (in != none) qeq_minmax_rows_add(&in_view, in_squares, x, n, s->col_work);
+    }
   }
   if (in != none) {
     const size_t offset = s->pair_offset[in];

@@ -14,6 +14,16 @@ static inline __m512 qeq_min_ps_avx512(__m512 a, __m512 b) {
 static inline __m512 qeq_max_ps_avx512(__m512 a, __m512 b) {
   return _mm512_and_ps(_mm512_max_ps(a, b), _mm512_max_ps(b, a));
 }
+/* For operands that are never NaN: VRANGEPS with imm 4 / 5 (min / max, the sign taken from
+ * the comparison) orders -0.0 below +0.0 as the rule above does, in one instruction instead
+ * of three. It returns the other operand when one is NaN, so kernels use it only where the
+ * contract rules NaN out. */
+static inline __m512 qeq_min_ps_no_nan_avx512(__m512 a, __m512 b) {
+  return _mm512_range_ps(a, b, 4);
+}
+static inline __m512 qeq_max_ps_no_nan_avx512(__m512 a, __m512 b) {
+  return _mm512_range_ps(a, b, 5);
+}
 static inline __m128 qeq_hmin_avx512(__m512 v) {
   return qeq_hmin_avx2(qeq_min_ps_avx2(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
 }

@@ -1,0 +1,16 @@
+/* AVX2 form of kernels/common/sum-squares.h's lane order: a vector's squares added, in double,
+ * to the lanes its elements belong to. */
+#ifndef QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H
+#define QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H
+
+#include <immintrin.h>
+
+/* v's 8 floats: elements 0-3 into a, 4-7 into b. */
+static inline void qeq_add_squares8_avx2(__m256 v, __m256d* a, __m256d* b) {
+  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  *a = _mm256_add_pd(*a, _mm256_mul_pd(lo, lo));
+  *b = _mm256_add_pd(*b, _mm256_mul_pd(hi, hi));
+}
+
+#endif /* QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H */

@@ -1,0 +1,68 @@
+#include "kernels/common/minmax-avx512.h"
+#include "kernels/common/sum-squares-avx512.h"
+#include "kernels/common/sum-squares.h"
+#include "kernels/ukernels.h"
+
+/* No product is NaN (the contract), so min/max take one VRANGEPS each. */
+void qeq_f32_vscale_rminmax_ukernel__avx512(size_t rows, size_t width, const float* x,
+                                            const float* scale, float* y, float* min, float* max,
+                                            double* sum_squares) {
+  for (size_t r = 0; r < rows; r++, x += width, y += width) {
+    /* The row's first product fills masked-off lanes: it is already in the set. */
+    const __m512 first = _mm512_set1_ps(x[0] * scale[0]);
+    __m512 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
+    __m512 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
+    __m512d sq_lo = _mm512_setzero_pd(), sq_hi = _mm512_setzero_pd();
+    size_t j = 0;
+    for (; j + 64 <= width; j += 64) {
+      const __m512 v0 = _mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(scale + j));
+      const __m512 v1 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 16), _mm512_loadu_ps(scale + j + 16));
+      const __m512 v2 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 32), _mm512_loadu_ps(scale + j + 32));
+      const __m512 v3 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 48), _mm512_loadu_ps(scale + j + 48));
+      _mm512_storeu_ps(y + j, v0);
+      _mm512_storeu_ps(y + j + 16, v1);
+      _mm512_storeu_ps(y + j + 32, v2);
+      _mm512_storeu_ps(y + j + 48, v3);
+      mn0 = qeq_min_ps_no_nan_avx512(mn0, v0);
+      mx0 = qeq_max_ps_no_nan_avx512(mx0, v0);
+      mn1 = qeq_min_ps_no_nan_avx512(mn1, v1);
+      mx1 = qeq_max_ps_no_nan_avx512(mx1, v1);
+      mn2 = qeq_min_ps_no_nan_avx512(mn2, v2);
+      mx2 = qeq_max_ps_no_nan_avx512(mx2, v2);
+      mn3 = qeq_min_ps_no_nan_avx512(mn3, v3);
+      mx3 = qeq_max_ps_no_nan_avx512(mx3, v3);
+      qeq_add_squares16_avx512(v0, &sq_lo, &sq_hi);
+      qeq_add_squares16_avx512(v1, &sq_lo, &sq_hi);
+      qeq_add_squares16_avx512(v2, &sq_lo, &sq_hi);
+      qeq_add_squares16_avx512(v3, &sq_lo, &sq_hi);
+    }
+    for (; j + 16 <= width; j += 16) {
+      const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(scale + j));
+      _mm512_storeu_ps(y + j, v);
+      mn0 = qeq_min_ps_no_nan_avx512(mn0, v);
+      mx0 = qeq_max_ps_no_nan_avx512(mx0, v);
+      qeq_add_squares16_avx512(v, &sq_lo, &sq_hi);
+    }
+    if (j < width) {
+      /* Masked-off lanes are 0 * 0: their squares add +0.0, which changes no sum. */
+      const __mmask16 mask = qeq_tail_mask_avx512(width - j);
+      const __m512 v =
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + j), _mm512_maskz_loadu_ps(mask, scale + j));
+      _mm512_mask_storeu_ps(y + j, mask, v);
+      const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
+      mn1 = qeq_min_ps_no_nan_avx512(mn1, filled);
+      mx1 = qeq_max_ps_no_nan_avx512(mx1, filled);
+      qeq_add_squares16_avx512(v, &sq_lo, &sq_hi);
+    }
+    mn0 = qeq_min_ps_no_nan_avx512(qeq_min_ps_no_nan_avx512(mn0, mn1),
+                                   qeq_min_ps_no_nan_avx512(mn2, mn3));
+    mx0 = qeq_max_ps_no_nan_avx512(qeq_max_ps_no_nan_avx512(mx0, mx1),
+                                   qeq_max_ps_no_nan_avx512(mx2, mx3));
+    _mm_store_ss(min + r, qeq_hmin_avx512(mn0));
+    _mm_store_ss(max + r, qeq_hmax_avx512(mx0));
+    double lanes[QEQ_SUM_SQUARES_LANES];
+    _mm512_storeu_pd(lanes, sq_lo);
+    _mm512_storeu_pd(lanes + 8, sq_hi);
+    sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
+  }
+}

@@ -1,0 +1,62 @@
+#include "kernels/common/minmax-neon.h"
+#include "kernels/common/sum-squares.h"
+#include "kernels/ukernels.h"
+
+/* Squares of v's 4 floats added to two lanes each of a and b, in double. */
+static inline void add_squares4(float32x4_t v, float64x2_t* a, float64x2_t* b) {
+  const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v));
+  const float64x2_t hi = vcvt_f64_f32(vget_high_f32(v));
+  *a = vaddq_f64(*a, vmulq_f64(lo, lo));
+  *b = vaddq_f64(*b, vmulq_f64(hi, hi));
+}
+
+static inline float32x4_t scaled(const float* x, const float* scale, float* y) {
+  const float32x4_t v = vmulq_f32(vld1q_f32(x), vld1q_f32(scale));
+  vst1q_f32(y, v);
+  return v;
+}
+
+void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float* x,
+                                          const float* scale, float* y, float* min, float* max,
+                                          double* sum_squares) {
+  for (size_t r = 0; r < rows; r++, x += width, y += width) {
+    const float32x4_t first = vdupq_n_f32(x[0] * scale[0]);
+    float32x4_t mn0 = first, mn1 = first, mx0 = first, mx1 = first;
+    float64x2_t q[8]; /* lanes 2k, 2k + 1 of kernels/common/sum-squares.h */
+    for (size_t k = 0; k < 8; k++) q[k] = vdupq_n_f64(0.0);
+    size_t j = 0;
+    for (; j + 16 <= width; j += 16) {
+      const float32x4_t v0 = scaled(x + j, scale + j, y + j);
+      const float32x4_t v1 = scaled(x + j + 4, scale + j + 4, y + j + 4);
+      const float32x4_t v2 = scaled(x + j + 8, scale + j + 8, y + j + 8);
+      const float32x4_t v3 = scaled(x + j + 12, scale + j + 12, y + j + 12);
+      mn0 = qeq_min_f32x4(qeq_min_f32x4(mn0, v0), v2);
+      mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, v0), v2);
+      mn1 = qeq_min_f32x4(qeq_min_f32x4(mn1, v1), v3);
+      mx1 = qeq_max_f32x4(qeq_max_f32x4(mx1, v1), v3);
+      add_squares4(v0, &q[0], &q[1]);
+      add_squares4(v1, &q[2], &q[3]);
+      add_squares4(v2, &q[4], &q[5]);
+      add_squares4(v3, &q[6], &q[7]);
+    }
+    /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
+    const size_t rest = j;
+    for (; j + 4 <= width; j += 4) {
+      const float32x4_t v = scaled(x + j, scale + j, y + j);
+      mn0 = qeq_min_f32x4(mn0, v);
+      mx0 = qeq_max_f32x4(mx0, v);
+    }
+    for (; j < width; j++) { /* no masked loads: one broadcast element at a time */
+      y[j] = x[j] * scale[j];
+      const float32x4_t v = vld1q_dup_f32(y + j);
+      mn1 = qeq_min_f32x4(mn1, v);
+      mx1 = qeq_max_f32x4(mx1, v);
+    }
+    vst1_lane_f32(min + r, qeq_hmin_f32x4(qeq_min_f32x4(mn0, mn1)), 0);
+    vst1_lane_f32(max + r, qeq_hmax_f32x4(qeq_max_f32x4(mx0, mx1)), 0);
+    double lanes[QEQ_SUM_SQUARES_LANES];
+    for (size_t k = 0; k < 8; k++) vst1q_f64(lanes + 2 * k, q[k]);
+    qeq_sum_squares_lanes_add(lanes, 0, y + rest, width - rest);
+    sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
+  }
+}

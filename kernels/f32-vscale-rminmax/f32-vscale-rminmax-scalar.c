@@ -1,0 +1,23 @@
+#include "kernels/common/minmax-scalar.h"
+#include "kernels/common/sum-squares.h"
+#include "kernels/ukernels.h"
+
+void qeq_f32_vscale_rminmax_ukernel__scalar(size_t rows, size_t width, const float* x,
+                                            const float* scale, float* y, float* min, float* max,
+                                            double* sum_squares) {
+  for (size_t r = 0; r < rows; r++, x += width, y += width) {
+    const float first = x[0] * scale[0];
+    float mn = first, mx = first;
+    double lanes[QEQ_SUM_SQUARES_LANES] = {0};
+    for (size_t j = 0; j < width; j++) {
+      const float v = x[j] * scale[j];
+      y[j] = v;
+      mn = qeq_min_f32(mn, v);
+      mx = qeq_max_f32(mx, v);
+      lanes[j % QEQ_SUM_SQUARES_LANES] += (double)v * (double)v;
+    }
+    min[r] = mn;
+    max[r] = mx;
+    sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
+  }
+}

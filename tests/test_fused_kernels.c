@@ -1,0 +1,207 @@
+/* The fused scale-and-statistics families (f32_vscale_rminmax, f32_rscale_vminmax): every
+ * variant against a reference written out here (the product, then qeq's min/max rule and the
+ * documented sum-of-squares order), on random sizes, in place and out of place. Inputs are
+ * finite, as the contract requires, with zeros of both signs, subnormals and products that
+ * overflow to +-Inf. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/test-support.h"
+
+enum { GUARD = 8 };
+static const uint32_t SENTINEL = 0x7fa5a5a5u; /* a signalling-NaN pattern nothing computes */
+
+static float* alloc_guarded(size_t n) {
+  float* p = malloc((n + GUARD) * sizeof(float));
+  for (size_t i = 0; i < n + GUARD; i++) p[i] = f32_from_bits(SENTINEL);
+  return p;
+}
+
+static int guard_intact(const float* p, size_t n) {
+  for (size_t i = n; i < n + GUARD; i++) {
+    if (f32_bits(p[i]) != SENTINEL) return 0;
+  }
+  return 1;
+}
+
+static int same_double(double a, double b) {
+  return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static float random_scale(test_rng* rng) {
+  switch (rng_below(rng, 6)) {
+    case 0: return 0.0f;
+    case 1: return -1.5f;
+    case 2: return 3.0e30f; /* times the huge inputs: +-Inf */
+    case 3: return 1.0e-30f;
+    default: return (float)(rng_below(rng, 2000001)) / 1000000.0f; /* [0, 2] */
+  }
+}
+
+/* x (rows x width) and, when in place, y == x; the products the kernel must store. */
+static float* products(const float* x, const float* scale, size_t rows, size_t width,
+                       int per_column) {
+  float* want = malloc(rows * width * sizeof(float));
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t j = 0; j < width; j++) {
+      volatile float v = x[r * width + j] * (per_column ? scale[j] : scale[r]);
+      want[r * width + j] = v;
+    }
+  }
+  return want;
+}
+
+static void check_products(const test_variant* v, const float* y, const float* want, size_t n,
+                           size_t rows, size_t width) {
+  CHECK(guard_intact(y, n), "%s wrote past y (rows=%zu width=%zu)", v->name, rows, width);
+  for (size_t i = 0; i < n; i++) {
+    CHECK(same_bits(y[i], want[i]), "%s y[%zu] = %a, want %a (rows=%zu width=%zu)", v->name, i,
+          y[i], want[i], rows, width);
+  }
+}
+
+static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
+  qeq_f32_vscale_rminmax_ukernel_fn* kernel = (qeq_f32_vscale_rminmax_ukernel_fn*)v->fn;
+  const size_t cases = test_iterations(300);
+  for (size_t t = 0; t < cases; t++) {
+    const size_t rows = rng_size_pick(rng, 12);
+    const size_t width = rng_size_pick(rng, 300);
+    const size_t n = rows * width;
+    float* x = alloc_guarded(n);
+    fill_values(rng, x, n);
+    float* scale = malloc(width * sizeof(float));
+    for (size_t j = 0; j < width; j++) scale[j] = random_scale(rng);
+    float* want = products(x, scale, rows, width, 1);
+    float* want_min = malloc(rows * sizeof(float));
+    float* want_max = malloc(rows * sizeof(float));
+    const qeq_shape shape = {2, {rows, width}};
+    ref_channel_minmax(&shape, want, 0, want_min, want_max);
+    float* min = alloc_guarded(rows);
+    float* max = alloc_guarded(rows);
+    double* squares = malloc((rows + GUARD) * sizeof(double));
+    for (size_t r = 0; r < rows + GUARD; r++) squares[r] = -1.0;
+    const int in_place = rng_below(rng, 2);
+    float* y = in_place ? x : alloc_guarded(n);
+    kernel(rows, width, x, scale, y, min, max, squares);
+    check_products(v, y, want, n, rows, width);
+    CHECK(guard_intact(min, rows) && guard_intact(max, rows), "%s wrote past min/max", v->name);
+    for (size_t r = 0; r < rows; r++) {
+      CHECK(same_bits(min[r], want_min[r]) && same_bits(max[r], want_max[r]),
+            "%s row %zu: min %a max %a, want %a %a (width=%zu)", v->name, r, min[r], max[r],
+            want_min[r], want_max[r], width);
+      /* kernels/common/sum-squares.h: element j into lane j % 16, lanes folded 8, 4, 2, 1. */
+      double lane[16] = {0};
+      for (size_t j = 0; j < width; j++) {
+        const double e = (double)want[r * width + j];
+        lane[j % 16] += e * e;
+      }
+      for (size_t half = 8; half >= 1; half /= 2) {
+        for (size_t l = 0; l < half; l++) lane[l] += lane[l + half];
+      }
+      CHECK(same_double(squares[r], lane[0]), "%s sum_squares[%zu] = %a, want %a (width=%zu)",
+            v->name, r, squares[r], lane[0], width);
+    }
+    for (size_t r = rows; r < rows + GUARD; r++) {
+      CHECK(squares[r] == -1.0, "%s wrote past sum_squares", v->name);
+    }
+    if (!in_place) free(y);
+    free(x), free(scale), free(want), free(want_min), free(want_max), free(min), free(max);
+    free(squares);
+  }
+  coverage_record_family(QEQ_FAMILY_F32_VSCALE_RMINMAX, v->isa, v->via_simde, cases);
+}
+
+static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
+  qeq_f32_rscale_vminmax_ukernel_fn* kernel = (qeq_f32_rscale_vminmax_ukernel_fn*)v->fn;
+  const size_t cases = test_iterations(300);
+  for (size_t t = 0; t < cases; t++) {
+    const size_t rows = rng_size_pick(rng, 12);
+    const size_t width = rng_size_pick(rng, 300);
+    const size_t n = rows * width;
+    float* x = alloc_guarded(n);
+    fill_values(rng, x, n);
+    float* scale = malloc(rows * sizeof(float));
+    for (size_t r = 0; r < rows; r++) scale[r] = random_scale(rng);
+    float* want = products(x, scale, rows, width, 0);
+    /* Starting accumulators (finite or the empty set's +-Inf) as row 0 of the reference. */
+    float* acc_min = alloc_guarded(width);
+    float* acc_max = alloc_guarded(width);
+    float* ref_in_min = malloc((rows + 1) * width * sizeof(float));
+    float* ref_in_max = malloc((rows + 1) * width * sizeof(float));
+    for (size_t j = 0; j < width; j++) {
+      ref_in_min[j] = acc_min[j] = rng_below(rng, 4) ? rng_value(rng) : INFINITY;
+      ref_in_max[j] = acc_max[j] = rng_below(rng, 4) ? rng_value(rng) : -INFINITY;
+    }
+    memcpy(ref_in_min + width, want, n * sizeof(float));
+    memcpy(ref_in_max + width, want, n * sizeof(float));
+    float* want_min = malloc(width * sizeof(float));
+    float* want_max = malloc(width * sizeof(float));
+    float* unused = malloc(width * sizeof(float));
+    const qeq_shape shape = {2, {rows + 1, width}};
+    ref_channel_minmax(&shape, ref_in_min, 1, want_min, unused);
+    ref_channel_minmax(&shape, ref_in_max, 1, unused, want_max);
+    const int squares_wanted = rng_below(rng, 2);
+    double* squares = malloc((width + GUARD) * sizeof(double));
+    double* want_squares = malloc(width * sizeof(double));
+    for (size_t j = 0; j < width + GUARD; j++) {
+      squares[j] = j < width ? (double)rng_below(rng, 1000) / 7.0 : -1.0;
+    }
+    for (size_t j = 0; j < width; j++) {
+      want_squares[j] = squares[j];
+      for (size_t r = 0; squares_wanted && r < rows; r++) {
+        const double e = (double)want[r * width + j];
+        want_squares[j] += e * e;
+      }
+    }
+    const int in_place = rng_below(rng, 2);
+    float* y = in_place ? x : alloc_guarded(n);
+    kernel(rows, width, x, scale, y, acc_min, acc_max, squares_wanted ? squares : NULL);
+    check_products(v, y, want, n, rows, width);
+    CHECK(guard_intact(acc_min, width) && guard_intact(acc_max, width),
+          "%s wrote past its accumulators", v->name);
+    for (size_t j = 0; j < width + GUARD; j++) {
+      const double expected = j < width ? want_squares[j] : -1.0;
+      CHECK(same_double(squares[j], expected),
+            "%s acc_sum_squares[%zu] = %a, want %a (rows=%zu width=%zu, wanted %d)", v->name, j,
+            squares[j], expected, rows, width, squares_wanted);
+    }
+    for (size_t j = 0; j < width; j++) {
+      CHECK(same_bits(acc_min[j], want_min[j]) && same_bits(acc_max[j], want_max[j]),
+            "%s column %zu: min %a max %a, want %a %a (rows=%zu width=%zu)", v->name, j, acc_min[j],
+            acc_max[j], want_min[j], want_max[j], rows, width);
+    }
+    if (!in_place) free(y);
+    free(x), free(scale), free(want), free(acc_min), free(acc_max), free(ref_in_min);
+    free(ref_in_max), free(want_min), free(want_max), free(unused), free(squares);
+    free(want_squares);
+  }
+  coverage_record_family(QEQ_FAMILY_F32_RSCALE_VMINMAX, v->isa, v->via_simde, cases);
+}
+
+static void test_f32_vscale_rminmax(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_F32_VSCALE_RMINMAX, run_vscale_rminmax);
+}
+
+static void test_f32_rscale_vminmax(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_F32_RSCALE_VMINMAX, run_rscale_vminmax);
+}
+
+static void test_isa_coverage(void** state) {
+  (void)state;
+  CHECK(coverage_report("fused_kernels", QEQ_TEST_NEON_VIA_SIMDE) == 0, "ISA coverage incomplete");
+}
+
+int main(void) {
+  printf("test_fused_kernels: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
+         (unsigned long long)test_seed());
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_f32_vscale_rminmax),
+      cmocka_unit_test(test_f32_rscale_vminmax),
+      cmocka_unit_test(test_isa_coverage),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
