@@ -1,4 +1,5 @@
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/prefetch.h"
 #include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
@@ -15,6 +16,10 @@ void qeq_f32_vscale_rminmax_ukernel__avx512(size_t rows, size_t width, const flo
     __m512d sq_lo = _mm512_setzero_pd(), sq_hi = _mm512_setzero_pd();
     size_t j = 0;
     for (; j + 64 <= width; j += 64) {
+      qeq_prefetch_row_ahead(x + j);
+      qeq_prefetch_row_ahead(x + j + 16);
+      qeq_prefetch_row_ahead(x + j + 32);
+      qeq_prefetch_row_ahead(x + j + 48);
       const __m512 v0 = _mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(scale + j));
       const __m512 v1 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 16), _mm512_loadu_ps(scale + j + 16));
       const __m512 v2 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 32), _mm512_loadu_ps(scale + j + 32));
