@@ -19,6 +19,18 @@ static float* alloc_guarded(size_t n) {
   return p;
 }
 
+/* n guarded floats 0 to 15 floats past a 64-byte line, so that every head a kernel peels
+ * before the first full line occurs (16-byte-aligned buffers would only give heads of 0, 4, 8
+ * and 12); *block is what to free. */
+static float* alloc_shifted(test_rng* rng, size_t n, float** block) {
+  const size_t shift = rng_below(rng, 16);
+  const size_t bytes = (n + shift + GUARD) * sizeof(float);
+  *block = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  float* p = *block + shift;
+  for (size_t i = 0; i < n + GUARD; i++) p[i] = f32_from_bits(SENTINEL);
+  return p;
+}
+
 static int guard_intact(const float* p, size_t n) {
   for (size_t i = n; i < n + GUARD; i++) {
     if (f32_bits(p[i]) != SENTINEL) return 0;
@@ -69,7 +81,8 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
     const size_t rows = rng_size_pick(rng, 12);
     const size_t width = rng_size_pick(rng, 300);
     const size_t n = rows * width;
-    float* x = alloc_guarded(n);
+    float *x_block, *y_block = NULL;
+    float* x = alloc_shifted(rng, n, &x_block);
     fill_values(rng, x, n);
     float* scale = malloc(width * sizeof(float));
     for (size_t j = 0; j < width; j++) scale[j] = random_scale(rng);
@@ -83,7 +96,7 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
     double* squares = malloc((rows + GUARD) * sizeof(double));
     for (size_t r = 0; r < rows + GUARD; r++) squares[r] = -1.0;
     const int in_place = rng_below(rng, 2);
-    float* y = in_place ? x : alloc_guarded(n);
+    float* y = in_place ? x : alloc_shifted(rng, n, &y_block);
     kernel(rows, width, x, scale, y, min, max, squares);
     check_products(v, y, want, n, rows, width);
     CHECK(guard_intact(min, rows) && guard_intact(max, rows), "%s wrote past min/max", v->name);
@@ -106,8 +119,8 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
     for (size_t r = rows; r < rows + GUARD; r++) {
       CHECK(squares[r] == -1.0, "%s wrote past sum_squares", v->name);
     }
-    if (!in_place) free(y);
-    free(x), free(scale), free(want), free(want_min), free(want_max), free(min), free(max);
+    free(y_block);
+    free(x_block), free(scale), free(want), free(want_min), free(want_max), free(min), free(max);
     free(squares);
   }
   coverage_record_family(QEQ_FAMILY_F32_VSCALE_RMINMAX, v->isa, v->via_simde, cases);
@@ -120,7 +133,8 @@ static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
     const size_t rows = rng_size_pick(rng, 12);
     const size_t width = rng_size_pick(rng, 300);
     const size_t n = rows * width;
-    float* x = alloc_guarded(n);
+    float *x_block, *y_block = NULL;
+    float* x = alloc_shifted(rng, n, &x_block);
     fill_values(rng, x, n);
     float* scale = malloc(rows * sizeof(float));
     for (size_t r = 0; r < rows; r++) scale[r] = random_scale(rng);
@@ -156,7 +170,7 @@ static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
       }
     }
     const int in_place = rng_below(rng, 2);
-    float* y = in_place ? x : alloc_guarded(n);
+    float* y = in_place ? x : alloc_shifted(rng, n, &y_block);
     kernel(rows, width, x, scale, y, acc_min, acc_max, squares_wanted ? squares : NULL);
     check_products(v, y, want, n, rows, width);
     CHECK(guard_intact(acc_min, width) && guard_intact(acc_max, width),
@@ -172,8 +186,8 @@ static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
             "%s column %zu: min %a max %a, want %a %a (rows=%zu width=%zu)", v->name, j, acc_min[j],
             acc_max[j], want_min[j], want_max[j], rows, width);
     }
-    if (!in_place) free(y);
-    free(x), free(scale), free(want), free(acc_min), free(acc_max), free(ref_in_min);
+    free(y_block);
+    free(x_block), free(scale), free(want), free(acc_min), free(acc_max), free(ref_in_min);
     free(ref_in_max), free(want_min), free(want_max), free(unused), free(squares);
     free(want_squares);
   }

@@ -13,8 +13,28 @@ void qeq_f32_vscale_rminmax_ukernel__avx512(size_t rows, size_t width, const flo
     const __m512 first = _mm512_set1_ps(x[0] * scale[0]);
     __m512 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
     __m512 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
+    /* The elements before y reaches a cache line come first, masked, so that the loop's
+     * loads and stores do not straddle lines. After them, lane k of every vector holds an
+     * element of sum-squares lane (head + k) % 16: the accumulators run rotated by `head`,
+     * starting from the head's squares moved to their rotated places. */
+    const size_t head = qeq_head_to_line_avx512(y, width);
     __m512d sq_lo = _mm512_setzero_pd(), sq_hi = _mm512_setzero_pd();
-    size_t j = 0;
+    if (head != 0) {
+      const __mmask16 mask = qeq_tail_mask_avx512(head);
+      const __m512 v =
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x), _mm512_maskz_loadu_ps(mask, scale));
+      _mm512_mask_storeu_ps(y, mask, v);
+      const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
+      mn2 = qeq_min_ps_no_nan_avx512(mn2, filled);
+      mx2 = qeq_max_ps_no_nan_avx512(mx2, filled);
+      /* rotated[k] = v[(k + head) % 16]: lanes past the head are +0.0 and square to +0.0. */
+      const __m512i rotate = _mm512_and_si512(
+          _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)head)),
+          _mm512_set1_epi32(15));
+      qeq_add_squares16_avx512(_mm512_permutexvar_ps(rotate, v), &sq_lo, &sq_hi);
+    }
+    size_t j = head;
     for (; j + 64 <= width; j += 64) {
       qeq_prefetch_row_ahead(x + j);
       qeq_prefetch_row_ahead(x + j + 16);
@@ -65,6 +85,8 @@ void qeq_f32_vscale_rminmax_ukernel__avx512(size_t rows, size_t width, const flo
                                    qeq_max_ps_no_nan_avx512(mx2, mx3));
     _mm_store_ss(min + r, qeq_hmin_avx512(mn0));
     _mm_store_ss(max + r, qeq_hmax_avx512(mx0));
+    /* The fold adds lanes l and l + 8, then 4 apart, 2, 1: a cyclic rotation of the lanes
+     * gives the same pairs in each step, so the rotated accumulators fold to the same bits. */
     double lanes[QEQ_SUM_SQUARES_LANES];
     _mm512_storeu_pd(lanes, sq_lo);
     _mm512_storeu_pd(lanes + 8, sq_hi);
