@@ -43,10 +43,11 @@ static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512"
                                                      "avxvnni", "neon", "neondot"};
 
 static const char* const family_names[QEQ_FAMILY_COUNT] = {
-    "f32_rminmax",   "f32_vminmax",   "f32_rscale",         "f32_vscale",
-    "f32_q8_rquant", "f32_fq_rquant", "q8_f32_rdequant",    "s32_q8_rrequant",
-    "qu8s8_gemm",    "q8_vadd",       "q8_maxpool",         "q8_avgpool",
-    "qu8s8_dwconv",  "qu8s8_igemm",   "f32_vscale_rminmax", "f32_rscale_vminmax"};
+    "f32_rminmax",       "f32_vminmax",   "f32_rscale",         "f32_vscale",
+    "f32_q8_rquant",     "f32_fq_rquant", "q8_f32_rdequant",    "s32_q8_rrequant",
+    "qu8s8_gemm",        "q8_vadd",       "q8_maxpool",         "q8_avgpool",
+    "qu8s8_dwconv",      "qu8s8_igemm",   "f32_vscale_rminmax", "f32_rscale_vminmax",
+    "f32_vscale_vminmax"};
 
 uint32_t qeq_isa_required_features(qeq_isa isa) {
   switch (isa) {

@@ -31,6 +31,7 @@
 #define QEQ_FAMILY_ID_qu8s8_igemm QEQ_FAMILY_QU8S8_IGEMM
 #define QEQ_FAMILY_ID_f32_vscale_rminmax QEQ_FAMILY_F32_VSCALE_RMINMAX
 #define QEQ_FAMILY_ID_f32_rscale_vminmax QEQ_FAMILY_F32_RSCALE_VMINMAX
+#define QEQ_FAMILY_ID_f32_vscale_vminmax QEQ_FAMILY_F32_VSCALE_VMINMAX
 #define QEQ_FAMILY_ID(family) QEQ_FAMILY_ID_##family
 
 #define QEQ_ISA_ID_scalar QEQ_ISA_SCALAR

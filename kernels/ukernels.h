@@ -51,6 +51,12 @@ typedef void qeq_f32_rscale_vminmax_ukernel_fn(size_t rows, size_t width, const 
                                                const float* scale, float* y, float* acc_min,
                                                float* acc_max, double* acc_sum_squares);
 
+/* The same with per-column scales: y[r * width + j] = x[same] * scale[j]. One pass where
+ * f32_vscale then f32_vminmax would read the rows twice. No product may be NaN. */
+typedef void qeq_f32_vscale_vminmax_ukernel_fn(size_t rows, size_t width, const float* x,
+                                               const float* scale, float* y, float* acc_min,
+                                               float* acc_max, double* acc_sum_squares);
+
 /* Per-channel quantization parameters, prepared by the API layer: lo = qmin - zero_point and
  * hi = qmax - zero_point as floats (exact: small integers). */
 typedef struct qeq_q8_quant_params {

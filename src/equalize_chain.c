@@ -170,19 +170,21 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   qeq_f32_vscale_rminmax_ukernel_fn* vscale_rminmax =
       QEQ_DISPATCH(f32_vscale_rminmax, F32_VSCALE_RMINMAX);
   /* A layer scaled on both sides takes two fused passes per block instead of four: its input
-   * scaling with the row statistics, then its output scaling with the column statistics.
-   * Nothing here is NaN, as the fused kernels require: the weights were checked finite, and
-   * scales are finite and positive with products checked not to overflow
+   * scaling with the row statistics, then its output scaling with the column statistics. The
+   * last layer of a chain takes one (its input scaling with the column statistics) instead of
+   * two. Nothing here is NaN, as the fused kernels require: the weights were checked finite,
+   * and scales are finite and positive with products checked not to overflow
    * (qeq_cle_channel_scales). Rows shorter than QEQ_RUN_KERNEL_MIN_INNER keep the separate
-   * passes, whose sums of squares run in another order. */
-  const int fused = in != none && out != none && row_length >= QEQ_RUN_KERNEL_MIN_INNER;
+   * passes for the row statistics, whose sums of squares run in another order. */
+  const int fused_rows = in != none && out != none && row_length >= QEQ_RUN_KERNEL_MIN_INNER;
+  const int fused_last = in != none && out == none;
   for (size_t r0 = 0; r0 < rows.channels; r0 += step) {
     const size_t n = rows.channels - r0 < step ? rows.channels - r0 : step;
     float* x = layer->weight + r0 * row_length;
-    if (fused) {
+    if (fused_rows) {
       vscale_rminmax(n, row_length, x, s->expanded, x, s->row_min + r0, s->row_max + r0,
                      s->row_square + r0);
-    } else {
+    } else if (!fused_last) {
       if (in != none) vscale(n, row_length, row_length, x, s->expanded, x);
       if (out != none) {
         const qeq_axis_view block = {1, n, row_length, n * row_length};
@@ -199,8 +201,11 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
         layer->bias[r] *= s->inv_scale_out[r];
       }
     }
-    if (fused) {
-      qeq_minmax_rows_scale_add(&in_view, in_squares, x, s->inv_scale_out + r0, n, s->col_work);
+    if (fused_rows) {
+      qeq_minmax_rows_scale_add(&in_view, in_squares, x, s->inv_scale_out + r0, NULL, n,
+                                s->col_work);
+    } else if (fused_last) {
+      qeq_minmax_rows_scale_add(&in_view, in_squares, x, NULL, s->expanded, n, s->col_work);
     } else {
       if (out != none) rscale(1, n, row_length, x, s->inv_scale_out + r0, x);
       if (in != none) qeq_minmax_rows_add(&in_view, in_squares, x, n, s->col_work);

@@ -1,4 +1,5 @@
-/* The fused scale-and-statistics families (f32_vscale_rminmax, f32_rscale_vminmax): every
+/* The fused scale-and-statistics families (f32_vscale_rminmax, f32_rscale_vminmax,
+ * f32_vscale_vminmax): every
  * variant against a reference written out here (the product, then qeq's min/max rule and the
  * documented sum-of-squares order), on random sizes, in place and out of place. Inputs are
  * finite, as the contract requires, with zeros of both signs, subnormals and products that
@@ -126,7 +127,8 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
   coverage_record_family(QEQ_FAMILY_F32_VSCALE_RMINMAX, v->isa, v->via_simde, cases);
 }
 
-static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
+/* f32_rscale_vminmax, or f32_vscale_vminmax when per_column (the same signature). */
+static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_column) {
   qeq_f32_rscale_vminmax_ukernel_fn* kernel = (qeq_f32_rscale_vminmax_ukernel_fn*)v->fn;
   const size_t cases = test_iterations(300);
   for (size_t t = 0; t < cases; t++) {
@@ -136,9 +138,10 @@ static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
     float *x_block, *y_block = NULL;
     float* x = alloc_shifted(rng, n, &x_block);
     fill_values(rng, x, n);
-    float* scale = malloc(rows * sizeof(float));
-    for (size_t r = 0; r < rows; r++) scale[r] = random_scale(rng);
-    float* want = products(x, scale, rows, width, 0);
+    const size_t scales = per_column ? width : rows;
+    float* scale = malloc(scales * sizeof(float));
+    for (size_t k = 0; k < scales; k++) scale[k] = random_scale(rng);
+    float* want = products(x, scale, rows, width, per_column);
     /* Starting accumulators (finite or the empty set's +-Inf) as row 0 of the reference. */
     float* acc_min = alloc_guarded(width);
     float* acc_max = alloc_guarded(width);
@@ -191,7 +194,16 @@ static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
     free(ref_in_max), free(want_min), free(want_max), free(unused), free(squares);
     free(want_squares);
   }
-  coverage_record_family(QEQ_FAMILY_F32_RSCALE_VMINMAX, v->isa, v->via_simde, cases);
+  coverage_record_family(per_column ? QEQ_FAMILY_F32_VSCALE_VMINMAX : QEQ_FAMILY_F32_RSCALE_VMINMAX,
+                         v->isa, v->via_simde, cases);
+}
+
+static void run_rscale_vminmax(const test_variant* v, test_rng* rng) {
+  run_scale_vminmax(v, rng, 0);
+}
+
+static void run_vscale_vminmax(const test_variant* v, test_rng* rng) {
+  run_scale_vminmax(v, rng, 1);
 }
 
 static void test_f32_vscale_rminmax(void** state) {
@@ -202,6 +214,11 @@ static void test_f32_vscale_rminmax(void** state) {
 static void test_f32_rscale_vminmax(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_F32_RSCALE_VMINMAX, run_rscale_vminmax);
+}
+
+static void test_f32_vscale_vminmax(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_F32_VSCALE_VMINMAX, run_vscale_vminmax);
 }
 
 static void test_isa_coverage(void** state) {
@@ -215,6 +232,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_f32_vscale_rminmax),
       cmocka_unit_test(test_f32_rscale_vminmax),
+      cmocka_unit_test(test_f32_vscale_vminmax),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

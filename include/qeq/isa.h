@@ -63,7 +63,8 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_QU8S8_IGEMM = 13,        /* uint8 x int8 GEMM reading its rows through pointers */
   QEQ_FAMILY_F32_VSCALE_RMINMAX = 14, /* per-column scaling with each row's min/max, one pass */
   QEQ_FAMILY_F32_RSCALE_VMINMAX = 15, /* per-row scaling with per-column min/max, one pass */
-  QEQ_FAMILY_COUNT = 16
+  QEQ_FAMILY_F32_VSCALE_VMINMAX = 16, /* per-column scaling with per-column min/max, one pass */
+  QEQ_FAMILY_COUNT = 17
 } qeq_kernel_family;
 
 /* "f32_rminmax", ...; NULL if invalid. */

@@ -1,58 +1,8 @@
-#include "kernels/common/minmax-avx2.h"
-#include "kernels/common/sum-squares-avx2.h"
-#include "kernels/common/sum-squares.h"
+#include "kernels/common/scale-vminmax-avx2.h"
 #include "kernels/ukernels.h"
 
-/* Four rows per pass over the accumulators. A final group of fewer rows repeats its last row
- * and scale: min and max are idempotent, and the repeat stores the value just stored (every
- * load of a column block comes before its stores, so this holds in place too). */
 void qeq_f32_rscale_vminmax_ukernel__avx2(size_t rows, size_t width, const float* x,
                                           const float* scale, float* y, float* acc_min,
                                           float* acc_max, double* acc_sum_squares) {
-  for (size_t r = 0; r < rows; r += 4) {
-    const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
-    const float* xs[4];
-    float* ys[4];
-    __m256 s[4];
-    for (size_t k = 0; k < 4; k++) {
-      const size_t row = r + (k < count ? k : count - 1);
-      xs[k] = x + row * width;
-      ys[k] = y + row * width;
-      s[k] = _mm256_set1_ps(scale[row]);
-    }
-    size_t j = 0;
-    for (; j + 8 <= width; j += 8) {
-      __m256 v[4];
-      for (size_t k = 0; k < 4; k++) v[k] = _mm256_mul_ps(_mm256_loadu_ps(xs[k] + j), s[k]);
-      for (size_t k = 0; k < 4; k++) _mm256_storeu_ps(ys[k] + j, v[k]);
-      const __m256 mn = qeq_min_ps_avx2(qeq_min_ps_avx2(v[0], v[1]), qeq_min_ps_avx2(v[2], v[3]));
-      const __m256 mx = qeq_max_ps_avx2(qeq_max_ps_avx2(v[0], v[1]), qeq_max_ps_avx2(v[2], v[3]));
-      _mm256_storeu_ps(acc_min + j, qeq_min_ps_avx2(_mm256_loadu_ps(acc_min + j), mn));
-      _mm256_storeu_ps(acc_max + j, qeq_max_ps_avx2(_mm256_loadu_ps(acc_max + j), mx));
-      if (acc_sum_squares != NULL) {
-        __m256d lo = _mm256_loadu_pd(acc_sum_squares + j);
-        __m256d hi = _mm256_loadu_pd(acc_sum_squares + j + 4);
-        for (size_t k = 0; k < count; k++) qeq_add_squares8_avx2(v[k], &lo, &hi);
-        _mm256_storeu_pd(acc_sum_squares + j, lo);
-        _mm256_storeu_pd(acc_sum_squares + j + 4, hi);
-      }
-    }
-    if (j < width) {
-      const __m256i mask = qeq_tail_mask_avx2(width - j);
-      __m256 v[4];
-      for (size_t k = 0; k < 4; k++)
-        v[k] = _mm256_mul_ps(_mm256_maskload_ps(xs[k] + j, mask), s[k]);
-      for (size_t k = 0; k < 4; k++) _mm256_maskstore_ps(ys[k] + j, mask, v[k]);
-      const __m256 mn = qeq_min_ps_avx2(qeq_min_ps_avx2(v[0], v[1]), qeq_min_ps_avx2(v[2], v[3]));
-      const __m256 mx = qeq_max_ps_avx2(qeq_max_ps_avx2(v[0], v[1]), qeq_max_ps_avx2(v[2], v[3]));
-      _mm256_maskstore_ps(acc_min + j, mask,
-                          qeq_min_ps_avx2(_mm256_maskload_ps(acc_min + j, mask), mn));
-      _mm256_maskstore_ps(acc_max + j, mask,
-                          qeq_max_ps_avx2(_mm256_maskload_ps(acc_max + j, mask), mx));
-      if (acc_sum_squares != NULL) {
-        const float* const stored[4] = {ys[0] + j, ys[1] + j, ys[2] + j, ys[3] + j};
-        qeq_sum_squares_rows_add(acc_sum_squares + j, stored, count, width - j);
-      }
-    }
-  }
+  scale_vminmax(rows, width, x, scale, y, acc_min, acc_max, acc_sum_squares, 0);
 }

@@ -1,80 +1,8 @@
-#include "kernels/common/minmax-avx512.h"
-#include "kernels/common/sum-squares.h"
+#include "kernels/common/scale-vminmax-avx512.h"
 #include "kernels/ukernels.h"
 
-/* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
-static inline void add_row_squares16(double* acc, const __m512 v[4], size_t count) {
-  __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);
-  for (size_t k = 0; k < count; k++) {
-    const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v[k]));
-    const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v[k], 1));
-    lo = _mm512_add_pd(lo, _mm512_mul_pd(a, a));
-    hi = _mm512_add_pd(hi, _mm512_mul_pd(b, b));
-  }
-  _mm512_storeu_pd(acc, lo);
-  _mm512_storeu_pd(acc + 8, hi);
-}
-
-/* The four rows' scaled values at columns j .. j + 15 (masked: n of them), stored, and their
- * minimum and maximum. */
-static inline void scale_group(const float* const xs[4], float* const ys[4], const __m512 s[4],
-                               size_t j, __mmask16 mask, __m512 v[4], __m512* mn, __m512* mx) {
-  for (size_t k = 0; k < 4; k++) v[k] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, xs[k] + j), s[k]);
-  for (size_t k = 0; k < 4; k++) _mm512_mask_storeu_ps(ys[k] + j, mask, v[k]);
-  *mn = qeq_min_ps_no_nan_avx512(qeq_min_ps_no_nan_avx512(v[0], v[1]),
-                                 qeq_min_ps_no_nan_avx512(v[2], v[3]));
-  *mx = qeq_max_ps_no_nan_avx512(qeq_max_ps_no_nan_avx512(v[0], v[1]),
-                                 qeq_max_ps_no_nan_avx512(v[2], v[3]));
-}
-
-/* Columns j .. j + n - 1 (n < 16), masked; squares one by one from the stored rows. */
-static inline void masked_columns(const float* const xs[4], float* const ys[4], const __m512 s[4],
-                                  size_t count, size_t j, size_t n, float* acc_min, float* acc_max,
-                                  double* acc_sum_squares) {
-  const __mmask16 mask = qeq_tail_mask_avx512(n);
-  __m512 v[4], mn, mx;
-  scale_group(xs, ys, s, j, mask, v, &mn, &mx);
-  const __m512 old_min = _mm512_maskz_loadu_ps(mask, acc_min + j);
-  const __m512 old_max = _mm512_maskz_loadu_ps(mask, acc_max + j);
-  _mm512_mask_storeu_ps(acc_min + j, mask, qeq_min_ps_no_nan_avx512(old_min, mn));
-  _mm512_mask_storeu_ps(acc_max + j, mask, qeq_max_ps_no_nan_avx512(old_max, mx));
-  if (acc_sum_squares != NULL) {
-    const float* const stored[4] = {ys[0] + j, ys[1] + j, ys[2] + j, ys[3] + j};
-    qeq_sum_squares_rows_add(acc_sum_squares + j, stored, count, n);
-  }
-}
-
-/* Four rows per pass over the accumulators. A final group of fewer rows repeats its last row
- * and scale: min and max are idempotent, and the repeat stores the value just stored (every
- * load of a column block comes before its stores, so this holds in place too). The columns
- * before the first row reaches a cache line are done first, masked, so that the main loop's
- * loads and stores do not straddle lines when the row length is a whole number of lines.
- * No product is NaN (the contract), so min/max take one VRANGEPS each. */
 void qeq_f32_rscale_vminmax_ukernel__avx512(size_t rows, size_t width, const float* x,
                                             const float* scale, float* y, float* acc_min,
                                             float* acc_max, double* acc_sum_squares) {
-  for (size_t r = 0; r < rows; r += 4) {
-    const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
-    const float* xs[4];
-    float* ys[4];
-    __m512 s[4];
-    for (size_t k = 0; k < 4; k++) {
-      const size_t row = r + (k < count ? k : count - 1);
-      xs[k] = x + row * width;
-      ys[k] = y + row * width;
-      s[k] = _mm512_set1_ps(scale[row]);
-    }
-    size_t j = qeq_head_to_line_avx512(ys[0], width);
-    if (j != 0) masked_columns(xs, ys, s, count, 0, j, acc_min, acc_max, acc_sum_squares);
-    for (; j + 16 <= width; j += 16) {
-      __m512 v[4], mn, mx;
-      scale_group(xs, ys, s, j, (__mmask16)0xffff, v, &mn, &mx);
-      _mm512_storeu_ps(acc_min + j, qeq_min_ps_no_nan_avx512(_mm512_loadu_ps(acc_min + j), mn));
-      _mm512_storeu_ps(acc_max + j, qeq_max_ps_no_nan_avx512(_mm512_loadu_ps(acc_max + j), mx));
-      if (acc_sum_squares != NULL) add_row_squares16(acc_sum_squares + j, v, count);
-    }
-    if (j < width) {
-      masked_columns(xs, ys, s, count, j, width - j, acc_min, acc_max, acc_sum_squares);
-    }
-  }
+  scale_vminmax(rows, width, x, scale, y, acc_min, acc_max, acc_sum_squares, 0);
 }

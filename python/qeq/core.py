@@ -23,7 +23,8 @@ ISAS = ("scalar", "avx2", "avx512", "avx512vnni", "avxvnni", "neon", "neondot")
 KERNEL_FAMILIES = ("f32_rminmax", "f32_vminmax", "f32_rscale", "f32_vscale", "f32_q8_rquant",
                    "f32_fq_rquant", "q8_f32_rdequant", "s32_q8_rrequant", "qu8s8_gemm",
                    "q8_vadd", "q8_maxpool", "q8_avgpool", "qu8s8_dwconv",
-                   "qu8s8_igemm", "f32_vscale_rminmax", "f32_rscale_vminmax")
+                   "qu8s8_igemm", "f32_vscale_rminmax", "f32_rscale_vminmax",
+                   "f32_vscale_vminmax")
 DTYPES = {"quint8": 0, "qint8": 1, "qint32": 2}
 QSCHEMES = {"per_tensor_affine": 0, "per_tensor_symmetric": 1, "per_channel_affine": 2,
             "per_channel_symmetric": 3, "per_channel_affine_float_qparams": 4}
