@@ -37,13 +37,7 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       const __m256 mx = qeq_max_ps_avx2(qeq_max_ps_avx2(v[0], v[1]), qeq_max_ps_avx2(v[2], v[3]));
       _mm256_storeu_ps(acc_min + j, qeq_min_ps_avx2(_mm256_loadu_ps(acc_min + j), mn));
       _mm256_storeu_ps(acc_max + j, qeq_max_ps_avx2(_mm256_loadu_ps(acc_max + j), mx));
-      if (acc_sum_squares != NULL) {
-        __m256d lo = _mm256_loadu_pd(acc_sum_squares + j);
-        __m256d hi = _mm256_loadu_pd(acc_sum_squares + j + 4);
-        for (size_t k = 0; k < count; k++) qeq_add_squares8_avx2(v[k], &lo, &hi);
-        _mm256_storeu_pd(acc_sum_squares + j, lo);
-        _mm256_storeu_pd(acc_sum_squares + j + 4, hi);
-      }
+      if (acc_sum_squares != NULL) qeq_add_row_squares8_avx2(acc_sum_squares + j, v, count);
     }
     if (j < width) {
       const __m256i mask = qeq_tail_mask_avx2(width - j);

@@ -4,20 +4,8 @@
 #define QEQ_KERNELS_COMMON_SCALE_VMINMAX_AVX512_H
 
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
-
-/* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
-static inline void add_row_squares16(double* acc, const __m512 v[4], size_t count) {
-  __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);
-  for (size_t k = 0; k < count; k++) {
-    const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v[k]));
-    const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v[k], 1));
-    lo = _mm512_add_pd(lo, _mm512_mul_pd(a, a));
-    hi = _mm512_add_pd(hi, _mm512_mul_pd(b, b));
-  }
-  _mm512_storeu_pd(acc, lo);
-  _mm512_storeu_pd(acc + 8, hi);
-}
 
 /* The four rows' scaled values at columns j .. j + 15 (masked: n of them), stored, and their
  * minimum and maximum. */
@@ -82,7 +70,7 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       scale_group(xs, ys, s, scale, j, (__mmask16)0xffff, v, &mn, &mx, per_column);
       _mm512_storeu_ps(acc_min + j, qeq_min_ps_no_nan_avx512(_mm512_loadu_ps(acc_min + j), mn));
       _mm512_storeu_ps(acc_max + j, qeq_max_ps_no_nan_avx512(_mm512_loadu_ps(acc_max + j), mx));
-      if (acc_sum_squares != NULL) add_row_squares16(acc_sum_squares + j, v, count);
+      if (acc_sum_squares != NULL) qeq_add_row_squares16_avx512(acc_sum_squares + j, v, count);
     }
     if (j < width) {
       masked_columns(xs, ys, s, scale, count, j, width - j, acc_min, acc_max, acc_sum_squares,

@@ -4,20 +4,8 @@
 #define QEQ_KERNELS_COMMON_SCALE_VMINMAX_NEON_H
 
 #include "kernels/common/minmax-neon.h"
+#include "kernels/common/sum-squares-neon.h"
 #include "kernels/common/sum-squares.h"
-
-/* acc[0..4) += squares of v's floats for the rows that exist (count of 4), in row order. */
-static inline void add_row_squares4(double* acc, const float32x4_t v[4], size_t count) {
-  float64x2_t lo = vld1q_f64(acc), hi = vld1q_f64(acc + 2);
-  for (size_t k = 0; k < count; k++) {
-    const float64x2_t a = vcvt_f64_f32(vget_low_f32(v[k]));
-    const float64x2_t b = vcvt_f64_f32(vget_high_f32(v[k]));
-    lo = vaddq_f64(lo, vmulq_f64(a, a));
-    hi = vaddq_f64(hi, vmulq_f64(b, b));
-  }
-  vst1q_f64(acc, lo);
-  vst1q_f64(acc + 2, hi);
-}
 
 /* Four rows per pass over the accumulators, each row times its own scale or, per_column,
  * times the scale vector. A final group of fewer rows repeats its last row and scale: min and max
@@ -49,7 +37,7 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       const float32x4_t mx = qeq_max_f32x4(qeq_max_f32x4(v[0], v[1]), qeq_max_f32x4(v[2], v[3]));
       vst1q_f32(acc_min + j, qeq_min_f32x4(vld1q_f32(acc_min + j), mn));
       vst1q_f32(acc_max + j, qeq_max_f32x4(vld1q_f32(acc_max + j), mx));
-      if (acc_sum_squares != NULL) add_row_squares4(acc_sum_squares + j, v, count);
+      if (acc_sum_squares != NULL) qeq_add_row_squares4_neon(acc_sum_squares + j, v, count);
     }
     for (; j < width; j++) { /* no masked loads: lane 0 of broadcasts */
       float32x4_t v[4];

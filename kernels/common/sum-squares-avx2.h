@@ -4,6 +4,7 @@
 #define QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H
 
 #include <immintrin.h>
+#include <stddef.h>
 
 /* v's 8 floats: elements 0-3 into a, 4-7 into b. */
 static inline void qeq_add_squares8_avx2(__m256 v, __m256d* a, __m256d* b) {
@@ -11,6 +12,14 @@ static inline void qeq_add_squares8_avx2(__m256 v, __m256d* a, __m256d* b) {
   const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
   *a = _mm256_add_pd(*a, _mm256_mul_pd(lo, lo));
   *b = _mm256_add_pd(*b, _mm256_mul_pd(hi, hi));
+}
+
+/* acc[0..8) += squares of v's floats for the rows that exist (count of 4), in row order. */
+static inline void qeq_add_row_squares8_avx2(double* acc, const __m256 v[4], size_t count) {
+  __m256d lo = _mm256_loadu_pd(acc), hi = _mm256_loadu_pd(acc + 4);
+  for (size_t k = 0; k < count; k++) qeq_add_squares8_avx2(v[k], &lo, &hi);
+  _mm256_storeu_pd(acc, lo);
+  _mm256_storeu_pd(acc + 4, hi);
 }
 
 #endif /* QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H */

@@ -4,6 +4,7 @@
 #define QEQ_KERNELS_COMMON_SUM_SQUARES_AVX512_H
 
 #include <immintrin.h>
+#include <stddef.h>
 
 /* v's 16 floats: elements 0-7 into lo, 8-15 into hi. */
 static inline void qeq_add_squares16_avx512(__m512 v, __m512d* lo, __m512d* hi) {
@@ -11,6 +12,14 @@ static inline void qeq_add_squares16_avx512(__m512 v, __m512d* lo, __m512d* hi) 
   const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
   *lo = _mm512_add_pd(*lo, _mm512_mul_pd(a, a));
   *hi = _mm512_add_pd(*hi, _mm512_mul_pd(b, b));
+}
+
+/* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
+static inline void qeq_add_row_squares16_avx512(double* acc, const __m512 v[4], size_t count) {
+  __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);
+  for (size_t k = 0; k < count; k++) qeq_add_squares16_avx512(v[k], &lo, &hi);
+  _mm512_storeu_pd(acc, lo);
+  _mm512_storeu_pd(acc + 8, hi);
 }
 
 #endif /* QEQ_KERNELS_COMMON_SUM_SQUARES_AVX512_H */

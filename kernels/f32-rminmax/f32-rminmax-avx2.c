@@ -1,15 +1,8 @@
 #include "kernels/common/minmax-avx2.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares-avx2.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
-
-/* Squares of v's 8 floats added to four lanes each of a and b, in double. */
-static inline void add_squares8(__m256 v, __m256d* a, __m256d* b) {
-  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-  const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-  *a = _mm256_add_pd(*a, _mm256_mul_pd(lo, lo));
-  *b = _mm256_add_pd(*b, _mm256_mul_pd(hi, hi));
-}
 
 /* One body for both: with want_squares a compile-time 0 the squares vanish. */
 static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t channels,
@@ -40,10 +33,10 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         mn3 = qeq_min_ps_avx2(mn3, v3);
         mx3 = qeq_max_ps_avx2(mx3, v3);
         if (want_squares) {
-          add_squares8(v0, &q0, &q1);
-          add_squares8(v1, &q2, &q3);
-          add_squares8(v2, &q0, &q1);
-          add_squares8(v3, &q2, &q3);
+          qeq_add_squares8_avx2(v0, &q0, &q1);
+          qeq_add_squares8_avx2(v1, &q2, &q3);
+          qeq_add_squares8_avx2(v2, &q0, &q1);
+          qeq_add_squares8_avx2(v3, &q2, &q3);
         }
       }
       /* The rest (under 32 elements, starting at lane 0) is squared one by one below. */

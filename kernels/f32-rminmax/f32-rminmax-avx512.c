@@ -1,14 +1,7 @@
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
-
-/* Squares of v's 16 floats added to lanes 0-7 (lo) and 8-15 (hi), in double. */
-static inline void add_squares16(__m512 v, __m512d* lo, __m512d* hi) {
-  const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-  const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
-  *lo = _mm512_add_pd(*lo, _mm512_mul_pd(a, a));
-  *hi = _mm512_add_pd(*hi, _mm512_mul_pd(b, b));
-}
 
 /* One body for both: with want_squares a compile-time 0 the squares vanish. */
 static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t channels,
@@ -36,24 +29,25 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         mn3 = qeq_min_ps_avx512(mn3, v3);
         mx3 = qeq_max_ps_avx512(mx3, v3);
         if (want_squares) {
-          add_squares16(v0, &sq_lo, &sq_hi);
-          add_squares16(v1, &sq_lo, &sq_hi);
-          add_squares16(v2, &sq_lo, &sq_hi);
-          add_squares16(v3, &sq_lo, &sq_hi);
+          qeq_add_squares16_avx512(v0, &sq_lo, &sq_hi);
+          qeq_add_squares16_avx512(v1, &sq_lo, &sq_hi);
+          qeq_add_squares16_avx512(v2, &sq_lo, &sq_hi);
+          qeq_add_squares16_avx512(v3, &sq_lo, &sq_hi);
         }
       }
       for (; n >= 16; n -= 16, p += 16) {
         const __m512 v = _mm512_loadu_ps(p);
         mn0 = qeq_min_ps_avx512(mn0, v);
         mx0 = qeq_max_ps_avx512(mx0, v);
-        if (want_squares) add_squares16(v, &sq_lo, &sq_hi);
+        if (want_squares) qeq_add_squares16_avx512(v, &sq_lo, &sq_hi);
       }
       if (n != 0) {
         const __m512 v = _mm512_mask_loadu_ps(first, qeq_tail_mask_avx512(n), p);
         mn1 = qeq_min_ps_avx512(mn1, v);
         mx1 = qeq_max_ps_avx512(mx1, v);
         if (want_squares)
-          add_squares16(_mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p), &sq_lo, &sq_hi);
+          qeq_add_squares16_avx512(_mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p), &sq_lo,
+                                   &sq_hi);
       }
       mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));
       mx0 = qeq_max_ps_avx512(qeq_max_ps_avx512(mx0, mx1), qeq_max_ps_avx512(mx2, mx3));

@@ -1,14 +1,7 @@
 #include "kernels/common/minmax-neon.h"
+#include "kernels/common/sum-squares-neon.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
-
-/* Squares of v's 4 floats added to two lanes each of a and b, in double. */
-static inline void add_squares4(float32x4_t v, float64x2_t* a, float64x2_t* b) {
-  const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v));
-  const float64x2_t hi = vcvt_f64_f32(vget_high_f32(v));
-  *a = vaddq_f64(*a, vmulq_f64(lo, lo));
-  *b = vaddq_f64(*b, vmulq_f64(hi, hi));
-}
 
 /* One body for both: with want_squares a compile-time 0 the squares vanish. */
 static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t channels,
@@ -36,10 +29,10 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         mn3 = qeq_min_f32x4(mn3, v3);
         mx3 = qeq_max_f32x4(mx3, v3);
         if (want_squares) {
-          add_squares4(v0, &q[0], &q[1]);
-          add_squares4(v1, &q[2], &q[3]);
-          add_squares4(v2, &q[4], &q[5]);
-          add_squares4(v3, &q[6], &q[7]);
+          qeq_add_squares4_neon(v0, &q[0], &q[1]);
+          qeq_add_squares4_neon(v1, &q[2], &q[3]);
+          qeq_add_squares4_neon(v2, &q[4], &q[5]);
+          qeq_add_squares4_neon(v3, &q[6], &q[7]);
         }
       }
       /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */

@@ -1,24 +1,12 @@
 #include "kernels/common/minmax-avx2.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares-avx2.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
 /* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
  * (min and max are idempotent), so one loop body serves every row count. Each row is
  * prefetched ahead (kernels/common/prefetch.h). */
-/* acc[0..8) += squares of v's floats for the rows that exist (count of 4), in row order. */
-static inline void add_row_squares8(double* acc, const __m256 v[4], size_t count) {
-  __m256d lo = _mm256_loadu_pd(acc), hi = _mm256_loadu_pd(acc + 4);
-  for (size_t k = 0; k < count; k++) {
-    const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v[k]));
-    const __m256d b = _mm256_cvtps_pd(_mm256_extractf128_ps(v[k], 1));
-    lo = _mm256_add_pd(lo, _mm256_mul_pd(a, a));
-    hi = _mm256_add_pd(hi, _mm256_mul_pd(b, b));
-  }
-  _mm256_storeu_pd(acc, lo);
-  _mm256_storeu_pd(acc + 4, hi);
-}
-
 void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, const float* x,
                                    float* acc_min, float* acc_max, double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
@@ -41,7 +29,7 @@ void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, con
       _mm256_storeu_ps(acc_max + j, qeq_max_ps_avx2(_mm256_loadu_ps(acc_max + j), mx));
       if (acc_sum_squares != NULL) {
         const __m256 v[4] = {v0, v1, v2, v3};
-        add_row_squares8(acc_sum_squares + j, v, count);
+        qeq_add_row_squares8_avx2(acc_sum_squares + j, v, count);
       }
     }
     if (j < width) {

@@ -1,20 +1,8 @@
 #include "kernels/common/minmax-avx512.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
-
-/* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
-static inline void add_row_squares16(double* acc, const __m512 v[4], size_t count) {
-  __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);
-  for (size_t k = 0; k < count; k++) {
-    const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v[k]));
-    const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v[k], 1));
-    lo = _mm512_add_pd(lo, _mm512_mul_pd(a, a));
-    hi = _mm512_add_pd(hi, _mm512_mul_pd(b, b));
-  }
-  _mm512_storeu_pd(acc, lo);
-  _mm512_storeu_pd(acc + 8, hi);
-}
 
 /* Columns j .. j + n - 1 (n < 16) of a group of four rows, masked; squares one by one. */
 static inline void masked_columns(const float* const rows[4], size_t count, size_t j, size_t n,
@@ -65,7 +53,7 @@ void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, c
       _mm512_storeu_ps(acc_max + j, qeq_max_ps_avx512(_mm512_loadu_ps(acc_max + j), mx));
       if (acc_sum_squares != NULL) {
         const __m512 v[4] = {v0, v1, v2, v3};
-        add_row_squares16(acc_sum_squares + j, v, count);
+        qeq_add_row_squares16_avx512(acc_sum_squares + j, v, count);
       }
     }
     if (j < width) masked_columns(group, count, j, width - j, acc_min, acc_max, acc_sum_squares);

@@ -1,22 +1,10 @@
 #include "kernels/common/minmax-neon.h"
+#include "kernels/common/sum-squares-neon.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
 /* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
  * (min and max are idempotent), so one loop body serves every row count. */
-/* acc[0..4) += squares of v's floats for the rows that exist (count of 4), in row order. */
-static inline void add_row_squares4(double* acc, const float32x4_t v[4], size_t count) {
-  float64x2_t lo = vld1q_f64(acc), hi = vld1q_f64(acc + 2);
-  for (size_t k = 0; k < count; k++) {
-    const float64x2_t a = vcvt_f64_f32(vget_low_f32(v[k]));
-    const float64x2_t b = vcvt_f64_f32(vget_high_f32(v[k]));
-    lo = vaddq_f64(lo, vmulq_f64(a, a));
-    hi = vaddq_f64(hi, vmulq_f64(b, b));
-  }
-  vst1q_f64(acc, lo);
-  vst1q_f64(acc + 2, hi);
-}
-
 void qeq_f32_vminmax_ukernel__neon(size_t rows, size_t width, size_t stride, const float* x,
                                    float* acc_min, float* acc_max, double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
@@ -35,7 +23,7 @@ void qeq_f32_vminmax_ukernel__neon(size_t rows, size_t width, size_t stride, con
       vst1q_f32(acc_max + j, qeq_max_f32x4(vld1q_f32(acc_max + j), mx));
       if (acc_sum_squares != NULL) {
         const float32x4_t v[4] = {v0, v1, v2, v3};
-        add_row_squares4(acc_sum_squares + j, v, count);
+        qeq_add_row_squares4_neon(acc_sum_squares + j, v, count);
       }
     }
     const size_t tail = j;

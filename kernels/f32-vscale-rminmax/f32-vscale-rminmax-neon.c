@@ -1,14 +1,7 @@
 #include "kernels/common/minmax-neon.h"
+#include "kernels/common/sum-squares-neon.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
-
-/* Squares of v's 4 floats added to two lanes each of a and b, in double. */
-static inline void add_squares4(float32x4_t v, float64x2_t* a, float64x2_t* b) {
-  const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v));
-  const float64x2_t hi = vcvt_f64_f32(vget_high_f32(v));
-  *a = vaddq_f64(*a, vmulq_f64(lo, lo));
-  *b = vaddq_f64(*b, vmulq_f64(hi, hi));
-}
 
 static inline float32x4_t scaled(const float* x, const float* scale, float* y) {
   const float32x4_t v = vmulq_f32(vld1q_f32(x), vld1q_f32(scale));
@@ -34,10 +27,10 @@ void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float
       mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, v0), v2);
       mn1 = qeq_min_f32x4(qeq_min_f32x4(mn1, v1), v3);
       mx1 = qeq_max_f32x4(qeq_max_f32x4(mx1, v1), v3);
-      add_squares4(v0, &q[0], &q[1]);
-      add_squares4(v1, &q[2], &q[3]);
-      add_squares4(v2, &q[4], &q[5]);
-      add_squares4(v3, &q[6], &q[7]);
+      qeq_add_squares4_neon(v0, &q[0], &q[1]);
+      qeq_add_squares4_neon(v1, &q[2], &q[3]);
+      qeq_add_squares4_neon(v2, &q[4], &q[5]);
+      qeq_add_squares4_neon(v3, &q[6], &q[7]);
     }
     /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
     const size_t rest = j;
