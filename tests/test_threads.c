@@ -20,6 +20,8 @@
 #define INNER 23
 #define NUMEL (OUTER * CH * INNER)
 #define IN 13 /* CLE: first is Linear [CH, IN], second Linear [IN, CH] */
+#define EA 40 /* equalize: Linear [EA, IN] -> [EB, EA] -> [IN, EB], the middle rows long */
+#define EB 24 /* enough (>= 32) for the fused chain passes */
 #define GM 5  /* GEMM rows */
 #define GN 21 /* GEMM output channels */
 #define GK 37 /* GEMM input channels */
@@ -29,6 +31,7 @@
 /* Inputs, shared read-only by every thread. */
 static qeq_shape shape;
 static float x[NUMEL], scales[CH], qscales[CH], w1[CH * IN], b1[CH], w2[IN * CH];
+static float e0[EA * IN], e1[EB * EA], e2[IN * EB], eb0[EA], eb1[EB];
 static int32_t zps[CH], acc[NUMEL];
 static uint8_t gx[GM * GK];
 static float gxf[GM * GK];
@@ -43,6 +46,8 @@ typedef struct results {
   int8_t q[NUMEL];
   uint8_t rq[NUMEL];
   float w1[CH * IN], b1[CH], w2[IN * CH], cle_scales[CH];
+  float e0[EA * IN], e1[EB * EA], e2[IN * EB], eb0[EA], eb1[EB];
+  double equalize_change;
   uint8_t gemm[3][GM * GN]; /* best kernel without and with the pool, scalar kernel */
   float dyn[GM * GN], dyn_scale;
   int32_t dyn_zp;
@@ -72,7 +77,7 @@ static int gemm_ran(const qeq_gemm* g, qeq_status st, const char* what) {
   return 0;
 }
 
-/* One round of every family but the GEMM. */
+/* One round of every family but the GEMM (qeq_equalize's chain runs the fused ones). */
 static void run_elementwise(results* r) {
   MUST(qeq_channel_minmax_f32(&shape, x, 1, r->min, r->max));
   MUST(qeq_channel_range_f32(&shape, x, -2, r->range));
@@ -90,6 +95,20 @@ static void run_elementwise(results* r) {
   MUST(qeq_layer_init(&b, QEQ_LAYER_LINEAR, 2, (size_t[]){IN, CH}, r->w2, NULL, 1,
                       QEQ_ACTIVATION_NONE));
   MUST(qeq_cross_layer_equalize(&a, &b, r->cle_scales));
+  memcpy(r->e0, e0, sizeof e0), memcpy(r->e1, e1, sizeof e1), memcpy(r->e2, e2, sizeof e2);
+  memcpy(r->eb0, eb0, sizeof eb0), memcpy(r->eb1, eb1, sizeof eb1);
+  qeq_layer l0, l1, l2;
+  MUST(qeq_layer_init(&l0, QEQ_LAYER_LINEAR, 2, (size_t[]){EA, IN}, r->e0, r->eb0, 1,
+                      QEQ_ACTIVATION_RELU));
+  MUST(qeq_layer_init(&l1, QEQ_LAYER_LINEAR, 2, (size_t[]){EB, EA}, r->e1, r->eb1, 1,
+                      QEQ_ACTIVATION_RELU));
+  MUST(qeq_layer_init(&l2, QEQ_LAYER_LINEAR, 2, (size_t[]){IN, EB}, r->e2, NULL, 1,
+                      QEQ_ACTIVATION_NONE));
+  qeq_layer* chain[3] = {&l0, &l1, &l2};
+  const size_t group = 3;
+  qeq_equalize_report report;
+  MUST(qeq_equalize(chain, &group, 1, 0.0f, 2, &report));
+  r->equalize_change = report.final_change;
 }
 
 /* gemm_ok[i] says whether GEMM output i was produced. */
@@ -142,6 +161,11 @@ static void make_inputs(void) {
     w1[i] = x[i] * (0.1f + (float)(i % CH) * 0.2f);
     w2[i] = x[NUMEL - 1 - i] * 0.05f;
   }
+  for (size_t i = 0; i < EA * IN; i++) e0[i] = x[i] * (0.05f + (float)(i / IN % 7) * 0.3f);
+  for (size_t i = 0; i < EB * EA; i++) e1[i] = x[NUMEL - 1 - i] * 0.02f;
+  for (size_t i = 0; i < IN * EB; i++) e2[i] = x[i + 7] * (0.1f + (float)(i % EB) * 0.1f);
+  for (size_t c = 0; c < EA; c++) eb0[c] = 0.01f * (float)c;
+  for (size_t c = 0; c < EB; c++) eb1[c] = -0.02f * (float)c;
   for (size_t i = 0; i < GM * GK; i++) gx[i] = (uint8_t)(x[i] * 6.0f + 128.0f), gxf[i] = x[i];
 }
 
