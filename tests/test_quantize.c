@@ -280,7 +280,7 @@ static void test_kernel_variants(void** state) {
     } else {
       run_requant_variant(&variants[i], &rng);
     }
-    printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
+    printf("  %-44s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
     ran++;
   }
   CHECK(ran >= 4, "a quantization family has no runnable variant");
@@ -502,7 +502,7 @@ static void test_errors(void** state) {
 
 static void test_isa_coverage(void** state) {
   (void)state;
-  CHECK(coverage_report("quantize", QEQ_TEST_NEON_VIA_SIMDE) == 0, "ISA coverage incomplete");
+  CHECK(coverage_report("quantize", 1) == 0, "ISA coverage incomplete");
 }
 
 int main(void) {

@@ -2,10 +2,10 @@
 #ifndef QEQ_KERNELS_COMMON_MINMAX_AVX2_H
 #define QEQ_KERNELS_COMMON_MINMAX_AVX2_H
 
-#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/common/x86.h"
 static inline __m256 qeq_min_ps_avx2(__m256 a, __m256 b) {
   return _mm256_or_ps(_mm256_min_ps(a, b), _mm256_min_ps(b, a));
 }

@@ -2,11 +2,11 @@
 #ifndef QEQ_KERNELS_COMMON_MINMAX_AVX512_H
 #define QEQ_KERNELS_COMMON_MINMAX_AVX512_H
 
-#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/common/minmax-avx2.h"
+#include "kernels/common/x86.h"
 
 static inline __m512 qeq_min_ps_avx512(__m512 a, __m512 b) {
   return _mm512_or_ps(_mm512_min_ps(a, b), _mm512_min_ps(b, a));

@@ -2,7 +2,7 @@
 #ifndef QEQ_KERNELS_COMMON_QUANT_AVX2_H
 #define QEQ_KERNELS_COMMON_QUANT_AVX2_H
 
-#include <immintrin.h>
+#include "kernels/common/x86.h"
 
 /* Eight int32 lanes -> their low bytes, in order, in the low 8 bytes of the result. */
 static inline __m128i qeq_low_bytes8_avx2(__m256i q) {

@@ -2,7 +2,7 @@
 #ifndef QEQ_KERNELS_COMMON_QUANT_AVX512_H
 #define QEQ_KERNELS_COMMON_QUANT_AVX512_H
 
-#include <immintrin.h>
+#include "kernels/common/x86.h"
 
 /* clamp(x * inv, lo, hi) with NaN -> 0, converted under MXCSR (round to nearest even by
  * default): the quantized value before the zero point. */

@@ -1,8 +1,7 @@
-#include <immintrin.h>
-
 #include "kernels/common/prefetch.h"
 #include "kernels/common/quant-scalar.h"
 #include "kernels/common/stream-store.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 static inline __m256 fake_quantize8(__m256 x, __m256 inv, __m256 lo, __m256 hi, __m256 scale) {
@@ -15,8 +14,9 @@ static inline __m256 fake_quantize8(__m256 x, __m256 inv, __m256 lo, __m256 hi, 
   return _mm256_mul_ps(v, scale);
 }
 
-void qeq_f32_fq_rquant_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
-                                     const qeq_fq_params* params, float* y) {
+void QEQ_X86_KERNEL(qeq_f32_fq_rquant_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
+                                                     const float* x, const qeq_fq_params* params,
+                                                     float* y) {
   /* In place, the lines are in cache already: nothing to save. */
   const int stream = y != x && qeq_should_stream(outer, channels, inner, sizeof(float));
   for (size_t o = 0; o < outer; o++) {

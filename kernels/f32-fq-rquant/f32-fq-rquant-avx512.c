@@ -1,8 +1,7 @@
-#include <immintrin.h>
-
 #include "kernels/common/minmax-avx512.h"
 #include "kernels/common/prefetch.h"
 #include "kernels/common/stream-store.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* round(clamp(x * inv, lo, hi)) * scale with NaN -> 0; VRNDSCALEPS with
@@ -17,8 +16,9 @@ static inline __m512 fake_quantize16(__m512 x, __m512 inv, __m512 lo, __m512 hi,
   return _mm512_mul_ps(v, scale);
 }
 
-void qeq_f32_fq_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
-                                       const qeq_fq_params* params, float* y) {
+void QEQ_X86_KERNEL(qeq_f32_fq_rquant_ukernel__avx512)(size_t outer, size_t channels, size_t inner,
+                                                       const float* x, const qeq_fq_params* params,
+                                                       float* y) {
   /* In place, the lines are in cache already: nothing to save. */
   const int stream = y != x && qeq_should_stream(outer, channels, inner, sizeof(float));
   for (size_t o = 0; o < outer; o++) {

@@ -1,13 +1,14 @@
-#include <immintrin.h>
-
 #include "kernels/common/minmax-avx512.h"
 #include "kernels/common/prefetch.h"
 #include "kernels/common/quant-avx512.h"
 #include "kernels/common/stream-store.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
-void qeq_f32_q8_rquant_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
-                                       const qeq_q8_quant_params* params, uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_f32_q8_rquant_ukernel__avx512)(size_t outer, size_t channels, size_t inner,
+                                                       const float* x,
+                                                       const qeq_q8_quant_params* params,
+                                                       uint8_t* y) {
   const int stream = qeq_should_stream(outer, channels, inner, 1);
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {

@@ -2,6 +2,7 @@
 #include "kernels/common/prefetch.h"
 #include "kernels/common/sum-squares-avx2.h"
 #include "kernels/common/sum-squares.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* One body for both: with want_squares a compile-time 0 the squares vanish. */
@@ -76,8 +77,9 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
   }
 }
 
-void qeq_f32_rminmax_ukernel__avx2(size_t outer, size_t channels, size_t inner, const float* x,
-                                   float* min, float* max, double* sum_squares) {
+void QEQ_X86_KERNEL(qeq_f32_rminmax_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
+                                                   const float* x, float* min, float* max,
+                                                   double* sum_squares) {
   if (sum_squares != NULL) {
     rminmax(outer, channels, inner, x, min, max, sum_squares, 1);
   } else {

@@ -1,8 +1,9 @@
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
-void qeq_f32_rscale_ukernel__avx512(size_t outer, size_t channels, size_t inner, const float* x,
-                                    const float* scale, float* y) {
+void QEQ_X86_KERNEL(qeq_f32_rscale_ukernel__avx512)(size_t outer, size_t channels, size_t inner,
+                                                    const float* x, const float* scale, float* y) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const __m512 s = _mm512_set1_ps(scale[c]);

@@ -2,13 +2,15 @@
 #include "kernels/common/prefetch.h"
 #include "kernels/common/sum-squares-avx2.h"
 #include "kernels/common/sum-squares.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* Four rows per pass over the accumulators; a final group of fewer rows repeats its last row
  * (min and max are idempotent), so one loop body serves every row count. Each row is
  * prefetched ahead (kernels/common/prefetch.h). */
-void qeq_f32_vminmax_ukernel__avx2(size_t rows, size_t width, size_t stride, const float* x,
-                                   float* acc_min, float* acc_max, double* acc_sum_squares) {
+void QEQ_X86_KERNEL(qeq_f32_vminmax_ukernel__avx2)(size_t rows, size_t width, size_t stride,
+                                                   const float* x, float* acc_min, float* acc_max,
+                                                   double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
     const float* x0 = x + r * stride;
     const float* x1 = r + 1 < rows ? x0 + stride : x0;

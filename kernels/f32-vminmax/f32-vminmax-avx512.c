@@ -2,6 +2,7 @@
 #include "kernels/common/prefetch.h"
 #include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* Columns j .. j + n - 1 (n < 16) of a group of four rows, masked; squares one by one. */
@@ -29,8 +30,9 @@ static inline void masked_columns(const float* const rows[4], size_t count, size
  * prefetched ahead (kernels/common/prefetch.h). The columns before the first row reaches a
  * cache line are done first, masked, so that the main loop's row loads do not straddle
  * lines when the row stride is a whole number of lines. */
-void qeq_f32_vminmax_ukernel__avx512(size_t rows, size_t width, size_t stride, const float* x,
-                                     float* acc_min, float* acc_max, double* acc_sum_squares) {
+void QEQ_X86_KERNEL(qeq_f32_vminmax_ukernel__avx512)(size_t rows, size_t width, size_t stride,
+                                                     const float* x, float* acc_min, float* acc_max,
+                                                     double* acc_sum_squares) {
   for (size_t r = 0; r < rows; r += 4) {
     const float* x0 = x + r * stride;
     const float* x1 = r + 1 < rows ? x0 + stride : x0;

@@ -1,8 +1,9 @@
 #include "kernels/common/minmax-avx2.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
-void qeq_f32_vscale_ukernel__avx2(size_t rows, size_t width, size_t stride, const float* x,
-                                  const float* scale, float* y) {
+void QEQ_X86_KERNEL(qeq_f32_vscale_ukernel__avx2)(size_t rows, size_t width, size_t stride,
+                                                  const float* x, const float* scale, float* y) {
   for (size_t r = 0; r < rows; r++, x += stride, y += stride) {
     size_t j = 0;
     for (; j + 16 <= width; j += 16) {

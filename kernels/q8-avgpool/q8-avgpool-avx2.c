@@ -1,7 +1,6 @@
-#include <immintrin.h>
-
 #include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-avx2.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* Rows summed in uint16 per chunk: 256 * 255 < 2^16. */
@@ -16,8 +15,9 @@ static inline __m256i widen8(const uint8_t* q, __m128i flip) {
 /* Blocks of 32 channels: each chunk of rows is summed with 8 -> 16-bit widening adds (two
  * per 32-byte row, where 32-bit lanes took four widenings and four adds), then folded into
  * four int32 accumulators. */
-void qeq_q8_avgpool_ukernel__avx2(size_t rows, size_t channels, const uint8_t* const* x,
-                                  int is_signed, const qeq_q8_avgpool_params* params, uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_q8_avgpool_ukernel__avx2)(size_t rows, size_t channels,
+                                                  const uint8_t* const* x, int is_signed,
+                                                  const qeq_q8_avgpool_params* params, uint8_t* y) {
   const __m256i flip = _mm256_set1_epi8(is_signed ? (char)0x80 : 0);
   const __m128i flip16 = _mm256_castsi256_si128(flip);
   const int32_t bias = params->bias - (is_signed ? 128 * (int32_t)rows : 0);

@@ -1,6 +1,5 @@
-#include <immintrin.h>
-
 #include "kernels/common/quant-avx512.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* Rows summed in uint16 per chunk: 256 * 255 < 2^16. */
@@ -11,9 +10,10 @@ enum { CHUNK_ROWS = 256 };
  * rows is summed with 8 -> 16-bit widening adds (two per 64-byte row, where 32-bit lanes
  * took four widenings and four adds), then folded into four int32 accumulators. The last
  * block is masked. */
-void qeq_q8_avgpool_ukernel__avx512(size_t rows, size_t channels, const uint8_t* const* x,
-                                    int is_signed, const qeq_q8_avgpool_params* params,
-                                    uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_q8_avgpool_ukernel__avx512)(size_t rows, size_t channels,
+                                                    const uint8_t* const* x, int is_signed,
+                                                    const qeq_q8_avgpool_params* params,
+                                                    uint8_t* y) {
   const __m512i flip = _mm512_set1_epi8(is_signed ? (char)0x80 : 0);
   const int32_t bias = params->bias - (is_signed ? 128 * (int32_t)rows : 0);
   const __m512 m = _mm512_set1_ps(params->out.inv_scale);

@@ -1,7 +1,7 @@
-#include <immintrin.h>
 #include <string.h>
 
 #include "kernels/common/quant-scalar.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 static inline __m256 dequantize8(const uint8_t* q, int is_signed, __m256i zp, __m256 scale) {
@@ -12,9 +12,10 @@ static inline __m256 dequantize8(const uint8_t* q, int is_signed, __m256i zp, __
   return _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(level, zp)));
 }
 
-void qeq_q8_f32_rdequant_ukernel__avx2(size_t outer, size_t channels, size_t inner,
-                                       const uint8_t* q, int is_signed,
-                                       const qeq_q8_dequant_params* params, float* y) {
+void QEQ_X86_KERNEL(qeq_q8_f32_rdequant_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
+                                                       const uint8_t* q, int is_signed,
+                                                       const qeq_q8_dequant_params* params,
+                                                       float* y) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, q += inner, y += inner) {
       const qeq_q8_dequant_params p = params[c];

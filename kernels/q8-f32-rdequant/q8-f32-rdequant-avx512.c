@@ -1,6 +1,5 @@
-#include <immintrin.h>
-
 #include "kernels/common/minmax-avx512.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 static inline __m512 dequantize16(__m128i bytes, int is_signed, __m512i zp, __m512 scale) {
@@ -8,9 +7,11 @@ static inline __m512 dequantize16(__m128i bytes, int is_signed, __m512i zp, __m5
   return _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_sub_epi32(level, zp)));
 }
 
-void qeq_q8_f32_rdequant_ukernel__avx512(size_t outer, size_t channels, size_t inner,
-                                         const uint8_t* q, int is_signed,
-                                         const qeq_q8_dequant_params* params, float* y) {
+void QEQ_X86_KERNEL(qeq_q8_f32_rdequant_ukernel__avx512)(size_t outer, size_t channels,
+                                                         size_t inner, const uint8_t* q,
+                                                         int is_signed,
+                                                         const qeq_q8_dequant_params* params,
+                                                         float* y) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, q += inner, y += inner) {
       const __m512 scale = _mm512_set1_ps(params[c].scale);

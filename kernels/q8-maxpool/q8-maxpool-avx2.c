@@ -1,12 +1,12 @@
-#include <immintrin.h>
-
 #include "kernels/common/qops-scalar.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* int8 is compared as uint8 after flipping the top bit (an order-preserving map), and
  * flipped back before the store. */
-void qeq_q8_maxpool_ukernel__avx2(size_t rows, size_t channels, const uint8_t* const* x,
-                                  int is_signed, uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_q8_maxpool_ukernel__avx2)(size_t rows, size_t channels,
+                                                  const uint8_t* const* x, int is_signed,
+                                                  uint8_t* y) {
   const __m256i flip = _mm256_set1_epi8(is_signed ? (char)0x80 : 0);
   size_t j = 0;
   for (; j + 32 <= channels; j += 32) {

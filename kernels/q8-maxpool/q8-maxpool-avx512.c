@@ -1,11 +1,11 @@
-#include <immintrin.h>
-
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* int8 is compared as uint8 after flipping the top bit (an order-preserving map), and
  * flipped back before the store. Channel tails use masked loads and stores. */
-void qeq_q8_maxpool_ukernel__avx512(size_t rows, size_t channels, const uint8_t* const* x,
-                                    int is_signed, uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_q8_maxpool_ukernel__avx512)(size_t rows, size_t channels,
+                                                    const uint8_t* const* x, int is_signed,
+                                                    uint8_t* y) {
   const __m512i flip = _mm512_set1_epi8(is_signed ? (char)0x80 : 0);
   for (size_t j = 0; j < channels; j += 64) {
     const size_t left = channels - j < 64 ? channels - j : 64;

@@ -1,8 +1,8 @@
-#include <immintrin.h>
 #include <string.h>
 
 #include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-avx2.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 typedef struct vadd_constants {
@@ -51,8 +51,9 @@ static inline __attribute__((always_inline)) void vadd(size_t n, const uint8_t* 
   }
 }
 
-void qeq_q8_vadd_ukernel__avx2(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
-                               const qeq_q8_add_params* params, uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_q8_vadd_ukernel__avx2)(size_t n, const uint8_t* a, const uint8_t* b,
+                                               int is_signed, const qeq_q8_add_params* params,
+                                               uint8_t* y) {
   vadd_constants k;
   k.a_scale = _mm256_set1_ps(params->a_scale);
   k.b_scale = _mm256_set1_ps(params->b_scale);

@@ -1,7 +1,6 @@
-#include <immintrin.h>
-
 #include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-avx512.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 typedef struct vadd_constants {
@@ -61,8 +60,9 @@ static inline __attribute__((always_inline)) void vadd(size_t n, const uint8_t* 
   }
 }
 
-void qeq_q8_vadd_ukernel__avx512(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
-                                 const qeq_q8_add_params* params, uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_q8_vadd_ukernel__avx512)(size_t n, const uint8_t* a, const uint8_t* b,
+                                                 int is_signed, const qeq_q8_add_params* params,
+                                                 uint8_t* y) {
   const int32_t shift = is_signed ? 128 : 0;
   vadd_constants k;
   k.flip = _mm512_set1_epi8((char)0x80);

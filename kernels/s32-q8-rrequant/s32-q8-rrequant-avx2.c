@@ -1,14 +1,14 @@
-#include <immintrin.h>
-
 #include "kernels/common/prefetch.h"
 #include "kernels/common/quant-avx2.h"
 #include "kernels/common/quant-scalar.h"
 #include "kernels/common/stream-store.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
-void qeq_s32_q8_rrequant_ukernel__avx2(size_t outer, size_t channels, size_t inner,
-                                       const int32_t* acc, const qeq_q8_quant_params* params,
-                                       uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_s32_q8_rrequant_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
+                                                       const int32_t* acc,
+                                                       const qeq_q8_quant_params* params,
+                                                       uint8_t* y) {
   const int stream = qeq_should_stream(outer, channels, inner, 1);
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, acc += inner, y += inner) {

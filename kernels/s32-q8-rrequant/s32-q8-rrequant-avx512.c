@@ -1,18 +1,18 @@
-#include <immintrin.h>
-
 #include "kernels/common/minmax-avx512.h"
 #include "kernels/common/prefetch.h"
 #include "kernels/common/quant-avx512.h"
 #include "kernels/common/stream-store.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 static inline __m512i requantize16(__m512i acc, __m512 m, __m512 lo, __m512 hi, __m512i zp) {
   return qeq_quantize_ps_avx512(_mm512_cvtepi32_ps(acc), m, lo, hi, zp);
 }
 
-void qeq_s32_q8_rrequant_ukernel__avx512(size_t outer, size_t channels, size_t inner,
-                                         const int32_t* acc, const qeq_q8_quant_params* params,
-                                         uint8_t* y) {
+void QEQ_X86_KERNEL(qeq_s32_q8_rrequant_ukernel__avx512)(size_t outer, size_t channels,
+                                                         size_t inner, const int32_t* acc,
+                                                         const qeq_q8_quant_params* params,
+                                                         uint8_t* y) {
   const int stream = qeq_should_stream(outer, channels, inner, 1);
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, acc += inner, y += inner) {

@@ -78,8 +78,8 @@ void run_family(qeq_kernel_family family, family_runner runner);
 void coverage_record(qeq_isa isa, int via_simde, size_t cases);
 void coverage_record_family(qeq_kernel_family family, qeq_isa isa, int via_simde, size_t cases);
 /* Prints which ISAs were covered; returns 1 (failure) if an ISA the CPU has, and that has
- * kernels in the source tree, was not built or not exercised, or (expect_simde) NEON through
- * SIMDe was built but not exercised. */
+ * kernels in the source tree, was not built or not exercised, or (expect_simde) an ISA whose
+ * variants of the exercised families were built through SIMDe ran none of them. */
 int coverage_report(const char* title, int expect_simde);
 
 /* Every ISA level the CPU supports, for running API tests under each cap. */

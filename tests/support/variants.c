@@ -1,7 +1,7 @@
-/* The registries seen by the tests: every variant this build dispatches, plus on x86 the NEON
- * and NEON dot-product sources compiled through SIMDe (CMake compiles this file with
- * QEQ_BUILD_NEON=1, QEQ_BUILD_NEONDOT=1 and QEQ_TEST_NEON_VIA_SIMDE=1 there, which also
- * declares their prototypes). */
+/* The registries seen by the tests: every variant this build dispatches, plus on x86 every
+ * x86 source and the NEON and NEON dot-product sources compiled through SIMDe (CMake compiles
+ * this file with QEQ_BUILD_NEON=1, QEQ_BUILD_NEONDOT=1 and QEQ_TEST_NEON_VIA_SIMDE=1 there,
+ * which also declares the NEON prototypes). */
 #include <stdio.h>
 
 #include "tests/support/test-support.h"
@@ -20,8 +20,8 @@
 #ifndef QEQ_TEST_X86_VIA_SIMDE
 #define QEQ_TEST_X86_VIA_SIMDE 0
 #endif
-/* The GEMM's x86 variants also compiled through SIMDe (names ending in _simde), so every
- * x86 variant runs on every x86 machine. */
+/* Every x86 variant also compiled through SIMDe (QEQ_X86_KERNEL names it ..._simde), so every
+ * x86 variant runs on every x86 machine; these entries carry that symbol's name. */
 #define QEQ_X86_SIMDE_scalar 0
 #define QEQ_X86_SIMDE_avx2 QEQ_TEST_X86_VIA_SIMDE
 #define QEQ_X86_SIMDE_avx512 QEQ_TEST_X86_VIA_SIMDE
@@ -30,29 +30,34 @@
 #define QEQ_X86_SIMDE_neon 0
 #define QEQ_X86_SIMDE_neondot 0
 
-#define QEQ_UKERNEL(family, isa)
+/* A registry line's prototype through SIMDe, and its entries: the variant as this build
+ * dispatches it, then on x86 its SIMDe build. The extra level expands the names before they
+ * are stringified. */
+#define SIMDE_PROTOTYPE(family, isa, simde_fn) \
+  QEQ_EXPAND_IF(QEQ_X86_SIMDE_##isa, qeq_##family##_ukernel_fn simde_fn;)
+#define VARIANT_ENTRIES(family, isa, fn, simde_fn, mr, nr, kr) \
+  VARIANT_ENTRIES_(family, isa, fn, simde_fn, mr, nr, kr)
+#define VARIANT_ENTRIES_(family, isa, fn, simde_fn, mr, nr, kr)                                  \
+  QEQ_IF_BUILT(isa,                                                                              \
+               {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), #fn, (qeq_generic_fn)fn,                 \
+                QEQ_VIA_SIMDE_##isa, mr, nr, kr}, )                                              \
+  QEQ_EXPAND_IF(QEQ_X86_SIMDE_##isa,                                                             \
+                {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), #simde_fn, (qeq_generic_fn)simde_fn, 1, \
+                 mr, nr, kr}, )
+
+#define QEQ_UKERNEL(family, isa) SIMDE_PROTOTYPE(family, isa, QEQ_UKERNEL_NAME(family, isa##_simde))
 #define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr) \
-  QEQ_EXPAND_IF(QEQ_X86_SIMDE_##isa,                    \
-                qeq_##family##_ukernel_fn QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde);)
+  SIMDE_PROTOTYPE(family, isa, QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde))
 #include "kernels/all-families.inc"
 #undef QEQ_UKERNEL
 #undef QEQ_GEMM_UKERNEL
 
-#define QEQ_UKERNEL(family, isa)                                                         \
-  QEQ_IF_BUILT(isa,                                                                      \
-               {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_STRING(family, isa), \
-                (qeq_generic_fn)QEQ_UKERNEL_NAME(family, isa), QEQ_VIA_SIMDE_##isa, 0, 0, 0}, )
-#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                                       \
-  QEQ_IF_BUILT(                                                                               \
-      isa,                                                                                    \
-      {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_TILE_STRING(family, tile, isa),    \
-       (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa), QEQ_VIA_SIMDE_##isa, mr, nr, \
-       kr}, )                                                                                 \
-  QEQ_EXPAND_IF(                                                                              \
-      QEQ_X86_SIMDE_##isa,                                                                    \
-      {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa),                                                \
-       QEQ_UKERNEL_TILE_STRING(family, tile, isa) " (SIMDe)",                                 \
-       (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde), 1, mr, nr, kr}, )
+#define QEQ_UKERNEL(family, isa)                              \
+  VARIANT_ENTRIES(family, isa, QEQ_UKERNEL_NAME(family, isa), \
+                  QEQ_UKERNEL_NAME(family, isa##_simde), 0, 0, 0)
+#define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr)                  \
+  VARIANT_ENTRIES(family, isa, QEQ_UKERNEL_TILE_NAME(family, tile, isa), \
+                  QEQ_UKERNEL_TILE_NAME(family, tile, isa##_simde), mr, nr, kr)
 static const test_variant variants[] = {
 #include "kernels/all-families.inc"
 };
@@ -85,7 +90,7 @@ void run_family(qeq_kernel_family family, family_runner runner) {
     test_rng rng;
     rng_init(&rng, test_seed() + 1000003u * i);
     runner(&variants[i], &rng);
-    printf("  %-36s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
+    printf("  %-44s %s ok\n", variants[i].name, variants[i].via_simde ? "(SIMDe)" : "       ");
     ran++;
   }
   CHECK(ran >= 1, "no runnable variant for family %s", qeq_kernel_family_name(family));

@@ -1,0 +1,214 @@
+/* What Debian's SIMDe 0.7.4 lacks or spells differently among the intrinsics the x86 kernels
+ * use, for their SIMDe build only (included by kernels/common/x86.h). Each is an element loop
+ * with the hardware's exact semantics; masked loads and stores touch only the selected
+ * elements, as the hardware does (it neither reads nor faults on the others). */
+#ifndef QEQ_KERNELS_COMMON_X86_SIMDE_POLYFILLS_H
+#define QEQ_KERNELS_COMMON_X86_SIMDE_POLYFILLS_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* SIMDe aliases the AVX-512 vector types but not the mask types. */
+typedef simde__mmask16 __mmask16;
+typedef simde__mmask64 __mmask64;
+
+/* Its native aliases for the 512-bit madd take the masked form's arguments. */
+#undef _mm512_madd_epi16
+#define _mm512_madd_epi16(a, b) simde_mm512_madd_epi16(a, b)
+#undef _mm512_maskz_madd_epi16
+#define _mm512_maskz_madd_epi16(k, a, b) simde_mm512_maskz_madd_epi16(k, a, b)
+/* AVX-VNNI's VEX dot product: the same operation as the AVX512VL form it does emulate. */
+#define _mm256_dpbusd_avx_epi32(src, a, b) simde_mm256_dpbusd_epi32(src, a, b)
+
+/* ---- conversions ---- */
+static inline simde__m512 qeq_simde_mm512_cvtepi32_ps(simde__m512i a) {
+  int32_t v[16];
+  float r[16];
+  simde_mm512_storeu_si512(v, a);
+  for (int i = 0; i < 16; i++) r[i] = (float)v[i];
+  return simde_mm512_loadu_ps(r);
+}
+/* cvtps2dq rounds in the current mode and gives INT32_MIN for NaN and out-of-range values. */
+static inline simde__m512i qeq_simde_mm512_cvtps_epi32(simde__m512 a) {
+  float v[16];
+  int32_t r[16];
+  simde_mm512_storeu_ps(v, a);
+  for (int i = 0; i < 16; i++) {
+    const float x = nearbyintf(v[i]);
+    r[i] = x >= -2147483648.0f && x < 2147483648.0f ? (int32_t)x : INT32_MIN;
+  }
+  return simde_mm512_loadu_si512(r);
+}
+static inline simde__m512d qeq_simde_mm512_cvtps_pd(simde__m256 a) {
+  float v[8];
+  double r[8];
+  simde_mm256_storeu_ps(v, a);
+  for (int i = 0; i < 8; i++) r[i] = (double)v[i];
+  return simde_mm512_loadu_pd(r);
+}
+/* vpmovdb: the low byte of each lane. */
+static inline simde__m128i qeq_simde_mm512_cvtepi32_epi8(simde__m512i a) {
+  int32_t v[16];
+  uint8_t r[16];
+  simde_mm512_storeu_si512(v, a);
+  for (int i = 0; i < 16; i++) r[i] = (uint8_t)v[i];
+  return simde_mm_loadu_si128(r);
+}
+/* Widening moves: sign (vpmovsx) or zero (vpmovzx) extension of each element. */
+static inline simde__m512i qeq_simde_mm512_cvtepu8_epi32(simde__m128i a) {
+  uint8_t v[16];
+  int32_t r[16];
+  simde_mm_storeu_si128(v, a);
+  for (int i = 0; i < 16; i++) r[i] = v[i];
+  return simde_mm512_loadu_si512(r);
+}
+static inline simde__m512i qeq_simde_mm512_cvtepi8_epi32(simde__m128i a) {
+  int8_t v[16];
+  int32_t r[16];
+  simde_mm_storeu_si128(v, a);
+  for (int i = 0; i < 16; i++) r[i] = v[i];
+  return simde_mm512_loadu_si512(r);
+}
+static inline simde__m512i qeq_simde_mm512_cvtepu8_epi16(simde__m256i a) {
+  uint8_t v[32];
+  uint16_t r[32];
+  simde_mm256_storeu_si256(v, a);
+  for (int i = 0; i < 32; i++) r[i] = v[i];
+  return simde_mm512_loadu_si512(r);
+}
+static inline simde__m512i qeq_simde_mm512_cvtepu16_epi32(simde__m256i a) {
+  uint16_t v[16];
+  int32_t r[16];
+  simde_mm256_storeu_si256(v, a);
+  for (int i = 0; i < 16; i++) r[i] = v[i];
+  return simde_mm512_loadu_si512(r);
+}
+/* The upper or lower eight floats (imm & 1). */
+static inline simde__m256 qeq_simde_mm512_extractf32x8_ps(simde__m512 a, int imm) {
+  float v[16];
+  simde_mm512_storeu_ps(v, a);
+  return simde_mm256_loadu_ps(v + 8 * (imm & 1));
+}
+
+/* ---- masked loads: unselected elements are zero (maskz) or src's (mask) ---- */
+static inline simde__m512i qeq_simde_mm512_maskz_loadu_epi8(simde__mmask64 k, const void* p) {
+  uint8_t r[64] = {0};
+  for (int i = 0; i < 64; i++) {
+    if (k >> i & 1) r[i] = ((const uint8_t*)p)[i];
+  }
+  return simde_mm512_loadu_si512(r);
+}
+static inline simde__m128i qeq_simde_mm_maskz_loadu_epi8(simde__mmask16 k, const void* p) {
+  uint8_t r[16] = {0};
+  for (int i = 0; i < 16; i++) {
+    if (k >> i & 1) r[i] = ((const uint8_t*)p)[i];
+  }
+  return simde_mm_loadu_si128(r);
+}
+static inline simde__m512i qeq_simde_mm512_mask_loadu_epi32(simde__m512i src, simde__mmask16 k,
+                                                            const void* p) {
+  int32_t r[16];
+  simde_mm512_storeu_si512(r, src);
+  for (int i = 0; i < 16; i++) {
+    if (k >> i & 1) memcpy(&r[i], (const char*)p + 4 * i, 4);
+  }
+  return simde_mm512_loadu_si512(r);
+}
+
+/* vmaskmovps: lanes whose mask top bit is clear are zero and not read (SIMDe reads all 32
+ * bytes, past the end of a tail). */
+static inline simde__m256 qeq_simde_mm256_maskload_ps(const float* p, simde__m256i mask) {
+  int32_t m[8];
+  float r[8] = {0};
+  simde_mm256_storeu_si256(m, mask);
+  for (int i = 0; i < 8; i++) {
+    if (m[i] < 0) r[i] = p[i];
+  }
+  return simde_mm256_loadu_ps(r);
+}
+
+/* ---- integer lanes wrap (SIMDe adds 512-bit int16 lanes as signed C values: UB on overflow,
+ * where the avgpool sums rely on the hardware's modular uint16 sums) ---- */
+static inline simde__m512i qeq_simde_mm512_add_epi16(simde__m512i a, simde__m512i b) {
+  uint16_t x[32], y[32];
+  simde_mm512_storeu_si512(x, a);
+  simde_mm512_storeu_si512(y, b);
+  for (int i = 0; i < 32; i++) x[i] = (uint16_t)(x[i] + y[i]);
+  return simde_mm512_loadu_si512(x);
+}
+
+/* ---- masked and streaming stores ---- */
+static inline void qeq_simde_mm512_mask_storeu_epi8(void* p, simde__mmask64 k, simde__m512i a) {
+  uint8_t v[64];
+  simde_mm512_storeu_si512(v, a);
+  for (int i = 0; i < 64; i++) {
+    if (k >> i & 1) ((uint8_t*)p)[i] = v[i];
+  }
+}
+static inline void qeq_simde_mm512_mask_storeu_epi32(void* p, simde__mmask16 k, simde__m512i a) {
+  int32_t v[16];
+  simde_mm512_storeu_si512(v, a);
+  for (int i = 0; i < 16; i++) {
+    if (k >> i & 1) memcpy((char*)p + 4 * i, &v[i], 4);
+  }
+}
+static inline void qeq_simde_mm512_mask_cvtepi32_storeu_epi8(void* p, simde__mmask16 k,
+                                                             simde__m512i a) {
+  int32_t v[16];
+  simde_mm512_storeu_si512(v, a);
+  for (int i = 0; i < 16; i++) {
+    if (k >> i & 1) ((uint8_t*)p)[i] = (uint8_t)v[i];
+  }
+}
+
+#undef _mm512_cvtepi32_ps
+#define _mm512_cvtepi32_ps(a) qeq_simde_mm512_cvtepi32_ps(a)
+#undef _mm512_cvtps_epi32
+#define _mm512_cvtps_epi32(a) qeq_simde_mm512_cvtps_epi32(a)
+#undef _mm512_cvtps_pd
+#define _mm512_cvtps_pd(a) qeq_simde_mm512_cvtps_pd(a)
+#undef _mm512_cvtepi32_epi8
+#define _mm512_cvtepi32_epi8(a) qeq_simde_mm512_cvtepi32_epi8(a)
+#undef _mm512_cvtepu8_epi32
+#define _mm512_cvtepu8_epi32(a) qeq_simde_mm512_cvtepu8_epi32(a)
+#undef _mm512_cvtepi8_epi32
+#define _mm512_cvtepi8_epi32(a) qeq_simde_mm512_cvtepi8_epi32(a)
+#undef _mm512_cvtepu8_epi16
+#define _mm512_cvtepu8_epi16(a) qeq_simde_mm512_cvtepu8_epi16(a)
+#undef _mm512_cvtepu16_epi32
+#define _mm512_cvtepu16_epi32(a) qeq_simde_mm512_cvtepu16_epi32(a)
+#undef _mm512_extractf32x8_ps
+#define _mm512_extractf32x8_ps(a, imm) qeq_simde_mm512_extractf32x8_ps(a, imm)
+#undef _mm256_maskload_ps
+#define _mm256_maskload_ps(p, mask) qeq_simde_mm256_maskload_ps(p, mask)
+#undef _mm512_add_epi16
+#define _mm512_add_epi16(a, b) qeq_simde_mm512_add_epi16(a, b)
+#undef _mm512_maskz_loadu_epi8
+#define _mm512_maskz_loadu_epi8(k, p) qeq_simde_mm512_maskz_loadu_epi8(k, p)
+#undef _mm_maskz_loadu_epi8
+#define _mm_maskz_loadu_epi8(k, p) qeq_simde_mm_maskz_loadu_epi8(k, p)
+#undef _mm512_maskz_loadu_epi32
+#define _mm512_maskz_loadu_epi32(k, p) \
+  qeq_simde_mm512_mask_loadu_epi32(simde_mm512_setzero_si512(), k, p)
+/* The float forms move the same 4-byte lanes: bit patterns pass unchanged. */
+#undef _mm512_maskz_loadu_ps
+#define _mm512_maskz_loadu_ps(k, p) \
+  simde_mm512_castsi512_ps(qeq_simde_mm512_mask_loadu_epi32(simde_mm512_setzero_si512(), k, p))
+#undef _mm512_mask_loadu_ps
+#define _mm512_mask_loadu_ps(src, k, p) \
+  simde_mm512_castsi512_ps(qeq_simde_mm512_mask_loadu_epi32(simde_mm512_castps_si512(src), k, p))
+#undef _mm512_mask_storeu_epi8
+#define _mm512_mask_storeu_epi8(p, k, a) qeq_simde_mm512_mask_storeu_epi8(p, k, a)
+#undef _mm512_mask_storeu_epi32
+#define _mm512_mask_storeu_epi32(p, k, a) qeq_simde_mm512_mask_storeu_epi32(p, k, a)
+#undef _mm512_mask_storeu_ps
+#define _mm512_mask_storeu_ps(p, k, a) \
+  qeq_simde_mm512_mask_storeu_epi32(p, k, simde_mm512_castps_si512(a))
+#undef _mm512_mask_cvtepi32_storeu_epi8
+#define _mm512_mask_cvtepi32_storeu_epi8(p, k, a) qeq_simde_mm512_mask_cvtepi32_storeu_epi8(p, k, a)
+/* The non-temporal hint has no meaning here; the alignment rule stays (an aligned store). */
+#undef _mm512_stream_ps
+#define _mm512_stream_ps(p, a) simde_mm512_store_ps(p, a)
+
+#endif /* QEQ_KERNELS_COMMON_X86_SIMDE_POLYFILLS_H */
