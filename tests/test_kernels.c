@@ -23,8 +23,8 @@ static int guard_intact(const float* p, size_t n) {
   return 1;
 }
 
-static size_t cases_per_variant(void) {
-  return test_iterations(400);
+static size_t cases_per_variant(const test_variant* v) {
+  return variant_cases(v, 400);
 }
 
 static int same_double(double a, double b) {
@@ -72,7 +72,7 @@ static void check_rminmax_squares(const test_variant* v, qeq_f32_rminmax_ukernel
 
 static void run_rminmax(const test_variant* v, test_rng* rng) {
   qeq_f32_rminmax_ukernel_fn* kernel = (qeq_f32_rminmax_ukernel_fn*)v->fn;
-  const size_t cases = cases_per_variant();
+  const size_t cases = cases_per_variant(v);
   for (size_t t = 0; t < cases; t++) {
     const size_t outer = rng_size_pick(rng, 9);
     const size_t channels = rng_size_pick(rng, 40);
@@ -107,7 +107,7 @@ static void run_rminmax(const test_variant* v, test_rng* rng) {
 
 static void run_vminmax(const test_variant* v, test_rng* rng) {
   qeq_f32_vminmax_ukernel_fn* kernel = (qeq_f32_vminmax_ukernel_fn*)v->fn;
-  const size_t cases = cases_per_variant();
+  const size_t cases = cases_per_variant(v);
   for (size_t t = 0; t < cases; t++) {
     const size_t rows = rng_size_pick(rng, 20);
     const size_t width = rng_size_pick(rng, 300);
@@ -195,7 +195,7 @@ static float random_scale(test_rng* rng) {
 
 static void run_rscale(const test_variant* v, test_rng* rng) {
   qeq_f32_rscale_ukernel_fn* kernel = (qeq_f32_rscale_ukernel_fn*)v->fn;
-  const size_t cases = cases_per_variant();
+  const size_t cases = cases_per_variant(v);
   for (size_t t = 0; t < cases; t++) {
     const size_t outer = rng_size_pick(rng, 9);
     const size_t channels = rng_size_pick(rng, 40);
@@ -226,7 +226,7 @@ static void run_rscale(const test_variant* v, test_rng* rng) {
 
 static void run_vscale(const test_variant* v, test_rng* rng) {
   qeq_f32_vscale_ukernel_fn* kernel = (qeq_f32_vscale_ukernel_fn*)v->fn;
-  const size_t cases = cases_per_variant();
+  const size_t cases = cases_per_variant(v);
   for (size_t t = 0; t < cases; t++) {
     const size_t rows = rng_size_pick(rng, 20);
     const size_t width = rng_size_pick(rng, 300);

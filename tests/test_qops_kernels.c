@@ -42,7 +42,7 @@ static void fill_bytes(test_rng* rng, uint8_t* x, size_t n) {
 static void run_vadd(const test_variant* v, test_rng* rng) {
   qeq_q8_vadd_ukernel_fn* kernel = (qeq_q8_vadd_ukernel_fn*)v->fn;
   size_t cases = 0;
-  for (size_t iter = 0; iter < test_iterations(300); iter++, cases++) {
+  for (size_t iter = 0; iter < variant_cases(v, 300); iter++, cases++) {
     const size_t n = rng_below(rng, 8) == 0 ? 1 + rng_below(rng, 3000) : rng_size_pick(rng, 300);
     const int is_signed = (int)rng_below(rng, 2);
     const int in_place = (int)rng_below(rng, 4); /* 1: y == a, 2: y == b */
@@ -96,7 +96,7 @@ static void make_rows(test_rng* rng, uint8_t* buffer, size_t buffer_rows, size_t
 static void run_maxpool(const test_variant* v, test_rng* rng) {
   qeq_q8_maxpool_ukernel_fn* kernel = (qeq_q8_maxpool_ukernel_fn*)v->fn;
   size_t cases = 0;
-  for (size_t iter = 0; iter < test_iterations(300); iter++, cases++) {
+  for (size_t iter = 0; iter < variant_cases(v, 300); iter++, cases++) {
     const size_t channels = rng_size_pick(rng, 300);
     const size_t count = rng_size_pick(rng, 40), buffer_rows = 1 + rng_below(rng, 50);
     const int is_signed = (int)rng_below(rng, 2);
@@ -124,7 +124,7 @@ static void run_maxpool(const test_variant* v, test_rng* rng) {
 static void run_avgpool(const test_variant* v, test_rng* rng) {
   qeq_q8_avgpool_ukernel_fn* kernel = (qeq_q8_avgpool_ukernel_fn*)v->fn;
   size_t cases = 0;
-  for (size_t iter = 0; iter < test_iterations(300); iter++, cases++) {
+  for (size_t iter = 0; iter < variant_cases(v, 300); iter++, cases++) {
     const size_t channels = rng_size_pick(rng, 300);
     /* Large windows (a global pool) with extreme values check the int32 sums. */
     const int big = rng_below(rng, 10) == 0;

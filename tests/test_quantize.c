@@ -81,7 +81,7 @@ static const dtype_case dtypes[2] = {{QEQ_DTYPE_QUINT8, 0, 255}, {QEQ_DTYPE_QINT
 
 static void run_kernel_variant(const test_variant* v, test_rng* rng) {
   qeq_f32_q8_rquant_ukernel_fn* kernel = (qeq_f32_q8_rquant_ukernel_fn*)v->fn;
-  const size_t cases = test_iterations(300);
+  const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
     const dtype_case d = dtypes[rng_below(rng, 2)];
     const size_t outer = rng_size_pick(rng, 5);
@@ -122,7 +122,7 @@ static void run_kernel_variant(const test_variant* v, test_rng* rng) {
 
 static void run_fake_quant_variant(const test_variant* v, test_rng* rng) {
   qeq_f32_fq_rquant_ukernel_fn* kernel = (qeq_f32_fq_rquant_ukernel_fn*)v->fn;
-  const size_t cases = test_iterations(300);
+  const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
     /* observer-style ranges: full 8-bit, reduced, or narrow */
     const int32_t qmin = rng_below(rng, 2) ? 0 : -(int32_t)rng_below(rng, 129);
@@ -170,7 +170,7 @@ static void run_fake_quant_variant(const test_variant* v, test_rng* rng) {
 
 static void run_dequant_variant(const test_variant* v, test_rng* rng) {
   qeq_q8_f32_rdequant_ukernel_fn* kernel = (qeq_q8_f32_rdequant_ukernel_fn*)v->fn;
-  const size_t cases = test_iterations(300);
+  const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
     const int is_signed = (int)rng_below(rng, 2);
     const dtype_case d = dtypes[is_signed];
@@ -212,7 +212,7 @@ static uint8_t ref_requantize(int32_t acc, float m, int32_t zp, int32_t qmin, in
 
 static void run_requant_variant(const test_variant* v, test_rng* rng) {
   qeq_s32_q8_rrequant_ukernel_fn* kernel = (qeq_s32_q8_rrequant_ukernel_fn*)v->fn;
-  const size_t cases = test_iterations(300);
+  const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
     const dtype_case d = dtypes[rng_below(rng, 2)];
     const int32_t zp = d.qmin + (int32_t)rng_below(rng, (size_t)(d.qmax - d.qmin + 1));

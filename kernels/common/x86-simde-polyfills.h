@@ -22,13 +22,31 @@ typedef simde__mmask64 __mmask64;
 #define _mm256_dpbusd_avx_epi32(src, a, b) simde_mm256_dpbusd_epi32(src, a, b)
 
 /* ---- conversions ---- */
-static inline simde__m512 qeq_simde_mm512_cvtepi32_ps(simde__m512i a) {
-  int32_t v[16];
-  float r[16];
-  simde_mm512_storeu_si512(v, a);
-  for (int i = 0; i < 16; i++) r[i] = (float)v[i];
-  return simde_mm512_loadu_ps(r);
-}
+/* Lane by lane as C converts: int32 -> float rounds in the current mode like vcvtdq2ps;
+ * float -> double is exact; wider -> narrower integers keep the low bits (vpmovdb); narrower
+ * -> wider integers sign- or zero-extend by the source type (vpmovsx / vpmovzx). */
+#define QEQ_SIMDE_CONVERT(name, out_vec, out_t, load_out, in_vec, in_t, store_in, lanes) \
+  static inline out_vec name(in_vec a) {                                                 \
+    in_t v[lanes];                                                                       \
+    out_t r[lanes];                                                                      \
+    store_in(v, a);                                                                      \
+    for (int i = 0; i < lanes; i++) r[i] = (out_t)v[i];                                  \
+    return load_out(r);                                                                  \
+  }
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtepi32_ps, simde__m512, float, simde_mm512_loadu_ps,
+                  simde__m512i, int32_t, simde_mm512_storeu_si512, 16)
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtps_pd, simde__m512d, double, simde_mm512_loadu_pd, simde__m256,
+                  float, simde_mm256_storeu_ps, 8)
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtepi32_epi8, simde__m128i, uint8_t, simde_mm_loadu_si128,
+                  simde__m512i, int32_t, simde_mm512_storeu_si512, 16)
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtepu8_epi32, simde__m512i, int32_t, simde_mm512_loadu_si512,
+                  simde__m128i, uint8_t, simde_mm_storeu_si128, 16)
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtepi8_epi32, simde__m512i, int32_t, simde_mm512_loadu_si512,
+                  simde__m128i, int8_t, simde_mm_storeu_si128, 16)
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtepu8_epi16, simde__m512i, uint16_t, simde_mm512_loadu_si512,
+                  simde__m256i, uint8_t, simde_mm256_storeu_si256, 32)
+QEQ_SIMDE_CONVERT(qeq_simde_mm512_cvtepu16_epi32, simde__m512i, int32_t, simde_mm512_loadu_si512,
+                  simde__m256i, uint16_t, simde_mm256_storeu_si256, 16)
 /* cvtps2dq rounds in the current mode and gives INT32_MIN for NaN and out-of-range values. */
 static inline simde__m512i qeq_simde_mm512_cvtps_epi32(simde__m512 a) {
   float v[16];
@@ -38,50 +56,6 @@ static inline simde__m512i qeq_simde_mm512_cvtps_epi32(simde__m512 a) {
     const float x = nearbyintf(v[i]);
     r[i] = x >= -2147483648.0f && x < 2147483648.0f ? (int32_t)x : INT32_MIN;
   }
-  return simde_mm512_loadu_si512(r);
-}
-static inline simde__m512d qeq_simde_mm512_cvtps_pd(simde__m256 a) {
-  float v[8];
-  double r[8];
-  simde_mm256_storeu_ps(v, a);
-  for (int i = 0; i < 8; i++) r[i] = (double)v[i];
-  return simde_mm512_loadu_pd(r);
-}
-/* vpmovdb: the low byte of each lane. */
-static inline simde__m128i qeq_simde_mm512_cvtepi32_epi8(simde__m512i a) {
-  int32_t v[16];
-  uint8_t r[16];
-  simde_mm512_storeu_si512(v, a);
-  for (int i = 0; i < 16; i++) r[i] = (uint8_t)v[i];
-  return simde_mm_loadu_si128(r);
-}
-/* Widening moves: sign (vpmovsx) or zero (vpmovzx) extension of each element. */
-static inline simde__m512i qeq_simde_mm512_cvtepu8_epi32(simde__m128i a) {
-  uint8_t v[16];
-  int32_t r[16];
-  simde_mm_storeu_si128(v, a);
-  for (int i = 0; i < 16; i++) r[i] = v[i];
-  return simde_mm512_loadu_si512(r);
-}
-static inline simde__m512i qeq_simde_mm512_cvtepi8_epi32(simde__m128i a) {
-  int8_t v[16];
-  int32_t r[16];
-  simde_mm_storeu_si128(v, a);
-  for (int i = 0; i < 16; i++) r[i] = v[i];
-  return simde_mm512_loadu_si512(r);
-}
-static inline simde__m512i qeq_simde_mm512_cvtepu8_epi16(simde__m256i a) {
-  uint8_t v[32];
-  uint16_t r[32];
-  simde_mm256_storeu_si256(v, a);
-  for (int i = 0; i < 32; i++) r[i] = v[i];
-  return simde_mm512_loadu_si512(r);
-}
-static inline simde__m512i qeq_simde_mm512_cvtepu16_epi32(simde__m256i a) {
-  uint16_t v[16];
-  int32_t r[16];
-  simde_mm256_storeu_si256(v, a);
-  for (int i = 0; i < 16; i++) r[i] = v[i];
   return simde_mm512_loadu_si512(r);
 }
 /* The upper or lower eight floats (imm & 1). */

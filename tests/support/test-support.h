@@ -68,6 +68,10 @@ typedef struct test_variant {
 const test_variant* test_variants(size_t* count);
 /* 1 if this variant can run here (its ISA detected, or emulated through SIMDe). */
 int variant_runnable(const test_variant* v);
+/* Random cases for a variant: test_iterations(n), but a quarter of that for a SIMDe build of
+ * an ISA this CPU also runs natively (the native build takes the full count; the emulated
+ * one checks the emulation). Where the CPU lacks the ISA, its SIMDe build takes all n. */
+size_t variant_cases(const test_variant* v, size_t n);
 /* Runs runner on every runnable variant of family, each with its own seeded rng, printing a
  * line per variant; fails if none could run. Runners record their coverage. */
 typedef void (*family_runner)(const test_variant*, test_rng*);

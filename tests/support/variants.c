@@ -73,6 +73,10 @@ int variant_runnable(const test_variant* v) {
   return v->via_simde || qeq_isa_detected(v->isa);
 }
 
+size_t variant_cases(const test_variant* v, size_t n) {
+  return test_iterations(v->via_simde && qeq_isa_detected(v->isa) ? n / 4 : n);
+}
+
 size_t detected_isas(qeq_isa* out) {
   size_t n = 0;
   for (int i = 0; i < QEQ_ISA_COUNT; i++) {
