@@ -3,8 +3,9 @@
 #ifndef QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H
 #define QEQ_KERNELS_COMMON_SUM_SQUARES_AVX2_H
 
-#include <immintrin.h>
 #include <stddef.h>
+
+#include "kernels/common/x86.h"
 
 /* v's 8 floats: elements 0-3 into a, 4-7 into b. */
 static inline void qeq_add_squares8_avx2(__m256 v, __m256d* a, __m256d* b) {

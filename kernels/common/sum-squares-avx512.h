@@ -3,8 +3,9 @@
 #ifndef QEQ_KERNELS_COMMON_SUM_SQUARES_AVX512_H
 #define QEQ_KERNELS_COMMON_SUM_SQUARES_AVX512_H
 
-#include <immintrin.h>
 #include <stddef.h>
+
+#include "kernels/common/x86.h"
 
 /* v's 16 floats: elements 0-7 into lo, 8-15 into hi. */
 static inline void qeq_add_squares16_avx512(__m512 v, __m512d* lo, __m512d* hi) {

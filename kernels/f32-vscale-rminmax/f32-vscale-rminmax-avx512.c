@@ -2,12 +2,14 @@
 #include "kernels/common/prefetch.h"
 #include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
+#include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
 /* No product is NaN (the contract), so min/max take one VRANGEPS each. */
-void qeq_f32_vscale_rminmax_ukernel__avx512(size_t rows, size_t width, const float* x,
-                                            const float* scale, float* y, float* min, float* max,
-                                            double* sum_squares) {
+void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t width,
+                                                            const float* x, const float* scale,
+                                                            float* y, float* min, float* max,
+                                                            double* sum_squares) {
   for (size_t r = 0; r < rows; r++, x += width, y += width) {
     /* The row's first product fills masked-off lanes: it is already in the set. */
     const __m512 first = _mm512_set1_ps(x[0] * scale[0]);
