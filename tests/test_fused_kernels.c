@@ -1,9 +1,8 @@
 /* The fused scale-and-statistics families (f32_vscale_rminmax, f32_rscale_vminmax,
- * f32_vscale_vminmax): every
- * variant against a reference written out here (the product, then qeq's min/max rule and the
- * documented sum-of-squares order), on random sizes, in place and out of place. Inputs are
- * finite, as the contract requires, with zeros of both signs, subnormals and products that
- * overflow to +-Inf. */
+ * f32_vscale_vminmax): every variant against a reference written out here (the product, then qeq's
+ * min/max rule and the documented sum-of-squares order), on random sizes, in place and out of
+ * place. Inputs are finite, as the contract requires, with zeros of both signs, subnormals and
+ * products that overflow to +-Inf. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,59 +10,39 @@
 
 #include "tests/support/test-support.h"
 
-enum { GUARD = 8 };
-static const uint32_t SENTINEL = 0x7fa5a5a5u; /* a signalling-NaN pattern nothing computes */
-
-static float* alloc_guarded(size_t n) {
-  float* p = malloc((n + GUARD) * sizeof(float));
-  for (size_t i = 0; i < n + GUARD; i++) p[i] = f32_from_bits(SENTINEL);
-  return p;
-}
-
-/* n guarded floats 0 to 15 floats past a 64-byte line, so that every head a kernel peels
- * before the first full line occurs (16-byte-aligned buffers would only give heads of 0, 4, 8
- * and 12); *block is what to free. */
-static float* alloc_shifted(test_rng* rng, size_t n, float** block) {
-  const size_t shift = rng_below(rng, 16);
-  const size_t bytes = (n + shift + GUARD) * sizeof(float);
-  *block = aligned_alloc(64, (bytes + 63) / 64 * 64);
-  float* p = *block + shift;
-  for (size_t i = 0; i < n + GUARD; i++) p[i] = f32_from_bits(SENTINEL);
-  return p;
-}
-
-static int guard_intact(const float* p, size_t n) {
-  for (size_t i = n; i < n + GUARD; i++) {
-    if (f32_bits(p[i]) != SENTINEL) return 0;
-  }
-  return 1;
-}
-
 static int same_double(double a, double b) {
   return memcmp(&a, &b, sizeof a) == 0;
 }
 
-static float random_scale(test_rng* rng) {
-  switch (rng_below(rng, 6)) {
-    case 0: return 0.0f;
-    case 1: return -1.5f;
-    case 2: return 3.0e30f; /* times the huge inputs: +-Inf */
-    case 3: return 1.0e-30f;
-    default: return (float)(rng_below(rng, 2000001)) / 1000000.0f; /* [0, 2] */
-  }
-}
+/* One random problem: x (rows x width, 0-15 floats past a cache line), its scales (per
+ * column or per row) and the products the kernel must store. */
+typedef struct scaled_case {
+  size_t rows, width, n;
+  float *x, *x_block, *scale, *want;
+} scaled_case;
 
-/* x (rows x width) and, when in place, y == x; the products the kernel must store. */
-static float* products(const float* x, const float* scale, size_t rows, size_t width,
-                       int per_column) {
-  float* want = malloc(rows * width * sizeof(float));
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t j = 0; j < width; j++) {
-      volatile float v = x[r * width + j] * (per_column ? scale[j] : scale[r]);
-      want[r * width + j] = v;
+static scaled_case new_case(test_rng* rng, int per_column) {
+  scaled_case c;
+  c.rows = rng_size_pick(rng, 12);
+  c.width = rng_size_pick(rng, 300);
+  c.n = c.rows * c.width;
+  c.x = alloc_shifted(rng, c.n, &c.x_block);
+  fill_values(rng, c.x, c.n);
+  const size_t scales = per_column ? c.width : c.rows;
+  c.scale = malloc(scales * sizeof(float));
+  for (size_t k = 0; k < scales; k++) c.scale[k] = rng_scale(rng);
+  c.want = malloc(c.n * sizeof(float));
+  for (size_t r = 0; r < c.rows; r++) {
+    for (size_t j = 0; j < c.width; j++) {
+      volatile float v = c.x[r * c.width + j] * (per_column ? c.scale[j] : c.scale[r]);
+      c.want[r * c.width + j] = v;
     }
   }
-  return want;
+  return c;
+}
+
+static void free_case(scaled_case* c) {
+  free(c->x_block), free(c->scale), free(c->want);
 }
 
 static void check_products(const test_variant* v, const float* y, const float* want, size_t n,
@@ -79,23 +58,17 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
   qeq_f32_vscale_rminmax_ukernel_fn* kernel = (qeq_f32_vscale_rminmax_ukernel_fn*)v->fn;
   const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
-    const size_t rows = rng_size_pick(rng, 12);
-    const size_t width = rng_size_pick(rng, 300);
-    const size_t n = rows * width;
-    float *x_block, *y_block = NULL;
-    float* x = alloc_shifted(rng, n, &x_block);
-    fill_values(rng, x, n);
-    float* scale = malloc(width * sizeof(float));
-    for (size_t j = 0; j < width; j++) scale[j] = random_scale(rng);
-    float* want = products(x, scale, rows, width, 1);
+    scaled_case c = new_case(rng, 1);
+    const size_t rows = c.rows, width = c.width, n = c.n;
+    float *x = c.x, *scale = c.scale, *want = c.want, *y_block = NULL;
     float* want_min = malloc(rows * sizeof(float));
     float* want_max = malloc(rows * sizeof(float));
     const qeq_shape shape = {2, {rows, width}};
     ref_channel_minmax(&shape, want, 0, want_min, want_max);
     float* min = alloc_guarded(rows);
     float* max = alloc_guarded(rows);
-    double* squares = malloc((rows + GUARD) * sizeof(double));
-    for (size_t r = 0; r < rows + GUARD; r++) squares[r] = -1.0;
+    double* squares = malloc((rows + GUARD_FLOATS) * sizeof(double));
+    for (size_t r = 0; r < rows + GUARD_FLOATS; r++) squares[r] = -1.0;
     const int in_place = rng_below(rng, 2);
     float* y = in_place ? x : alloc_shifted(rng, n, &y_block);
     kernel(rows, width, x, scale, y, min, max, squares);
@@ -117,11 +90,12 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
       CHECK(same_double(squares[r], lane[0]), "%s sum_squares[%zu] = %a, want %a (width=%zu)",
             v->name, r, squares[r], lane[0], width);
     }
-    for (size_t r = rows; r < rows + GUARD; r++) {
+    for (size_t r = rows; r < rows + GUARD_FLOATS; r++) {
       CHECK(squares[r] == -1.0, "%s wrote past sum_squares", v->name);
     }
     free(y_block);
-    free(x_block), free(scale), free(want), free(want_min), free(want_max), free(min), free(max);
+    free_case(&c);
+    free(want_min), free(want_max), free(min), free(max);
     free(squares);
   }
   coverage_record_family(QEQ_FAMILY_F32_VSCALE_RMINMAX, v->isa, v->via_simde, cases);
@@ -132,16 +106,9 @@ static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_colu
   qeq_f32_rscale_vminmax_ukernel_fn* kernel = (qeq_f32_rscale_vminmax_ukernel_fn*)v->fn;
   const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
-    const size_t rows = rng_size_pick(rng, 12);
-    const size_t width = rng_size_pick(rng, 300);
-    const size_t n = rows * width;
-    float *x_block, *y_block = NULL;
-    float* x = alloc_shifted(rng, n, &x_block);
-    fill_values(rng, x, n);
-    const size_t scales = per_column ? width : rows;
-    float* scale = malloc(scales * sizeof(float));
-    for (size_t k = 0; k < scales; k++) scale[k] = random_scale(rng);
-    float* want = products(x, scale, rows, width, per_column);
+    scaled_case c = new_case(rng, per_column);
+    const size_t rows = c.rows, width = c.width, n = c.n;
+    float *x = c.x, *scale = c.scale, *want = c.want, *y_block = NULL;
     /* Starting accumulators (finite or the empty set's +-Inf) as row 0 of the reference. */
     float* acc_min = alloc_guarded(width);
     float* acc_max = alloc_guarded(width);
@@ -160,9 +127,9 @@ static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_colu
     ref_channel_minmax(&shape, ref_in_min, 1, want_min, unused);
     ref_channel_minmax(&shape, ref_in_max, 1, unused, want_max);
     const int squares_wanted = rng_below(rng, 2);
-    double* squares = malloc((width + GUARD) * sizeof(double));
+    double* squares = malloc((width + GUARD_FLOATS) * sizeof(double));
     double* want_squares = malloc(width * sizeof(double));
-    for (size_t j = 0; j < width + GUARD; j++) {
+    for (size_t j = 0; j < width + GUARD_FLOATS; j++) {
       squares[j] = j < width ? (double)rng_below(rng, 1000) / 7.0 : -1.0;
     }
     for (size_t j = 0; j < width; j++) {
@@ -178,7 +145,7 @@ static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_colu
     check_products(v, y, want, n, rows, width);
     CHECK(guard_intact(acc_min, width) && guard_intact(acc_max, width),
           "%s wrote past its accumulators", v->name);
-    for (size_t j = 0; j < width + GUARD; j++) {
+    for (size_t j = 0; j < width + GUARD_FLOATS; j++) {
       const double expected = j < width ? want_squares[j] : -1.0;
       CHECK(same_double(squares[j], expected),
             "%s acc_sum_squares[%zu] = %a, want %a (rows=%zu width=%zu, wanted %d)", v->name, j,
@@ -190,7 +157,8 @@ static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_colu
             acc_max[j], want_min[j], want_max[j], rows, width);
     }
     free(y_block);
-    free(x_block), free(scale), free(want), free(acc_min), free(acc_max), free(ref_in_min);
+    free_case(&c);
+    free(acc_min), free(acc_max), free(ref_in_min);
     free(ref_in_max), free(want_min), free(want_max), free(unused), free(squares);
     free(want_squares);
   }

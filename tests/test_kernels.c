@@ -7,22 +7,6 @@
 
 #include "tests/support/test-support.h"
 
-enum { GUARD = 8 };
-static const uint32_t SENTINEL = 0x7fa5a5a5u; /* a signalling-NaN pattern nothing computes */
-
-static float* alloc_guarded(size_t n) {
-  float* p = malloc((n + GUARD) * sizeof(float));
-  for (size_t i = 0; i < n + GUARD; i++) p[i] = f32_from_bits(SENTINEL);
-  return p;
-}
-
-static int guard_intact(const float* p, size_t n) {
-  for (size_t i = n; i < n + GUARD; i++) {
-    if (f32_bits(p[i]) != SENTINEL) return 0;
-  }
-  return 1;
-}
-
 static size_t cases_per_variant(const test_variant* v) {
   return variant_cases(v, 400);
 }
@@ -46,12 +30,12 @@ static double ref_run_sum_squares(const float* run, size_t n) {
 static void check_rminmax_squares(const test_variant* v, qeq_f32_rminmax_ukernel_fn* kernel,
                                   size_t outer, size_t channels, size_t inner, const float* x,
                                   const float* min, const float* max) {
-  double* squares = malloc((channels + GUARD) * sizeof(double));
-  for (size_t c = 0; c < channels + GUARD; c++) squares[c] = -1.0;
+  double* squares = malloc((channels + GUARD_FLOATS) * sizeof(double));
+  for (size_t c = 0; c < channels + GUARD_FLOATS; c++) squares[c] = -1.0;
   float* min2 = malloc(channels * sizeof(float));
   float* max2 = malloc(channels * sizeof(float));
   kernel(outer, channels, inner, x, min2, max2, squares);
-  for (size_t c = 0; c < GUARD; c++) {
+  for (size_t c = 0; c < GUARD_FLOATS; c++) {
     CHECK(squares[channels + c] == -1.0, "%s wrote past sum_squares (channels=%zu)", v->name,
           channels);
   }
@@ -142,10 +126,10 @@ static void run_vminmax(const test_variant* v, test_rng* rng) {
     ref_channel_minmax(&shape, ref_in_max, 1, unused, ref_max);
     /* Sums of squares: random starting sums, then each row's squares added in row order. */
     const int squares_wanted = rng_below(rng, 2);
-    double* acc_squares = malloc((width + GUARD) * sizeof(double));
+    double* acc_squares = malloc((width + GUARD_FLOATS) * sizeof(double));
     double* ref_squares = malloc(width * sizeof(double));
     double* start_squares = malloc(width * sizeof(double));
-    for (size_t j = 0; j < width + GUARD; j++) {
+    for (size_t j = 0; j < width + GUARD_FLOATS; j++) {
       acc_squares[j] = j < width ? (double)rng_below(rng, 1000) / 7.0 : -1.0;
     }
     for (size_t j = 0; j < width; j++) {
@@ -156,7 +140,7 @@ static void run_vminmax(const test_variant* v, test_rng* rng) {
       }
     }
     kernel(rows, width, stride, x, acc_min, acc_max, squares_wanted ? acc_squares : NULL);
-    for (size_t j = 0; j < width + GUARD; j++) {
+    for (size_t j = 0; j < width + GUARD_FLOATS; j++) {
       const double want = j >= width ? -1.0 : squares_wanted ? ref_squares[j] : start_squares[j];
       CHECK(same_double(acc_squares[j], want),
             "%s acc_sum_squares[%zu] = %a, want %a (rows=%zu width=%zu stride=%zu, wanted %d)",
@@ -183,16 +167,6 @@ static void run_vminmax(const test_variant* v, test_rng* rng) {
   coverage_record(v->isa, v->via_simde, cases);
 }
 
-static float random_scale(test_rng* rng) {
-  switch (rng_below(rng, 6)) {
-    case 0: return 0.0f;
-    case 1: return -1.5f;
-    case 2: return 3.0e30f;
-    case 3: return 1.0e-30f;
-    default: return (float)(rng_below(rng, 2000001)) / 1000000.0f; /* [0, 2] */
-  }
-}
-
 static void run_rscale(const test_variant* v, test_rng* rng) {
   qeq_f32_rscale_ukernel_fn* kernel = (qeq_f32_rscale_ukernel_fn*)v->fn;
   const size_t cases = cases_per_variant(v);
@@ -205,7 +179,7 @@ static void run_rscale(const test_variant* v, test_rng* rng) {
     fill_values(rng, x, n);
     if (rng_below(rng, 2)) inject_specials(rng, x, outer, channels, inner);
     float* scales = malloc(channels * sizeof(float));
-    for (size_t c = 0; c < channels; c++) scales[c] = random_scale(rng);
+    for (size_t c = 0; c < channels; c++) scales[c] = rng_scale(rng);
     float* want = malloc(n * sizeof(float));
     const qeq_shape shape = {3, {outer, channels, inner}};
     ref_scale(&shape, x, 1, scales, want);
@@ -236,7 +210,7 @@ static void run_vscale(const test_variant* v, test_rng* rng) {
     fill_values(rng, x, n);
     if (rng_below(rng, 2)) inject_specials(rng, x, rows, stride, 1);
     float* scales = malloc(width * sizeof(float));
-    for (size_t j = 0; j < width; j++) scales[j] = random_scale(rng);
+    for (size_t j = 0; j < width; j++) scales[j] = rng_scale(rng);
     const int in_place = rng_below(rng, 2);
     float* y = in_place ? x : alloc_guarded(n);
     float* before = malloc(n * sizeof(float));

@@ -38,6 +38,16 @@ int same_bits(float a, float b);        /* identical bit patterns */
 int same_or_both_nan(float a, float b); /* identical bits, or both NaN */
 extern const float canonical_nan;
 
+/* ---- guarded float buffers (tests/support/guarded.c) ---- */
+#define GUARD_FLOATS 8          /* sentinel floats after every guarded buffer */
+float* alloc_guarded(size_t n); /* n floats, then the sentinels; free() it */
+/* The same 0 to 15 floats past a 64-byte line, so that every head a kernel peels before its
+ * first full line occurs (16-byte-aligned buffers only give heads of 0, 4, 8 and 12); free
+ * *block. */
+float* alloc_shifted(test_rng* rng, size_t n, float** block);
+int guard_intact(const float* p, size_t n); /* the sentinels after p[n - 1] are unchanged */
+float rng_scale(test_rng* rng);             /* 0, -1.5, 3e30, 1e-30 or uniform in [0, 2] */
+
 /* ---- independent references (sort-free, by a total-order key; no kernel code) ---- */
 /* min/max of channel c over an N-d tensor along `axis` (already non-negative), NaN rule and
  * -0 < +0, NaN written as canonical_nan. */
