@@ -34,25 +34,27 @@ typedef void qeq_f32_rscale_ukernel_fn(size_t outer, size_t channels, size_t inn
 typedef void qeq_f32_vscale_ukernel_fn(size_t rows, size_t width, size_t stride, const float* x,
                                        const float* scale, float* y);
 
-/* y[r * width + j] = x[same] * scale[j] for r < rows, j < width (rows back to back; y == x
- * allowed), with min[r], max[r] and sum_squares[r] of y's row r as f32_rminmax gives them
- * (the sum in its lane order). One pass where f32_vscale then f32_rminmax would read the rows
- * twice. No product may be NaN (finite x and scale suffice): the AVX-512 variant's min/max
- * would drop a NaN. */
+/* y[r * width + j] = (x[same] * row_scale[r]) * scale[j] for r < rows, j < width (two
+ * roundings, in that order; rows back to back; y == x allowed), with min[r], max[r] and
+ * sum_squares[r] of y's row r as f32_rminmax gives them (the sum in its lane order). One pass
+ * where f32_rscale, f32_vscale then f32_rminmax would read the rows three times. No product
+ * may be NaN (finite x and scales suffice): the AVX-512 variant's min/max would drop a NaN. */
 typedef void qeq_f32_vscale_rminmax_ukernel_fn(size_t rows, size_t width, const float* x,
-                                               const float* scale, float* y, float* min, float* max,
-                                               double* sum_squares);
+                                               const float* row_scale, const float* scale, float* y,
+                                               float* min, float* max, double* sum_squares);
 
 /* y[r * width + j] = x[same] * scale[r] for r < rows, j < width (rows back to back; y == x
- * allowed), with y's rows then added to acc_min / acc_max / acc_sum_squares (NULL: not
- * wanted) as f32_vminmax(rows, width, width, y, ...) adds them. One pass where f32_rscale
- * then f32_vminmax would read the rows twice. No product may be NaN, as above. */
+ * allowed; y NULL: the products are not stored), with y's rows then added to acc_min /
+ * acc_max / acc_sum_squares (NULL: not wanted) as f32_vminmax(rows, width, width, y, ...) adds
+ * them. One pass where f32_rscale then f32_vminmax would read the rows twice. No product may
+ * be NaN, as above. */
 typedef void qeq_f32_rscale_vminmax_ukernel_fn(size_t rows, size_t width, const float* x,
                                                const float* scale, float* y, float* acc_min,
                                                float* acc_max, double* acc_sum_squares);
 
-/* The same with per-column scales: y[r * width + j] = x[same] * scale[j]. One pass where
- * f32_vscale then f32_vminmax would read the rows twice. No product may be NaN. */
+/* The same with per-column scales: y[r * width + j] = x[same] * scale[j] (y NULL: not
+ * stored). One pass where f32_vscale then f32_vminmax would read the rows twice. No product
+ * may be NaN. */
 typedef void qeq_f32_vscale_vminmax_ukernel_fn(size_t rows, size_t width, const float* x,
                                                const float* scale, float* y, float* acc_min,
                                                float* acc_max, double* acc_sum_squares);

@@ -7,9 +7,18 @@
  * j - 1's scales, takes each row's min/max (and sum of squares), computes pair j's scales for
  * those rows (pair j's other side, layer j + 1's input channels, is known from its previous
  * pass), applies them, and accumulates the input-channel min/max of the finished rows for the
- * next sweep. Every weight sees the same multiplications in the same order as in the general
- * sweep, and every min/max and sum of squares is computed from the same values in the same
- * order, so the results are the same bits. */
+ * next sweep.
+ *
+ * A layer's output scaling (rows of 32 elements or more) is not written back in the sweep
+ * that computes it: the pass that needs its column statistics takes them from the products
+ * without storing them, and the layer's next pass multiplies each row by its pending scale
+ * before anything else, rounding exactly where a stored product would have been rounded. The
+ * pending scales are written once, when the sweeps end. So the first layer of a chain is read
+ * and written once per sweep instead of twice, and a middle layer's second pass only reads.
+ *
+ * Every weight sees the same multiplications in the same order as in the general sweep, and
+ * every min/max and sum of squares is computed from the same values in the same order, so the
+ * results are the same bits. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,9 +82,11 @@ typedef struct chain_scratch {
   float* scale_in; /* the previous pair's scales, applied along input channels */
   float* scale_out;
   float* inv_scale_out;
-  float* expanded; /* scale_in, each repeated kernel times */
-  float* row_work; /* min/max workspace of a block of rows */
-  float* col_work; /* the input-channel accumulators, kept across a layer's blocks */
+  float* expanded;            /* scale_in, each repeated kernel times (the first layer: ones) */
+  float* pending;             /* per pair: its first layer's output scales not yet written back */
+  unsigned char* has_pending; /* per pair: whether `pending` holds them */
+  float* row_work;            /* min/max workspace of a block of rows */
+  float* col_work;            /* the input-channel accumulators, kept across a layer's blocks */
 } chain_scratch;
 
 static size_t block_rows(size_t row_length) {
@@ -85,6 +96,7 @@ static size_t block_rows(size_t row_length) {
 
 static void chain_scratch_free(chain_scratch* s) {
   free(s->block);
+  free(s->has_pending);
   free(s->col_square);
   free(s->pair_offset);
   free(s->row_square);
@@ -114,13 +126,15 @@ static int chain_scratch_alloc(chain_scratch* s, const pair_plan* plans, size_t 
     if (w > col_work) col_work = w;
   }
   /* Sizes are bounded by the weights, which the caller checked fit in memory. */
-  s->block = malloc((2 * total + 5 * max_channels + max_row) * sizeof(float));
+  s->block = malloc((3 * total + 5 * max_channels + max_row) * sizeof(float));
+  s->has_pending = calloc(pair_count, 1);
   s->col_square = malloc(total * sizeof(double));
   s->row_square = malloc(max_channels * sizeof(double));
   int ok = 1;
   s->row_work = qeq_workspace_acquire(row_work, &ok);
   s->col_work = ok ? qeq_workspace_acquire(col_work, &ok) : NULL;
-  if (s->block == NULL || s->col_square == NULL || s->row_square == NULL || !ok) {
+  if (s->block == NULL || s->has_pending == NULL || s->col_square == NULL ||
+      s->row_square == NULL || !ok) {
     chain_scratch_free(s);
     return 0;
   }
@@ -132,6 +146,8 @@ static int chain_scratch_alloc(chain_scratch* s, const pair_plan* plans, size_t 
   s->scale_out = s->scale_in + max_channels;
   s->inv_scale_out = s->scale_out + max_channels;
   s->expanded = s->inv_scale_out + max_channels;
+  s->pending = s->expanded + max_row;
+  for (size_t i = 0; i < total; i++) s->pending[i] = 1.0f;
   return 1;
 }
 
@@ -169,21 +185,29 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   qeq_f32_rscale_ukernel_fn* rscale = QEQ_DISPATCH(f32_rscale, F32_RSCALE);
   qeq_f32_vscale_rminmax_ukernel_fn* vscale_rminmax =
       QEQ_DISPATCH(f32_vscale_rminmax, F32_VSCALE_RMINMAX);
-  /* A layer scaled on both sides takes two fused passes per block instead of four: its input
-   * scaling with the row statistics, then its output scaling with the column statistics. The
-   * last layer of a chain takes one (its input scaling with the column statistics) instead of
-   * two. Nothing here is NaN, as the fused kernels require: the weights were checked finite,
-   * and scales are finite and positive with products checked not to overflow
-   * (qeq_cle_channel_scales). Rows shorter than QEQ_RUN_KERNEL_MIN_INNER keep the separate
-   * passes for the row statistics, whose sums of squares run in another order. */
-  const int fused_rows = in != none && out != none && row_length >= QEQ_RUN_KERNEL_MIN_INNER;
+  /* A layer scaled on its output side defers that scaling (see the top of the file) when its
+   * rows are long enough for the fused kernels: one pass per block applies its pending output
+   * scales and its input scales (ones for a chain's first layer) and takes the row statistics;
+   * a middle layer then reads the block again for the column statistics of the new output
+   * scaling, storing nothing. The first sweep of a first layer has nothing pending and only
+   * reads. The last layer of a chain takes one pass (its input scaling with the column
+   * statistics). Nothing here is NaN, as the fused kernels require: the weights were checked
+   * finite, and scales are finite and positive with products checked not to overflow
+   * (qeq_cle_channel_scales). Rows shorter than QEQ_RUN_KERNEL_MIN_INNER keep separate passes
+   * for the row statistics, whose sums of squares run in another order. */
+  const int deferred = out != none && row_length >= QEQ_RUN_KERNEL_MIN_INNER;
   const int fused_last = in != none && out == none;
+  float* pending = deferred ? s->pending + s->pair_offset[out] : NULL;
+  const int read_only = deferred && in == none && !s->has_pending[out];
+  if (deferred && in == none) {
+    for (size_t k = 0; k < row_length; k++) s->expanded[k] = 1.0f;
+  }
   for (size_t r0 = 0; r0 < rows.channels; r0 += step) {
     const size_t n = rows.channels - r0 < step ? rows.channels - r0 : step;
     float* x = layer->weight + r0 * row_length;
-    if (fused_rows) {
-      vscale_rminmax(n, row_length, x, s->expanded, x, s->row_min + r0, s->row_max + r0,
-                     s->row_square + r0);
+    if (deferred && !read_only) {
+      vscale_rminmax(n, row_length, x, pending + r0, s->expanded, x, s->row_min + r0,
+                     s->row_max + r0, s->row_square + r0);
     } else if (!fused_last) {
       if (in != none) vscale(n, row_length, row_length, x, s->expanded, x);
       if (out != none) {
@@ -201,16 +225,20 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
         layer->bias[r] *= s->inv_scale_out[r];
       }
     }
-    if (fused_rows) {
-      qeq_minmax_rows_scale_add(&in_view, in_squares, x, s->inv_scale_out + r0, NULL, n,
-                                s->col_work);
+    if (deferred) {
+      if (in != none) {
+        qeq_minmax_rows_scale_add(&in_view, in_squares, x, s->inv_scale_out + r0, NULL, n, 0,
+                                  s->col_work);
+      }
+      for (size_t r = r0; r < r0 + n; r++) pending[r] = s->inv_scale_out[r];
     } else if (fused_last) {
-      qeq_minmax_rows_scale_add(&in_view, in_squares, x, NULL, s->expanded, n, s->col_work);
+      qeq_minmax_rows_scale_add(&in_view, in_squares, x, NULL, s->expanded, n, 1, s->col_work);
     } else {
       if (out != none) rscale(1, n, row_length, x, s->inv_scale_out + r0, x);
       if (in != none) qeq_minmax_rows_add(&in_view, in_squares, x, n, s->col_work);
     }
   }
+  if (deferred) s->has_pending[out] = 1;
   if (in != none) {
     const size_t offset = s->pair_offset[in];
     qeq_minmax_rows_end(&in_view, s->col_min + offset, s->col_max + offset,
@@ -290,6 +318,15 @@ qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, siz
     result->final_change = total;
     if (total < threshold) result->converged = 1;
     if (result->converged) break;
+  }
+  /* The deferred output scalings, written back (also after a failed sweep, so that every
+   * weight holds what its last pass made of it). */
+  for (size_t p = 0; p < pair_count; p++) {
+    if (!s.has_pending[p]) continue;
+    const qeq_axis_view rows = rows_view(&plans[p], 0);
+    float* w = plans[p].first->weight;
+    QEQ_DISPATCH(f32_rscale, F32_RSCALE)
+    (1, rows.channels, rows.inner, w, s.pending + s.pair_offset[p], w);
   }
   chain_scratch_free(&s);
   return status;

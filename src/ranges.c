@@ -156,15 +156,16 @@ void qeq_minmax_rows_add(const qeq_axis_view* v, int squares, const float* rows,
 
 void qeq_minmax_rows_scale_add(const qeq_axis_view* v, int squares, float* rows,
                                const float* row_scales, const float* column_scales, size_t count,
-                               float* work) {
+                               int store, float* work) {
   const row_accumulators acc = row_accumulators_of(v, work, squares, 0);
   const size_t width = v->channels * v->inner;
+  float* out = store ? rows : NULL;
   if (row_scales != NULL) {
     QEQ_DISPATCH(f32_rscale_vminmax, F32_RSCALE_VMINMAX)
-    (count, width, rows, row_scales, rows, acc.min, acc.max, acc.squares);
+    (count, width, rows, row_scales, out, acc.min, acc.max, acc.squares);
   } else {
     QEQ_DISPATCH(f32_vscale_vminmax, F32_VSCALE_VMINMAX)
-    (count, width, rows, column_scales, rows, acc.min, acc.max, acc.squares);
+    (count, width, rows, column_scales, out, acc.min, acc.max, acc.squares);
   }
 }
 

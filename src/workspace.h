@@ -34,10 +34,10 @@ void qeq_minmax_rows_add(const qeq_axis_view* v, int squares, const float* rows,
                          float* work);
 /* rows_add of the rows times per-row scales (f32_rscale_vminmax) or, with row_scales NULL,
  * times the per-element scales column_scales (f32_vscale_vminmax), written back to `rows` in
- * the same pass: no product may be NaN. */
+ * the same pass if `store`: no product may be NaN. */
 void qeq_minmax_rows_scale_add(const qeq_axis_view* v, int squares, float* rows,
                                const float* row_scales, const float* column_scales, size_t count,
-                               float* work);
+                               int store, float* work);
 void qeq_minmax_rows_end(const qeq_axis_view* v, float* min, float* max, double* sum_squares,
                          float* work);
 size_t qeq_scale_workspace_floats(const qeq_axis_view* v);

@@ -1,8 +1,8 @@
 /* The fused scale-and-statistics families (f32_vscale_rminmax, f32_rscale_vminmax,
  * f32_vscale_vminmax): every variant against a reference written out here (the product, then qeq's
- * min/max rule and the documented sum-of-squares order), on random sizes, in place and out of
- * place. Inputs are finite, as the contract requires, with zeros of both signs, subnormals and
- * products that overflow to +-Inf. */
+ * min/max rule and the documented sum-of-squares order), on random sizes, in place, out of place
+ * and (the vminmax families) not stored. Inputs are finite, as the contract requires, with zeros
+ * of both signs, subnormals and products that overflow to +-Inf, never NaN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +15,28 @@ static int same_double(double a, double b) {
 }
 
 /* One random problem: x (rows x width, 0-15 floats past a cache line), its scales (per
- * column or per row) and the products the kernel must store. */
+ * column or per row; row_scaled: per row first, then per column) and the products the kernel
+ * must store. */
 typedef struct scaled_case {
   size_t rows, width, n;
-  float *x, *x_block, *scale, *want;
+  float *x, *x_block, *row_scale, *scale, *want;
 } scaled_case;
 
-static scaled_case new_case(test_rng* rng, int per_column) {
+/* Row r's products: x times the row's scale (if any), rounded, then times the column or row
+ * scale. Returns whether one is NaN (an infinite product times a zero scale). */
+static int products_of_row(scaled_case* c, size_t r, int per_column) {
+  int nan = 0;
+  for (size_t j = 0; j < c->width; j++) {
+    volatile float t = c->x[r * c->width + j];
+    if (c->row_scale != NULL) t = t * c->row_scale[r];
+    volatile float v = t * (per_column ? c->scale[j] : c->scale[r]);
+    c->want[r * c->width + j] = v;
+    nan |= isnan(v);
+  }
+  return nan;
+}
+
+static scaled_case new_case(test_rng* rng, int per_column, int row_scaled) {
   scaled_case c;
   c.rows = rng_size_pick(rng, 12);
   c.width = rng_size_pick(rng, 300);
@@ -31,18 +46,24 @@ static scaled_case new_case(test_rng* rng, int per_column) {
   const size_t scales = per_column ? c.width : c.rows;
   c.scale = malloc(scales * sizeof(float));
   for (size_t k = 0; k < scales; k++) c.scale[k] = rng_scale(rng);
+  c.row_scale = NULL;
+  if (row_scaled) {
+    c.row_scale = malloc(c.rows * sizeof(float));
+    for (size_t r = 0; r < c.rows; r++) c.row_scale[r] = rng_below(rng, 4) ? rng_scale(rng) : 1.0f;
+  }
   c.want = malloc(c.n * sizeof(float));
   for (size_t r = 0; r < c.rows; r++) {
-    for (size_t j = 0; j < c.width; j++) {
-      volatile float v = c.x[r * c.width + j] * (per_column ? c.scale[j] : c.scale[r]);
-      c.want[r * c.width + j] = v;
+    /* An overflowed product times a zero scale is NaN, which the contract rules out. */
+    if (products_of_row(&c, r, per_column)) {
+      c.row_scale[r] = 1.0f;
+      products_of_row(&c, r, per_column);
     }
   }
   return c;
 }
 
 static void free_case(scaled_case* c) {
-  free(c->x_block), free(c->scale), free(c->want);
+  free(c->x_block), free(c->row_scale), free(c->scale), free(c->want);
 }
 
 static void check_products(const test_variant* v, const float* y, const float* want, size_t n,
@@ -58,7 +79,7 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
   qeq_f32_vscale_rminmax_ukernel_fn* kernel = (qeq_f32_vscale_rminmax_ukernel_fn*)v->fn;
   const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
-    scaled_case c = new_case(rng, 1);
+    scaled_case c = new_case(rng, 1, 1);
     const size_t rows = c.rows, width = c.width, n = c.n;
     float *x = c.x, *scale = c.scale, *want = c.want, *y_block = NULL;
     float* want_min = malloc(rows * sizeof(float));
@@ -71,7 +92,7 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
     for (size_t r = 0; r < rows + GUARD_FLOATS; r++) squares[r] = -1.0;
     const int in_place = rng_below(rng, 2);
     float* y = in_place ? x : alloc_shifted(rng, n, &y_block);
-    kernel(rows, width, x, scale, y, min, max, squares);
+    kernel(rows, width, x, c.row_scale, scale, y, min, max, squares);
     check_products(v, y, want, n, rows, width);
     CHECK(guard_intact(min, rows) && guard_intact(max, rows), "%s wrote past min/max", v->name);
     for (size_t r = 0; r < rows; r++) {
@@ -106,7 +127,7 @@ static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_colu
   qeq_f32_rscale_vminmax_ukernel_fn* kernel = (qeq_f32_rscale_vminmax_ukernel_fn*)v->fn;
   const size_t cases = variant_cases(v, 300);
   for (size_t t = 0; t < cases; t++) {
-    scaled_case c = new_case(rng, per_column);
+    scaled_case c = new_case(rng, per_column, 0);
     const size_t rows = c.rows, width = c.width, n = c.n;
     float *x = c.x, *scale = c.scale, *want = c.want, *y_block = NULL;
     /* Starting accumulators (finite or the empty set's +-Inf) as row 0 of the reference. */
@@ -139,10 +160,19 @@ static void run_scale_vminmax(const test_variant* v, test_rng* rng, int per_colu
         want_squares[j] += e * e;
       }
     }
-    const int in_place = rng_below(rng, 2);
-    float* y = in_place ? x : alloc_shifted(rng, n, &y_block);
+    /* 0: in place, 1: out of place, 2: not stored (x must come back as it was). */
+    const unsigned where = (unsigned)rng_below(rng, 3);
+    float* y = where == 0 ? x : where == 1 ? alloc_shifted(rng, n, &y_block) : NULL;
+    float* x_before = malloc(n * sizeof(float));
+    memcpy(x_before, x, n * sizeof(float));
     kernel(rows, width, x, scale, y, acc_min, acc_max, squares_wanted ? squares : NULL);
-    check_products(v, y, want, n, rows, width);
+    if (y != NULL) {
+      check_products(v, y, want, n, rows, width);
+    } else {
+      CHECK(memcmp(x, x_before, n * sizeof(float)) == 0 && guard_intact(x, n),
+            "%s with y NULL wrote to x (rows=%zu width=%zu)", v->name, rows, width);
+    }
+    free(x_before);
     CHECK(guard_intact(acc_min, width) && guard_intact(acc_max, width),
           "%s wrote past its accumulators", v->name);
     for (size_t j = 0; j < width + GUARD_FLOATS; j++) {

@@ -1,5 +1,6 @@
 /* AVX2 body of f32_rscale_vminmax and f32_vscale_vminmax (per_column a compile-time
- * constant): rows scaled, stored, and added to the column min/max (and sums of squares). */
+ * constant): rows scaled, stored (unless y is NULL), and added to the column min/max (and sums
+ * of squares). */
 #ifndef QEQ_KERNELS_COMMON_SCALE_VMINMAX_AVX2_H
 #define QEQ_KERNELS_COMMON_SCALE_VMINMAX_AVX2_H
 
@@ -17,12 +18,12 @@ static inline __attribute__((always_inline)) void scale_vminmax(
   for (size_t r = 0; r < rows; r += 4) {
     const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
     const float* xs[4];
-    float* ys[4];
+    float* ys[4] = {NULL, NULL, NULL, NULL};
     __m256 s[4];
     for (size_t k = 0; k < 4; k++) {
       const size_t row = r + (k < count ? k : count - 1);
       xs[k] = x + row * width;
-      ys[k] = y + row * width;
+      if (y != NULL) ys[k] = y + row * width;
       s[k] = _mm256_set1_ps(per_column ? 1.0f : scale[row]);
     }
     size_t j = 0;
@@ -32,7 +33,9 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       for (size_t k = 0; k < 4; k++) {
         v[k] = _mm256_mul_ps(_mm256_loadu_ps(xs[k] + j), per_column ? column_scale : s[k]);
       }
-      for (size_t k = 0; k < 4; k++) _mm256_storeu_ps(ys[k] + j, v[k]);
+      if (y != NULL) {
+        for (size_t k = 0; k < 4; k++) _mm256_storeu_ps(ys[k] + j, v[k]);
+      }
       const __m256 mn = qeq_min_ps_avx2(qeq_min_ps_avx2(v[0], v[1]), qeq_min_ps_avx2(v[2], v[3]));
       const __m256 mx = qeq_max_ps_avx2(qeq_max_ps_avx2(v[0], v[1]), qeq_max_ps_avx2(v[2], v[3]));
       _mm256_storeu_ps(acc_min + j, qeq_min_ps_avx2(_mm256_loadu_ps(acc_min + j), mn));
@@ -46,16 +49,20 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       for (size_t k = 0; k < 4; k++) {
         v[k] = _mm256_mul_ps(_mm256_maskload_ps(xs[k] + j, mask), per_column ? column_scale : s[k]);
       }
-      for (size_t k = 0; k < 4; k++) _mm256_maskstore_ps(ys[k] + j, mask, v[k]);
+      if (y != NULL) {
+        for (size_t k = 0; k < 4; k++) _mm256_maskstore_ps(ys[k] + j, mask, v[k]);
+      }
       const __m256 mn = qeq_min_ps_avx2(qeq_min_ps_avx2(v[0], v[1]), qeq_min_ps_avx2(v[2], v[3]));
       const __m256 mx = qeq_max_ps_avx2(qeq_max_ps_avx2(v[0], v[1]), qeq_max_ps_avx2(v[2], v[3]));
       _mm256_maskstore_ps(acc_min + j, mask,
                           qeq_min_ps_avx2(_mm256_maskload_ps(acc_min + j, mask), mn));
       _mm256_maskstore_ps(acc_max + j, mask,
                           qeq_max_ps_avx2(_mm256_maskload_ps(acc_max + j, mask), mx));
-      if (acc_sum_squares != NULL) {
-        const float* const stored[4] = {ys[0] + j, ys[1] + j, ys[2] + j, ys[3] + j};
-        qeq_sum_squares_rows_add(acc_sum_squares + j, stored, count, width - j);
+      if (acc_sum_squares != NULL) { /* one by one, from a copy of the products */
+        float products[4][8];
+        for (size_t k = 0; k < 4; k++) _mm256_storeu_ps(products[k], v[k]);
+        const float* const rows_of[4] = {products[0], products[1], products[2], products[3]};
+        qeq_sum_squares_rows_add(acc_sum_squares + j, rows_of, count, width - j);
       }
     }
   }

@@ -1,5 +1,6 @@
 /* AVX-512 body of f32_rscale_vminmax and f32_vscale_vminmax (per_column a compile-time
- * constant): rows scaled, stored, and added to the column min/max (and sums of squares). */
+ * constant): rows scaled, stored (unless ys[0] is NULL), and added to the column min/max (and
+ * sums of squares). */
 #ifndef QEQ_KERNELS_COMMON_SCALE_VMINMAX_AVX512_H
 #define QEQ_KERNELS_COMMON_SCALE_VMINMAX_AVX512_H
 
@@ -16,14 +17,16 @@ static inline __attribute__((always_inline)) void scale_group(
   for (size_t k = 0; k < 4; k++) {
     v[k] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, xs[k] + j), per_column ? column_scale : s[k]);
   }
-  for (size_t k = 0; k < 4; k++) _mm512_mask_storeu_ps(ys[k] + j, mask, v[k]);
+  if (ys[0] != NULL) {
+    for (size_t k = 0; k < 4; k++) _mm512_mask_storeu_ps(ys[k] + j, mask, v[k]);
+  }
   *mn = qeq_min_ps_no_nan_avx512(qeq_min_ps_no_nan_avx512(v[0], v[1]),
                                  qeq_min_ps_no_nan_avx512(v[2], v[3]));
   *mx = qeq_max_ps_no_nan_avx512(qeq_max_ps_no_nan_avx512(v[0], v[1]),
                                  qeq_max_ps_no_nan_avx512(v[2], v[3]));
 }
 
-/* Columns j .. j + n - 1 (n < 16), masked; squares one by one from the stored rows. */
+/* Columns j .. j + n - 1 (n < 16), masked; squares one by one from a copy of the products. */
 static inline __attribute__((always_inline)) void masked_columns(
     const float* const xs[4], float* const ys[4], const __m512 s[4], const float* scale,
     size_t count, size_t j, size_t n, float* acc_min, float* acc_max, double* acc_sum_squares,
@@ -36,8 +39,10 @@ static inline __attribute__((always_inline)) void masked_columns(
   _mm512_mask_storeu_ps(acc_min + j, mask, qeq_min_ps_no_nan_avx512(old_min, mn));
   _mm512_mask_storeu_ps(acc_max + j, mask, qeq_max_ps_no_nan_avx512(old_max, mx));
   if (acc_sum_squares != NULL) {
-    const float* const stored[4] = {ys[0] + j, ys[1] + j, ys[2] + j, ys[3] + j};
-    qeq_sum_squares_rows_add(acc_sum_squares + j, stored, count, n);
+    float products[4][16];
+    for (size_t k = 0; k < 4; k++) _mm512_storeu_ps(products[k], v[k]);
+    const float* const rows_of[4] = {products[0], products[1], products[2], products[3]};
+    qeq_sum_squares_rows_add(acc_sum_squares + j, rows_of, count, n);
   }
 }
 
@@ -54,15 +59,16 @@ static inline __attribute__((always_inline)) void scale_vminmax(
   for (size_t r = 0; r < rows; r += 4) {
     const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
     const float* xs[4];
-    float* ys[4];
+    float* ys[4] = {NULL, NULL, NULL, NULL};
     __m512 s[4];
     for (size_t k = 0; k < 4; k++) {
       const size_t row = r + (k < count ? k : count - 1);
       xs[k] = x + row * width;
-      ys[k] = y + row * width;
+      if (y != NULL) ys[k] = y + row * width;
       s[k] = _mm512_set1_ps(per_column ? 1.0f : scale[row]);
     }
-    size_t j = qeq_head_to_line_avx512(ys[0], width);
+    /* Lines of the stores, or of the loads when nothing is stored. */
+    size_t j = qeq_head_to_line_avx512(y != NULL ? (const void*)ys[0] : (const void*)xs[0], width);
     if (j != 0)
       masked_columns(xs, ys, s, scale, count, 0, j, acc_min, acc_max, acc_sum_squares, per_column);
     for (; j + 16 <= width; j += 16) {

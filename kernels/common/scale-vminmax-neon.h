@@ -1,5 +1,6 @@
 /* NEON body of f32_rscale_vminmax and f32_vscale_vminmax (per_column a compile-time
- * constant): rows scaled, stored, and added to the column min/max (and sums of squares). */
+ * constant): rows scaled, stored (unless y is NULL), and added to the column min/max (and sums
+ * of squares). */
 #ifndef QEQ_KERNELS_COMMON_SCALE_VMINMAX_NEON_H
 #define QEQ_KERNELS_COMMON_SCALE_VMINMAX_NEON_H
 
@@ -17,12 +18,12 @@ static inline __attribute__((always_inline)) void scale_vminmax(
   for (size_t r = 0; r < rows; r += 4) {
     const size_t count = rows - r < 4 ? rows - r : 4; /* rows that exist */
     const float* xs[4];
-    float* ys[4];
+    float* ys[4] = {NULL, NULL, NULL, NULL};
     float32x4_t s[4];
     for (size_t k = 0; k < 4; k++) {
       const size_t row = r + (k < count ? k : count - 1);
       xs[k] = x + row * width;
-      ys[k] = y + row * width;
+      if (y != NULL) ys[k] = y + row * width;
       s[k] = vdupq_n_f32(per_column ? 1.0f : scale[row]);
     }
     size_t j = 0;
@@ -32,7 +33,9 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       for (size_t k = 0; k < 4; k++) {
         v[k] = vmulq_f32(vld1q_f32(xs[k] + j), per_column ? column_scale : s[k]);
       }
-      for (size_t k = 0; k < 4; k++) vst1q_f32(ys[k] + j, v[k]);
+      if (y != NULL) {
+        for (size_t k = 0; k < 4; k++) vst1q_f32(ys[k] + j, v[k]);
+      }
       const float32x4_t mn = qeq_min_f32x4(qeq_min_f32x4(v[0], v[1]), qeq_min_f32x4(v[2], v[3]));
       const float32x4_t mx = qeq_max_f32x4(qeq_max_f32x4(v[0], v[1]), qeq_max_f32x4(v[2], v[3]));
       vst1q_f32(acc_min + j, qeq_min_f32x4(vld1q_f32(acc_min + j), mn));
@@ -45,7 +48,9 @@ static inline __attribute__((always_inline)) void scale_vminmax(
       for (size_t k = 0; k < 4; k++) {
         v[k] = vmulq_f32(vld1q_dup_f32(xs[k] + j), per_column ? column_scale : s[k]);
       }
-      for (size_t k = 0; k < 4; k++) vst1q_lane_f32(ys[k] + j, v[k], 0);
+      if (y != NULL) {
+        for (size_t k = 0; k < 4; k++) vst1q_lane_f32(ys[k] + j, v[k], 0);
+      }
       const float32x4_t mn = qeq_min_f32x4(qeq_min_f32x4(v[0], v[1]), qeq_min_f32x4(v[2], v[3]));
       const float32x4_t mx = qeq_max_f32x4(qeq_max_f32x4(v[0], v[1]), qeq_max_f32x4(v[2], v[3]));
       vst1q_lane_f32(acc_min + j, qeq_min_f32x4(vld1q_dup_f32(acc_min + j), mn), 0);

@@ -4,19 +4,26 @@
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
+/* x times the row's scale, then times the column scales: the scalar variant's two roundings. */
+static inline __m256 scaled_avx2(__m256 x, __m256 row_scale, __m256 scale) {
+  return _mm256_mul_ps(_mm256_mul_ps(x, row_scale), scale);
+}
+
 void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx2)(size_t rows, size_t width, const float* x,
+                                                          const float* row_scale,
                                                           const float* scale, float* y, float* min,
                                                           float* max, double* sum_squares) {
   for (size_t r = 0; r < rows; r++, x += width, y += width) {
+    const __m256 rs = _mm256_set1_ps(row_scale[r]);
     /* The row's first product fills masked-off lanes: it is already in the set. */
-    const __m256 first = _mm256_set1_ps(x[0] * scale[0]);
+    const __m256 first = _mm256_set1_ps((x[0] * row_scale[r]) * scale[0]);
     __m256 mn0 = first, mn1 = first, mx0 = first, mx1 = first;
     /* lanes 0-3, 4-7, 8-11, 12-15 of kernels/common/sum-squares.h */
     __m256d q0 = _mm256_setzero_pd(), q1 = q0, q2 = q0, q3 = q0;
     size_t j = 0;
     for (; j + 16 <= width; j += 16) {
-      const __m256 v0 = _mm256_mul_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(scale + j));
-      const __m256 v1 = _mm256_mul_ps(_mm256_loadu_ps(x + j + 8), _mm256_loadu_ps(scale + j + 8));
+      const __m256 v0 = scaled_avx2(_mm256_loadu_ps(x + j), rs, _mm256_loadu_ps(scale + j));
+      const __m256 v1 = scaled_avx2(_mm256_loadu_ps(x + j + 8), rs, _mm256_loadu_ps(scale + j + 8));
       _mm256_storeu_ps(y + j, v0);
       _mm256_storeu_ps(y + j + 8, v1);
       mn0 = qeq_min_ps_avx2(mn0, v0);
@@ -29,7 +36,7 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx2)(size_t rows, size_t wi
     /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
     const size_t rest = j;
     for (; j + 8 <= width; j += 8) {
-      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(scale + j));
+      const __m256 v = scaled_avx2(_mm256_loadu_ps(x + j), rs, _mm256_loadu_ps(scale + j));
       _mm256_storeu_ps(y + j, v);
       mn0 = qeq_min_ps_avx2(mn0, v);
       mx0 = qeq_max_ps_avx2(mx0, v);
@@ -37,7 +44,7 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx2)(size_t rows, size_t wi
     if (j < width) {
       const __m256i mask = qeq_tail_mask_avx2(width - j);
       const __m256 v =
-          _mm256_mul_ps(_mm256_maskload_ps(x + j, mask), _mm256_maskload_ps(scale + j, mask));
+          scaled_avx2(_mm256_maskload_ps(x + j, mask), rs, _mm256_maskload_ps(scale + j, mask));
       _mm256_maskstore_ps(y + j, mask, v);
       const __m256 filled = _mm256_blendv_ps(first, v, _mm256_castsi256_ps(mask));
       mn1 = qeq_min_ps_avx2(mn1, filled);

@@ -5,14 +5,21 @@
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
+/* x times the row's scale, then times the column scales: the scalar variant's two roundings. */
+static inline __m512 scaled_avx512(__m512 x, __m512 row_scale, __m512 scale) {
+  return _mm512_mul_ps(_mm512_mul_ps(x, row_scale), scale);
+}
+
 /* No product is NaN (the contract), so min/max take one VRANGEPS each. */
 void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t width,
-                                                            const float* x, const float* scale,
-                                                            float* y, float* min, float* max,
+                                                            const float* x, const float* row_scale,
+                                                            const float* scale, float* y,
+                                                            float* min, float* max,
                                                             double* sum_squares) {
   for (size_t r = 0; r < rows; r++, x += width, y += width) {
+    const __m512 rs = _mm512_set1_ps(row_scale[r]);
     /* The row's first product fills masked-off lanes: it is already in the set. */
-    const __m512 first = _mm512_set1_ps(x[0] * scale[0]);
+    const __m512 first = _mm512_set1_ps((x[0] * row_scale[r]) * scale[0]);
     __m512 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
     __m512 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
     /* The elements before y reaches a cache line come first, masked, so that the loop's
@@ -24,7 +31,7 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
     if (head != 0) {
       const __mmask16 mask = qeq_tail_mask_avx512(head);
       const __m512 v =
-          _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x), _mm512_maskz_loadu_ps(mask, scale));
+          scaled_avx512(_mm512_maskz_loadu_ps(mask, x), rs, _mm512_maskz_loadu_ps(mask, scale));
       _mm512_mask_storeu_ps(y, mask, v);
       const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
       mn2 = qeq_min_ps_no_nan_avx512(mn2, filled);
@@ -42,10 +49,13 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       qeq_prefetch_row_ahead(x + j + 16);
       qeq_prefetch_row_ahead(x + j + 32);
       qeq_prefetch_row_ahead(x + j + 48);
-      const __m512 v0 = _mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(scale + j));
-      const __m512 v1 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 16), _mm512_loadu_ps(scale + j + 16));
-      const __m512 v2 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 32), _mm512_loadu_ps(scale + j + 32));
-      const __m512 v3 = _mm512_mul_ps(_mm512_loadu_ps(x + j + 48), _mm512_loadu_ps(scale + j + 48));
+      const __m512 v0 = scaled_avx512(_mm512_loadu_ps(x + j), rs, _mm512_loadu_ps(scale + j));
+      const __m512 v1 =
+          scaled_avx512(_mm512_loadu_ps(x + j + 16), rs, _mm512_loadu_ps(scale + j + 16));
+      const __m512 v2 =
+          scaled_avx512(_mm512_loadu_ps(x + j + 32), rs, _mm512_loadu_ps(scale + j + 32));
+      const __m512 v3 =
+          scaled_avx512(_mm512_loadu_ps(x + j + 48), rs, _mm512_loadu_ps(scale + j + 48));
       _mm512_storeu_ps(y + j, v0);
       _mm512_storeu_ps(y + j + 16, v1);
       _mm512_storeu_ps(y + j + 32, v2);
@@ -64,7 +74,7 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       qeq_add_squares16_avx512(v3, &sq_lo, &sq_hi);
     }
     for (; j + 16 <= width; j += 16) {
-      const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(scale + j));
+      const __m512 v = scaled_avx512(_mm512_loadu_ps(x + j), rs, _mm512_loadu_ps(scale + j));
       _mm512_storeu_ps(y + j, v);
       mn0 = qeq_min_ps_no_nan_avx512(mn0, v);
       mx0 = qeq_max_ps_no_nan_avx512(mx0, v);
@@ -73,8 +83,8 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
     if (j < width) {
       /* Masked-off lanes are 0 * 0: their squares add +0.0, which changes no sum. */
       const __mmask16 mask = qeq_tail_mask_avx512(width - j);
-      const __m512 v =
-          _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + j), _mm512_maskz_loadu_ps(mask, scale + j));
+      const __m512 v = scaled_avx512(_mm512_maskz_loadu_ps(mask, x + j), rs,
+                                     _mm512_maskz_loadu_ps(mask, scale + j));
       _mm512_mask_storeu_ps(y + j, mask, v);
       const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
       mn1 = qeq_min_ps_no_nan_avx512(mn1, filled);

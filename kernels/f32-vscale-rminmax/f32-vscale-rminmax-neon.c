@@ -3,26 +3,29 @@
 #include "kernels/common/sum-squares.h"
 #include "kernels/ukernels.h"
 
-static inline float32x4_t scaled(const float* x, const float* scale, float* y) {
-  const float32x4_t v = vmulq_f32(vld1q_f32(x), vld1q_f32(scale));
+/* x times the row's scale, then times the column scales: the scalar variant's two roundings. */
+static inline float32x4_t scaled(const float* x, float32x4_t row_scale, const float* scale,
+                                 float* y) {
+  const float32x4_t v = vmulq_f32(vmulq_f32(vld1q_f32(x), row_scale), vld1q_f32(scale));
   vst1q_f32(y, v);
   return v;
 }
 
 void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float* x,
-                                          const float* scale, float* y, float* min, float* max,
-                                          double* sum_squares) {
+                                          const float* row_scale, const float* scale, float* y,
+                                          float* min, float* max, double* sum_squares) {
   for (size_t r = 0; r < rows; r++, x += width, y += width) {
-    const float32x4_t first = vdupq_n_f32(x[0] * scale[0]);
+    const float32x4_t rs = vdupq_n_f32(row_scale[r]);
+    const float32x4_t first = vdupq_n_f32((x[0] * row_scale[r]) * scale[0]);
     float32x4_t mn0 = first, mn1 = first, mx0 = first, mx1 = first;
     float64x2_t q[8]; /* lanes 2k, 2k + 1 of kernels/common/sum-squares.h */
     for (size_t k = 0; k < 8; k++) q[k] = vdupq_n_f64(0.0);
     size_t j = 0;
     for (; j + 16 <= width; j += 16) {
-      const float32x4_t v0 = scaled(x + j, scale + j, y + j);
-      const float32x4_t v1 = scaled(x + j + 4, scale + j + 4, y + j + 4);
-      const float32x4_t v2 = scaled(x + j + 8, scale + j + 8, y + j + 8);
-      const float32x4_t v3 = scaled(x + j + 12, scale + j + 12, y + j + 12);
+      const float32x4_t v0 = scaled(x + j, rs, scale + j, y + j);
+      const float32x4_t v1 = scaled(x + j + 4, rs, scale + j + 4, y + j + 4);
+      const float32x4_t v2 = scaled(x + j + 8, rs, scale + j + 8, y + j + 8);
+      const float32x4_t v3 = scaled(x + j + 12, rs, scale + j + 12, y + j + 12);
       mn0 = qeq_min_f32x4(qeq_min_f32x4(mn0, v0), v2);
       mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, v0), v2);
       mn1 = qeq_min_f32x4(qeq_min_f32x4(mn1, v1), v3);
@@ -35,12 +38,12 @@ void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float
     /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
     const size_t rest = j;
     for (; j + 4 <= width; j += 4) {
-      const float32x4_t v = scaled(x + j, scale + j, y + j);
+      const float32x4_t v = scaled(x + j, rs, scale + j, y + j);
       mn0 = qeq_min_f32x4(mn0, v);
       mx0 = qeq_max_f32x4(mx0, v);
     }
     for (; j < width; j++) { /* no masked loads: one broadcast element at a time */
-      y[j] = x[j] * scale[j];
+      y[j] = (x[j] * row_scale[r]) * scale[j];
       const float32x4_t v = vld1q_dup_f32(y + j);
       mn1 = qeq_min_f32x4(mn1, v);
       mx1 = qeq_max_f32x4(mx1, v);

@@ -3,14 +3,15 @@
 #include "kernels/ukernels.h"
 
 void qeq_f32_vscale_rminmax_ukernel__scalar(size_t rows, size_t width, const float* x,
-                                            const float* scale, float* y, float* min, float* max,
-                                            double* sum_squares) {
+                                            const float* row_scale, const float* scale, float* y,
+                                            float* min, float* max, double* sum_squares) {
   for (size_t r = 0; r < rows; r++, x += width, y += width) {
-    const float first = x[0] * scale[0];
+    const float rs = row_scale[r];
+    const float first = (x[0] * rs) * scale[0];
     float mn = first, mx = first;
     double lanes[QEQ_SUM_SQUARES_LANES] = {0};
     for (size_t j = 0; j < width; j++) {
-      const float v = x[j] * scale[j];
+      const float v = (x[j] * rs) * scale[j];
       y[j] = v;
       mn = qeq_min_f32(mn, v);
       mx = qeq_max_f32(mx, v);
