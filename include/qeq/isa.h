@@ -61,7 +61,7 @@ typedef enum qeq_kernel_family {
   QEQ_FAMILY_Q8_AVGPOOL = 11,         /* int32 sum over rows of 8-bit pixels, requantized */
   QEQ_FAMILY_QU8S8_DWCONV = 12,       /* uint8 x int8 depthwise convolution, one pixel's channels */
   QEQ_FAMILY_QU8S8_IGEMM = 13,        /* uint8 x int8 GEMM reading its rows through pointers */
-  QEQ_FAMILY_F32_VSCALE_RMINMAX = 14, /* per-column scaling with each row's min/max, one pass */
+  QEQ_FAMILY_F32_VSCALE_RMINMAX = 14, /* per-row then per-column scaling, each row's min/max */
   QEQ_FAMILY_F32_RSCALE_VMINMAX = 15, /* per-row scaling with per-column min/max, one pass */
   QEQ_FAMILY_F32_VSCALE_VMINMAX = 16, /* per-column scaling with per-column min/max, one pass */
   QEQ_FAMILY_COUNT = 17
