@@ -99,13 +99,13 @@ static void run_vscale_rminmax(const test_variant* v, test_rng* rng) {
       CHECK(same_bits(min[r], want_min[r]) && same_bits(max[r], want_max[r]),
             "%s row %zu: min %a max %a, want %a %a (width=%zu)", v->name, r, min[r], max[r],
             want_min[r], want_max[r], width);
-      /* kernels/common/sum-squares.h: element j into lane j % 16, lanes folded 8, 4, 2, 1. */
-      double lane[16] = {0};
+      /* kernels/common/sum-squares.h: element j into lane j % 32, lanes folded 16, 8, 4, 2, 1. */
+      double lane[32] = {0};
       for (size_t j = 0; j < width; j++) {
         const double e = (double)want[r * width + j];
-        lane[j % 16] += e * e;
+        lane[j % 32] += e * e;
       }
-      for (size_t half = 8; half >= 1; half /= 2) {
+      for (size_t half = 16; half >= 1; half /= 2) {
         for (size_t l = 0; l < half; l++) lane[l] += lane[l + half];
       }
       CHECK(same_double(squares[r], lane[0]), "%s sum_squares[%zu] = %a, want %a (width=%zu)",

@@ -16,11 +16,11 @@ static int same_double(double a, double b) {
 }
 
 /* The documented order of a run's sum of squares (kernels/common/sum-squares.h), written out
- * independently: element i into lane i % 16, lanes folded 8, 4, 2, 1 apart. */
+ * independently: element i into lane i % 32, lanes folded 16, 8, 4, 2, 1 apart. */
 static double ref_run_sum_squares(const float* run, size_t n) {
-  double lane[16] = {0};
-  for (size_t i = 0; i < n; i++) lane[i % 16] += (double)run[i] * (double)run[i];
-  for (size_t half = 8; half >= 1; half /= 2) {
+  double lane[32] = {0};
+  for (size_t i = 0; i < n; i++) lane[i % 32] += (double)run[i] * (double)run[i];
+  for (size_t half = 16; half >= 1; half /= 2) {
     for (size_t l = 0; l < half; l++) lane[l] += lane[l + half];
   }
   return lane[0];

@@ -1,15 +1,18 @@
 /* Per-channel sums of squares in double, in one order on every ISA, so that every variant
- * gives the scalar bits. A contiguous run sends element i to lane i % 16; each lane adds its
+ * gives the scalar bits. A contiguous run sends element i to lane i % 32; each lane adds its
  * elements in order, starting from +0.0; the lanes are then folded pairwise (lane l plus lane
- * l + 8, then + 4, + 2, + 1). Element-wise accumulation across rows adds row by row. The
- * square of a float is exact in double, so a fused multiply-add gives the same bits as a
- * multiply then an add, and a zero-filled (masked) element adds +0.0, which changes nothing. */
+ * l + 16, then + 8, + 4, + 2, + 1). 32 lanes, not 16: a 512-bit kernel then adds each 64
+ * elements into four accumulators, two additions each, instead of two accumulators four deep,
+ * whose latency bounded the fused chain sweep on Zen 4. Element-wise accumulation across rows adds
+ * row by row. The square of a float is exact in double, so a fused multiply-add gives the same bits
+ * as a multiply then an add, and a zero-filled (masked) element adds +0.0, which changes nothing.
+ */
 #ifndef QEQ_KERNELS_COMMON_SUM_SQUARES_H
 #define QEQ_KERNELS_COMMON_SUM_SQUARES_H
 
 #include <stddef.h>
 
-#define QEQ_SUM_SQUARES_LANES 16
+#define QEQ_SUM_SQUARES_LANES 32
 
 /* Adds run elements p[0..n) to the lanes, p[0] going to lane `lane` (any n). */
 static inline void qeq_sum_squares_lanes_add(double lanes[QEQ_SUM_SQUARES_LANES], size_t lane,
@@ -21,11 +24,14 @@ static inline void qeq_sum_squares_lanes_add(double lanes[QEQ_SUM_SQUARES_LANES]
 }
 
 static inline double qeq_sum_squares_lanes_fold(const double lanes[QEQ_SUM_SQUARES_LANES]) {
-  double t[8];
-  for (size_t l = 0; l < 8; l++) t[l] = lanes[l] + lanes[l + 8];
-  for (size_t l = 0; l < 4; l++) t[l] = t[l] + t[l + 4];
-  for (size_t l = 0; l < 2; l++) t[l] = t[l] + t[l + 2];
-  return t[0] + t[1];
+  double t[QEQ_SUM_SQUARES_LANES / 2];
+  for (size_t l = 0; l < QEQ_SUM_SQUARES_LANES / 2; l++) {
+    t[l] = lanes[l] + lanes[l + QEQ_SUM_SQUARES_LANES / 2];
+  }
+  for (size_t half = QEQ_SUM_SQUARES_LANES / 4; half >= 1; half /= 2) {
+    for (size_t l = 0; l < half; l++) t[l] = t[l] + t[l + half];
+  }
+  return t[0];
 }
 
 /* Channel total: the first outer slice sets it, later ones add to it. */

@@ -16,8 +16,9 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
       const __m256 first = _mm256_broadcast_ss(x);
       __m256 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
       __m256 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
-      /* lanes 0-3, 4-7, 8-11, 12-15 of kernels/common/sum-squares.h */
-      __m256d q0 = _mm256_setzero_pd(), q1 = q0, q2 = q0, q3 = q0;
+      /* lanes 0-3, 4-7, ..., 28-31 of kernels/common/sum-squares.h */
+      __m256d q0 = _mm256_setzero_pd(), q1 = q0, q2 = q0, q3 = q0, q4 = q0, q5 = q0, q6 = q0,
+              q7 = q0;
       const float* p = x;
       size_t n = inner;
       for (; n >= 32; n -= 32, p += 32) {
@@ -36,8 +37,8 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         if (want_squares) {
           qeq_add_squares8_avx2(v0, &q0, &q1);
           qeq_add_squares8_avx2(v1, &q2, &q3);
-          qeq_add_squares8_avx2(v2, &q0, &q1);
-          qeq_add_squares8_avx2(v3, &q2, &q3);
+          qeq_add_squares8_avx2(v2, &q4, &q5);
+          qeq_add_squares8_avx2(v3, &q6, &q7);
         }
       }
       /* The rest (under 32 elements, starting at lane 0) is squared one by one below. */
@@ -70,6 +71,10 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         _mm256_storeu_pd(lanes + 4, q1);
         _mm256_storeu_pd(lanes + 8, q2);
         _mm256_storeu_pd(lanes + 12, q3);
+        _mm256_storeu_pd(lanes + 16, q4);
+        _mm256_storeu_pd(lanes + 20, q5);
+        _mm256_storeu_pd(lanes + 24, q6);
+        _mm256_storeu_pd(lanes + 28, q7);
         qeq_sum_squares_lanes_add(lanes, 0, rest, rest_count);
         qeq_sum_squares_store(sum_squares + c, o, qeq_sum_squares_lanes_fold(lanes));
       }

@@ -15,7 +15,9 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
       const __m512 first = _mm512_set1_ps(x[0]);
       __m512 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
       __m512 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
-      __m512d sq_lo = _mm512_setzero_pd(), sq_hi = _mm512_setzero_pd();
+      /* sum-squares lanes 0-7, 8-15, 16-23, 24-31; `half` says which pair the next 16 go to */
+      __m512d sq0 = _mm512_setzero_pd(), sq1 = sq0, sq2 = sq0, sq3 = sq0;
+      int half = 0;
       const float* p = x;
       size_t n = inner;
       for (; n >= 64; n -= 64, p += 64) {
@@ -30,25 +32,37 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         mn3 = qeq_min_ps_avx512(mn3, v3);
         mx3 = qeq_max_ps_avx512(mx3, v3);
         if (want_squares) {
-          qeq_add_squares16_avx512(v0, &sq_lo, &sq_hi);
-          qeq_add_squares16_avx512(v1, &sq_lo, &sq_hi);
-          qeq_add_squares16_avx512(v2, &sq_lo, &sq_hi);
-          qeq_add_squares16_avx512(v3, &sq_lo, &sq_hi);
+          qeq_add_squares16_avx512(v0, &sq0, &sq1);
+          qeq_add_squares16_avx512(v1, &sq2, &sq3);
+          qeq_add_squares16_avx512(v2, &sq0, &sq1);
+          qeq_add_squares16_avx512(v3, &sq2, &sq3);
         }
       }
       for (; n >= 16; n -= 16, p += 16) {
         const __m512 v = _mm512_loadu_ps(p);
         mn0 = qeq_min_ps_avx512(mn0, v);
         mx0 = qeq_max_ps_avx512(mx0, v);
-        if (want_squares) qeq_add_squares16_avx512(v, &sq_lo, &sq_hi);
+        if (want_squares) {
+          if (half) {
+            qeq_add_squares16_avx512(v, &sq2, &sq3);
+          } else {
+            qeq_add_squares16_avx512(v, &sq0, &sq1);
+          }
+          half = !half;
+        }
       }
       if (n != 0) {
         const __m512 v = _mm512_mask_loadu_ps(first, qeq_tail_mask_avx512(n), p);
         mn1 = qeq_min_ps_avx512(mn1, v);
         mx1 = qeq_max_ps_avx512(mx1, v);
-        if (want_squares)
-          qeq_add_squares16_avx512(_mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p), &sq_lo,
-                                   &sq_hi);
+        if (want_squares) {
+          const __m512 tail = _mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p);
+          if (half) {
+            qeq_add_squares16_avx512(tail, &sq2, &sq3);
+          } else {
+            qeq_add_squares16_avx512(tail, &sq0, &sq1);
+          }
+        }
       }
       mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));
       mx0 = qeq_max_ps_avx512(qeq_max_ps_avx512(mx0, mx1), qeq_max_ps_avx512(mx2, mx3));
@@ -61,8 +75,10 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
       _mm_store_ss(max + c, mx);
       if (want_squares) {
         double lanes[QEQ_SUM_SQUARES_LANES];
-        _mm512_storeu_pd(lanes, sq_lo);
-        _mm512_storeu_pd(lanes + 8, sq_hi);
+        _mm512_storeu_pd(lanes, sq0);
+        _mm512_storeu_pd(lanes + 8, sq1);
+        _mm512_storeu_pd(lanes + 16, sq2);
+        _mm512_storeu_pd(lanes + 24, sq3);
         qeq_sum_squares_store(sum_squares + c, o, qeq_sum_squares_lanes_fold(lanes));
       }
     }

@@ -18,22 +18,25 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx2)(size_t rows, size_t wi
     /* The row's first product fills masked-off lanes: it is already in the set. */
     const __m256 first = _mm256_set1_ps((x[0] * row_scale[r]) * scale[0]);
     __m256 mn0 = first, mn1 = first, mx0 = first, mx1 = first;
-    /* lanes 0-3, 4-7, 8-11, 12-15 of kernels/common/sum-squares.h */
-    __m256d q0 = _mm256_setzero_pd(), q1 = q0, q2 = q0, q3 = q0;
+    /* lanes 0-3, 4-7, ..., 28-31 of kernels/common/sum-squares.h */
+    __m256d q0 = _mm256_setzero_pd(), q1 = q0, q2 = q0, q3 = q0, q4 = q0, q5 = q0, q6 = q0, q7 = q0;
     size_t j = 0;
-    for (; j + 16 <= width; j += 16) {
-      const __m256 v0 = scaled_avx2(_mm256_loadu_ps(x + j), rs, _mm256_loadu_ps(scale + j));
-      const __m256 v1 = scaled_avx2(_mm256_loadu_ps(x + j + 8), rs, _mm256_loadu_ps(scale + j + 8));
-      _mm256_storeu_ps(y + j, v0);
-      _mm256_storeu_ps(y + j + 8, v1);
-      mn0 = qeq_min_ps_avx2(mn0, v0);
-      mx0 = qeq_max_ps_avx2(mx0, v0);
-      mn1 = qeq_min_ps_avx2(mn1, v1);
-      mx1 = qeq_max_ps_avx2(mx1, v1);
-      qeq_add_squares8_avx2(v0, &q0, &q1);
-      qeq_add_squares8_avx2(v1, &q2, &q3);
+    for (; j + 32 <= width; j += 32) {
+      __m256 v[4];
+      for (size_t k = 0; k < 4; k++) {
+        v[k] = scaled_avx2(_mm256_loadu_ps(x + j + 8 * k), rs, _mm256_loadu_ps(scale + j + 8 * k));
+        _mm256_storeu_ps(y + j + 8 * k, v[k]);
+      }
+      mn0 = qeq_min_ps_avx2(mn0, qeq_min_ps_avx2(v[0], v[2]));
+      mx0 = qeq_max_ps_avx2(mx0, qeq_max_ps_avx2(v[0], v[2]));
+      mn1 = qeq_min_ps_avx2(mn1, qeq_min_ps_avx2(v[1], v[3]));
+      mx1 = qeq_max_ps_avx2(mx1, qeq_max_ps_avx2(v[1], v[3]));
+      qeq_add_squares8_avx2(v[0], &q0, &q1);
+      qeq_add_squares8_avx2(v[1], &q2, &q3);
+      qeq_add_squares8_avx2(v[2], &q4, &q5);
+      qeq_add_squares8_avx2(v[3], &q6, &q7);
     }
-    /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
+    /* The rest (under 32 elements, starting at lane 0) is squared one by one below. */
     const size_t rest = j;
     for (; j + 8 <= width; j += 8) {
       const __m256 v = scaled_avx2(_mm256_loadu_ps(x + j), rs, _mm256_loadu_ps(scale + j));
@@ -57,6 +60,10 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx2)(size_t rows, size_t wi
     _mm256_storeu_pd(lanes + 4, q1);
     _mm256_storeu_pd(lanes + 8, q2);
     _mm256_storeu_pd(lanes + 12, q3);
+    _mm256_storeu_pd(lanes + 16, q4);
+    _mm256_storeu_pd(lanes + 20, q5);
+    _mm256_storeu_pd(lanes + 24, q6);
+    _mm256_storeu_pd(lanes + 28, q7);
     qeq_sum_squares_lanes_add(lanes, 0, y + rest, width - rest);
     sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
   }

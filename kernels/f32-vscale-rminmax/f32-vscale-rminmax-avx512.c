@@ -23,11 +23,12 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
     __m512 mn0 = first, mn1 = first, mn2 = first, mn3 = first;
     __m512 mx0 = first, mx1 = first, mx2 = first, mx3 = first;
     /* The elements before y reaches a cache line come first, masked, so that the loop's
-     * loads and stores do not straddle lines. After them, lane k of every vector holds an
-     * element of sum-squares lane (head + k) % 16: the accumulators run rotated by `head`,
-     * starting from the head's squares moved to their rotated places. */
+     * loads and stores do not straddle lines. After them, accumulator lane k holds
+     * sum-squares lane (head + k) % 32: the accumulators run rotated by `head`, starting from
+     * the head's squares moved to their rotated places (accumulator lanes 32 - head to 31).
+     * sq0-sq3 are accumulator lanes 0-7, 8-15, 16-23, 24-31. */
     const size_t head = qeq_head_to_line_avx512(y, width);
-    __m512d sq_lo = _mm512_setzero_pd(), sq_hi = _mm512_setzero_pd();
+    __m512d sq0 = _mm512_setzero_pd(), sq1 = sq0, sq2 = sq0, sq3 = sq0;
     if (head != 0) {
       const __mmask16 mask = qeq_tail_mask_avx512(head);
       const __m512 v =
@@ -36,12 +37,13 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
       mn2 = qeq_min_ps_no_nan_avx512(mn2, filled);
       mx2 = qeq_max_ps_no_nan_avx512(mx2, filled);
-      /* rotated[k] = v[(k + head) % 16]: lanes past the head are +0.0 and square to +0.0. */
+      /* rotated[k] = v[(k + head) % 16], accumulator lane 16 + k: sum-squares lane
+       * (k + head - 16) for k >= 16 - head, else a lane past the head, +0.0 squared. */
       const __m512i rotate = _mm512_and_si512(
           _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32((int)head)),
           _mm512_set1_epi32(15));
-      qeq_add_squares16_avx512(_mm512_permutexvar_ps(rotate, v), &sq_lo, &sq_hi);
+      qeq_add_squares16_avx512(_mm512_permutexvar_ps(rotate, v), &sq2, &sq3);
     }
     size_t j = head;
     for (; j + 64 <= width; j += 64) {
@@ -68,17 +70,23 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       mx2 = qeq_max_ps_no_nan_avx512(mx2, v2);
       mn3 = qeq_min_ps_no_nan_avx512(mn3, v3);
       mx3 = qeq_max_ps_no_nan_avx512(mx3, v3);
-      qeq_add_squares16_avx512(v0, &sq_lo, &sq_hi);
-      qeq_add_squares16_avx512(v1, &sq_lo, &sq_hi);
-      qeq_add_squares16_avx512(v2, &sq_lo, &sq_hi);
-      qeq_add_squares16_avx512(v3, &sq_lo, &sq_hi);
+      qeq_add_squares16_avx512(v0, &sq0, &sq1);
+      qeq_add_squares16_avx512(v1, &sq2, &sq3);
+      qeq_add_squares16_avx512(v2, &sq0, &sq1);
+      qeq_add_squares16_avx512(v3, &sq2, &sq3);
     }
+    int half = 0; /* whether the next 16 go to accumulator lanes 16-31 */
     for (; j + 16 <= width; j += 16) {
       const __m512 v = scaled_avx512(_mm512_loadu_ps(x + j), rs, _mm512_loadu_ps(scale + j));
       _mm512_storeu_ps(y + j, v);
       mn0 = qeq_min_ps_no_nan_avx512(mn0, v);
       mx0 = qeq_max_ps_no_nan_avx512(mx0, v);
-      qeq_add_squares16_avx512(v, &sq_lo, &sq_hi);
+      if (half) {
+        qeq_add_squares16_avx512(v, &sq2, &sq3);
+      } else {
+        qeq_add_squares16_avx512(v, &sq0, &sq1);
+      }
+      half = !half;
     }
     if (j < width) {
       /* Masked-off lanes are 0 * 0: their squares add +0.0, which changes no sum. */
@@ -89,7 +97,11 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
       mn1 = qeq_min_ps_no_nan_avx512(mn1, filled);
       mx1 = qeq_max_ps_no_nan_avx512(mx1, filled);
-      qeq_add_squares16_avx512(v, &sq_lo, &sq_hi);
+      if (half) {
+        qeq_add_squares16_avx512(v, &sq2, &sq3);
+      } else {
+        qeq_add_squares16_avx512(v, &sq0, &sq1);
+      }
     }
     mn0 = qeq_min_ps_no_nan_avx512(qeq_min_ps_no_nan_avx512(mn0, mn1),
                                    qeq_min_ps_no_nan_avx512(mn2, mn3));
@@ -97,11 +109,14 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
                                    qeq_max_ps_no_nan_avx512(mx2, mx3));
     _mm_store_ss(min + r, qeq_hmin_avx512(mn0));
     _mm_store_ss(max + r, qeq_hmax_avx512(mx0));
-    /* The fold adds lanes l and l + 8, then 4 apart, 2, 1: a cyclic rotation of the lanes
-     * gives the same pairs in each step, so the rotated accumulators fold to the same bits. */
+    /* The fold adds lanes l and l + 16, then 8 apart, 4, 2, 1: a cyclic rotation of the
+     * lanes gives the same pairs in each step, so the rotated accumulators fold to the same
+     * bits. */
     double lanes[QEQ_SUM_SQUARES_LANES];
-    _mm512_storeu_pd(lanes, sq_lo);
-    _mm512_storeu_pd(lanes + 8, sq_hi);
+    _mm512_storeu_pd(lanes, sq0);
+    _mm512_storeu_pd(lanes + 8, sq1);
+    _mm512_storeu_pd(lanes + 16, sq2);
+    _mm512_storeu_pd(lanes + 24, sq3);
     sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
   }
 }

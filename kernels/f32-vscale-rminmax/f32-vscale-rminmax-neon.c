@@ -18,10 +18,28 @@ void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float
     const float32x4_t rs = vdupq_n_f32(row_scale[r]);
     const float32x4_t first = vdupq_n_f32((x[0] * row_scale[r]) * scale[0]);
     float32x4_t mn0 = first, mn1 = first, mx0 = first, mx1 = first;
-    float64x2_t q[8]; /* lanes 2k, 2k + 1 of kernels/common/sum-squares.h */
-    for (size_t k = 0; k < 8; k++) q[k] = vdupq_n_f64(0.0);
+    float64x2_t q[16]; /* lanes 2k, 2k + 1 of kernels/common/sum-squares.h */
+    for (size_t k = 0; k < 16; k++) q[k] = vdupq_n_f64(0.0);
     size_t j = 0;
-    for (; j + 16 <= width; j += 16) {
+    for (; j + 32 <= width; j += 32) {
+      for (size_t h = 0; h < 32; h += 16) {
+        const float32x4_t v0 = scaled(x + j + h, rs, scale + j + h, y + j + h);
+        const float32x4_t v1 = scaled(x + j + h + 4, rs, scale + j + h + 4, y + j + h + 4);
+        const float32x4_t v2 = scaled(x + j + h + 8, rs, scale + j + h + 8, y + j + h + 8);
+        const float32x4_t v3 = scaled(x + j + h + 12, rs, scale + j + h + 12, y + j + h + 12);
+        mn0 = qeq_min_f32x4(qeq_min_f32x4(mn0, v0), v2);
+        mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, v0), v2);
+        mn1 = qeq_min_f32x4(qeq_min_f32x4(mn1, v1), v3);
+        mx1 = qeq_max_f32x4(qeq_max_f32x4(mx1, v1), v3);
+        float64x2_t* lanes16 = q + h / 2; /* lanes h .. h + 15 */
+        qeq_add_squares4_neon(v0, &lanes16[0], &lanes16[1]);
+        qeq_add_squares4_neon(v1, &lanes16[2], &lanes16[3]);
+        qeq_add_squares4_neon(v2, &lanes16[4], &lanes16[5]);
+        qeq_add_squares4_neon(v3, &lanes16[6], &lanes16[7]);
+      }
+    }
+    size_t rest_lane = 0;
+    if (j + 16 <= width) {
       const float32x4_t v0 = scaled(x + j, rs, scale + j, y + j);
       const float32x4_t v1 = scaled(x + j + 4, rs, scale + j + 4, y + j + 4);
       const float32x4_t v2 = scaled(x + j + 8, rs, scale + j + 8, y + j + 8);
@@ -34,8 +52,10 @@ void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float
       qeq_add_squares4_neon(v1, &q[2], &q[3]);
       qeq_add_squares4_neon(v2, &q[4], &q[5]);
       qeq_add_squares4_neon(v3, &q[6], &q[7]);
+      j += 16;
+      rest_lane = 16;
     }
-    /* The rest (under 16 elements, starting at lane 0) is squared one by one below. */
+    /* The rest (under 16 elements, from lane rest_lane) is squared one by one below. */
     const size_t rest = j;
     for (; j + 4 <= width; j += 4) {
       const float32x4_t v = scaled(x + j, rs, scale + j, y + j);
@@ -51,8 +71,8 @@ void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float
     vst1_lane_f32(min + r, qeq_hmin_f32x4(qeq_min_f32x4(mn0, mn1)), 0);
     vst1_lane_f32(max + r, qeq_hmax_f32x4(qeq_max_f32x4(mx0, mx1)), 0);
     double lanes[QEQ_SUM_SQUARES_LANES];
-    for (size_t k = 0; k < 8; k++) vst1q_f64(lanes + 2 * k, q[k]);
-    qeq_sum_squares_lanes_add(lanes, 0, y + rest, width - rest);
+    for (size_t k = 0; k < 16; k++) vst1q_f64(lanes + 2 * k, q[k]);
+    qeq_sum_squares_lanes_add(lanes, rest_lane, y + rest, width - rest);
     sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
   }
 }
