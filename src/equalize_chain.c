@@ -202,6 +202,9 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   if (deferred && in == none) {
     for (size_t k = 0; k < row_length; k++) s->expanded[k] = 1.0f;
   }
+  /* Flagged before the first block: should a block fail, the rows before it (whose biases are
+   * already scaled) still get their pending scales written back; the others hold 1.0. */
+  if (deferred) s->has_pending[out] = 1;
   for (size_t r0 = 0; r0 < rows.channels; r0 += step) {
     const size_t n = rows.channels - r0 < step ? rows.channels - r0 : step;
     float* x = layer->weight + r0 * row_length;
@@ -238,7 +241,6 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
       if (in != none) qeq_minmax_rows_add(&in_view, in_squares, x, n, s->col_work);
     }
   }
-  if (deferred) s->has_pending[out] = 1;
   if (in != none) {
     const size_t offset = s->pair_offset[in];
     qeq_minmax_rows_end(&in_view, s->col_min + offset, s->col_max + offset,

@@ -16,6 +16,16 @@ static inline void qeq_add_squares16_avx512(__m512 v, __m512d* lo, __m512d* hi) 
   *hi = _mm512_fmadd_pd(b, b, *hi);
 }
 
+/* v's 16 floats into sum-squares lanes 0-15 (sq0, sq1) or, when upper, 16-31 (sq2, sq3). */
+static inline __attribute__((always_inline)) void qeq_add_squares16_half_avx512(
+    __m512 v, int upper, __m512d* sq0, __m512d* sq1, __m512d* sq2, __m512d* sq3) {
+  if (upper) {
+    qeq_add_squares16_avx512(v, sq2, sq3);
+  } else {
+    qeq_add_squares16_avx512(v, sq0, sq1);
+  }
+}
+
 /* acc[0..16) += squares of v's floats for the rows that exist (count of 4), in row order. */
 static inline void qeq_add_row_squares16_avx512(double* acc, const __m512 v[4], size_t count) {
   __m512d lo = _mm512_loadu_pd(acc), hi = _mm512_loadu_pd(acc + 8);

@@ -43,11 +43,7 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         mn0 = qeq_min_ps_avx512(mn0, v);
         mx0 = qeq_max_ps_avx512(mx0, v);
         if (want_squares) {
-          if (half) {
-            qeq_add_squares16_avx512(v, &sq2, &sq3);
-          } else {
-            qeq_add_squares16_avx512(v, &sq0, &sq1);
-          }
+          qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
           half = !half;
         }
       }
@@ -57,11 +53,7 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
         mx1 = qeq_max_ps_avx512(mx1, v);
         if (want_squares) {
           const __m512 tail = _mm512_maskz_loadu_ps(qeq_tail_mask_avx512(n), p);
-          if (half) {
-            qeq_add_squares16_avx512(tail, &sq2, &sq3);
-          } else {
-            qeq_add_squares16_avx512(tail, &sq0, &sq1);
-          }
+          qeq_add_squares16_half_avx512(tail, half, &sq0, &sq1, &sq2, &sq3);
         }
       }
       mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));

@@ -81,11 +81,7 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       _mm512_storeu_ps(y + j, v);
       mn0 = qeq_min_ps_no_nan_avx512(mn0, v);
       mx0 = qeq_max_ps_no_nan_avx512(mx0, v);
-      if (half) {
-        qeq_add_squares16_avx512(v, &sq2, &sq3);
-      } else {
-        qeq_add_squares16_avx512(v, &sq0, &sq1);
-      }
+      qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
       half = !half;
     }
     if (j < width) {
@@ -97,11 +93,7 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
       mn1 = qeq_min_ps_no_nan_avx512(mn1, filled);
       mx1 = qeq_max_ps_no_nan_avx512(mx1, filled);
-      if (half) {
-        qeq_add_squares16_avx512(v, &sq2, &sq3);
-      } else {
-        qeq_add_squares16_avx512(v, &sq0, &sq1);
-      }
+      qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
     }
     mn0 = qeq_min_ps_no_nan_avx512(qeq_min_ps_no_nan_avx512(mn0, mn1),
                                    qeq_min_ps_no_nan_avx512(mn2, mn3));

@@ -11,6 +11,27 @@ static inline float32x4_t scaled(const float* x, float32x4_t row_scale, const fl
   return v;
 }
 
+/* Sixteen products stored, into the min/max accumulators and the sum-squares lanes q[0..8)
+ * stands for. */
+static inline __attribute__((always_inline)) void sixteen(const float* x, float32x4_t rs,
+                                                          const float* scale, float* y,
+                                                          float32x4_t* mn0, float32x4_t* mn1,
+                                                          float32x4_t* mx0, float32x4_t* mx1,
+                                                          float64x2_t* q) {
+  const float32x4_t v0 = scaled(x, rs, scale, y);
+  const float32x4_t v1 = scaled(x + 4, rs, scale + 4, y + 4);
+  const float32x4_t v2 = scaled(x + 8, rs, scale + 8, y + 8);
+  const float32x4_t v3 = scaled(x + 12, rs, scale + 12, y + 12);
+  *mn0 = qeq_min_f32x4(qeq_min_f32x4(*mn0, v0), v2);
+  *mx0 = qeq_max_f32x4(qeq_max_f32x4(*mx0, v0), v2);
+  *mn1 = qeq_min_f32x4(qeq_min_f32x4(*mn1, v1), v3);
+  *mx1 = qeq_max_f32x4(qeq_max_f32x4(*mx1, v1), v3);
+  qeq_add_squares4_neon(v0, &q[0], &q[1]);
+  qeq_add_squares4_neon(v1, &q[2], &q[3]);
+  qeq_add_squares4_neon(v2, &q[4], &q[5]);
+  qeq_add_squares4_neon(v3, &q[6], &q[7]);
+}
+
 void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float* x,
                                           const float* row_scale, const float* scale, float* y,
                                           float* min, float* max, double* sum_squares) {
@@ -22,36 +43,12 @@ void qeq_f32_vscale_rminmax_ukernel__neon(size_t rows, size_t width, const float
     for (size_t k = 0; k < 16; k++) q[k] = vdupq_n_f64(0.0);
     size_t j = 0;
     for (; j + 32 <= width; j += 32) {
-      for (size_t h = 0; h < 32; h += 16) {
-        const float32x4_t v0 = scaled(x + j + h, rs, scale + j + h, y + j + h);
-        const float32x4_t v1 = scaled(x + j + h + 4, rs, scale + j + h + 4, y + j + h + 4);
-        const float32x4_t v2 = scaled(x + j + h + 8, rs, scale + j + h + 8, y + j + h + 8);
-        const float32x4_t v3 = scaled(x + j + h + 12, rs, scale + j + h + 12, y + j + h + 12);
-        mn0 = qeq_min_f32x4(qeq_min_f32x4(mn0, v0), v2);
-        mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, v0), v2);
-        mn1 = qeq_min_f32x4(qeq_min_f32x4(mn1, v1), v3);
-        mx1 = qeq_max_f32x4(qeq_max_f32x4(mx1, v1), v3);
-        float64x2_t* lanes16 = q + h / 2; /* lanes h .. h + 15 */
-        qeq_add_squares4_neon(v0, &lanes16[0], &lanes16[1]);
-        qeq_add_squares4_neon(v1, &lanes16[2], &lanes16[3]);
-        qeq_add_squares4_neon(v2, &lanes16[4], &lanes16[5]);
-        qeq_add_squares4_neon(v3, &lanes16[6], &lanes16[7]);
-      }
+      sixteen(x + j, rs, scale + j, y + j, &mn0, &mn1, &mx0, &mx1, q);
+      sixteen(x + j + 16, rs, scale + j + 16, y + j + 16, &mn0, &mn1, &mx0, &mx1, q + 8);
     }
     size_t rest_lane = 0;
     if (j + 16 <= width) {
-      const float32x4_t v0 = scaled(x + j, rs, scale + j, y + j);
-      const float32x4_t v1 = scaled(x + j + 4, rs, scale + j + 4, y + j + 4);
-      const float32x4_t v2 = scaled(x + j + 8, rs, scale + j + 8, y + j + 8);
-      const float32x4_t v3 = scaled(x + j + 12, rs, scale + j + 12, y + j + 12);
-      mn0 = qeq_min_f32x4(qeq_min_f32x4(mn0, v0), v2);
-      mx0 = qeq_max_f32x4(qeq_max_f32x4(mx0, v0), v2);
-      mn1 = qeq_min_f32x4(qeq_min_f32x4(mn1, v1), v3);
-      mx1 = qeq_max_f32x4(qeq_max_f32x4(mx1, v1), v3);
-      qeq_add_squares4_neon(v0, &q[0], &q[1]);
-      qeq_add_squares4_neon(v1, &q[2], &q[3]);
-      qeq_add_squares4_neon(v2, &q[4], &q[5]);
-      qeq_add_squares4_neon(v3, &q[6], &q[7]);
+      sixteen(x + j, rs, scale + j, y + j, &mn0, &mn1, &mx0, &mx1, q);
       j += 16;
       rest_lane = 16;
     }
