@@ -35,13 +35,18 @@ typedef void qeq_f32_vscale_ukernel_fn(size_t rows, size_t width, size_t stride,
                                        const float* scale, float* y);
 
 /* y[r * width + j] = (x[same] * row_scale[r]) * scale[j] for r < rows, j < width (two
- * roundings, in that order; rows back to back; y == x allowed), with min[r], max[r] and
- * sum_squares[r] of y's row r as f32_rminmax gives them (the sum in its lane order). One pass
- * where f32_rscale, f32_vscale then f32_rminmax would read the rows three times. No product
- * may be NaN (finite x and scales suffice): the AVX-512 variant's min/max would drop a NaN. */
+ * roundings, in that order; rows back to back; y == x allowed), with min[r] and max[r] of y's
+ * row r and one of two sums of its squares: sum_squares[r] (non-NULL) as f32_rminmax gives it
+ * (in double, in its lane order: the same bits on every ISA), else rough_squares[r] (non-NULL)
+ * in float, in any order, each square passing through at most `width` roundings (its own and the
+ * additions), so within width * 2^-24 / (1 - width * 2^-24) of the exact sum relatively, plus
+ * width * 2^-149 for underflow, unless it overflowed to +Inf; both NULL: no sums. One pass where
+ * f32_rscale, f32_vscale then f32_rminmax would read the rows three times. No product may be NaN
+ * (finite x and scales suffice): the AVX-512 variant's min/max would drop a NaN. */
 typedef void qeq_f32_vscale_rminmax_ukernel_fn(size_t rows, size_t width, const float* x,
                                                const float* row_scale, const float* scale, float* y,
-                                               float* min, float* max, double* sum_squares);
+                                               float* min, float* max, double* sum_squares,
+                                               float* rough_squares);
 
 /* y[r * width + j] = x[same] * scale[r] for r < rows, j < width (rows back to back; y == x
  * allowed; y NULL: the products are not stored), with y's rows then added to acc_min /

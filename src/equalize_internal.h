@@ -39,6 +39,14 @@ int qeq_equalize_chain_fusable(const pair_plan* plans, size_t pair_count, size_t
 
 /* The sweeps of qeq_equalize on pairs for which qeq_equalize_chain_fusable holds, with the
  * same results; allocates its scratch first (QEQ_ERROR_OUT_OF_MEMORY before any write). */
+/* How the fused chain sweeps of this thread went (for tests): sweeps that took rough sums of
+ * squares, and of those, the ones whose lower bounds settled convergence and the ones whose
+ * exact sums were taken again from the weights; sweeps guessed to be the last that were not. */
+typedef struct qeq_chain_sweep_counts {
+  size_t rough, settled_by_bounds, retaken, wrongly_guessed_last;
+} qeq_chain_sweep_counts;
+extern _Thread_local qeq_chain_sweep_counts qeq_chain_sweep_counts_of_thread;
+
 qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, size_t pair_count,
                                      const size_t* first_index, const size_t* second_index,
                                      double* change, size_t distinct_count, float threshold,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/equalize_internal.h"
 #include "tests/support/golden.h"
 #include "tests/support/layer-fixtures.h"
 #include "tests/support/layer-forward.h"
@@ -274,6 +275,96 @@ static void test_fused_chains_match_pair_by_pair(void** state) {
       owned_free(&fused[j]);
       owned_free(&paired[j]);
     }
+  }
+  qeq_clear_isa_cap();
+}
+
+/* Copies of `count` layers, and their chain. */
+static void clone_chain(const owned_layer* from, owned_layer* to, qeq_layer** chain, size_t count) {
+  for (size_t j = 0; j < count; j++) {
+    to[j] = clone_layer(&from[j]);
+    chain[j] = &to[j].layer;
+  }
+}
+
+/* The fused chain sweep decides convergence as the general sweep does, bit for bit: the same
+ * sweeps, report and weights for thresholds at and just above each sweep's change, where its
+ * rough sums of squares (lower bounds of each change) cannot settle it and the exact ones are
+ * taken again, and below, where the bounds settle it; also after a sweep wrongly guessed to be
+ * the last (which writes its output scalings at once). The same chain given as overlapping pairs
+ * ([a, b], [b, c], ...) takes the general sweep. Under every cap, as the rough sums differ. */
+static void test_fused_chain_convergence_matches_general(void** state) {
+  (void)state;
+  enum { LAYERS = 4, SWEEPS = 6 };
+  const size_t channels[LAYERS + 1] = {8, 40, 48, 36, 12}; /* rows of 72 to 432 elements */
+  for (size_t k = 0; k < isa_count; k++) {
+    CHECK(qeq_set_isa_cap(isas[k]) == QEQ_OK, "cap");
+    const char* isa = qeq_isa_name(isas[k]);
+    test_rng rng;
+    rng_init(&rng, test_seed() + 40 + k);
+    owned_layer original[LAYERS];
+    for (size_t j = 0; j < LAYERS; j++) {
+      original[j] = random_layer(&rng, QEQ_LAYER_CONV2D, channels[j], channels[j + 1], 1, j != 1,
+                                 QEQ_ACTIVATION_RELU);
+    }
+    /* Each sweep's change, from the general sweep stopped after it. */
+    float changes[SWEEPS];
+    for (size_t n = 1; n <= SWEEPS; n++) {
+      owned_layer copy[LAYERS];
+      qeq_layer* chain[LAYERS];
+      clone_chain(original, copy, chain, LAYERS);
+      qeq_layer* pairs[2 * (LAYERS - 1)];
+      const size_t sizes[LAYERS - 1] = {2, 2, 2};
+      for (size_t j = 0; j + 1 < LAYERS; j++)
+        pairs[2 * j] = chain[j], pairs[2 * j + 1] = chain[j + 1];
+      qeq_equalize_report report;
+      CHECK(qeq_equalize(pairs, sizes, LAYERS - 1, 0.0f, n, &report) == QEQ_OK, "%s",
+            qeq_last_error());
+      changes[n - 1] = (float)report.final_change;
+      for (size_t j = 0; j < LAYERS; j++) owned_free(&copy[j]);
+    }
+    const qeq_chain_sweep_counts before = qeq_chain_sweep_counts_of_thread;
+    for (size_t t = 0; t < 2 * SWEEPS + 1; t++) {
+      const float threshold = t == 2 * SWEEPS ? 0.0f
+                              : t % 2 == 0    ? changes[t / 2]
+                                              : nextafterf(changes[t / 2], INFINITY);
+      owned_layer fused[LAYERS], general[LAYERS];
+      qeq_layer *fused_chain[LAYERS], *general_chain[LAYERS], *pairs[2 * (LAYERS - 1)];
+      clone_chain(original, fused, fused_chain, LAYERS);
+      clone_chain(original, general, general_chain, LAYERS);
+      for (size_t j = 0; j + 1 < LAYERS; j++) {
+        pairs[2 * j] = general_chain[j], pairs[2 * j + 1] = general_chain[j + 1];
+      }
+      const size_t chain_size = LAYERS, sizes[LAYERS - 1] = {2, 2, 2};
+      qeq_equalize_report want, got;
+      CHECK(qeq_equalize(pairs, sizes, LAYERS - 1, threshold, 3 * SWEEPS, &want) == QEQ_OK, "%s",
+            qeq_last_error());
+      CHECK(qeq_equalize(fused_chain, &chain_size, 1, threshold, 3 * SWEEPS, &got) == QEQ_OK, "%s",
+            qeq_last_error());
+      CHECK(got.sweeps == want.sweeps && got.converged == want.converged &&
+                memcmp(&got.final_change, &want.final_change, sizeof(double)) == 0,
+            "%s threshold %a: %zu sweeps, converged %d, change %a; general: %zu, %d, %a", isa,
+            (double)threshold, got.sweeps, got.converged, got.final_change, want.sweeps,
+            want.converged, want.final_change);
+      for (size_t j = 0; j < LAYERS; j++) {
+        CHECK(memcmp(fused[j].weight, general[j].weight, fused[j].weight_count * sizeof(float)) ==
+                      0 &&
+                  (fused[j].bias == NULL || memcmp(fused[j].bias, general[j].bias,
+                                                   fused[j].channels_out * sizeof(float)) == 0),
+              "%s threshold %a: layer %zu differs from the general sweep", isa, (double)threshold,
+              j);
+        owned_free(&fused[j]);
+        owned_free(&general[j]);
+      }
+    }
+    const qeq_chain_sweep_counts after = qeq_chain_sweep_counts_of_thread;
+    CHECK(after.settled_by_bounds > before.settled_by_bounds && after.retaken > before.retaken &&
+              after.wrongly_guessed_last > before.wrongly_guessed_last,
+          "%s: rough sweeps settled by their bounds %zu, taken again %zu; sweeps wrongly guessed "
+          "the last %zu: every path should run",
+          isa, after.settled_by_bounds - before.settled_by_bounds, after.retaken - before.retaken,
+          after.wrongly_guessed_last - before.wrongly_guessed_last);
+    for (size_t j = 0; j < LAYERS; j++) owned_free(&original[j]);
   }
   qeq_clear_isa_cap();
 }
@@ -628,6 +719,7 @@ int main(void) {
       cmocka_unit_test(test_golden_fold),
       cmocka_unit_test(test_chains_keep_their_function),
       cmocka_unit_test(test_fused_chains_match_pair_by_pair),
+      cmocka_unit_test(test_fused_chain_convergence_matches_general),
       cmocka_unit_test(test_single_pair_equalizes_ranges),
       cmocka_unit_test(test_fold_matches_batch_norm),
       cmocka_unit_test(test_depthwise_separable_triplet),

@@ -19,4 +19,17 @@ static inline void qeq_prefetch_row_ahead(const void* p) {
   __builtin_prefetch((const void*)((uintptr_t)p + QEQ_ROW_PREFETCH_BYTES));
 }
 
+/* Prefetch into L2, further ahead, for a row pass that alternates with other passes over each
+ * block it has just written (qeq_equalize's chain sweep: 64 KiB blocks, read again from L2 for
+ * their column statistics). The hardware prefetchers restart with each block there; fetching
+ * half a block ahead keeps the L3 reads going while the other passes run. It took the chain
+ * sweep of 8 Conv2d(256, 256, 3) from about 6.9 to about 6.4 ms on Zen 4 (medians of 6). */
+#ifndef QEQ_L2_PREFETCH_BYTES
+#define QEQ_L2_PREFETCH_BYTES 32768
+#endif
+
+static inline void qeq_prefetch_l2_ahead(const void* p) {
+  __builtin_prefetch((const void*)((uintptr_t)p + QEQ_L2_PREFETCH_BYTES), 0, 2);
+}
+
 #endif /* QEQ_KERNELS_COMMON_PREFETCH_H */

@@ -10,12 +10,12 @@ static inline __m512 scaled_avx512(__m512 x, __m512 row_scale, __m512 scale) {
   return _mm512_mul_ps(_mm512_mul_ps(x, row_scale), scale);
 }
 
-/* No product is NaN (the contract), so min/max take one VRANGEPS each. */
-void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t width,
-                                                            const float* x, const float* row_scale,
-                                                            const float* scale, float* y,
-                                                            float* min, float* max,
-                                                            double* sum_squares) {
+/* The kernel for one choice of sums of squares: exact (sum_squares), rough (rough_squares) or
+ * none (both NULL). Inlined with constant pointers, each choice gets its own loop. No product is
+ * NaN (the contract), so min/max take one VRANGEPS each. */
+static inline __attribute__((always_inline)) void vscale_rminmax(
+    size_t rows, size_t width, const float* x, const float* row_scale, const float* scale, float* y,
+    float* min, float* max, double* sum_squares, float* rough_squares) {
   for (size_t r = 0; r < rows; r++, x += width, y += width) {
     const __m512 rs = _mm512_set1_ps(row_scale[r]);
     /* The row's first product fills masked-off lanes: it is already in the set. */
@@ -29,6 +29,8 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
      * sq0-sq3 are accumulator lanes 0-7, 8-15, 16-23, 24-31. */
     const size_t head = qeq_head_to_line_avx512(y, width);
     __m512d sq0 = _mm512_setzero_pd(), sq1 = sq0, sq2 = sq0, sq3 = sq0;
+    /* Rough sums: any order will do (ukernels.h), so each vector is squared where it falls. */
+    __m512 rough0 = _mm512_setzero_ps(), rough1 = rough0, rough2 = rough0, rough3 = rough0;
     if (head != 0) {
       const __mmask16 mask = qeq_tail_mask_avx512(head);
       const __m512 v =
@@ -43,14 +45,16 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
           _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32((int)head)),
           _mm512_set1_epi32(15));
-      qeq_add_squares16_avx512(_mm512_permutexvar_ps(rotate, v), &sq2, &sq3);
+      if (sum_squares != NULL)
+        qeq_add_squares16_avx512(_mm512_permutexvar_ps(rotate, v), &sq2, &sq3);
+      if (rough_squares != NULL) rough0 = _mm512_fmadd_ps(v, v, rough0);
     }
     size_t j = head;
     for (; j + 64 <= width; j += 64) {
-      qeq_prefetch_row_ahead(x + j);
-      qeq_prefetch_row_ahead(x + j + 16);
-      qeq_prefetch_row_ahead(x + j + 32);
-      qeq_prefetch_row_ahead(x + j + 48);
+      qeq_prefetch_l2_ahead(x + j);
+      qeq_prefetch_l2_ahead(x + j + 16);
+      qeq_prefetch_l2_ahead(x + j + 32);
+      qeq_prefetch_l2_ahead(x + j + 48);
       const __m512 v0 = scaled_avx512(_mm512_loadu_ps(x + j), rs, _mm512_loadu_ps(scale + j));
       const __m512 v1 =
           scaled_avx512(_mm512_loadu_ps(x + j + 16), rs, _mm512_loadu_ps(scale + j + 16));
@@ -70,10 +74,18 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       mx2 = qeq_max_ps_no_nan_avx512(mx2, v2);
       mn3 = qeq_min_ps_no_nan_avx512(mn3, v3);
       mx3 = qeq_max_ps_no_nan_avx512(mx3, v3);
-      qeq_add_squares16_avx512(v0, &sq0, &sq1);
-      qeq_add_squares16_avx512(v1, &sq2, &sq3);
-      qeq_add_squares16_avx512(v2, &sq0, &sq1);
-      qeq_add_squares16_avx512(v3, &sq2, &sq3);
+      if (sum_squares != NULL) {
+        qeq_add_squares16_avx512(v0, &sq0, &sq1);
+        qeq_add_squares16_avx512(v1, &sq2, &sq3);
+        qeq_add_squares16_avx512(v2, &sq0, &sq1);
+        qeq_add_squares16_avx512(v3, &sq2, &sq3);
+      }
+      if (rough_squares != NULL) {
+        rough0 = _mm512_fmadd_ps(v0, v0, rough0);
+        rough1 = _mm512_fmadd_ps(v1, v1, rough1);
+        rough2 = _mm512_fmadd_ps(v2, v2, rough2);
+        rough3 = _mm512_fmadd_ps(v3, v3, rough3);
+      }
     }
     int half = 0; /* whether the next 16 go to accumulator lanes 16-31 */
     for (; j + 16 <= width; j += 16) {
@@ -81,7 +93,8 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       _mm512_storeu_ps(y + j, v);
       mn0 = qeq_min_ps_no_nan_avx512(mn0, v);
       mx0 = qeq_max_ps_no_nan_avx512(mx0, v);
-      qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
+      if (sum_squares != NULL) qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
+      if (rough_squares != NULL) rough1 = _mm512_fmadd_ps(v, v, rough1);
       half = !half;
     }
     if (j < width) {
@@ -93,7 +106,8 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
       const __m512 filled = _mm512_mask_blend_ps(mask, first, v);
       mn1 = qeq_min_ps_no_nan_avx512(mn1, filled);
       mx1 = qeq_max_ps_no_nan_avx512(mx1, filled);
-      qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
+      if (sum_squares != NULL) qeq_add_squares16_half_avx512(v, half, &sq0, &sq1, &sq2, &sq3);
+      if (rough_squares != NULL) rough2 = _mm512_fmadd_ps(v, v, rough2);
     }
     mn0 = qeq_min_ps_no_nan_avx512(qeq_min_ps_no_nan_avx512(mn0, mn1),
                                    qeq_min_ps_no_nan_avx512(mn2, mn3));
@@ -101,6 +115,17 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
                                    qeq_max_ps_no_nan_avx512(mx2, mx3));
     _mm_store_ss(min + r, qeq_hmin_avx512(mn0));
     _mm_store_ss(max + r, qeq_hmax_avx512(mx0));
+    if (rough_squares != NULL) {
+      const __m512 rough =
+          _mm512_add_ps(_mm512_add_ps(rough0, rough1), _mm512_add_ps(rough2, rough3));
+      const __m256 eight =
+          _mm256_add_ps(_mm512_castps512_ps256(rough), _mm512_extractf32x8_ps(rough, 1));
+      const __m128 four =
+          _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+      const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+      _mm_store_ss(rough_squares + r, _mm_add_ss(two, _mm_movehdup_ps(two)));
+    }
+    if (sum_squares == NULL) continue;
     /* The fold adds lanes l and l + 16, then 8 apart, 4, 2, 1: a cyclic rotation of the
      * lanes gives the same pairs in each step, so the rotated accumulators fold to the same
      * bits. */
@@ -110,5 +135,17 @@ void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(size_t rows, size_t 
     _mm512_storeu_pd(lanes + 16, sq2);
     _mm512_storeu_pd(lanes + 24, sq3);
     sum_squares[r] = qeq_sum_squares_lanes_fold(lanes);
+  }
+}
+
+void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(
+    size_t rows, size_t width, const float* x, const float* row_scale, const float* scale, float* y,
+    float* min, float* max, double* sum_squares, float* rough_squares) {
+  if (sum_squares != NULL) {
+    vscale_rminmax(rows, width, x, row_scale, scale, y, min, max, sum_squares, NULL);
+  } else if (rough_squares != NULL) {
+    vscale_rminmax(rows, width, x, row_scale, scale, y, min, max, NULL, rough_squares);
+  } else {
+    vscale_rminmax(rows, width, x, row_scale, scale, y, min, max, NULL, NULL);
   }
 }
