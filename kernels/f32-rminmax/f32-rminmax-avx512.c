@@ -20,6 +20,14 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
       int half = 0;
       const float* p = x;
       size_t n = inner;
+      if (n <= 16) {
+        /* A short run (the row path's folds reduce runs shorter than 32): one masked load, and no
+         * accumulators to merge before the horizontal step, which is the whole cost here. */
+        const __mmask16 mask = qeq_tail_mask_avx512(n);
+        mn0 = mx0 = _mm512_mask_loadu_ps(first, mask, p);
+        if (want_squares) qeq_add_squares16_avx512(_mm512_maskz_loadu_ps(mask, p), &sq0, &sq1);
+        n = 0;
+      }
       for (; n >= 64; n -= 64, p += 64) {
         const __m512 v0 = _mm512_loadu_ps(p), v1 = _mm512_loadu_ps(p + 16);
         const __m512 v2 = _mm512_loadu_ps(p + 32), v3 = _mm512_loadu_ps(p + 48);
@@ -56,8 +64,10 @@ static inline __attribute__((always_inline)) void rminmax(size_t outer, size_t c
           qeq_add_squares16_half_avx512(tail, half, &sq0, &sq1, &sq2, &sq3);
         }
       }
-      mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));
-      mx0 = qeq_max_ps_avx512(qeq_max_ps_avx512(mx0, mx1), qeq_max_ps_avx512(mx2, mx3));
+      if (inner > 16) {
+        mn0 = qeq_min_ps_avx512(qeq_min_ps_avx512(mn0, mn1), qeq_min_ps_avx512(mn2, mn3));
+        mx0 = qeq_max_ps_avx512(qeq_max_ps_avx512(mx0, mx1), qeq_max_ps_avx512(mx2, mx3));
+      }
       __m128 mn = qeq_hmin_avx512(mn0), mx = qeq_hmax_avx512(mx0);
       if (o != 0) {
         mn = qeq_min_ps_sse(_mm_load_ss(min + c), mn);
