@@ -52,4 +52,19 @@ static inline void qeq_sum_squares_rows_add(double* acc, const float* const* row
   }
 }
 
+/* f32_vscale_rminmax's choice of sums (ukernels.h: exact, rough or none): calls `body`, an
+ * always-inline function of the kernel's signature, with constant NULLs where the caller passed
+ * them, so that each choice gets its own loop. */
+#define QEQ_VSCALE_RMINMAX_BY_SUMS(body, rows, width, x, row_scale, scale, y, min, max, \
+                                   sum_squares, rough_squares)                          \
+  do {                                                                                  \
+    if ((sum_squares) != NULL) {                                                        \
+      body(rows, width, x, row_scale, scale, y, min, max, sum_squares, NULL);           \
+    } else if ((rough_squares) != NULL) {                                               \
+      body(rows, width, x, row_scale, scale, y, min, max, NULL, rough_squares);         \
+    } else {                                                                            \
+      body(rows, width, x, row_scale, scale, y, min, max, NULL, NULL);                  \
+    }                                                                                   \
+  } while (0)
+
 #endif /* QEQ_KERNELS_COMMON_SUM_SQUARES_H */

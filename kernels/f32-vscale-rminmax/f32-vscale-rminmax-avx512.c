@@ -11,7 +11,7 @@ static inline __m512 scaled_avx512(__m512 x, __m512 row_scale, __m512 scale) {
 }
 
 /* The kernel for one choice of sums of squares: exact (sum_squares), rough (rough_squares) or
- * none (both NULL). Inlined with constant pointers, each choice gets its own loop. No product is
+ * none (both NULL), each with its own loop (QEQ_VSCALE_RMINMAX_BY_SUMS). No product is
  * NaN (the contract), so min/max take one VRANGEPS each. */
 static inline __attribute__((always_inline)) void vscale_rminmax(
     size_t rows, size_t width, const float* x, const float* row_scale, const float* scale, float* y,
@@ -141,11 +141,6 @@ static inline __attribute__((always_inline)) void vscale_rminmax(
 void QEQ_X86_KERNEL(qeq_f32_vscale_rminmax_ukernel__avx512)(
     size_t rows, size_t width, const float* x, const float* row_scale, const float* scale, float* y,
     float* min, float* max, double* sum_squares, float* rough_squares) {
-  if (sum_squares != NULL) {
-    vscale_rminmax(rows, width, x, row_scale, scale, y, min, max, sum_squares, NULL);
-  } else if (rough_squares != NULL) {
-    vscale_rminmax(rows, width, x, row_scale, scale, y, min, max, NULL, rough_squares);
-  } else {
-    vscale_rminmax(rows, width, x, row_scale, scale, y, min, max, NULL, NULL);
-  }
+  QEQ_VSCALE_RMINMAX_BY_SUMS(vscale_rminmax, rows, width, x, row_scale, scale, y, min, max,
+                             sum_squares, rough_squares);
 }
