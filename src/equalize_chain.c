@@ -217,12 +217,12 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
    * rows are long enough for the fused kernels: one pass per block applies its pending output
    * scales and its input scales (ones for a chain's first layer) and takes the row statistics;
    * a middle layer then reads the block again for the column statistics of the new output
-   * scaling, storing nothing. The first sweep of a first layer has nothing pending and only
-   * reads. The last layer of a chain takes one pass (its input scaling with the column
-   * statistics). Nothing here is NaN, as the fused kernels require: the weights were checked
-   * finite, and scales are finite and positive with products checked not to overflow
-   * (qeq_cle_channel_scales). Rows shorter than QEQ_RUN_KERNEL_MIN_INNER keep separate passes
-   * for the row statistics, whose sums of squares run in another order. */
+   * scaling, storing nothing. A first layer with nothing pending (the first sweep, or the one
+   * after a sweep wrongly guessed to be the last) only reads. The last layer of a chain takes one
+   * pass (its input scaling with the column statistics). Nothing here is NaN, as the fused kernels
+   * require: the weights were checked finite, and scales are finite and positive with products
+   * checked not to overflow (qeq_cle_channel_scales). Rows shorter than QEQ_RUN_KERNEL_MIN_INNER
+   * keep separate passes for the row statistics, whose sums of squares run in another order. */
   const int deferred = out != none && row_length >= QEQ_RUN_KERNEL_MIN_INNER;
   const int fused_last = in != none && out == none;
   float* pending = deferred ? s->pending + s->pair_offset[out] : NULL;
@@ -436,7 +436,7 @@ qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, siz
     if (likely_last) qeq_chain_sweep_counts_of_thread.wrongly_guessed_last++;
   }
   /* The deferred output scalings, written back (also after a failed sweep, so that every
-   * weight holds what its last pass made of it). */
+   * weight holds what its last pass made of it); none when the last sweep was guessed. */
   for (size_t p = 0; p < pair_count; p++) {
     if (!s.has_pending[p]) continue;
     const qeq_axis_view rows = rows_view(&plans[p], 0);
