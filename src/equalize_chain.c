@@ -350,15 +350,11 @@ static void exact_changes(const pair_plan* plans, size_t pair_count, const size_
                           double* change, chain_scratch* s) {
   for (size_t p = 0; p < pair_count; p++) {
     if (!s->rough[p]) continue;
+    /* Rough rows are deferred ones, at least QEQ_RUN_KERNEL_MIN_INNER long: the run kernel
+     * takes the whole layer, with no workspace. */
     const qeq_axis_view rows = rows_view(&plans[p], 0);
-    const size_t step = block_rows(rows.inner);
-    const float* w = plans[p].first->weight;
-    for (size_t r0 = 0; r0 < rows.channels; r0 += step) {
-      const size_t n = rows.channels - r0 < step ? rows.channels - r0 : step;
-      const qeq_axis_view block = {1, n, rows.inner, n * rows.inner};
-      qeq_minmax_squares_view(&block, w + r0 * rows.inner, s->row_min + r0, s->row_max + r0,
-                              s->row_square + r0, s->row_work);
-    }
+    qeq_minmax_squares_view(&rows, plans[p].first->weight, s->row_min, s->row_max, s->row_square,
+                            s->row_work);
     change[first_index[p]] =
         qeq_cle_scaled_change(s->row_square, s->pending + s->pair_offset[p], rows.channels);
     s->rough[p] = 0;

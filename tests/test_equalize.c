@@ -279,6 +279,15 @@ static void test_fused_chains_match_pair_by_pair(void** state) {
   qeq_clear_isa_cap();
 }
 
+/* The chain [a, b, c, ...] as the overlapping pairs [a, b], [b, c], ...: the same pairs in the
+ * same order, but a layer in two places, so qeq_equalize takes the general sweep. */
+static void overlapping_pairs(qeq_layer* const* chain, size_t count, qeq_layer** pairs) {
+  for (size_t j = 0; j + 1 < count; j++) {
+    pairs[2 * j] = chain[j];
+    pairs[2 * j + 1] = chain[j + 1];
+  }
+}
+
 /* Copies of `count` layers, and their chain. */
 static void clone_chain(const owned_layer* from, owned_layer* to, qeq_layer** chain, size_t count) {
   for (size_t j = 0; j < count; j++) {
@@ -315,8 +324,7 @@ static void test_fused_chain_convergence_matches_general(void** state) {
       clone_chain(original, copy, chain, LAYERS);
       qeq_layer* pairs[2 * (LAYERS - 1)];
       const size_t sizes[LAYERS - 1] = {2, 2, 2};
-      for (size_t j = 0; j + 1 < LAYERS; j++)
-        pairs[2 * j] = chain[j], pairs[2 * j + 1] = chain[j + 1];
+      overlapping_pairs(chain, LAYERS, pairs);
       qeq_equalize_report report;
       CHECK(qeq_equalize(pairs, sizes, LAYERS - 1, 0.0f, n, &report) == QEQ_OK, "%s",
             qeq_last_error());
@@ -332,9 +340,7 @@ static void test_fused_chain_convergence_matches_general(void** state) {
       qeq_layer *fused_chain[LAYERS], *general_chain[LAYERS], *pairs[2 * (LAYERS - 1)];
       clone_chain(original, fused, fused_chain, LAYERS);
       clone_chain(original, general, general_chain, LAYERS);
-      for (size_t j = 0; j + 1 < LAYERS; j++) {
-        pairs[2 * j] = general_chain[j], pairs[2 * j + 1] = general_chain[j + 1];
-      }
+      overlapping_pairs(general_chain, LAYERS, pairs);
       const size_t chain_size = LAYERS, sizes[LAYERS - 1] = {2, 2, 2};
       qeq_equalize_report want, got;
       CHECK(qeq_equalize(pairs, sizes, LAYERS - 1, threshold, 3 * SWEEPS, &want) == QEQ_OK, "%s",

@@ -72,13 +72,8 @@ static inline __attribute__((always_inline)) void vscale_rminmax(
     }
     _mm_store_ss(min + r, qeq_hmin_avx2(qeq_min_ps_avx2(mn0, mn1)));
     _mm_store_ss(max + r, qeq_hmax_avx2(qeq_max_ps_avx2(mx0, mx1)));
-    if (rough_squares != NULL) {
-      const __m256 rough = _mm256_add_ps(rough0, rough1);
-      const __m128 four =
-          _mm_add_ps(_mm256_castps256_ps128(rough), _mm256_extractf128_ps(rough, 1));
-      const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-      _mm_store_ss(rough_squares + r, _mm_add_ss(two, _mm_movehdup_ps(two)));
-    }
+    if (rough_squares != NULL)
+      rough_squares[r] = qeq_add_lanes8_avx2(_mm256_add_ps(rough0, rough1));
     if (sum_squares == NULL) continue;
     double lanes[QEQ_SUM_SQUARES_LANES];
     _mm256_storeu_pd(lanes, q0);

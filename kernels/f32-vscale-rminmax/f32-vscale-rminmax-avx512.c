@@ -1,5 +1,6 @@
 #include "kernels/common/minmax-avx512.h"
 #include "kernels/common/prefetch.h"
+#include "kernels/common/sum-squares-avx2.h"
 #include "kernels/common/sum-squares-avx512.h"
 #include "kernels/common/sum-squares.h"
 #include "kernels/common/x86.h"
@@ -118,12 +119,8 @@ static inline __attribute__((always_inline)) void vscale_rminmax(
     if (rough_squares != NULL) {
       const __m512 rough =
           _mm512_add_ps(_mm512_add_ps(rough0, rough1), _mm512_add_ps(rough2, rough3));
-      const __m256 eight =
-          _mm256_add_ps(_mm512_castps512_ps256(rough), _mm512_extractf32x8_ps(rough, 1));
-      const __m128 four =
-          _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
-      const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-      _mm_store_ss(rough_squares + r, _mm_add_ss(two, _mm_movehdup_ps(two)));
+      rough_squares[r] = qeq_add_lanes8_avx2(
+          _mm256_add_ps(_mm512_castps512_ps256(rough), _mm512_extractf32x8_ps(rough, 1)));
     }
     if (sum_squares == NULL) continue;
     /* The fold adds lanes l and l + 16, then 8 apart, 4, 2, 1: a cyclic rotation of the
