@@ -14,11 +14,45 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_root=${QEQ_BUILD_ROOT:-$root/build}
 jobs=$(nproc)
 
-bash "$root/scripts/install-deps.sh"
+step_names=()
+step_seconds=()
+current=""
+current_start=0
+# step NAME: ends the running step (recording its wall time) and starts NAME.
+step() {
+  local now=$SECONDS
+  if [[ -n $current ]]; then
+    step_names+=("$current")
+    step_seconds+=($((now - current_start)))
+  fi
+  current=$*
+  current_start=$now
+  [[ -n $current ]] && printf '\n==== %s ====\n' "$current"
+  return 0
+}
+# The per-step wall times, printed at the end (and after a failing step, for what ran).
+report_times() {
+  local rc=$?
+  step ""
+  printf '\n==== wall time per step (%s) ====\n' "$([[ $rc -eq 0 ]] && echo passed || echo "FAILED, exit $rc")"
+  local i total=0
+  for i in "${!step_names[@]}"; do
+    printf '%6d s  %s\n' "${step_seconds[$i]}" "${step_names[$i]}"
+    total=$((total + step_seconds[i]))
+  done
+  printf '%6d s  total\n' "$total"
+}
+trap report_times EXIT
 
-step() { printf '\n==== %s ====\n' "$*"; }
+step "dependencies (scripts/install-deps.sh)"
+bash "$root/scripts/install-deps.sh"
+if [[ $(uname -m) == x86_64 ]]; then
+  bash "$root/scripts/install-deps.sh" --aarch64
+fi
 
 step "Release build (-Werror) and tests"
+printf "PyTorch's oneDNN on this CPU: %s\n" \
+  "$(/usr/bin/python3 "$root/python/qeq/_onednn_exactness.py" 2>&1 | tail -n 1)"
 cmake -S "$root" -B "$build_root/release" -DCMAKE_BUILD_TYPE=Release -DQEQ_WERROR=ON \
   -DQEQ_BUILD_BENCHMARKS=ON
 cmake --build "$build_root/release" -j "$jobs"
@@ -39,7 +73,9 @@ cmake --build "$build_root/tsan" -j "$jobs" --target test_threads
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$build_root/tsan" --output-on-failure -R '^threads'
 
 if [[ $(uname -m) == x86_64 ]]; then
+  step "aarch64 cross build and tests under qemu-user (scripts/run-tests-aarch64.sh)"
   bash "$root/scripts/run-tests-aarch64.sh"
 fi
 
-step "all test builds passed"
+step ""
+printf '\n==== all test builds passed ====\n'

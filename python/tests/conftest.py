@@ -13,10 +13,21 @@ except ImportError:
     HAVE_TORCH = False
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "live_pytorch: compares qeq's int8 results with PyTorch's live output; "
+        "ctest runs these a second time with ONEDNN_MAX_CPU_ISA=AVX2 (python_onednn_avx2), so "
+        "a VNNI machine also exercises oneDNN's saturating AVX2 path")
+
+
 def pytest_report_header(config):
     lib = os.environ.get("QEQ_LIBRARY", "(installed)")
     if HAVE_TORCH:
         import torch
-        return f"qeq library: {lib}; PyTorch {torch.__version__}"
+        from qeq._onednn_exactness import probe
+        return [f"qeq library: {lib}; PyTorch {torch.__version__}",
+                probe().describe() + ("; live onednn comparisons skip outputs with a saturating "
+                                      "pair and check those against the saturation model"
+                                      if probe().saturates else "")]
     return (f"qeq library: {lib}; PyTorch NOT installed: the qeq.torch tests are SKIPPED "
             "(apt-get install python3-torch python3-torchvision)")

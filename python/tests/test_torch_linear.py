@@ -1,8 +1,14 @@
 """qeq.torch.quantized_linear against the modules' own forward, both engines, bit for bit.
 
 PyTorch 1.13 caches between calls (oneDNN's primitive cache ignores zero points), so every
-PyTorch call here has a shape of its own and a fresh module."""
+PyTorch call here has a shape of its own and a fresh module.
+
+Where PyTorch's oneDNN saturates u8 x s8 product pairs in int16 (CPUs without VNNI, or
+ONEDNN_MAX_CPU_ISA=AVX2), it is compared with qeq only on outputs where no pair leaves int16;
+there qeq is checked against the exact formula and PyTorch against the saturation model."""
 import itertools
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +20,13 @@ import torch.nn.intrinsic.quantized as nniq  # noqa: E402
 
 import qeq  # noqa: E402
 import qeq.torch as qt  # noqa: E402
+from qeq._onednn_exactness import pair_saturated_dot, probe, saturating_pairs  # noqa: E402
 from qeq._torch_linear import _packed  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "golden"))
+from gemm_cases import static_onednn  # noqa: E402  (the engine's formula, numpy float32)
+
+pytestmark = pytest.mark.live_pytorch  # run again under ONEDNN_MAX_CPU_ISA=AVX2 (conftest.py)
 ENGINES = [e for e in ("onednn", "qnnpack") if e in torch.backends.quantized.supported_engines]
 _shapes = itertools.count(3)
 
@@ -23,6 +34,15 @@ _shapes = itertools.count(3)
 def f32(v):
     """A float32 value, as PyTorch's observers give scales (qeq takes float32 scales)."""
     return float(np.float32(v))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """PyTorch's bits must not depend on how its threads split the work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(params=ENGINES)
@@ -68,7 +88,63 @@ def test_static_linear_matches_pytorch(engine, relu, per_channel, bias):
         got = qt.quantized_linear(mod, x)
         assert got.dtype == torch.quint8 and got.shape == expect.shape
         assert (got.q_scale(), got.q_zero_point()) == (expect.q_scale(), expect.q_zero_point())
-        assert torch.equal(got.int_repr(), expect.int_repr()), (engine, lead)
+        if engine == "onednn" and probe().saturates:
+            compare_with_saturating_onednn(mod, x, got, expect, relu)
+        else:
+            assert torch.equal(got.int_repr(), expect.int_repr()), (engine, lead)
+
+
+def compare_with_saturating_onednn(mod, x, got, expect, relu):
+    """qeq equals the exact formula everywhere; PyTorch equals qeq where no pair of products
+    leaves int16, and the saturation model where one does."""
+    k = x.shape[-1]
+    xq = x.int_repr().reshape(-1, k).numpy()
+    w = mod.weight()
+    wq = w.int_repr().numpy()
+    s_w = (w.q_per_channel_scales() if w.qscheme() == torch.per_channel_affine
+           else torch.tensor([w.q_scale()])).numpy()
+    bias = None if mod.bias() is None else mod.bias().detach().numpy()
+    args = (xq, f32(x.q_scale()), x.q_zero_point(), wq, s_w, 0, bias, f32(mod.scale),
+            mod.zero_point, relu)
+    ours = got.int_repr().reshape(xq.shape[0], -1).numpy()
+    theirs = expect.int_repr().reshape(xq.shape[0], -1).numpy()
+    assert np.array_equal(ours, static_onednn(*args))
+    saturated = saturating_pairs(xq, wq)
+    assert np.array_equal(ours[~saturated], theirs[~saturated])
+    model = static_onednn(*args, acc=pair_saturated_dot(xq, x.q_zero_point(), wq))
+    assert np.array_equal(theirs[saturated], model[saturated])
+
+
+def test_saturation_reproducer(engine):
+    """The two-element case: 255 * 127 twice, output scale 1024. qeq gives the exact 63 under
+    both engines; PyTorch's onednn gives 32 where it saturates."""
+    k = 2 + 2 * next(_shapes)  # a shape of its own; the extra inputs are zero
+    mod = nnq.Linear(k, 1, bias_=False)
+    wv = torch.zeros(1, k)
+    wv[0, :2] = 127
+    mod.set_weight_bias(torch.quantize_per_tensor(wv, 1.0, 0, torch.qint8), None)
+    mod.scale, mod.zero_point = 1024.0, 0
+    xv = torch.zeros(1, k)
+    xv[0, :2] = 255
+    x = torch.quantize_per_tensor(xv, 1.0, 0, torch.quint8)
+    assert int(qt.quantized_linear(mod, x).int_repr()) == 63
+    saturates = engine == "onednn" and probe().saturates
+    assert int(mod(x).int_repr()) == (32 if saturates else 63)
+
+
+def test_onednn_probe_agrees_with_its_isa():
+    """The probe's verdict and the ISA oneDNN reports belong together; with
+    ONEDNN_MAX_CPU_ISA=AVX2 (run-tests.sh's second pass) it must saturate."""
+    info = probe()
+    if not info.available:
+        pytest.skip("PyTorch has no onednn engine")
+    print(info.describe())
+    if info.isa.startswith("Intel AVX-512 with Intel DL Boost"):  # VNNI: vpdpbusd, exact
+        assert not info.saturates, info
+    elif "DL Boost" not in info.isa:  # AVX2, AVX-512 without VNNI, SSE4.1: vpmaddubsw
+        assert info.saturates, info
+    if info.max_cpu_isa.upper() == "AVX2":
+        assert info.saturates and info.isa == "Intel AVX2", info
 
 
 @pytest.mark.parametrize("per_channel,bias", itertools.product([False, True], repeat=2))

@@ -206,6 +206,7 @@ def write_conv(writer_cls, seed=20261125):
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
     w = writer_cls("conv.txt")
+    gc.require_exact_onednn("conv.txt")
     w.lines.append(gc.cpu_line())
     mism = {e: [0, 0, 0] for e in gc.ENGINES}  # mismatches, outputs, exact halves
     bad, records = [], []

@@ -31,10 +31,13 @@ PyTorch 1.13 caches per process (oneDNN: ideep's primitive cache ignores zero po
 QNNPACK: the requantization scale is recomputed only when the input scale changes), so
 every PyTorch call here runs in a forked child with fresh state.
 """
+import importlib.util
 import math
 import os
 import pickle
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -108,10 +111,11 @@ def static_qnnpack(xq, s_x, x_zp, wq, s_w, w_zp, bias, s_y, y_zp, relu, signed=F
     return y - off
 
 
-def static_onednn(xq, s_x, x_zp, wq, s_w, w_zp, bias, s_y, y_zp, relu):
+def static_onednn(xq, s_x, x_zp, wq, s_w, w_zp, bias, s_y, y_zp, relu, acc=None):
+    """acc: the integer sums to requantize (default: the exact ones, acc_of)."""
     n = wq.shape[0]
     s_w = np.broadcast_to(np.asarray(s_w, f32), (n,))
-    acc = acc_of(xq, x_zp, wq, w_zp).astype(f32)
+    acc = (acc_of(xq, x_zp, wq, w_zp) if acc is None else np.asarray(acc)).astype(f32)
     b = np.zeros(n, f32) if bias is None else np.asarray(bias, f32)
     bs = ((f32(1) / f32(s_x)) * (f32(1) / s_w).astype(f32)).astype(f32)
     m = ((f32(1) / f32(s_y)) / bs).astype(f32)
@@ -239,6 +243,28 @@ def check_choose_qparams(rng, count=4000):
     assert bad == 0
 
 
+def _load_onednn_exactness():
+    """python/qeq/_onednn_exactness.py by path: it needs no libqeq, so no build either."""
+    path = Path(__file__).resolve().parents[2] / "python" / "qeq" / "_onednn_exactness.py"
+    spec = importlib.util.spec_from_file_location("qeq_onednn_exactness", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+onednn_exactness = _load_onednn_exactness()
+
+
+def require_exact_onednn(fixture):
+    """Onednn fixtures come only from a oneDNN that adds products exactly (VNNI): elsewhere
+    it saturates pairs in int16 and its outputs are not the formula's."""
+    info = onednn_exactness.probe()
+    if info.saturates:
+        raise SystemExit(f"{fixture}: not written: {info.describe()}. Its onednn cases must "
+                         "come from a CPU with AVX-512 VNNI and ONEDNN_MAX_CPU_ISA unset.")
+
+
 def cpu_line():
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
@@ -248,7 +274,9 @@ def cpu_line():
                   if l.startswith("Model name")), "unknown")
     flags = set(out.split())
     have = " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in ("avx512_vnni", "avx2"))
-    return f"# cpu: {model}; {have}; torch {torch.__version__}; engines onednn (0), qnnpack (1)"
+    isa = onednn_exactness.probe().isa or "unknown"
+    return (f"# cpu: {model}; {have}; oneDNN isa {isa}; torch {torch.__version__}; "
+            "engines onednn (0), qnnpack (1)")
 
 
 # ---------------------------------------------------------------- case generation
@@ -453,6 +481,7 @@ def write_gemm(writer_cls, seed=20261124):
     rng = np.random.default_rng(seed)
     check_choose_qparams(np.random.default_rng(seed + 1))
     w = writer_cls("gemm.txt")
+    require_exact_onednn("gemm.txt")
     w.lines.append(cpu_line())
     mism = {e: [0, 0, 0] for e in ENGINES}  # mismatches, outputs, exact ties
     bad = []

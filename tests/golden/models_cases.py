@@ -354,6 +354,7 @@ def model_case(spec):
 def write_models(writer_cls):
     torch.set_num_threads(1)
     w = writer_cls("models.txt")
+    gc.require_exact_onednn("models.txt")
     w.lines.append(gc.cpu_line())
     w.lines.append("# data: torch.rand = (mt19937 draw & (2^24 - 1)) * 2^-24 from rng_state "
                    "(left, next, words); sums and heads in units of 2^-24")
