@@ -4,7 +4,8 @@ An input is used where it lies: a float32 (or the stated dtype), C-contiguous, C
 tensor is passed by address. Anything else raises TypeError (wrong type or dtype) or
 ValueError (non-contiguous, read-only where written, not on the CPU); nothing is copied
 behind the caller's back. Plain Python sequences are the one exception: they own no buffer
-the caller could expect to see written, so they are converted.
+the caller could expect to see written, so they are converted (integers checked against the
+C type first, qeq._checks, where numpy's cast would wrap them).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ._checks import check_int, check_int_array
 from ._lib import MAX_DIMS, Shape
 
 _TORCH_DTYPES = {
@@ -68,14 +70,22 @@ def shape_struct(dims: Sequence[int], name: str) -> Shape:
     s = Shape()
     s.ndim = len(dims)
     for i, d in enumerate(dims):
-        s.dims[i] = d
+        s.dims[i] = check_int(d, f"{name}: shape[{i}]", "size_t")
     return s
+
+
+_INT_CTYPES = {np.dtype(np.int32): "int32_t"}
 
 
 def vector(x: Any, name: str, length: int | None = None, dtype: Any = np.float32,
            writable: bool = False) -> tuple[int, Any]:
-    """A 1-D parameter vector (scales, means, ...): arrays/tensors are checked as buffer()
-    does, Python sequences converted. Returns (address, keep-alive)."""
+    """A 1-D parameter vector (scales, means, zero points, ...): arrays/tensors are checked
+    as buffer() does, Python sequences converted; integers (int32 zero points) are checked
+    against their C type first (qeq._checks), as numpy's cast would wrap them. Returns
+    (address, keep-alive)."""
+    ctype = _INT_CTYPES.get(np.dtype(dtype))
+    if ctype is not None and not isinstance(x, np.ndarray) and not is_tensor(x):
+        x = check_int_array(x, name, ctype)
     ptr, shape, keep = buffer(x, name, dtype, writable, sequence_ok=True)
     n = 1
     for d in shape:

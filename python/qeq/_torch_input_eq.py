@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from . import core
+from ._checks import check_int
 from ._int8 import fake_quantize_per_tensor, fake_quantize_range
 from ._lib import ShapeMismatchError
 from ._torch_layers import _FUSED_RELU, layer_of
@@ -183,6 +184,8 @@ def equalize_inputs(model: nn.Module, layers: Sequence[Any], batches: Sequence[A
     pre-hook multiplying its input by s. alpha=0.5 with ranges is PyTorch's rule; other alphas / use_absmax are SmoothQuant's. selective=N
     equalizes only the N layers with the lowest SQNR (Python's [:N]). Every check runs
     before any weight changes."""
+    if selective is not None:  # checked now, not after calibrating
+        selective = check_int(selective, f"{_FN}: selective", "ptrdiff_t")
     batches = list(batches)
     named = _named(model, layers)
     if producers == "auto":

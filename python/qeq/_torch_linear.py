@@ -39,18 +39,20 @@ def _engine() -> str:
 
 
 def _weight_qparams(weight: torch.Tensor) -> tuple[Any, Any, Any]:
-    """(int8 values [n][k], float32 scales, int32 zero points) of a quantized weight."""
+    """(int8 values [n][k], float32 scales, zero points) of a quantized weight. The zero
+    points stay Python ints (torch keeps them as int64): Gemm checks them against the int32_t
+    they become instead of a numpy cast wrapping them."""
     if weight.dtype != torch.qint8:
         raise UnsupportedError(f"{_FN}: module weight: expected qint8, got {weight.dtype}", _FN)
     if weight.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
         scales = np.array([weight.q_scale()], np.float32)
-        zero_points = np.array([weight.q_zero_point()], np.int32)
+        zero_points = [weight.q_zero_point()]
     elif weight.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
         if weight.q_per_channel_axis() != 0:
             raise UnsupportedError(f"{_FN}: module weight: per-channel qparams must be along "
                                    "the output channels (axis 0)", _FN)
         scales = weight.q_per_channel_scales().numpy().astype(np.float32)
-        zero_points = weight.q_per_channel_zero_points().numpy().astype(np.int32)
+        zero_points = weight.q_per_channel_zero_points().tolist()
     else:
         raise UnsupportedError(f"{_FN}: module weight: qscheme {weight.qscheme()} is not "
                                "supported", _FN)

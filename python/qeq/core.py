@@ -4,6 +4,11 @@ Tensors are float32 (quantized data int8/uint8, accumulators int32), C-contiguou
 CPU; numpy arrays and torch tensors are both accepted and passed by address. Results are
 new numpy arrays unless an ``out`` is given. Failures raise the QeqError subclass of the C
 status, carrying qeq_last_error(); on failure nothing was written.
+
+Integer arguments (axes, counts, zero points, quant_min / quant_max, groups, ...) are
+checked against the C type they are passed as before anything reaches C (qeq._checks):
+TypeError for a non-integer (a float is not truncated; bools and numpy integers are
+integers), OverflowError outside the C type's range, ValueError for a negative count.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from ._arrays import buffer, shape_struct, vector
+from ._checks import check_int
 from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as _CLayer,
                    ObserverConfig, api, lib)
 
@@ -119,16 +125,22 @@ def _out_f32(n: int, out: Any, name: str) -> tuple[Any, int]:
     return out, ptr
 
 
-def _axis_len(shape: Sequence[int], axis: int, name: str) -> int:
+def _axis(axis: Any, func: str) -> int:
+    """An axis argument, passed to C as an int (negative: from the end)."""
+    return check_int(axis, f"{func}: axis", "int")
+
+
+def _axis_len(shape: Sequence[int], axis: int, func: str) -> int:
     if not -len(shape) <= axis < len(shape):
-        raise ValueError(f"{name}: axis {axis} out of range for {len(shape)} dimensions")
+        raise ValueError(f"{func}: axis {axis} out of range for x's {len(shape)} dimensions")
     return shape[axis]
 
 
 def channel_minmax(x: ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel min and max along `axis` (NaN propagates; -0.0 < +0.0)."""
+    axis = _axis(axis, "channel_minmax")
     ptr, shape, _ = buffer(x, "x")
-    n = _axis_len(shape, axis, "x")
+    n = _axis_len(shape, axis, "channel_minmax")
     lo, plo = _out_f32(n, None, "min")
     hi, phi = _out_f32(n, None, "max")
     api.qeq_channel_minmax_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, plo, phi)
@@ -137,15 +149,17 @@ def channel_minmax(x: ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 def channel_range(x: ArrayLike, axis: int = 0, out: Any = None) -> Any:
     """max - min per channel along `axis`, PyTorch's channel_range bit for bit."""
+    axis = _axis(axis, "channel_range")
     ptr, shape, _ = buffer(x, "x")
-    out, pout = _out_f32(_axis_len(shape, axis, "x"), out, "out")
+    out, pout = _out_f32(_axis_len(shape, axis, "channel_range"), out, "out")
     api.qeq_channel_range_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, pout)
     return out
 
 
 def channel_absmax(x: ArrayLike, axis: int = 0, out: Any = None) -> Any:
+    axis = _axis(axis, "channel_absmax")
     ptr, shape, _ = buffer(x, "x")
-    out, pout = _out_f32(_axis_len(shape, axis, "x"), out, "out")
+    out, pout = _out_f32(_axis_len(shape, axis, "channel_absmax"), out, "out")
     api.qeq_channel_absmax_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, pout)
     return out
 
@@ -160,8 +174,9 @@ def tensor_minmax(x: ArrayLike) -> tuple[float, float]:
 
 def scale_channels(x: ArrayLike, scales: Any, axis: int = 0, out: Any = None) -> Any:
     """out[..., c, ...] = x[..., c, ...] * scales[c]; in place when out is x."""
+    axis = _axis(axis, "scale_channels")
     ptr, shape, _ = buffer(x, "x")
-    n = _axis_len(shape, axis, "x")
+    n = _axis_len(shape, axis, "scale_channels")
     psc, _keep = vector(scales, "scales", n)
     if out is None:
         out = np.empty(shape, dtype=np.float32)
@@ -174,14 +189,18 @@ def scale_channels(x: ArrayLike, scales: Any, axis: int = 0, out: Any = None) ->
 
 # ---- quantization parameters and observers -------------------------------------------------
 
-def _config(dtype: Any, qscheme: Any, reduce_range: bool, quant_min: int | None,
+def _config(func: str, dtype: Any, qscheme: Any, reduce_range: bool, quant_min: int | None,
             quant_max: int | None, eps: float | None, averaging_constant: float,
             ch_axis: int) -> ObserverConfig:
+    if (quant_min is None) != (quant_max is None):
+        raise ValueError(f"{func}: quant_min and quant_max must be given together")
+    if quant_min is not None:
+        quant_min = check_int(quant_min, f"{func}: quant_min", "int32_t")
+        quant_max = check_int(quant_max, f"{func}: quant_max", "int32_t")
+    ch_axis = check_int(ch_axis, f"{func}: ch_axis", "int")
     cfg = lib.qeq_observer_config_default(_enum(DTYPES, dtype, "dtype"),
                                           _enum(QSCHEMES, qscheme, "qscheme"))
     cfg.reduce_range = int(bool(reduce_range))
-    if (quant_min is None) != (quant_max is None):
-        raise ValueError("quant_min and quant_max must be given together")
     if quant_min is not None:
         cfg.has_custom_range, cfg.quant_min, cfg.quant_max = 1, quant_min, quant_max
     if eps is not None:
@@ -195,7 +214,8 @@ def quant_range(dtype: Any = "quint8", qscheme: Any = "per_tensor_affine",
                 reduce_range: bool = False, quant_min: int | None = None,
                 quant_max: int | None = None) -> tuple[int, int]:
     """PyTorch's calculate_qmin_qmax."""
-    cfg = _config(dtype, qscheme, reduce_range, quant_min, quant_max, None, 0.0, 0)
+    cfg = _config("quant_range", dtype, qscheme, reduce_range, quant_min, quant_max, None, 0.0,
+                  0)
     lo, hi = c_int32(), c_int32()
     api.qeq_quant_range(ctypes.byref(cfg), ctypes.byref(lo), ctypes.byref(hi))
     return lo.value, hi.value
@@ -207,7 +227,8 @@ def calculate_qparams(min_val: Any, max_val: Any, dtype: Any = "quint8",
                       eps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scale and zero point per channel from observed min/max, as PyTorch's observers.
     The zero points are float32 for per_channel_affine_float_qparams, else int32."""
-    cfg = _config(dtype, qscheme, reduce_range, quant_min, quant_max, eps, 0.0, 0)
+    cfg = _config("calculate_qparams", dtype, qscheme, reduce_range, quant_min, quant_max, eps,
+                  0.0, 0)
     pmin, kmin = vector(min_val, "min_val")
     count = kmin.size if isinstance(kmin, np.ndarray) else kmin.numel()
     pmax, _kmax = vector(max_val, "max_val", count)
@@ -230,8 +251,8 @@ class Observer:
                  quant_max: int | None = None, eps: float | None = None,
                  averaging_constant: float = 0.0, ch_axis: int = 0):
         self._handle = None
-        self._config = _config(dtype, qscheme, reduce_range, quant_min, quant_max, eps,
-                               averaging_constant, ch_axis)
+        self._config = _config("Observer", dtype, qscheme, reduce_range, quant_min, quant_max,
+                               eps, averaging_constant, ch_axis)
         handle = ctypes.c_void_p()
         api.qeq_observer_create(ctypes.byref(self._config), ctypes.byref(handle))
         self._handle = handle
@@ -272,11 +293,10 @@ class Observer:
 
 # ---- quantize, dequantize, fake-quantize, requantize, SQNR ---------------------------------
 
-def _qparams(shape: Sequence[int], axis: int, scales: Any, zero_points: Any,
-             ) -> tuple[int, int, int, Any]:
+def _qparams(func: str, scales: Any, zero_points: Any) -> tuple[int, int, int, Any]:
     pscale, kscale = vector(scales, "scales")
     count = kscale.size if isinstance(kscale, np.ndarray) else kscale.numel()
-    pzp, kzp = vector(zero_points, "zero_points", count, dtype=np.int32)
+    pzp, kzp = vector(zero_points, f"{func}: zero_points", count, dtype=np.int32)
     return count, pscale, pzp, (kscale, kzp)
 
 
@@ -284,11 +304,12 @@ def quantize(x: ArrayLike, scales: Any, zero_points: Any, axis: int = 0,
              dtype: Any = "qint8") -> np.ndarray:
     """torch.quantize_per_tensor (one scale) / quantize_per_channel (one per channel along
     axis), as int8 (qint8) or uint8 (quint8) integers."""
+    axis = _axis(axis, "quantize")
     ptr, shape, _ = buffer(x, "x")
     code = _enum(DTYPES, dtype, "dtype")
     if code not in (0, 1):
         raise ValueError("quantize: dtype must be quint8 or qint8")
-    count, psc, pzp, _keep = _qparams(shape, axis, scales, zero_points)
+    count, psc, pzp, _keep = _qparams("quantize", scales, zero_points)
     out = np.empty(shape, np.uint8 if code == 0 else np.int8)
     api.qeq_quantize_f32(ctypes.byref(shape_struct(shape, "x")), ptr, axis, code, count, psc,
                          pzp, out.__array_interface__["data"][0])
@@ -297,6 +318,7 @@ def quantize(x: ArrayLike, scales: Any, zero_points: Any, axis: int = 0,
 
 def dequantize(q: Any, scales: Any, zero_points: Any, axis: int = 0) -> np.ndarray:
     """scale * (q - zero_point) as float32; q is uint8 (quint8) or int8 (qint8)."""
+    axis = _axis(axis, "dequantize")
     for code, dt in ((0, np.uint8), (1, np.int8)):
         try:
             ptr, shape, _ = buffer(q, "q", dt)
@@ -305,7 +327,7 @@ def dequantize(q: Any, scales: Any, zero_points: Any, axis: int = 0) -> np.ndarr
             continue
     else:
         raise TypeError("q: expected an int8 or uint8 array or tensor")
-    count, psc, pzp, _keep = _qparams(shape, axis, scales, zero_points)
+    count, psc, pzp, _keep = _qparams("dequantize", scales, zero_points)
     out = np.empty(shape, np.float32)
     api.qeq_dequantize_f32(ctypes.byref(shape_struct(shape, "q")), ptr, axis, code, count, psc,
                            pzp, out.__array_interface__["data"][0])
@@ -316,8 +338,11 @@ def fake_quantize(x: ArrayLike, scales: Any, zero_points: Any, quant_min: int,
                   quant_max: int, axis: int = 0, out: Any = None) -> Any:
     """fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine; in place when
     out is x."""
+    axis = _axis(axis, "fake_quantize")
+    quant_min = check_int(quant_min, "fake_quantize: quant_min", "int32_t")
+    quant_max = check_int(quant_max, "fake_quantize: quant_max", "int32_t")
     ptr, shape, _ = buffer(x, "x")
-    count, psc, pzp, _keep = _qparams(shape, axis, scales, zero_points)
+    count, psc, pzp, _keep = _qparams("fake_quantize", scales, zero_points)
     if out is None:
         out = np.empty(shape, np.float32)
     pout, oshape, _ = buffer(out, "out", writable=True)
@@ -331,6 +356,10 @@ def fake_quantize(x: ArrayLike, scales: Any, zero_points: Any, quant_min: int,
 def requantize(acc: Any, multipliers: Any, zero_point: int, quant_min: int, quant_max: int,
                axis: int = 0, dtype: Any = "quint8") -> np.ndarray:
     """int32 accumulators to 8-bit with float multipliers (one, or one per channel)."""
+    axis = _axis(axis, "requantize")
+    zero_point = check_int(zero_point, "requantize: zero_point", "int32_t")
+    quant_min = check_int(quant_min, "requantize: quant_min", "int32_t")
+    quant_max = check_int(quant_max, "requantize: quant_max", "int32_t")
     ptr, shape, _ = buffer(acc, "acc", np.int32)
     code = _enum(DTYPES, dtype, "dtype")
     if code not in (0, 1):
@@ -356,7 +385,9 @@ def sqnr(ref: ArrayLike, x: ArrayLike) -> float:
 
 
 def select_lowest_sqnr(sqnrs: Sequence[float], n: int) -> list[int]:
-    """Indices of the n lowest SQNRs (stable ascending order, Python's [:n] semantics)."""
+    """Indices of the n lowest SQNRs (stable ascending order, Python's [:n] semantics; n is
+    a C ptrdiff_t: OverflowError beyond it)."""
+    n = check_int(n, "select_lowest_sqnr: n", "ptrdiff_t")
     values = np.ascontiguousarray(np.asarray(sqnrs, dtype=np.float64).reshape(-1))
     chosen = np.empty(max(values.size, 1), np.uintp)
     count = c_size_t()
@@ -385,18 +416,20 @@ class Layer:
 
     def struct(self) -> _CLayer:
         """The C descriptor (checked by qeq_layer_init); valid while weight/bias live."""
+        groups = check_int(self.groups, "Layer: groups", "size_t", lo=1)
         wptr, wshape, _ = buffer(self.weight, "weight", writable=True)
         bptr = None
         if self.bias is not None:
-            out = wshape[1] * self.groups if self.kind.startswith("conv_t") else wshape[0]
+            out = wshape[1] * groups if self.kind.startswith("conv_t") else wshape[0]
             bptr, bshape, _ = buffer(self.bias, "bias", writable=True)
             if _numel(bshape) != out:
                 raise ValueError(f"bias: expected {out} values (the output channels), "
                                  f"got {_numel(bshape)}")
-        dims = (c_size_t * len(wshape))(*wshape)
+        dims = (c_size_t * len(wshape))(*[check_int(d, f"Layer: weight shape[{i}]", "size_t")
+                                          for i, d in enumerate(wshape)])
         layer = _CLayer()
         api.qeq_layer_init(ctypes.byref(layer), _enum(LAYER_KINDS, self.kind, "layer kind"),
-                           len(wshape), dims, wptr, bptr, self.groups,
+                           len(wshape), dims, wptr, bptr, groups,
                            _enum(ACTIVATIONS, self.activation, "activation"))
         return layer
 
@@ -446,7 +479,8 @@ class EqualizeResult(NamedTuple):
 def equalize_groups(groups: Sequence[Sequence[Layer]], threshold: float = 1e-4,
                     max_sweeps: int = 1000) -> EqualizeResult:
     """PyTorch's equalize() on chains of layers: group [a, b, c] is the pairs [a, b], [b, c];
-    sweeps until the weights change by less than threshold (or max_sweeps)."""
+    sweeps until the weights change by less than threshold or max_sweeps (>= 1) sweeps ran."""
+    max_sweeps = check_int(max_sweeps, "equalize_groups: max_sweeps", "size_t", lo=1)
     structs, sizes = [], []
     for group in groups:
         sizes.append(len(group))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import buffer, is_tensor, vector
+from ._checks import check_int
 from ._lib import GemmConfig, InvalidArgumentError, api, lib
 
 ENGINES = {"onednn": 0, "qnnpack": 1}
@@ -60,17 +61,19 @@ class Gemm:
                  output_zero_point: int = 0, clamp: Any = "none", engine: str = "onednn",
                  dynamic: bool = False, reduce_range: bool = False):
         self._handle = None
+        input_zero_point = check_int(input_zero_point, "Gemm: input_zero_point", "int32_t")
+        output_zero_point = check_int(output_zero_point, "Gemm: output_zero_point", "int32_t")
         wptr, wshape, _ = buffer(weight, "weight", np.int8)
         if len(wshape) != 2:
             raise ValueError(f"weight: expected [n][k], got {len(wshape)} dimensions")
-        n, k = wshape
+        n, k = (check_int(d, f"Gemm: weight shape[{i}]", "size_t") for i, d in enumerate(wshape))
         cfg = lib.qeq_gemm_config_default()
         cfg.n, cfg.k, cfg.weights = n, k, wptr
         pscale, kscale = vector(weight_scales, "weight_scales")
         cfg.weight_qparam_count, cfg.weight_scales = _count(kscale), pscale
         keep = [kscale]
         if weight_zero_points is not None:
-            pzp, kzp = vector(weight_zero_points, "weight_zero_points", _count(kscale),
+            pzp, kzp = vector(weight_zero_points, "Gemm: weight_zero_points", _count(kscale),
                               dtype=np.int32)
             cfg.weight_zero_points = pzp
             keep.append(kzp)
@@ -113,7 +116,10 @@ class Gemm:
         ptr, shape, _ = buffer(x, "x", dtype)
         if not shape or shape[-1] != self.k:
             raise ValueError(f"x: expected [..., {self.k}] (k = {self.k}), got {tuple(shape)}")
-        m = int(np.prod(shape[:-1], dtype=np.int64)) if len(shape) > 1 else 1
+        m = 1
+        for d in shape[:-1]:  # Python ints: no int64 wrap
+            m *= d
+        m = check_int(m, "Gemm: x rows (m)", "size_t")
         oshape = tuple(shape[:-1]) + (self.n,)
         out_dtype = self._output_np
         if out is None:
@@ -140,6 +146,7 @@ class Gemm:
     def _run_at(self, m: int, input_address: int, output_address: int) -> None:
         """run() on raw addresses (qeq.torch's quantized tensors, which numpy cannot view);
         the caller has checked the buffers hold m rows of k inputs and n outputs."""
+        m = check_int(m, "Gemm: m", "size_t")
         item = np.dtype(self._output_np).itemsize
         api.qeq_gemm_run(self._handle, m, input_address, self.k, output_address,
                          self.n * item, None)

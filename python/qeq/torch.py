@@ -36,6 +36,7 @@ import torch.nn.intrinsic as nni
 
 from . import core
 from ._arrays import buffer
+from ._checks import check_int
 from ._torch_discover import Discovery, Refusal, find_chains
 from ._torch_input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
                               observe_input_ranges)
@@ -60,6 +61,7 @@ class FusionError(ValueError, AssertionError):
 
 def channel_range(input: torch.Tensor, axis: int = 0) -> torch.Tensor:
     """max - min of `input` per index of `axis` (PyTorch's channel_range, bit for bit)."""
+    axis = check_int(axis, "channel_range: axis", "int")
     out = torch.empty(input.shape[axis] if input.dim() else 0, dtype=torch.float32)
     core.channel_range(input, axis, out)
     return out
@@ -111,6 +113,7 @@ def equalize(model: nn.Module, paired_modules_list: Sequence[Sequence[Any]],
     Groups are lists of dotted names or module objects; [a, b, c] means [a, b], [b, c].
     The sweep count and final change of the last call are in qeq.torch.last_equalize_report."""
     global last_equalize_report
+    max_sweeps = check_int(max_sweeps, "equalize: max_sweeps", "size_t", lo=1)
     groups = _resolve(model, paired_modules_list)
     if not inplace:
         model = copy.deepcopy(model)
