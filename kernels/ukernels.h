@@ -133,6 +133,8 @@ typedef void qeq_s32_q8_rrequant_ukernel_fn(size_t outer, size_t channels, size_
  *        a float bias_f with bias_q = 0 and adds its zero point in float before rounding
  *        (out_offset = zero point, out_zero_point = 0). (float)x + 0.0f == (float)x.)
  *   F32: v = (float)acc * (a_scale * multiplier[j]) + bias_f[j]  (each step float32)
+ *        v = v < out_lo ? out_lo : v, then v = v > out_hi ? out_hi : v (NaN and -0.0 pass;
+ *        with bounds -inf and inf every value passes bit for bit)
  * Rounding uses the current rounding mode (nearest even by default), as cvtps2dq does.
  *
  * Packed weights. N is cut into panels of NR columns (the last one zero-padded); panel p
@@ -149,8 +151,8 @@ typedef struct qeq_gemm_ukernel_params {
   int32_t a_zero_point;   /* za, in the uint8 domain (qint8 inputs arrive as a + 128) */
   int32_t out_zero_point; /* Q8: added as an integer after rounding */
   float out_offset;       /* Q8: added in float before clamping and rounding */
-  float out_lo;           /* Q8: qmin - out_zero_point */
-  float out_hi;           /* Q8: qmax - out_zero_point */
+  float out_lo;           /* Q8: qmin - out_zero_point; F32: lower bound (-inf: none) */
+  float out_hi;           /* Q8: qmax - out_zero_point; F32: upper bound (inf: none) */
   float a_scale;          /* F32: the activation scale */
   int32_t store;          /* QEQ_GEMM_STORE_* */
 } qeq_gemm_ukernel_params;

@@ -106,12 +106,8 @@ qeq_status qeq_apply_input_equalization(qeq_layer* layer, qeq_layer* producer,
       {"scales", scales, in * sizeof(float), 0, 0}};
   status = qeq_check_overlaps(fn, buffers, sizeof buffers / sizeof buffers[0]);
   if (status != QEQ_OK) return status;
-  for (size_t j = 0; j < in; j++) {
-    if (!(isfinite(scales[j]) && scales[j] > 0.0f) || !isfinite(1.0f / scales[j])) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: scales[%zu] = %g is not finite and > 0", fn,
-                      j, (double)scales[j]);
-    }
-  }
+  status = qeq_check_scales(fn, "scales", scales, in);
+  if (status != QEQ_OK) return status;
   if (producer != NULL && producer->bias != NULL) {
     status = qeq_check_finite(fn, "producer's bias", producer->bias, in);
     if (status != QEQ_OK) return status;

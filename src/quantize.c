@@ -38,12 +38,9 @@ static qeq_status check_qparams(const char* fn, const qeq_shape* shape, const vo
                       view->channels);
     }
   }
+  status = qeq_check_scales(fn, "scales", scales, count);
+  if (status != QEQ_OK) return status;
   for (size_t c = 0; c < count; c++) {
-    if (!(scales[c] > 0.0f) || !isfinite(scales[c]) || !isfinite(1.0f / scales[c])) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: scales[%zu] = %g must be positive, finite, with a finite reciprocal", fn,
-                      c, (double)scales[c]);
-    }
     if (zero_points[c] < qmin || zero_points[c] > qmax) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: zero_points[%zu] = %d is outside [%d, %d]",
                       fn, c, (int)zero_points[c], (int)qmin, (int)qmax);

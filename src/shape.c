@@ -27,7 +27,7 @@ static qeq_status count_elements(const char* fn, size_t ndim, const size_t* dims
   }
   if (has_zero) count = 0;
   /* Byte offsets must fit too (and pointer differences must stay defined). */
-  if (count > (size_t)PTRDIFF_MAX / sizeof(float)) {
+  if (count > QEQ_MAX_BYTES / sizeof(float)) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: shape of %zu elements exceeds addressable bytes",
                     fn, count);
   }
@@ -58,6 +58,42 @@ qeq_status qeq_axis_view_make(const char* fn, const qeq_shape* shape, int axis,
   view->channels = shape->dims[a];
   view->numel = numel;
   /* With a zero dim the partial products above may wrap; numel == 0 tells callers. */
+  return QEQ_OK;
+}
+
+int qeq_span_fits(size_t rows, size_t row_bytes, size_t stride, size_t* bytes) {
+  if (rows == 0) {
+    *bytes = 0;
+    return 1;
+  }
+  if (row_bytes > QEQ_MAX_BYTES) return 0;
+  /* the last row's start, then its end, both within QEQ_MAX_BYTES */
+  if (stride != 0 && rows - 1 > (QEQ_MAX_BYTES - row_bytes) / stride) return 0;
+  *bytes = (rows - 1) * stride + row_bytes;
+  return 1;
+}
+
+int qeq_scale_is_valid(float scale) {
+  return scale > 0.0f && isfinite(scale) && isfinite(1.0f / scale);
+}
+
+qeq_status qeq_check_scale(const char* fn, const char* name, float scale) {
+  if (qeq_scale_is_valid(scale)) return QEQ_OK;
+  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                  "%s: %s = %g is not a valid scale (positive, finite, with a finite reciprocal)",
+                  fn, name, (double)scale);
+}
+
+qeq_status qeq_check_scales(const char* fn, const char* name, const float* scales, size_t count) {
+  if (scales == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+  for (size_t i = 0; i < count; i++) {
+    if (!qeq_scale_is_valid(scales[i])) {
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: %s[%zu] = %g is not a valid scale (positive, finite, with a finite "
+                      "reciprocal)",
+                      fn, name, i, (double)scales[i]);
+    }
+  }
   return QEQ_OK;
 }
 

@@ -3,7 +3,18 @@
 #ifndef QEQ_SRC_SHAPE_H
 #define QEQ_SRC_SHAPE_H
 
+#include <stdint.h>
+
 #include <qeq/shape.h>
+
+/* The most bytes a call may span or offset into one buffer: pointer arithmetic and pointer
+ * differences are defined only up to PTRDIFF_MAX, not SIZE_MAX. */
+#define QEQ_MAX_BYTES ((size_t)PTRDIFF_MAX)
+
+/* *bytes = (rows - 1) * stride + row_bytes (0 for no rows): the bytes `rows` rows of
+ * row_bytes each, `stride` bytes apart, span from the first one's start. 1 if that and every
+ * row's offset fit in QEQ_MAX_BYTES, else 0 (*bytes untouched). */
+int qeq_span_fits(size_t rows, size_t row_bytes, size_t stride, size_t* bytes);
 
 typedef struct qeq_axis_view {
   size_t outer;    /* product of the dims before the axis */
@@ -42,6 +53,17 @@ typedef struct qeq_buffer {
  * except that it may be exactly its `in_place_of` partner; inputs may overlap each other.
  * QEQ_ERROR_INVALID_ARGUMENT names both buffers. */
 qeq_status qeq_check_overlaps(const char* fn, const qeq_buffer* buffers, size_t count);
+
+/* The one rule for a quantization scale, at every entry point that takes one: positive, finite
+ * and with a finite float32 reciprocal (the kernels multiply by 1.0f / scale, which is inf for
+ * scales below about 2^-128, all subnormal). */
+int qeq_scale_is_valid(float scale);
+/* QEQ_ERROR_INVALID_ARGUMENT naming `name` (as the caller spells it, e.g.
+ * "config->input_scale") unless qeq_scale_is_valid(scale). Messages start with `fn`. */
+qeq_status qeq_check_scale(const char* fn, const char* name, float scale);
+/* qeq_check_scale on scales[0..count), naming `name[i]`; QEQ_ERROR_INVALID_ARGUMENT if scales
+ * is NULL. */
+qeq_status qeq_check_scales(const char* fn, const char* name, const float* scales, size_t count);
 
 /* qeq_shape_init with messages naming `fn`. */
 qeq_status qeq_shape_init_for(const char* fn, qeq_shape* shape, size_t ndim, const size_t* dims);

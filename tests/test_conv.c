@@ -17,7 +17,7 @@ static size_t element_bytes(const qeq_conv_config* c) {
 }
 
 /* Creates, runs under the current dispatch and compares with the reference byte for byte
- * (the output pixel stride has 3 spare bytes that must stay untouched). */
+ * (the output pixel stride has 3 spare elements that must stay untouched). */
 static void check_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t w, const uint8_t* x,
                        pthreadpool_t pool, const char* what) {
   qeq_conv* conv = NULL;
@@ -25,7 +25,7 @@ static void check_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t 
   size_t oh = 0, ow = 0;
   CHECK(qeq_conv_output_size(conv, h, w, &oh, &ow) == QEQ_OK, "%s: %s", what, qeq_last_error());
   const size_t pixel = c->output_channels * element_bytes(c);
-  const size_t stride = pixel + 3, pixels = batch * oh * ow;
+  const size_t stride = pixel + 3 * element_bytes(c), pixels = batch * oh * ow;
   uint8_t* y = malloc(pixels * stride);
   uint8_t* dense = malloc(pixels * pixel);
   uint8_t* want = malloc(pixels * pixel);
@@ -116,6 +116,7 @@ static void make_random_conv(test_rng* rng, int shape_kind, random_conv* rc) {
   c.output_zero_point =
       (c.output_dtype == QEQ_DTYPE_QINT8 ? -128 : 0) + (int32_t)rng_below(rng, 256);
   c.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
+  if (c.output == QEQ_GEMM_OUTPUT_INT32) c.clamp = QEQ_GEMM_CLAMP_NONE; /* refused there */
   c.clamp_min = -1.5f, c.clamp_max = 2.25f;
   c.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
   rc->c = c;
@@ -529,11 +530,41 @@ static void bad_engine(qeq_conv_config* c) {
 static void bad_huge_k(qeq_conv_config* c) {
   c->input_channels = 8000, c->groups = 1; /* 8000 x 3 x 3 = 72000 > 65793 */
 }
+static void bad_subnormal_scale(qeq_conv_config* c) {
+  static const float s[4] = {0.02f, 0.02f, 0.02f, 1e-40f}; /* 1 / s is inf */
+  c->weight_qparam_count = 4;
+  c->weight_scales = s;
+  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+}
+static void bad_int32_clamp(qeq_conv_config* c) {
+  c->output = QEQ_GEMM_OUTPUT_INT32;
+  c->clamp = QEQ_GEMM_CLAMP_RELU6;
+}
+
+/* A valid config (4 -> 4 channels, 2 groups, 3x3) broken by `mutate`: refused with `status`,
+ * a message naming qeq_conv_create and `needle`, *conv untouched. */
+static void expect_config_refused(size_t i, conv_mutator mutate, qeq_status status,
+                                  const char* needle) {
+  static int8_t w[4 * 8000 * 9];
+  static const float scale = 0.02f;
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = 4, c.output_channels = 4, c.groups = 2;
+  c.kernel_height = c.kernel_width = 3;
+  c.weights = w, c.weight_scales = &scale;
+  c.output_scale = 0.1f;
+  mutate(&c);
+  qeq_conv* conv = (qeq_conv*)&c; /* must stay untouched on failure */
+  const qeq_status got = qeq_conv_create(&c, &conv);
+  CHECK(got == status, "case %zu: status %d, want %d (%s)", i, (int)got, (int)status,
+        qeq_last_error());
+  CHECK(conv == (qeq_conv*)&c, "case %zu: *conv written on failure", i);
+  CHECK(strstr(qeq_last_error(), "qeq_conv_create") != NULL &&
+            strstr(qeq_last_error(), needle) != NULL,
+        "case %zu: message \"%s\" lacks \"%s\"", i, qeq_last_error(), needle);
+}
 
 static void test_bad_configs(void** state) {
   (void)state;
-  static int8_t w[4 * 8000 * 9];
-  static const float scale = 0.02f;
   const struct {
     conv_mutator mutate;
     qeq_status status;
@@ -560,22 +591,22 @@ static void test_bad_configs(void** state) {
       {bad_huge_k, QEQ_ERROR_UNSUPPORTED, "kernel_height x kernel_width x input_channels"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    qeq_conv_config c = qeq_conv_config_default();
-    c.input_channels = 4, c.output_channels = 4, c.groups = 2;
-    c.kernel_height = c.kernel_width = 3;
-    c.weights = w, c.weight_scales = &scale;
-    c.output_scale = 0.1f;
-    cases[i].mutate(&c);
-    qeq_conv* conv = (qeq_conv*)&c; /* must stay untouched on failure */
-    const qeq_status got = qeq_conv_create(&c, &conv);
-    CHECK(got == cases[i].status, "case %zu: status %d, want %d (%s)", i, (int)got,
-          (int)cases[i].status, qeq_last_error());
-    CHECK(conv == (qeq_conv*)&c, "case %zu: *conv written on failure", i);
-    CHECK(strstr(qeq_last_error(), "qeq_conv_create") != NULL &&
-              strstr(qeq_last_error(), cases[i].needle) != NULL,
-          "case %zu: message \"%s\" lacks \"%s\"", i, qeq_last_error(), cases[i].needle);
+    expect_config_refused(i, cases[i].mutate, cases[i].status, cases[i].needle);
   }
   CHECK(qeq_conv_create(NULL, NULL) == QEQ_ERROR_INVALID_ARGUMENT, "NULL config accepted");
+}
+
+/* The GEMM's rules through the convolution: a scale without a finite reciprocal (here on a
+ * float output, which never inverts it) and a clamp on the int32 output are refused. */
+static void test_subnormal_scale(void** state) {
+  (void)state;
+  expect_config_refused(0, bad_subnormal_scale, QEQ_ERROR_INVALID_ARGUMENT,
+                        "config->weight_scales[3]");
+}
+
+static void test_int32_clamp(void** state) {
+  (void)state;
+  expect_config_refused(0, bad_int32_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
 }
 
 static void test_bad_runs(void** state) {
@@ -631,6 +662,88 @@ static void test_bad_runs(void** state) {
         qeq_last_error());
   CHECK(qeq_conv_output_size(conv, 5, 5, &oh, &ow) == QEQ_OK && oh == 2 && ow == 3,
         "output size %zu x %zu, want 2 x 3", oh, ow);
+  qeq_conv_destroy(conv);
+}
+
+/* The status and a message naming the function and `word`. */
+static void expect_conv_failure(const char* what, qeq_status got, qeq_status want, const char* fn,
+                                const char* word) {
+  CHECK(got == want, "%s: status %s, want %s (%s)", what, qeq_status_string(got),
+        qeq_status_string(want), qeq_last_error());
+  CHECK(strstr(qeq_last_error(), fn) != NULL && strstr(qeq_last_error(), word) != NULL,
+        "%s: message \"%s\" should name %s and %s", what, qeq_last_error(), fn, word);
+}
+
+/* A 2 -> 2 channel 3x3 convolution with padding 1 and `output`. */
+static qeq_conv* padded_conv(qeq_gemm_output output) {
+  static int8_t w[2 * 2 * 9];
+  for (size_t i = 0; i < sizeof w; i++) w[i] = (int8_t)(i * 5);
+  static const float s = 0.01f;
+  qeq_conv_config c = qeq_conv_config_default();
+  c.input_channels = 2, c.output_channels = 2;
+  c.kernel_height = c.kernel_width = 3, c.padding_height = c.padding_width = 1;
+  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f, c.output = output;
+  qeq_conv* conv = NULL;
+  CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
+  return conv;
+}
+
+/* height + 2 x padding beyond size_t is an overflow, not an input "smaller than the kernel". */
+static void test_output_size_overflow(void** state) {
+  (void)state;
+  static const char size_fn[] = "qeq_conv_output_size", run[] = "qeq_conv_run";
+  qeq_conv* conv = padded_conv(QEQ_GEMM_OUTPUT_QUANTIZED);
+  size_t oh = 77, ow = 77;
+  expect_conv_failure("height + 2 x padding", qeq_conv_output_size(conv, SIZE_MAX, 4, &oh, &ow),
+                      QEQ_ERROR_SIZE_OVERFLOW, size_fn, "overflow");
+  expect_conv_failure("width + 2 x padding", qeq_conv_output_size(conv, 4, SIZE_MAX - 1, &oh, &ow),
+                      QEQ_ERROR_SIZE_OVERFLOW, size_fn, "padding_width");
+  CHECK(oh == 77 && ow == 77, "output size written on failure");
+  uint8_t x[8] = {0}, y[8];
+  memset(y, 0x77, sizeof y);
+  expect_conv_failure("run, height + 2 x padding",
+                      qeq_conv_run(conv, 1, SIZE_MAX, 4, x, 0, y, 0, NULL), QEQ_ERROR_SIZE_OVERFLOW,
+                      run, "overflow");
+  for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
+  qeq_conv_destroy(conv);
+}
+
+/* Pixels spanning more than PTRDIFF_MAX bytes (though within SIZE_MAX): QEQ_ERROR_SIZE_OVERFLOW,
+ * not a read at input + 2^63. */
+static void test_pixel_stride_beyond_ptrdiff(void** state) {
+  (void)state;
+  static const char run[] = "qeq_conv_run";
+  qeq_conv* conv = padded_conv(QEQ_GEMM_OUTPUT_QUANTIZED);
+  uint8_t x[8] = {0}, y[8];
+  memset(y, 0x77, sizeof y);
+  /* 1 x 2 pixels: (2 - 1) * 2^63 + 2 fits size_t */
+  expect_conv_failure("input_pixel_stride 2^63",
+                      qeq_conv_run(conv, 1, 1, 2, x, (size_t)1 << 63, y, 0, NULL),
+                      QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
+  expect_conv_failure("output_pixel_stride 2^63",
+                      qeq_conv_run(conv, 1, 1, 2, x, 0, y, (size_t)1 << 63, NULL),
+                      QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
+  for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
+  qeq_conv_destroy(conv);
+}
+
+/* Float outputs are stored through float pointers: the pointer and output_pixel_stride must
+ * be whole floats. */
+static void test_float_output_alignment(void** state) {
+  (void)state;
+  static const char run[] = "qeq_conv_run";
+  qeq_conv* conv = padded_conv(QEQ_GEMM_OUTPUT_FLOAT); /* 8 bytes per output pixel */
+  uint8_t x[8] = {0};
+  float yf[8];
+  for (size_t i = 0; i < 8; i++) yf[i] = -7.0f;
+  expect_conv_failure("float output_pixel_stride 10",
+                      qeq_conv_run(conv, 1, 1, 2, x, 0, yf, 10, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                      run, "output_pixel_stride 10");
+  expect_conv_failure("float output + 1",
+                      qeq_conv_run(conv, 1, 1, 2, x, 0, (uint8_t*)yf + 1, 0, NULL),
+                      QEQ_ERROR_INVALID_ARGUMENT, run, "aligned");
+  for (size_t i = 0; i < 8; i++) CHECK(yf[i] == -7.0f, "float output written on failure");
+  CHECK(qeq_conv_run(conv, 1, 1, 2, x, 0, yf, 12, NULL) == QEQ_OK, "%s", qeq_last_error());
   qeq_conv_destroy(conv);
 }
 
@@ -807,7 +920,12 @@ int main(void) {
       cmocka_unit_test(test_depthwise_kernel_equals_gemm_path),
       cmocka_unit_test(test_depthwise_multiplier_uses_gemm),
       cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_subnormal_scale),
+      cmocka_unit_test(test_int32_clamp),
       cmocka_unit_test(test_bad_runs),
+      cmocka_unit_test(test_output_size_overflow),
+      cmocka_unit_test(test_pixel_stride_beyond_ptrdiff),
+      cmocka_unit_test(test_float_output_alignment),
       cmocka_unit_test(test_pytorch_golden),
       cmocka_unit_test(test_nhwc_layout),
       cmocka_unit_test(test_nhwc_quantize),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "src/ops/gemm-pack.h"
+#include "tests/support/epilogue-params.h"
 #include "tests/support/test-support.h"
 
 enum { GUARD = 0xA5, MAX_TAPS = 25, MAX_PIXELS = 7, SPARE = 64 };
@@ -43,7 +44,8 @@ static void reference(const dw_case* dc, size_t px, uint8_t* out) {
       const int32_t v = (int32_t)acc;
       memcpy(out + c * 4, &v, 4);
     } else if (p->store == QEQ_GEMM_STORE_F32) {
-      const float v = (float)(int32_t)acc * (p->a_scale * dc->multiplier[c]) + dc->bias_f[c];
+      const float v = epilogue_f32_clamp(
+          (float)(int32_t)acc * (p->a_scale * dc->multiplier[c]) + dc->bias_f[c], p);
       memcpy(out + c * 4, &v, 4);
     } else {
       const float sum = (float)(int32_t)(acc + dc->bias_q[c]) + dc->bias_f[c];
@@ -71,6 +73,7 @@ static void random_params(test_rng* rng, dw_case* dc) {
   p->out_offset = qnnpack ? 0.0f : (float)out_zp;
   p->out_lo = (float)(qmin - p->out_zero_point);
   p->out_hi = (float)(qmax - p->out_zero_point);
+  if (p->store == QEQ_GEMM_STORE_F32) random_f32_bounds(rng, p);
   dc->has_w_zero_points = rng_below(rng, 2) == 0;
   for (size_t c = 0; c < dc->channels; c++) {
     dc->w_zp[c] = dc->has_w_zero_points ? (int32_t)rng_below(rng, 41) - 20 : 0;

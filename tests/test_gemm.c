@@ -45,7 +45,7 @@ static void check_against_reference(const qeq_gemm_config* c, size_t m, const ui
   qeq_gemm* g = NULL;
   const qeq_status st = qeq_gemm_create(c, &g);
   CHECK(st == QEQ_OK, "%s: create: %s", what, qeq_last_error());
-  const size_t y_stride = c->n * output_bytes(c) + 3;
+  const size_t y_stride = c->n * output_bytes(c) + 3 * output_bytes(c); /* whole elements */
   uint8_t* y = malloc(m * y_stride);
   uint8_t* want = malloc(m * y_stride);
   memset(y, 0x5A, m * y_stride);
@@ -132,6 +132,7 @@ static void make_random_config(test_rng* rng, size_t n, size_t k, random_config*
   c.output_scale = (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
   c.output_zero_point = dtype_min(c.output_dtype) + (int32_t)rng_below(rng, 256);
   c.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
+  if (c.output == QEQ_GEMM_OUTPUT_INT32) c.clamp = QEQ_GEMM_CLAMP_NONE; /* refused there */
   c.clamp_min = -1.5f, c.clamp_max = 2.25f;
   c.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
   rc->c = c;
@@ -166,6 +167,147 @@ static void test_random_configs_every_cap(void** state) {
       free_random_config(&rc);
     }
   }
+}
+
+/* ---- float outputs: the clamp on the float result, static and dynamic ---- */
+
+static const qeq_gemm_clamp all_clamps[4] = {QEQ_GEMM_CLAMP_NONE, QEQ_GEMM_CLAMP_RELU,
+                                             QEQ_GEMM_CLAMP_RELU6, QEQ_GEMM_CLAMP_RANGE};
+
+/* y < lo ? lo : y, then y > hi ? hi : y, with the clamp's real bounds. */
+static float clamp_float(float y, qeq_gemm_clamp clamp, float clamp_min, float clamp_max) {
+  const float lo = clamp == QEQ_GEMM_CLAMP_NONE    ? -INFINITY
+                   : clamp == QEQ_GEMM_CLAMP_RANGE ? clamp_min
+                                                   : 0.0f;
+  const float hi = clamp == QEQ_GEMM_CLAMP_RELU6   ? 6.0f
+                   : clamp == QEQ_GEMM_CLAMP_RANGE ? clamp_max
+                                                   : INFINITY;
+  y = y < lo ? lo : y;
+  return y > hi ? hi : y;
+}
+
+/* Static float output with each clamp against the reference (which clamps the float value),
+ * under every cap; without a clamp the bits are the unclamped formula's. */
+static void test_static_float_output_clamps(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 11);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  const size_t shapes[][3] = {{3, 17, 5}, {9, 40, 64}, {5, 70, 300}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    random_config rc;
+    make_random_config(&rng, shapes[s][1], shapes[s][2], &rc);
+    rc.c.output = QEQ_GEMM_OUTPUT_FLOAT;
+    rc.c.bias = rc.bias; /* both signs of output */
+    const size_t m = shapes[s][0];
+    uint8_t* x = malloc(m * rc.c.k);
+    for (size_t i = 0; i < m * rc.c.k; i++) x[i] = (uint8_t)rng_below(&rng, 256);
+    for (size_t c = 0; c < 4; c++) {
+      rc.c.clamp = all_clamps[c];
+      for (size_t t = 0; t < n_isas; t++) {
+        CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+        check_against_reference(&rc.c, m, x, rc.c.k, NULL, qeq_isa_name(isas[t]));
+      }
+      qeq_clear_isa_cap();
+    }
+    free(x);
+    free_random_config(&rc);
+  }
+}
+
+/* PyTorch's dynamic LinearReLU (linear_relu_dynamic: the float output, then relu) is the
+ * dynamic GEMM with CLAMP_RELU: each clamp gives the unclamped output clamped, bit for bit,
+ * under both engines and every cap. */
+static void test_dynamic_float_output_clamps(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 12);
+  const size_t m = 7, n = 37, k = 45;
+  int8_t* w = malloc(n * k);
+  float* scales = malloc(n * sizeof(float));
+  float* bias = malloc(n * sizeof(float));
+  float* x = malloc(m * k * sizeof(float));
+  float* plain = malloc(m * n * sizeof(float));
+  float* clamped = malloc(m * n * sizeof(float));
+  for (size_t i = 0; i < n * k; i++) w[i] = (int8_t)(rng_below(&rng, 256) - 128);
+  for (size_t j = 0; j < n; j++) {
+    scales[j] = ldexpf(1.0f + (float)rng_below(&rng, 1000) / 1000.0f, -8);
+    bias[j] = ((float)rng_below(&rng, 2001) - 1000.0f) / 512.0f;
+  }
+  for (size_t i = 0; i < m * k; i++) x[i] = ((float)rng_below(&rng, 4001) - 2000.0f) / 500.0f;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  size_t changed = 0;
+  for (int engine = 0; engine < 2; engine++) {
+    qeq_gemm_config c = qeq_gemm_config_default();
+    c.n = n, c.k = k, c.weights = w, c.weight_qparam_count = n, c.weight_scales = scales;
+    c.bias = bias, c.dynamic = 1, c.output = QEQ_GEMM_OUTPUT_FLOAT;
+    c.engine = engine ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+    c.clamp_min = -0.75f, c.clamp_max = 1.25f;
+    for (size_t t = 0; t < n_isas; t++) {
+      CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+      qeq_gemm* g;
+      c.clamp = QEQ_GEMM_CLAMP_NONE;
+      CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+      CHECK(qeq_gemm_run_dynamic(g, m, x, k * 4, plain, n * 4, NULL, NULL, NULL) == QEQ_OK, "%s",
+            qeq_last_error());
+      qeq_gemm_destroy(g);
+      for (size_t ci = 1; ci < 4; ci++) {
+        c.clamp = all_clamps[ci];
+        CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+        CHECK(qeq_gemm_run_dynamic(g, m, x, k * 4, clamped, n * 4, NULL, NULL, NULL) == QEQ_OK,
+              "%s", qeq_last_error());
+        for (size_t i = 0; i < m * n; i++) {
+          const float want = clamp_float(plain[i], c.clamp, c.clamp_min, c.clamp_max);
+          changed += !same_bits(want, plain[i]);
+          CHECK(same_bits(clamped[i], want), "%s engine %d clamp %d [%zu]: %a, want %a",
+                qeq_gemm_kernel_name(g), engine, (int)c.clamp, i, (double)clamped[i], (double)want);
+        }
+        qeq_gemm_destroy(g);
+      }
+    }
+    qeq_clear_isa_cap();
+  }
+  CHECK(changed > 0, "no output was clamped: the test checks nothing");
+  free(w), free(scales), free(bias), free(x), free(plain), free(clamped);
+}
+
+/* The clamp passes NaN and keeps -0.0 (torch.relu returns both unchanged), on every cap.
+ * acc is {5, -5, 0}; s_x * s_w = 1e-60 rounds to 0 (outputs +0 + -0 = +0, -0 + -0 = -0,
+ * +0 + -0 = +0) and 1e60 to inf (outputs inf, -inf, 0 * inf = NaN). */
+static void test_float_clamp_special_values(void** state) {
+  (void)state;
+  const int8_t w[3] = {1, -1, 0};
+  const float bias[3] = {-0.0f, -0.0f, -0.0f};
+  const uint8_t x[1] = {5};
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+    for (int big = 0; big < 2; big++) {
+      for (size_t ci = 0; ci < 4; ci++) {
+        const float s = big ? 1e30f : 1e-30f;
+        qeq_gemm_config c = qeq_gemm_config_default();
+        c.n = 3, c.k = 1, c.weights = w, c.weight_scales = &s, c.bias = bias;
+        c.input_scale = s, c.output = QEQ_GEMM_OUTPUT_FLOAT;
+        c.clamp = all_clamps[ci], c.clamp_min = -2.0f, c.clamp_max = 3.0f;
+        qeq_gemm* g;
+        CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+        float y[3];
+        CHECK(qeq_gemm_run(g, 1, x, 1, y, sizeof y, NULL) == QEQ_OK, "%s", qeq_last_error());
+        const float plain[3] = {big ? INFINITY : 0.0f, big ? -INFINITY : -0.0f, big ? NAN : 0.0f};
+        for (size_t j = 0; j < 3; j++) {
+          const float want = clamp_float(plain[j], c.clamp, c.clamp_min, c.clamp_max);
+          CHECK(isnan(want) ? isnan(y[j]) : same_bits(y[j], want),
+                "%s, s %g, clamp %d: y[%zu] = %a, want %a", qeq_gemm_kernel_name(g), (double)s,
+                (int)c.clamp, j, (double)y[j], (double)want);
+        }
+        qeq_gemm_destroy(g);
+      }
+    }
+  }
+  qeq_clear_isa_cap();
 }
 
 /* ---- threads: bit-identical for 1, 2 and 3 threads, also with more tasks than rows ---- */
@@ -299,11 +441,62 @@ static void bad_qnnpack_bias(qeq_gemm_config* c) {
   c->bias = b;
   c->engine = QEQ_GEMM_ENGINE_QNNPACK;
 }
+static void bad_int32_relu(qeq_gemm_config* c) {
+  c->output = QEQ_GEMM_OUTPUT_INT32;
+  c->clamp = QEQ_GEMM_CLAMP_RELU;
+}
+static void bad_int32_range(qeq_gemm_config* c) {
+  c->output = QEQ_GEMM_OUTPUT_INT32;
+  c->clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->clamp_min = -1.0f, c->clamp_max = 1.0f;
+}
+static void bad_float_clamp_kind(qeq_gemm_config* c) {
+  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->clamp = (qeq_gemm_clamp)9;
+}
+static void bad_float_clamp_range(qeq_gemm_config* c) {
+  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->clamp_min = NAN, c->clamp_max = 1.0f;
+}
+/* Scales whose reciprocal is inf (1e-40 is subnormal): refused as quantize_f32 refuses them,
+ * also where the float output never takes the reciprocal. */
+static void bad_subnormal_weight_scale(qeq_gemm_config* c) {
+  static const float s[2] = {1e-40f, 0.02f};
+  c->weight_scales = s;
+  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+}
+static void bad_subnormal_input_scale(qeq_gemm_config* c) {
+  c->input_scale = 1e-40f;
+  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+}
+static void bad_subnormal_output_scale(qeq_gemm_config* c) {
+  c->output_scale = 1e-40f;
+}
+
+/* A valid config (n 2, k 3, per-channel weights) broken by `mutate`: refused with `status`, a
+ * message naming qeq_gemm_create and `names`, *gemm untouched. */
+static void expect_config_refused(size_t i, config_mutator mutate, qeq_status status,
+                                  const char* names) {
+  static int8_t w[2 * 70000];
+  static const float scales[2] = {0.02f, 0.03f};
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = 2, c.k = 3, c.weights = w, c.weight_qparam_count = 2, c.weight_scales = scales;
+  c.input_zero_point = 128, c.output_scale = 0.1f;
+  mutate(&c);
+  qeq_gemm* sentinel = (qeq_gemm*)&c;
+  qeq_gemm* g = sentinel;
+  const qeq_status st = qeq_gemm_create(&c, &g);
+  CHECK(st == status, "case %zu: status %s, want %s (%s)", i, qeq_status_string(st),
+        qeq_status_string(status), qeq_last_error());
+  CHECK(g == sentinel, "case %zu: *gemm written on failure", i);
+  CHECK(strstr(qeq_last_error(), "qeq_gemm_create") != NULL &&
+            strstr(qeq_last_error(), names) != NULL,
+        "case %zu: message \"%s\" should name qeq_gemm_create and %s", i, qeq_last_error(), names);
+}
 
 static void test_bad_configs(void** state) {
   (void)state;
-  static int8_t w[2 * 70000];
-  static const float scales[2] = {0.02f, 0.03f};
   const struct {
     config_mutator mutate;
     qeq_status status;
@@ -333,22 +526,30 @@ static void test_bad_configs(void** state) {
       {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->bias[0]"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    qeq_gemm_config c = qeq_gemm_config_default();
-    c.n = 2, c.k = 3, c.weights = w, c.weight_qparam_count = 2, c.weight_scales = scales;
-    c.input_zero_point = 128, c.output_scale = 0.1f;
-    cases[i].mutate(&c);
-    qeq_gemm* sentinel = (qeq_gemm*)&c;
-    qeq_gemm* g = sentinel;
-    const qeq_status st = qeq_gemm_create(&c, &g);
-    CHECK(st == cases[i].status, "case %zu: status %s, want %s (%s)", i, qeq_status_string(st),
-          qeq_status_string(cases[i].status), qeq_last_error());
-    CHECK(g == sentinel, "case %zu: *gemm written on failure", i);
-    CHECK(strstr(qeq_last_error(), "qeq_gemm_create") != NULL &&
-              strstr(qeq_last_error(), cases[i].names) != NULL,
-          "case %zu: message \"%s\" should name qeq_gemm_create and %s", i, qeq_last_error(),
-          cases[i].names);
+    expect_config_refused(i, cases[i].mutate, cases[i].status, cases[i].names);
   }
   CHECK(qeq_gemm_create(NULL, NULL) == QEQ_ERROR_INVALID_ARGUMENT, "NULL config");
+}
+
+/* A clamp is checked for every output: the int32 output (the exact accumulator) refuses one,
+ * a float output refuses a bad kind or range as the quantized output does. */
+static void test_clamp_configs(void** state) {
+  (void)state;
+  expect_config_refused(0, bad_int32_relu, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
+  expect_config_refused(1, bad_int32_range, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
+  expect_config_refused(2, bad_float_clamp_kind, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
+  expect_config_refused(3, bad_float_clamp_range, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp_min");
+}
+
+/* Every scale has a finite reciprocal, as qeq_quantize_f32 requires. */
+static void test_subnormal_scales(void** state) {
+  (void)state;
+  expect_config_refused(0, bad_subnormal_weight_scale, QEQ_ERROR_INVALID_ARGUMENT,
+                        "config->weight_scales[0]");
+  expect_config_refused(1, bad_subnormal_input_scale, QEQ_ERROR_INVALID_ARGUMENT,
+                        "config->input_scale");
+  expect_config_refused(2, bad_subnormal_output_scale, QEQ_ERROR_INVALID_ARGUMENT,
+                        "config->output_scale");
 }
 
 static void test_bad_runs(void** state) {
@@ -401,6 +602,127 @@ static void test_bad_runs(void** state) {
         "dynamic gemm");
   for (size_t i = 0; i < 4; i++) CHECK(yf[i] == 7.0f, "dynamic output written on failure");
   qeq_gemm_destroy(g);
+}
+
+/* The status, and a message naming the function and `word`. */
+static void expect_run_failure(const char* what, qeq_status got, qeq_status want, const char* fn,
+                               const char* word) {
+  CHECK(got == want, "%s: status %s, want %s (%s)", what, qeq_status_string(got),
+        qeq_status_string(want), qeq_last_error());
+  CHECK(strstr(qeq_last_error(), fn) != NULL && strstr(qeq_last_error(), word) != NULL,
+        "%s: message \"%s\" should name %s and %s", what, qeq_last_error(), fn, word);
+}
+
+/* A GEMM of n 4, k 8 with `output` and `engine` (dynamic when asked). */
+static qeq_gemm* small_gemm(qeq_gemm_output output, int dynamic, qeq_gemm_engine engine) {
+  static const int8_t w[4 * 8] = {1, 2, 3};
+  static const float s = 0.01f;
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = 4, c.k = 8, c.weights = w, c.weight_scales = &s;
+  c.output = output, c.dynamic = dynamic, c.engine = engine;
+  qeq_gemm* g = NULL;
+  CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+  return g;
+}
+
+/* Byte spans beyond PTRDIFF_MAX, though within SIZE_MAX: QEQ_ERROR_SIZE_OVERFLOW, not a read at
+ * input + 2^63 nor a false "output overlaps input"; nothing written. */
+static void test_run_spans_beyond_ptrdiff(void** state) {
+  (void)state;
+  static const char run[] = "qeq_gemm_run", dyn[] = "qeq_gemm_run_dynamic";
+  qeq_gemm* g = small_gemm(QEQ_GEMM_OUTPUT_QUANTIZED, 0, QEQ_GEMM_ENGINE_ONEDNN);
+  uint8_t x[16] = {0}, y[8];
+  memset(y, 0x77, sizeof y);
+  /* (m - 1) * 2^63 + k fits size_t: the second row would be read at x + 2^63 */
+  expect_run_failure("stride 2^63", qeq_gemm_run(g, 2, x, (size_t)1 << 63, y, 4, NULL),
+                     QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
+  expect_run_failure("output stride 2^63", qeq_gemm_run(g, 2, x, 8, y, (size_t)1 << 63, NULL),
+                     QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
+  for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
+  /* A stride of 2^64 - 32 wraps the second input row back onto the first output row (no two
+   * rows overlap in address order): an overflow, not an overlap. */
+  uint8_t buf[48];
+  memset(buf, 0x33, sizeof buf);
+  expect_run_failure("wrapping stride", qeq_gemm_run(g, 2, buf + 32, (size_t)0 - 32, buf, 40, NULL),
+                     QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
+  for (size_t i = 0; i < sizeof buf; i++) CHECK(buf[i] == 0x33, "buf[%zu] written", i);
+  qeq_gemm_destroy(g);
+  g = small_gemm(QEQ_GEMM_OUTPUT_FLOAT, 1, QEQ_GEMM_ENGINE_ONEDNN);
+  float xf[16] = {0}, yf[8];
+  for (size_t i = 0; i < 8; i++) yf[i] = -7.0f;
+  expect_run_failure("dynamic stride 2^63",
+                     qeq_gemm_run_dynamic(g, 2, xf, (size_t)1 << 63, yf, 16, NULL, NULL, NULL),
+                     QEQ_ERROR_SIZE_OVERFLOW, dyn, "PTRDIFF_MAX");
+  for (size_t i = 0; i < 8; i++) CHECK(yf[i] == -7.0f, "dynamic output written on failure");
+  qeq_gemm_destroy(g);
+}
+
+/* Float outputs are stored through float pointers: their pointer and output_stride must be
+ * whole floats (as the dynamic input_stride must), static and dynamic; nothing written. */
+static void test_float_output_alignment(void** state) {
+  (void)state;
+  static const char run[] = "qeq_gemm_run", dyn[] = "qeq_gemm_run_dynamic";
+  const uint8_t x[16] = {0};
+  float xf[16] = {0}, yf[12];
+  for (size_t i = 0; i < 12; i++) yf[i] = -7.0f;
+  qeq_gemm* g = small_gemm(QEQ_GEMM_OUTPUT_FLOAT, 0, QEQ_GEMM_ENGINE_ONEDNN);
+  expect_run_failure("static float stride 18", qeq_gemm_run(g, 2, x, 8, yf, 18, NULL),
+                     QEQ_ERROR_INVALID_ARGUMENT, run, "output_stride 18");
+  expect_run_failure("static float output + 2",
+                     qeq_gemm_run(g, 1, x, 8, (uint8_t*)yf + 2, 16, NULL),
+                     QEQ_ERROR_INVALID_ARGUMENT, run, "aligned");
+  qeq_gemm_destroy(g);
+  g = small_gemm(QEQ_GEMM_OUTPUT_INT32, 0, QEQ_GEMM_ENGINE_ONEDNN);
+  expect_run_failure("static int32 stride 17", qeq_gemm_run(g, 2, x, 8, yf, 17, NULL),
+                     QEQ_ERROR_INVALID_ARGUMENT, run, "output_stride 17");
+  qeq_gemm_destroy(g);
+  for (int engine = 0; engine < 2; engine++) {
+    g = small_gemm(QEQ_GEMM_OUTPUT_FLOAT, 1, (qeq_gemm_engine)engine);
+    expect_run_failure("dynamic stride 18",
+                       qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 18, NULL, NULL, NULL),
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "output_stride 18");
+    qeq_gemm_destroy(g);
+  }
+  for (size_t i = 0; i < 12; i++) CHECK(yf[i] == -7.0f, "float output written on failure");
+}
+
+/* The dynamic run's input_scale / input_zero_point may not lie in the input, the output or
+ * each other (the API's overlap rule): refused, the input, output and qparams untouched. */
+static void test_dynamic_qparams_overlap(void** state) {
+  (void)state;
+  static const char dyn[] = "qeq_gemm_run_dynamic";
+  for (int engine = 0; engine < 2; engine++) {
+    qeq_gemm* g = small_gemm(QEQ_GEMM_OUTPUT_FLOAT, 1, (qeq_gemm_engine)engine);
+    float xf[16], xf_copy[16], yf[8];
+    for (size_t i = 0; i < 16; i++) xf[i] = (float)i - 5.0f;
+    for (size_t i = 0; i < 8; i++) yf[i] = -7.0f;
+    memcpy(xf_copy, xf, sizeof xf);
+    float scale = -1.0f;
+    int32_t zp = -1;
+    expect_run_failure("input_scale in the output",
+                       qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 16, NULL, &yf[5], &zp),
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "input_scale overlaps output");
+    expect_run_failure("input_zero_point in the output",
+                       qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 16, NULL, NULL, (int32_t*)&yf[0]),
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "input_zero_point overlaps output");
+    expect_run_failure("input_zero_point in the input",
+                       qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 16, NULL, &scale, (int32_t*)&xf[3]),
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "input_zero_point overlaps input");
+    expect_run_failure("input_scale in the input",
+                       qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 16, NULL, &xf[0], NULL),
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "input_scale overlaps input");
+    expect_run_failure("input_scale on input_zero_point",
+                       qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 16, NULL, (float*)(void*)&zp, &zp),
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "same buffer");
+    CHECK(memcmp(xf, xf_copy, sizeof xf) == 0, "input modified on failure");
+    CHECK(scale == -1.0f && zp == -1, "qparams written on failure");
+    for (size_t i = 0; i < 8; i++) CHECK(yf[i] == -7.0f, "dynamic output written on failure");
+    /* separate qparams: accepted */
+    CHECK(qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 16, NULL, &scale, &zp) == QEQ_OK, "%s",
+          qeq_last_error());
+    CHECK(scale > 0.0f && zp >= 0 && zp <= 255, "qparams %g, %d", (double)scale, (int)zp);
+    qeq_gemm_destroy(g);
+  }
 }
 
 /* ---- PyTorch's own outputs (tests/golden/gemm.txt), under every ISA cap ---- */
@@ -539,10 +861,22 @@ static void test_isa_coverage(void** state) {
 int main(void) {
   printf("test_gemm: seed %llu (QEQ_TEST_SEED)\n", (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spec_vector),    cmocka_unit_test(test_random_configs_every_cap),
-      cmocka_unit_test(test_thread_counts),  cmocka_unit_test(test_cap_change_after_packing),
-      cmocka_unit_test(test_bad_configs),    cmocka_unit_test(test_bad_runs),
-      cmocka_unit_test(test_pytorch_golden), cmocka_unit_test(test_isa_coverage),
+      cmocka_unit_test(test_spec_vector),
+      cmocka_unit_test(test_random_configs_every_cap),
+      cmocka_unit_test(test_thread_counts),
+      cmocka_unit_test(test_cap_change_after_packing),
+      cmocka_unit_test(test_static_float_output_clamps),
+      cmocka_unit_test(test_dynamic_float_output_clamps),
+      cmocka_unit_test(test_float_clamp_special_values),
+      cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_clamp_configs),
+      cmocka_unit_test(test_subnormal_scales),
+      cmocka_unit_test(test_bad_runs),
+      cmocka_unit_test(test_run_spans_beyond_ptrdiff),
+      cmocka_unit_test(test_float_output_alignment),
+      cmocka_unit_test(test_dynamic_qparams_overlap),
+      cmocka_unit_test(test_pytorch_golden),
+      cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,9 @@ static void reference(const igemm_case* ic, const igemm_data* d, uint8_t* c, siz
         const int32_t v = (int32_t)acc;
         memcpy(out + j * 4, &v, 4);
       } else if (ic->store == QEQ_GEMM_STORE_F32) {
-        const float v = (float)(int32_t)acc * (d->params.a_scale * d->multiplier[j]) + d->bias_f[j];
+        const float v = epilogue_f32_clamp(
+            (float)(int32_t)acc * (d->params.a_scale * d->multiplier[j]) + d->bias_f[j],
+            &d->params);
         memcpy(out + j * 4, &v, 4);
       } else {
         const float t = (float)(int32_t)(acc + d->bias_q[j]) + d->bias_f[j];

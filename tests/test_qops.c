@@ -462,14 +462,60 @@ static void test_bad_input(void** state) {
                  "qeq_q8_relu6", "overlaps", y, 0);
 }
 
+/* A scale whose reciprocal is inf (1e-40 is subnormal) is refused by every op, as
+ * qeq_quantize_f32 and qeq_gemm_create refuse it: requantizing to it gave values nobody asked
+ * for (add gave 0 where 18 is exact). Nothing is written. */
+static void test_subnormal_scale(void** state) {
+  (void)state;
+  uint8_t x[2 * 2 * 3], y[2 * 2 * 3];
+  memset(x, 20, sizeof x), memset(y, 0xEE, sizeof y);
+  const qeq_q8_tensor t = qeq_q8_tensor_make(1, 2, 2, 3, QEQ_DTYPE_QUINT8, 1.0f, 2);
+  qeq_q8_tensor tiny = t;
+  tiny.scale = 1e-40f;
+  expect_refusal("add to a subnormal scale", qeq_q8_add(&t, x, &t, x, &tiny, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, "qeq_q8_add", "y->scale", y, sizeof y);
+  expect_refusal("add from a subnormal scale", qeq_q8_add(&tiny, x, &t, x, &t, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, "qeq_q8_add", "a->scale", y, sizeof y);
+  const qeq_q8_tensor halves[2] = {t, tiny};
+  const void* data[2] = {x, x};
+  const qeq_q8_tensor both = qeq_q8_tensor_make(1, 2, 2, 6, QEQ_DTYPE_QUINT8, 1.0f, 2);
+  uint8_t y6[2 * 2 * 6];
+  memset(y6, 0xEE, sizeof y6);
+  expect_refusal("cat", qeq_q8_cat(2, halves, data, QEQ_CAT_CHANNELS, &both, y6),
+                 QEQ_ERROR_INVALID_ARGUMENT, "qeq_q8_cat", "inputs[1]->scale", y6, sizeof y6);
+  const qeq_pool2d_params p = qeq_pool2d_params_make(2, 2);
+  qeq_q8_tensor pooled = qeq_q8_tensor_make(1, 1, 1, 3, QEQ_DTYPE_QUINT8, 1e-40f, 2);
+  expect_refusal("max pool", qeq_q8_max_pool2d(&tiny, x, &p, &pooled, y),
+                 QEQ_ERROR_INVALID_ARGUMENT, "qeq_q8_max_pool2d", "x->scale", y, sizeof y);
+  expect_refusal("relu", qeq_q8_relu(&tiny, x, &tiny, y), QEQ_ERROR_INVALID_ARGUMENT, "qeq_q8_relu",
+                 "x->scale", y, sizeof y);
+  /* the smallest scales with a finite reciprocal still work */
+  tiny.scale = 3e-39f;
+  CHECK(qeq_q8_relu(&tiny, x, &tiny, y) == QEQ_OK, "%s", qeq_last_error());
+}
+
+/* A pixel_stride whose span passes SIZE_MAX but not PTRDIFF_MAX: QEQ_ERROR_SIZE_OVERFLOW, not a
+ * read at a_data + 2^63. */
+static void test_pixel_stride_beyond_ptrdiff(void** state) {
+  (void)state;
+  uint8_t x[8] = {0}, y[8];
+  memset(y, 0xEE, sizeof y);
+  const qeq_q8_tensor dense = qeq_q8_tensor_make(1, 1, 2, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
+  qeq_q8_tensor far = dense;
+  far.pixel_stride = (size_t)1 << 63; /* (2 - 1) * 2^63 + 3 fits size_t */
+  expect_refusal("add", qeq_q8_add(&far, x, &dense, x, &dense, y), QEQ_ERROR_SIZE_OVERFLOW,
+                 "qeq_q8_add", "PTRDIFF_MAX", y, sizeof y);
+  expect_refusal("relu", qeq_q8_relu(&dense, x, &far, y), QEQ_ERROR_SIZE_OVERFLOW, "qeq_q8_relu",
+                 "y (n 1, h 1, w 2, pixel_stride 9223372036854775808)", y, sizeof y);
+}
+
 int main(void) {
   printf("test_qops: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
          (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_golden),
-      cmocka_unit_test(test_random_against_reference),
-      cmocka_unit_test(test_in_place),
-      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_golden),          cmocka_unit_test(test_random_against_reference),
+      cmocka_unit_test(test_in_place),        cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_subnormal_scale), cmocka_unit_test(test_pixel_stride_beyond_ptrdiff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

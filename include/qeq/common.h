@@ -36,7 +36,9 @@ typedef enum qeq_status {
   QEQ_ERROR_SHAPE_MISMATCH = 3,   /* operands whose shapes do not fit together */
   QEQ_ERROR_OUT_OF_MEMORY = 4,    /* an internal workspace could not be allocated */
   QEQ_ERROR_NON_FINITE = 5,       /* NaN or infinity where a finite value is required */
-  QEQ_ERROR_SIZE_OVERFLOW = 6,    /* element or byte count does not fit in size_t */
+  /* an element count that does not fit in size_t, or a byte count or offset into one buffer
+   * (strides included) beyond PTRDIFF_MAX, where pointer arithmetic stops being defined */
+  QEQ_ERROR_SIZE_OVERFLOW = 6,
 } qeq_status;
 
 /* A static, human-readable name for a status ("ok", "invalid argument", ...). */

@@ -24,24 +24,37 @@ struct pthreadpool;
 /* How the float32 requantization is ordered: PyTorch's two CPU engines differ by +-1 at
  * half-way points (SPEC.md section 9). */
 typedef enum qeq_gemm_engine {
-  /* onednn: y = rne(M * ((float)acc + f32(f32(bias * (1/s_x)) * (1/s_w)))) + y_zp */
+  /* onednn: a float bias and the zero point added in float before rounding, each operation
+   * rounded to float32 in this order (no FMA):
+   *   bs = f32(1/s_x) * f32(1/s_w[n]), M = f32(1/s_y) / bs,
+   *   y = rne(clamp(((float)acc + bias * bs) * M + (float)y_zp, lo, hi)) */
   QEQ_GEMM_ENGINE_ONEDNN = 0,
-  /* qnnpack: bias rounded to int32 first: y = rne((float)(acc + bias_q) * M) + y_zp,
-   * bias_q = rne(bias * (1 / (float)((double)s_w * s_x))) */
+  /* qnnpack: the bias rounded to int32 first and the zero point added after rounding:
+   *   p = s_w[n] * s_x, bias_q = rne(bias * (1/p)), M = p * f32(1/s_y),
+   *   y = rne(clamp((float)(acc + bias_q) * M, lo - y_zp, hi - y_zp)) + y_zp */
   QEQ_GEMM_ENGINE_QNNPACK = 1,
 } qeq_gemm_engine;
 
 typedef enum qeq_gemm_output {
   QEQ_GEMM_OUTPUT_QUANTIZED = 0, /* 8-bit, output dtype / scale / zero point, clamp */
-  QEQ_GEMM_OUTPUT_FLOAT = 1,     /* float32: acc * (s_x * s_w[n]) + bias[n] */
-  QEQ_GEMM_OUTPUT_INT32 = 2,     /* the exact accumulators, no bias */
+  QEQ_GEMM_OUTPUT_FLOAT = 1,     /* float32: acc * (s_x * s_w[n]) + bias[n], then the clamp */
+  QEQ_GEMM_OUTPUT_INT32 = 2,     /* the exact accumulators: no bias, no clamp */
 } qeq_gemm_output;
 
-/* Output clamp of the quantized output, in real units; quantized with the output qparams
- * (as PyTorch's fused ReLU and quantized hardtanh do) and intersected with the dtype. */
+/* Output clamp, in real units, as [lo, hi].
+ * Quantized output: lo and hi are quantized with the output qparams (as PyTorch's fused ReLU
+ * and quantized hardtanh do) and intersected with the dtype; the clamp happens in float
+ * before rounding (see qeq_gemm_engine).
+ * Float output, static or dynamic (PyTorch's dynamic LinearReLU,
+ * torch.ops.quantized.linear_relu_dynamic, is a dynamic GEMM with QEQ_GEMM_CLAMP_RELU): lo
+ * and hi apply to the float result y as they are, y = y < lo ? lo : y, then y > hi ? hi : y.
+ * NaN passes unchanged and ReLU keeps -0.0 (what torch.relu returns for both).
+ * Int32 output: only QEQ_GEMM_CLAMP_NONE (the exact accumulator has no real units to clamp
+ * in); qeq_gemm_create refuses the others with QEQ_ERROR_INVALID_ARGUMENT naming
+ * config->clamp. */
 typedef enum qeq_gemm_clamp {
   QEQ_GEMM_CLAMP_NONE = 0,
-  QEQ_GEMM_CLAMP_RELU = 1,  /* [0, inf): the lower bound is the output zero point */
+  QEQ_GEMM_CLAMP_RELU = 1,  /* [0, inf): quantized, the lower bound is the output zero point */
   QEQ_GEMM_CLAMP_RELU6 = 2, /* [0, 6] */
   QEQ_GEMM_CLAMP_RANGE = 3, /* [clamp_min, clamp_max] */
 } qeq_gemm_clamp;
@@ -64,7 +77,7 @@ typedef struct qeq_gemm_config {
   float output_scale;
   int32_t output_zero_point;
   qeq_gemm_clamp clamp;
-  float clamp_min, clamp_max; /* QEQ_GEMM_CLAMP_RANGE only */
+  float clamp_min, clamp_max; /* QEQ_GEMM_CLAMP_RANGE only: not NaN, clamp_min <= clamp_max */
   qeq_gemm_engine engine;
   /* Dynamic quantization (qeq_gemm_run_dynamic): the input qparams are chosen per call from
    * the activations' min/max (PyTorch's ChooseQuantizationParams, quint8, range [0, 127]
@@ -81,12 +94,16 @@ QEQ_API qeq_gemm_config qeq_gemm_config_default(void);
 typedef struct qeq_gemm qeq_gemm;
 
 /* Checks the config and packs the weights for the kernel dispatch selects now. Errors:
- * NULL pointers, n or k of 0, weight_stride < k, sizes whose product overflows, scales not
- * positive and finite (or whose requantization multiplier is not), zero points outside
- * their dtype, a non-finite bias, a clamp that leaves no value, k so large that the exact
- * accumulator could leave int32 (given the zero points), a bias that overflows int32 under
- * qnnpack, an unsupported combination (dynamic without float output); out of memory. On
- * failure *gemm is untouched. The packed object does not refer to the config's arrays. */
+ * NULL pointers, n or k of 0, weight_stride < k, weights spanning more than PTRDIFF_MAX bytes
+ * (QEQ_ERROR_SIZE_OVERFLOW), invalid scales (qeq/qparams.h: positive, finite, with a finite
+ * reciprocal; the input scale of static GEMMs, the output scale of quantized outputs), a
+ * requantization multiplier that is not positive and finite, zero points outside their
+ * dtype, a non-finite bias, a clamp that is not a qeq_gemm_clamp or whose clamp_min and
+ * clamp_max do not form a range, a clamp other than NONE with the int32 output, k so large
+ * that the exact accumulator could leave int32 (given the zero points), a bias that
+ * overflows int32 under qnnpack, an unsupported combination (dynamic without float output);
+ * out of memory. On failure *gemm is untouched. The packed object does not refer to the
+ * config's arrays. */
 QEQ_API qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm);
 QEQ_API void qeq_gemm_destroy(qeq_gemm* gemm); /* NULL is a no-op */
 
@@ -97,19 +114,22 @@ QEQ_API const char* qeq_gemm_kernel_name(const qeq_gemm* gemm);
  * int8 values), output row r at (uint8_t*)output + r * output_stride (bytes; n values of 1
  * byte (quantized) or 4 bytes (float, int32)). pool may be NULL (this thread only); results
  * are bit-identical for any pool. Errors: NULL pointers, m of 0, strides shorter than a
- * row, sizes that overflow, output overlapping the input, a dynamic GEMM (use
- * qeq_gemm_run_dynamic), QEQ_ERROR_UNSUPPORTED when the ISA cap no longer allows the kernel
- * the GEMM was packed for (pack again), out of memory. Nothing is written on failure.
+ * row, a float or int32 output whose pointer or output_stride is not a multiple of 4,
+ * input or output rows spanning more than PTRDIFF_MAX bytes (QEQ_ERROR_SIZE_OVERFLOW),
+ * output overlapping the input, a dynamic GEMM (use qeq_gemm_run_dynamic),
+ * QEQ_ERROR_UNSUPPORTED when the ISA cap no longer allows the kernel the GEMM was packed for
+ * (pack again), out of memory. Nothing is written on failure.
  * Thread-safe: many threads may run one GEMM at once. */
 QEQ_API qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input,
                                 size_t input_stride, void* output, size_t output_stride,
                                 struct pthreadpool* pool);
 
-/* Dynamic quantization, as torch.ao.nn.quantized.dynamic.Linear: float32 input rows
- * (input_stride in bytes), quantized per call with qparams from their min/max, float32
- * output. Strides, overlap and errors as qeq_gemm_run, plus non-finite input
- * (QEQ_ERROR_NON_FINITE). The chosen input qparams are returned when the pointers are not
- * NULL. */
+/* Dynamic quantization, as torch.ao.nn.quantized.dynamic.Linear (and, with
+ * QEQ_GEMM_CLAMP_RELU, LinearReLU): float32 input rows (input_stride in bytes), quantized per
+ * call with qparams from their min/max, float32 output. Strides, overlap and errors as
+ * qeq_gemm_run, plus non-finite input (QEQ_ERROR_NON_FINITE), an input_stride that is not a
+ * multiple of 4, and input_scale or input_zero_point overlapping the input, the output or
+ * each other. The chosen input qparams are returned when the pointers are not NULL. */
 QEQ_API qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
                                         size_t input_stride, float* output, size_t output_stride,
                                         struct pthreadpool* pool, float* input_scale,

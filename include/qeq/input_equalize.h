@@ -42,7 +42,8 @@ QEQ_API qeq_status qeq_input_equalization_scales(const qeq_layer* layer, const f
  * first, then as a producer). Without a producer the caller multiplies the layer's input
  * by s (PyTorch inserts a mul node). Errors, with nothing modified: bad descriptors, the
  * producer's output channels != the layer's input channels, a ReLU6 on the producer
- * (QEQ_ERROR_UNSUPPORTED), scales not finite and > 0. */
+ * (QEQ_ERROR_UNSUPPORTED), invalid scales (qeq/qparams.h: not positive and finite, or
+ * without a finite reciprocal). */
 QEQ_API qeq_status qeq_apply_input_equalization(qeq_layer* layer, qeq_layer* producer,
                                                 const float* scales);
 

@@ -16,7 +16,8 @@ extern "C" {
 #endif
 
 /* y[n][h][w][c] = x[n][c][h][w], exact copies. Errors: NULL pointers, a size of 0, sizes
- * whose product (in bytes) overflows, y overlapping x. Nothing is written on failure. */
+ * whose product overflows or whose bytes exceed PTRDIFF_MAX (QEQ_ERROR_SIZE_OVERFLOW), y
+ * overlapping x. Nothing is written on failure. */
 QEQ_API qeq_status qeq_nchw_to_nhwc_f32(size_t batch, size_t channels, size_t height, size_t width,
                                         const float* x, float* y);
 

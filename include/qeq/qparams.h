@@ -11,6 +11,12 @@
 extern "C" {
 #endif
 
+/* Scales: every call that takes a quantization scale (qeq_quantize_f32 and its siblings,
+ * qeq_gemm_create, qeq_conv_create, the qops' tensors, qeq_apply_input_equalization) accepts
+ * it only if it is positive, finite and has a finite float32 reciprocal 1.0f / scale (the
+ * kernels multiply by it; scales below about 2^-128 = 2.9e-39, all subnormal, fail), and
+ * otherwise returns QEQ_ERROR_INVALID_ARGUMENT naming it. */
+
 typedef enum qeq_dtype {
   QEQ_DTYPE_QUINT8 = 0, /* [0, 255] */
   QEQ_DTYPE_QINT8 = 1,  /* [-128, 127] */

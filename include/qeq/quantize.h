@@ -25,8 +25,9 @@ extern "C" {
  * maximum, -inf and large negative ones to the minimum) and maps NaN to the zero point.
  * Rounding follows the current rounding mode, as PyTorch's does: leave it at the default
  * (to nearest, ties to even).
- * Errors: a scale that is not positive and finite, or whose reciprocal overflows to inf
- * (QEQ_ERROR_INVALID_ARGUMENT, naming the index); a zero point outside the dtype range;
+ * Errors: an invalid scale (qeq/qparams.h: not positive and finite, or its reciprocal
+ * overflows to inf; QEQ_ERROR_INVALID_ARGUMENT, naming the index); a zero point outside the
+ * dtype range;
  * count neither 1 nor dims[axis] (QEQ_ERROR_SHAPE_MISMATCH); NULL pointers; overlap. Nothing
  * is written on failure. */
 QEQ_API qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis,
@@ -61,8 +62,10 @@ QEQ_API qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int
  * one per channel along axis (count == dims[axis]); one output zero point. [quant_min,
  * quant_max] lies inside the dtype (use quant_min = zero_point for a fused ReLU). dtype
  * QEQ_DTYPE_QUINT8 writes uint8_t, QEQ_DTYPE_QINT8 int8_t. Errors: multipliers not positive
- * and finite, bounds outside the dtype or quant_min > quant_max, the zero point outside
- * [quant_min, quant_max], counts, NULL pointers, overlap. Nothing is written on failure. */
+ * and finite (a multiplier is not a scale: it is never inverted, so the reciprocal rule of
+ * qeq/qparams.h does not apply), bounds outside the dtype or quant_min > quant_max, the zero
+ * point outside [quant_min, quant_max], counts, NULL pointers, overlap. Nothing is written
+ * on failure. */
 QEQ_API qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int axis,
                                       size_t count, const float* multipliers, int32_t zero_point,
                                       int32_t quant_min, int32_t quant_max, qeq_dtype dtype,

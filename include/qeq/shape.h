@@ -18,8 +18,9 @@ typedef struct qeq_shape {
 } qeq_shape;
 
 /* Fills *shape from ndim sizes. Fails (shape untouched) on NULL, ndim outside
- * [1, QEQ_MAX_DIMS], or an element count that overflows size_t. Zero-sized dims are allowed
- * here; each operation says whether it accepts them. */
+ * [1, QEQ_MAX_DIMS], or an element count that overflows size_t or whose float32 bytes exceed
+ * PTRDIFF_MAX (QEQ_ERROR_SIZE_OVERFLOW). Zero-sized dims are allowed here; each operation
+ * says whether it accepts them. */
 QEQ_API qeq_status qeq_shape_init(qeq_shape* shape, size_t ndim, const size_t* dims);
 
 /* Number of elements, with the same checks as qeq_shape_init. */

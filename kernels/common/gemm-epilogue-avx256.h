@@ -95,6 +95,8 @@ static inline __attribute__((always_inline)) void qeq_gemm_epilogue_avx256(
       }
     }
   } else if (params->store == QEQ_GEMM_STORE_F32) {
+    const __m256 lo = _mm256_set1_ps(params->out_lo);
+    const __m256 hi = _mm256_set1_ps(params->out_hi);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) {
       if (count[v] == 0) break;
@@ -105,7 +107,9 @@ static inline __attribute__((always_inline)) void qeq_gemm_epilogue_avx256(
           _mm256_loadu_ps((const float*)header + QEQ_GEMM_HEADER_MULTIPLIER * NR + 8 * v));
 #pragma GCC unroll 16
       for (size_t i = 0; i < rows; i++) {
-        const __m256 x = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][v]), scale), bias_f);
+        __m256 x = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][v]), scale), bias_f);
+        /* In this operand order NaN and -0.0 pass, as the scalar comparisons let them. */
+        x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
         float* out = (float*)(c + i * c_stride) + j0 + 8 * v;
         if (count[v] == 8) {
           _mm256_storeu_ps(out, x);

@@ -82,6 +82,8 @@ static inline __attribute__((always_inline)) void qeq_gemm_epilogue_avx512(
       }
     }
   } else if (params->store == QEQ_GEMM_STORE_F32) {
+    const __m512 lo = _mm512_set1_ps(params->out_lo);
+    const __m512 hi = _mm512_set1_ps(params->out_hi);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) {
       if (mask[v] == 0) break;
@@ -92,7 +94,9 @@ static inline __attribute__((always_inline)) void qeq_gemm_epilogue_avx512(
           _mm512_loadu_ps((const float*)header + QEQ_GEMM_HEADER_MULTIPLIER * NR + 16 * v));
 #pragma GCC unroll 16
       for (size_t i = 0; i < rows; i++) {
-        const __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][v]), scale), bias_f);
+        __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[i][v]), scale), bias_f);
+        /* In this operand order NaN and -0.0 pass, as the scalar comparisons let them. */
+        x = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
         float* out = (float*)(c + i * c_stride) + j0 + 16 * v;
         if (mask[v] == 0xFFFF) {
           _mm512_storeu_ps(out, x);

@@ -60,12 +60,19 @@ static inline void qeq_gemm_store_row_neon(int32x4_t* dot, size_t nvec, int32_t 
     for (size_t v = 0; v < nvec; v++) vst1q_s32(out + 4 * v, dot[v]);
     if (!full) memcpy(c_row, tmp, nc * sizeof(int32_t));
   } else if (params->store == QEQ_GEMM_STORE_F32) {
+    const float32x4_t lo = vdupq_n_f32(params->out_lo);
+    const float32x4_t hi = vdupq_n_f32(params->out_hi);
     float tmp[4 * QEQ_GEMM_NEON_MAX_VECS];
     float* out = full ? (float*)c_row : tmp;
     for (size_t v = 0; v < nvec; v++) {
       /* Multiply, then add: never a fused multiply-add, so every ISA rounds twice. */
       const float32x4_t product = vmulq_f32(vcvtq_f32_s32(dot[v]), cols->scale[v]);
-      vst1q_f32(out + 4 * v, vaddq_f32(product, cols->bias_f[v]));
+      float32x4_t x = vaddq_f32(product, cols->bias_f[v]);
+      /* Compare and select, not FMAX/FMIN (max(-0.0, +0.0) is +0.0 there, and NaN handling
+       * differs): NaN and -0.0 pass, as the scalar comparisons let them. */
+      x = vbslq_f32(vcltq_f32(x, lo), lo, x);
+      x = vbslq_f32(vcgtq_f32(x, hi), hi, x);
+      vst1q_f32(out + 4 * v, x);
     }
     if (!full) memcpy(c_row, tmp, nc * sizeof(float));
   } else {

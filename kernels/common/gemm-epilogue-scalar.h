@@ -47,7 +47,10 @@ static inline void qeq_gemm_store_scalar(const void* panel, size_t nr, size_t j,
   } else if (params->store == QEQ_GEMM_STORE_F32) {
     const float scale = params->a_scale * multiplier;
     const float product = (float)acc * scale;
-    const float v = product + bias_f;
+    float v = product + bias_f;
+    /* the clamp as comparisons: NaN and -0.0 pass (max(-0.0, 0) is -0.0, as torch.relu) */
+    v = v < params->out_lo ? params->out_lo : v;
+    v = v > params->out_hi ? params->out_hi : v;
     memcpy(c_row + col * sizeof(float), &v, sizeof v);
   } else {
     const int32_t bias_q = qeq_gemm_header_i32(panel, nr, QEQ_GEMM_HEADER_BIAS_Q, j);

@@ -46,11 +46,6 @@ static inline const qeq_gemm* qeq_conv_packed(const qeq_conv* conv) {
   return conv->depthwise ? conv->depthwise : conv->group_gemms[0];
 }
 
-/* Output size of one spatial dimension, 0 if the padded input is smaller than the dilated
- * kernel (or a size overflows). */
-size_t qeq_conv_output_extent(size_t input, size_t kernel, size_t stride, size_t padding,
-                              size_t dilation);
-
 /* qeq_conv_output_size with messages starting with fn. */
 qeq_status qeq_conv_output_size_for(const char* fn, const qeq_conv* conv, size_t height,
                                     size_t width, size_t* output_height, size_t* output_width);

@@ -47,16 +47,21 @@ static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, 
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: batch %zu x %zu x %zu pixels overflow", fn, batch,
                     height, width);
   }
+  status = qeq_gemm_check_output_alignment(fn, "output_pixel_stride", output, s->output_stride,
+                                           conv->output_bytes);
+  if (status != QEQ_OK) return status;
   s->pixels = batch * height * width;
   s->output_pixels = batch * s->output_height * s->output_width;
-  const size_t in_span = qeq_gemm_span(s->pixels, in_row, s->input_stride);
-  const size_t out_span = qeq_gemm_span(s->output_pixels, out_row, s->output_stride);
-  if (in_span == 0 || out_span == 0) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the pixels at these strides overflow", fn);
+  size_t in_span, out_span;
+  if (!qeq_span_fits(s->pixels, in_row, s->input_stride, &in_span) ||
+      !qeq_span_fits(s->output_pixels, out_row, s->output_stride, &out_span)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
+                    "%s: the pixels at these strides span more than PTRDIFF_MAX bytes", fn);
   }
-  if (qeq_ranges_overlap(input, in_span, output, out_span)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output overlaps input", fn);
-  }
+  const qeq_buffer buffers[2] = {{"output", output, out_span, 1, 0},
+                                 {"input", input, in_span, 0, 0}};
+  status = qeq_check_overlaps(fn, buffers, 2);
+  if (status != QEQ_OK) return status;
   return qeq_gemm_check_variant(fn, qeq_conv_packed(conv));
 }
 

@@ -30,12 +30,24 @@ qeq_conv_config qeq_conv_config_default(void) {
   return config;
 }
 
-size_t qeq_conv_output_extent(size_t input, size_t kernel, size_t stride, size_t padding,
-                              size_t dilation) {
-  if (padding > (SIZE_MAX - input) / 2 || kernel - 1 > (SIZE_MAX - 1) / dilation) return 0;
+/* The output extent of one spatial dimension (`axis` "height" or "width"), 0 when the padded
+ * input is smaller than the dilated kernel. A padded input or dilated kernel beyond size_t is
+ * an overflow, not a small input. */
+static qeq_status output_extent(const char* fn, const char* axis, size_t input, size_t kernel,
+                                size_t stride, size_t padding, size_t dilation, size_t* extent) {
+  if (padding > (SIZE_MAX - input) / 2) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: %s %zu + 2 x padding_%s %zu overflows size_t", fn,
+                    axis, input, axis, padding);
+  }
+  if (kernel - 1 > (SIZE_MAX - 1) / dilation) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
+                    "%s: the dilated kernel_%s, (%zu - 1) x dilation_%s %zu + 1, overflows size_t",
+                    fn, axis, kernel, axis, dilation);
+  }
   const size_t padded = input + 2 * padding;
   const size_t span = (kernel - 1) * dilation + 1;
-  return padded < span ? 0 : (padded - span) / stride + 1;
+  *extent = padded < span ? 0 : (padded - span) / stride + 1;
+  return QEQ_OK;
 }
 
 static qeq_status positive(const char* fn, const char* name, size_t v) {
@@ -285,10 +297,14 @@ qeq_status qeq_conv_output_size_for(const char* fn, const qeq_conv* conv, size_t
                     width);
   }
   const qeq_conv_geometry* g = &conv->geometry;
-  const size_t oh = qeq_conv_output_extent(height, g->kernel_height, g->stride_height,
-                                           g->padding_height, g->dilation_height);
-  const size_t ow = qeq_conv_output_extent(width, g->kernel_width, g->stride_width,
-                                           g->padding_width, g->dilation_width);
+  size_t oh = 0, ow = 0;
+  qeq_status status = output_extent(fn, "height", height, g->kernel_height, g->stride_height,
+                                    g->padding_height, g->dilation_height, &oh);
+  if (status == QEQ_OK) {
+    status = output_extent(fn, "width", width, g->kernel_width, g->stride_width, g->padding_width,
+                           g->dilation_width, &ow);
+  }
+  if (status != QEQ_OK) return status;
   if (oh == 0 || ow == 0) {
     return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
                     "%s: an input of %zu x %zu is smaller than the %zu x %zu kernel (dilation "

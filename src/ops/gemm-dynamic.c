@@ -30,8 +30,13 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input_stride %zu is not a multiple of 4", fn,
                     input_stride);
   }
+  /* The chosen qparams are written last: they may not lie in the input, the output or each
+   * other (qeq_gemm_check_run also checks the output's alignment). */
+  const qeq_buffer qparams[2] = {
+      {"input_scale", input_scale, sizeof *input_scale, 1, 0},
+      {"input_zero_point", input_zero_point, sizeof *input_zero_point, 1, 0}};
   qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, k * sizeof(float), input_stride,
-                                         output, output_stride);
+                                         output, output_stride, qparams, 2);
   if (status != QEQ_OK) return status;
 
   const size_t row_elems = input_stride / sizeof(float);
@@ -97,11 +102,15 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
   if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);
   if (onednn) {
     qeq_gemm_drive(gemm, m, a, k, row_sums, acc, n * sizeof *acc, &params, pool);
+    /* then the clamp, as the kernels' float store does it (NaN and -0.0 pass unchanged) */
+    const float lo = gemm->params.out_lo, hi = gemm->params.out_hi;
     for (size_t r = 0; r < m; r++) {
       float* out = (float*)((uint8_t*)output + r * output_stride);
       for (size_t j = 0; j < n; j++) {
         const float sum = (float)acc[r * n + j] + columns[j];
-        out[j] = sum * columns[n + j];
+        float v = sum * columns[n + j];
+        v = v < lo ? lo : v;
+        out[j] = v > hi ? hi : v;
       }
     }
   } else {

@@ -6,6 +6,7 @@
 
 #include "dispatch/dispatch.h"
 #include "kernels/ukernels.h"
+#include "src/shape.h"
 
 struct qeq_gemm {
   const qeq_variant* variant; /* the kernel the weights were packed for */
@@ -44,11 +45,19 @@ qeq_status qeq_gemm_run_prechecked(const char* fn, const qeq_gemm* gemm, size_t 
                                    const void* input, size_t input_stride, void* output,
                                    size_t output_stride, struct pthreadpool* pool);
 
-/* The checks both runs share: pointers, m, strides against the rows, overflow, overlap of
- * the input and output spans, and the packed kernel still allowed. */
+/* The checks both runs share: pointers, m, strides against the rows, the alignment of float
+ * and int32 outputs, spans within QEQ_MAX_BYTES, overlap (the API's one rule, over the input,
+ * the output and up to 2 `extra` buffers the caller also reads or writes), and the packed
+ * kernel still allowed. */
 qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
                               size_t input_row_bytes, size_t input_stride, const void* output,
-                              size_t output_stride);
+                              size_t output_stride, const qeq_buffer* extra, size_t extra_count);
+
+/* QEQ_ERROR_INVALID_ARGUMENT unless output and output_stride (named `stride_name`) are
+ * multiples of element_bytes (float and int32 outputs: 4; 1 always passes). */
+qeq_status qeq_gemm_check_output_alignment(const char* fn, const char* stride_name,
+                                           const void* output, size_t output_stride,
+                                           size_t element_bytes);
 
 /* Checks that the ISA cap still allows the packed kernel. */
 qeq_status qeq_gemm_check_variant(const char* fn, const qeq_gemm* gemm);
@@ -61,8 +70,5 @@ void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_s
 
 /* row_sums[r] = Σ_k a[r * a_stride + k]. */
 void qeq_gemm_row_sums(size_t m, size_t k, const uint8_t* a, size_t a_stride, int32_t* row_sums);
-
-/* Bytes spanned by `rows` rows of `row_bytes` each, `stride` apart; 0 if it overflows. */
-size_t qeq_gemm_span(size_t rows, size_t row_bytes, size_t stride);
 
 #endif /* QEQ_SRC_OPS_GEMM_INTERNAL_H */

@@ -48,34 +48,62 @@ static int32_t quantize_bound(float v, float scale, int32_t zero_point, int32_t 
   return zero_point + (int32_t)nearbyintf(scaled);
 }
 
-/* The quantized output bounds the clamp asks for, intersected with the dtype. */
-static qeq_status output_bounds(const char* fn, const qeq_gemm_config* c, int32_t* lo,
-                                int32_t* hi) {
-  int32_t qmin = 0, qmax = 255;
-  byte_dtype_range(c->output_dtype, &qmin, &qmax);
-  const int32_t zp = c->output_zero_point;
-  *lo = qmin, *hi = qmax;
+/* The clamp's kind and range, for every output: a float output clamps too, and the int32
+ * output is the exact accumulator, which a clamp would contradict. */
+static qeq_status check_clamp(const char* fn, const qeq_gemm_config* c) {
   switch (c->clamp) {
-    case QEQ_GEMM_CLAMP_NONE: break;
-    case QEQ_GEMM_CLAMP_RELU: *lo = zp; break;
-    case QEQ_GEMM_CLAMP_RELU6:
-      *lo = zp;
-      *hi = quantize_bound(6.0f, c->output_scale, zp, qmin, qmax);
-      break;
+    case QEQ_GEMM_CLAMP_NONE: return QEQ_OK;
+    case QEQ_GEMM_CLAMP_RELU:
+    case QEQ_GEMM_CLAMP_RELU6: break;
     case QEQ_GEMM_CLAMP_RANGE:
       if (isnan(c->clamp_min) || isnan(c->clamp_max) || !(c->clamp_min <= c->clamp_max)) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                         "%s: config->clamp_min = %g and clamp_max = %g do not form a range", fn,
                         (double)c->clamp_min, (double)c->clamp_max);
       }
-      *lo = quantize_bound(c->clamp_min, c->output_scale, zp, qmin, qmax);
-      *hi = quantize_bound(c->clamp_max, c->output_scale, zp, qmin, qmax);
       break;
     default:
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->clamp %d is not a qeq_gemm_clamp",
                       fn, (int)c->clamp);
   }
+  if (c->output == QEQ_GEMM_OUTPUT_INT32) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->clamp %d needs a quantized or float output (the int32 output is "
+                    "the exact accumulator)",
+                    fn, (int)c->clamp);
+  }
   return QEQ_OK;
+}
+
+/* The quantized output bounds the (checked) clamp asks for, intersected with the dtype. */
+static void output_bounds(const qeq_gemm_config* c, int32_t* lo, int32_t* hi) {
+  int32_t qmin = 0, qmax = 255;
+  byte_dtype_range(c->output_dtype, &qmin, &qmax);
+  const int32_t zp = c->output_zero_point;
+  *lo = qmin, *hi = qmax;
+  switch (c->clamp) {
+    case QEQ_GEMM_CLAMP_RELU: *lo = zp; break;
+    case QEQ_GEMM_CLAMP_RELU6:
+      *lo = zp;
+      *hi = quantize_bound(6.0f, c->output_scale, zp, qmin, qmax);
+      break;
+    case QEQ_GEMM_CLAMP_RANGE:
+      *lo = quantize_bound(c->clamp_min, c->output_scale, zp, qmin, qmax);
+      *hi = quantize_bound(c->clamp_max, c->output_scale, zp, qmin, qmax);
+      break;
+    default: break;
+  }
+}
+
+/* The float output's bounds: the clamp's real values as they are (-inf, inf without one). */
+static void float_bounds(const qeq_gemm_config* c, float* lo, float* hi) {
+  *lo = -INFINITY, *hi = INFINITY;
+  switch (c->clamp) {
+    case QEQ_GEMM_CLAMP_RELU: *lo = 0.0f; break;
+    case QEQ_GEMM_CLAMP_RELU6: *lo = 0.0f, *hi = 6.0f; break;
+    case QEQ_GEMM_CLAMP_RANGE: *lo = c->clamp_min, *hi = c->clamp_max; break;
+    default: break;
+  }
 }
 
 static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
@@ -89,7 +117,8 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: config->weight_stride %zu is shorter than k %zu", fn, stride, c->k);
   }
-  if (qeq_gemm_span(c->n, c->k, stride) == 0) {
+  size_t weight_bytes;
+  if (!qeq_span_fits(c->n, c->k, stride, &weight_bytes)) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: config->n %zu x weight_stride %zu overflows", fn,
                     c->n, stride);
   }
@@ -99,15 +128,9 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
                     "%s: config->weight_qparam_count %zu is neither 1 nor n = %zu", fn, count,
                     c->n);
   }
-  if (c->weight_scales == NULL) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weight_scales is NULL", fn);
-  }
+  const qeq_status scales = qeq_check_scales(fn, "config->weight_scales", c->weight_scales, count);
+  if (scales != QEQ_OK) return scales;
   for (size_t i = 0; i < count; i++) {
-    if (!positive_finite(c->weight_scales[i])) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: config->weight_scales[%zu] = %g is not positive and finite", fn, i,
-                      (double)c->weight_scales[i]);
-    }
     if (c->weight_zero_points &&
         (c->weight_zero_points[i] < -128 || c->weight_zero_points[i] > 127)) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
@@ -132,6 +155,8 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->output %d is not a qeq_gemm_output",
                     fn, (int)c->output);
   }
+  const qeq_status clamp = check_clamp(fn, c);
+  if (clamp != QEQ_OK) return clamp;
   if (c->dynamic) {
     if (c->output != QEQ_GEMM_OUTPUT_FLOAT) {
       return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a dynamic GEMM needs config->output FLOAT", fn);
@@ -142,11 +167,8 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
     }
     return QEQ_OK;
   }
-  if (!positive_finite(c->input_scale)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: config->input_scale = %g is not positive and finite", fn,
-                    (double)c->input_scale);
-  }
+  const qeq_status input_scale = qeq_check_scale(fn, "config->input_scale", c->input_scale);
+  if (input_scale != QEQ_OK) return input_scale;
   if (c->input_zero_point < qmin || c->input_zero_point > qmax) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: config->input_zero_point %d is outside [%d, %d]", fn,
@@ -158,12 +180,8 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
                       "%s: config->output_dtype %d is not quint8 or qint8", fn,
                       (int)c->output_dtype);
     }
-    if (!positive_finite(c->output_scale) || !isfinite(1.0f / c->output_scale)) {
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: config->output_scale = %g is not positive and finite with a finite "
-                      "reciprocal",
-                      fn, (double)c->output_scale);
-    }
+    const qeq_status output_scale = qeq_check_scale(fn, "config->output_scale", c->output_scale);
+    if (output_scale != QEQ_OK) return output_scale;
     if (c->output_zero_point < qmin || c->output_zero_point > qmax) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                       "%s: config->output_zero_point %d is outside [%d, %d]", fn,
@@ -222,11 +240,6 @@ static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int
     bias_f[j] = 0.0f;
     if (c->output != QEQ_GEMM_OUTPUT_QUANTIZED) {
       /* float output: acc * (s_x * s_w) + bias; int32 output: no bias */
-      if (c->dynamic && c->engine == QEQ_GEMM_ENGINE_ONEDNN && !isfinite(1.0f / s_w)) {
-        return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                        "%s: config->weight_scales[%zu] = %g has no finite reciprocal", fn, q,
-                        (double)s_w);
-      }
       multiplier[j] = s_w;
       bias_f[j] = c->output == QEQ_GEMM_OUTPUT_FLOAT ? b : 0.0f;
       continue;
@@ -292,6 +305,8 @@ static void fill_group(qeq_gemm* g, const qeq_gemm_config* config, const qeq_var
     g->params.out_offset = (float)(zp - zp_after);
     g->params.out_lo = (float)(lo - zp_after);
     g->params.out_hi = (float)(hi - zp_after);
+  } else {
+    float_bounds(config, &g->params.out_lo, &g->params.out_hi);
   }
   g->params.a_scale = config->input_scale;
   g->params.store = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
@@ -344,7 +359,7 @@ qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
   }
   int32_t lo = 0, hi = 0;
   if (status == QEQ_OK && config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
-    status = output_bounds(fn, config, &lo, &hi);
+    output_bounds(config, &lo, &hi);
   }
   for (size_t i = 0; status == QEQ_OK && i < groups; i++) {
     qeq_gemm* g = calloc(1, sizeof *g);
@@ -396,12 +411,6 @@ void qeq_gemm_destroy(qeq_gemm* gemm) {
 
 const char* qeq_gemm_kernel_name(const qeq_gemm* gemm) {
   return gemm ? gemm->variant->name : NULL;
-}
-
-size_t qeq_gemm_span(size_t rows, size_t row_bytes, size_t stride) {
-  if (rows == 0) return 0;
-  if (rows - 1 > (SIZE_MAX - row_bytes) / (stride ? stride : 1)) return 0;
-  return (rows - 1) * stride + row_bytes;
 }
 
 qeq_status qeq_gemm_check_variant(const char* fn, const qeq_gemm* gemm) {
@@ -474,9 +483,27 @@ void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_s
                                      columns_per_task(gemm, m, pool), gemm->variant->mr, 0);
 }
 
+qeq_status qeq_gemm_check_output_alignment(const char* fn, const char* stride_name,
+                                           const void* output, size_t output_stride,
+                                           size_t element_bytes) {
+  /* The kernels store float and int32 elements through typed pointers. */
+  if (element_bytes == 1) return QEQ_OK;
+  if ((uintptr_t)output % element_bytes != 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: output is not aligned to its %zu-byte (float or int32) elements", fn,
+                    element_bytes);
+  }
+  if (output_stride % element_bytes != 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: %s %zu is not a multiple of the %zu-byte (float or int32) elements", fn,
+                    stride_name, output_stride, element_bytes);
+  }
+  return QEQ_OK;
+}
+
 qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
                               size_t input_row_bytes, size_t input_stride, const void* output,
-                              size_t output_stride) {
+                              size_t output_stride, const qeq_buffer* extra, size_t extra_count) {
   if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
   if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
   if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
@@ -492,14 +519,25 @@ qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, co
                     "%s: output_stride %zu is shorter than a row (%zu bytes)", fn, output_stride,
                     output_row_bytes);
   }
-  const size_t in_span = qeq_gemm_span(m, input_row_bytes, input_stride);
-  const size_t out_span = qeq_gemm_span(m, output_row_bytes, output_stride);
-  if (in_span == 0 || out_span == 0) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu rows at these strides overflow", fn, m);
+  qeq_status status = qeq_gemm_check_output_alignment(fn, "output_stride", output, output_stride,
+                                                      gemm->output_bytes);
+  if (status != QEQ_OK) return status;
+  size_t in_span, out_span;
+  if (!qeq_span_fits(m, input_row_bytes, input_stride, &in_span) ||
+      !qeq_span_fits(m, output_row_bytes, output_stride, &out_span)) {
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
+                    "%s: m %zu rows at these strides span more than PTRDIFF_MAX bytes", fn, m);
   }
-  if (qeq_ranges_overlap(input, in_span, output, out_span)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output overlaps input", fn);
-  }
+  /* Messages name the written buffer first: the extra ones ("input_scale overlaps output"),
+   * then the output ("output overlaps input"). */
+  enum { MAX_EXTRA = 2 };
+  const size_t extras = extra_count < MAX_EXTRA ? extra_count : MAX_EXTRA;
+  qeq_buffer buffers[MAX_EXTRA + 2];
+  for (size_t i = 0; i < extras; i++) buffers[i] = extra[i];
+  buffers[extras] = (qeq_buffer){"output", output, out_span, 1, 0};
+  buffers[extras + 1] = (qeq_buffer){"input", input, in_span, 0, 0};
+  status = qeq_check_overlaps(fn, buffers, extras + 2);
+  if (status != QEQ_OK) return status;
   return qeq_gemm_check_variant(fn, gemm);
 }
 
@@ -541,7 +579,7 @@ qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_
                         void* output, size_t output_stride, struct pthreadpool* pool) {
   static const char fn[] = "qeq_gemm_run";
   qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride,
-                                         output, output_stride);
+                                         output, output_stride, NULL, 0);
   if (status != QEQ_OK) return status;
   if (gemm->dynamic) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,

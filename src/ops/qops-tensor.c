@@ -4,8 +4,10 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "src/error.h"
+#include "src/shape.h"
 
 qeq_q8_tensor qeq_q8_tensor_make(size_t n, size_t h, size_t w, size_t c, qeq_dtype dtype,
                                  float scale, int32_t zero_point) {
@@ -35,11 +37,14 @@ qeq_status qeq_q8_tensor_check(const char* fn, const char* name, const qeq_q8_te
                     (int)t->dtype);
   }
   view->is_signed = t->dtype == QEQ_DTYPE_QINT8;
+  char scale_name[48];
+  snprintf(scale_name, sizeof scale_name, "%s->scale", name);
+  const qeq_status scale = qeq_check_scale(fn, scale_name, t->scale);
+  if (scale != QEQ_OK) return scale;
   /* Dequantized values (at most 255 steps from the zero point) must stay finite. */
-  if (!isfinite(t->scale) || !(t->scale > 0.0f) || t->scale > FLT_MAX / 256.0f) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: %s->scale %g must be finite, > 0 and at most FLT_MAX / 256", fn, name,
-                    (double)t->scale);
+  if (t->scale > FLT_MAX / 256.0f) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s = %g is more than FLT_MAX / 256", fn,
+                    scale_name, (double)t->scale);
   }
   if (t->zero_point < view->qmin || t->zero_point > view->qmax) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->zero_point %d is outside [%d, %d]", fn,
@@ -50,15 +55,15 @@ qeq_status qeq_q8_tensor_check(const char* fn, const char* name, const qeq_q8_te
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->pixel_stride %zu is less than c %zu", fn,
                     name, t->pixel_stride, t->c);
   }
-  size_t nh = 0, last = 0;
+  size_t nh = 0, span = 0;
   if (!mul_fits(t->n, t->h, &nh) || !mul_fits(nh, t->w, &view->pixels) ||
-      (view->pixels > 0 && !mul_fits(view->pixels - 1, view->stride, &last)) ||
-      (view->pixels > 0 && last > SIZE_MAX - t->c)) {
+      !qeq_span_fits(view->pixels, t->c, view->stride, &span)) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
-                    "%s: %s (n %zu, h %zu, w %zu, pixel_stride %zu) overflows", fn, name, t->n,
-                    t->h, t->w, view->stride);
+                    "%s: %s (n %zu, h %zu, w %zu, pixel_stride %zu) overflows: it spans more than "
+                    "PTRDIFF_MAX bytes",
+                    fn, name, t->n, t->h, t->w, view->stride);
   }
-  view->bytes = (view->pixels == 0 || t->c == 0) ? 0 : last + t->c;
+  view->bytes = t->c == 0 ? 0 : span;
   return QEQ_OK;
 }
 
@@ -107,7 +112,7 @@ qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_vi
 
 int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view) {
   float r = nearbyintf(v * (1.0f / t->scale));
-  if (r != r) r = 0.0f; /* 0 * inf for a subnormal scale: the zero point, as the kernels do */
+  if (r != r) r = 0.0f; /* NaN: the zero point, as the kernels do */
   /* Clamp in float first: r may be far outside int32 for a tiny scale. */
   const float lo = (float)(view->qmin - t->zero_point), hi = (float)(view->qmax - t->zero_point);
   return t->zero_point + (int32_t)(r < lo ? lo : r > hi ? hi : r);

@@ -16,9 +16,9 @@ typedef struct qeq_q8_view {
   int32_t qmin, qmax;
 } qeq_q8_view;
 
-/* Checks t (non-NULL, dtype 8-bit, scale finite, > 0 and small enough that scale * 255 stays
- * finite, zero point in range, pixel stride >= c, sizes without overflow) and data (non-NULL).
- * Messages start with `fn` and name `name`. */
+/* Checks t (non-NULL, dtype 8-bit, a valid scale (qeq_scale_is_valid) small enough that
+ * scale * 255 stays finite, zero point in range, pixel stride >= c, n * h * w pixels whose span
+ * fits QEQ_MAX_BYTES) and data (non-NULL). Messages start with `fn` and name `name`. */
 qeq_status qeq_q8_tensor_check(const char* fn, const char* name, const qeq_q8_tensor* t,
                                const void* data, qeq_q8_view* view);
 
@@ -36,7 +36,7 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
 qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view);
 
 /* PyTorch's quantize_val: clamp(zero_point + rne(v * (1.0f / scale)), qmin, qmax); a NaN
- * product (0 times the infinite reciprocal of a subnormal scale) gives the zero point. */
+ * product gives the zero point (none arises from a checked scale and a finite v). */
 int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view);
 
 #endif /* QEQ_SRC_OPS_QOPS_TENSOR_H */

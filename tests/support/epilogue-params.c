@@ -21,4 +21,18 @@ void random_epilogue_params(test_rng* rng, int32_t a_zero_point, int32_t store,
   params->out_hi = (float)(255 - params->out_zero_point - (int)rng_below(rng, 20));
   params->a_scale = ldexpf(1.0f, -7) * (1.0f + (float)rng_below(rng, 100) / 101.0f);
   params->store = store;
+  if (store == QEQ_GEMM_STORE_F32) random_f32_bounds(rng, params);
+}
+
+void random_f32_bounds(test_rng* rng, qeq_gemm_ukernel_params* params) {
+  const uint32_t lo_kind = (uint32_t)rng_below(rng, 3), hi_kind = (uint32_t)rng_below(rng, 2);
+  params->out_lo = lo_kind == 0   ? -INFINITY
+                   : lo_kind == 1 ? 0.0f
+                                  : -(float)rng_below(rng, 512) / 4.0f;
+  params->out_hi = hi_kind == 0 ? INFINITY : (float)rng_below(rng, 512) / 4.0f;
+}
+
+float epilogue_f32_clamp(float v, const qeq_gemm_ukernel_params* params) {
+  v = v < params->out_lo ? params->out_lo : v;
+  return v > params->out_hi ? params->out_hi : v;
 }

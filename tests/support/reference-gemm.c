@@ -29,7 +29,16 @@ void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* ou
     return;
   }
   if (c->output == QEQ_GEMM_OUTPUT_FLOAT) {
-    const float v = (float)acc * (s_x * s_w) + b;
+    float v = (float)acc * (s_x * s_w) + b;
+    /* the clamp's real bounds on the float value, as comparisons (NaN and -0.0 pass) */
+    const float lo = c->clamp == QEQ_GEMM_CLAMP_NONE    ? -INFINITY
+                     : c->clamp == QEQ_GEMM_CLAMP_RANGE ? c->clamp_min
+                                                        : 0.0f;
+    const float hi = c->clamp == QEQ_GEMM_CLAMP_RELU6   ? 6.0f
+                     : c->clamp == QEQ_GEMM_CLAMP_RANGE ? c->clamp_max
+                                                        : INFINITY;
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
     memcpy(out + 4 * j, &v, 4);
     return;
   }
