@@ -13,6 +13,7 @@ packages=(build-essential cmake pkg-config libsimde-dev libbenchmark-dev libcmoc
           "libpthreadpool-dev:$native"
           python3-numpy python3-pytest python3-torch python3-torchvision # python/, its tests
           python3-matplotlib # python3 -m qeq report's plots (skipped without it)
+          python3-venv python3-pip python3-setuptools python3-wheel # pip install . (pip_install test)
           clang libclang-rt-14-dev) # libFuzzer and its sanitizers (scripts/run-fuzzers.sh)
 cross=0
 if [[ "${1:-}" == "--aarch64" ]]; then

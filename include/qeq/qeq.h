@@ -2,6 +2,7 @@
 #ifndef QEQ_QEQ_H
 #define QEQ_QEQ_H
 
+#include <qeq/abi.h>
 #include <qeq/bias.h>
 #include <qeq/common.h>
 #include <qeq/conv.h>

@@ -1,6 +1,8 @@
 """python3 -m qeq report MODEL ...: see qeq.report."""
 import sys
 
+__all__ = ["main"]
+
 
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] != "report":

@@ -1,9 +1,15 @@
 """Loading libqeq.so with ctypes, the C declarations, and statuses as exceptions.
 
 Only the public API in include/qeq/*.h is declared here. The library is found, in order,
-through $QEQ_LIBRARY (a path to the shared object), the location CMake recorded when it
-installed this package (qeq/_install.py, relative to the package), and the system's
-dynamic linker search (ctypes.util.find_library("qeq")).
+through $QEQ_LIBRARY (a path to the shared object), the location recorded when this package
+was installed (qeq/_install.py, relative to the package: `cmake --install` writes it with the
+path to <libdir>/libqeq.so.<major>; `pip install .` ships the library inside the package,
+qeq/libqeq.so.<major>, and writes it with that name), and the system's dynamic linker search
+(ctypes.util.find_library("qeq")).
+
+Each ctypes.Structure here mirrors the C struct named by its _c_struct_ attribute;
+python/tests/test_abi.py checks sizes and field offsets against the library's own
+(include/qeq/abi.h).
 """
 from __future__ import annotations
 
@@ -65,10 +71,12 @@ _STATUS_ERRORS = {
 
 
 class Shape(ctypes.Structure):
+    _c_struct_ = "qeq_shape"
     _fields_ = [("ndim", c_size_t), ("dims", c_size_t * MAX_DIMS)]
 
 
 class Layer(ctypes.Structure):
+    _c_struct_ = "qeq_layer"
     _fields_ = [
         ("kind", c_int),
         ("weight_shape", Shape),
@@ -80,6 +88,7 @@ class Layer(ctypes.Structure):
 
 
 class BatchNorm(ctypes.Structure):
+    _c_struct_ = "qeq_batch_norm"
     _fields_ = [
         ("channels", c_size_t),
         ("running_mean", POINTER(c_float)),
@@ -91,10 +100,12 @@ class BatchNorm(ctypes.Structure):
 
 
 class EqualizeReport(ctypes.Structure):
+    _c_struct_ = "qeq_equalize_report"
     _fields_ = [("sweeps", c_size_t), ("final_change", c_double), ("converged", c_int)]
 
 
 class ObserverConfig(ctypes.Structure):
+    _c_struct_ = "qeq_observer_config"
     _fields_ = [
         ("dtype", c_int),
         ("qscheme", c_int),
@@ -109,12 +120,14 @@ class ObserverConfig(ctypes.Structure):
 
 
 class InputEqualizationOptions(ctypes.Structure):
+    _c_struct_ = "qeq_input_equalization_options"
     _fields_ = [("alpha", c_float), ("use_absmax", c_int)]
 
 
 class GemmConfig(ctypes.Structure):
     """qeq_gemm_config (include/qeq/gemm.h); enums are ints."""
 
+    _c_struct_ = "qeq_gemm_config"
     _fields_ = [
         ("n", c_size_t),
         ("k", c_size_t),
@@ -221,7 +234,7 @@ def _candidates() -> list[str]:
     if env:
         return [env]  # explicit: nothing else is tried
     try:
-        from . import _install  # written by `cmake --install`
+        from . import _install  # written by `cmake --install` or pip's build (setup.py)
 
         found.append(str((Path(__file__).parent / _install.LIBRARY).resolve()))
     except ImportError:
@@ -241,8 +254,9 @@ def _load() -> ctypes.CDLL:
         except OSError as exc:
             errors.append(f"{path}: {exc}")
     raise ImportError(
-        "qeq: cannot load libqeq.so; install qeq with CMake (cmake --install) or set "
-        "QEQ_LIBRARY to the library's path" + ("; tried " + "; ".join(errors) if errors else "")
+        "qeq: cannot load libqeq.so; install qeq with pip (pip install --no-build-isolation "
+        "<qeq source>) or CMake (cmake --install), or set QEQ_LIBRARY to the library's path"
+        + ("; tried " + "; ".join(errors) if errors else "")
     )
 
 

@@ -23,6 +23,23 @@ from ._checks import check_int
 from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as _CLayer,
                    ObserverConfig, api, lib)
 
+__all__ = [
+    # version and dispatch
+    "version", "version_string", "isa", "best_isa", "isa_detected", "detected_isas",
+    "set_isa_cap", "clear_isa_cap", "isa_env_message", "kernel_variants",
+    # the names string arguments take
+    "ISAS", "KERNEL_FAMILIES", "DTYPES", "QSCHEMES", "LAYER_KINDS", "ACTIVATIONS",
+    # ranges and scaling
+    "channel_minmax", "channel_range", "channel_absmax", "tensor_minmax", "scale_channels",
+    # quantization
+    "quant_range", "calculate_qparams", "Observer", "quantize", "dequantize", "fake_quantize",
+    "requantize", "sqnr", "select_lowest_sqnr",
+    # layers: equalization, folding, bias
+    "Layer", "cross_layer_equalize", "equalize_depthwise_separable", "EqualizeResult",
+    "equalize_groups", "fold_batch_norm", "absorb_high_bias", "correct_bias",
+    "input_equalization_scales", "apply_input_equalization", "scaled_input_minmax",
+]
+
 ArrayLike = Any  # numpy.ndarray or torch.Tensor (float32, contiguous, CPU)
 
 ISAS = ("scalar", "avx2", "avx512", "avx512vnni", "avxvnni", "neon", "neondot")

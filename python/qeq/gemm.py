@@ -18,6 +18,8 @@ from ._arrays import buffer, is_tensor, vector
 from ._checks import check_int
 from ._lib import GemmConfig, InvalidArgumentError, api, lib
 
+__all__ = ["Gemm", "ENGINES", "OUTPUTS", "CLAMPS"]
+
 ENGINES = {"onednn": 0, "qnnpack": 1}
 OUTPUTS = {"quantized": 0, "float": 1, "int32": 2}
 CLAMPS = {"none": 0, "relu": 1, "relu6": 2, "range": 3}

@@ -22,6 +22,8 @@ import numpy as np
 from . import core
 from ._int8 import weight_sqnr
 
+__all__ = ["main", "LayerStats", "stats"]
+
 
 class LayerStats(NamedTuple):
     name: str

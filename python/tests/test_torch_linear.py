@@ -21,7 +21,7 @@ import torch.nn.intrinsic.quantized as nniq  # noqa: E402
 import qeq  # noqa: E402
 import qeq.torch as qt  # noqa: E402
 from qeq._onednn_exactness import pair_saturated_dot, probe, saturating_pairs  # noqa: E402
-from qeq._torch_linear import _packed  # noqa: E402
+from qeq.torch._linear import _packed  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "golden"))
 from gemm_cases import static_onednn  # noqa: E402  (the engine's formula, numpy float32)

@@ -34,14 +34,14 @@ import torch
 from torch import nn
 import torch.nn.intrinsic as nni
 
-from . import core
-from ._arrays import buffer
-from ._checks import check_int
-from ._torch_discover import Discovery, Refusal, find_chains
-from ._torch_input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
-                              observe_input_ranges)
-from ._torch_layers import _FUSED_RELU, _KINDS, _kind, layer_of  # noqa: F401
-from ._torch_linear import quantized_linear
+from .. import core
+from .._arrays import buffer
+from .._checks import check_int
+from ._discover import Discovery, Refusal, find_chains
+from ._input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
+                        observe_input_ranges)
+from ._layers import _FUSED_RELU, _KINDS, _kind, layer_of  # noqa: F401
+from ._linear import quantized_linear
 
 __all__ = [
     "channel_range", "cross_layer_equalization", "equalize", "converged",

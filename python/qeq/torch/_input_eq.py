@@ -18,11 +18,11 @@ from typing import Any, Iterable, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from . import core
-from ._checks import check_int
-from ._int8 import fake_quantize_per_tensor, fake_quantize_range
-from ._lib import ShapeMismatchError
-from ._torch_layers import _FUSED_RELU, layer_of
+from .. import core
+from .._checks import check_int
+from .._int8 import fake_quantize_per_tensor, fake_quantize_range
+from .._lib import ShapeMismatchError
+from ._layers import _FUSED_RELU, layer_of
 
 _FN = "equalize_inputs"
 
@@ -156,7 +156,7 @@ def layer_sqnr(model: nn.Module, layers: Sequence[Any], batches: Sequence[Any],
 def _auto_producers(model: nn.Module, example: Any) -> dict[str, str]:
     """consumer -> producer from qeq.torch.find_chains, leaving out producers with a batch norm
     still to fold (the scale would have to go through it)."""
-    from ._torch_discover import find_chains
+    from ._discover import find_chains
     found = find_chains(model, tuple(example) if isinstance(example, list) else example)
     unfolded = {layer for layer, _ in found.batch_norms}
     return {b: a for a, b in found.pairs if a not in unfolded}

@@ -19,7 +19,7 @@ import torch
 from torch import fx, nn
 import torch.nn.functional as F
 
-from ._torch_layers import _FUSED_RELU, _kind
+from ._layers import _FUSED_RELU, _kind
 
 _RELU_FUNCS = {F.relu, torch.relu}
 _PASS_MODULES = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,

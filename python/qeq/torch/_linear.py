@@ -17,9 +17,9 @@ import torch.ao.nn.quantized as nnq
 import torch.ao.nn.quantized.dynamic as nnqd
 import torch.nn.intrinsic.quantized as nniq  # not under torch.ao in 1.13
 
-from . import core
-from ._lib import UnsupportedError
-from .gemm import Gemm
+from .. import core
+from .._lib import UnsupportedError
+from ..gemm import Gemm
 
 _FN = "quantized_linear"
 _ENGINES = ("onednn", "qnnpack")

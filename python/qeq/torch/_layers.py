@@ -4,8 +4,8 @@ from __future__ import annotations
 from torch import nn
 import torch.nn.intrinsic as nni
 
-from . import core
-from ._arrays import buffer
+from .. import core
+from .._arrays import buffer
 
 _KINDS: dict[type, str] = {
     nn.Linear: "linear",
