@@ -263,8 +263,8 @@ std::vector<qeq_isa> distinct_isas(std::string* note) {
     const qeq_isa isa = static_cast<qeq_isa>(i);
     if (!qeq_isa_detected(isa) || qeq_set_isa_cap(isa) != QEQ_OK) continue;
     std::string selection;
-    for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
-      selection += qeq_kernel_variant_name(static_cast<qeq_kernel_family>(f));
+    for (size_t f = 0; f < qeq_kernel_family_count(); f++) {
+      selection += qeq_kernel_variant_name(qeq_kernel_family_name(f));
       selection += ' ';
     }
     const auto same = std::find(selections.begin(), selections.end(), selection);

@@ -23,9 +23,11 @@
       isa,                                                                                 \
       {QEQ_FAMILY_ID(family), QEQ_ISA_ID(isa), QEQ_UKERNEL_TILE_STRING(family, tile, isa), \
        (qeq_generic_fn)QEQ_UKERNEL_TILE_NAME(family, tile, isa), mr, nr, kr}, )
+#define QEQ_FAMILY QEQ_IGNORE
 static const qeq_variant registry[] = {
-#include "kernels/all-families.inc"
+#include "kernels/families.inc"
 };
+#undef QEQ_FAMILY
 #undef QEQ_UKERNEL
 #undef QEQ_GEMM_UKERNEL
 enum { REGISTRY_SIZE = sizeof(registry) / sizeof(registry[0]) };
@@ -43,11 +45,14 @@ static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512"
                                                      "avxvnni", "neon", "neondot"};
 
 static const char* const family_names[QEQ_FAMILY_COUNT] = {
-    "f32_rminmax",       "f32_vminmax",   "f32_rscale",         "f32_vscale",
-    "f32_q8_rquant",     "f32_fq_rquant", "q8_f32_rdequant",    "s32_q8_rrequant",
-    "qu8s8_gemm",        "q8_vadd",       "q8_maxpool",         "q8_avgpool",
-    "qu8s8_dwconv",      "qu8s8_igemm",   "f32_vscale_rminmax", "f32_rscale_vminmax",
-    "f32_vscale_vminmax"};
+#define QEQ_FAMILY(name, NAME, signature) [QEQ_FAMILY_##NAME] = #name,
+#define QEQ_UKERNEL QEQ_IGNORE
+#define QEQ_GEMM_UKERNEL QEQ_IGNORE
+#include "kernels/families.inc"
+#undef QEQ_FAMILY
+#undef QEQ_UKERNEL
+#undef QEQ_GEMM_UKERNEL
+};
 
 uint32_t qeq_isa_required_features(qeq_isa isa) {
   switch (isa) {
@@ -268,11 +273,18 @@ const char* qeq_isa_env_message(void) {
   return env_message;
 }
 
-const char* qeq_kernel_family_name(qeq_kernel_family family) {
-  return ((int)family >= 0 && family < QEQ_FAMILY_COUNT) ? family_names[family] : NULL;
+size_t qeq_kernel_family_count(void) {
+  return QEQ_FAMILY_COUNT;
 }
 
-const char* qeq_kernel_variant_name(qeq_kernel_family family) {
-  if ((int)family < 0 || family >= QEQ_FAMILY_COUNT) return NULL;
-  return qeq_dispatch_select(family)->name;
+const char* qeq_kernel_family_name(size_t index) {
+  return index < QEQ_FAMILY_COUNT ? family_names[index] : NULL;
+}
+
+const char* qeq_kernel_variant_name(const char* family) {
+  if (family == NULL) return NULL;
+  for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
+    if (strcmp(family, family_names[f]) == 0) return qeq_dispatch_select((qeq_kernel_family)f)->name;
+  }
+  return NULL;
 }

@@ -25,8 +25,18 @@ const qeq_variant* qeq_dispatch_select(qeq_kernel_family family);
 /* Every variant of every family this build contains, best first within a family. */
 const qeq_variant* qeq_registry_variants(size_t* count);
 
-#define QEQ_DISPATCH(family_lower, FAMILY_UPPER) \
-  ((qeq_##family_lower##_ukernel_fn*)qeq_dispatch_select(QEQ_FAMILY_##FAMILY_UPPER)->fn)
+/* qeq_dispatch_<name>(): the selected variant of family <name>, as its signature's type. */
+#define QEQ_FAMILY(name, NAME, signature)                                      \
+  static inline signature* qeq_dispatch_##name(void) {                        \
+    return (signature*)qeq_dispatch_select(QEQ_FAMILY_##NAME)->fn;             \
+  }
+#define QEQ_UKERNEL QEQ_IGNORE
+#define QEQ_GEMM_UKERNEL QEQ_IGNORE
+#include "kernels/families.inc"
+#undef QEQ_FAMILY
+#undef QEQ_UKERNEL
+#undef QEQ_GEMM_UKERNEL
+#define QEQ_DISPATCH(family) qeq_dispatch_##family()
 
 /* Test hook: re-run selection as if the CPU had only `features` (must be a subset of what
  * was detected, else QEQ_ERROR_UNSUPPORTED). qeq_dispatch_test_restore undoes it. */

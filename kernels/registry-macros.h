@@ -1,4 +1,5 @@
-/* Helpers for the per-family registries (kernels/<family>/<family>.inc).
+/* Helpers for the family list (kernels/families.inc) and the per-family registries
+ * (kernels/<family>/<family>.inc).
  *
  * A registry lists a family's variants best first as QEQ_UKERNEL(family, isa) lines, e.g.
  * QEQ_UKERNEL(f32_rminmax, avx512) for qeq_f32_rminmax_ukernel__avx512. The same lists feed
@@ -15,24 +16,11 @@
 #define QEQ_UKERNEL_TILE_NAME(family, tile, isa) qeq_##family##_ukernel_##tile##__##isa
 #define QEQ_UKERNEL_TILE_STRING(family, tile, isa) "qeq_" #family "_ukernel_" #tile "__" #isa
 
-#define QEQ_FAMILY_ID_f32_rminmax QEQ_FAMILY_F32_RMINMAX
-#define QEQ_FAMILY_ID_f32_vminmax QEQ_FAMILY_F32_VMINMAX
-#define QEQ_FAMILY_ID_f32_rscale QEQ_FAMILY_F32_RSCALE
-#define QEQ_FAMILY_ID_f32_vscale QEQ_FAMILY_F32_VSCALE
-#define QEQ_FAMILY_ID_f32_q8_rquant QEQ_FAMILY_F32_Q8_RQUANT
-#define QEQ_FAMILY_ID_f32_fq_rquant QEQ_FAMILY_F32_FQ_RQUANT
-#define QEQ_FAMILY_ID_q8_f32_rdequant QEQ_FAMILY_Q8_F32_RDEQUANT
-#define QEQ_FAMILY_ID_s32_q8_rrequant QEQ_FAMILY_S32_Q8_RREQUANT
-#define QEQ_FAMILY_ID_qu8s8_gemm QEQ_FAMILY_QU8S8_GEMM
-#define QEQ_FAMILY_ID_q8_vadd QEQ_FAMILY_Q8_VADD
-#define QEQ_FAMILY_ID_q8_maxpool QEQ_FAMILY_Q8_MAXPOOL
-#define QEQ_FAMILY_ID_q8_avgpool QEQ_FAMILY_Q8_AVGPOOL
-#define QEQ_FAMILY_ID_qu8s8_dwconv QEQ_FAMILY_QU8S8_DWCONV
-#define QEQ_FAMILY_ID_qu8s8_igemm QEQ_FAMILY_QU8S8_IGEMM
-#define QEQ_FAMILY_ID_f32_vscale_rminmax QEQ_FAMILY_F32_VSCALE_RMINMAX
-#define QEQ_FAMILY_ID_f32_rscale_vminmax QEQ_FAMILY_F32_RSCALE_VMINMAX
-#define QEQ_FAMILY_ID_f32_vscale_vminmax QEQ_FAMILY_F32_VSCALE_VMINMAX
-#define QEQ_FAMILY_ID(family) QEQ_FAMILY_ID_##family
+/* The enum value of a family named in lower case (kernels/families.h generates the aliases). */
+#define QEQ_FAMILY_ID(family) ((qeq_kernel_family)qeq_family_id_##family)
+
+/* For includers of kernels/families.inc that want only some kinds of entry. */
+#define QEQ_IGNORE(...)
 
 #define QEQ_ISA_ID_scalar QEQ_ISA_SCALAR
 #define QEQ_ISA_ID_avx2 QEQ_ISA_AVX2

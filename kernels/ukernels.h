@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/families.h"
 #include "kernels/registry-macros.h"
 
 /* min[c], max[c] over x[(o * channels + c) * inner + i] for all o < outer, i < inner.
@@ -261,12 +262,14 @@ typedef void qeq_qu8s8_dwconv_ukernel_fn(size_t pixels, size_t channels, size_t 
                                          void* output, size_t output_stride,
                                          const qeq_gemm_ukernel_params* params);
 
-/* Prototypes of every variant this build contains. */
+/* Prototypes of every variant this build contains, each of its family's signature. */
+#define QEQ_FAMILY(name, NAME, signature) typedef signature qeq_family_signature_##name;
 #define QEQ_UKERNEL(family, isa) \
-  QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_NAME(family, isa);)
+  QEQ_IF_BUILT(isa, qeq_family_signature_##family QEQ_UKERNEL_NAME(family, isa);)
 #define QEQ_GEMM_UKERNEL(family, tile, isa, mr, nr, kr) \
-  QEQ_IF_BUILT(isa, qeq_##family##_ukernel_fn QEQ_UKERNEL_TILE_NAME(family, tile, isa);)
-#include "kernels/all-families.inc"
+  QEQ_IF_BUILT(isa, qeq_family_signature_##family QEQ_UKERNEL_TILE_NAME(family, tile, isa);)
+#include "kernels/families.inc"
+#undef QEQ_FAMILY
 #undef QEQ_UKERNEL
 #undef QEQ_GEMM_UKERNEL
 

@@ -209,10 +209,10 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   }
   const float* col_min = out != none ? s->col_min + s->pair_offset[out] : NULL;
   const float* col_max = out != none ? s->col_max + s->pair_offset[out] : NULL;
-  qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale, F32_VSCALE);
-  qeq_f32_rscale_ukernel_fn* rscale = QEQ_DISPATCH(f32_rscale, F32_RSCALE);
+  qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale);
+  qeq_f32_rscale_ukernel_fn* rscale = QEQ_DISPATCH(f32_rscale);
   qeq_f32_vscale_rminmax_ukernel_fn* vscale_rminmax =
-      QEQ_DISPATCH(f32_vscale_rminmax, F32_VSCALE_RMINMAX);
+      QEQ_DISPATCH(f32_vscale_rminmax);
   /* A layer scaled on its output side defers that scaling (see the top of the file) when its
    * rows are long enough for the fused kernels: one pass per block applies its pending output
    * scales and its input scales (ones for a chain's first layer) and takes the row statistics;
@@ -437,7 +437,7 @@ qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, siz
     if (!s.has_pending[p]) continue;
     const qeq_axis_view rows = rows_view(&plans[p], 0);
     float* w = plans[p].first->weight;
-    QEQ_DISPATCH(f32_rscale, F32_RSCALE)
+    QEQ_DISPATCH(f32_rscale)
     (1, rows.channels, rows.inner, w, s.pending + s.pair_offset[p], w);
   }
   chain_scratch_free(&s);

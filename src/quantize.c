@@ -98,7 +98,7 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
     params[c].hi = (float)(qmax - zero_points[c]);
     params[c].zero_point = zero_points[c];
   }
-  QEQ_DISPATCH(f32_q8_rquant, F32_Q8_RQUANT)
+  QEQ_DISPATCH(f32_q8_rquant)
   (view.outer, view.channels, view.inner, x, params, (uint8_t*)y);
   free(params);
   return QEQ_OK;
@@ -139,7 +139,7 @@ qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axi
     params[c].hi = (float)(quant_max - zero_points[c]);
     params[c].scale = scales[c];
   }
-  QEQ_DISPATCH(f32_fq_rquant, F32_FQ_RQUANT)(view.outer, view.channels, view.inner, x, params, y);
+  QEQ_DISPATCH(f32_fq_rquant)(view.outer, view.channels, view.inner, x, params, y);
   free(params);
   return QEQ_OK;
 }
@@ -169,7 +169,7 @@ qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis, q
     params[c].scale = scales[c];
     params[c].zero_point = zero_points[c];
   }
-  QEQ_DISPATCH(q8_f32_rdequant, Q8_F32_RDEQUANT)
+  QEQ_DISPATCH(q8_f32_rdequant)
   (view.outer, view.channels, view.inner, (const uint8_t*)q, dtype == QEQ_DTYPE_QINT8, params, y);
   free(params);
   return QEQ_OK;
@@ -235,7 +235,7 @@ qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int ax
     params[c].hi = (float)(quant_max - zero_point);
     params[c].zero_point = zero_point;
   }
-  QEQ_DISPATCH(s32_q8_rrequant, S32_Q8_RREQUANT)
+  QEQ_DISPATCH(s32_q8_rrequant)
   (view.outer, view.channels, view.inner, acc, params, (uint8_t*)y);
   free(params);
   return QEQ_OK;

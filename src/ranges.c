@@ -103,7 +103,7 @@ static void row_accumulators_fold(const qeq_axis_view* v, const row_accumulators
     memcpy(max + c0, acc->max, nc * sizeof(float));
   } else {
     /* min of the mins, max of the maxes */
-    qeq_f32_rminmax_ukernel_fn* rminmax = QEQ_DISPATCH(f32_rminmax, F32_RMINMAX);
+    qeq_f32_rminmax_ukernel_fn* rminmax = QEQ_DISPATCH(f32_rminmax);
     rminmax(1, nc, v->inner, acc->min, min + c0, acc->discard, NULL);
     rminmax(1, nc, v->inner, acc->max, acc->discard, max + c0, NULL);
   }
@@ -118,12 +118,12 @@ static void row_accumulators_fold(const qeq_axis_view* v, const row_accumulators
 void qeq_minmax_squares_view(const qeq_axis_view* v, const float* x, float* min, float* max,
                              double* sum_squares, float* work) {
   if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) {
-    QEQ_DISPATCH(f32_rminmax, F32_RMINMAX)
+    QEQ_DISPATCH(f32_rminmax)
     (v->outer, v->channels, v->inner, x, min, max, sum_squares);
     finalize_minmax(v->channels, min, max);
     return;
   }
-  qeq_f32_vminmax_ukernel_fn* vminmax = QEQ_DISPATCH(f32_vminmax, F32_VMINMAX);
+  qeq_f32_vminmax_ukernel_fn* vminmax = QEQ_DISPATCH(f32_vminmax);
   const size_t row = v->channels * v->inner;
   const size_t block_channels = block_channels_of(v);
   for (size_t c0 = 0; c0 < v->channels; c0 += block_channels) {
@@ -151,7 +151,7 @@ void qeq_minmax_rows_add(const qeq_axis_view* v, int squares, const float* rows,
                          float* work) {
   const row_accumulators acc = row_accumulators_of(v, work, squares, 0);
   const size_t width = v->channels * v->inner;
-  QEQ_DISPATCH(f32_vminmax, F32_VMINMAX)(count, width, width, rows, acc.min, acc.max, acc.squares);
+  QEQ_DISPATCH(f32_vminmax)(count, width, width, rows, acc.min, acc.max, acc.squares);
 }
 
 void qeq_minmax_rows_scale_add(const qeq_axis_view* v, int squares, float* rows,
@@ -161,10 +161,10 @@ void qeq_minmax_rows_scale_add(const qeq_axis_view* v, int squares, float* rows,
   const size_t width = v->channels * v->inner;
   float* out = store ? rows : NULL;
   if (row_scales != NULL) {
-    QEQ_DISPATCH(f32_rscale_vminmax, F32_RSCALE_VMINMAX)
+    QEQ_DISPATCH(f32_rscale_vminmax)
     (count, width, rows, row_scales, out, acc.min, acc.max, acc.squares);
   } else {
-    QEQ_DISPATCH(f32_vscale_vminmax, F32_VSCALE_VMINMAX)
+    QEQ_DISPATCH(f32_vscale_vminmax)
     (count, width, rows, column_scales, out, acc.min, acc.max, acc.squares);
   }
 }

@@ -45,10 +45,10 @@ size_t qeq_scale_workspace_floats(const qeq_axis_view* v) {
 void qeq_scale_view(const qeq_axis_view* v, const float* x, const float* scales, float* y,
                     float* work) {
   if (v->inner >= QEQ_RUN_KERNEL_MIN_INNER) {
-    QEQ_DISPATCH(f32_rscale, F32_RSCALE)(v->outer, v->channels, v->inner, x, scales, y);
+    QEQ_DISPATCH(f32_rscale)(v->outer, v->channels, v->inner, x, scales, y);
     return;
   }
-  qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale, F32_VSCALE);
+  qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale);
   const size_t row = v->channels * v->inner;
   if (v->inner == 1) {
     for (size_t c0 = 0; c0 < v->channels; c0 += QEQ_ROW_BLOCK_ELEMENTS) {

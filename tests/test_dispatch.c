@@ -117,9 +117,9 @@ static const char* expected_variant(qeq_kernel_family family, uint32_t allowed) 
 static void expect_selection(uint32_t allowed, const char* context) {
   for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
     const char* want = expected_variant((qeq_kernel_family)f, allowed);
-    const char* got = qeq_kernel_variant_name((qeq_kernel_family)f);
+    const char* got = qeq_kernel_variant_name(qeq_kernel_family_name((size_t)f));
     CHECK(want != NULL && got != NULL && strcmp(want, got) == 0, "%s: family %s uses %s, want %s",
-          context, qeq_kernel_family_name((qeq_kernel_family)f), got ? got : "(null)",
+          context, qeq_kernel_family_name((size_t)f), got ? got : "(null)",
           want ? want : "(null)");
   }
 }
@@ -190,8 +190,8 @@ static void test_names(void** state) {
     CHECK(qeq_isa_from_name(name, &back) == QEQ_OK && back == (qeq_isa)i, "%s round trip", name);
   }
   for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
-    const char* family = qeq_kernel_family_name((qeq_kernel_family)f);
-    const char* variant = qeq_kernel_variant_name((qeq_kernel_family)f);
+    const char* family = qeq_kernel_family_name((size_t)f);
+    const char* variant = qeq_kernel_variant_name(qeq_kernel_family_name((size_t)f));
     CHECK(family != NULL && variant != NULL, "family %d unnamed", f);
     /* Variant names are qeq_<family>_ukernel_[<tile>]_<isa> (the tile for GEMM families). */
     char prefix[64];
@@ -220,7 +220,7 @@ static void test_every_cap(void** state) {
     expect_selection(qeq_isa_required_features(isas[i]), qeq_isa_name(isas[i]));
     printf("  cap %-10s ->", qeq_isa_name(isas[i]));
     for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
-      printf(" %s", qeq_kernel_variant_name((qeq_kernel_family)f));
+      printf(" %s", qeq_kernel_variant_name(qeq_kernel_family_name((size_t)f)));
     }
     printf("\n");
   }

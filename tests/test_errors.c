@@ -266,13 +266,13 @@ static void test_non_finite_scales(void** state) {
 static void test_isa_cap_errors(void** state) {
   (void)state;
   const qeq_isa before = qeq_isa_effective();
-  const char* variant_before = qeq_kernel_variant_name(QEQ_FAMILY_F32_RMINMAX);
+  const char* variant_before = qeq_kernel_variant_name("f32_rminmax");
   int refused = 0;
   for (int i = 0; i < QEQ_ISA_COUNT; i++) {
     if (qeq_isa_detected((qeq_isa)i)) continue;
     expect_failure(qeq_set_isa_cap((qeq_isa)i), QEQ_ERROR_UNSUPPORTED, NULL, qeq_isa_name(i));
     CHECK(qeq_isa_effective() == before, "a refused cap changed the effective ISA");
-    CHECK(strcmp(qeq_kernel_variant_name(QEQ_FAMILY_F32_RMINMAX), variant_before) == 0,
+    CHECK(strcmp(qeq_kernel_variant_name("f32_rminmax"), variant_before) == 0,
           "a refused cap changed the selected variant");
     refused++;
   }
@@ -286,8 +286,12 @@ static void test_isa_cap_errors(void** state) {
   expect_failure(qeq_isa_from_name("scalar", NULL), QEQ_ERROR_INVALID_ARGUMENT, NULL, "isa");
   CHECK(parsed == QEQ_ISA_AVX2, "isa written on failure");
   CHECK(qeq_isa_name((qeq_isa)QEQ_ISA_COUNT) == NULL, "name of an invalid isa");
-  CHECK(qeq_kernel_family_name((qeq_kernel_family)QEQ_FAMILY_COUNT) == NULL, "invalid family");
-  CHECK(qeq_kernel_variant_name((qeq_kernel_family)-1) == NULL, "invalid family variant");
+  CHECK(qeq_kernel_family_count() == QEQ_FAMILY_COUNT, "family count");
+  CHECK(qeq_kernel_family_name(QEQ_FAMILY_COUNT) == NULL, "invalid family");
+  CHECK(qeq_kernel_family_name(SIZE_MAX) == NULL, "invalid family");
+  CHECK(qeq_kernel_variant_name(NULL) == NULL, "NULL family");
+  CHECK(qeq_kernel_variant_name("f32_rminmax_") == NULL, "unknown family");
+  CHECK(qeq_kernel_variant_name("") == NULL, "empty family name");
 }
 
 static void test_status_strings(void** state) {

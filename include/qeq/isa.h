@@ -45,33 +45,15 @@ QEQ_API qeq_isa qeq_isa_effective(void);
  * a level the CPU lacks is ignored; this returns why ("" if it was applied or not set). */
 QEQ_API const char* qeq_isa_env_message(void);
 
-/* Kernel families, each with its own dispatch table. */
-typedef enum qeq_kernel_family {
-  QEQ_FAMILY_F32_RMINMAX = 0,         /* min/max of contiguous runs (per-axis, large inner) */
-  QEQ_FAMILY_F32_VMINMAX = 1,         /* element-wise min/max across rows (per-axis, small inner) */
-  QEQ_FAMILY_F32_RSCALE = 2,          /* contiguous runs times a per-run scale */
-  QEQ_FAMILY_F32_VSCALE = 3,          /* rows times a vector of per-column scales */
-  QEQ_FAMILY_F32_Q8_RQUANT = 4,       /* float runs to 8-bit integers with per-run qparams */
-  QEQ_FAMILY_F32_FQ_RQUANT = 5,       /* fake quantization (quantize, dequantize) of float runs */
-  QEQ_FAMILY_Q8_F32_RDEQUANT = 6,     /* 8-bit integer runs back to float */
-  QEQ_FAMILY_S32_Q8_RREQUANT = 7,     /* int32 accumulators to 8-bit with per-run multipliers */
-  QEQ_FAMILY_QU8S8_GEMM = 8,          /* uint8 x int8 matrix multiply with fused requantization */
-  QEQ_FAMILY_Q8_VADD = 9,             /* quantized add: both inputs dequantized, sum requantized */
-  QEQ_FAMILY_Q8_MAXPOOL = 10,         /* element-wise max over rows of 8-bit pixels */
-  QEQ_FAMILY_Q8_AVGPOOL = 11,         /* int32 sum over rows of 8-bit pixels, requantized */
-  QEQ_FAMILY_QU8S8_DWCONV = 12,       /* uint8 x int8 depthwise convolution, one pixel's channels */
-  QEQ_FAMILY_QU8S8_IGEMM = 13,        /* uint8 x int8 GEMM reading its rows through pointers */
-  QEQ_FAMILY_F32_VSCALE_RMINMAX = 14, /* per-row then per-column scaling, each row's min/max */
-  QEQ_FAMILY_F32_RSCALE_VMINMAX = 15, /* per-row scaling with per-column min/max, one pass */
-  QEQ_FAMILY_F32_VSCALE_VMINMAX = 16, /* per-column scaling with per-column min/max, one pass */
-  QEQ_FAMILY_COUNT = 17
-} qeq_kernel_family;
-
-/* "f32_rminmax", ...; NULL if invalid. */
-QEQ_API const char* qeq_kernel_family_name(qeq_kernel_family family);
-/* The variant dispatch uses now for `family`, e.g. "qeq_f32_rminmax_ukernel__avx512";
- * NULL if `family` is invalid. */
-QEQ_API const char* qeq_kernel_variant_name(qeq_kernel_family family);
+/* Kernel families, each with its own dispatch table, named like "f32_rminmax". Indices run
+ * from 0 to qeq_kernel_family_count() - 1 in a fixed order to which new families are only
+ * appended. */
+QEQ_API size_t qeq_kernel_family_count(void);
+/* The name of family `index`; NULL if index >= qeq_kernel_family_count(). */
+QEQ_API const char* qeq_kernel_family_name(size_t index);
+/* The variant dispatch uses now for the family named `family`, e.g.
+ * "qeq_f32_rminmax_ukernel__avx512"; NULL if `family` is NULL or names no family. */
+QEQ_API const char* qeq_kernel_variant_name(const char* family);
 
 #ifdef __cplusplus
 }

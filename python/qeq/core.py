@@ -43,11 +43,9 @@ __all__ = [
 ArrayLike = Any  # numpy.ndarray or torch.Tensor (float32, contiguous, CPU)
 
 ISAS = ("scalar", "avx2", "avx512", "avx512vnni", "avxvnni", "neon", "neondot")
-KERNEL_FAMILIES = ("f32_rminmax", "f32_vminmax", "f32_rscale", "f32_vscale", "f32_q8_rquant",
-                   "f32_fq_rquant", "q8_f32_rdequant", "s32_q8_rrequant", "qu8s8_gemm",
-                   "q8_vadd", "q8_maxpool", "q8_avgpool", "qu8s8_dwconv",
-                   "qu8s8_igemm", "f32_vscale_rminmax", "f32_rscale_vminmax",
-                   "f32_vscale_vminmax")
+# The library's own list (kernels/families.inc), in its order.
+KERNEL_FAMILIES = tuple(lib.qeq_kernel_family_name(i).decode()
+                        for i in range(lib.qeq_kernel_family_count()))
 DTYPES = {"quint8": 0, "qint8": 1, "qint32": 2}
 QSCHEMES = {"per_tensor_affine": 0, "per_tensor_symmetric": 1, "per_channel_affine": 2,
             "per_channel_symmetric": 3, "per_channel_affine_float_qparams": 4}
@@ -122,13 +120,8 @@ def isa_env_message() -> str:
 
 def kernel_variants() -> dict[str, str]:
     """Kernel family -> the variant dispatch uses now."""
-    out = {}
-    for i in range(len(KERNEL_FAMILIES)):
-        family = lib.qeq_kernel_family_name(i)
-        if family is None:
-            break
-        out[family.decode()] = lib.qeq_kernel_variant_name(i).decode()
-    return out
+    return {family: lib.qeq_kernel_variant_name(family.encode()).decode()
+            for family in KERNEL_FAMILIES}
 
 
 # ---- ranges and scaling --------------------------------------------------------------------

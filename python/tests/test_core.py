@@ -13,6 +13,9 @@ def test_versions_and_dispatch():
     assert "scalar" in qeq.detected_isas()
     variants = qeq.kernel_variants()
     assert set(variants) == set(qeq.core.KERNEL_FAMILIES)
+    assert len(qeq.core.KERNEL_FAMILIES) >= 17  # only ever appended to
+    assert qeq.core.KERNEL_FAMILIES[:2] == ("f32_rminmax", "f32_vminmax")
+    assert all(v.startswith(f"qeq_{f}_ukernel") for f, v in variants.items())
     try:
         qeq.set_isa_cap("scalar")
         assert qeq.isa() == "scalar"

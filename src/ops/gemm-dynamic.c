@@ -96,7 +96,7 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
   } else {
     const qeq_q8_quant_params quant = {1.0f / scale, (float)(0 - zero_point),
                                        (float)(255 - zero_point), zero_point};
-    qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant, F32_Q8_RQUANT);
+    qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant);
     for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, a + r * k);
   }
   if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);

@@ -37,7 +37,7 @@ static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data
   /* ReLU on the float sum before rounding equals clamping the scaled value at 0 (> lo). */
   if (relu && p.out.lo < 0.0f) p.out.lo = 0.0f;
   if (yv.bytes == 0) return QEQ_OK;
-  qeq_q8_vadd_ukernel_fn* kernel = QEQ_DISPATCH(q8_vadd, Q8_VADD);
+  qeq_q8_vadd_ukernel_fn* kernel = QEQ_DISPATCH(q8_vadd);
   const uint8_t* pa = (const uint8_t*)a_data;
   const uint8_t* pb = (const uint8_t*)b_data;
   uint8_t* py = (uint8_t*)y_data;

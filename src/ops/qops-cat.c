@@ -43,7 +43,7 @@ static qeq_status check_inputs(const char* fn, size_t count, const qeq_q8_tensor
 static void convert(size_t pixels, size_t c, const uint8_t* x, size_t x_stride, int copy,
                     int is_signed, const qeq_q8_add_params* p, uint8_t* y, size_t y_stride) {
   if (pixels == 0 || c == 0) return;
-  qeq_q8_vadd_ukernel_fn* kernel = QEQ_DISPATCH(q8_vadd, Q8_VADD);
+  qeq_q8_vadd_ukernel_fn* kernel = QEQ_DISPATCH(q8_vadd);
   const int dense = x_stride == c && y_stride == c;
   const size_t runs = dense ? 1 : pixels, run = dense ? pixels * c : c;
   for (size_t i = 0; i < runs; i++) {

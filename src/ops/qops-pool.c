@@ -58,7 +58,7 @@ qeq_status qeq_q8_max_pool2d(const qeq_q8_tensor* x, const void* x_data,
   if (yv.bytes == 0) return QEQ_OK;
   const uint8_t** rows = alloc_rows(fn, params->kernel_h * params->kernel_w);
   if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
-  qeq_q8_maxpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_maxpool, Q8_MAXPOOL);
+  qeq_q8_maxpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_maxpool);
   const uint8_t* in = (const uint8_t*)x_data;
   for (size_t n = 0; n < x->n; n++) {
     for (size_t i = 0; i < oh; i++) {
@@ -123,7 +123,7 @@ qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
   if (yv.bytes == 0) return QEQ_OK;
   const uint8_t** rows = alloc_rows(fn, params->kernel_h * params->kernel_w);
   if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
-  qeq_q8_avgpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_avgpool, Q8_AVGPOOL);
+  qeq_q8_avgpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_avgpool);
   for (size_t n = 0; n < x->n; n++) {
     for (size_t i = 0; i < oh; i++) {
       const qeq_window_1d hw =
@@ -169,7 +169,7 @@ qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data
   if (yv.bytes == 0) return QEQ_OK;
   const uint8_t** rows = alloc_rows(fn, max_h * max_w);
   if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
-  qeq_q8_avgpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_avgpool, Q8_AVGPOOL);
+  qeq_q8_avgpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_avgpool);
   for (size_t n = 0; n < x->n; n++) {
     for (size_t i = 0; i < y->h; i++) {
       const qeq_window_1d hw = qeq_adaptive_window(i, x->h, y->h);
