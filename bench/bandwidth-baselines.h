@@ -9,9 +9,10 @@
 // Reads every byte of x (n floats) once, combining them so the loads cannot be elided.
 uint32_t stream_read(const float* x, size_t n);
 // The same bytes as four streams read side by side (the four quarters of x, 64 bytes of each
-// in turn). One core's DRAM bandwidth can exceed a single stream's: on a Zen 3 VM this read
-// 1.2 to 1.3 times as fast (README table), and row-wise kernels, which read four rows
-// together, can beat stream_read.
+// in turn). One core's DRAM bandwidth can exceed a single stream's (compare the
+// baseline_read_4way and baseline_read rows in bench/results/; how to read them:
+// docs/benchmarks.md#reading-the-memory-bound-tables-qeq_bench), and row-wise kernels, which
+// read four rows together, can beat stream_read.
 uint32_t stream_read_4way(const float* x, size_t n);
 // Loads and stores every element of x in place (values unchanged): one read and one write
 // stream, the traffic of an in-place scaling pass.

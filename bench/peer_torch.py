@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch 1.13 (Debian's python3-torch) on the work qeq_bench measures, single thread, for
-the README's comparison. Run: /usr/bin/python3 bench/peer_torch.py [--qeq-json FILE]
-(apt-get install python3-torch). Prints a markdown table; times are the best of a few runs.
+the main job's comparison (docs/benchmarks.md#the-main-job). Run:
+/usr/bin/python3 bench/peer_torch.py [--qeq-json FILE] (apt-get install python3-torch). Prints
+a markdown table; times are the best of a few runs.
 With --qeq-json (qeq_bench's --benchmark_out, from the same job) it also prints qeq's time
 beside PyTorch's for each operation, for the dispatched (best detected) ISA."""
 import argparse

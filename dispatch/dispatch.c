@@ -12,7 +12,7 @@
 
 #include "dispatch/cpu-features.h"
 #include "kernels/common/stream-store.h"
-#include "src/error.h"
+#include "src/base/error.h"
 
 #define QEQ_UKERNEL(family, isa)                                                         \
   QEQ_IF_BUILT(isa,                                                                      \

@@ -74,6 +74,15 @@ typedef struct qeq_q8_quant_params {
   int32_t zero_point;
 } qeq_q8_quant_params;
 
+/* The one way to fill qeq_q8_quant_params: `multiplier` is 1.0f / scale for quantization (as
+ * PyTorch rounds it) or the requantization multiplier; results land in [qmin, qmax]. */
+static inline qeq_q8_quant_params qeq_q8_quant_params_make(float multiplier, int32_t zero_point,
+                                                           int32_t qmin, int32_t qmax) {
+  const qeq_q8_quant_params p = {multiplier, (float)(qmin - zero_point),
+                                 (float)(qmax - zero_point), zero_point};
+  return p;
+}
+
 /* y[(o * channels + c) * inner + i] = zero_point + round_half_even(clamp(v, lo, hi)) for
  * v = x[same] * inv_scale of channel c (v = 0 when it is NaN), stored as the low byte of the
  * result (the uint8 or the two's-complement int8 pattern). Rounding uses the current
@@ -90,6 +99,14 @@ typedef struct qeq_fq_params {
   float hi;
   float scale;
 } qeq_fq_params;
+
+/* The one way to fill qeq_fq_params, from the scale and the levels [quant_min, quant_max]. */
+static inline qeq_fq_params qeq_fq_params_make(float scale, int32_t zero_point, int32_t quant_min,
+                                               int32_t quant_max) {
+  const qeq_fq_params p = {1.0f / scale, (float)(quant_min - zero_point),
+                           (float)(quant_max - zero_point), scale};
+  return p;
+}
 
 /* y[(o * channels + c) * inner + i] = (round_half_even(clamp(v, lo, hi)) + 0) * scale for
  * v = x[same] * inv_scale of channel c (v = 0 when NaN), in float32: PyTorch's

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/tuning.h"
+#include "src/base/tuning.h"
 #include "tests/support/test-support.h"
 
 static qeq_isa isas[QEQ_ISA_COUNT];

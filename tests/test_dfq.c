@@ -3,7 +3,8 @@
  *    calculate_scaled_minmax and weight updates (tests/golden/input_equalize.txt), bit for bit
  *    under every ISA cap; SmoothQuant's alpha against a double-precision formula;
  *  - high-bias absorption and bias correction against the reference forward pass;
- *  - selective equalization's choice, on SPEC.md section 5's reference SQNRs;
+ *  - selective equalization's choice, on the SQNRs of
+ *    docs/numerics.md#selective-equalization-example;
  *  - bad input changes nothing. */
 #include <math.h>
 #include <stdio.h>
@@ -228,7 +229,8 @@ static void test_bias_correction(void** state) {
 
 static void test_selective_equalization(void** state) {
   (void)state;
-  /* SPEC.md 5: {'bot.0': 40.5729, '': 64.3854, 'top.0': 30.7953}, N = 1 -> ['top.0']. */
+  /* docs/numerics.md#selective-equalization-example:
+   * {'bot.0': 40.5729, '': 64.3854, 'top.0': 30.7953}, N = 1 -> ['top.0']. */
   const double sqnr[3] = {40.5729, 64.3854, 30.7953};
   size_t chosen[4], count;
   CHECK(

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/equalize_internal.h"
+#include "src/layers/equalize-internal.h"
 #include "tests/support/golden.h"
 #include "tests/support/layer-fixtures.h"
 #include "tests/support/layer-forward.h"
@@ -302,6 +302,12 @@ static void clone_chain(const owned_layer* from, owned_layer* to, qeq_layer** ch
  * taken again, and below, where the bounds settle it; also after a sweep wrongly guessed to be
  * the last (which writes its output scalings at once). The same chain given as overlapping pairs
  * ([a, b], [b, c], ...) takes the general sweep. Under every cap, as the rough sums differ. */
+/* The fused chain sweep's events (the test hook), counted on this thread. */
+static size_t sweep_events[QEQ_CHAIN_SWEEP_WRONGLY_GUESSED_LAST + 1];
+static void count_sweep_event(qeq_chain_sweep_event event) {
+  sweep_events[event]++;
+}
+
 static void test_fused_chain_convergence_matches_general(void** state) {
   (void)state;
   enum { LAYERS = 4, SWEEPS = 6 };
@@ -331,7 +337,8 @@ static void test_fused_chain_convergence_matches_general(void** state) {
       changes[n - 1] = (float)report.final_change;
       for (size_t j = 0; j < LAYERS; j++) owned_free(&copy[j]);
     }
-    const qeq_chain_sweep_counts before = qeq_chain_sweep_counts_of_thread;
+    memset(sweep_events, 0, sizeof sweep_events);
+    qeq_equalize_test_set_chain_hook(count_sweep_event);
     for (size_t t = 0; t < 2 * SWEEPS + 1; t++) {
       const float threshold = t == 2 * SWEEPS ? 0.0f
                               : t % 2 == 0    ? changes[t / 2]
@@ -363,13 +370,14 @@ static void test_fused_chain_convergence_matches_general(void** state) {
         owned_free(&general[j]);
       }
     }
-    const qeq_chain_sweep_counts after = qeq_chain_sweep_counts_of_thread;
-    CHECK(after.settled_by_bounds > before.settled_by_bounds && after.retaken > before.retaken &&
-              after.wrongly_guessed_last > before.wrongly_guessed_last,
+    qeq_equalize_test_set_chain_hook(NULL);
+    const size_t* seen = sweep_events;
+    CHECK(seen[QEQ_CHAIN_SWEEP_SETTLED_BY_BOUNDS] > 0 && seen[QEQ_CHAIN_SWEEP_RETAKEN] > 0 &&
+              seen[QEQ_CHAIN_SWEEP_WRONGLY_GUESSED_LAST] > 0,
           "%s: rough sweeps settled by their bounds %zu, taken again %zu; sweeps wrongly guessed "
           "the last %zu: every path should run",
-          isa, after.settled_by_bounds - before.settled_by_bounds, after.retaken - before.retaken,
-          after.wrongly_guessed_last - before.wrongly_guessed_last);
+          isa, seen[QEQ_CHAIN_SWEEP_SETTLED_BY_BOUNDS], seen[QEQ_CHAIN_SWEEP_RETAKEN],
+          seen[QEQ_CHAIN_SWEEP_WRONGLY_GUESSED_LAST]);
     for (size_t j = 0; j < LAYERS; j++) owned_free(&original[j]);
   }
   qeq_clear_isa_cap();

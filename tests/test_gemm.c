@@ -1,6 +1,6 @@
-/* The GEMM API: PyTorch's numbers (SPEC.md 9 and the golden fixtures from
- * tests/golden/generate.py), an independent reference over random configs, thread counts,
- * ISA caps, and bad input. */
+/* The GEMM API: PyTorch's numbers (docs/numerics.md#gemm-and-convolution-requantization and
+ * the golden fixtures from tests/golden/generate.py), an independent reference over random
+ * configs, thread counts, ISA caps, and bad input. */
 #include <math.h>
 #include <pthreadpool.h>
 #include <stdio.h>
@@ -10,7 +10,8 @@
 #include "tests/support/golden.h"
 #include "tests/support/test-support.h"
 
-/* ---- an independent reference computed from the config, SPEC.md 9's formulas ---- */
+/* ---- an independent reference computed from the config, the formulas of
+ * docs/numerics.md#gemm-and-convolution-requantization ---- */
 
 static int32_t dtype_min(qeq_dtype d) {
   return d == QEQ_DTYPE_QINT8 ? -128 : 0;
@@ -61,7 +62,7 @@ static void check_against_reference(const qeq_gemm_config* c, size_t m, const ui
   qeq_gemm_destroy(g);
 }
 
-/* ---- SPEC.md 9's test vector: the two engines differ at a tie ---- */
+/* ---- docs/numerics.md#engines-at-half-way-points: the two engines differ at a tie ---- */
 
 static void test_spec_vector(void** state) {
   (void)state;

@@ -1,4 +1,5 @@
-/* PyTorch's quantized reference models end to end (tests/golden/models.txt, SPEC.md 11-12):
+/* PyTorch's quantized reference models end to end (tests/golden/models.txt,
+ * docs/numerics.md#reference-models):
  * each model is rebuilt in C from its float weights: batch norm folded with
  * qeq_fold_batch_norm, a float32 calibration pass (tests/support/float-ops.c, PyTorch's
  * summation orders) over torch.rand's data regenerated from the exported mt19937 state feeds
@@ -9,7 +10,8 @@
  *      has with 1 thread, and with 2 threads under the best;
  *   b. qeq's observers give PyTorch's min/max and qparams exactly, qeq's weight qparams equal
  *      PyTorch's, and with qeq's own qparams the SQNR against PyTorch's float model equals
- *      PyTorch's (SPEC.md 11: 41.496 dB per tensor, 39.976 dB per channel) within 0.01 dB;
+ *      PyTorch's (docs/numerics.md#model-numerics-sqnr: 41.496 dB per tensor, 39.976 dB per
+ *      channel) within 0.01 dB;
  *   c. ModelMultipleOpsNoAvgPool with QAT-style fake quantization (qeq_fake_quantize_f32,
  *      moving-average observers): observers equal PyTorch's fake quantizers, SQNR vs float
  *      36.365 dB, weight-only 48.796, activation-only 39.932 (within 0.01 dB); the converted
@@ -123,7 +125,8 @@ static float* param_copy(const model_fixture* m, const char* key, size_t count) 
   return out;
 }
 
-/* ---- observers (SPEC.md 7.4: default_qconfig / default_per_channel_qconfig) ---- */
+/* ---- observers (docs/numerics.md#default-qconfigs: default_qconfig /
+ * default_per_channel_qconfig) ---- */
 static qeq_observer* activation_observer(void) {
   qeq_observer_config cfg = qeq_observer_config_default(QEQ_DTYPE_QUINT8, QEQ_PER_TENSOR_AFFINE);
   cfg.has_custom_range = 1; /* default_observer: quant_min 0, quant_max 127 */
@@ -609,7 +612,9 @@ static double check_sqnr(const model* m, const model_fixture* f, const golden_ca
   const double torch_db = need(c, "sqnr")->values[0];
   CHECK(fabs(db - torch_db) < 0.01, "%s: SQNR %.4f dB, PyTorch %.4f dB", c->name, db, torch_db);
   if (spec_db > 0)
-    CHECK(fabs(db - spec_db) < 0.01, "%s: SQNR %.4f, SPEC %.3f", c->name, db, spec_db);
+    CHECK(fabs(db - spec_db) < 0.01,
+          "%s: SQNR %.4f, reference %.3f (docs/numerics.md#model-numerics-sqnr)", c->name, db,
+          spec_db);
   CHECK(db > bar_db, "%s: SQNR %.4f dB under the bar %.1f", c->name, db, bar_db);
   free(q);
   free(deq);
@@ -699,14 +704,15 @@ static void test_chain(const char* prefix, const chain_spec* specs, size_t count
   run_model(&m, &f, per_channel, 0, 30.0);
 }
 
-/* ConvReluConvModel (SPEC 12), fused [fc1, relu], default_qconfig. */
+/* ConvReluConvModel (docs/numerics.md#model-list), fused [fc1, relu], default_qconfig. */
 static void test_conv_relu_conv(void** state) {
   (void)state;
   const chain_spec specs[] = {{"fc1", 5, 3, 3, 0, 1, 1, NULL}, {"fc2", 5, 5, 1, 0, 1, 0, NULL}};
   test_chain("crc", specs, 2, 0);
 }
 
-/* ModelForFusionWithBias (SPEC 12), fused [conv1, bn1, relu1], [conv2, bn2], per channel. */
+/* ModelForFusionWithBias (docs/numerics.md#model-list), fused [conv1, bn1, relu1], [conv2, bn2],
+ * per channel. */
 static void test_fusion_with_bias(void** state) {
   (void)state;
   const chain_spec specs[] = {{"conv1", 2, 3, 5, 0, 1, 1, "bn1"},
@@ -722,7 +728,8 @@ static void test_depthwise_separable(void** state) {
   test_chain("dws", specs, 2, 1);
 }
 
-/* ---- ModelMultipleOpsNoAvgPool and fake quantization (SPEC.md 7.4, 8.3, 11) ----
+/* ---- ModelMultipleOpsNoAvgPool and fake quantization (docs/numerics.md#default-qconfigs,
+ * docs/numerics.md#fake-quantize, docs/numerics.md#model-numerics-sqnr) ----
  * QAT as PyTorch 1.13 runs it after fuse_modules_qat / prepare_qat / freeze_bn_stats: conv1 is
  * a ConvBnReLU2d that keeps its batch norm: sf = gamma / sqrt(var + eps), the weights W * sf
  * are fake-quantized, the convolution runs with a zero bias, its output is divided by sf and
@@ -993,7 +1000,9 @@ static void test_fake_quant_true_quant(void** state) {
   for (size_t i = 0; i < count; i++) same += same_bits(y[i], torch_fq[i]);
   const double db = nap_sqnr(&f, y), torch_db = need(qat, "sqnr")->values[0];
   CHECK(fabs(db - torch_db) < 0.01 && fabs(db - 36.365) < 0.01 && db > 35.0,
-        "QAT fake quant vs float %.4f dB, PyTorch %.4f, SPEC 36.365", db, torch_db);
+        "QAT fake quant vs float %.4f dB, PyTorch %.4f, reference 36.365 "
+        "(docs/numerics.md#model-numerics-sqnr)",
+        db, torch_db);
   printf(
       "nap_qat: fake quant vs float %.4f dB (PyTorch %.4f); %zu of %zu outputs carry "
       "PyTorch's fake-quant bits\n",
@@ -1054,7 +1063,8 @@ static void test_weight_only_activation_only(void** state) {
     nap_fake_quant_forward(&p, &fq, NULL, f.n_eval, f.eval, y);
     const double db = nap_sqnr(&f, y), torch_db = need(c, "sqnr")->values[0];
     CHECK(fabs(db - torch_db) < 0.01 && fabs(db - spec[mode]) < 0.01 && db > 35.0,
-          "%s: %.4f dB, PyTorch %.4f, SPEC %.3f", c->name, db, torch_db, spec[mode]);
+          "%s: %.4f dB, PyTorch %.4f, reference %.3f (docs/numerics.md#model-numerics-sqnr)",
+          c->name, db, torch_db, spec[mode]);
     printf("%s: fake quant vs float %.4f dB (PyTorch %.4f)\n", c->name, db, torch_db);
   }
   free(y);

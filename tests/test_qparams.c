@@ -1,6 +1,6 @@
-/* Quantization parameters and observers against the values PyTorch 1.13 produced in
- * SPEC.md section 7 (printed to 8-9 significant digits, so compared to 1e-7 relative), and
- * the documented errors. */
+/* Quantization parameters and observers against the values PyTorch 1.13 produced
+ * (docs/numerics.md#reference-values; printed to 8-9 significant digits, so compared to 1e-7
+ * relative), and the documented errors. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

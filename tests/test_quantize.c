@@ -286,7 +286,7 @@ static void test_kernel_variants(void** state) {
   CHECK(ran >= 4, "a quantization family has no runnable variant");
 }
 
-/* Ties go to even: SPEC.md 8.1's example, for both dtypes, under every ISA cap. */
+/* Ties go to even: docs/numerics.md#quantize's example, for both dtypes, under every ISA cap. */
 static void test_ties_and_saturation(void** state) {
   (void)state;
   qeq_isa isas[QEQ_ISA_COUNT];
@@ -320,7 +320,8 @@ static void test_ties_and_saturation(void** state) {
   qeq_clear_isa_cap();
 }
 
-/* SPEC.md 9's oneDNN-engine test vector: acc + float bias, times M, gives [17, 15]. */
+/* The requantization step of docs/numerics.md#engines-at-half-way-points with QNNPACK's
+ * integer bias: acc + b_q, times M, gives [17, 14]. */
 static void test_requantize_spec_vector(void** state) {
   (void)state;
   /* s_x = 1/64, s_w = 1/128, s_y = 1/32: M = s_x * s_w / s_y = 1/256 (exact); the float

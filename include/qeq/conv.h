@@ -8,7 +8,8 @@
  *   g = o / O_g; taps outside the input read x_zp, i.e. contribute 0.
  *
  * The numbers are exactly the GEMM's (qeq/gemm.h) for the equivalent im2col matrix: same
- * exact int32 accumulator, same engines, output formats and clamps (README "Convolution").
+ * exact int32 accumulator, same engines, output formats and clamps
+ * (docs/numerics.md#convolution).
  * Pack once (qeq_conv_create: weights in PyTorch's [O][C/groups][kh][kw] layout), run many
  * times (qeq_conv_run) on N x H x W x C activations.
  *

@@ -5,7 +5,8 @@
  *
  * Pack once (qeq_gemm_create: weights in PyTorch's [N][K] layout, qparams, bias, output
  * format), run many times (qeq_gemm_run / qeq_gemm_run_dynamic) on M rows of activations.
- * The accumulator is exact int32; see README "GEMM" for the numerics of each engine. */
+ * The accumulator is exact int32; docs/numerics.md#gemm-and-convolution-requantization gives
+ * the numerics of each engine. */
 #ifndef QEQ_GEMM_H
 #define QEQ_GEMM_H
 
@@ -22,7 +23,7 @@ extern "C" {
 struct pthreadpool;
 
 /* How the float32 requantization is ordered: PyTorch's two CPU engines differ by +-1 at
- * half-way points (SPEC.md section 9). */
+ * half-way points (docs/numerics.md#engines-at-half-way-points). */
 typedef enum qeq_gemm_engine {
   /* onednn: a float bias and the zero point added in float before rounding, each operation
    * rounded to float32 in this order (no FMA):

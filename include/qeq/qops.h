@@ -4,8 +4,9 @@
  * One header for the group: every op reads and writes the same kind of tensor (8-bit, NHWC,
  * per-tensor qparams), described by qeq_q8_tensor, and no op needs a handle.
  * Numerics: PyTorch 1.13's own quantized CPU kernels (what its onednn engine runs, and its
- * qnnpack engine for qint8), bit for bit on channels-last tensors; see README "Quantized
- * operations" for where PyTorch's qnnpack engine rounds differently. */
+ * qnnpack engine for qint8), bit for bit on channels-last tensors. Where PyTorch's qnnpack
+ * engine rounds differently:
+ * docs/differences.md#the-qnnpack-engine-runs-other-kernels-for-some-quantized-ops. */
 #ifndef QEQ_QOPS_H
 #define QEQ_QOPS_H
 

@@ -16,8 +16,8 @@ extern "C" {
  * quantize_per_tensor (count == 1: one scale and zero point, `axis` ignored) and
  * quantize_per_channel (count == shape->dims[axis]: channel c along `axis` uses scales[c]
  * and zero_points[c]; negative axes count from the end). It multiplies by the float32
- * reciprocal of the scale, never divides (SPEC.md 8.1), and clamps to the full dtype
- * range, not an observer's [quant_min, quant_max].
+ * reciprocal of the scale, never divides (docs/numerics.md#quantize), and clamps to the full
+ * dtype range, not an observer's [quant_min, quant_max].
  * dtype QEQ_DTYPE_QUINT8 writes uint8_t, QEQ_DTYPE_QINT8 int8_t (qint32 is not supported
  * here: QEQ_ERROR_UNSUPPORTED). y holds numel bytes and must not overlap x.
  * Where qeq differs from PyTorch's CPU build, which maps NaN, +-inf and |x / scale| beyond

@@ -2,7 +2,7 @@
 
 Every ctypes.Structure in the qeq package names the C struct it mirrors (_c_struct_); its
 sizeof, its fields (names, order, offsets, sizes) must be the library's. The library's tables
-(src/abi.c) are checked in turn against the public headers: every struct declared there is
+(src/base/abi.c) are checked in turn against the public headers: every struct declared there is
 covered, with every field. Then the query functions' errors."""
 import ctypes
 import importlib
@@ -134,10 +134,10 @@ def test_the_library_covers_every_public_struct_and_field():
     for struct, fields in structs.items():
         size, count = c_size_t(), c_size_t()
         assert _layout(struct.encode(), byref(size), byref(count)) == 0, \
-            f"src/abi.c has no table for {struct}: {last_error()}"
+            f"src/base/abi.c has no table for {struct}: {last_error()}"
         _, c_fields = c_layout(struct)
         assert [n for n, _, _ in c_fields] == fields, \
-            f"src/abi.c's {struct} fields differ from the header's {fields}"
+            f"src/base/abi.c's {struct} fields differ from the header's {fields}"
         # The fields tile the struct: in order, not overlapping, nothing past the end.
         end = 0
         for name, offset, field_size in c_fields:

@@ -161,7 +161,7 @@ def test_layers_cle_fold_and_dfq():
         qeq.cross_layer_equalize(l2, l1)
     with pytest.raises(TypeError):  # a shape mismatch is a TypeError too, as in PyTorch
         qeq.cross_layer_equalize(l2, l1)
-    # batch norm folding, SPEC.md 6.2's conv test vector
+    # batch norm folding, the conv test vector of docs/numerics.md#folding-test-vector
     w = np.array([2, -1], np.float32).reshape(2, 1, 1)
     conv = qeq.Layer("conv1d", w)
     bias = qeq.fold_batch_norm(conv, [0.5, -1], [3, 0.25], [1.5, 2], [0.1, -0.2], 1e-5)

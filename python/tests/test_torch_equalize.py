@@ -44,7 +44,7 @@ def test_cross_layer_equalization_spec_vector():
     assert conv.weight is weight  # in place, same Parameter
     assert_same_params(conv, ref_conv)
     assert_same_params(lin, ref_lin)
-    assert conv.bias[0] == torch.tensor(-0.07981734)  # SPEC.md 2.4
+    assert conv.bias[0] == torch.tensor(-0.07981734)  # docs/numerics.md#cle-test-vector
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -109,7 +109,8 @@ def test_equalize_inplace_false_module_objects_and_long_groups():
     original = copy.deepcopy(model)
     ref = copy.deepcopy(model)
     teq.equalize(ref, [["0", "1"], ["1", "2"]])
-    # a group of three and module objects (SPEC.md section 13, PyTorch's main branch)
+    # a group of three and module objects, as PyTorch's main branch takes them
+    # (docs/differences.md#pytorch-113-versus-main)
     out = qt.equalize(model, [[model[0], "1", model[2]]], inplace=False)
     assert out is not model
     assert_same_params(model, original)

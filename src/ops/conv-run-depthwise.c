@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/conv-run-internal.h"
 
 /* Pixels per kernel call: the kernel keeps a channel panel's weights in registers across them;

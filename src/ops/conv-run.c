@@ -11,11 +11,11 @@
 
 #include <qeq/conv.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/conv-indirection.h"
 #include "src/ops/conv-internal.h"
 #include "src/ops/conv-run-internal.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, size_t height,
                             size_t width, const void* input, size_t input_pixel_stride,
@@ -188,12 +188,6 @@ static void indirect_task(void* opaque, size_t task) {
           ctx->output_stride, &gemm->params);
     }
   }
-}
-
-size_t qeq_conv_task_count(size_t units, struct pthreadpool* pool) {
-  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
-  const size_t wanted = threads > 1 ? threads * 4 : 1;
-  return units < wanted ? units : wanted;
 }
 
 /* What a table-driven run allocates: `tasks` scratch buffers of task_bytes (64-byte aligned),

@@ -7,7 +7,7 @@
 
 #include <qeq/conv.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/conv-indirection.h"
 #include "src/ops/conv-internal.h"
 

@@ -8,10 +8,10 @@
 #include <qeq/gemm.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/gemm-internal.h"
 #include "src/ops/gemm-qparams.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
                                 size_t input_stride, float* output, size_t output_stride,
@@ -94,8 +94,8 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
     }
     params.store = QEQ_GEMM_STORE_S32;
   } else {
-    const qeq_q8_quant_params quant = {1.0f / scale, (float)(0 - zero_point),
-                                       (float)(255 - zero_point), zero_point};
+    const qeq_q8_quant_params quant =
+        qeq_q8_quant_params_make(1.0f / scale, zero_point, 0, 255);
     qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant);
     for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, a + r * k);
   }

@@ -6,7 +6,7 @@
 
 #include "dispatch/dispatch.h"
 #include "kernels/ukernels.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 struct qeq_gemm {
   const qeq_variant* variant; /* the kernel the weights were packed for */

@@ -8,10 +8,10 @@
 
 #include <qeq/gemm.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/gemm-internal.h"
 #include "src/ops/gemm-pack.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 qeq_gemm_config qeq_gemm_config_default(void) {
   qeq_gemm_config config;
@@ -39,7 +39,7 @@ static int positive_finite(float v) {
   return v > 0.0f && isfinite(v);
 }
 
-/* PyTorch's quantize of one real value (SPEC.md 8.1), saturating to [qmin, qmax]. */
+/* PyTorch's quantize of one real value (docs/numerics.md#quantize), saturating to [qmin, qmax]. */
 static int32_t quantize_bound(float v, float scale, int32_t zero_point, int32_t qmin,
                               int32_t qmax) {
   const float scaled = v * (1.0f / scale);
@@ -226,7 +226,8 @@ static qeq_status bad_multiplier(const char* fn, size_t column, float multiplier
 }
 
 /* Per-column requantization constants in the float32 operation order of each PyTorch engine
- * (SPEC.md 9; the oneDNN order as measured on PyTorch 1.13, see README). */
+ * (docs/numerics.md#gemm-and-convolution-requantization; the oneDNN order as measured on
+ * PyTorch 1.13: docs/numerics.md#onednn-engine). */
 static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int32_t* w_zp,
                                    int32_t* bias_q, float* bias_f, float* multiplier) {
   const int per_channel = c->weight_qparam_count != 1;

@@ -3,8 +3,8 @@
 
 #include <qeq/nhwc.h>
 
-#include "src/error.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
 
 static qeq_status check(const char* fn, size_t batch, size_t channels, size_t height, size_t width,
                         const float* x, const float* y) {

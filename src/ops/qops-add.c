@@ -2,9 +2,9 @@
 #include <qeq/qops.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/qops-tensor.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data,
                       const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/qops-tensor.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 static qeq_status check_inputs(const char* fn, size_t count, const qeq_q8_tensor* inputs,
                                const void* const* inputs_data, qeq_cat_axis axis,

@@ -5,9 +5,9 @@
 #include <qeq/qops.h>
 #include <stdint.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/qops-tensor.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 static void clamp_run(size_t n, const uint8_t* x, int is_signed, int32_t lo, int32_t hi,
                       uint8_t* y) {

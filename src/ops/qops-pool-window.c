@@ -1,7 +1,7 @@
 /* Pooling windows as PyTorch 1.13 computes them (aten/src/ATen/native/Pool.h's rules). */
 #include "src/ops/qops-pool-window.h"
 
-#include "src/error.h"
+#include "src/base/error.h"
 
 #define QEQ_POOL_LIMIT ((size_t)1 << 31)
 

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
+#include "src/base/error.h"
 #include "src/ops/qops-pool-window.h"
 #include "src/ops/qops-tensor.h"
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 /* The checks every pool shares: x, y, y's sizes and qparams, no overlap. */
 static qeq_status check_pool_tensors(const char* fn, const qeq_q8_tensor* x, const void* x_data,
@@ -103,10 +103,9 @@ static void average_window(const qeq_q8_tensor* x, const qeq_q8_view* xv, const 
   }
   qeq_q8_avgpool_params p;
   p.bias = -x->zero_point * (int32_t)count;
-  p.out.inv_scale = (float)(1.0 / (double)divisor); /* scale / scale / divisor, in double */
-  p.out.lo = (float)(xv->qmin - x->zero_point);
-  p.out.hi = (float)(xv->qmax - x->zero_point);
-  p.out.zero_point = x->zero_point;
+  /* the multiplier is scale / scale / divisor, in double */
+  p.out = qeq_q8_quant_params_make((float)(1.0 / (double)divisor), x->zero_point, xv->qmin,
+                                   xv->qmax);
   kernel(count, x->c, rows, xv->is_signed, &p, out);
 }
 

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "src/error.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
 
 qeq_q8_tensor qeq_q8_tensor_make(size_t n, size_t h, size_t w, size_t c, qeq_dtype dtype,
                                  float scale, int32_t zero_point) {
@@ -102,12 +102,7 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
 }
 
 qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view) {
-  qeq_q8_quant_params p;
-  p.inv_scale = 1.0f / t->scale;
-  p.lo = (float)(view->qmin - t->zero_point);
-  p.hi = (float)(view->qmax - t->zero_point);
-  p.zero_point = t->zero_point;
-  return p;
+  return qeq_q8_quant_params_make(1.0f / t->scale, t->zero_point, view->qmin, view->qmax);
 }
 
 int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view* view) {

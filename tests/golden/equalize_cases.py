@@ -113,7 +113,7 @@ def layer_fields(tag, kind, m):
 
 PAIRS = [
     # (kind1, in1, out1, groups1, kind2, out2, groups2, bias1)
-    ("conv2d", 3, 4, 1, "linear", 4, 1, True),  # shapes of SPEC.md 2.4 (Linear after Conv)
+    ("conv2d", 3, 4, 1, "linear", 4, 1, True),  # docs/numerics.md#cle-test-vector's shapes
     ("linear", 5, 7, 1, "linear", 3, 1, True),
     ("linear", 6, 6, 1, "linear", 2, 1, False),
     ("conv2d", 4, 6, 1, "conv2d", 5, 1, True),
@@ -132,7 +132,7 @@ def cle_cases(w, gen):
     torch.manual_seed(0)
     for i, (k1, in1, out1, g1, k2, out2, g2, bias1) in enumerate(PAIRS):
         if i == 0:
-            torch.manual_seed(0)  # SPEC.md 2.4's test vector
+            torch.manual_seed(0)  # docs/numerics.md#cle-test-vector
         m1 = make_layer(k1, in1, out1, g1, bias1)
         m2 = make_layer(k2, out1, out2, g2)
         fields = {}
@@ -235,7 +235,7 @@ def fold_cases(w, gen):
     for i, (kind, cin, cout, groups, bias, affine) in enumerate(FOLDS):
         m = make_layer(kind, cin, cout, groups, bias)
         mean, var, gamma, beta = bn_params(gen, cout, affine)
-        if i == 0:  # SPEC.md 6.2's test vector
+        if i == 0:  # docs/numerics.md#folding-test-vector
             with torch.no_grad():
                 m.weight.copy_(torch.tensor([2.0, -1.0]).reshape(2, 1, 1))
             mean, var = torch.tensor([0.5, -1.0]), torch.tensor([3.0, 0.25])

@@ -237,7 +237,7 @@ def main():
     gemm_cases.write_gemm(Writer)  # own numpy generator: the files above are unaffected
     conv_cases.write_conv(Writer)  # likewise
     qops_cases.write_qops(Writer, gemm_cases.cpu_line)  # likewise
-    models_cases.write_models(Writer)  # seeds its own models as SPEC 11 does
+    models_cases.write_models(Writer)  # seeds its own models (docs/numerics.md#model-numerics-sqnr)
     return 0
 
 

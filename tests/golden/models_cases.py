@@ -1,6 +1,7 @@
-"""PyTorch's quantized reference models end to end (models.txt): SPEC.md section 11's
-procedures (QuantWrapper, fuse, prepare, calibrate, convert; the results are kept) under both
-engines; used by generate.py (`generate.py models` writes only this file).
+"""PyTorch's quantized reference models end to end (models.txt): the procedures of
+docs/numerics.md#model-numerics-sqnr (QuantWrapper, fuse, prepare, calibrate, convert; the
+results are kept) under both engines; used by generate.py (`generate.py models` writes only
+this file).
 
 Per model the file holds: the float parameters and buffers before fusion (state_dict names,
 '.' -> '_'), the CPU generator's mt19937 state right before the calibration data is drawn
@@ -10,10 +11,11 @@ below), the float model's output on the eval data, and per engine every observer
 qparams, every quantized layer's weight qparams, the quantized outputs (int8 + scale/zp) on
 the eval data and on the first calibration samples, and the SQNR.
 
-Every quantized Conv2d / Linear of the converted model is checked against SPEC.md section 9's
-formula for its engine (numpy, from the layer's int8 input and weights, captured with hooks);
-the script stops instead of writing if any output disagrees. This is what shows that the
-onednn fixtures made on this CPU (see the cpu line) follow the formula qeq implements.
+Every quantized Conv2d / Linear of the converted model is checked against the formula for its
+engine (docs/numerics.md#gemm-and-convolution-requantization; numpy, from the layer's int8
+input and weights, captured with hooks); the script stops instead of writing if any output
+disagrees. This is what shows that the onednn fixtures made on this CPU (see the cpu line)
+follow the formula qeq implements.
 """
 import copy
 import struct
@@ -29,9 +31,9 @@ f32 = np.float32
 SUBSET = 16  # quantized outputs are also exported for this many calibration samples
 
 
-# ---------------------------------------------------------------- the models (SPEC.md 12)
-# Written here from SPEC.md section 12 (torch.testing's module needs expecttest, not packaged
-# in Debian): the layers are created in the same order, so a seed gives the same weights.
+# ---------------------------------------------------------------- the models
+# Written here from docs/numerics.md#model-list (torch.testing's module needs expecttest, not
+# packaged in Debian): the layers are created in the same order, so a seed gives the same weights.
 class _MultipleOpsLayers(nn.Module):
     """The layers both ModelMultipleOps variants create, in their order (only conv1, conv2
     and fc draw from the generator), with `pool` created before fc."""
@@ -216,7 +218,8 @@ def quantized_layers(model):
 
 
 def check_layer(engine, mod, xq, yq):
-    """SPEC.md section 9's formula for one converted layer against its PyTorch output."""
+    """The engine's formula (docs/numerics.md#gemm-and-convolution-requantization) for one
+    converted layer against its PyTorch output."""
     import torch.nn.intrinsic.quantized as nniq
     relu = isinstance(mod, (nniq.ConvReLU2d, nniq.LinearReLU))
     w = mod.weight()
@@ -245,7 +248,8 @@ def check_layer(engine, mod, xq, yq):
 
 def checked_run(q, engine, datas, wrap):
     """q's quantized outputs on each data, with every quantized Conv2d / Linear call (the last
-    one, for a module called twice) checked against SPEC 9: (outputs, [mismatches, total])."""
+    one, for a module called twice) checked against the engine's formula: (outputs,
+    [mismatches, total])."""
     mism = [0, 0]
     seen = {}
 
@@ -303,10 +307,10 @@ def quantize_model(float_model, engine, spec, calib, eval_data, out_ref):
     fields.update(y_qparams=("f", [ye.q_scale(), ye.q_zero_point()]),
                   y_eval=("i", flat(ye.int_repr())), y_subset=("i", flat(ys.int_repr())),
                   sqnr=("f", [float(sqnr)]))
-    print(f"models {name} {engine}: SQNR {float(sqnr):.3f} dB; layers vs SPEC 9: "
+    print(f"models {name} {engine}: SQNR {float(sqnr):.3f} dB; layers vs the engine formula: "
           f"{mism[0]} mismatches / {mism[1]} outputs")
     if mism[0]:
-        raise SystemExit(f"{name} {engine}: PyTorch disagrees with SPEC 9; models.txt not written")
+        raise SystemExit(f"{name} {engine}: PyTorch disagrees with the engine formula; models.txt not written")
     return fields
 
 
@@ -366,7 +370,7 @@ def write_models(writer_cls):
     w.close()
 
 
-# ---------------------------------------------------------------- fake quantization (SPEC 11)
+# ---------------------------------------------------------------- fake quantization
 def fake_quant_fields(model):
     """Every FakeQuantize's [min, max, scale, zero point] after calibration."""
     from torch.ao.quantization.fake_quantize import FakeQuantize
@@ -383,7 +387,7 @@ def fake_quant_fields(model):
 def qat_prepare(model, qconfig, calib):
     """test_model_numerics.py's procedure: fuse_modules_qat, prepare_qat, eval, observers on
     with fake quant off and BN statistics frozen, calibrate, then fake quant on, observers off.
-    The prepare_qat result is kept (upstream discards it, SPEC 11's warning)."""
+    The prepare_qat result is kept (upstream discards it: docs/numerics.md#model-numerics-sqnr)."""
     fq = torch.ao.quantization.QuantWrapper(copy.deepcopy(model))
     fq.train()
     fq.qconfig = getattr(torch.ao.quantization, qconfig)
@@ -405,7 +409,8 @@ def sqnr_db(ref, x, tiny=0.0):
 def nap_float_case(name, data_first):
     """ModelMultipleOpsNoAvgPool with seed 67: the fake-quant vs true test creates the model
     before drawing the data, the weight-only / activation-only test after (for the first
-    qconfig its set yields: SPEC 11's 48.796 and 39.932 dB are each that first model's)."""
+    qconfig its set yields: the 48.796 and 39.932 dB of docs/numerics.md#model-numerics-sqnr are
+    each that first model's)."""
     torch.manual_seed(67)
     if not data_first:
         model = ModelMultipleOpsNoAvgPool().to(torch.float32)
@@ -433,7 +438,8 @@ def fake_quant_case(name, mode, model, qconfig, calib, eval_data, out_ref):
 
 
 def qat_cases():
-    """SPEC 11's fake-quantization rows on ModelMultipleOpsNoAvgPool."""
+    """The fake-quantization rows of docs/numerics.md#model-numerics-sqnr on
+    ModelMultipleOpsNoAvgPool."""
     model, calib, eval_data, out_ref, case = nap_float_case("nap", data_first=False)
     fq, out_fq, qat = fake_quant_case("nap", "qat", model, "default_qat_qconfig", calib,
                                       eval_data, out_ref)
@@ -444,10 +450,10 @@ def qat_cases():
         torch.ao.quantization.convert(q, inplace=True)
         outs, mism = checked_run(q, engine, (eval_data, calib[:SUBSET]), True)
         db = sqnr_db(out_fq, outs[0].dequantize(), 1e-10)
-        print(f"models nap {engine}: fake quant vs true quant {db:.2f} dB; layers vs SPEC 9: "
+        print(f"models nap {engine}: fake quant vs true quant {db:.2f} dB; layers vs the engine formula: "
               f"{mism[0]} mismatches / {mism[1]} outputs")
         if mism[0]:
-            raise SystemExit(f"nap {engine}: PyTorch disagrees with SPEC 9; models.txt not written")
+            raise SystemExit(f"nap {engine}: PyTorch disagrees with the engine formula; models.txt not written")
         cases.append((f"nap_{engine}", dict(
             engine=("i", [gc.ENGINES[engine]]),
             y_qparams=("f", [outs[0].q_scale(), outs[0].q_zero_point()]),

@@ -1,6 +1,7 @@
 /* A direct convolution from the definition: NCHW-style index loops over PyTorch's weight
  * layout, padding taps skipped (they read the zero point and contribute 0), an int64 sum,
- * then SPEC.md 9's output formulas (ref_gemm_store). No indirection, packing or GEMM. */
+ * then the output formulas of docs/numerics.md#gemm-and-convolution-requantization
+ * (ref_gemm_store). No indirection, packing or GEMM. */
 #include "tests/support/test-support.h"
 
 /* The output qparams of a conv config, as the GEMM reference reads them (n = O). */

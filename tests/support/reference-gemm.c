@@ -1,5 +1,6 @@
-/* SPEC.md 9's output formulas for one exact accumulator, shared by the GEMM and convolution
- * references (independent of the library: plain float32 arithmetic in PyTorch's order). */
+/* The output formulas of docs/numerics.md#gemm-and-convolution-requantization for one exact
+ * accumulator, shared by the GEMM and convolution references (independent of the library:
+ * plain float32 arithmetic in PyTorch's order). */
 #include <math.h>
 #include <string.h>
 
@@ -42,8 +43,8 @@ void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* ou
     memcpy(out + 4 * j, &v, 4);
     return;
   }
-  /* SPEC.md 9 for QNNPACK; for oneDNN the order measured on PyTorch 1.13 (README): the
-   * zero point is added in float before rounding. */
+  /* docs/numerics.md#qnnpack-engine for QNNPACK; for oneDNN the order measured on PyTorch
+   * 1.13 (docs/numerics.md#onednn-engine): the zero point is added in float before rounding. */
   float v;
   int32_t add_after = c->output_zero_point;
   if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {

@@ -57,8 +57,9 @@ void ref_channel_minmax(const qeq_shape* shape, const float* x, size_t axis, flo
 void ref_scale(const qeq_shape* shape, const float* x, size_t axis, const float* scales, float* y);
 size_t shape_numel(const qeq_shape* shape);
 
-/* SPEC.md 9's output of column j for the exact accumulator acc under config c (quantized,
- * float32 or int32, as c->output says), written at out + j * its element size. */
+/* The output of column j (docs/numerics.md#output-formats-and-clamps) for the exact
+ * accumulator acc under config c (quantized, float32 or int32, as c->output says), written at
+ * out + j * its element size. */
 void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* out);
 
 /* A direct convolution (quantized NHWC input of batch x h x w x C, output batch x oh x ow x O

@@ -5,7 +5,8 @@
 Same signatures and, for the modules PyTorch accepts, the same bits as
 torch.ao.quantization._equalize, torch.nn.utils.fusion and torch.ao.quantization.fuse_modules
 (qeq's C library does the arithmetic in PyTorch's float32 order). Differences, all
-deliberate (SPEC.md section 13 and README "Python"):
+deliberate (docs/differences.md#the-python-drop-ins and
+docs/differences.md#pytorch-113-versus-main):
 
 - Equalization works in place on the modules' existing Parameters (no new Parameter
   objects, so optimizers and hooks stay attached) and needs float32, contiguous CPU weights.

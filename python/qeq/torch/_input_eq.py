@@ -1,5 +1,6 @@
 """Input-weight equalization for eager PyTorch models (PyTorch does it only in its FX pass,
-torch/ao/quantization/fx/_equalize.py; SPEC.md sections 4 and 5).
+torch/ao/quantization/fx/_equalize.py; docs/numerics.md#input-weight-equalization and
+docs/numerics.md#sqnr-and-selective-equalization).
 
 Forward pre-hooks observe the per-input-channel min/max of the chosen Linear / Conv layers
 over calibration batches; the scales are PyTorch's (or SmoothQuant's with `alpha`), computed

@@ -8,8 +8,8 @@
 #include <qeq/quantize.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
 
 /* The checks both operations share: shape, pointers, count against the axis, scales, zero
  * points within [qmin, qmax]. Fills *view ([outer, channels, inner]; per tensor: one channel
@@ -93,10 +93,7 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
                     count);
   }
   for (size_t c = 0; c < count; c++) {
-    params[c].inv_scale = 1.0f / scales[c];
-    params[c].lo = (float)(qmin - zero_points[c]);
-    params[c].hi = (float)(qmax - zero_points[c]);
-    params[c].zero_point = zero_points[c];
+    params[c] = qeq_q8_quant_params_make(1.0f / scales[c], zero_points[c], qmin, qmax);
   }
   QEQ_DISPATCH(f32_q8_rquant)
   (view.outer, view.channels, view.inner, x, params, (uint8_t*)y);
@@ -134,10 +131,7 @@ qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axi
                     count);
   }
   for (size_t c = 0; c < count; c++) {
-    params[c].inv_scale = 1.0f / scales[c];
-    params[c].lo = (float)(quant_min - zero_points[c]);
-    params[c].hi = (float)(quant_max - zero_points[c]);
-    params[c].scale = scales[c];
+    params[c] = qeq_fq_params_make(scales[c], zero_points[c], quant_min, quant_max);
   }
   QEQ_DISPATCH(f32_fq_rquant)(view.outer, view.channels, view.inner, x, params, y);
   free(params);
@@ -166,8 +160,7 @@ qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis, q
                     count);
   }
   for (size_t c = 0; c < count; c++) {
-    params[c].scale = scales[c];
-    params[c].zero_point = zero_points[c];
+    params[c] = (qeq_q8_dequant_params){scales[c], zero_points[c]};
   }
   QEQ_DISPATCH(q8_f32_rdequant)
   (view.outer, view.channels, view.inner, (const uint8_t*)q, dtype == QEQ_DTYPE_QINT8, params, y);
@@ -230,10 +223,7 @@ qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int ax
                     count);
   }
   for (size_t c = 0; c < count; c++) {
-    params[c].inv_scale = multipliers[c];
-    params[c].lo = (float)(quant_min - zero_point);
-    params[c].hi = (float)(quant_max - zero_point);
-    params[c].zero_point = zero_point;
+    params[c] = qeq_q8_quant_params_make(multipliers[c], zero_point, quant_min, quant_max);
   }
   QEQ_DISPATCH(s32_q8_rrequant)
   (view.outer, view.channels, view.inner, acc, params, (uint8_t*)y);

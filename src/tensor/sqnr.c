@@ -4,8 +4,8 @@
 
 #include <qeq/sqnr.h>
 
-#include "src/error.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
 
 qeq_status qeq_sqnr_f32(size_t n, const float* ref, const float* x, double* sqnr_db) {
   static const char fn[] = "qeq_sqnr_f32";

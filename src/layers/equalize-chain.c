@@ -35,12 +35,14 @@
 #include <stdlib.h>
 
 #include "dispatch/dispatch.h"
-#include "src/equalize_internal.h"
-#include "src/error.h"
-#include "src/layer.h"
-#include "src/shape.h"
-#include "src/tuning.h"
-#include "src/workspace.h"
+#include "src/layers/cle-scales.h"
+#include "src/layers/equalize-internal.h"
+#include "src/base/error.h"
+#include "src/layers/layer.h"
+#include "src/base/shape.h"
+#include "src/base/tuning.h"
+#include "src/base/workspace.h"
+#include "src/tensor/ranges.h"
 
 /* The layer's row view (output channels of length cols * kernel) and its input-channel view. */
 static qeq_axis_view rows_view(const pair_plan* plan, int second) {
@@ -321,7 +323,15 @@ static qeq_status check_finite(const char* fn, const qeq_layer* layer, size_t in
                   k);
 }
 
-_Thread_local qeq_chain_sweep_counts qeq_chain_sweep_counts_of_thread;
+static _Thread_local qeq_chain_sweep_hook* chain_hook;
+
+void qeq_equalize_test_set_chain_hook(qeq_chain_sweep_hook* hook) {
+  chain_hook = hook;
+}
+
+static void note(qeq_chain_sweep_event event) {
+  if (chain_hook != NULL) chain_hook(event);
+}
 
 static float change_total(const double* change, size_t distinct_count) {
   float total = 0.0f;
@@ -417,19 +427,19 @@ qeq_status qeq_equalize_chain_sweeps(const char* fn, const pair_plan* plans, siz
     if (bounded) {
       /* Each operation of the total is monotonic, so bounds below each change give a total
        * below the exact one: at the threshold already, the sweep has not converged. */
-      qeq_chain_sweep_counts_of_thread.rough++;
+      note(QEQ_CHAIN_SWEEP_ROUGH);
       if (total >= threshold && result->sweeps < max_sweeps) {
-        qeq_chain_sweep_counts_of_thread.settled_by_bounds++;
+        note(QEQ_CHAIN_SWEEP_SETTLED_BY_BOUNDS);
         continue;
       }
-      qeq_chain_sweep_counts_of_thread.retaken++;
+      note(QEQ_CHAIN_SWEEP_RETAKEN);
       exact_changes(plans, pair_count, first_index, change, &s);
       total = change_total(change, distinct_count);
     }
     result->final_change = total;
     if (total < threshold) result->converged = 1;
     if (result->converged) break;
-    if (likely_last) qeq_chain_sweep_counts_of_thread.wrongly_guessed_last++;
+    if (likely_last) note(QEQ_CHAIN_SWEEP_WRONGLY_GUESSED_LAST);
   }
   /* The deferred output scalings, written back (also after a failed sweep, so that every
    * weight holds what its last pass made of it); none when the last sweep was guessed. */

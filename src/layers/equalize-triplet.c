@@ -4,10 +4,10 @@
 
 #include <qeq/equalize.h>
 
-#include "src/error.h"
-#include "src/layer.h"
-#include "src/shape.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/layers/layer.h"
+#include "src/base/shape.h"
+#include "src/base/workspace.h"
 
 static qeq_status check_channels_finite(const char* fn, const char* what, const float* v,
                                         size_t n) {

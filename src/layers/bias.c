@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "src/error.h"
-#include "src/layer.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/layers/layer.h"
+#include "src/base/shape.h"
 
 /* values[o] = bias[o] (0 without one) + sign * delta[o], rounded to float32; fails if one is
  * not finite, so that nothing is written. */

@@ -1,10 +1,11 @@
-/* Selective equalization: which layers to equalize, by SQNR (SPEC.md section 5). */
+/* Selective equalization: which layers to equalize, by SQNR
+ * (docs/numerics.md#sqnr-and-selective-equalization). */
 #include <math.h>
 
 #include <qeq/sqnr.h>
 
-#include "src/error.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
 
 qeq_status qeq_select_lowest_sqnr(size_t count, const double* sqnr, ptrdiff_t n, size_t* chosen,
                                   size_t* chosen_count) {

@@ -1,4 +1,5 @@
-/* Internal: strategy thresholds, chosen with qeq_bench on Zen 5 (see README). */
+/* Internal: strategy thresholds, chosen with qeq_bench on Zen 5 (what they decide:
+ * docs/design.md#canonical-views-and-strategies; measured runs: bench/results/). */
 #ifndef QEQ_SRC_TUNING_H
 #define QEQ_SRC_TUNING_H
 

@@ -1,13 +1,13 @@
-/* Batch-norm folding (SPEC.md 6.1 and 6.2). */
+/* Batch-norm folding (docs/numerics.md#batch-norm-folding-and-fusion). */
 #include <qeq/fold.h>
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "src/error.h"
-#include "src/layer.h"
-#include "src/shape.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/layers/layer.h"
+#include "src/base/shape.h"
+#include "src/base/workspace.h"
 
 qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float* bias_storage) {
   static const char fn[] = "qeq_fold_batch_norm";
@@ -81,7 +81,7 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
     const float gamma = bn->gamma != NULL ? bn->gamma[c] : 1.0f;
     factors[c] = gamma * rsqrt[c];
     const float centered = (bias_in != NULL ? bias_in[c] : 0.0f) - bn->running_mean[c];
-    /* PyTorch associates the two differently (SPEC.md 6.1 and 6.2). */
+    /* PyTorch associates the two differently (docs/numerics.md#batch-norm-folding-and-fusion). */
     new_bias[c] = layer->kind == QEQ_LAYER_LINEAR ? centered * factors[c] + beta
                                                   : (centered * rsqrt[c]) * gamma + beta;
     /* PyTorch writes Inf here; qeq refuses, as CLE refuses to overflow a weight. */

@@ -1,13 +1,14 @@
-/* Quantization parameters as PyTorch 1.13's observers compute them (SPEC.md section 7):
- * float32 arithmetic in PyTorch's order, round half to even. */
+/* Quantization parameters as PyTorch 1.13's observers compute them
+ * (docs/numerics.md#quantization-parameters): float32 arithmetic in PyTorch's order, round
+ * half to even. */
 #include <math.h>
 #include <stdint.h>
 
 #include <qeq/qparams.h>
 
-#include "src/error.h"
-#include "src/qparams.h"
-#include "src/shape.h"
+#include "src/base/error.h"
+#include "src/tensor/qparams.h"
+#include "src/base/shape.h"
 
 /* torch.finfo(torch.float32).eps */
 #define QEQ_DEFAULT_EPS 0x1p-23f

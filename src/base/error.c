@@ -1,5 +1,5 @@
 /* Status names and the per-thread last-error message. */
-#include "src/error.h"
+#include "src/base/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /* Shape validation, element counts with overflow checks, canonical axis views, and the
  * finiteness check shared by the API layer. */
-#include "src/shape.h"
+#include "src/base/shape.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 
 static qeq_status count_elements(const char* fn, size_t ndim, const size_t* dims, size_t* numel) {
   if (ndim < 1 || ndim > QEQ_MAX_DIMS) {

@@ -1,5 +1,5 @@
-/* Streaming observers (SPEC.md section 7.3): running min/max per tensor or per channel, with
- * PyTorch's MinMax and moving-average update rules, on top of the range kernels. */
+/* Streaming observers (docs/numerics.md#observers): running min/max per tensor or per
+ * channel, with PyTorch's MinMax and moving-average update rules, on top of the range kernels. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +7,11 @@
 #include <qeq/qparams.h>
 
 #include "kernels/common/minmax-scalar.h"
-#include "src/error.h"
-#include "src/qparams.h"
-#include "src/shape.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/tensor/qparams.h"
+#include "src/base/shape.h"
+#include "src/base/workspace.h"
+#include "src/tensor/ranges.h"
 
 struct qeq_observer {
   qeq_observer_config config;

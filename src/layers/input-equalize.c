@@ -1,14 +1,14 @@
-/* Input-weight equalization (SPEC.md section 4). */
+/* Input-weight equalization (docs/numerics.md#input-weight-equalization). */
 #include <qeq/input_equalize.h>
 
 #include <math.h>
 #include <stdlib.h>
 
 #include "kernels/common/minmax-scalar.h"
-#include "src/error.h"
-#include "src/layer.h"
-#include "src/shape.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/layers/layer.h"
+#include "src/base/shape.h"
+#include "src/base/workspace.h"
 
 static float equalization_scale(float w, float x, float alpha) {
   /* alpha 0.5 is PyTorch's sqrt of the quotient, bit for bit; pow otherwise. */

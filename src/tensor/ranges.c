@@ -13,10 +13,11 @@
 #include <qeq/ranges.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
-#include "src/shape.h"
-#include "src/tuning.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
+#include "src/base/tuning.h"
+#include "src/base/workspace.h"
+#include "src/tensor/ranges.h"
 
 static float canonical_nan(void) {
   const uint32_t bits = 0x7fc00000u;

@@ -1,5 +1,6 @@
 /* Cross-layer equalization of layer pairs, and its iteration over chains (PyTorch's
- * cross_layer_equalization and equalize, SPEC.md sections 2 and 3). */
+ * cross_layer_equalization and equalize; docs/numerics.md#cross-layer-equalization and
+ * docs/numerics.md#iterated-equalization). */
 #include <qeq/equalize.h>
 
 #include <math.h>
@@ -8,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/equalize_internal.h"
-#include "src/error.h"
-#include "src/layer.h"
-#include "src/shape.h"
-#include "src/workspace.h"
+#include "src/layers/cle-scales.h"
+#include "src/layers/equalize-internal.h"
+#include "src/base/error.h"
+#include "src/layers/layer.h"
+#include "src/base/shape.h"
+#include "src/base/workspace.h"
 
 /* The buffers one pair writes: both weights and first's bias. */
 static size_t pair_buffers(const qeq_layer* first, const qeq_layer* second, size_t channels,
@@ -93,35 +95,6 @@ static qeq_status compute_scales(const char* fn, const pair_plan* plan, pair_scr
                                 plan->channels, s->scale, s->inv_scale);
 }
 
-qeq_status qeq_cle_channel_scales(const char* fn, const float* min1, const float* max1,
-                                  const float* min2, const float* max2, const float* bias,
-                                  size_t c0, size_t c1, float* scales, float* inv_scales) {
-  for (size_t c = c0; c < c1; c++) {
-    if (!isfinite(min1[c]) || !isfinite(max1[c])) {
-      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: first's output channel %zu holds NaN or Inf", fn,
-                      c);
-    }
-    if (!isfinite(min2[c]) || !isfinite(max2[c])) {
-      return qeq_fail(QEQ_ERROR_NON_FINITE, "%s: second's input channel %zu holds NaN or Inf", fn,
-                      c);
-    }
-    const float r1 = max1[c] - min1[c];
-    const float r2 = max2[c] - min2[c];
-    const float scale = sqrtf(r1 / (r2 + QEQ_CLE_RANGE_EPS));
-    const float inv_scale = 1.0f / scale;
-    /* PyTorch writes Inf/NaN for r1 = 0 and blows weights up for r2 = 0; qeq leaves such
-     * channels, and any whose scaled weights or bias would overflow, as they are. */
-    const float absmax1 = fmaxf(fabsf(min1[c]), fabsf(max1[c]));
-    const float absmax2 = fmaxf(fabsf(min2[c]), fabsf(max2[c]));
-    const int usable = r1 > 0.0f && r2 > 0.0f && isfinite(scale) && scale > 0.0f &&
-                       isfinite(inv_scale) && isfinite(absmax1 * inv_scale) &&
-                       isfinite(absmax2 * scale) && (bias == NULL || isfinite(bias[c] * inv_scale));
-    scales[c] = usable ? scale : 1.0f;
-    inv_scales[c] = usable ? inv_scale : 1.0f;
-  }
-  return QEQ_OK;
-}
-
 static void apply_scales(const pair_plan* plan, const pair_scratch* s) {
   qeq_channel_set_scale(&plan->produced, plan->first->weight, s->inv_scale, s->work);
   if (plan->first->bias != NULL) {
@@ -160,16 +133,6 @@ qeq_status qeq_cross_layer_equalize(qeq_layer* first, qeq_layer* second, float* 
 }
 
 /* ---- iteration ---- */
-
-/* ||W * diag(f) - W|| over a channel set, from the channels' sums of squares. */
-double qeq_cle_scaled_change(const double* sum_squares, const float* factors, size_t channels) {
-  double total = 0.0;
-  for (size_t c = 0; c < channels; c++) {
-    const double d = (double)factors[c] - 1.0;
-    total += d * d * sum_squares[c];
-  }
-  return sqrt(total);
-}
 
 static int same_layer(const qeq_layer* a, const qeq_layer* b) {
   return a->kind == b->kind && a->groups == b->groups && a->bias == b->bias &&

@@ -1,9 +1,11 @@
 /* Layer descriptors: validation, and where the input and output channels lie. */
-#include "src/layer.h"
+#include "src/layers/layer.h"
 
-#include "src/error.h"
-#include "src/shape.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
+#include "src/base/workspace.h"
+#include "src/tensor/ranges.h"
+#include "src/tensor/scale.h"
 
 static size_t kind_rank(qeq_layer_kind kind) {
   switch (kind) {

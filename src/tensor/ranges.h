@@ -1,17 +1,10 @@
-/* Internal: cache-line-aligned scratch buffers for the API layer (kernels never allocate). */
-#ifndef QEQ_SRC_WORKSPACE_H
-#define QEQ_SRC_WORKSPACE_H
+/* Internal: the per-channel min/max (and sums of squares) drivers over the range kernels. */
+#ifndef QEQ_SRC_TENSOR_RANGES_H
+#define QEQ_SRC_TENSOR_RANGES_H
 
 #include <stddef.h>
 
-#include "src/shape.h"
-
-/* QEQ_CACHE_LINE_FLOATS floats = one 64-byte cache line. */
-#define QEQ_CACHE_LINE_FLOATS 16
-
-/* n floats starting on a 64-byte boundary, or NULL (also when the size overflows). */
-float* qeq_aligned_floats(size_t n);
-void qeq_aligned_free(float* p);
+#include "src/base/shape.h"
 
 /* Kernel drivers over a validated [outer, channels, inner] view (every size >= 1) on a
  * workspace the caller acquired, so that callers can allocate everything before their first
@@ -40,17 +33,5 @@ void qeq_minmax_rows_scale_add(const qeq_axis_view* v, int squares, float* rows,
                                int store, float* work);
 void qeq_minmax_rows_end(const qeq_axis_view* v, float* min, float* max, double* sum_squares,
                          float* work);
-size_t qeq_scale_workspace_floats(const qeq_axis_view* v);
-void qeq_scale_view(const qeq_axis_view* v, const float* x, const float* scales, float* y,
-                    float* work);
 
-/* qeq_aligned_floats(n) for n > 0, else NULL with *ok kept 1; on failure *ok = 0. */
-float* qeq_workspace_acquire(size_t n, int* ok);
-
-/* `floats` floats of scratch (malloc) plus a kernel workspace of `work_floats` into *work:
- * both or neither (NULL), so callers acquire everything before their first write. Released by
- * qeq_scratch_release. */
-float* qeq_scratch_acquire(size_t floats, size_t work_floats, float** work);
-void qeq_scratch_release(float* scratch, float* work);
-
-#endif /* QEQ_SRC_WORKSPACE_H */
+#endif /* QEQ_SRC_TENSOR_RANGES_H */

@@ -1,5 +1,5 @@
 /* Cache-line-aligned scratch: a 64-byte vector that straddles two lines costs two accesses. */
-#include "src/workspace.h"
+#include "src/base/workspace.h"
 
 #include <stdint.h>
 #include <stdlib.h>

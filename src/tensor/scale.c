@@ -9,10 +9,11 @@
 #include <qeq/scale.h>
 
 #include "dispatch/dispatch.h"
-#include "src/error.h"
-#include "src/shape.h"
-#include "src/tuning.h"
-#include "src/workspace.h"
+#include "src/base/error.h"
+#include "src/base/shape.h"
+#include "src/base/tuning.h"
+#include "src/base/workspace.h"
+#include "src/tensor/scale.h"
 
 static qeq_status check_scale_args(const char* fn, const qeq_axis_view* v, const float* x,
                                    const float* scales, const float* y) {

@@ -17,7 +17,7 @@
 #include <qeq/qparams.h>
 #include <qeq/shape.h>
 
-#include "src/error.h"
+#include "src/base/error.h"
 
 /* Each struct's fields, in declaration order: F(T, field) with T the struct type. */
 /* clang-format off */
