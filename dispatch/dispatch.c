@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "dispatch/cpu-features.h"
-#include "kernels/common/stream-store.h"
 #include "src/base/error.h"
 
 #define QEQ_UKERNEL(family, isa)                                                         \
@@ -181,12 +180,6 @@ qeq_status qeq_dispatch_test_set_features(uint32_t features) {
   select_all(features);
   pthread_mutex_unlock(&select_mutex);
   return QEQ_OK;
-}
-
-_Atomic size_t qeq_stream_store_min_bytes = QEQ_STREAM_STORE_MIN_BYTES;
-
-size_t qeq_dispatch_test_set_stream_min_bytes(size_t min_bytes) {
-  return atomic_exchange(&qeq_stream_store_min_bytes, min_bytes);
 }
 
 void qeq_dispatch_test_restore(void) {

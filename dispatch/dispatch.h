@@ -42,9 +42,6 @@ const qeq_variant* qeq_registry_variants(size_t* count);
  * was detected, else QEQ_ERROR_UNSUPPORTED). qeq_dispatch_test_restore undoes it. */
 qeq_status qeq_dispatch_test_set_features(uint32_t features);
 void qeq_dispatch_test_restore(void);
-/* Test and benchmark hook: kernels use streaming stores for outputs of at least min_bytes
- * (default QEQ_STREAM_STORE_MIN_BYTES). Returns the previous threshold. */
-size_t qeq_dispatch_test_set_stream_min_bytes(size_t min_bytes);
 /* 1 if dispatch may use `isa` now (detected, and within the cap or the test override). */
 int qeq_dispatch_isa_allowed(qeq_isa isa);
 /* Features detected on this CPU. */

@@ -83,13 +83,18 @@ static inline qeq_q8_quant_params qeq_q8_quant_params_make(float multiplier, int
   return p;
 }
 
-/* y[(o * channels + c) * inner + i] = zero_point + round_half_even(clamp(v, lo, hi)) for
+/* `stream` (in this family, f32_fq_rquant and s32_q8_rrequant): nonzero lets a variant write
+ * y with non-temporal stores, which skip reading the destination lines first; the caller
+ * chooses it for outputs much larger than the caches (src/base/tuning.h). The results are the
+ * same either way.
+ *
+ * y[(o * channels + c) * inner + i] = zero_point + round_half_even(clamp(v, lo, hi)) for
  * v = x[same] * inv_scale of channel c (v = 0 when it is NaN), stored as the low byte of the
  * result (the uint8 or the two's-complement int8 pattern). Rounding uses the current
  * rounding mode, round-to-nearest-even by default, on every ISA. */
 typedef void qeq_f32_q8_rquant_ukernel_fn(size_t outer, size_t channels, size_t inner,
                                           const float* x, const qeq_q8_quant_params* params,
-                                          uint8_t* y);
+                                          int stream, uint8_t* y);
 
 /* Per-channel fake-quantization parameters: lo = quant_min - zero_point and
  * hi = quant_max - zero_point as floats. */
@@ -113,7 +118,8 @@ static inline qeq_fq_params qeq_fq_params_make(float scale, int32_t zero_point, 
  * (clamp(round(x * inv) + zp, qmin, qmax) - zp) * scale. y == x is allowed. Rounding uses
  * the current rounding mode (nearest even by default) on every ISA. */
 typedef void qeq_f32_fq_rquant_ukernel_fn(size_t outer, size_t channels, size_t inner,
-                                          const float* x, const qeq_fq_params* params, float* y);
+                                          const float* x, const qeq_fq_params* params, int stream,
+                                          float* y);
 
 typedef struct qeq_q8_dequant_params {
   float scale;
@@ -131,7 +137,7 @@ typedef void qeq_q8_f32_rdequant_ukernel_fn(size_t outer, size_t channels, size_
  * the multiplier), low byte stored. */
 typedef void qeq_s32_q8_rrequant_ukernel_fn(size_t outer, size_t channels, size_t inner,
                                             const int32_t* acc, const qeq_q8_quant_params* params,
-                                            uint8_t* y);
+                                            int stream, uint8_t* y);
 
 /* ---- int8 GEMM: uint8 activations x int8 weights -> exact int32 -> fused output ----
  *

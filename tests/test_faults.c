@@ -281,7 +281,7 @@ static void test_fake_quantize_zero_sign_every_mode(void** unused) {
         const qeq_fq_params p = {1.0f / 0.5f, zp_at_max ? -255.0f : 0.0f, zp_at_max ? 0.0f : 255.0f,
                                  0.5f};
         fesetround(modes[m]);
-        kernel(1, 1, 37, x, &p, y);
+        kernel(1, 1, 37, x, &p, 0, y);
         fesetround(FE_TONEAREST);
         for (size_t i = 0; i < 37; i++) {
           CHECK(f32_bits(y[i]) == 0, "%s, mode %zu, zp at %s: y[%zu] = %g (bits 0x%08x)",

@@ -103,11 +103,8 @@ static void run_kernel_variant(const test_variant* v, test_rng* rng) {
     for (size_t i = 0; i < n; i++) x[i] = random_input(rng, scale[(i / inner) % channels]);
     uint8_t* y = malloc(n + 16);
     memset(y, 0xa5, n + 16);
-    /* Half the cases with streaming stores forced on, half with them off. */
-    const size_t stream_min =
-        qeq_dispatch_test_set_stream_min_bytes(rng_below(rng, 2) ? 0 : SIZE_MAX);
-    kernel(outer, channels, inner, x, params, y);
-    qeq_dispatch_test_set_stream_min_bytes(stream_min);
+    /* Half the cases with streaming stores on, half with them off. */
+    kernel(outer, channels, inner, x, params, (int)rng_below(rng, 2), y);
     for (size_t i = 0; i < n; i++) {
       const size_t c = (i / inner) % channels;
       const uint8_t want = ref_quantize(x[i], scale[c], zp[c], d.qmin, d.qmax);
@@ -152,11 +149,8 @@ static void run_fake_quant_variant(const test_variant* v, test_rng* rng) {
       const size_t c = (i / inner) % channels;
       want[i] = ref_fake_quantize(x[i], scale[c], zp[c], qmin, qmax);
     }
-    /* Half the cases with streaming stores forced on, half with them off. */
-    const size_t stream_min =
-        qeq_dispatch_test_set_stream_min_bytes(rng_below(rng, 2) ? 0 : SIZE_MAX);
-    kernel(outer, channels, inner, x, params, y);
-    qeq_dispatch_test_set_stream_min_bytes(stream_min);
+    /* Half the cases with streaming stores on, half with them off. */
+    kernel(outer, channels, inner, x, params, (int)rng_below(rng, 2), y);
     for (size_t i = 0; i < n; i++) {
       CHECK(same_bits(y[i], want[i]), "%s%s y[%zu] = %a, want %a (range [%d, %d])", v->name,
             in_place ? " in place" : "", i, y[i], want[i], qmin, qmax);
@@ -241,11 +235,8 @@ static void run_requant_variant(const test_variant* v, test_rng* rng) {
     }
     uint8_t* y = malloc(n + 16);
     memset(y, 0xa5, n + 16);
-    /* Half the cases with streaming stores forced on, half with them off. */
-    const size_t stream_min =
-        qeq_dispatch_test_set_stream_min_bytes(rng_below(rng, 2) ? 0 : SIZE_MAX);
-    kernel(outer, channels, inner, acc, params, y);
-    qeq_dispatch_test_set_stream_min_bytes(stream_min);
+    /* Half the cases with streaming stores on, half with them off. */
+    kernel(outer, channels, inner, acc, params, (int)rng_below(rng, 2), y);
     for (size_t i = 0; i < n; i++) {
       const size_t c = (i / inner) % channels;
       const uint8_t want = ref_requantize(acc[i], m[c], zp, qmin, d.qmax);

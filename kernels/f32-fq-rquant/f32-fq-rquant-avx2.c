@@ -16,9 +16,9 @@ static inline __m256 fake_quantize8(__m256 x, __m256 inv, __m256 lo, __m256 hi, 
 
 void QEQ_X86_KERNEL(qeq_f32_fq_rquant_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
                                                      const float* x, const qeq_fq_params* params,
-                                                     float* y) {
+                                                     int stream, float* y) {
   /* In place, the lines are in cache already: nothing to save. */
-  const int stream = y != x && qeq_should_stream(outer, channels, inner, sizeof(float));
+  stream = stream && y != x;
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const qeq_fq_params p = params[c];

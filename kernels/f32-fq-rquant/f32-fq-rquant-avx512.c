@@ -18,9 +18,9 @@ static inline __m512 fake_quantize16(__m512 x, __m512 inv, __m512 lo, __m512 hi,
 
 void QEQ_X86_KERNEL(qeq_f32_fq_rquant_ukernel__avx512)(size_t outer, size_t channels, size_t inner,
                                                        const float* x, const qeq_fq_params* params,
-                                                       float* y) {
+                                                       int stream, float* y) {
   /* In place, the lines are in cache already: nothing to save. */
-  const int stream = y != x && qeq_should_stream(outer, channels, inner, sizeof(float));
+  stream = stream && y != x;
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const __m512 inv = _mm512_set1_ps(params[c].inv_scale);

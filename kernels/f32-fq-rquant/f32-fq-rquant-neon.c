@@ -15,7 +15,8 @@ static inline float32x4_t fake_quantize4(float32x4_t x, float32x4_t inv, float32
 }
 
 void qeq_f32_fq_rquant_ukernel__neon(size_t outer, size_t channels, size_t inner, const float* x,
-                                     const qeq_fq_params* params, float* y) {
+                                     const qeq_fq_params* params, int stream, float* y) {
+  (void)stream; /* no non-temporal stores in this variant */
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const qeq_fq_params p = params[c];

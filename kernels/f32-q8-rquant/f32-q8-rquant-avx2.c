@@ -7,9 +7,8 @@
 
 void QEQ_X86_KERNEL(qeq_f32_q8_rquant_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
                                                      const float* x,
-                                                     const qeq_q8_quant_params* params,
+                                                     const qeq_q8_quant_params* params, int stream,
                                                      uint8_t* y) {
-  const int stream = qeq_should_stream(outer, channels, inner, 1);
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, x += inner, y += inner) {
       const qeq_q8_quant_params p = params[c];

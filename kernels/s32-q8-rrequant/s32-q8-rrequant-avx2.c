@@ -8,8 +8,7 @@
 void QEQ_X86_KERNEL(qeq_s32_q8_rrequant_ukernel__avx2)(size_t outer, size_t channels, size_t inner,
                                                        const int32_t* acc,
                                                        const qeq_q8_quant_params* params,
-                                                       uint8_t* y) {
-  const int stream = qeq_should_stream(outer, channels, inner, 1);
+                                                       int stream, uint8_t* y) {
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, acc += inner, y += inner) {
       const qeq_q8_quant_params p = params[c];

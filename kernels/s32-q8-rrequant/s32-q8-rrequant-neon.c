@@ -4,7 +4,8 @@
 
 void qeq_s32_q8_rrequant_ukernel__neon(size_t outer, size_t channels, size_t inner,
                                        const int32_t* acc, const qeq_q8_quant_params* params,
-                                       uint8_t* y) {
+                                       int stream, uint8_t* y) {
+  (void)stream; /* no non-temporal stores in this variant */
   for (size_t o = 0; o < outer; o++) {
     for (size_t c = 0; c < channels; c++, acc += inner, y += inner) {
       const qeq_q8_quant_params p = params[c];

@@ -50,8 +50,10 @@ class Gemm:
 
     weight: int8 [n][k]; weight_scales: 1 (per tensor) or n values; weight_zero_points: as
     many int32 values, or None (symmetric); bias: n float32 values or None.
-    output: "quantized" (output_dtype "quint8"/"qint8", output_scale, output_zero_point,
-    clamp "none"/"relu"/"relu6" or a (min, max) pair in real units), "float" or "int32".
+    output: "quantized" (output_dtype "quint8"/"qint8", output_scale, output_zero_point),
+    "float" or "int32". clamp: "none"/"relu"/"relu6" or a (min, max) pair in real units, on
+    quantized and float outputs (a float output is clamped after requantization, so
+    dynamic=True with clamp="relu" is PyTorch's dynamic LinearReLU); int32 outputs take none.
     engine: "onednn" or "qnnpack" (PyTorch's float32 operation orders). dynamic=True makes a
     float-in, float-out GEMM (run it with run_dynamic; reduce_range as PyTorch's module).
     """

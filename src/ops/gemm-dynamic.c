@@ -97,7 +97,7 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
     const qeq_q8_quant_params quant =
         qeq_q8_quant_params_make(1.0f / scale, zero_point, 0, 255);
     qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant);
-    for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, a + r * k);
+    for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, 0, a + r * k);
   }
   if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);
   if (onednn) {

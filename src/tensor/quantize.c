@@ -10,6 +10,7 @@
 #include "dispatch/dispatch.h"
 #include "src/base/error.h"
 #include "src/base/shape.h"
+#include "src/base/tuning.h"
 
 /* The checks both operations share: shape, pointers, count against the axis, scales, zero
  * points within [qmin, qmax]. Fills *view ([outer, channels, inner]; per tensor: one channel
@@ -96,7 +97,7 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
     params[c] = qeq_q8_quant_params_make(1.0f / scales[c], zero_points[c], qmin, qmax);
   }
   QEQ_DISPATCH(f32_q8_rquant)
-  (view.outer, view.channels, view.inner, x, params, (uint8_t*)y);
+  (view.outer, view.channels, view.inner, x, params, qeq_tuning_stream_stores(numel), (uint8_t*)y);
   free(params);
   return QEQ_OK;
 }
@@ -133,7 +134,8 @@ qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axi
   for (size_t c = 0; c < count; c++) {
     params[c] = qeq_fq_params_make(scales[c], zero_points[c], quant_min, quant_max);
   }
-  QEQ_DISPATCH(f32_fq_rquant)(view.outer, view.channels, view.inner, x, params, y);
+  QEQ_DISPATCH(f32_fq_rquant)
+  (view.outer, view.channels, view.inner, x, params, qeq_tuning_stream_stores(bytes), y);
   free(params);
   return QEQ_OK;
 }
@@ -226,7 +228,8 @@ qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int ax
     params[c] = qeq_q8_quant_params_make(multipliers[c], zero_point, quant_min, quant_max);
   }
   QEQ_DISPATCH(s32_q8_rrequant)
-  (view.outer, view.channels, view.inner, acc, params, (uint8_t*)y);
+  (view.outer, view.channels, view.inner, acc, params, qeq_tuning_stream_stores(numel),
+   (uint8_t*)y);
   free(params);
   return QEQ_OK;
 }
