@@ -72,6 +72,17 @@ static qeq_status byte_dtype_range(const char* fn, qeq_dtype dtype, int32_t* qmi
   return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: dtype %d is not a qeq_dtype", fn, (int)dtype);
 }
 
+/* `count` channels' kernel parameters of `size` bytes each, or NULL with the failure recorded
+ * (an unrepresentable size fails as an allocation would). */
+static void* channel_params(const char* fn, size_t count, size_t size) {
+  void* params = count <= SIZE_MAX / size ? malloc(count * size) : NULL;
+  if (params == NULL) {
+    (void)qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
+                   count);
+  }
+  return params;
+}
+
 qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qeq_dtype dtype,
                             size_t count, const float* scales, const int32_t* zero_points,
                             void* y) {
@@ -88,11 +99,8 @@ qeq_status qeq_quantize_f32(const qeq_shape* shape, const float* x, int axis, qe
                             zero_points);
   if (status != QEQ_OK) return status;
   if (numel == 0) return QEQ_OK;
-  qeq_q8_quant_params* params = malloc(count * sizeof *params);
-  if (params == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
-                    count);
-  }
+  qeq_q8_quant_params* params = channel_params(fn, count, sizeof *params);
+  if (params == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
   for (size_t c = 0; c < count; c++) {
     params[c] = qeq_q8_quant_params_make(1.0f / scales[c], zero_points[c], qmin, qmax);
   }
@@ -126,11 +134,8 @@ qeq_status qeq_fake_quantize_f32(const qeq_shape* shape, const float* x, int axi
   status = check_y_overlaps(fn, y, bytes, "x", x, bytes, 1, scales, "scales", count, zero_points);
   if (status != QEQ_OK) return status;
   if (view.numel == 0) return QEQ_OK;
-  qeq_fq_params* params = malloc(count * sizeof *params);
-  if (params == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
-                    count);
-  }
+  qeq_fq_params* params = channel_params(fn, count, sizeof *params);
+  if (params == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
   for (size_t c = 0; c < count; c++) {
     params[c] = qeq_fq_params_make(scales[c], zero_points[c], quant_min, quant_max);
   }
@@ -156,11 +161,8 @@ qeq_status qeq_dequantize_f32(const qeq_shape* shape, const void* q, int axis, q
       check_y_overlaps(fn, y, bytes, "q", q, view.numel, 0, scales, "scales", count, zero_points);
   if (status != QEQ_OK) return status;
   if (view.numel == 0) return QEQ_OK;
-  qeq_q8_dequant_params* params = malloc(count * sizeof *params);
-  if (params == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
-                    count);
-  }
+  qeq_q8_dequant_params* params = channel_params(fn, count, sizeof *params);
+  if (params == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
   for (size_t c = 0; c < count; c++) {
     params[c] = (qeq_q8_dequant_params){scales[c], zero_points[c]};
   }
@@ -219,11 +221,8 @@ qeq_status qeq_requantize_s32(const qeq_shape* shape, const int32_t* acc, int ax
                             "multipliers", count, NULL);
   if (status != QEQ_OK) return status;
   if (numel == 0) return QEQ_OK;
-  qeq_q8_quant_params* params = malloc(count * sizeof *params);
-  if (params == NULL) {
-    return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu channel parameters", fn,
-                    count);
-  }
+  qeq_q8_quant_params* params = channel_params(fn, count, sizeof *params);
+  if (params == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
   for (size_t c = 0; c < count; c++) {
     params[c] = qeq_q8_quant_params_make(multipliers[c], zero_point, quant_min, quant_max);
   }
