@@ -277,7 +277,9 @@ const char* qeq_kernel_family_name(size_t index) {
 const char* qeq_kernel_variant_name(const char* family) {
   if (family == NULL) return NULL;
   for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
-    if (strcmp(family, family_names[f]) == 0) return qeq_dispatch_select((qeq_kernel_family)f)->name;
+    if (strcmp(family, family_names[f]) == 0) {
+      return qeq_dispatch_select((qeq_kernel_family)f)->name;
+    }
   }
   return NULL;
 }

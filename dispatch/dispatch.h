@@ -26,9 +26,9 @@ const qeq_variant* qeq_dispatch_select(qeq_kernel_family family);
 const qeq_variant* qeq_registry_variants(size_t* count);
 
 /* qeq_dispatch_<name>(): the selected variant of family <name>, as its signature's type. */
-#define QEQ_FAMILY(name, NAME, signature)                                      \
-  static inline signature* qeq_dispatch_##name(void) {                        \
-    return (signature*)qeq_dispatch_select(QEQ_FAMILY_##NAME)->fn;             \
+#define QEQ_FAMILY(name, NAME, signature)                          \
+  static inline signature* qeq_dispatch_##name(void) {             \
+    return (signature*)qeq_dispatch_select(QEQ_FAMILY_##NAME)->fn; \
   }
 #define QEQ_UKERNEL QEQ_IGNORE
 #define QEQ_GEMM_UKERNEL QEQ_IGNORE

@@ -78,8 +78,8 @@ typedef struct qeq_q8_quant_params {
  * PyTorch rounds it) or the requantization multiplier; results land in [qmin, qmax]. */
 static inline qeq_q8_quant_params qeq_q8_quant_params_make(float multiplier, int32_t zero_point,
                                                            int32_t qmin, int32_t qmax) {
-  const qeq_q8_quant_params p = {multiplier, (float)(qmin - zero_point),
-                                 (float)(qmax - zero_point), zero_point};
+  const qeq_q8_quant_params p = {multiplier, (float)(qmin - zero_point), (float)(qmax - zero_point),
+                                 zero_point};
   return p;
 }
 

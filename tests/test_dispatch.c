@@ -119,8 +119,7 @@ static void expect_selection(uint32_t allowed, const char* context) {
     const char* want = expected_variant((qeq_kernel_family)f, allowed);
     const char* got = qeq_kernel_variant_name(qeq_kernel_family_name((size_t)f));
     CHECK(want != NULL && got != NULL && strcmp(want, got) == 0, "%s: family %s uses %s, want %s",
-          context, qeq_kernel_family_name((size_t)f), got ? got : "(null)",
-          want ? want : "(null)");
+          context, qeq_kernel_family_name((size_t)f), got ? got : "(null)", want ? want : "(null)");
   }
 }
 

@@ -36,6 +36,12 @@ static inline int32_t qeq_gemm_correct_scalar(const void* panel, size_t nr, size
   return (int32_t)acc;
 }
 
+/* The output clamp as comparisons: NaN and -0.0 pass (max(-0.0, 0) is -0.0, as torch.relu). */
+static inline float qeq_gemm_clamp_f32(float v, float lo, float hi) {
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
+}
+
 /* Stores column `col` of the row starting at c_row in the format params->store asks for. */
 static inline void qeq_gemm_store_scalar(const void* panel, size_t nr, size_t j, int32_t acc,
                                          const qeq_gemm_ukernel_params* params, uint8_t* c_row,
@@ -47,19 +53,14 @@ static inline void qeq_gemm_store_scalar(const void* panel, size_t nr, size_t j,
   } else if (params->store == QEQ_GEMM_STORE_F32) {
     const float scale = params->a_scale * multiplier;
     const float product = (float)acc * scale;
-    float v = product + bias_f;
-    /* the clamp as comparisons: NaN and -0.0 pass (max(-0.0, 0) is -0.0, as torch.relu) */
-    v = v < params->out_lo ? params->out_lo : v;
-    v = v > params->out_hi ? params->out_hi : v;
+    const float v = qeq_gemm_clamp_f32(product + bias_f, params->out_lo, params->out_hi);
     memcpy(c_row + col * sizeof(float), &v, sizeof v);
   } else {
     const int32_t bias_q = qeq_gemm_header_i32(panel, nr, QEQ_GEMM_HEADER_BIAS_Q, j);
     const int32_t with_bias = (int32_t)((uint32_t)acc + (uint32_t)bias_q);
     const float sum = (float)with_bias + bias_f;
     const float scaled = sum * multiplier;
-    float v = scaled + params->out_offset;
-    v = v < params->out_lo ? params->out_lo : v;
-    v = v > params->out_hi ? params->out_hi : v;
+    const float v = qeq_gemm_clamp_f32(scaled + params->out_offset, params->out_lo, params->out_hi);
     c_row[col] = (uint8_t)(int32_t)(nearbyintf(v) + (float)params->out_zero_point);
   }
 }

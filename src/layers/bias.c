@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "src/base/error.h"
-#include "src/layers/layer.h"
 #include "src/base/shape.h"
+#include "src/layers/layer.h"
 
 /* values[o] = bias[o] (0 without one) + sign * delta[o], rounded to float32; fails if one is
  * not finite, so that nothing is written. */

@@ -35,13 +35,13 @@
 #include <stdlib.h>
 
 #include "dispatch/dispatch.h"
-#include "src/layers/cle-scales.h"
-#include "src/layers/equalize-internal.h"
 #include "src/base/error.h"
-#include "src/layers/layer.h"
 #include "src/base/shape.h"
 #include "src/base/tuning.h"
 #include "src/base/workspace.h"
+#include "src/layers/cle-scales.h"
+#include "src/layers/equalize-internal.h"
+#include "src/layers/layer.h"
 #include "src/tensor/ranges.h"
 
 /* The layer's row view (output channels of length cols * kernel) and its input-channel view. */
@@ -213,8 +213,7 @@ static qeq_status layer_pass(const char* fn, const pair_plan* plans, size_t pair
   const float* col_max = out != none ? s->col_max + s->pair_offset[out] : NULL;
   qeq_f32_vscale_ukernel_fn* vscale = QEQ_DISPATCH(f32_vscale);
   qeq_f32_rscale_ukernel_fn* rscale = QEQ_DISPATCH(f32_rscale);
-  qeq_f32_vscale_rminmax_ukernel_fn* vscale_rminmax =
-      QEQ_DISPATCH(f32_vscale_rminmax);
+  qeq_f32_vscale_rminmax_ukernel_fn* vscale_rminmax = QEQ_DISPATCH(f32_vscale_rminmax);
   /* A layer scaled on its output side defers that scaling (see the top of the file) when its
    * rows are long enough for the fused kernels: one pass per block applies its pending output
    * scales and its input scales (ones for a chain's first layer) and takes the row statistics;

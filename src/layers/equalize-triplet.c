@@ -5,9 +5,9 @@
 #include <qeq/equalize.h>
 
 #include "src/base/error.h"
-#include "src/layers/layer.h"
 #include "src/base/shape.h"
 #include "src/base/workspace.h"
+#include "src/layers/layer.h"
 
 static qeq_status check_channels_finite(const char* fn, const char* what, const float* v,
                                         size_t n) {

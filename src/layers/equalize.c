@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/layers/cle-scales.h"
-#include "src/layers/equalize-internal.h"
 #include "src/base/error.h"
-#include "src/layers/layer.h"
 #include "src/base/shape.h"
 #include "src/base/workspace.h"
+#include "src/layers/cle-scales.h"
+#include "src/layers/equalize-internal.h"
+#include "src/layers/layer.h"
 
 /* The buffers one pair writes: both weights and first's bias. */
 static size_t pair_buffers(const qeq_layer* first, const qeq_layer* second, size_t channels,

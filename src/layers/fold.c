@@ -5,9 +5,9 @@
 #include <stdlib.h>
 
 #include "src/base/error.h"
-#include "src/layers/layer.h"
 #include "src/base/shape.h"
 #include "src/base/workspace.h"
+#include "src/layers/layer.h"
 
 qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float* bias_storage) {
   static const char fn[] = "qeq_fold_batch_norm";

@@ -6,9 +6,9 @@
 
 #include "kernels/common/minmax-scalar.h"
 #include "src/base/error.h"
-#include "src/layers/layer.h"
 #include "src/base/shape.h"
 #include "src/base/workspace.h"
+#include "src/layers/layer.h"
 
 static float equalization_scale(float w, float x, float alpha) {
   /* alpha 0.5 is PyTorch's sqrt of the quotient, bit for bit; pow otherwise. */

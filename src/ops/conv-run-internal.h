@@ -10,7 +10,6 @@
 
 #include "src/ops/conv-internal.h"
 
-
 /* Everything a call needs, derived and checked before anything is written. */
 typedef struct qeq_conv_run_shape {
   size_t pixels, output_pixels; /* batch x height x width, batch x oh x ow */

@@ -12,10 +12,10 @@
 #include <qeq/conv.h>
 
 #include "src/base/error.h"
+#include "src/base/shape.h"
 #include "src/ops/conv-indirection.h"
 #include "src/ops/conv-internal.h"
 #include "src/ops/conv-run-internal.h"
-#include "src/base/shape.h"
 
 static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, size_t height,
                             size_t width, const void* input, size_t input_pixel_stride,

@@ -8,10 +8,11 @@
 #include <qeq/gemm.h>
 
 #include "dispatch/dispatch.h"
+#include "kernels/common/gemm-epilogue-scalar.h"
 #include "src/base/error.h"
+#include "src/base/shape.h"
 #include "src/ops/gemm-internal.h"
 #include "src/ops/gemm-qparams.h"
-#include "src/base/shape.h"
 
 qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
                                 size_t input_stride, float* output, size_t output_stride,
@@ -94,23 +95,20 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
     }
     params.store = QEQ_GEMM_STORE_S32;
   } else {
-    const qeq_q8_quant_params quant =
-        qeq_q8_quant_params_make(1.0f / scale, zero_point, 0, 255);
+    const qeq_q8_quant_params quant = qeq_q8_quant_params_make(1.0f / scale, zero_point, 0, 255);
     qeq_f32_q8_rquant_ukernel_fn* quantize = QEQ_DISPATCH(f32_q8_rquant);
     for (size_t r = 0; r < m; r++) quantize(1, 1, k, input + r * row_elems, &quant, 0, a + r * k);
   }
   if (row_sums) qeq_gemm_row_sums(m, k, a, k, row_sums);
   if (onednn) {
     qeq_gemm_drive(gemm, m, a, k, row_sums, acc, n * sizeof *acc, &params, pool);
-    /* then the clamp, as the kernels' float store does it (NaN and -0.0 pass unchanged) */
+    /* then the clamp, as the kernels' float store does it */
     const float lo = gemm->params.out_lo, hi = gemm->params.out_hi;
     for (size_t r = 0; r < m; r++) {
       float* out = (float*)((uint8_t*)output + r * output_stride);
       for (size_t j = 0; j < n; j++) {
         const float sum = (float)acc[r * n + j] + columns[j];
-        float v = sum * columns[n + j];
-        v = v < lo ? lo : v;
-        out[j] = v > hi ? hi : v;
+        out[j] = qeq_gemm_clamp_f32(sum * columns[n + j], lo, hi);
       }
     }
   } else {

@@ -9,9 +9,9 @@
 #include <qeq/gemm.h>
 
 #include "src/base/error.h"
+#include "src/base/shape.h"
 #include "src/ops/gemm-internal.h"
 #include "src/ops/gemm-pack.h"
-#include "src/base/shape.h"
 
 qeq_gemm_config qeq_gemm_config_default(void) {
   qeq_gemm_config config;

@@ -3,8 +3,8 @@
 
 #include "dispatch/dispatch.h"
 #include "src/base/error.h"
-#include "src/ops/qops-tensor.h"
 #include "src/base/shape.h"
+#include "src/ops/qops-tensor.h"
 
 static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data,
                       const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,

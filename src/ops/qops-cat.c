@@ -7,8 +7,8 @@
 
 #include "dispatch/dispatch.h"
 #include "src/base/error.h"
-#include "src/ops/qops-tensor.h"
 #include "src/base/shape.h"
+#include "src/ops/qops-tensor.h"
 
 static qeq_status check_inputs(const char* fn, size_t count, const qeq_q8_tensor* inputs,
                                const void* const* inputs_data, qeq_cat_axis axis,

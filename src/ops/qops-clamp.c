@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #include "src/base/error.h"
-#include "src/ops/qops-tensor.h"
 #include "src/base/shape.h"
+#include "src/ops/qops-tensor.h"
 
 static void clamp_run(size_t n, const uint8_t* x, int is_signed, int32_t lo, int32_t hi,
                       uint8_t* y) {

@@ -7,9 +7,9 @@
 
 #include "dispatch/dispatch.h"
 #include "src/base/error.h"
+#include "src/base/shape.h"
 #include "src/ops/qops-pool-window.h"
 #include "src/ops/qops-tensor.h"
-#include "src/base/shape.h"
 
 /* The checks every pool shares: x, y, y's sizes and qparams, no overlap. */
 static qeq_status check_pool_tensors(const char* fn, const qeq_q8_tensor* x, const void* x_data,
@@ -104,8 +104,8 @@ static void average_window(const qeq_q8_tensor* x, const qeq_q8_view* xv, const 
   qeq_q8_avgpool_params p;
   p.bias = -x->zero_point * (int32_t)count;
   /* the multiplier is scale / scale / divisor, in double */
-  p.out = qeq_q8_quant_params_make((float)(1.0 / (double)divisor), x->zero_point, xv->qmin,
-                                   xv->qmax);
+  p.out =
+      qeq_q8_quant_params_make((float)(1.0 / (double)divisor), x->zero_point, xv->qmin, xv->qmax);
   kernel(count, x->c, rows, xv->is_signed, &p, out);
 }
 

@@ -8,9 +8,9 @@
 
 #include "kernels/common/minmax-scalar.h"
 #include "src/base/error.h"
-#include "src/tensor/qparams.h"
 #include "src/base/shape.h"
 #include "src/base/workspace.h"
+#include "src/tensor/qparams.h"
 #include "src/tensor/ranges.h"
 
 struct qeq_observer {

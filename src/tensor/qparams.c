@@ -7,8 +7,8 @@
 #include <qeq/qparams.h>
 
 #include "src/base/error.h"
-#include "src/tensor/qparams.h"
 #include "src/base/shape.h"
+#include "src/tensor/qparams.h"
 
 /* torch.finfo(torch.float32).eps */
 #define QEQ_DEFAULT_EPS 0x1p-23f
