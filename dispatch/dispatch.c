@@ -38,7 +38,29 @@ static char env_message[320];      /* written once under init_once */
 static _Atomic int cap_isa = -1;   /* -1: no cap */
 static _Atomic int test_override_active;
 static _Atomic(const qeq_variant*) selected[QEQ_FAMILY_COUNT];
+static _Atomic(const qeq_int8_config*) selected_int8;
 static _Atomic uint32_t selection_features; /* the feature set the selection was made for */
+
+/* The int8 configurations by variant name, resolved against the registry at first use. */
+typedef struct int8_config_names {
+  qeq_isa isa;
+  const char *gemm, *igemm, *dwconv;
+} int8_config_names;
+#define QEQ_WITH_IGEMM(tile, isa) QEQ_UKERNEL_TILE_STRING(qu8s8_igemm, tile, isa)
+#define QEQ_NO_IGEMM(tile, isa) NULL
+#define QEQ_INT8_CONFIG(isa, tile, igemm, dwconv_isa, dwconv_tile)                                 \
+  QEQ_IF_BUILT(isa,                                                                                \
+               {QEQ_ISA_ID(isa), QEQ_UKERNEL_TILE_STRING(qu8s8_gemm, tile, isa), igemm(tile, isa), \
+                QEQ_UKERNEL_TILE_STRING(qu8s8_dwconv, dwconv_tile, dwconv_isa)}, )
+static const int8_config_names int8_config_list[] = {
+#include "kernels/int8-configs.inc"
+};
+#undef QEQ_INT8_CONFIG
+#undef QEQ_WITH_IGEMM
+#undef QEQ_NO_IGEMM
+enum { INT8_CONFIG_LIST_SIZE = sizeof(int8_config_list) / sizeof(int8_config_list[0]) };
+static qeq_int8_config int8_configs[INT8_CONFIG_LIST_SIZE]; /* written once under init_once */
+static size_t int8_config_count;                            /* those whose variants all resolved */
 
 static const char* const isa_names[QEQ_ISA_COUNT] = {"scalar",  "avx2", "avx512", "avx512vnni",
                                                      "avxvnni", "neon", "neondot"};
@@ -75,9 +97,34 @@ static int features_have(uint32_t features, qeq_isa isa) {
   return (need & ~features) == 0;
 }
 
+static const qeq_variant* find_variant(const char* name) {
+  for (size_t i = 0; name != NULL && i < REGISTRY_SIZE; i++) {
+    if (strcmp(registry[i].name, name) == 0) return &registry[i];
+  }
+  return NULL;
+}
+
+/* A configuration naming a variant the registry lacks is left out (the dispatch test fails
+ * on it); the scalar one always resolves. */
+static void resolve_int8_configs(void) {
+  for (size_t i = 0; i < INT8_CONFIG_LIST_SIZE; i++) {
+    const int8_config_names* names = &int8_config_list[i];
+    const qeq_int8_config config = {names->isa, find_variant(names->gemm),
+                                    find_variant(names->igemm), find_variant(names->dwconv)};
+    if (config.gemm == NULL || config.dwconv == NULL ||
+        (names->igemm != NULL && config.igemm == NULL)) {
+      continue;
+    }
+    int8_configs[int8_config_count++] = config;
+  }
+}
+
 /* Callers hold select_mutex (or run inside init_once). */
 static void select_all(uint32_t allowed) {
   for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
+    if (f == QEQ_FAMILY_QU8S8_GEMM || f == QEQ_FAMILY_QU8S8_IGEMM || f == QEQ_FAMILY_QU8S8_DWCONV) {
+      continue; /* from the int8 configuration below */
+    }
     const qeq_variant* choice = NULL;
     for (size_t i = 0; i < REGISTRY_SIZE && choice == NULL; i++) {
       if ((int)registry[i].family == f && features_have(allowed, registry[i].isa)) {
@@ -86,6 +133,17 @@ static void select_all(uint32_t allowed) {
     }
     atomic_store(&selected[f], choice); /* every family has a scalar variant */
   }
+  const qeq_int8_config* int8 = &int8_configs[int8_config_count - 1];
+  for (size_t i = 0; i < int8_config_count; i++) {
+    if (features_have(allowed, int8_configs[i].isa)) {
+      int8 = &int8_configs[i];
+      break;
+    }
+  }
+  atomic_store(&selected[QEQ_FAMILY_QU8S8_GEMM], int8->gemm);
+  atomic_store(&selected[QEQ_FAMILY_QU8S8_DWCONV], int8->dwconv);
+  atomic_store(&selected[QEQ_FAMILY_QU8S8_IGEMM], int8->igemm);
+  atomic_store(&selected_int8, int8);
   atomic_store(&selection_features, allowed);
 }
 
@@ -141,6 +199,7 @@ static void read_env_cap(void) {
 
 static void init_dispatch(void) {
   detected_features = qeq_cpu_detect_features();
+  resolve_int8_configs();
   read_env_cap();
   select_all(allowed_features());
 }
@@ -152,6 +211,17 @@ static void ensure_init(void) {
 const qeq_variant* qeq_dispatch_select(qeq_kernel_family family) {
   ensure_init();
   return atomic_load_explicit(&selected[family], memory_order_acquire);
+}
+
+const qeq_int8_config* qeq_dispatch_int8(void) {
+  ensure_init();
+  return atomic_load_explicit(&selected_int8, memory_order_acquire);
+}
+
+const qeq_int8_config* qeq_int8_configs(size_t* count) {
+  ensure_init();
+  *count = int8_config_count;
+  return int8_configs;
 }
 
 const qeq_variant* qeq_registry_variants(size_t* count) {
@@ -278,7 +348,8 @@ const char* qeq_kernel_variant_name(const char* family) {
   if (family == NULL) return NULL;
   for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
     if (strcmp(family, family_names[f]) == 0) {
-      return qeq_dispatch_select((qeq_kernel_family)f)->name;
+      const qeq_variant* variant = qeq_dispatch_select((qeq_kernel_family)f);
+      return variant != NULL ? variant->name : "none";
     }
   }
   return NULL;

@@ -19,8 +19,26 @@ typedef struct qeq_variant {
   uint8_t mr, nr, kr; /* GEMM tile (rows, columns, k-group of the packed layout); 0 otherwise */
 } qeq_variant;
 
-/* The variant dispatch currently selects for `family` (initialises dispatch on first use). */
+/* The variant dispatch currently selects for `family` (initialises dispatch on first use);
+ * NULL only for qu8s8_igemm where the int8 configuration has none. */
 const qeq_variant* qeq_dispatch_select(qeq_kernel_family family);
+
+/* The int8 kernels that go together on one ISA (kernels/int8-configs.inc): the GEMM, the
+ * indirect GEMM with the same packed tile (NULL where the ISA has none: convolutions gather),
+ * and the depthwise kernel. */
+typedef struct qeq_int8_config {
+  qeq_isa isa;
+  const qeq_variant* gemm;
+  const qeq_variant* igemm;
+  const qeq_variant* dwconv;
+} qeq_int8_config;
+
+/* The int8 configuration dispatch currently selects. Its gemm and dwconv are what
+ * qeq_dispatch_select returns for their families; read the three from one snapshot. */
+const qeq_int8_config* qeq_dispatch_int8(void);
+
+/* Every int8 configuration this build contains, best first (each variant resolved). */
+const qeq_int8_config* qeq_int8_configs(size_t* count);
 
 /* Every variant of every family this build contains, best first within a family. */
 const qeq_variant* qeq_registry_variants(size_t* count);

@@ -99,19 +99,39 @@ static qeq_isa expected_best(void) {
   return QEQ_ISA_SCALAR;
 }
 
-/* The variant a family should use under `cap`: the most preferred ISA that has a registered
- * variant of the family and whose features the cap includes. */
-static const char* expected_variant(qeq_kernel_family family, uint32_t allowed) {
+static const qeq_variant* best_registered(qeq_kernel_family family, uint32_t allowed) {
   size_t count;
   const qeq_variant* variants = qeq_registry_variants(&count);
   for (size_t p = 0; p < PREFERENCE_COUNT; p++) {
     const uint32_t need = qeq_isa_required_features(preference[p]);
     if ((need & ~allowed) != 0) continue;
     for (size_t i = 0; i < count; i++) {
-      if (variants[i].family == family && variants[i].isa == preference[p]) return variants[i].name;
+      if (variants[i].family == family && variants[i].isa == preference[p]) return &variants[i];
     }
   }
   return NULL;
+}
+
+/* The variant a family should use under `cap`: the most preferred ISA that has a registered
+ * variant of the family and whose features the cap includes; for qu8s8_igemm, the variant
+ * with the ISA and tile of the GEMM so chosen (it reads the GEMM's packed weights), else
+ * "none". */
+static const char* expected_variant(qeq_kernel_family family, uint32_t allowed) {
+  if (family != QEQ_FAMILY_QU8S8_IGEMM) {
+    const qeq_variant* best = best_registered(family, allowed);
+    return best ? best->name : NULL;
+  }
+  const qeq_variant* gemm = best_registered(QEQ_FAMILY_QU8S8_GEMM, allowed);
+  size_t count;
+  const qeq_variant* variants = qeq_registry_variants(&count);
+  for (size_t i = 0; gemm != NULL && i < count; i++) {
+    const qeq_variant* v = &variants[i];
+    if (v->family == QEQ_FAMILY_QU8S8_IGEMM && v->isa == gemm->isa && v->mr == gemm->mr &&
+        v->nr == gemm->nr && v->kr == gemm->kr) {
+      return v->name;
+    }
+  }
+  return "none";
 }
 
 static void expect_selection(uint32_t allowed, const char* context) {
@@ -192,6 +212,7 @@ static void test_names(void** state) {
     const char* family = qeq_kernel_family_name((size_t)f);
     const char* variant = qeq_kernel_variant_name(qeq_kernel_family_name((size_t)f));
     CHECK(family != NULL && variant != NULL, "family %d unnamed", f);
+    if (f == QEQ_FAMILY_QU8S8_IGEMM && strcmp(variant, "none") == 0) continue;
     /* Variant names are qeq_<family>_ukernel_[<tile>]_<isa> (the tile for GEMM families). */
     char prefix[64];
     snprintf(prefix, sizeof prefix, "qeq_%s_ukernel_", family);
@@ -248,6 +269,51 @@ static void test_hook(void** state) {
   CHECK(qeq_dispatch_test_set_features(detected | missing) == QEQ_ERROR_UNSUPPORTED,
         "hook accepted undetected features");
   expect_selection(detected, "after refused hook");
+}
+
+/* kernels/int8-configs.inc as this build compiled it: every named variant is registered, the
+ * indirect GEMM shares the GEMM's ISA and tile, the configurations run best first, and the
+ * selected one agrees with the families' selections. */
+static void test_int8_configs(void** state) {
+  (void)state;
+  size_t listed = 0;
+#define QEQ_INT8_CONFIG(isa, ...) QEQ_IF_BUILT(isa, listed++;)
+#include "kernels/int8-configs.inc"
+#undef QEQ_INT8_CONFIG
+  size_t count;
+  const qeq_int8_config* configs = qeq_int8_configs(&count);
+  CHECK(count == listed, "%zu of the %zu int8 configurations built resolve to registered variants",
+        count, listed);
+  for (size_t i = 0; i < count; i++) {
+    const qeq_int8_config* c = &configs[i];
+    CHECK(c->gemm->family == QEQ_FAMILY_QU8S8_GEMM && c->gemm->isa == c->isa, "config %s: gemm %s",
+          qeq_isa_name(c->isa), c->gemm->name);
+    CHECK(c->dwconv->family == QEQ_FAMILY_QU8S8_DWCONV &&
+              (qeq_isa_required_features(c->dwconv->isa) & ~qeq_isa_required_features(c->isa)) == 0,
+          "config %s: dwconv %s needs more than the ISA", qeq_isa_name(c->isa), c->dwconv->name);
+    if (c->igemm != NULL) {
+      CHECK(c->igemm->family == QEQ_FAMILY_QU8S8_IGEMM && c->igemm->isa == c->isa &&
+                c->igemm->mr == c->gemm->mr && c->igemm->nr == c->gemm->nr &&
+                c->igemm->kr == c->gemm->kr,
+            "config %s: igemm %s does not share the tile of %s", qeq_isa_name(c->isa),
+            c->igemm->name, c->gemm->name);
+    }
+    size_t rank = 0, prev_rank = 0;
+    for (size_t p = 0; p < PREFERENCE_COUNT; p++) {
+      if (preference[p] == c->isa) rank = p;
+      if (i > 0 && preference[p] == configs[i - 1].isa) prev_rank = p;
+    }
+    CHECK(i == 0 || prev_rank < rank, "config %s is listed out of preference order",
+          qeq_isa_name(c->isa));
+    printf("  int8 %-10s gemm %s, igemm %s, dwconv %s\n", qeq_isa_name(c->isa), c->gemm->name,
+           c->igemm ? c->igemm->name : "none (convolutions gather)", c->dwconv->name);
+  }
+  CHECK(count > 0 && configs[count - 1].isa == QEQ_ISA_SCALAR, "no scalar int8 configuration last");
+  const qeq_int8_config* now = qeq_dispatch_int8();
+  CHECK(now->gemm == qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM) &&
+            now->igemm == qeq_dispatch_select(QEQ_FAMILY_QU8S8_IGEMM) &&
+            now->dwconv == qeq_dispatch_select(QEQ_FAMILY_QU8S8_DWCONV),
+        "the selected int8 configuration and the families' selections differ");
 }
 
 /* Kernel calls racing with cap changes: every result must be right (all ISAs agree). */
@@ -308,6 +374,7 @@ int main(void) {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_every_cap),
       cmocka_unit_test(test_hook),
+      cmocka_unit_test(test_int8_configs),
       cmocka_unit_test(test_cap_changes_race_with_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

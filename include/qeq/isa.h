@@ -52,7 +52,10 @@ QEQ_API size_t qeq_kernel_family_count(void);
 /* The name of family `index`; NULL if index >= qeq_kernel_family_count(). */
 QEQ_API const char* qeq_kernel_family_name(size_t index);
 /* The variant dispatch uses now for the family named `family`, e.g.
- * "qeq_f32_rminmax_ukernel__avx512"; NULL if `family` is NULL or names no family. */
+ * "qeq_f32_rminmax_ukernel__avx512"; NULL if `family` is NULL or names no family. The int8
+ * families are chosen together, one configuration per ISA (docs/design.md#int8-configurations):
+ * qu8s8_igemm shares the tile of qu8s8_gemm, and is "none" where the ISA has no indirect GEMM
+ * (NEON: convolutions then gather their input into rows for the GEMM). */
 QEQ_API const char* qeq_kernel_variant_name(const char* family);
 
 #ifdef __cplusplus

@@ -107,8 +107,8 @@ static void reorder_weights(const qeq_conv_config* c, size_t group_in, size_t ta
   }
 }
 
-/* The indirect kernel, when the convolution can use it: a qu8s8_igemm variant with the tile
- * of the GEMM variant dispatch picks now (else its ISA has none, and the run gathers), for
+/* The indirect kernel, when the convolution can use it: the qu8s8_igemm variant of the int8
+ * configuration dispatch selects now (NULL where its ISA has none, and the run gathers), for
  * quint8 input (qint8's flip to uint8 happens in the gathered copy), weights without zero
  * points (their row sums too), and channels per tap that pad to its KR with at most 1/8
  * wasted (16 and more, or a multiple of KR). NULL otherwise. */
@@ -117,12 +117,8 @@ static const qeq_variant* indirect_variant(const qeq_conv_config* config, size_t
   for (size_t j = 0; config->weight_zero_points && j < config->weight_qparam_count; j++) {
     if (config->weight_zero_points[j] != 0) return NULL;
   }
-  const qeq_variant* gemm = qeq_dispatch_select(QEQ_FAMILY_QU8S8_GEMM);
-  const qeq_variant* igemm = qeq_dispatch_select(QEQ_FAMILY_QU8S8_IGEMM);
-  if (igemm->isa != gemm->isa || igemm->mr != gemm->mr || igemm->nr != gemm->nr ||
-      igemm->kr != gemm->kr) {
-    return NULL;
-  }
+  const qeq_variant* igemm = qeq_dispatch_int8()->igemm;
+  if (igemm == NULL) return NULL;
   return group_in % igemm->kr == 0 || group_in >= 16 ? igemm : NULL;
 }
 
@@ -215,8 +211,8 @@ static qeq_status pack_depthwise(const char* fn, const qeq_conv_config* config, 
     }
   }
   const qeq_gemm_config gemm_config = gemm_config_of(config, k, columns);
-  const qeq_status status = qeq_gemm_create_groups_for(
-      fn, k_name, &gemm_config, 1, qeq_dispatch_select(QEQ_FAMILY_QU8S8_DWCONV), &c->depthwise);
+  const qeq_status status = qeq_gemm_create_groups_for(fn, k_name, &gemm_config, 1,
+                                                       qeq_dispatch_int8()->dwconv, &c->depthwise);
   free(columns);
   return status;
 }
