@@ -19,7 +19,7 @@ step "aarch64 cross build (-Werror, NEON and NEON dot-product kernels, qeq_bench
 cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DQEQ_WERROR=ON -DQEQ_BUILD_BENCHMARKS=ON
 cmake --build "$build" -j "$jobs"
-for binary in "$build/tests/test_kernels" "$build/bench/qeq_bench"; do
+for binary in "$build/tests/test_minmax_scale_kernels" "$build/bench/qeq_bench"; do
   printf '%s: %s\n' "${binary#"$build"/}" "$(readelf -h "$binary" | grep -o 'AArch64')"
 done
 
@@ -28,7 +28,7 @@ for cpu_and_isa in "max neondot" "cortex-a72 neon"; do
   step "tests under qemu-aarch64 -cpu $cpu (dispatch must choose $isa)"
   export QEMU_CPU=$cpu QEQ_TEST_EXPECT_BEST=$isa
   # Show what detection saw and chose on this emulated CPU.
-  qemu-aarch64 "$build/tests/test_dispatch" | grep -E '^  (detected|QEQ_ISA)' || true
+  qemu-aarch64 "$build/tests/test_isa" | grep -E '^  (detected|QEQ_ISA)' || true
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
 done
 unset QEMU_CPU QEQ_TEST_EXPECT_BEST

@@ -4,7 +4,8 @@
 #   2. Debug with AddressSanitizer + UndefinedBehaviorSanitizer, the same tests;
 #   3. the libFuzzer harnesses of tests/fuzz/, each for QEQ_FUZZ_SECONDS (default 20) s
 #      (scripts/run-fuzzers.sh);
-#   4. RelWithDebInfo with ThreadSanitizer: tests/test_threads.c (calls racing with cap flips);
+#   4. RelWithDebInfo with ThreadSanitizer: tests/contracts/test_threads.c (calls racing with
+#      cap flips);
 #   5. on x86_64 hosts, the aarch64 cross build and the same tests under qemu-user with
 #      two emulated CPUs (scripts/run-tests-aarch64.sh).
 # Build trees go under build/ (override with QEQ_BUILD_ROOT). Run from anywhere.

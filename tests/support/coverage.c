@@ -59,7 +59,7 @@ int coverage_report(const char* title, int expect_simde) {
       note = "  <- FAIL: detected but not exercised";
       failed = 1;
     } else if (detected && !isa_has_kernels(isa)) {
-      note = "  (no kernel requires it yet; selection under this cap: test_dispatch)";
+      note = "  (no kernel requires it yet; selection under this cap: test_isa)";
     } else if (!detected && native_cases[i] == 0 && simde_cases[i] == 0) {
       note = "  (not on this CPU)";
     }

@@ -1,7 +1,7 @@
 /* Every q8_vadd, q8_maxpool and q8_avgpool variant against the kernel contracts of
  * kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd sizes, in place,
- * nothing written past the end. (test_kernels checks that every registered variant is in the
- * test list.) */
+ * nothing written past the end. (test_minmax_scale_kernels.c checks that every registered
+ * variant is in the test list.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -237,7 +237,8 @@ static void run_variant(const test_variant* v, test_rng* rng) {
          gemm_twin(v) ? gemm_twin(v)->name : "none");
 }
 
-/* Every registered variant is in the test list (test_kernels checks that for all families). */
+/* Every registered variant is in the test list (test_minmax_scale_kernels.c checks that for all
+ * families). */
 static void test_every_igemm_variant(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_QU8S8_IGEMM, run_variant);

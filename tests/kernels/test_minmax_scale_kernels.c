@@ -1,5 +1,7 @@
-/* Every kernel variant of every family (NEON through SIMDe on x86 too) against the
- * independent references, on random sizes and NaN / +-Inf / -0.0 placements. */
+/* The min/max and scaling families (f32_rminmax, f32_vminmax, f32_rscale, f32_vscale): every
+ * variant (NEON through SIMDe on x86 too) against the independent references, on random sizes
+ * and NaN / +-Inf / -0.0 placements; and every registered variant of every family is in the
+ * test list. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,10 +256,11 @@ static void test_f32_vscale(void** state) {
   run_family(QEQ_FAMILY_F32_VSCALE, run_vscale);
 }
 
-/* The families this file runs; the quantization families are run by test_quantize.c, the
- * fused scale-and-statistics families by test_fused_kernels.c, the GEMM by test_gemm_kernels.c, the
- * indirect GEMM by test_igemm_kernels.c, the depthwise convolution by test_dwconv_kernels.c and the
- * quantized ops by test_qops_kernels.c. A new family needs a runner before this compiles again. */
+/* The families this file runs; the quantization families are run by tests/api/test_quantize.c,
+ * the fused scale-and-statistics families by test_fused_kernels.c, the GEMM by
+ * test_gemm_kernels.c, the indirect GEMM by test_igemm_kernels.c, the depthwise convolution by
+ * test_dwconv_kernels.c and the quantized ops by test_qops_kernels.c. A new family needs a
+ * runner before this compiles again. */
 _Static_assert(QEQ_FAMILY_COUNT == 17, "a new kernel family needs a test runner");
 
 static void test_every_registered_variant_is_tested(void** state) {
@@ -279,7 +282,7 @@ static void test_isa_coverage(void** state) {
 }
 
 int main(void) {
-  printf("test_kernels: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
+  printf("test_minmax_scale_kernels: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
          (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_f32_rminmax),

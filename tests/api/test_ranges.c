@@ -232,7 +232,7 @@ static void test_isa_coverage(void** state) {
 
 int main(void) {
   isa_count = detected_isas(isas);
-  printf("test_api: seed %llu; ISA caps:", (unsigned long long)test_seed());
+  printf("test_ranges: seed %llu; ISA caps:", (unsigned long long)test_seed());
   for (size_t k = 0; k < isa_count; k++) printf(" %s", qeq_isa_name(isas[k]));
   printf("\n");
   const struct CMUnitTest tests[] = {
