@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs dependencies (with oneDNN and XNNPACK, the peers), builds Release
 # with the benchmarks, and runs qeq_bench, which ends with summary tables (GB/s, fractions of
-# the streaming baselines, and qeq against oneDNN), then bench/peer_torch.py (PyTorch on the
-# same operations, and PyTorch's time over qeq's per operation), then qeq_bench_gemm: the int8
+# the streaming baselines, and qeq against oneDNN), then bench/peers/torch_peer.py (PyTorch on
+# the same operations, and PyTorch's time over qeq's per operation), then qeq_bench_gemm: the int8
 # GEMM against oneDNN, XNNPACK and the measured multiply-add peak, one thread and all cores,
 # with its own summary tables; then qeq_bench_conv: the convolution against oneDNN and
 # XNNPACK on single layers and whole networks (ResNet-18, MobileNetV2), with summary tables;
@@ -140,9 +140,9 @@ OMP_NUM_THREADS=1 "$build/bench/qeq_bench" "${gbench_args[@]}" \
   --benchmark_report_aggregates_only=false --benchmark_out="$qeq_json" "$@" |
   keep_from "qeq_bench summary"
 # PyTorch on the same operations and weights, one thread, and qeq / PyTorch per operation
-# from the means above (bench/peer_torch.py; about a minute).
-section "PyTorch on the same work (bench/peer_torch.py)"
-/usr/bin/python3 "$root/bench/peer_torch.py" --qeq-json "$qeq_json" | keep_all
+# from the means above (bench/peers/torch_peer.py; about a minute).
+section "PyTorch on the same work (bench/peers/torch_peer.py)"
+/usr/bin/python3 "$root/bench/peers/torch_peer.py" --qeq-json "$qeq_json" | keep_all
 
 # The GEMM. oneDNN reads ONEDNN_MAX_CPU_ISA once per process, so its AVX2 path (the
 # comparison for qeq's AVX2 kernel) runs first in a process of its own, one thread; the main
@@ -161,8 +161,8 @@ ONEDNN_MAX_CPU_ISA=AVX2 "$build/bench/qeq_bench_gemm" "${gbench_args[@]}" \
 # first): ResNet/MobileNet layers one thread and all cores, then every convolution of
 # ResNet-18 and MobileNetV2 at 224x224, one thread, layer by layer (about a minute); ends with
 # its summary tables (GOPS per layer, network sums, the layers furthest behind a peer).
-# The network layer list (bench/conv-networks.h) must still be torchvision's.
-/usr/bin/python3 "$root/bench/conv_networks.py" --check | tee -a "$log"
+# The network layer list (bench/conv/conv-networks.h) must still be torchvision's.
+/usr/bin/python3 "$root/bench/conv/conv_networks.py" --check | tee -a "$log"
 section "int8 convolution (qeq_bench_conv)"
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" "${gbench_args[@]}" \
   --benchmark_report_aggregates_only=true --benchmark_out="$stem-qeq_bench_conv.json" "$@" |
