@@ -1,23 +1,46 @@
 #!/usr/bin/python3
-"""PyTorch 1.13 (Debian's python3-torch) on the work qeq_bench measures, single thread, for
-the main job's comparison (docs/benchmarks.md#the-main-job). Run:
-/usr/bin/python3 bench/peers/torch_peer.py [--qeq-json FILE] (apt-get install python3-torch). Prints
-a markdown table; times are the best of a few runs.
-With --qeq-json (qeq_bench's --benchmark_out, from the same job) it also prints qeq's time
-beside PyTorch's for each operation, for the dispatched (best detected) ISA."""
+"""PyTorch beside qeq: the main job's two comparisons, one subcommand each.
+
+PyTorch 1.13 is Debian's python3-torch (docs/benchmarks.md#the-main-job); each subcommand
+prints a markdown table of best-of-N times.
+
+  /usr/bin/python3 bench/peers/torch_peer.py kernels [--qeq-json FILE]
+      PyTorch on the work qeq_bench measures (channel ranges, per-channel quantize and
+      fake-quantize of a 2048x2048x3x3 weight, batch-norm folding, cross-layer equalization of
+      two such convs, equalize of qeq_bench's 8-conv chain with its weights), one thread. With
+      --qeq-json (qeq_bench's --benchmark_out, from the same job) it also prints qeq's time
+      beside PyTorch's for each operation, for the dispatched (best detected) ISA. Needs
+      torch and numpy only.
+
+  QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py qeq-torch
+      [--threads N] [--repeats N] [--only {all,linear}]
+      qeq.torch (the Python package in python/) against PyTorch's own functions on identical
+      copies: a converted quantized Linear's forward (quantized_linear against the module,
+      both engines), batch-norm folding (fuse_modules) and cross-layer equalization (equalize)
+      of torchvision's resnet18 and mobilenet_v2 (random weights), cross_layer_equalization of
+      two (2048, 2048, 3, 3) convs and fuse_conv_bn_eval of one. Needs torchvision too.
+
+apt-get install python3-torch python3-torchvision python3-numpy."""
 import argparse
+import copy
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.ao.quantization import _equalize as eq
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-torch.set_num_threads(1)
-torch.manual_seed(0)
 MIB = 1024 * 1024
+# python/ of this repository: qeq.torch comes from the source tree (QEQ_LIBRARY names the
+# built library).
+PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
 
+
+# ---- kernels: PyTorch on qeq_bench's work ----------------------------------------------------
 
 def best_seconds(fn, repeats=3):
     best = float("inf")
@@ -81,8 +104,8 @@ def print_ratios(path):
 
 
 def chain_weights(seed, numel):
-    """The LCG values bench/kernels/equalize-benchmarks.cc fills the chain with (bit for bit), by
-    doubling: states [m, 2m) are a^m * states [0, m) + c * (a^(m-1) + ... + 1), mod 2^64."""
+    """The LCG values bench/kernels/equalize-benchmarks.cc fills the chain with (bit for bit),
+    by doubling: states [m, 2m) are a^m * states [0, m) + c * (a^(m-1) + ... + 1), mod 2^64."""
     a, c = np.uint64(6364136223846793005), np.uint64(1442695040888963407)
     states = np.empty(numel, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -99,10 +122,9 @@ def chain_weights(seed, numel):
     return torch.from_numpy(out.astype(np.float32) * unit)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--qeq-json", help="qeq_bench --benchmark_out file of the same job")
-    args = parser.parse_args()
+def kernels(args):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread\n")
     print("| operation | weights | MiB | ms per call | GB/s | note |")
     print("|---|---|---:|---:|---:|---|")
@@ -118,7 +140,8 @@ def main():
         best_seconds(lambda: torch.quantize_per_channel(w, scales, zps, 0, torch.qint8)))
     fscales, izps = scales.float(), zps.int()
     row("fake_quantize_per_channel_affine", "conv 2048x2048x3x3", 2 * nbytes,
-        best_seconds(lambda: torch.fake_quantize_per_channel_affine(w, fscales, izps, 0, -128, 127)),
+        best_seconds(lambda: torch.fake_quantize_per_channel_affine(w, fscales, izps, 0, -128,
+                                                                    127)),
         "bytes read + written")
     mean, var = torch.randn(2048), torch.rand(2048) + 0.5
     gamma, beta, bias = torch.randn(2048), torch.randn(2048), torch.randn(2048)
@@ -154,6 +177,154 @@ def main():
         f"{calls[0] // len(pairs)} sweeps, qeq_bench's weights")
     if args.qeq_json:
         print_ratios(args.qeq_json)
+
+
+# ---- qeq-torch: qeq.torch against PyTorch's own functions --------------------------------------
+
+def build_model(name):
+    """torchvision's `name`, untrained (nothing downloaded), eval mode, with batch norms that
+    do something: random running statistics and affine parameters (fixed seeds)."""
+    import torchvision
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model
+
+
+def bn_groups(model):
+    """Conv followed by its BatchNorm2d among a module's children, as these models build it."""
+    groups = []
+    for parent, module in model.named_modules():
+        children = list(module.named_children())
+        for (a, ma), (b, mb) in zip(children, children[1:]):
+            if isinstance(ma, nn.Conv2d) and isinstance(mb, nn.BatchNorm2d):
+                prefix = f"{parent}." if parent else ""
+                groups.append([prefix + a, prefix + b])
+    return groups
+
+
+def cle_pairs(model):
+    """Consecutive convs inside one block (first two name components), downsample paths
+    excluded; only pairs PyTorch's cross_layer_equalization accepts (channel counts fit)."""
+    convs = [(n, m) for n, m in model.named_modules()
+             if isinstance(m, nn.Conv2d) and "downsample" not in n]
+    pairs = []
+    for (a, ma), (b, mb) in zip(convs, convs[1:]):
+        if a.split(".")[:2] == b.split(".")[:2] and ma.out_channels == mb.weight.shape[1]:
+            pairs.append([a, b])
+    return pairs
+
+
+def best(fn, setup, repeats):
+    times = []
+    for _ in range(repeats):
+        arg = setup()
+        start = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def linear_rows(qt, row, repeats, m=64, k=1024, n=1024):
+    """A quantized Linear's forward (per-channel weights, bias; static and dynamic) by the
+    module and by qeq.torch.quantized_linear (packed before timing), per engine."""
+    import torch.ao.nn.quantized as nnq
+    import torch.ao.nn.quantized.dynamic as nnqd
+    torch.manual_seed(0)
+    w = torch.randn(n, k)
+    wq = torch.quantize_per_channel(w, (w.abs().amax(1) / 127).double(),
+                                    torch.zeros(n, dtype=torch.long), 0, torch.qint8)
+    x = torch.randn(m, k)
+    xq = torch.quantize_per_tensor(x, 0.03125, 128, torch.quint8)
+    before = torch.backends.quantized.engine
+    for engine in [e for e in ("onednn", "qnnpack")
+                   if e in torch.backends.quantized.supported_engines]:
+        torch.backends.quantized.engine = engine
+        static, dynamic = nnq.Linear(k, n), nnqd.Linear(k, n)
+        for mod in (static, dynamic):
+            mod.set_weight_bias(wq, torch.randn(n))
+        static.scale, static.zero_point = 0.25, 64
+        for mod, inp, what in ((static, xq, "static"), (dynamic, x, "dynamic")):
+            qt.quantized_linear(mod, inp)  # packs once
+            row(f"Linear {m}x{k}x{n} ({engine})", f"{what} forward (best of {repeats})",
+                best(lambda _: mod(inp), lambda: None, repeats),
+                best(lambda _: qt.quantized_linear(mod, inp), lambda: None, repeats))
+    torch.backends.quantized.engine = before
+
+
+def qeq_torch(args):
+    from torch.ao.quantization import fuse_modules as torch_fuse_modules
+    sys.path.insert(0, str(PYTHON_DIR))
+    import qeq
+    import qeq.torch as qt
+
+    torch.set_num_threads(args.threads)
+    print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__} "
+          f"({torch.get_num_threads()} thread(s)), best of {args.repeats}\n")
+    print("| model | operation | PyTorch ms | qeq.torch ms | speed-up |")
+    print("|---|---|---:|---:|---:|")
+
+    def row(model, op, t_torch, t_qeq):
+        print(f"| {model} | {op} | {t_torch * 1e3:.1f} | {t_qeq * 1e3:.1f} | "
+              f"{t_torch / t_qeq:.1f}x |", flush=True)
+
+    linear_rows(qt, row, args.repeats * 10)
+    if args.only == "linear":
+        return
+    for name in ("resnet18", "mobilenet_v2"):
+        model = build_model(name)
+        groups = bn_groups(model)
+        row(name, f"fuse_modules ({len(groups)} conv+bn)",
+            best(lambda m: torch_fuse_modules(m, groups, inplace=True),
+                 lambda: copy.deepcopy(model), args.repeats),
+            best(lambda m: qt.fuse_modules(m, groups, inplace=True),
+                 lambda: copy.deepcopy(model), args.repeats))
+        fused = qt.fuse_modules(model, groups)
+        pairs = cle_pairs(fused)
+        row(name, f"equalize ({len(pairs)} pairs, 1e-4)",
+            best(lambda m: eq.equalize(m, pairs, 1e-4), lambda: copy.deepcopy(fused),
+                 args.repeats),
+            best(lambda m: qt.equalize(m, pairs, 1e-4), lambda: copy.deepcopy(fused),
+                 args.repeats))
+        sweeps = qt.last_equalize_report.sweeps
+        print(f"|  | ({sweeps} sweeps) | | | |")
+
+    torch.manual_seed(0)
+    pair = (nn.Conv2d(2048, 2048, 3, bias=True), nn.Conv2d(2048, 2048, 3, bias=True))
+    row("2 x conv 2048x2048x3x3", "cross_layer_equalization",
+        best(lambda p: eq.cross_layer_equalization(*p), lambda: copy.deepcopy(pair), args.repeats),
+        best(lambda p: qt.cross_layer_equalization(*p), lambda: copy.deepcopy(pair), args.repeats))
+    bn = nn.BatchNorm2d(2048).eval()
+    conv = pair[0].eval()
+    row("conv 2048x2048x3x3", "fuse_conv_bn_eval",
+        best(lambda c: torch.nn.utils.fusion.fuse_conv_bn_eval(c, bn), lambda: conv, args.repeats),
+        best(lambda c: qt.fuse_conv_bn_eval(c, bn), lambda: conv, args.repeats))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    k = commands.add_parser("kernels", help="PyTorch on the work qeq_bench measures (one "
+                            "thread)")
+    k.add_argument("--qeq-json", help="qeq_bench --benchmark_out file of the same job")
+    k.set_defaults(run=kernels)
+    q = commands.add_parser("qeq-torch", help="qeq.torch against PyTorch's own functions "
+                            "(needs QEQ_LIBRARY and torchvision)")
+    q.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1; "
+                   "qeq is single-threaded)")
+    q.add_argument("--repeats", type=int, default=3)
+    q.add_argument("--only", choices=("all", "linear"), default="all")
+    q.set_defaults(run=qeq_torch)
+    args = parser.parse_args()
+    args.run(args)
 
 
 if __name__ == "__main__":
