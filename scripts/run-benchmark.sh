@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The main job: installs dependencies (with oneDNN and XNNPACK, the peers), builds Release
 # with the benchmarks, and runs qeq_bench, which ends with summary tables (GB/s, fractions of
-# the streaming baselines, and qeq against oneDNN), then bench/peer_torch.py (PyTorch on the
-# same operations, and PyTorch's time over qeq's per operation), then qeq_bench_gemm: the int8
-# GEMM against oneDNN, XNNPACK and the measured multiply-add peak, one thread and all cores,
-# with its own summary tables; then qeq_bench_conv: the convolution against oneDNN and
-# XNNPACK on single layers and whole networks (ResNet-18, MobileNetV2), with summary tables;
-# then python/bench/bench_torch.py (qeq.torch against PyTorch).
+# the streaming baselines, and qeq against oneDNN), then `bench/peers/torch_peer.py kernels`
+# (PyTorch on the same operations, and PyTorch's time over qeq's per operation), then
+# qeq_bench_gemm: the int8 GEMM against oneDNN, XNNPACK and the measured multiply-add peak,
+# one thread and all cores, with its own summary tables; then qeq_bench_conv: the convolution
+# against oneDNN and XNNPACK on single layers and whole networks (ResNet-18, MobileNetV2),
+# with summary tables; then `bench/peers/torch_peer.py qeq-torch` (qeq.torch against PyTorch).
 # Each benchmark runs 3 times, the repetitions of all benchmarks shuffled together, so a
 # kernel and its baseline are measured over the same stretch of time on a noisy machine; the
 # tables show means (the convolution tables: medians). Extra arguments go to qeq_bench,
@@ -140,9 +140,9 @@ OMP_NUM_THREADS=1 "$build/bench/qeq_bench" "${gbench_args[@]}" \
   --benchmark_report_aggregates_only=false --benchmark_out="$qeq_json" "$@" |
   keep_from "qeq_bench summary"
 # PyTorch on the same operations and weights, one thread, and qeq / PyTorch per operation
-# from the means above (bench/peer_torch.py; about a minute).
-section "PyTorch on the same work (bench/peer_torch.py)"
-/usr/bin/python3 "$root/bench/peer_torch.py" --qeq-json "$qeq_json" | keep_all
+# from the means above (bench/peers/torch_peer.py kernels; about a minute).
+section "PyTorch on the same work (bench/peers/torch_peer.py kernels)"
+/usr/bin/python3 "$root/bench/peers/torch_peer.py" kernels --qeq-json "$qeq_json" | keep_all
 
 # The GEMM. oneDNN reads ONEDNN_MAX_CPU_ISA once per process, so its AVX2 path (the
 # comparison for qeq's AVX2 kernel) runs first in a process of its own, one thread; the main
@@ -161,8 +161,8 @@ ONEDNN_MAX_CPU_ISA=AVX2 "$build/bench/qeq_bench_gemm" "${gbench_args[@]}" \
 # first): ResNet/MobileNet layers one thread and all cores, then every convolution of
 # ResNet-18 and MobileNetV2 at 224x224, one thread, layer by layer (about a minute); ends with
 # its summary tables (GOPS per layer, network sums, the layers furthest behind a peer).
-# The network layer list (bench/conv-networks.h) must still be torchvision's.
-/usr/bin/python3 "$root/bench/conv_networks.py" --check | tee -a "$log"
+# The network layer list (bench/conv/conv-networks.h) must still be torchvision's.
+/usr/bin/python3 "$root/bench/conv/conv_networks.py" --check | tee -a "$log"
 section "int8 convolution (qeq_bench_conv)"
 OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" "${gbench_args[@]}" \
   --benchmark_report_aggregates_only=true --benchmark_out="$stem-qeq_bench_conv.json" "$@" |
@@ -170,8 +170,9 @@ OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" "${gbench_args[@]}" \
 # qeq.torch against PyTorch's own functions on identical copies (fold + CLE on resnet18,
 # mobilenet_v2 and a 2048x2048x3x3 conv pair, a quantized Linear), through the Python package
 # in python/.
-section "qeq.torch against PyTorch (python/bench/bench_torch.py)"
-QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/python/bench/bench_torch.py" | keep_all
+section "qeq.torch against PyTorch (bench/peers/torch_peer.py qeq-torch)"
+QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/bench/peers/torch_peer.py" qeq-torch |
+  keep_all
 
 printf '\nFinished: %s UTC; load average %s.\n' "$(date -u '+%F %H:%M:%S')" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$md"

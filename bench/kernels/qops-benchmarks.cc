@@ -1,0 +1,135 @@
+// Quantized add and pools on 1x56x56x256 quint8 NHWC (a ResNet stage-1 activation, 784 KiB):
+// each GB/s counts the bytes a call reads once plus the bytes it writes, and is compared
+// with the streaming read of a buffer of the same size, measured moments before.
+#include "kernels/qops-benchmarks.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernels/bandwidth-baselines.h"
+
+namespace {
+
+constexpr size_t kN = 1, kH = 56, kW = 56, kC = 256;
+constexpr size_t kBytes = kN * kH * kW * kC;
+const char kTensor[] = "1x56x56x256 quint8";
+
+enum class QOp { kAdd, kAddRelu, kMaxPool3x3s2, kAvgPool3x3s1, kAvgPool2x2s2, kGlobalAvgPool };
+const QOp kQOps[] = {QOp::kAdd,          QOp::kAddRelu,      QOp::kMaxPool3x3s2,
+                     QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2, QOp::kGlobalAvgPool};
+
+const char* qop_name(QOp op) {
+  switch (op) {
+    case QOp::kAdd: return "q8_add";
+    case QOp::kAddRelu: return "q8_add_relu";
+    case QOp::kMaxPool3x3s2: return "q8_max_pool_3x3s2p1";
+    case QOp::kAvgPool3x3s1: return "q8_avg_pool_3x3s1p1";
+    case QOp::kAvgPool2x2s2: return "q8_avg_pool_2x2s2";
+    case QOp::kGlobalAvgPool: return "q8_global_avg_pool";
+  }
+  return "?";
+}
+
+qeq_pool2d_params pool_of(QOp op) {
+  qeq_pool2d_params p = qeq_pool2d_params_make(3, 3);
+  if (op == QOp::kMaxPool3x3s2) p.stride_h = p.stride_w = 2, p.padding_h = p.padding_w = 1;
+  if (op == QOp::kAvgPool3x3s1) p.stride_h = p.stride_w = 1, p.padding_h = p.padding_w = 1;
+  if (op == QOp::kAvgPool2x2s2) p = qeq_pool2d_params_make(2, 2);
+  return p;
+}
+
+uint8_t* tensor_buffer(int which) {
+  static uint8_t* buffers[3] = {nullptr, nullptr, nullptr};
+  if (buffers[which] == nullptr) {
+    buffers[which] = static_cast<uint8_t*>(std::aligned_alloc(64, kBytes));
+    if (buffers[which] == nullptr) return nullptr;
+    uint64_t state = 0x2545F4914F6CDD1Dull * static_cast<uint64_t>(which + 1);
+    for (size_t i = 0; i < kBytes; i++) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      buffers[which][i] = static_cast<uint8_t>(state >> 56);
+    }
+  }
+  return buffers[which];
+}
+
+void run_read_baseline(benchmark::State& state) {
+  const float* x = reinterpret_cast<const float*>(tensor_buffer(0));
+  if (x == nullptr) {
+    state.SkipWithError("cannot allocate");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(stream_read(x, kBytes / 4));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBytes));
+}
+
+void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
+  uint8_t* a = tensor_buffer(0);
+  uint8_t* b = tensor_buffer(1);
+  uint8_t* y = tensor_buffer(2);
+  if (a == nullptr || b == nullptr || y == nullptr || qeq_set_isa_cap(isa) != QEQ_OK) {
+    state.SkipWithError("cannot allocate or cap");
+    return;
+  }
+  const qeq_q8_tensor ta = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 0.05f, 128);
+  const qeq_q8_tensor tb = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 0.03f, 120);
+  const qeq_q8_tensor tsum = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 0.07f, 100);
+  const qeq_pool2d_params p = pool_of(op);
+  size_t oh = 1, ow = 1;
+  if (op != QOp::kGlobalAvgPool && op != QOp::kAdd && op != QOp::kAddRelu) {
+    qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
+  }
+  const qeq_q8_tensor tpool = qeq_q8_tensor_make(kN, oh, ow, kC, QEQ_DTYPE_QUINT8, 0.05f, 128);
+  qeq_status status = QEQ_OK;
+  for (auto _ : state) {
+    switch (op) {
+      case QOp::kAdd: status = qeq_q8_add(&ta, a, &tb, b, &tsum, y); break;
+      case QOp::kAddRelu: status = qeq_q8_add_relu(&ta, a, &tb, b, &tsum, y); break;
+      case QOp::kMaxPool3x3s2: status = qeq_q8_max_pool2d(&ta, a, &p, &tpool, y); break;
+      case QOp::kAvgPool3x3s1:
+      case QOp::kAvgPool2x2s2: status = qeq_q8_avg_pool2d(&ta, a, &p, &tpool, y); break;
+      case QOp::kGlobalAvgPool: status = qeq_q8_adaptive_avg_pool2d(&ta, a, &tpool, y); break;
+    }
+    benchmark::ClobberMemory();
+  }
+  qeq_clear_isa_cap();
+  if (status != QEQ_OK) {
+    state.SkipWithError(qeq_last_error());
+    return;
+  }
+  const size_t read = (op == QOp::kAdd || op == QOp::kAddRelu) ? 2 * kBytes : kBytes;
+  const size_t written = kN * oh * ow * kC;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (read + written)));
+  state.SetLabel(qeq_isa_name(isa));
+}
+
+}  // namespace
+
+std::vector<LayerBenchmarkRow> register_qops_benchmarks(const std::vector<qeq_isa>& isas) {
+  const std::string read = "baseline_read/qops/1x56x56x256";
+  benchmark::RegisterBenchmark(read.c_str(), run_read_baseline)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+  std::vector<LayerBenchmarkRow> rows;
+  for (QOp op : kQOps) {
+    const qeq_pool2d_params p = pool_of(op);
+    size_t oh = 1, ow = 1;
+    if (op != QOp::kGlobalAvgPool && op != QOp::kAdd && op != QOp::kAddRelu) {
+      qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
+    }
+    const bool add = op == QOp::kAdd || op == QOp::kAddRelu;
+    const double mib = static_cast<double>((add ? 2 : 1) * kBytes + oh * ow * kC) / (1 << 20);
+    for (qeq_isa isa : isas) {
+      const std::string name = std::string(qop_name(op)) + "/" + qeq_isa_name(isa) + "/1x56x56x256";
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [op, isa](benchmark::State& s) { run_qop(s, op, isa); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+      rows.push_back({name, qop_name(op), kTensor, mib, qeq_isa_name(isa), read});
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,331 @@
+#!/usr/bin/python3
+"""PyTorch beside qeq: the main job's two comparisons, one subcommand each.
+
+PyTorch 1.13 is Debian's python3-torch (docs/benchmarks.md#the-main-job); each subcommand
+prints a markdown table of best-of-N times.
+
+  /usr/bin/python3 bench/peers/torch_peer.py kernels [--qeq-json FILE]
+      PyTorch on the work qeq_bench measures (channel ranges, per-channel quantize and
+      fake-quantize of a 2048x2048x3x3 weight, batch-norm folding, cross-layer equalization of
+      two such convs, equalize of qeq_bench's 8-conv chain with its weights), one thread. With
+      --qeq-json (qeq_bench's --benchmark_out, from the same job) it also prints qeq's time
+      beside PyTorch's for each operation, for the dispatched (best detected) ISA. Needs
+      torch and numpy only.
+
+  QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py qeq-torch
+      [--threads N] [--repeats N] [--only {all,linear}]
+      qeq.torch (the Python package in python/) against PyTorch's own functions on identical
+      copies: a converted quantized Linear's forward (quantized_linear against the module,
+      both engines), batch-norm folding (fuse_modules) and cross-layer equalization (equalize)
+      of torchvision's resnet18 and mobilenet_v2 (random weights), cross_layer_equalization of
+      two (2048, 2048, 3, 3) convs and fuse_conv_bn_eval of one. Needs torchvision too.
+
+apt-get install python3-torch python3-torchvision python3-numpy."""
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.ao.quantization import _equalize as eq
+from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+MIB = 1024 * 1024
+# python/ of this repository: qeq.torch comes from the source tree (QEQ_LIBRARY names the
+# built library).
+PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
+
+
+# ---- kernels: PyTorch on qeq_bench's work ----------------------------------------------------
+
+def best_seconds(fn, repeats=3):
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# PyTorch operation -> qeq_bench benchmark (name without the ISA), for --qeq-json.
+QEQ_BENCHMARKS = {
+    "channel_range axis 0": "range_axis0/{isa}/2048x2048x3x3",
+    "channel_range axis 1": "range_axis1/{isa}/2048x2048x3x3",
+    "quantize_per_channel (qint8)": "quantize_axis0/{isa}/2048x2048x3x3",
+    "fake_quantize_per_channel_affine": "fake_quantize_axis0/{isa}/2048x2048x3x3",
+    "fuse_conv_bn_weights": "fold_batch_norm/{isa}",
+    "cross_layer_equalization": "cle_pair/{isa}",
+    "equalize (threshold 1e-4)": "equalize_chain/{isa}",
+}
+# Dispatch's preference among the ISAs a run may hold: the first one present is what a user
+# gets without a cap.
+ISA_PREFERENCE = ("avx512vnni", "avx512", "avxvnni", "avx2", "neondot", "neon", "scalar")
+SECONDS = {}
+
+
+def row(op, weights, nbytes, seconds, note=""):
+    SECONDS[op] = seconds
+    print(f"| {op} | {weights} | {nbytes / MIB:.1f} | {seconds * 1e3:.1f} | "
+          f"{nbytes / seconds / 1e9:.2f} | {note} |")
+
+
+def qeq_means(path):
+    """Mean real time in seconds of each qeq_bench benchmark in a --benchmark_out JSON file."""
+    with open(path) as f:
+        report = json.load(f)
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    sums = {}
+    for b in report["benchmarks"]:
+        if b.get("run_type") != "iteration" or b.get("error_occurred"):
+            continue
+        name = b["run_name"].removesuffix("/real_time")
+        total, count = sums.get(name, (0.0, 0))
+        sums[name] = (total + b["real_time"] * scale[b["time_unit"]], count + 1)
+    return {name: total / count for name, (total, count) in sums.items()}
+
+
+def print_ratios(path):
+    means = qeq_means(path)
+    print("\n| operation | PyTorch ms | qeq ms | qeq ISA | PyTorch / qeq |")
+    print("|---|---:|---:|---|---:|")
+    for op, pattern in QEQ_BENCHMARKS.items():
+        isa = next((i for i in ISA_PREFERENCE if pattern.format(isa=i) in means), None)
+        if op not in SECONDS or isa is None:
+            continue
+        ours = means[pattern.format(isa=isa)]
+        print(f"| {op} | {SECONDS[op] * 1e3:.1f} | {ours * 1e3:.2f} | {isa} | "
+              f"{SECONDS[op] / ours:.1f} |")
+    print("PyTorch: best of its runs here; qeq: mean of qeq_bench's repetitions earlier in the "
+          "same job.")
+
+
+def chain_weights(seed, numel):
+    """The LCG values bench/kernels/equalize-benchmarks.cc fills the chain with (bit for bit),
+    by doubling: states [m, 2m) are a^m * states [0, m) + c * (a^(m-1) + ... + 1), mod 2^64."""
+    a, c = np.uint64(6364136223846793005), np.uint64(1442695040888963407)
+    states = np.empty(numel, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        states[0] = np.uint64(seed) * a + c
+        mult, add, m = a, c, 1  # state[i + m] = mult * state[i] + add
+        while m < numel:
+            n = min(m, numel - m)
+            states[m:m + n] = states[:n] * mult + add
+            add = mult * add + add
+            mult = mult * mult
+            m *= 2
+    out = (states >> np.uint64(32)).astype(np.uint32).view(np.int32)
+    unit = np.float32(np.float32(1.0 / 2147483648.0) / np.float32(48.0))
+    return torch.from_numpy(out.astype(np.float32) * unit)
+
+
+def kernels(args):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread\n")
+    print("| operation | weights | MiB | ms per call | GB/s | note |")
+    print("|---|---|---:|---:|---:|---|")
+    w = torch.randn(2048, 2048, 3, 3)
+    nbytes = w.numel() * 4
+    row("channel_range axis 0", "conv 2048x2048x3x3", nbytes,
+        best_seconds(lambda: eq.channel_range(w, 0)))
+    row("channel_range axis 1", "conv 2048x2048x3x3", nbytes,
+        best_seconds(lambda: eq.channel_range(w, 1)))
+    scales = (w.abs().amax(dim=(1, 2, 3)) / 127.5).double()
+    zps = torch.zeros(2048, dtype=torch.long)
+    row("quantize_per_channel (qint8)", "conv 2048x2048x3x3", nbytes,
+        best_seconds(lambda: torch.quantize_per_channel(w, scales, zps, 0, torch.qint8)))
+    fscales, izps = scales.float(), zps.int()
+    row("fake_quantize_per_channel_affine", "conv 2048x2048x3x3", 2 * nbytes,
+        best_seconds(lambda: torch.fake_quantize_per_channel_affine(w, fscales, izps, 0, -128,
+                                                                    127)),
+        "bytes read + written")
+    mean, var = torch.randn(2048), torch.rand(2048) + 0.5
+    gamma, beta, bias = torch.randn(2048), torch.randn(2048), torch.randn(2048)
+    row("fuse_conv_bn_weights", "conv 2048x2048x3x3", 2 * nbytes,
+        best_seconds(lambda: fuse_conv_bn_weights(w, bias, mean, var, 1e-5, gamma, beta)),
+        "bytes read + written")
+    del w
+    with torch.no_grad():
+        c1, c2 = torch.nn.Conv2d(2048, 2048, 3), torch.nn.Conv2d(2048, 2048, 3)
+        row("cross_layer_equalization", "2 x conv 2048x2048x3x3", 2 * nbytes,
+            best_seconds(lambda: eq.cross_layer_equalization(c1, c2), repeats=2))
+    del c1, c2
+
+    calls = [0]
+    original = eq.cross_layer_equalization
+
+    def counting(m1, m2, output_axis=0, input_axis=1):
+        calls[0] += 1
+        return original(m1, m2, output_axis, input_axis)
+
+    eq.cross_layer_equalization = counting
+    chain = torch.nn.Sequential(*[torch.nn.Conv2d(256, 256, 3) for _ in range(8)])
+    with torch.no_grad():
+        for j, conv in enumerate(chain):  # the same weights as qeq_bench's chain
+            conv.weight.copy_(chain_weights(10 + j, conv.weight.numel()).reshape(conv.weight.shape))
+            conv.bias.fill_(0.1)
+    pairs = [[str(j), str(j + 1)] for j in range(7)]
+    start = time.perf_counter()
+    eq.equalize(chain, pairs, 1e-4, inplace=True)
+    seconds = time.perf_counter() - start
+    eq.cross_layer_equalization = original
+    row("equalize (threshold 1e-4)", "8 x conv 256x256x3x3", 8 * 256 * 256 * 9 * 4, seconds,
+        f"{calls[0] // len(pairs)} sweeps, qeq_bench's weights")
+    if args.qeq_json:
+        print_ratios(args.qeq_json)
+
+
+# ---- qeq-torch: qeq.torch against PyTorch's own functions --------------------------------------
+
+def build_model(name):
+    """torchvision's `name`, untrained (nothing downloaded), eval mode, with batch norms that
+    do something: random running statistics and affine parameters (fixed seeds)."""
+    import torchvision
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model
+
+
+def bn_groups(model):
+    """Conv followed by its BatchNorm2d among a module's children, as these models build it."""
+    groups = []
+    for parent, module in model.named_modules():
+        children = list(module.named_children())
+        for (a, ma), (b, mb) in zip(children, children[1:]):
+            if isinstance(ma, nn.Conv2d) and isinstance(mb, nn.BatchNorm2d):
+                prefix = f"{parent}." if parent else ""
+                groups.append([prefix + a, prefix + b])
+    return groups
+
+
+def cle_pairs(model):
+    """Consecutive convs inside one block (first two name components), downsample paths
+    excluded; only pairs PyTorch's cross_layer_equalization accepts (channel counts fit)."""
+    convs = [(n, m) for n, m in model.named_modules()
+             if isinstance(m, nn.Conv2d) and "downsample" not in n]
+    pairs = []
+    for (a, ma), (b, mb) in zip(convs, convs[1:]):
+        if a.split(".")[:2] == b.split(".")[:2] and ma.out_channels == mb.weight.shape[1]:
+            pairs.append([a, b])
+    return pairs
+
+
+def best(fn, setup, repeats):
+    times = []
+    for _ in range(repeats):
+        arg = setup()
+        start = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def linear_rows(qt, row, repeats, m=64, k=1024, n=1024):
+    """A quantized Linear's forward (per-channel weights, bias; static and dynamic) by the
+    module and by qeq.torch.quantized_linear (packed before timing), per engine."""
+    import torch.ao.nn.quantized as nnq
+    import torch.ao.nn.quantized.dynamic as nnqd
+    torch.manual_seed(0)
+    w = torch.randn(n, k)
+    wq = torch.quantize_per_channel(w, (w.abs().amax(1) / 127).double(),
+                                    torch.zeros(n, dtype=torch.long), 0, torch.qint8)
+    x = torch.randn(m, k)
+    xq = torch.quantize_per_tensor(x, 0.03125, 128, torch.quint8)
+    before = torch.backends.quantized.engine
+    for engine in [e for e in ("onednn", "qnnpack")
+                   if e in torch.backends.quantized.supported_engines]:
+        torch.backends.quantized.engine = engine
+        static, dynamic = nnq.Linear(k, n), nnqd.Linear(k, n)
+        for mod in (static, dynamic):
+            mod.set_weight_bias(wq, torch.randn(n))
+        static.scale, static.zero_point = 0.25, 64
+        for mod, inp, what in ((static, xq, "static"), (dynamic, x, "dynamic")):
+            qt.quantized_linear(mod, inp)  # packs once
+            row(f"Linear {m}x{k}x{n} ({engine})", f"{what} forward (best of {repeats})",
+                best(lambda _: mod(inp), lambda: None, repeats),
+                best(lambda _: qt.quantized_linear(mod, inp), lambda: None, repeats))
+    torch.backends.quantized.engine = before
+
+
+def qeq_torch(args):
+    from torch.ao.quantization import fuse_modules as torch_fuse_modules
+    sys.path.insert(0, str(PYTHON_DIR))
+    import qeq
+    import qeq.torch as qt
+
+    torch.set_num_threads(args.threads)
+    print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__} "
+          f"({torch.get_num_threads()} thread(s)), best of {args.repeats}\n")
+    print("| model | operation | PyTorch ms | qeq.torch ms | speed-up |")
+    print("|---|---|---:|---:|---:|")
+
+    def row(model, op, t_torch, t_qeq):
+        print(f"| {model} | {op} | {t_torch * 1e3:.1f} | {t_qeq * 1e3:.1f} | "
+              f"{t_torch / t_qeq:.1f}x |", flush=True)
+
+    linear_rows(qt, row, args.repeats * 10)
+    if args.only == "linear":
+        return
+    for name in ("resnet18", "mobilenet_v2"):
+        model = build_model(name)
+        groups = bn_groups(model)
+        row(name, f"fuse_modules ({len(groups)} conv+bn)",
+            best(lambda m: torch_fuse_modules(m, groups, inplace=True),
+                 lambda: copy.deepcopy(model), args.repeats),
+            best(lambda m: qt.fuse_modules(m, groups, inplace=True),
+                 lambda: copy.deepcopy(model), args.repeats))
+        fused = qt.fuse_modules(model, groups)
+        pairs = cle_pairs(fused)
+        row(name, f"equalize ({len(pairs)} pairs, 1e-4)",
+            best(lambda m: eq.equalize(m, pairs, 1e-4), lambda: copy.deepcopy(fused),
+                 args.repeats),
+            best(lambda m: qt.equalize(m, pairs, 1e-4), lambda: copy.deepcopy(fused),
+                 args.repeats))
+        sweeps = qt.last_equalize_report.sweeps
+        print(f"|  | ({sweeps} sweeps) | | | |")
+
+    torch.manual_seed(0)
+    pair = (nn.Conv2d(2048, 2048, 3, bias=True), nn.Conv2d(2048, 2048, 3, bias=True))
+    row("2 x conv 2048x2048x3x3", "cross_layer_equalization",
+        best(lambda p: eq.cross_layer_equalization(*p), lambda: copy.deepcopy(pair), args.repeats),
+        best(lambda p: qt.cross_layer_equalization(*p), lambda: copy.deepcopy(pair), args.repeats))
+    bn = nn.BatchNorm2d(2048).eval()
+    conv = pair[0].eval()
+    row("conv 2048x2048x3x3", "fuse_conv_bn_eval",
+        best(lambda c: torch.nn.utils.fusion.fuse_conv_bn_eval(c, bn), lambda: conv, args.repeats),
+        best(lambda c: qt.fuse_conv_bn_eval(c, bn), lambda: conv, args.repeats))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    k = commands.add_parser("kernels", help="PyTorch on the work qeq_bench measures (one "
+                            "thread)")
+    k.add_argument("--qeq-json", help="qeq_bench --benchmark_out file of the same job")
+    k.set_defaults(run=kernels)
+    q = commands.add_parser("qeq-torch", help="qeq.torch against PyTorch's own functions "
+                            "(needs QEQ_LIBRARY and torchvision)")
+    q.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1; "
+                   "qeq is single-threaded)")
+    q.add_argument("--repeats", type=int, default=3)
+    q.add_argument("--only", choices=("all", "linear"), default="all")
+    q.set_defaults(run=qeq_torch)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
