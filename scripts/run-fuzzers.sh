@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (tests/fuzz/) with clang, ASan and UBSan in their own build
-# tree and runs each for a bounded time, starting from the committed seed corpus and crash
-# inputs. Prints per harness how long it ran and how many inputs it tried; fails on any
+# Builds the libFuzzer harnesses (tests/fuzz/) with clang, ASan everywhere and UBSan on the
+# API layer, in their own build tree, and runs each for a bounded time, starting from the
+# committed seed corpus and crash inputs. Prints per harness how long it ran and how many inputs it tried; fails on any
 # crash (the input is left in the build tree's artifacts/ folder: commit it under
 # tests/fuzz/regressions/<harness>/ once fixed).
 #   QEQ_FUZZ_SECONDS  seconds per harness (default 20)
@@ -13,10 +13,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${QEQ_FUZZ_BUILD:-$root/build/fuzz}
 seconds=${QEQ_FUZZ_SECONDS:-20}
 jobs=$(nproc)
-sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
-
+# ASan everywhere; libFuzzer's coverage and UBSan on the API layer and the harnesses
+# (QEQ_FUZZ_API_FLAGS, see CMakeLists.txt).
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQEQ_WERROR=ON \
-  -DQEQ_FUZZ=ON "-DCMAKE_C_FLAGS=$sanitize -fno-omit-frame-pointer" \
+  -DQEQ_FUZZ=ON "-DCMAKE_C_FLAGS=-fsanitize=address -fno-omit-frame-pointer" \
+  "-DQEQ_FUZZ_API_FLAGS=-fsanitize=fuzzer-no-link;-fsanitize=undefined;-fno-sanitize-recover=all" \
   "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" >/dev/null
 cmake --build "$build" -j "$jobs" --target fuzzers
 
