@@ -94,20 +94,20 @@ QEQ_API qeq_status qeq_conv_output_size(const qeq_conv* conv, size_t height, siz
                                         size_t* output_height, size_t* output_width);
 
 /* Runs on batch x height x width pixels of C channels: pixel (n, y, x) at (const uint8_t*)
- * input + ((n * height + y) * width + x) * input_pixel_stride (bytes; 0 means C), output
- * pixel (n, oy, ox) at (uint8_t*)output + ((n * oh + oy) * ow + ox) * output_pixel_stride
+ * input + ((n * height + y) * width + x) * input_pixel_stride_bytes (bytes; 0 means C), output
+ * pixel (n, oy, ox) at (uint8_t*)output + ((n * oh + oy) * ow + ox) * output_pixel_stride_bytes
  * (bytes; 0 means O times 1 (quantized) or 4 (float, int32) bytes). pool may be NULL (this
  * thread only); results are bit-identical for any pool and any ISA. Errors: NULL pointers,
  * sizes of 0 or too small for the kernel, strides shorter than a pixel, a float or int32
- * output whose pointer or output_pixel_stride is not a multiple of 4, those of
+ * output whose pointer or output_pixel_stride_bytes is not a multiple of 4, those of
  * qeq_conv_output_size, pixel counts beyond size_t or input or output pixels spanning more
  * than PTRDIFF_MAX bytes (QEQ_ERROR_SIZE_OVERFLOW), output overlapping the input,
  * QEQ_ERROR_UNSUPPORTED when the ISA cap no longer allows the packed kernel (create it
  * again), out of memory. Nothing is written on failure.
  * Thread-safe: many threads may run one convolution at once. */
 QEQ_API qeq_status qeq_conv_run(const qeq_conv* conv, size_t batch, size_t height, size_t width,
-                                const void* input, size_t input_pixel_stride, void* output,
-                                size_t output_pixel_stride, struct pthreadpool* pool);
+                                const void* input, size_t input_pixel_stride_bytes, void* output,
+                                size_t output_pixel_stride_bytes, struct pthreadpool* pool);
 
 #ifdef __cplusplus
 }

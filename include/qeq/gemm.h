@@ -64,8 +64,8 @@ typedef enum qeq_gemm_clamp {
 typedef struct qeq_gemm_config {
   size_t n;                   /* output channels (rows of the weight) */
   size_t k;                   /* input channels */
-  const int8_t* weights;      /* [n][k] qint8, row r at weights + r * weight_stride */
-  size_t weight_stride;       /* elements between weight rows; 0 means k */
+  const int8_t* weights;      /* [n][k] qint8, row r at weights + r * weight_stride_bytes */
+  size_t weight_stride_bytes; /* bytes between weight rows (>= k); 0 means k */
   size_t weight_qparam_count; /* 1 (per tensor) or n (per output channel) */
   const float* weight_scales;
   const int32_t* weight_zero_points; /* in [-128, 127]; NULL means all 0 (symmetric) */
@@ -95,7 +95,7 @@ QEQ_API qeq_gemm_config qeq_gemm_config_default(void);
 typedef struct qeq_gemm qeq_gemm;
 
 /* Checks the config and packs the weights for the kernel dispatch selects now. Errors:
- * NULL pointers, n or k of 0, weight_stride < k, weights spanning more than PTRDIFF_MAX bytes
+ * NULL pointers, n or k of 0, weight_stride_bytes < k, weights spanning more than PTRDIFF_MAX bytes
  * (QEQ_ERROR_SIZE_OVERFLOW), invalid scales (qeq/qparams.h: positive, finite, with a finite
  * reciprocal; the input scale of static GEMMs, the output scale of quantized outputs), a
  * requantization multiplier that is not positive and finite, zero points outside their
@@ -111,30 +111,30 @@ QEQ_API void qeq_gemm_destroy(qeq_gemm* gemm); /* NULL is a no-op */
 /* The kernel the GEMM was packed for, e.g. "qeq_qu8s8_gemm_ukernel_8x32c4__avx512vnni". */
 QEQ_API const char* qeq_gemm_kernel_name(const qeq_gemm* gemm);
 
-/* Runs on m rows: input row r at (const uint8_t*)input + r * input_stride (bytes; k uint8 or
- * int8 values), output row r at (uint8_t*)output + r * output_stride (bytes; n values of 1
+/* Runs on m rows: input row r at (const uint8_t*)input + r * input_stride_bytes (bytes; k uint8 or
+ * int8 values), output row r at (uint8_t*)output + r * output_stride_bytes (bytes; n values of 1
  * byte (quantized) or 4 bytes (float, int32)). pool may be NULL (this thread only); results
  * are bit-identical for any pool. Errors: NULL pointers, m of 0, strides shorter than a
- * row, a float or int32 output whose pointer or output_stride is not a multiple of 4,
+ * row, a float or int32 output whose pointer or output_stride_bytes is not a multiple of 4,
  * input or output rows spanning more than PTRDIFF_MAX bytes (QEQ_ERROR_SIZE_OVERFLOW),
  * output overlapping the input, a dynamic GEMM (use qeq_gemm_run_dynamic),
  * QEQ_ERROR_UNSUPPORTED when the ISA cap no longer allows the kernel the GEMM was packed for
  * (pack again), out of memory. Nothing is written on failure.
  * Thread-safe: many threads may run one GEMM at once. */
 QEQ_API qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input,
-                                size_t input_stride, void* output, size_t output_stride,
+                                size_t input_stride_bytes, void* output, size_t output_stride_bytes,
                                 struct pthreadpool* pool);
 
 /* Dynamic quantization, as torch.ao.nn.quantized.dynamic.Linear (and, with
- * QEQ_GEMM_CLAMP_RELU, LinearReLU): float32 input rows (input_stride in bytes), quantized per
+ * QEQ_GEMM_CLAMP_RELU, LinearReLU): float32 input rows (input_stride_bytes in bytes), quantized per
  * call with qparams from their min/max, float32 output. Strides, overlap and errors as
- * qeq_gemm_run, plus non-finite input (QEQ_ERROR_NON_FINITE), an input_stride that is not a
+ * qeq_gemm_run, plus non-finite input (QEQ_ERROR_NON_FINITE), an input_stride_bytes that is not a
  * multiple of 4, and input_scale or input_zero_point overlapping the input, the output or
  * each other. The chosen input qparams are returned when the pointers are not NULL. */
 QEQ_API qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
-                                        size_t input_stride, float* output, size_t output_stride,
-                                        struct pthreadpool* pool, float* input_scale,
-                                        int32_t* input_zero_point);
+                                        size_t input_stride_bytes, float* output,
+                                        size_t output_stride_bytes, struct pthreadpool* pool,
+                                        float* input_scale, int32_t* input_zero_point);
 
 #ifdef __cplusplus
 }

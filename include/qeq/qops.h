@@ -20,16 +20,16 @@
 extern "C" {
 #endif
 
-/* An 8-bit NHWC tensor: pixel (n, h, w) starts at element ((n * h_size + h) * w_size + w) *
- * pixel_stride and holds c channels. dtype QEQ_DTYPE_QUINT8 (uint8_t) or QEQ_DTYPE_QINT8
- * (int8_t); the real value of q is scale * (q - zero_point).
- * Every op checks its tensors alike: QEQ_ERROR_INVALID_ARGUMENT for a NULL descriptor or
- * data, another dtype, an invalid scale (qeq/qparams.h) or one above FLT_MAX / 256, a zero
- * point outside the dtype, pixel_stride < c; QEQ_ERROR_SIZE_OVERFLOW for n * h * w beyond
- * size_t or pixels spanning more than PTRDIFF_MAX bytes. Nothing is written on failure. */
+/* An 8-bit NHWC tensor: pixel (n, h, w) starts at byte ((n * h_size + h) * w_size + w) *
+ * pixel_stride_bytes and holds c channels (one byte each). dtype QEQ_DTYPE_QUINT8 (uint8_t) or
+ * QEQ_DTYPE_QINT8 (int8_t); the real value of q is scale * (q - zero_point). Every op checks its
+ * tensors alike: QEQ_ERROR_INVALID_ARGUMENT for a NULL descriptor or data, another dtype, an
+ * invalid scale (qeq/qparams.h) or one above FLT_MAX / 256, a zero point outside the dtype,
+ * pixel_stride_bytes < c; QEQ_ERROR_SIZE_OVERFLOW for n * h * w beyond size_t or pixels spanning
+ * more than PTRDIFF_MAX bytes. Nothing is written on failure. */
 typedef struct qeq_q8_tensor {
   size_t n, h, w, c;
-  size_t pixel_stride; /* elements from one pixel to the next, >= c; 0 means c (dense) */
+  size_t pixel_stride_bytes; /* bytes from one pixel to the next, >= c; 0 means c (dense) */
   qeq_dtype dtype;
   float scale;        /* a valid scale (qeq/qparams.h), at most FLT_MAX / 256 */
   int32_t zero_point; /* inside the dtype's range */

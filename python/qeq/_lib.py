@@ -132,7 +132,7 @@ class GemmConfig(ctypes.Structure):
         ("n", c_size_t),
         ("k", c_size_t),
         ("weights", c_void_p),
-        ("weight_stride", c_size_t),
+        ("weight_stride_bytes", c_size_t),
         ("weight_qparam_count", c_size_t),
         ("weight_scales", c_void_p),
         ("weight_zero_points", c_void_p),

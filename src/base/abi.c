@@ -65,7 +65,7 @@
   F(T, n)                                    \
   F(T, k)                                    \
   F(T, weights)                              \
-  F(T, weight_stride)                        \
+  F(T, weight_stride_bytes)                        \
   F(T, weight_qparam_count)                  \
   F(T, weight_scales)                        \
   F(T, weight_zero_points)                   \
@@ -118,7 +118,7 @@
   F(T, h)                                  \
   F(T, w)                                  \
   F(T, c)                                  \
-  F(T, pixel_stride)                       \
+  F(T, pixel_stride_bytes)                       \
   F(T, dtype)                              \
   F(T, scale)                              \
   F(T, zero_point)

@@ -15,7 +15,7 @@ static ptrdiff_t input_coordinate(size_t out, size_t tap, size_t stride, size_t 
 
 void qeq_conv_build_indirection(const qeq_conv_geometry* geo, size_t batch, size_t height,
                                 size_t width, size_t output_height, size_t output_width,
-                                size_t pixel_stride, size_t* table) {
+                                size_t pixel_stride_bytes, size_t* table) {
   const size_t kh = geo->kernel_height, kw = geo->kernel_width;
   for (size_t n = 0; n < batch; n++) {
     for (size_t oy = 0; oy < output_height; oy++) {
@@ -28,7 +28,7 @@ void qeq_conv_build_indirection(const qeq_conv_geometry* geo, size_t batch, size
                                                   geo->dilation_width, width);
             *table = iy < 0 || ix < 0
                          ? QEQ_CONV_PADDING_TAP
-                         : ((n * height + (size_t)iy) * width + (size_t)ix) * pixel_stride;
+                         : ((n * height + (size_t)iy) * width + (size_t)ix) * pixel_stride_bytes;
           }
         }
       }
@@ -37,9 +37,9 @@ void qeq_conv_build_indirection(const qeq_conv_geometry* geo, size_t batch, size
 }
 
 static int table_matches(const qeq_conv_table* t, size_t batch, size_t height, size_t width,
-                         size_t pixel_stride) {
+                         size_t pixel_stride_bytes) {
   return t && t->batch == batch && t->height == height && t->width == width &&
-         t->pixel_stride == pixel_stride;
+         t->pixel_stride_bytes == pixel_stride_bytes;
 }
 
 /* The cache is the only mutable state of a packed convolution; runs take it const. */
@@ -49,11 +49,11 @@ static qeq_conv* mutable_conv(const qeq_conv* conv) {
 
 const qeq_conv_table* qeq_conv_acquire_table(const qeq_conv* conv, size_t batch, size_t height,
                                              size_t width, size_t output_height,
-                                             size_t output_width, size_t pixel_stride) {
+                                             size_t output_width, size_t pixel_stride_bytes) {
   qeq_conv* c = mutable_conv(conv);
   pthread_mutex_lock(&c->table_lock);
   qeq_conv_table* cached = c->table;
-  if (table_matches(cached, batch, height, width, pixel_stride)) {
+  if (table_matches(cached, batch, height, width, pixel_stride_bytes)) {
     cached->refs++;
     pthread_mutex_unlock(&c->table_lock);
     return cached;
@@ -66,9 +66,9 @@ const qeq_conv_table* qeq_conv_acquire_table(const qeq_conv* conv, size_t batch,
   qeq_conv_table* fresh = malloc(sizeof *fresh + pixels * taps * sizeof(size_t));
   if (fresh == NULL) return NULL;
   fresh->batch = batch, fresh->height = height, fresh->width = width;
-  fresh->pixel_stride = pixel_stride;
+  fresh->pixel_stride_bytes = pixel_stride_bytes;
   qeq_conv_build_indirection(&c->geometry, batch, height, width, output_height, output_width,
-                             pixel_stride, fresh->offsets);
+                             pixel_stride_bytes, fresh->offsets);
 
   pthread_mutex_lock(&c->table_lock);
   qeq_conv_table* old = c->table;

@@ -18,8 +18,9 @@
 #include "src/ops/conv-run-internal.h"
 
 static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, size_t height,
-                            size_t width, const void* input, size_t input_pixel_stride,
-                            const void* output, size_t output_pixel_stride, qeq_conv_run_shape* s) {
+                            size_t width, const void* input, size_t input_pixel_stride_bytes,
+                            const void* output, size_t output_pixel_stride_bytes,
+                            qeq_conv_run_shape* s) {
   if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
   if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
   if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
@@ -29,16 +30,16 @@ static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, 
   if (status != QEQ_OK) return status;
   const size_t in_row = conv->input_channels;
   const size_t out_row = conv->output_channels * conv->output_bytes;
-  s->input_stride = input_pixel_stride ? input_pixel_stride : in_row;
-  s->output_stride = output_pixel_stride ? output_pixel_stride : out_row;
+  s->input_stride = input_pixel_stride_bytes ? input_pixel_stride_bytes : in_row;
+  s->output_stride = output_pixel_stride_bytes ? output_pixel_stride_bytes : out_row;
   if (s->input_stride < in_row) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: input_pixel_stride %zu is shorter than a pixel (%zu bytes)", fn,
+                    "%s: input_pixel_stride_bytes %zu is shorter than a pixel (%zu bytes)", fn,
                     s->input_stride, in_row);
   }
   if (s->output_stride < out_row) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: output_pixel_stride %zu is shorter than a pixel (%zu bytes)", fn,
+                    "%s: output_pixel_stride_bytes %zu is shorter than a pixel (%zu bytes)", fn,
                     s->output_stride, out_row);
   }
   if (height > SIZE_MAX / width || s->output_height > SIZE_MAX / s->output_width ||
@@ -47,8 +48,8 @@ static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, 
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: batch %zu x %zu x %zu pixels overflow", fn, batch,
                     height, width);
   }
-  status = qeq_gemm_check_output_alignment(fn, "output_pixel_stride", output, s->output_stride,
-                                           conv->output_bytes);
+  status = qeq_gemm_check_output_alignment(fn, "output_pixel_stride_bytes", output,
+                                           s->output_stride, conv->output_bytes);
   if (status != QEQ_OK) return status;
   s->pixels = batch * height * width;
   s->output_pixels = batch * s->output_height * s->output_width;
@@ -247,12 +248,13 @@ static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, 
 }
 
 qeq_status qeq_conv_run(const qeq_conv* conv, size_t batch, size_t height, size_t width,
-                        const void* input, size_t input_pixel_stride, void* output,
-                        size_t output_pixel_stride, struct pthreadpool* pool) {
+                        const void* input, size_t input_pixel_stride_bytes, void* output,
+                        size_t output_pixel_stride_bytes, struct pthreadpool* pool) {
   static const char fn[] = "qeq_conv_run";
   qeq_conv_run_shape s;
-  const qeq_status status = check_run(fn, conv, batch, height, width, input, input_pixel_stride,
-                                      output, output_pixel_stride, &s);
+  const qeq_status status =
+      check_run(fn, conv, batch, height, width, input, input_pixel_stride_bytes, output,
+                output_pixel_stride_bytes, &s);
   if (status != QEQ_OK) return status;
   if (conv->direct) {
     return qeq_gemm_run_prechecked(fn, conv->group_gemms[0], s.pixels, input, s.input_stride,

@@ -15,9 +15,9 @@
 #include "src/ops/gemm-qparams.h"
 
 qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* input,
-                                size_t input_stride, float* output, size_t output_stride,
-                                struct pthreadpool* pool, float* input_scale,
-                                int32_t* input_zero_point) {
+                                size_t input_stride_bytes, float* output,
+                                size_t output_stride_bytes, struct pthreadpool* pool,
+                                float* input_scale, int32_t* input_zero_point) {
   static const char fn[] = "qeq_gemm_run_dynamic";
   if (gemm != NULL && !gemm->dynamic) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
@@ -27,20 +27,20 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
   if (k > SIZE_MAX / sizeof(float) || (m != 0 && m > SIZE_MAX / (k ? k : 1))) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: m %zu x k %zu floats overflow", fn, m, k);
   }
-  if (input_stride % sizeof(float) != 0) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input_stride %zu is not a multiple of 4", fn,
-                    input_stride);
+  if (input_stride_bytes % sizeof(float) != 0) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input_stride_bytes %zu is not a multiple of 4",
+                    fn, input_stride_bytes);
   }
   /* The chosen qparams are written last: they may not lie in the input, the output or each
    * other (qeq_gemm_check_run also checks the output's alignment). */
   const qeq_buffer qparams[2] = {
       {"input_scale", input_scale, sizeof *input_scale, 1, 0},
       {"input_zero_point", input_zero_point, sizeof *input_zero_point, 1, 0}};
-  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, k * sizeof(float), input_stride,
-                                         output, output_stride, qparams, 2);
+  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, k * sizeof(float), input_stride_bytes,
+                                         output, output_stride_bytes, qparams, 2);
   if (status != QEQ_OK) return status;
 
-  const size_t row_elems = input_stride / sizeof(float);
+  const size_t row_elems = input_stride_bytes / sizeof(float);
   float lo = INFINITY, hi = -INFINITY;
   for (size_t r = 0; r < m; r++) {
     const float* row = input + r * row_elems;
@@ -105,14 +105,14 @@ qeq_status qeq_gemm_run_dynamic(const qeq_gemm* gemm, size_t m, const float* inp
     /* then the clamp, as the kernels' float store does it */
     const float lo = gemm->params.out_lo, hi = gemm->params.out_hi;
     for (size_t r = 0; r < m; r++) {
-      float* out = (float*)((uint8_t*)output + r * output_stride);
+      float* out = (float*)((uint8_t*)output + r * output_stride_bytes);
       for (size_t j = 0; j < n; j++) {
         const float sum = (float)acc[r * n + j] + columns[j];
         out[j] = qeq_gemm_clamp_f32(sum * columns[n + j], lo, hi);
       }
     }
   } else {
-    qeq_gemm_drive(gemm, m, a, k, row_sums, output, output_stride, &params, pool);
+    qeq_gemm_drive(gemm, m, a, k, row_sums, output, output_stride_bytes, &params, pool);
   }
   free(a), free(row_sums), free(acc), free(columns);
   if (input_scale) *input_scale = scale;

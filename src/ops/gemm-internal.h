@@ -42,21 +42,22 @@ qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
  * flips qint8 input, computes row sums when needed, drives the kernel. Fails only when out of
  * memory, before writing. */
 qeq_status qeq_gemm_run_prechecked(const char* fn, const qeq_gemm* gemm, size_t m,
-                                   const void* input, size_t input_stride, void* output,
-                                   size_t output_stride, struct pthreadpool* pool);
+                                   const void* input, size_t input_stride_bytes, void* output,
+                                   size_t output_stride_bytes, struct pthreadpool* pool);
 
 /* The checks both runs share: pointers, m, strides against the rows, the alignment of float
  * and int32 outputs, spans within QEQ_MAX_BYTES, overlap (the API's one rule, over the input,
  * the output and up to 2 `extra` buffers the caller also reads or writes), and the packed
  * kernel still allowed. */
 qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
-                              size_t input_row_bytes, size_t input_stride, const void* output,
-                              size_t output_stride, const qeq_buffer* extra, size_t extra_count);
+                              size_t input_row_bytes, size_t input_stride_bytes, const void* output,
+                              size_t output_stride_bytes, const qeq_buffer* extra,
+                              size_t extra_count);
 
-/* QEQ_ERROR_INVALID_ARGUMENT unless output and output_stride (named `stride_name`) are
+/* QEQ_ERROR_INVALID_ARGUMENT unless output and output_stride_bytes (named `stride_name`) are
  * multiples of element_bytes (float and int32 outputs: 4; 1 always passes). */
 qeq_status qeq_gemm_check_output_alignment(const char* fn, const char* stride_name,
-                                           const void* output, size_t output_stride,
+                                           const void* output, size_t output_stride_bytes,
                                            size_t element_bytes);
 
 /* Checks that the ISA cap still allows the packed kernel. */

@@ -112,15 +112,15 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
   if (c->weights == NULL) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->weights is NULL", fn);
   }
-  const size_t stride = c->weight_stride ? c->weight_stride : c->k;
+  const size_t stride = c->weight_stride_bytes ? c->weight_stride_bytes : c->k;
   if (stride < c->k) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: config->weight_stride %zu is shorter than k %zu", fn, stride, c->k);
+                    "%s: config->weight_stride_bytes %zu is shorter than k %zu", fn, stride, c->k);
   }
   size_t weight_bytes;
   if (!qeq_span_fits(c->n, c->k, stride, &weight_bytes)) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: config->n %zu x weight_stride %zu overflows", fn,
-                    c->n, stride);
+    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
+                    "%s: config->n %zu x weight_stride_bytes %zu overflows", fn, c->n, stride);
   }
   const size_t count = c->weight_qparam_count;
   if (count != 1 && count != c->n) {
@@ -282,7 +282,7 @@ static void fill_group(qeq_gemm* g, const qeq_gemm_config* config, const qeq_var
                        const float* bias_f, const float* multiplier, int32_t a_zero_point,
                        int32_t lo, int32_t hi) {
   const size_t k = config->k;
-  const size_t stride = config->weight_stride ? config->weight_stride : k;
+  const size_t stride = config->weight_stride_bytes ? config->weight_stride_bytes : k;
   const qeq_gemm_columns cols = {w_zp + first, bias_q + first, bias_f + first, multiplier + first};
   qeq_gemm_pack(n, k, config->weights + first * stride, stride, variant->nr, variant->kr,
                 qeq_gemm_activation_offset(variant->isa), &cols, g->packed);
@@ -485,7 +485,7 @@ void qeq_gemm_drive(const qeq_gemm* gemm, size_t m, const uint8_t* a, size_t a_s
 }
 
 qeq_status qeq_gemm_check_output_alignment(const char* fn, const char* stride_name,
-                                           const void* output, size_t output_stride,
+                                           const void* output, size_t output_stride_bytes,
                                            size_t element_bytes) {
   /* The kernels store float and int32 elements through typed pointers. */
   if (element_bytes == 1) return QEQ_OK;
@@ -494,38 +494,39 @@ qeq_status qeq_gemm_check_output_alignment(const char* fn, const char* stride_na
                     "%s: output is not aligned to its %zu-byte (float or int32) elements", fn,
                     element_bytes);
   }
-  if (output_stride % element_bytes != 0) {
+  if (output_stride_bytes % element_bytes != 0) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: %s %zu is not a multiple of the %zu-byte (float or int32) elements", fn,
-                    stride_name, output_stride, element_bytes);
+                    stride_name, output_stride_bytes, element_bytes);
   }
   return QEQ_OK;
 }
 
 qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, const void* input,
-                              size_t input_row_bytes, size_t input_stride, const void* output,
-                              size_t output_stride, const qeq_buffer* extra, size_t extra_count) {
+                              size_t input_row_bytes, size_t input_stride_bytes, const void* output,
+                              size_t output_stride_bytes, const qeq_buffer* extra,
+                              size_t extra_count) {
   if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
   if (input == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: input is NULL", fn);
   if (output == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: output is NULL", fn);
   if (m == 0) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: m is 0", fn);
-  if (input_stride < input_row_bytes) {
+  if (input_stride_bytes < input_row_bytes) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: input_stride %zu is shorter than a row (%zu bytes)", fn, input_stride,
-                    input_row_bytes);
+                    "%s: input_stride_bytes %zu is shorter than a row (%zu bytes)", fn,
+                    input_stride_bytes, input_row_bytes);
   }
   const size_t output_row_bytes = gemm->n * gemm->output_bytes;
-  if (output_stride < output_row_bytes) {
+  if (output_stride_bytes < output_row_bytes) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: output_stride %zu is shorter than a row (%zu bytes)", fn, output_stride,
-                    output_row_bytes);
+                    "%s: output_stride_bytes %zu is shorter than a row (%zu bytes)", fn,
+                    output_stride_bytes, output_row_bytes);
   }
-  qeq_status status = qeq_gemm_check_output_alignment(fn, "output_stride", output, output_stride,
-                                                      gemm->output_bytes);
+  qeq_status status = qeq_gemm_check_output_alignment(fn, "output_stride_bytes", output,
+                                                      output_stride_bytes, gemm->output_bytes);
   if (status != QEQ_OK) return status;
   size_t in_span, out_span;
-  if (!qeq_span_fits(m, input_row_bytes, input_stride, &in_span) ||
-      !qeq_span_fits(m, output_row_bytes, output_stride, &out_span)) {
+  if (!qeq_span_fits(m, input_row_bytes, input_stride_bytes, &in_span) ||
+      !qeq_span_fits(m, output_row_bytes, output_stride_bytes, &out_span)) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
                     "%s: m %zu rows at these strides span more than PTRDIFF_MAX bytes", fn, m);
   }
@@ -543,11 +544,11 @@ qeq_status qeq_gemm_check_run(const char* fn, const qeq_gemm* gemm, size_t m, co
 }
 
 qeq_status qeq_gemm_run_prechecked(const char* fn, const qeq_gemm* gemm, size_t m,
-                                   const void* input, size_t input_stride, void* output,
-                                   size_t output_stride, struct pthreadpool* pool) {
+                                   const void* input, size_t input_stride_bytes, void* output,
+                                   size_t output_stride_bytes, struct pthreadpool* pool) {
   const size_t k = gemm->k;
   const uint8_t* a = input;
-  size_t a_stride = input_stride;
+  size_t a_stride = input_stride_bytes;
   /* qint8 activations become uint8 with the zero point moved by 128 (a ^ 0x80 = a + 128). */
   uint8_t* flipped = NULL;
   int32_t* row_sums = NULL;
@@ -570,21 +571,23 @@ qeq_status qeq_gemm_run_prechecked(const char* fn, const qeq_gemm* gemm, size_t 
     }
     qeq_gemm_row_sums(m, k, a, a_stride, row_sums);
   }
-  qeq_gemm_drive(gemm, m, a, a_stride, row_sums, output, output_stride, &gemm->params, pool);
+  qeq_gemm_drive(gemm, m, a, a_stride, row_sums, output, output_stride_bytes, &gemm->params, pool);
   free(flipped);
   free(row_sums);
   return QEQ_OK;
 }
 
-qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input, size_t input_stride,
-                        void* output, size_t output_stride, struct pthreadpool* pool) {
+qeq_status qeq_gemm_run(const qeq_gemm* gemm, size_t m, const void* input,
+                        size_t input_stride_bytes, void* output, size_t output_stride_bytes,
+                        struct pthreadpool* pool) {
   static const char fn[] = "qeq_gemm_run";
-  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride,
-                                         output, output_stride, NULL, 0);
+  qeq_status status = qeq_gemm_check_run(fn, gemm, m, input, gemm ? gemm->k : 0, input_stride_bytes,
+                                         output, output_stride_bytes, NULL, 0);
   if (status != QEQ_OK) return status;
   if (gemm->dynamic) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
                     "%s: gemm is dynamic (float input): use qeq_gemm_run_dynamic", fn);
   }
-  return qeq_gemm_run_prechecked(fn, gemm, m, input, input_stride, output, output_stride, pool);
+  return qeq_gemm_run_prechecked(fn, gemm, m, input, input_stride_bytes, output,
+                                 output_stride_bytes, pool);
 }

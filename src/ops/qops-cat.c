@@ -80,7 +80,7 @@ qeq_status qeq_q8_cat(size_t count, const qeq_q8_tensor* inputs, const void* con
   size_t offset = 0; /* pixels (batch) or channels (channel axis) written so far */
   for (size_t i = 0; i < count; i++) {
     const qeq_q8_tensor* x = &inputs[i];
-    const size_t x_stride = x->pixel_stride == 0 ? x->c : x->pixel_stride;
+    const size_t x_stride = x->pixel_stride_bytes == 0 ? x->c : x->pixel_stride_bytes;
     const int copy = x->scale == y->scale && x->zero_point == y->zero_point;
     p.a_scale = x->scale;
     p.a_zero_point = x->zero_point;

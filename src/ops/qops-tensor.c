@@ -50,18 +50,19 @@ qeq_status qeq_q8_tensor_check(const char* fn, const char* name, const qeq_q8_te
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->zero_point %d is outside [%d, %d]", fn,
                     name, (int)t->zero_point, (int)view->qmin, (int)view->qmax);
   }
-  view->stride = t->pixel_stride == 0 ? t->c : t->pixel_stride;
+  view->stride = t->pixel_stride_bytes == 0 ? t->c : t->pixel_stride_bytes;
   if (view->stride < t->c) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->pixel_stride %zu is less than c %zu", fn,
-                    name, t->pixel_stride, t->c);
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s->pixel_stride_bytes %zu is less than c %zu",
+                    fn, name, t->pixel_stride_bytes, t->c);
   }
   size_t nh = 0, span = 0;
   if (!mul_fits(t->n, t->h, &nh) || !mul_fits(nh, t->w, &view->pixels) ||
       !qeq_span_fits(view->pixels, t->c, view->stride, &span)) {
-    return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
-                    "%s: %s (n %zu, h %zu, w %zu, pixel_stride %zu) overflows: it spans more than "
-                    "PTRDIFF_MAX bytes",
-                    fn, name, t->n, t->h, t->w, view->stride);
+    return qeq_fail(
+        QEQ_ERROR_SIZE_OVERFLOW,
+        "%s: %s (n %zu, h %zu, w %zu, pixel_stride_bytes %zu) overflows: it spans more than "
+        "PTRDIFF_MAX bytes",
+        fn, name, t->n, t->h, t->w, view->stride);
   }
   view->bytes = t->c == 0 ? 0 : span;
   return QEQ_OK;

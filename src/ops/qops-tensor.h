@@ -10,7 +10,7 @@
 /* A checked descriptor: pixel count, pixel stride (elements), bytes spanned, dtype range. */
 typedef struct qeq_q8_view {
   size_t pixels; /* n * h * w */
-  size_t stride; /* pixel_stride, or c when it was 0 */
+  size_t stride; /* pixel_stride_bytes, or c when it was 0 */
   size_t bytes;  /* from the first byte to one past the last used byte; 0 when empty */
   int is_signed;
   int32_t qmin, qmax;

@@ -635,9 +635,9 @@ static void test_bad_runs(void** state) {
       {qeq_conv_run(conv, 1, 0, 5, x, 0, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT, "height"},
       {qeq_conv_run(conv, 1, 2, 5, x, 0, y, 0, NULL), QEQ_ERROR_SHAPE_MISMATCH, "smaller"},
       {qeq_conv_run(conv, 1, 5, 5, x, 3, y, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT,
-       "input_pixel_stride"},
+       "input_pixel_stride_bytes"},
       {qeq_conv_run(conv, 1, 5, 5, x, 0, y, 2, NULL), QEQ_ERROR_INVALID_ARGUMENT,
-       "output_pixel_stride"},
+       "output_pixel_stride_bytes"},
       {qeq_conv_run(conv, 1, 5, 5, buf, 0, buf + 16, 0, NULL), QEQ_ERROR_INVALID_ARGUMENT,
        "overlaps"},
       {qeq_conv_run(conv, SIZE_MAX / 8, 5, 5, x, 0, y, 0, NULL), QEQ_ERROR_SIZE_OVERFLOW,
@@ -655,7 +655,7 @@ static void test_bad_runs(void** state) {
   for (size_t i = 16; i < sizeof buf; i++) CHECK(buf[i] == 0x33, "overlapping output written");
   /* the message names the function and the argument */
   CHECK(qeq_conv_run(conv, 1, 5, 5, x, 3, y, 0, NULL) != QEQ_OK, "stride 3 accepted");
-  CHECK(strstr(qeq_last_error(), "qeq_conv_run: input_pixel_stride") != NULL, "message: %s",
+  CHECK(strstr(qeq_last_error(), "qeq_conv_run: input_pixel_stride_bytes") != NULL, "message: %s",
         qeq_last_error());
   CHECK(qeq_conv_run(conv, 1, 2, 5, x, 0, y, 0, NULL) == QEQ_ERROR_SHAPE_MISMATCH, "2 x 5");
   CHECK(strstr(qeq_last_error(), "qeq_conv_run: ") == qeq_last_error(), "message: %s",
@@ -717,17 +717,17 @@ static void test_pixel_stride_beyond_ptrdiff(void** state) {
   uint8_t x[8] = {0}, y[8];
   memset(y, 0x77, sizeof y);
   /* 1 x 2 pixels: (2 - 1) * 2^63 + 2 fits size_t */
-  expect_conv_failure("input_pixel_stride 2^63",
+  expect_conv_failure("input_pixel_stride_bytes 2^63",
                       qeq_conv_run(conv, 1, 1, 2, x, (size_t)1 << 63, y, 0, NULL),
                       QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
-  expect_conv_failure("output_pixel_stride 2^63",
+  expect_conv_failure("output_pixel_stride_bytes 2^63",
                       qeq_conv_run(conv, 1, 1, 2, x, 0, y, (size_t)1 << 63, NULL),
                       QEQ_ERROR_SIZE_OVERFLOW, run, "PTRDIFF_MAX");
   for (size_t i = 0; i < sizeof y; i++) CHECK(y[i] == 0x77, "output written on failure");
   qeq_conv_destroy(conv);
 }
 
-/* Float outputs are stored through float pointers: the pointer and output_pixel_stride must
+/* Float outputs are stored through float pointers: the pointer and output_pixel_stride_bytes must
  * be whole floats. */
 static void test_float_output_alignment(void** state) {
   (void)state;
@@ -736,9 +736,9 @@ static void test_float_output_alignment(void** state) {
   uint8_t x[8] = {0};
   float yf[8];
   for (size_t i = 0; i < 8; i++) yf[i] = -7.0f;
-  expect_conv_failure("float output_pixel_stride 10",
+  expect_conv_failure("float output_pixel_stride_bytes 10",
                       qeq_conv_run(conv, 1, 1, 2, x, 0, yf, 10, NULL), QEQ_ERROR_INVALID_ARGUMENT,
-                      run, "output_pixel_stride 10");
+                      run, "output_pixel_stride_bytes 10");
   expect_conv_failure("float output + 1",
                       qeq_conv_run(conv, 1, 1, 2, x, 0, (uint8_t*)yf + 1, 0, NULL),
                       QEQ_ERROR_INVALID_ARGUMENT, run, "aligned");

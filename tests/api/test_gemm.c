@@ -21,7 +21,7 @@ static int32_t dtype_min(qeq_dtype d) {
 static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x, size_t x_stride,
                            uint8_t* y, size_t y_stride) {
   const int x_signed = c->input_dtype == QEQ_DTYPE_QINT8;
-  const size_t wstride = c->weight_stride ? c->weight_stride : c->k;
+  const size_t wstride = c->weight_stride_bytes ? c->weight_stride_bytes : c->k;
   for (size_t r = 0; r < m; r++) {
     for (size_t j = 0; j < c->n; j++) {
       const size_t q = c->weight_qparam_count == 1 ? 0 : j;
@@ -107,9 +107,10 @@ typedef struct random_config {
 static void make_random_config(test_rng* rng, size_t n, size_t k, random_config* rc) {
   qeq_gemm_config c = qeq_gemm_config_default();
   c.n = n, c.k = k;
-  c.weight_stride = k + rng_below(rng, 3);
-  rc->w = malloc(n * c.weight_stride);
-  for (size_t i = 0; i < n * c.weight_stride; i++) rc->w[i] = (int8_t)(rng_below(rng, 256) - 128);
+  c.weight_stride_bytes = k + rng_below(rng, 3);
+  rc->w = malloc(n * c.weight_stride_bytes);
+  for (size_t i = 0; i < n * c.weight_stride_bytes; i++)
+    rc->w[i] = (int8_t)(rng_below(rng, 256) - 128);
   c.weights = rc->w;
   c.weight_qparam_count = rng_below(rng, 2) ? n : 1;
   rc->scales = malloc(n * sizeof(float));
@@ -374,7 +375,7 @@ static void bad_weights(qeq_gemm_config* c) {
   c->weights = NULL;
 }
 static void bad_stride(qeq_gemm_config* c) {
-  c->weight_stride = 1;
+  c->weight_stride_bytes = 1;
 }
 static void bad_count(qeq_gemm_config* c) {
   c->weight_qparam_count = 3;
@@ -435,7 +436,7 @@ static void bad_dynamic(qeq_gemm_config* c) {
 static void bad_huge_k(qeq_gemm_config* c) {
   c->input_zero_point = 0; /* |x - zx| up to 255, |w| up to 128: k at most 65793 */
   c->k = 70000;
-  c->weight_stride = 70000;
+  c->weight_stride_bytes = 70000;
 }
 static void bad_qnnpack_bias(qeq_gemm_config* c) {
   static const float b[2] = {1e30f, 0.0f};
@@ -506,7 +507,7 @@ static void test_bad_configs(void** state) {
       {bad_n, QEQ_ERROR_INVALID_ARGUMENT, "config->n"},
       {bad_k, QEQ_ERROR_INVALID_ARGUMENT, "config->k"},
       {bad_weights, QEQ_ERROR_INVALID_ARGUMENT, "config->weights"},
-      {bad_stride, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_stride"},
+      {bad_stride, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_stride_bytes"},
       {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->weight_qparam_count"},
       {bad_scale_nan, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[0]"},
       {bad_scale_zero, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[0]"},
@@ -573,8 +574,8 @@ static void test_bad_runs(void** state) {
       {qeq_gemm_run(g, 1, NULL, 8, y, 4, NULL), "input"},
       {qeq_gemm_run(g, 1, x, 8, NULL, 4, NULL), "output"},
       {qeq_gemm_run(g, 0, x, 8, y, 4, NULL), "m"},
-      {qeq_gemm_run(g, 1, x, 7, y, 4, NULL), "input_stride"},
-      {qeq_gemm_run(g, 2, x, 8, y, 3, NULL), "output_stride"},
+      {qeq_gemm_run(g, 1, x, 7, y, 4, NULL), "input_stride_bytes"},
+      {qeq_gemm_run(g, 2, x, 8, y, 3, NULL), "output_stride_bytes"},
       {qeq_gemm_run(g, 1, buf, 8, buf + 4, 4, NULL), "overlaps"},
       {qeq_gemm_run(g, SIZE_MAX / 4, x, 8, y, 4, NULL), "overflow"},
       {qeq_gemm_run_dynamic(g, 1, (const float*)buf, 32, (float*)y, 16, NULL, NULL, NULL),
@@ -658,8 +659,8 @@ static void test_run_spans_beyond_ptrdiff(void** state) {
   qeq_gemm_destroy(g);
 }
 
-/* Float outputs are stored through float pointers: their pointer and output_stride must be
- * whole floats (as the dynamic input_stride must), static and dynamic; nothing written. */
+/* Float outputs are stored through float pointers: their pointer and output_stride_bytes must be
+ * whole floats (as the dynamic input_stride_bytes must), static and dynamic; nothing written. */
 static void test_float_output_alignment(void** state) {
   (void)state;
   static const char run[] = "qeq_gemm_run", dyn[] = "qeq_gemm_run_dynamic";
@@ -668,20 +669,20 @@ static void test_float_output_alignment(void** state) {
   for (size_t i = 0; i < 12; i++) yf[i] = -7.0f;
   qeq_gemm* g = small_gemm(QEQ_GEMM_OUTPUT_FLOAT, 0, QEQ_GEMM_ENGINE_ONEDNN);
   expect_run_failure("static float stride 18", qeq_gemm_run(g, 2, x, 8, yf, 18, NULL),
-                     QEQ_ERROR_INVALID_ARGUMENT, run, "output_stride 18");
+                     QEQ_ERROR_INVALID_ARGUMENT, run, "output_stride_bytes 18");
   expect_run_failure("static float output + 2",
                      qeq_gemm_run(g, 1, x, 8, (uint8_t*)yf + 2, 16, NULL),
                      QEQ_ERROR_INVALID_ARGUMENT, run, "aligned");
   qeq_gemm_destroy(g);
   g = small_gemm(QEQ_GEMM_OUTPUT_INT32, 0, QEQ_GEMM_ENGINE_ONEDNN);
   expect_run_failure("static int32 stride 17", qeq_gemm_run(g, 2, x, 8, yf, 17, NULL),
-                     QEQ_ERROR_INVALID_ARGUMENT, run, "output_stride 17");
+                     QEQ_ERROR_INVALID_ARGUMENT, run, "output_stride_bytes 17");
   qeq_gemm_destroy(g);
   for (int engine = 0; engine < 2; engine++) {
     g = small_gemm(QEQ_GEMM_OUTPUT_FLOAT, 1, (qeq_gemm_engine)engine);
     expect_run_failure("dynamic stride 18",
                        qeq_gemm_run_dynamic(g, 2, xf, 32, yf, 18, NULL, NULL, NULL),
-                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "output_stride 18");
+                       QEQ_ERROR_INVALID_ARGUMENT, dyn, "output_stride_bytes 18");
     qeq_gemm_destroy(g);
   }
   for (size_t i = 0; i < 12; i++) CHECK(yf[i] == -7.0f, "float output written on failure");

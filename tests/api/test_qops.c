@@ -177,8 +177,8 @@ static rand_tensor make_tensor(test_rng* rng, size_t n, size_t h, size_t w, size
   const float scale =
       ldexpf(1.0f + (float)rng_below(rng, 1000) / 1000.0f, (int)rng_below(rng, 24) - 16);
   r.t = qeq_q8_tensor_make(n, h, w, c, dtype, scale, qmin + (int32_t)rng_below(rng, 256));
-  if (strided) r.t.pixel_stride = c + 1 + rng_below(rng, 9);
-  const size_t stride = r.t.pixel_stride ? r.t.pixel_stride : c;
+  if (strided) r.t.pixel_stride_bytes = c + 1 + rng_below(rng, 9);
+  const size_t stride = r.t.pixel_stride_bytes ? r.t.pixel_stride_bytes : c;
   r.bytes = n * h * w * stride + 1;
   r.data = malloc(r.bytes);
   for (size_t i = 0; i < r.bytes; i++) r.data[i] = (uint8_t)rng_next(rng);
@@ -370,9 +370,9 @@ static void test_bad_input(void** state) {
   bad = t, bad.zero_point = 256;
   expect_refusal("zero point", qeq_q8_add(&t, x, &bad, x2, &t, y), QEQ_ERROR_INVALID_ARGUMENT, add,
                  "b->zero_point", y, yb);
-  bad = t, bad.pixel_stride = 2;
+  bad = t, bad.pixel_stride_bytes = 2;
   expect_refusal("stride", qeq_q8_add(&t, x, &t, x2, &bad, y), QEQ_ERROR_INVALID_ARGUMENT, add,
-                 "y->pixel_stride", y, yb);
+                 "y->pixel_stride_bytes", y, yb);
   bad = t, bad.w = 3;
   expect_refusal("shape", qeq_q8_add(&t, x, &bad, x2, &t, y), QEQ_ERROR_SHAPE_MISMATCH, add, "b->w",
                  y, yb);
@@ -494,19 +494,19 @@ static void test_subnormal_scale(void** state) {
   CHECK(qeq_q8_relu(&tiny, x, &tiny, y) == QEQ_OK, "%s", qeq_last_error());
 }
 
-/* A pixel_stride whose span passes SIZE_MAX but not PTRDIFF_MAX: QEQ_ERROR_SIZE_OVERFLOW, not a
- * read at a_data + 2^63. */
+/* A pixel_stride_bytes whose span passes SIZE_MAX but not PTRDIFF_MAX: QEQ_ERROR_SIZE_OVERFLOW, not
+ * a read at a_data + 2^63. */
 static void test_pixel_stride_beyond_ptrdiff(void** state) {
   (void)state;
   uint8_t x[8] = {0}, y[8];
   memset(y, 0xEE, sizeof y);
   const qeq_q8_tensor dense = qeq_q8_tensor_make(1, 1, 2, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
   qeq_q8_tensor far = dense;
-  far.pixel_stride = (size_t)1 << 63; /* (2 - 1) * 2^63 + 3 fits size_t */
+  far.pixel_stride_bytes = (size_t)1 << 63; /* (2 - 1) * 2^63 + 3 fits size_t */
   expect_refusal("add", qeq_q8_add(&far, x, &dense, x, &dense, y), QEQ_ERROR_SIZE_OVERFLOW,
                  "qeq_q8_add", "PTRDIFF_MAX", y, sizeof y);
   expect_refusal("relu", qeq_q8_relu(&dense, x, &far, y), QEQ_ERROR_SIZE_OVERFLOW, "qeq_q8_relu",
-                 "y (n 1, h 1, w 2, pixel_stride 9223372036854775808)", y, sizeof y);
+                 "y (n 1, h 1, w 2, pixel_stride_bytes 9223372036854775808)", y, sizeof y);
 }
 
 int main(void) {

@@ -9,7 +9,7 @@
 
 typedef struct args {
   qeq_gemm_config config;
-  size_t m, input_stride, output_stride;
+  size_t m, input_stride_bytes, output_stride_bytes;
   const void* input;
   void* output;
   float* input_scale;
@@ -29,9 +29,10 @@ static qeq_status call(void* p) {
   }
   const qeq_status run =
       a->config.dynamic
-          ? qeq_gemm_run_dynamic(g, a->m, a->input, a->input_stride, a->output, a->output_stride,
-                                 NULL, a->input_scale, a->input_zero_point)
-          : qeq_gemm_run(g, a->m, a->input, a->input_stride, a->output, a->output_stride, NULL);
+          ? qeq_gemm_run_dynamic(g, a->m, a->input, a->input_stride_bytes, a->output,
+                                 a->output_stride_bytes, NULL, a->input_scale, a->input_zero_point)
+          : qeq_gemm_run(g, a->m, a->input, a->input_stride_bytes, a->output,
+                         a->output_stride_bytes, NULL);
   qeq_gemm_destroy(g);
   return run;
 }
@@ -59,8 +60,8 @@ static const char* decode(fuzz* f, void* p) {
   *c = qeq_gemm_config_default();
   c->n = fuzz_below(f, 40), c->k = fuzz_below(f, 70);
   /* A weight stride of 0 means k; k - 1 must be refused. */
-  c->weight_stride = fuzz_byte(f) % 4 || !c->k ? 0 : c->k + fuzz_below(f, 5) - 1;
-  c->weights = fuzz_buffer(f, FUZZ_U8, extent(c->n, c->weight_stride, c->k));
+  c->weight_stride_bytes = fuzz_byte(f) % 4 || !c->k ? 0 : c->k + fuzz_below(f, 5) - 1;
+  c->weights = fuzz_buffer(f, FUZZ_U8, extent(c->n, c->weight_stride_bytes, c->k));
   c->weight_qparam_count = fuzz_byte(f) % 2 ? 1 : fuzz_byte(f) % 8 ? c->n : fuzz_below(f, 5);
   c->weight_scales = fuzz_buffer(f, FUZZ_SCALE, c->weight_qparam_count);
   c->weight_zero_points =
@@ -80,10 +81,10 @@ static const char* decode(fuzz* f, void* p) {
   a->m = fuzz_below(f, 24);
   const size_t in_elem = c->dynamic ? 4 : 1;
   const size_t out_elem = c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
-  a->input_stride = stride(f, c->k * in_elem, in_elem, a->m);
-  a->output_stride = stride(f, c->n * out_elem, out_elem, a->m);
-  const size_t in_bytes = extent(a->m, a->input_stride, c->k * in_elem);
-  const size_t out_bytes = extent(a->m, a->output_stride, c->n * out_elem);
+  a->input_stride_bytes = stride(f, c->k * in_elem, in_elem, a->m);
+  a->output_stride_bytes = stride(f, c->n * out_elem, out_elem, a->m);
+  const size_t in_bytes = extent(a->m, a->input_stride_bytes, c->k * in_elem);
+  const size_t out_bytes = extent(a->m, a->output_stride_bytes, c->n * out_elem);
   a->input =
       c->dynamic ? fuzz_buffer(f, FUZZ_F32, in_bytes / 4) : fuzz_buffer(f, FUZZ_U8, in_bytes);
   a->output =

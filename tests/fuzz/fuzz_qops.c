@@ -48,7 +48,9 @@ static qeq_q8_tensor tensor(fuzz* f) {
   qeq_q8_tensor t;
   t.n = fuzz_below(f, 3), t.h = fuzz_below(f, 9), t.w = fuzz_below(f, 9), t.c = fuzz_below(f, 40);
   const uint8_t tag = fuzz_byte(f);
-  t.pixel_stride = tag % 4 == 0 ? t.c + fuzz_below(f, 5) : tag % 8 == 1 ? fuzz_below(f, 3) : 0;
+  t.pixel_stride_bytes = tag % 4 == 0   ? t.c + fuzz_below(f, 5)
+                         : tag % 8 == 1 ? fuzz_below(f, 3)
+                                        : 0;
   if (tag % 32 == 2) t.n = SIZE_MAX / 2, t.h = t.w = 2; /* n * h * w overflows */
   t.dtype = (qeq_dtype)(tag >> 5 & 3);
   t.scale = fuzz_scale(f);
@@ -59,7 +61,7 @@ static qeq_q8_tensor tensor(fuzz* f) {
 
 /* Bytes a descriptor spans, or 0 for the overflowing ones (the call must refuse them). */
 static size_t span(const qeq_q8_tensor* t) {
-  const size_t stride = t->pixel_stride ? t->pixel_stride : t->c;
+  const size_t stride = t->pixel_stride_bytes ? t->pixel_stride_bytes : t->c;
   if (t->n > 64) return 0;
   const size_t pixels = t->n * t->h * t->w;
   return pixels == 0 ? 0 : (pixels - 1) * (stride > t->c ? stride : t->c) + t->c;
@@ -84,7 +86,7 @@ static const char* decode(fuzz* f, void* p) {
     a->pool.divisor_override = (int64_t)fuzz_below(f, 6) - 1;
     size_t oh = 0, ow = 0;
     if (fuzz_byte(f) % 2 && qeq_pool2d_output_size(&a->pool, a->x.h, a->x.w, &oh, &ow) == QEQ_OK) {
-      a->y = a->x, a->y.h = oh, a->y.w = ow, a->y.pixel_stride = 0;
+      a->y = a->x, a->y.h = oh, a->y.w = ow, a->y.pixel_stride_bytes = 0;
     }
   }
   a->min_val = fuzz_f32(f), a->max_val = fuzz_f32(f);

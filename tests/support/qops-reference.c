@@ -4,7 +4,7 @@
 #include <math.h>
 
 static size_t stride_of(const qeq_q8_tensor* t) {
-  return t->pixel_stride ? t->pixel_stride : t->c;
+  return t->pixel_stride_bytes ? t->pixel_stride_bytes : t->c;
 }
 
 int32_t ref_q8_get(const qeq_q8_tensor* t, const void* data, size_t pixel, size_t channel) {
