@@ -47,14 +47,17 @@ class QeqConv : public ConvRunner {
     c.kernel_height = c.kernel_width = s.k;
     c.stride_height = c.stride_width = s.stride;
     c.padding_height = c.padding_width = s.pad;
-    c.weights = p_.w.data(), c.weight_qparam_count = s.o, c.weight_scales = p_.w_scales.data();
-    c.bias = p_.bias.data();
-    c.input_dtype = signed_ ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-    c.input_scale = p_.x_scale, c.input_zero_point = p_.x_zero_point - (signed_ ? 128 : 0);
-    c.output_dtype = c.input_dtype;
-    c.output_scale = p_.y_scale, c.output_zero_point = p_.y_zero_point - (signed_ ? 128 : 0);
-    c.clamp = QEQ_GEMM_CLAMP_RELU;
-    c.engine = signed_ ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+    c.weights = p_.w.data(), c.quant.weight_qparam_count = s.o,
+    c.quant.weight_scales = p_.w_scales.data();
+    c.quant.bias = p_.bias.data();
+    c.quant.input_dtype = signed_ ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+    c.quant.input_scale = p_.x_scale,
+    c.quant.input_zero_point = p_.x_zero_point - (signed_ ? 128 : 0);
+    c.quant.output_dtype = c.quant.input_dtype;
+    c.quant.output_scale = p_.y_scale,
+    c.quant.output_zero_point = p_.y_zero_point - (signed_ ? 128 : 0);
+    c.quant.clamp = QEQ_GEMM_CLAMP_RELU;
+    c.quant.engine = signed_ ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
     if (qeq_conv_create(&c, &conv_) != QEQ_OK) {
       *error = qeq_last_error();
       return false;

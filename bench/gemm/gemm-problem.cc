@@ -73,17 +73,17 @@ qeq_gemm_config gemm_config(const GemmProblem& p, qeq_gemm_output output, bool d
   c.n = p.shape.n;
   c.k = p.shape.k;
   c.weights = p.w.data();
-  c.weight_qparam_count = p.shape.n;
-  c.weight_scales = p.w_scales.data();
-  c.bias = output == QEQ_GEMM_OUTPUT_INT32 ? nullptr : p.bias.data();
-  c.input_dtype = QEQ_DTYPE_QUINT8;
-  c.input_scale = p.x_scale;
-  c.input_zero_point = p.x_zero_point;
-  c.output = output;
-  c.output_dtype = QEQ_DTYPE_QUINT8;
-  c.output_scale = p.y_scale;
-  c.output_zero_point = p.y_zero_point;
-  c.engine = QEQ_GEMM_ENGINE_ONEDNN;
+  c.quant.weight_qparam_count = p.shape.n;
+  c.quant.weight_scales = p.w_scales.data();
+  c.quant.bias = output == QEQ_GEMM_OUTPUT_INT32 ? nullptr : p.bias.data();
+  c.quant.input_dtype = QEQ_DTYPE_QUINT8;
+  c.quant.input_scale = p.x_scale;
+  c.quant.input_zero_point = p.x_zero_point;
+  c.quant.output = output;
+  c.quant.output_dtype = QEQ_DTYPE_QUINT8;
+  c.quant.output_scale = p.y_scale;
+  c.quant.output_zero_point = p.y_zero_point;
+  c.quant.engine = QEQ_GEMM_ENGINE_ONEDNN;
   c.dynamic = dynamic ? 1 : 0;
   return c;
 }

@@ -107,11 +107,11 @@ bool check_xnnpack_gemm(std::FILE* out, std::vector<std::string>* verdicts) {
     xnn_delete_operator(op);
     // qeq on the same signed problem: qint8 in and out, bias rounded as qnnpack rounds it.
     qeq_gemm_config c = gemm_config(p, QEQ_GEMM_OUTPUT_QUANTIZED, false);
-    c.input_dtype = QEQ_DTYPE_QINT8;
-    c.input_zero_point = q.x_zero_point;
-    c.output_dtype = QEQ_DTYPE_QINT8;
-    c.output_zero_point = q.y_zero_point;
-    c.engine = QEQ_GEMM_ENGINE_QNNPACK;
+    c.quant.input_dtype = QEQ_DTYPE_QINT8;
+    c.quant.input_zero_point = q.x_zero_point;
+    c.quant.output_dtype = QEQ_DTYPE_QINT8;
+    c.quant.output_zero_point = q.y_zero_point;
+    c.quant.engine = QEQ_GEMM_ENGINE_QNNPACK;
     qeq_gemm* gemm = nullptr;
     ran = ran && qeq_gemm_create(&c, &gemm) == QEQ_OK &&
           qeq_gemm_run(gemm, s.m, q.x.data(), s.k, ref.data(), s.n, nullptr) == QEQ_OK;

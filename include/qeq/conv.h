@@ -39,9 +39,8 @@
 extern "C" {
 #endif
 
-/* Everything qeq_conv_create needs. Start from qeq_conv_config_default(). The qparam, bias,
- * output and engine fields mean what the same fields of qeq_gemm_config mean, with n the
- * output channels. */
+/* Everything qeq_conv_create needs. Start from qeq_conv_config_default(). The quantization is
+ * the GEMM's (qeq_gemm_quantization), with n the output channels. */
 typedef struct qeq_conv_config {
   size_t input_channels;  /* C, over all groups */
   size_t output_channels; /* O, over all groups */
@@ -51,20 +50,7 @@ typedef struct qeq_conv_config {
   size_t padding_height, padding_width;   /* on both sides, as PyTorch's padding=(ph, pw) */
   size_t dilation_height, dilation_width; /* >= 1 */
   const int8_t* weights;                  /* qint8 [O][C / groups][kernel_height][kernel_width] */
-  size_t weight_qparam_count;             /* 1 (per tensor) or O (per output channel) */
-  const float* weight_scales;
-  const int32_t* weight_zero_points; /* in [-128, 127]; NULL means all 0 */
-  const float* bias;                 /* O floats, or NULL */
-  qeq_dtype input_dtype;             /* QEQ_DTYPE_QUINT8 or QEQ_DTYPE_QINT8 */
-  float input_scale;
-  int32_t input_zero_point;
-  qeq_gemm_output output;
-  qeq_dtype output_dtype;
-  float output_scale;
-  int32_t output_zero_point;
-  qeq_gemm_clamp clamp;
-  float clamp_min, clamp_max;
-  qeq_gemm_engine engine;
+  qeq_gemm_quantization quant;            /* with n = O (qeq/gemm.h) */
 } qeq_conv_config;
 
 /* A config with no channels, one group, a 1x1 kernel, stride and dilation 1, no padding,

@@ -52,7 +52,7 @@ typedef enum qeq_gemm_output {
  * NaN passes unchanged and ReLU keeps -0.0 (what torch.relu returns for both).
  * Int32 output: only QEQ_GEMM_CLAMP_NONE (the exact accumulator has no real units to clamp
  * in); qeq_gemm_create refuses the others with QEQ_ERROR_INVALID_ARGUMENT naming
- * config->clamp. */
+ * config->quant.clamp. */
 typedef enum qeq_gemm_clamp {
   QEQ_GEMM_CLAMP_NONE = 0,
   QEQ_GEMM_CLAMP_RELU = 1,  /* [0, inf): quantized, the lower bound is the output zero point */
@@ -60,12 +60,10 @@ typedef enum qeq_gemm_clamp {
   QEQ_GEMM_CLAMP_RANGE = 3, /* [clamp_min, clamp_max] */
 } qeq_gemm_clamp;
 
-/* Everything qeq_gemm_create needs. Start from qeq_gemm_config_default(). */
-typedef struct qeq_gemm_config {
-  size_t n;                   /* output channels (rows of the weight) */
-  size_t k;                   /* input channels */
-  const int8_t* weights;      /* [n][k] qint8, row r at weights + r * weight_stride_bytes */
-  size_t weight_stride_bytes; /* bytes between weight rows (>= k); 0 means k */
+/* How a GEMM or a convolution is quantized: its weights' and input's qparams, the bias, what
+ * it writes and how it rounds. qeq_gemm_config and qeq_conv_config both hold one (`quant`);
+ * for a convolution, n is the output channels. */
+typedef struct qeq_gemm_quantization {
   size_t weight_qparam_count; /* 1 (per tensor) or n (per output channel) */
   const float* weight_scales;
   const int32_t* weight_zero_points; /* in [-128, 127]; NULL means all 0 (symmetric) */
@@ -80,6 +78,15 @@ typedef struct qeq_gemm_config {
   qeq_gemm_clamp clamp;
   float clamp_min, clamp_max; /* QEQ_GEMM_CLAMP_RANGE only: not NaN, clamp_min <= clamp_max */
   qeq_gemm_engine engine;
+} qeq_gemm_quantization;
+
+/* Everything qeq_gemm_create needs. Start from qeq_gemm_config_default(). */
+typedef struct qeq_gemm_config {
+  size_t n;                   /* output channels (rows of the weight) */
+  size_t k;                   /* input channels */
+  const int8_t* weights;      /* [n][k] qint8, row r at weights + r * weight_stride_bytes */
+  size_t weight_stride_bytes; /* bytes between weight rows (>= k); 0 means k */
+  qeq_gemm_quantization quant;
   /* Dynamic quantization (qeq_gemm_run_dynamic): the input qparams are chosen per call from
    * the activations' min/max (PyTorch's ChooseQuantizationParams, quint8, range [0, 127]
    * when reduce_range else [0, 255]); requires output QEQ_GEMM_OUTPUT_FLOAT and input

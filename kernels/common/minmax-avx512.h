@@ -37,9 +37,10 @@ static inline __mmask16 qeq_tail_mask_avx512(size_t n) {
 
 /* Floats before p reaches a 64-byte boundary (0..15), at most n. A 64-byte access that
  * straddles two cache lines costs two: on buffers 16 bytes past a line (malloc's large
- * blocks) every one does, which left in-place scaling and the 3x3 ranges 10-15% slower than
- * AVX2 on Zen 5 (which splits only every other 32-byte access). Kernels peel this many
- * elements with a mask first. */
+ * blocks) every one does, where only every other 32-byte AVX2 access does, so without a peel
+ * AVX-512 in-place scaling and 3x3 ranges trail AVX2 (bench/results/2026-11-23-zen5.md,
+ * "AVX-512 against AVX2 on the large streaming kernels"). Kernels peel this many elements
+ * with a mask first. */
 static inline size_t qeq_head_to_line_avx512(const void* p, size_t n) {
   const size_t head = ((64 - ((uintptr_t)p & 63)) & 63) / sizeof(float);
   return head < n ? head : n;

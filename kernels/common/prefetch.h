@@ -1,9 +1,8 @@
 /* Software prefetch a fixed distance ahead of a read stream. The hardware prefetchers fall
  * behind when a kernel interleaves four rows, or computes enough per element that the core
- * issues loads slowly. Prefetching 2 KiB ahead took per-axis ranges along axis 1 of a
- * 144 MiB conv weight from about 0.75 to about 0.9 of the streaming-read bandwidth on Zen 5,
- * and AVX2 quantization of the same weight from about 14 to about 16 GB/s (best of 8 calls)
- * on a Zen 3 VM whose single-stream read is about 16 GB/s. */
+ * issues loads slowly. Prefetching 2 KiB ahead keeps such kernels close to the streaming-read
+ * bandwidth on weights larger than the caches (the figures: CHANGELOG.md, "Measurements behind
+ * decisions"). */
 #ifndef QEQ_KERNELS_COMMON_PREFETCH_H
 #define QEQ_KERNELS_COMMON_PREFETCH_H
 
@@ -22,8 +21,8 @@ static inline void qeq_prefetch_row_ahead(const void* p) {
 /* Prefetch into L2, further ahead, for a row pass that alternates with other passes over each
  * block it has just written (qeq_equalize's chain sweep: 64 KiB blocks, read again from L2 for
  * their column statistics). The hardware prefetchers restart with each block there; fetching
- * half a block ahead keeps the L3 reads going while the other passes run. It took the chain
- * sweep of 8 Conv2d(256, 256, 3) from about 6.9 to about 6.4 ms on Zen 4 (medians of 6). */
+ * half a block ahead keeps the L3 reads going while the other passes run (measured in
+ * bench/results/2026-12-04-zen4.md, "Measured outside the main job"). */
 #ifndef QEQ_L2_PREFETCH_BYTES
 #define QEQ_L2_PREFETCH_BYTES 32768
 #endif

@@ -3,9 +3,10 @@
  * elements in order, starting from +0.0; the lanes are then folded pairwise (lane l plus lane
  * l + 16, then + 8, + 4, + 2, + 1). 32 lanes, not 16: a 512-bit kernel then adds each 64
  * elements into four accumulators, two additions each, instead of two accumulators four deep,
- * whose latency bounded the fused chain sweep on Zen 4. Element-wise accumulation across rows adds
- * row by row. The square of a float is exact in double, so a fused multiply-add gives the same bits
- * as a multiply then an add, and a zero-filled (masked) element adds +0.0, which changes nothing.
+ * whose latency would bound the fused chain sweep (bench/results/2026-12-04-zen4.md, "Earlier
+ * main jobs"). Element-wise accumulation across rows adds row by row. The square of a float is
+ * exact in double, so a fused multiply-add gives the same bits as a multiply then an add, and a
+ * zero-filled (masked) element adds +0.0, which changes nothing.
  */
 #ifndef QEQ_KERNELS_COMMON_SUM_SQUARES_H
 #define QEQ_KERNELS_COMMON_SUM_SQUARES_H

@@ -115,8 +115,9 @@ static inline simde__m512i qeq_simde_mm512_add_epi16(simde__m512i a, simde__m512
 /* vrangeps: SIMDe takes minps/maxps, which return the second operand for +0 against -0 and
  * for a NaN; the hardware orders -0 below +0 and passes over a quiet NaN. imm bits 1:0 pick
  * min, max, min or max magnitude (ties of magnitude by sign); bits 3:2 take the sign from a,
- * keep it, clear it or set it. (Checked bit for bit against VRANGEPS on Zen 5 for every imm
- * over signed zeros, subnormals, infinities, quiet and signalling NaNs.) */
+ * keep it, clear it or set it. (It matches the hardware's VRANGEPS bit for bit for every imm
+ * over signed zeros, subnormals, infinities, quiet and signalling NaNs; where that was checked:
+ * CHANGELOG.md, "Measurements behind decisions".) */
 static inline float qeq_simde_quiet_f32(float v) {
   uint32_t bits;
   memcpy(&bits, &v, 4);

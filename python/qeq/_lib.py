@@ -124,15 +124,11 @@ class InputEqualizationOptions(ctypes.Structure):
     _fields_ = [("alpha", c_float), ("use_absmax", c_int)]
 
 
-class GemmConfig(ctypes.Structure):
-    """qeq_gemm_config (include/qeq/gemm.h); enums are ints."""
+class GemmQuantization(ctypes.Structure):
+    """qeq_gemm_quantization (include/qeq/gemm.h); enums are ints."""
 
-    _c_struct_ = "qeq_gemm_config"
+    _c_struct_ = "qeq_gemm_quantization"
     _fields_ = [
-        ("n", c_size_t),
-        ("k", c_size_t),
-        ("weights", c_void_p),
-        ("weight_stride_bytes", c_size_t),
         ("weight_qparam_count", c_size_t),
         ("weight_scales", c_void_p),
         ("weight_zero_points", c_void_p),
@@ -148,6 +144,19 @@ class GemmConfig(ctypes.Structure):
         ("clamp_min", c_float),
         ("clamp_max", c_float),
         ("engine", c_int),
+    ]
+
+
+class GemmConfig(ctypes.Structure):
+    """qeq_gemm_config (include/qeq/gemm.h)."""
+
+    _c_struct_ = "qeq_gemm_config"
+    _fields_ = [
+        ("n", c_size_t),
+        ("k", c_size_t),
+        ("weights", c_void_p),
+        ("weight_stride_bytes", c_size_t),
+        ("quant", GemmQuantization),
         ("dynamic", c_int),
         ("reduce_range", c_int),
     ]

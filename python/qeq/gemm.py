@@ -74,37 +74,37 @@ class Gemm:
         cfg = lib.qeq_gemm_config_default()
         cfg.n, cfg.k, cfg.weights = n, k, wptr
         pscale, kscale = vector(weight_scales, "weight_scales")
-        cfg.weight_qparam_count, cfg.weight_scales = _count(kscale), pscale
+        cfg.quant.weight_qparam_count, cfg.quant.weight_scales = _count(kscale), pscale
         keep = [kscale]
         if weight_zero_points is not None:
             pzp, kzp = vector(weight_zero_points, "Gemm: weight_zero_points", _count(kscale),
                               dtype=np.int32)
-            cfg.weight_zero_points = pzp
+            cfg.quant.weight_zero_points = pzp
             keep.append(kzp)
         if bias is not None:
             pbias, kbias = vector(bias, "bias", n)
-            cfg.bias = pbias
+            cfg.quant.bias = pbias
             keep.append(kbias)
-        cfg.input_dtype, self._input_np = _choice(_QDTYPES, input_dtype, "input dtype")
-        cfg.input_scale, cfg.input_zero_point = input_scale, input_zero_point
-        cfg.output = _choice(OUTPUTS, output, "output")
-        cfg.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
-        cfg.output_scale, cfg.output_zero_point = output_scale, output_zero_point
+        cfg.quant.input_dtype, self._input_np = _choice(_QDTYPES, input_dtype, "input dtype")
+        cfg.quant.input_scale, cfg.quant.input_zero_point = input_scale, input_zero_point
+        cfg.quant.output = _choice(OUTPUTS, output, "output")
+        cfg.quant.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
+        cfg.quant.output_scale, cfg.quant.output_zero_point = output_scale, output_zero_point
         if isinstance(clamp, (tuple, list)):
-            cfg.clamp = CLAMPS["range"]
-            cfg.clamp_min, cfg.clamp_max = clamp
+            cfg.quant.clamp = CLAMPS["range"]
+            cfg.quant.clamp_min, cfg.quant.clamp_max = clamp
         else:
-            cfg.clamp = _choice(CLAMPS, clamp, "clamp")
-            if cfg.clamp == CLAMPS["range"]:
+            cfg.quant.clamp = _choice(CLAMPS, clamp, "clamp")
+            if cfg.quant.clamp == CLAMPS["range"]:
                 raise ValueError("Gemm: clamp \"range\" is given as a (min, max) pair")
-        cfg.engine = _choice(ENGINES, engine, "engine")
+        cfg.quant.engine = _choice(ENGINES, engine, "engine")
         cfg.dynamic, cfg.reduce_range = int(bool(dynamic)), int(bool(reduce_range))
         handle = c_void_p()
         api.qeq_gemm_create(ctypes.byref(cfg), ctypes.byref(handle))
         self._handle = handle
         self.n, self.k, self.dynamic = n, k, bool(dynamic)
         self.output = output
-        self._output_np = {0: out_np, 1: np.float32, 2: np.int32}[cfg.output]
+        self._output_np = {0: out_np, 1: np.float32, 2: np.int32}[cfg.quant.output]
 
     def __del__(self) -> None:
         if getattr(self, "_handle", None) is not None:

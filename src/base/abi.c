@@ -61,12 +61,8 @@
   F(T, alpha)                                               \
   F(T, use_absmax)
 
-#define QEQ_ABI_FIELDS_qeq_gemm_config(F, T) \
-  F(T, n)                                    \
-  F(T, k)                                    \
-  F(T, weights)                              \
-  F(T, weight_stride_bytes)                        \
-  F(T, weight_qparam_count)                  \
+#define QEQ_ABI_FIELDS_qeq_gemm_quantization(F, T) \
+  F(T, weight_qparam_count)                        \
   F(T, weight_scales)                        \
   F(T, weight_zero_points)                   \
   F(T, bias)                                 \
@@ -80,7 +76,13 @@
   F(T, clamp)                                \
   F(T, clamp_min)                            \
   F(T, clamp_max)                            \
-  F(T, engine)                               \
+  F(T, engine)
+#define QEQ_ABI_FIELDS_qeq_gemm_config(F, T) \
+  F(T, n)                                    \
+  F(T, k)                                    \
+  F(T, weights)                              \
+  F(T, weight_stride_bytes)                        \
+  F(T, quant)                                \
   F(T, dynamic)                              \
   F(T, reduce_range)
 
@@ -97,21 +99,7 @@
   F(T, dilation_height)                      \
   F(T, dilation_width)                       \
   F(T, weights)                              \
-  F(T, weight_qparam_count)                  \
-  F(T, weight_scales)                        \
-  F(T, weight_zero_points)                   \
-  F(T, bias)                                 \
-  F(T, input_dtype)                          \
-  F(T, input_scale)                          \
-  F(T, input_zero_point)                     \
-  F(T, output)                               \
-  F(T, output_dtype)                         \
-  F(T, output_scale)                         \
-  F(T, output_zero_point)                    \
-  F(T, clamp)                                \
-  F(T, clamp_min)                            \
-  F(T, clamp_max)                            \
-  F(T, engine)
+  F(T, quant)
 
 #define QEQ_ABI_FIELDS_qeq_q8_tensor(F, T) \
   F(T, n)                                  \
@@ -144,6 +132,7 @@
   S(qeq_equalize_report)            \
   S(qeq_observer_config)            \
   S(qeq_input_equalization_options) \
+  S(qeq_gemm_quantization)          \
   S(qeq_gemm_config)                \
   S(qeq_conv_config)                \
   S(qeq_q8_tensor)                  \

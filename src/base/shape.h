@@ -59,7 +59,7 @@ qeq_status qeq_check_overlaps(const char* fn, const qeq_buffer* buffers, size_t 
  * scales below about 2^-128, all subnormal). */
 int qeq_scale_is_valid(float scale);
 /* QEQ_ERROR_INVALID_ARGUMENT naming `name` (as the caller spells it, e.g.
- * "config->input_scale") unless qeq_scale_is_valid(scale). Messages start with `fn`. */
+ * "config->quant.input_scale") unless qeq_scale_is_valid(scale). Messages start with `fn`. */
 qeq_status qeq_check_scale(const char* fn, const char* name, float scale);
 /* qeq_check_scale on scales[0..count), naming `name[i]`; QEQ_ERROR_INVALID_ARGUMENT if scales
  * is NULL. */

@@ -1,5 +1,6 @@
-/* Internal: strategy thresholds, chosen with qeq_bench on Zen 5 (what they decide:
- * docs/design.md#canonical-views-and-strategies; measured runs: bench/results/). */
+/* Internal: strategy thresholds, tuned with qeq_bench (what they decide:
+ * docs/design.md#canonical-views-and-strategies; measured runs: bench/results/; the machine
+ * they were tuned on: CHANGELOG.md, "Measurements behind decisions"). */
 #ifndef QEQ_SRC_TUNING_H
 #define QEQ_SRC_TUNING_H
 

@@ -17,7 +17,8 @@
  * and written once per sweep instead of twice, and a middle layer's second pass only reads.
  *
  * Sums of squares only feed the change that decides convergence, and exact ones (in double, in
- * the kernels' lane order) took about a sixth of the sweeps' time on Zen 4. A sweep that is not
+ * the kernels' lane order) are a large part of a sweep's time (the figures: CHANGELOG.md,
+ * "Measurements behind decisions", and bench/results/2026-12-04-zen4.md). A sweep that is not
  * expected to be the last takes rough ones (in float) and from them a lower bound of every
  * change it derives; when the bounds already reach the threshold, the sweep has not converged
  * and the exact figure is not needed. Otherwise the exact sums are taken again from the weights:

@@ -79,9 +79,9 @@ typedef struct gather_context {
   size_t tile_bytes;
 } gather_context;
 
-/* A run of taps' channels: 16-byte blocks the compiler turns into vector moves (a libc call
- * per tap cost a third of a 64-channel 3x3 convolution), the end by one overlapping move, and
- * short runs (3-channel first layers) by two overlapping 8- or 4-byte moves. */
+/* A run of taps' channels: 16-byte blocks the compiler turns into vector moves (runs are
+ * short, so a libc call per tap would cost as much as the copy), the end by one overlapping move,
+ * and short runs (3-channel first layers) by two overlapping 8- or 4-byte moves. */
 static inline void copy_run(uint8_t* dst, const uint8_t* src, size_t bytes) {
   if (bytes >= 16) {
     size_t i = 0;

@@ -19,14 +19,7 @@ qeq_conv_config qeq_conv_config_default(void) {
   config.kernel_height = config.kernel_width = 1;
   config.stride_height = config.stride_width = 1;
   config.dilation_height = config.dilation_width = 1;
-  config.weight_qparam_count = gemm.weight_qparam_count;
-  config.input_dtype = gemm.input_dtype;
-  config.input_scale = gemm.input_scale;
-  config.output = gemm.output;
-  config.output_dtype = gemm.output_dtype;
-  config.output_scale = gemm.output_scale;
-  config.clamp = gemm.clamp;
-  config.engine = gemm.engine;
+  config.quant = gemm.quant;
   return config;
 }
 
@@ -113,9 +106,10 @@ static void reorder_weights(const qeq_conv_config* c, size_t group_in, size_t ta
  * points (their row sums too), and channels per tap that pad to its KR with at most 1/8
  * wasted (16 and more, or a multiple of KR). NULL otherwise. */
 static const qeq_variant* indirect_variant(const qeq_conv_config* config, size_t group_in) {
-  if (config->input_dtype == QEQ_DTYPE_QINT8) return NULL;
-  for (size_t j = 0; config->weight_zero_points && j < config->weight_qparam_count; j++) {
-    if (config->weight_zero_points[j] != 0) return NULL;
+  if (config->quant.input_dtype == QEQ_DTYPE_QINT8) return NULL;
+  for (size_t j = 0; config->quant.weight_zero_points && j < config->quant.weight_qparam_count;
+       j++) {
+    if (config->quant.weight_zero_points[j] != 0) return NULL;
   }
   const qeq_variant* igemm = qeq_dispatch_int8()->igemm;
   if (igemm == NULL) return NULL;
@@ -127,21 +121,7 @@ static qeq_gemm_config gemm_config_of(const qeq_conv_config* c, size_t k, const 
   g.n = c->output_channels;
   g.k = k;
   g.weights = rows;
-  g.weight_qparam_count = c->weight_qparam_count;
-  g.weight_scales = c->weight_scales;
-  g.weight_zero_points = c->weight_zero_points;
-  g.bias = c->bias;
-  g.input_dtype = c->input_dtype;
-  g.input_scale = c->input_scale;
-  g.input_zero_point = c->input_zero_point;
-  g.output = c->output;
-  g.output_dtype = c->output_dtype;
-  g.output_scale = c->output_scale;
-  g.output_zero_point = c->output_zero_point;
-  g.clamp = c->clamp;
-  g.clamp_min = c->clamp_min;
-  g.clamp_max = c->clamp_max;
-  g.engine = c->engine;
+  g.quant = c->quant;
   return g;
 }
 
@@ -232,7 +212,7 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
     free(c);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate the convolution", fn);
   }
-  const int direct = groups == 1 && config->input_dtype != QEQ_DTYPE_QINT8 && k == group_in &&
+  const int direct = groups == 1 && config->quant.input_dtype != QEQ_DTYPE_QINT8 && k == group_in &&
                      config->stride_height == 1 && config->stride_width == 1 &&
                      config->padding_height == 0 && config->padding_width == 0;
   status = is_depthwise(config) ? pack_depthwise(fn, config, k, c)
@@ -252,10 +232,10 @@ qeq_status qeq_conv_create(const qeq_conv_config* config, qeq_conv** conv) {
   c->group_input_channels = group_in;
   c->group_output_channels = config->output_channels / groups;
   c->k = k;
-  c->input_is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
-  c->input_zero_byte = (uint8_t)config->input_zero_point;
+  c->input_is_signed = config->quant.input_dtype == QEQ_DTYPE_QINT8;
+  c->input_zero_byte = (uint8_t)config->quant.input_zero_point;
   c->direct = direct;
-  c->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  c->output_bytes = config->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   *conv = c;
   return QEQ_OK;
 }

@@ -16,14 +16,14 @@
 qeq_gemm_config qeq_gemm_config_default(void) {
   qeq_gemm_config config;
   memset(&config, 0, sizeof config);
-  config.weight_qparam_count = 1;
-  config.input_dtype = QEQ_DTYPE_QUINT8;
-  config.input_scale = 1.0f;
-  config.output = QEQ_GEMM_OUTPUT_QUANTIZED;
-  config.output_dtype = QEQ_DTYPE_QUINT8;
-  config.output_scale = 1.0f;
-  config.clamp = QEQ_GEMM_CLAMP_NONE;
-  config.engine = QEQ_GEMM_ENGINE_ONEDNN;
+  config.quant.weight_qparam_count = 1;
+  config.quant.input_dtype = QEQ_DTYPE_QUINT8;
+  config.quant.input_scale = 1.0f;
+  config.quant.output = QEQ_GEMM_OUTPUT_QUANTIZED;
+  config.quant.output_dtype = QEQ_DTYPE_QUINT8;
+  config.quant.output_scale = 1.0f;
+  config.quant.clamp = QEQ_GEMM_CLAMP_NONE;
+  config.quant.engine = QEQ_GEMM_ENGINE_ONEDNN;
   return config;
 }
 
@@ -51,26 +51,29 @@ static int32_t quantize_bound(float v, float scale, int32_t zero_point, int32_t 
 /* The clamp's kind and range, for every output: a float output clamps too, and the int32
  * output is the exact accumulator, which a clamp would contradict. */
 static qeq_status check_clamp(const char* fn, const qeq_gemm_config* c) {
-  switch (c->clamp) {
+  switch (c->quant.clamp) {
     case QEQ_GEMM_CLAMP_NONE: return QEQ_OK;
     case QEQ_GEMM_CLAMP_RELU:
     case QEQ_GEMM_CLAMP_RELU6: break;
     case QEQ_GEMM_CLAMP_RANGE:
-      if (isnan(c->clamp_min) || isnan(c->clamp_max) || !(c->clamp_min <= c->clamp_max)) {
+      if (isnan(c->quant.clamp_min) || isnan(c->quant.clamp_max) ||
+          !(c->quant.clamp_min <= c->quant.clamp_max)) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                        "%s: config->clamp_min = %g and clamp_max = %g do not form a range", fn,
-                        (double)c->clamp_min, (double)c->clamp_max);
+                        "%s: config->quant.clamp_min = %g and clamp_max = %g do not form a range",
+                        fn, (double)c->quant.clamp_min, (double)c->quant.clamp_max);
       }
       break;
     default:
-      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->clamp %d is not a qeq_gemm_clamp",
-                      fn, (int)c->clamp);
+      return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                      "%s: config->quant.clamp %d is not a qeq_gemm_clamp", fn,
+                      (int)c->quant.clamp);
   }
-  if (c->output == QEQ_GEMM_OUTPUT_INT32) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: config->clamp %d needs a quantized or float output (the int32 output is "
-                    "the exact accumulator)",
-                    fn, (int)c->clamp);
+  if (c->quant.output == QEQ_GEMM_OUTPUT_INT32) {
+    return qeq_fail(
+        QEQ_ERROR_INVALID_ARGUMENT,
+        "%s: config->quant.clamp %d needs a quantized or float output (the int32 output is "
+        "the exact accumulator)",
+        fn, (int)c->quant.clamp);
   }
   return QEQ_OK;
 }
@@ -78,18 +81,18 @@ static qeq_status check_clamp(const char* fn, const qeq_gemm_config* c) {
 /* The quantized output bounds the (checked) clamp asks for, intersected with the dtype. */
 static void output_bounds(const qeq_gemm_config* c, int32_t* lo, int32_t* hi) {
   int32_t qmin = 0, qmax = 255;
-  byte_dtype_range(c->output_dtype, &qmin, &qmax);
-  const int32_t zp = c->output_zero_point;
+  byte_dtype_range(c->quant.output_dtype, &qmin, &qmax);
+  const int32_t zp = c->quant.output_zero_point;
   *lo = qmin, *hi = qmax;
-  switch (c->clamp) {
+  switch (c->quant.clamp) {
     case QEQ_GEMM_CLAMP_RELU: *lo = zp; break;
     case QEQ_GEMM_CLAMP_RELU6:
       *lo = zp;
-      *hi = quantize_bound(6.0f, c->output_scale, zp, qmin, qmax);
+      *hi = quantize_bound(6.0f, c->quant.output_scale, zp, qmin, qmax);
       break;
     case QEQ_GEMM_CLAMP_RANGE:
-      *lo = quantize_bound(c->clamp_min, c->output_scale, zp, qmin, qmax);
-      *hi = quantize_bound(c->clamp_max, c->output_scale, zp, qmin, qmax);
+      *lo = quantize_bound(c->quant.clamp_min, c->quant.output_scale, zp, qmin, qmax);
+      *hi = quantize_bound(c->quant.clamp_max, c->quant.output_scale, zp, qmin, qmax);
       break;
     default: break;
   }
@@ -98,10 +101,10 @@ static void output_bounds(const qeq_gemm_config* c, int32_t* lo, int32_t* hi) {
 /* The float output's bounds: the clamp's real values as they are (-inf, inf without one). */
 static void float_bounds(const qeq_gemm_config* c, float* lo, float* hi) {
   *lo = -INFINITY, *hi = INFINITY;
-  switch (c->clamp) {
+  switch (c->quant.clamp) {
     case QEQ_GEMM_CLAMP_RELU: *lo = 0.0f; break;
     case QEQ_GEMM_CLAMP_RELU6: *lo = 0.0f, *hi = 6.0f; break;
-    case QEQ_GEMM_CLAMP_RANGE: *lo = c->clamp_min, *hi = c->clamp_max; break;
+    case QEQ_GEMM_CLAMP_RANGE: *lo = c->quant.clamp_min, *hi = c->quant.clamp_max; break;
     default: break;
   }
 }
@@ -122,70 +125,77 @@ static qeq_status check_config(const char* fn, const qeq_gemm_config* c) {
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW,
                     "%s: config->n %zu x weight_stride_bytes %zu overflows", fn, c->n, stride);
   }
-  const size_t count = c->weight_qparam_count;
+  const size_t count = c->quant.weight_qparam_count;
   if (count != 1 && count != c->n) {
     return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
-                    "%s: config->weight_qparam_count %zu is neither 1 nor n = %zu", fn, count,
+                    "%s: config->quant.weight_qparam_count %zu is neither 1 nor n = %zu", fn, count,
                     c->n);
   }
-  const qeq_status scales = qeq_check_scales(fn, "config->weight_scales", c->weight_scales, count);
+  const qeq_status scales =
+      qeq_check_scales(fn, "config->quant.weight_scales", c->quant.weight_scales, count);
   if (scales != QEQ_OK) return scales;
   for (size_t i = 0; i < count; i++) {
-    if (c->weight_zero_points &&
-        (c->weight_zero_points[i] < -128 || c->weight_zero_points[i] > 127)) {
+    if (c->quant.weight_zero_points &&
+        (c->quant.weight_zero_points[i] < -128 || c->quant.weight_zero_points[i] > 127)) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: config->weight_zero_points[%zu] = %d is outside [-128, 127]", fn, i,
-                      (int)c->weight_zero_points[i]);
+                      "%s: config->quant.weight_zero_points[%zu] = %d is outside [-128, 127]", fn,
+                      i, (int)c->quant.weight_zero_points[i]);
     }
   }
-  if (c->bias) {
-    const qeq_status status = qeq_check_finite(fn, "config->bias", c->bias, c->n);
+  if (c->quant.bias) {
+    const qeq_status status = qeq_check_finite(fn, "config->quant.bias", c->quant.bias, c->n);
     if (status != QEQ_OK) return status;
   }
   int32_t qmin, qmax;
-  if (!byte_dtype_range(c->input_dtype, &qmin, &qmax)) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->input_dtype %d is not quint8 or qint8",
-                    fn, (int)c->input_dtype);
+  if (!byte_dtype_range(c->quant.input_dtype, &qmin, &qmax)) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->quant.input_dtype %d is not quint8 or qint8", fn,
+                    (int)c->quant.input_dtype);
   }
-  if ((unsigned)c->engine > QEQ_GEMM_ENGINE_QNNPACK) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->engine %d is not a qeq_gemm_engine",
-                    fn, (int)c->engine);
+  if ((unsigned)c->quant.engine > QEQ_GEMM_ENGINE_QNNPACK) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->quant.engine %d is not a qeq_gemm_engine", fn,
+                    (int)c->quant.engine);
   }
-  if ((unsigned)c->output > QEQ_GEMM_OUTPUT_INT32) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: config->output %d is not a qeq_gemm_output",
-                    fn, (int)c->output);
+  if ((unsigned)c->quant.output > QEQ_GEMM_OUTPUT_INT32) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: config->quant.output %d is not a qeq_gemm_output", fn,
+                    (int)c->quant.output);
   }
   const qeq_status clamp = check_clamp(fn, c);
   if (clamp != QEQ_OK) return clamp;
   if (c->dynamic) {
-    if (c->output != QEQ_GEMM_OUTPUT_FLOAT) {
-      return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a dynamic GEMM needs config->output FLOAT", fn);
+    if (c->quant.output != QEQ_GEMM_OUTPUT_FLOAT) {
+      return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a dynamic GEMM needs config->quant.output FLOAT",
+                      fn);
     }
-    if (c->input_dtype != QEQ_DTYPE_QUINT8) {
+    if (c->quant.input_dtype != QEQ_DTYPE_QUINT8) {
       return qeq_fail(QEQ_ERROR_UNSUPPORTED, "%s: a dynamic GEMM quantizes its input to quint8",
                       fn);
     }
     return QEQ_OK;
   }
-  const qeq_status input_scale = qeq_check_scale(fn, "config->input_scale", c->input_scale);
+  const qeq_status input_scale =
+      qeq_check_scale(fn, "config->quant.input_scale", c->quant.input_scale);
   if (input_scale != QEQ_OK) return input_scale;
-  if (c->input_zero_point < qmin || c->input_zero_point > qmax) {
+  if (c->quant.input_zero_point < qmin || c->quant.input_zero_point > qmax) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: config->input_zero_point %d is outside [%d, %d]", fn,
-                    (int)c->input_zero_point, (int)qmin, (int)qmax);
+                    "%s: config->quant.input_zero_point %d is outside [%d, %d]", fn,
+                    (int)c->quant.input_zero_point, (int)qmin, (int)qmax);
   }
-  if (c->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
-    if (!byte_dtype_range(c->output_dtype, &qmin, &qmax)) {
+  if (c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+    if (!byte_dtype_range(c->quant.output_dtype, &qmin, &qmax)) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: config->output_dtype %d is not quint8 or qint8", fn,
-                      (int)c->output_dtype);
+                      "%s: config->quant.output_dtype %d is not quint8 or qint8", fn,
+                      (int)c->quant.output_dtype);
     }
-    const qeq_status output_scale = qeq_check_scale(fn, "config->output_scale", c->output_scale);
+    const qeq_status output_scale =
+        qeq_check_scale(fn, "config->quant.output_scale", c->quant.output_scale);
     if (output_scale != QEQ_OK) return output_scale;
-    if (c->output_zero_point < qmin || c->output_zero_point > qmax) {
+    if (c->quant.output_zero_point < qmin || c->quant.output_zero_point > qmax) {
       return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                      "%s: config->output_zero_point %d is outside [%d, %d]", fn,
-                      (int)c->output_zero_point, (int)qmin, (int)qmax);
+                      "%s: config->quant.output_zero_point %d is outside [%d, %d]", fn,
+                      (int)c->quant.output_zero_point, (int)qmin, (int)qmax);
     }
   }
   return QEQ_OK;
@@ -199,8 +209,8 @@ static qeq_status check_accumulator_range(const char* fn, const char* k_name,
   const int64_t max_a =
       c->dynamic ? 255 : (a_zero_point_u8 > 127 ? a_zero_point_u8 : 255 - a_zero_point_u8);
   int64_t max_w = 128;
-  for (size_t i = 0; c->weight_zero_points && i < c->weight_qparam_count; i++) {
-    const int64_t zp = c->weight_zero_points[i];
+  for (size_t i = 0; c->quant.weight_zero_points && i < c->quant.weight_qparam_count; i++) {
+    const int64_t zp = c->quant.weight_zero_points[i];
     const int64_t worst = zp + 128 > 127 - zp ? zp + 128 : 127 - zp;
     if (worst > max_w) max_w = worst;
   }
@@ -230,23 +240,24 @@ static qeq_status bad_multiplier(const char* fn, size_t column, float multiplier
  * PyTorch 1.13: docs/numerics.md#onednn-engine). */
 static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int32_t* w_zp,
                                    int32_t* bias_q, float* bias_f, float* multiplier) {
-  const int per_channel = c->weight_qparam_count != 1;
-  const float inv_out = c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1.0f / c->output_scale : 1.0f;
+  const int per_channel = c->quant.weight_qparam_count != 1;
+  const float inv_out =
+      c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1.0f / c->quant.output_scale : 1.0f;
   for (size_t j = 0; j < c->n; j++) {
     const size_t q = per_channel ? j : 0;
-    const float s_w = c->weight_scales[q];
-    const float b = c->bias ? c->bias[j] : 0.0f;
-    w_zp[j] = c->weight_zero_points ? c->weight_zero_points[q] : 0;
+    const float s_w = c->quant.weight_scales[q];
+    const float b = c->quant.bias ? c->quant.bias[j] : 0.0f;
+    w_zp[j] = c->quant.weight_zero_points ? c->quant.weight_zero_points[q] : 0;
     bias_q[j] = 0;
     bias_f[j] = 0.0f;
-    if (c->output != QEQ_GEMM_OUTPUT_QUANTIZED) {
+    if (c->quant.output != QEQ_GEMM_OUTPUT_QUANTIZED) {
       /* float output: acc * (s_x * s_w) + bias; int32 output: no bias */
       multiplier[j] = s_w;
-      bias_f[j] = c->output == QEQ_GEMM_OUTPUT_FLOAT ? b : 0.0f;
+      bias_f[j] = c->quant.output == QEQ_GEMM_OUTPUT_FLOAT ? b : 0.0f;
       continue;
     }
-    const float s_x = c->input_scale;
-    if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
+    const float s_x = c->quant.input_scale;
+    if (c->quant.engine == QEQ_GEMM_ENGINE_QNNPACK) {
       /* QNNPACK: the bias rounded to int32 at the accumulator's scale s_w * s_x. */
       const float product = s_w * s_x;
       multiplier[j] = product * inv_out;
@@ -254,8 +265,8 @@ static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int
       const float scaled = nearbyintf(b * (1.0f / product));
       if (!(scaled >= -2147483648.0f && scaled < 2147483648.0f)) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                        "%s: config->bias[%zu] = %g does not fit int32 at scale %g (qnnpack)", fn,
-                        j, (double)b, (double)product);
+                        "%s: config->quant.bias[%zu] = %g does not fit int32 at scale %g (qnnpack)",
+                        fn, j, (double)b, (double)product);
       }
       bias_q[j] = (int32_t)scaled;
     } else {
@@ -267,8 +278,8 @@ static qeq_status column_constants(const char* fn, const qeq_gemm_config* c, int
       bias_f[j] = b * bias_scale;
       if (!isfinite(bias_f[j])) {
         return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                        "%s: config->bias[%zu] = %g overflows at the accumulator's scale", fn, j,
-                        (double)b);
+                        "%s: config->quant.bias[%zu] = %g overflows at the accumulator's scale", fn,
+                        j, (double)b);
       }
     }
   }
@@ -291,17 +302,17 @@ static void fill_group(qeq_gemm* g, const qeq_gemm_config* config, const qeq_var
   g->panel_bytes = qeq_gemm_panel_bytes(k, variant->nr, variant->kr);
   g->needs_row_sums = 0;
   for (size_t j = first; j < first + n; j++) g->needs_row_sums |= w_zp[j] != 0;
-  g->input_is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
+  g->input_is_signed = config->quant.input_dtype == QEQ_DTYPE_QINT8;
   g->dynamic = config->dynamic != 0;
   g->reduce_range = config->reduce_range != 0;
-  g->engine = config->engine;
-  g->output_bytes = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  g->engine = config->quant.engine;
+  g->output_bytes = config->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   g->params.a_zero_point = a_zero_point;
-  if (config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+  if (config->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED) {
     /* QNNPACK adds the output zero point as an integer after rounding, oneDNN in float
      * before (the output qparams were checked only for a quantized output). */
-    const int32_t zp = config->output_zero_point;
-    const int32_t zp_after = config->engine == QEQ_GEMM_ENGINE_QNNPACK ? zp : 0;
+    const int32_t zp = config->quant.output_zero_point;
+    const int32_t zp_after = config->quant.engine == QEQ_GEMM_ENGINE_QNNPACK ? zp : 0;
     g->params.out_zero_point = zp_after;
     g->params.out_offset = (float)(zp - zp_after);
     g->params.out_lo = (float)(lo - zp_after);
@@ -309,10 +320,10 @@ static void fill_group(qeq_gemm* g, const qeq_gemm_config* config, const qeq_var
   } else {
     float_bounds(config, &g->params.out_lo, &g->params.out_hi);
   }
-  g->params.a_scale = config->input_scale;
-  g->params.store = config->output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
-                    : config->output == QEQ_GEMM_OUTPUT_FLOAT   ? QEQ_GEMM_STORE_F32
-                                                                : QEQ_GEMM_STORE_S32;
+  g->params.a_scale = config->quant.input_scale;
+  g->params.store = config->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
+                    : config->quant.output == QEQ_GEMM_OUTPUT_FLOAT   ? QEQ_GEMM_STORE_F32
+                                                                      : QEQ_GEMM_STORE_S32;
 }
 
 static void destroy_groups(qeq_gemm** gemms, size_t count) {
@@ -341,7 +352,7 @@ qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
     return qeq_fail(QEQ_ERROR_SIZE_OVERFLOW, "%s: the packed weights of n %zu x k %zu overflow", fn,
                     group_n, k);
   }
-  const int dynamic_onednn = config->dynamic && config->engine == QEQ_GEMM_ENGINE_ONEDNN;
+  const int dynamic_onednn = config->dynamic && config->quant.engine == QEQ_GEMM_ENGINE_ONEDNN;
   int32_t* columns = malloc(n * 4 * sizeof(int32_t));
   float* dynamic_columns = dynamic_onednn ? malloc(2 * n * sizeof(float)) : NULL;
   if (columns == NULL || (dynamic_onednn && !dynamic_columns)) {
@@ -352,14 +363,14 @@ qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
   int32_t* bias_q = columns + n;
   float* bias_f = (float*)(columns + 2 * n);
   float* multiplier = (float*)(columns + 3 * n);
-  const int is_signed = config->input_dtype == QEQ_DTYPE_QINT8;
-  const int32_t a_zero_point = config->input_zero_point + (is_signed ? 128 : 0);
+  const int is_signed = config->quant.input_dtype == QEQ_DTYPE_QINT8;
+  const int32_t a_zero_point = config->quant.input_zero_point + (is_signed ? 128 : 0);
   status = column_constants(fn, config, w_zp, bias_q, bias_f, multiplier);
   if (status == QEQ_OK) {
     status = check_accumulator_range(fn, k_name, config, a_zero_point, bias_q);
   }
   int32_t lo = 0, hi = 0;
-  if (status == QEQ_OK && config->output == QEQ_GEMM_OUTPUT_QUANTIZED) {
+  if (status == QEQ_OK && config->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED) {
     output_bounds(config, &lo, &hi);
   }
   for (size_t i = 0; status == QEQ_OK && i < groups; i++) {

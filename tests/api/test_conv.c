@@ -13,7 +13,7 @@
 #include "tests/support/test-support.h"
 
 static size_t element_bytes(const qeq_conv_config* c) {
-  return c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  return c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
 }
 
 /* Creates, runs under the current dispatch and compares with the reference byte for byte
@@ -46,7 +46,7 @@ static void check_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t 
         what, qeq_conv_kernel_name(conv), bad, spare, batch, h, w, c->input_channels,
         c->output_channels, c->groups, c->kernel_height, c->kernel_width, c->stride_height,
         c->stride_width, c->padding_height, c->padding_width, c->dilation_height, c->dilation_width,
-        (int)c->output, (int)c->engine, (int)c->input_dtype);
+        (int)c->quant.output, (int)c->quant.engine, (int)c->quant.input_dtype);
   free(y), free(dense), free(want);
   qeq_conv_destroy(conv);
 }
@@ -91,7 +91,7 @@ static void make_random_conv(test_rng* rng, int shape_kind, random_conv* rc) {
   for (size_t i = 0; i < wcount; i++) rc->weights[i] = (int8_t)(rng_below(rng, 256) - 128);
   c.weights = rc->weights;
   const size_t o = c.output_channels;
-  c.weight_qparam_count = rng_below(rng, 2) ? o : 1;
+  c.quant.weight_qparam_count = rng_below(rng, 2) ? o : 1;
   rc->scales = malloc(o * sizeof(float));
   rc->zps = malloc(o * sizeof(int32_t));
   rc->bias = malloc(o * sizeof(float));
@@ -101,24 +101,26 @@ static void make_random_conv(test_rng* rng, int shape_kind, random_conv* rc) {
     rc->zps[j] = (int32_t)rng_below(rng, 21) - 10;
     rc->bias[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 512.0f;
   }
-  c.weight_scales = rc->scales;
-  c.weight_zero_points = rng_below(rng, 3) == 0 ? rc->zps : NULL;
-  c.bias = rng_below(rng, 4) ? rc->bias : NULL;
-  c.input_dtype = rng_below(rng, 4) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-  c.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
+  c.quant.weight_scales = rc->scales;
+  c.quant.weight_zero_points = rng_below(rng, 3) == 0 ? rc->zps : NULL;
+  c.quant.bias = rng_below(rng, 4) ? rc->bias : NULL;
+  c.quant.input_dtype = rng_below(rng, 4) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.quant.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
   const int32_t zp = (int32_t)pick(rng, zero_points, 4);
-  c.input_zero_point = c.input_dtype == QEQ_DTYPE_QINT8 ? zp - 128 : zp;
-  c.output =
+  c.quant.input_zero_point = c.quant.input_dtype == QEQ_DTYPE_QINT8 ? zp - 128 : zp;
+  c.quant.output =
       rng_below(rng, 5) == 0 ? (qeq_gemm_output)(1 + rng_below(rng, 2)) : QEQ_GEMM_OUTPUT_QUANTIZED;
-  c.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.quant.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
   const size_t k = cg * c.kernel_height * c.kernel_width;
-  c.output_scale = (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
-  c.output_zero_point =
-      (c.output_dtype == QEQ_DTYPE_QINT8 ? -128 : 0) + (int32_t)rng_below(rng, 256);
-  c.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
-  if (c.output == QEQ_GEMM_OUTPUT_INT32) c.clamp = QEQ_GEMM_CLAMP_NONE; /* refused there */
-  c.clamp_min = -1.5f, c.clamp_max = 2.25f;
-  c.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  c.quant.output_scale =
+      (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
+  c.quant.output_zero_point =
+      (c.quant.output_dtype == QEQ_DTYPE_QINT8 ? -128 : 0) + (int32_t)rng_below(rng, 256);
+  c.quant.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
+  if (c.quant.output == QEQ_GEMM_OUTPUT_INT32)
+    c.quant.clamp = QEQ_GEMM_CLAMP_NONE; /* refused there */
+  c.quant.clamp_min = -1.5f, c.quant.clamp_max = 2.25f;
+  c.quant.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
   rc->c = c;
   const size_t count = rc->batch * rc->h * rc->w * c.input_channels;
   rc->x = malloc(count);
@@ -173,15 +175,15 @@ static void test_indirect_path_every_cap(void** state) {
       c->output_channels = (5 + rng_below(&rng, 40)) * c->groups;
       c->kernel_height = c->kernel_width = 3;
       c->padding_height = c->padding_width = 1;
-      c->weight_qparam_count = 1;
-      c->input_dtype = variant == 2 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-      c->input_zero_point = variant == 2 ? 5 : 133;
-      c->weight_zero_points = variant == 3 ? rc.zps : NULL;
+      c->quant.weight_qparam_count = 1;
+      c->quant.input_dtype = variant == 2 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+      c->quant.input_zero_point = variant == 2 ? 5 : 133;
+      c->quant.weight_zero_points = variant == 3 ? rc.zps : NULL;
       rc.zps[0] = variant == 3 ? 3 : rc.zps[0];
       free(rc.weights), free(rc.x), free(rc.bias);
       rc.bias = malloc(c->output_channels * sizeof(float));
       for (size_t j = 0; j < c->output_channels; j++) rc.bias[j] = (float)j / 64.0f - 0.25f;
-      c->bias = rc.bias;
+      c->quant.bias = rc.bias;
       const size_t wcount = c->output_channels * group_channels[ci] * 9;
       rc.weights = malloc(wcount);
       for (size_t i = 0; i < wcount; i++) rc.weights[i] = (int8_t)(rng_below(&rng, 256) - 128);
@@ -298,7 +300,7 @@ static void test_changing_shapes(void** state) {
   random_conv rc;
   make_random_conv(&rng, 0, &rc);
   rc.c.padding_height = rc.c.padding_width = 1;
-  rc.c.output = QEQ_GEMM_OUTPUT_QUANTIZED;
+  rc.c.quant.output = QEQ_GEMM_OUTPUT_QUANTIZED;
   qeq_conv* conv;
   CHECK(qeq_conv_create(&rc.c, &conv) == QEQ_OK, "%s", qeq_last_error());
   enum { SHAPES = 3 };
@@ -341,15 +343,15 @@ static void test_changing_shapes(void** state) {
 static void run_one_channel(const qeq_conv_config* dw, size_t batch, size_t h, size_t w,
                             const uint8_t* x, size_t c, uint8_t* y) {
   const size_t taps = dw->kernel_height * dw->kernel_width;
-  const int per_channel = dw->weight_qparam_count != 1;
+  const int per_channel = dw->quant.weight_qparam_count != 1;
   qeq_conv_config one = *dw;
   one.input_channels = one.output_channels = one.groups = 1;
   one.weights = dw->weights + c * taps;
-  one.weight_qparam_count = 1;
-  one.weight_scales = dw->weight_scales + (per_channel ? c : 0);
-  one.weight_zero_points =
-      dw->weight_zero_points ? dw->weight_zero_points + (per_channel ? c : 0) : NULL;
-  one.bias = dw->bias ? dw->bias + c : NULL;
+  one.quant.weight_qparam_count = 1;
+  one.quant.weight_scales = dw->quant.weight_scales + (per_channel ? c : 0);
+  one.quant.weight_zero_points =
+      dw->quant.weight_zero_points ? dw->quant.weight_zero_points + (per_channel ? c : 0) : NULL;
+  one.quant.bias = dw->quant.bias ? dw->quant.bias + c : NULL;
   qeq_conv* conv = NULL;
   CHECK(qeq_conv_create(&one, &conv) == QEQ_OK, "one channel: %s", qeq_last_error());
   CHECK(strstr(qeq_conv_kernel_name(conv), "qu8s8_gemm") != NULL, "%s", qeq_conv_kernel_name(conv));
@@ -411,7 +413,7 @@ static void test_depthwise_multiplier_uses_gemm(void** state) {
   qeq_conv_config c = qeq_conv_config_default();
   c.input_channels = 4, c.output_channels = 8, c.groups = 4;
   c.kernel_height = c.kernel_width = 3;
-  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f;
+  c.weights = w, c.quant.weight_scales = &s, c.quant.output_scale = 0.05f;
   qeq_conv* conv;
   CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
   CHECK(strstr(qeq_conv_kernel_name(conv), "qu8s8_gemm") != NULL, "%s", qeq_conv_kernel_name(conv));
@@ -444,7 +446,7 @@ static void test_cap_change_after_packing(void** state) {
   qeq_conv_config c = qeq_conv_config_default();
   c.input_channels = 1, c.output_channels = 2, c.kernel_height = c.kernel_width = 3;
   c.padding_height = c.padding_width = 1;
-  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f;
+  c.weights = w, c.quant.weight_scales = &s, c.quant.output_scale = 0.05f;
   qeq_conv* conv;
   CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
   const uint8_t x[4] = {10, 20, 30, 40};
@@ -494,51 +496,51 @@ static void bad_overflow(qeq_conv_config* c) {
   c->kernel_height = SIZE_MAX / 2;
 }
 static void bad_count(qeq_conv_config* c) {
-  c->weight_qparam_count = 3;
+  c->quant.weight_qparam_count = 3;
 }
 static void bad_scale(qeq_conv_config* c) {
   static const float s[4] = {0.02f, 0.02f, 0.02f, NAN};
-  c->weight_qparam_count = 4;
-  c->weight_scales = s;
+  c->quant.weight_qparam_count = 4;
+  c->quant.weight_scales = s;
 }
 static void bad_wzp(qeq_conv_config* c) {
   static const int32_t z[1] = {-129};
-  c->weight_zero_points = z;
+  c->quant.weight_zero_points = z;
 }
 static void bad_bias(qeq_conv_config* c) {
   static const float b[4] = {0.0f, 0.0f, 0.0f, INFINITY};
-  c->bias = b;
+  c->quant.bias = b;
 }
 static void bad_qnnpack_bias(qeq_conv_config* c) {
   static const float b[4] = {0.0f, 0.0f, 1e30f, 0.0f};
-  c->bias = b;
-  c->engine = QEQ_GEMM_ENGINE_QNNPACK;
+  c->quant.bias = b;
+  c->quant.engine = QEQ_GEMM_ENGINE_QNNPACK;
 }
 static void bad_input_zp(qeq_conv_config* c) {
-  c->input_zero_point = -1;
+  c->quant.input_zero_point = -1;
 }
 static void bad_output_scale(qeq_conv_config* c) {
-  c->output_scale = 0.0f;
+  c->quant.output_scale = 0.0f;
 }
 static void bad_clamp(qeq_conv_config* c) {
-  c->clamp = QEQ_GEMM_CLAMP_RANGE;
-  c->clamp_min = 1.0f, c->clamp_max = -1.0f;
+  c->quant.clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->quant.clamp_min = 1.0f, c->quant.clamp_max = -1.0f;
 }
 static void bad_engine(qeq_conv_config* c) {
-  c->engine = (qeq_gemm_engine)9;
+  c->quant.engine = (qeq_gemm_engine)9;
 }
 static void bad_huge_k(qeq_conv_config* c) {
   c->input_channels = 8000, c->groups = 1; /* 8000 x 3 x 3 = 72000 > 65793 */
 }
 static void bad_subnormal_scale(qeq_conv_config* c) {
   static const float s[4] = {0.02f, 0.02f, 0.02f, 1e-40f}; /* 1 / s is inf */
-  c->weight_qparam_count = 4;
-  c->weight_scales = s;
-  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->quant.weight_qparam_count = 4;
+  c->quant.weight_scales = s;
+  c->quant.output = QEQ_GEMM_OUTPUT_FLOAT;
 }
 static void bad_int32_clamp(qeq_conv_config* c) {
-  c->output = QEQ_GEMM_OUTPUT_INT32;
-  c->clamp = QEQ_GEMM_CLAMP_RELU6;
+  c->quant.output = QEQ_GEMM_OUTPUT_INT32;
+  c->quant.clamp = QEQ_GEMM_CLAMP_RELU6;
 }
 
 /* A valid config (4 -> 4 channels, 2 groups, 3x3) broken by `mutate`: refused with `status`,
@@ -550,8 +552,8 @@ static void expect_config_refused(size_t i, conv_mutator mutate, qeq_status stat
   qeq_conv_config c = qeq_conv_config_default();
   c.input_channels = 4, c.output_channels = 4, c.groups = 2;
   c.kernel_height = c.kernel_width = 3;
-  c.weights = w, c.weight_scales = &scale;
-  c.output_scale = 0.1f;
+  c.weights = w, c.quant.weight_scales = &scale;
+  c.quant.output_scale = 0.1f;
   mutate(&c);
   qeq_conv* conv = (qeq_conv*)&c; /* must stay untouched on failure */
   const qeq_status got = qeq_conv_create(&c, &conv);
@@ -579,15 +581,15 @@ static void test_bad_configs(void** state) {
       {bad_dilation, QEQ_ERROR_INVALID_ARGUMENT, "config->dilation_width"},
       {bad_weights, QEQ_ERROR_INVALID_ARGUMENT, "config->weights"},
       {bad_overflow, QEQ_ERROR_SIZE_OVERFLOW, "overflow"},
-      {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->weight_qparam_count"},
-      {bad_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[3]"},
-      {bad_wzp, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_zero_points[0]"},
-      {bad_bias, QEQ_ERROR_NON_FINITE, "config->bias[3]"},
-      {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->bias[2]"},
-      {bad_input_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->input_zero_point"},
-      {bad_output_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->output_scale"},
-      {bad_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp_min"},
-      {bad_engine, QEQ_ERROR_INVALID_ARGUMENT, "config->engine"},
+      {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->quant.weight_qparam_count"},
+      {bad_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.weight_scales[3]"},
+      {bad_wzp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.weight_zero_points[0]"},
+      {bad_bias, QEQ_ERROR_NON_FINITE, "config->quant.bias[3]"},
+      {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.bias[2]"},
+      {bad_input_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.input_zero_point"},
+      {bad_output_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.output_scale"},
+      {bad_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp_min"},
+      {bad_engine, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.engine"},
       {bad_huge_k, QEQ_ERROR_UNSUPPORTED, "kernel_height x kernel_width x input_channels"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -601,12 +603,12 @@ static void test_bad_configs(void** state) {
 static void test_subnormal_scale(void** state) {
   (void)state;
   expect_config_refused(0, bad_subnormal_scale, QEQ_ERROR_INVALID_ARGUMENT,
-                        "config->weight_scales[3]");
+                        "config->quant.weight_scales[3]");
 }
 
 static void test_int32_clamp(void** state) {
   (void)state;
-  expect_config_refused(0, bad_int32_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
+  expect_config_refused(0, bad_int32_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp");
 }
 
 static void test_bad_runs(void** state) {
@@ -617,7 +619,7 @@ static void test_bad_runs(void** state) {
   qeq_conv_config c = qeq_conv_config_default();
   c.input_channels = 4, c.output_channels = 4, c.groups = 2;
   c.kernel_height = c.kernel_width = 3, c.stride_height = 2;
-  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f;
+  c.weights = w, c.quant.weight_scales = &s, c.quant.output_scale = 0.05f;
   qeq_conv* conv;
   CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
   uint8_t x[5 * 5 * 4] = {0}, y[64], buf[256];
@@ -682,7 +684,7 @@ static qeq_conv* padded_conv(qeq_gemm_output output) {
   qeq_conv_config c = qeq_conv_config_default();
   c.input_channels = 2, c.output_channels = 2;
   c.kernel_height = c.kernel_width = 3, c.padding_height = c.padding_width = 1;
-  c.weights = w, c.weight_scales = &s, c.output_scale = 0.05f, c.output = output;
+  c.weights = w, c.quant.weight_scales = &s, c.quant.output_scale = 0.05f, c.quant.output = output;
   qeq_conv* conv = NULL;
   CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
   return conv;
@@ -791,14 +793,14 @@ static void run_golden_case(const golden_case* gc, size_t* outputs) {
   ints_of(gc, "w_zp", w_zp, qc);
   const int has_bias = golden_int(gc, "has_bias") != 0;
   if (has_bias) golden_floats(gc, "bias", bias, o);
-  c.weights = weights, c.weight_qparam_count = qc, c.weight_scales = w_scale;
-  c.weight_zero_points = w_zp, c.bias = has_bias ? bias : NULL;
-  golden_floats(gc, "x_scale", &c.input_scale, 1);
-  c.input_zero_point = (int32_t)golden_int(gc, "x_zp");
-  golden_floats(gc, "y_scale", &c.output_scale, 1);
-  c.output_zero_point = (int32_t)golden_int(gc, "y_zp");
-  c.clamp = golden_int(gc, "relu") ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
-  c.engine = golden_int(gc, "engine") ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  c.weights = weights, c.quant.weight_qparam_count = qc, c.quant.weight_scales = w_scale;
+  c.quant.weight_zero_points = w_zp, c.quant.bias = has_bias ? bias : NULL;
+  golden_floats(gc, "x_scale", &c.quant.input_scale, 1);
+  c.quant.input_zero_point = (int32_t)golden_int(gc, "x_zp");
+  golden_floats(gc, "y_scale", &c.quant.output_scale, 1);
+  c.quant.output_zero_point = (int32_t)golden_int(gc, "y_zp");
+  c.quant.clamp = golden_int(gc, "relu") ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
+  c.quant.engine = golden_int(gc, "engine") ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
   qeq_isa isas[QEQ_ISA_COUNT];
   const size_t n_isas = detected_isas(isas);
   for (size_t t = 0; t < n_isas; t++) {

@@ -20,16 +20,16 @@ static int32_t dtype_min(qeq_dtype d) {
 /* y for row/column (r, j): the exact sum here, the output by ref_gemm_store. */
 static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x, size_t x_stride,
                            uint8_t* y, size_t y_stride) {
-  const int x_signed = c->input_dtype == QEQ_DTYPE_QINT8;
+  const int x_signed = c->quant.input_dtype == QEQ_DTYPE_QINT8;
   const size_t wstride = c->weight_stride_bytes ? c->weight_stride_bytes : c->k;
   for (size_t r = 0; r < m; r++) {
     for (size_t j = 0; j < c->n; j++) {
-      const size_t q = c->weight_qparam_count == 1 ? 0 : j;
-      const int32_t zw = c->weight_zero_points ? c->weight_zero_points[q] : 0;
+      const size_t q = c->quant.weight_qparam_count == 1 ? 0 : j;
+      const int32_t zw = c->quant.weight_zero_points ? c->quant.weight_zero_points[q] : 0;
       int64_t acc = 0;
       for (size_t i = 0; i < c->k; i++) {
         const int32_t xv = x_signed ? (int8_t)x[r * x_stride + i] : x[r * x_stride + i];
-        acc += (int64_t)(xv - c->input_zero_point) * (c->weights[j * wstride + i] - zw);
+        acc += (int64_t)(xv - c->quant.input_zero_point) * (c->weights[j * wstride + i] - zw);
       }
       ref_gemm_store(c, j, acc, y + r * y_stride);
     }
@@ -37,7 +37,7 @@ static void reference_gemm(const qeq_gemm_config* c, size_t m, const uint8_t* x,
 }
 
 static size_t output_bytes(const qeq_gemm_config* c) {
-  return c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  return c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
 }
 
 /* Creates, runs under the current dispatch and compares with the reference byte for byte. */
@@ -76,10 +76,10 @@ static void test_spec_vector(void** state) {
     CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
     for (int engine = 0; engine < 2; engine++) {
       qeq_gemm_config c = qeq_gemm_config_default();
-      c.n = 2, c.k = 4, c.weights = w, c.weight_scales = &s_w, c.bias = bias;
-      c.input_scale = 1.0f / 64, c.input_zero_point = 32;
-      c.output_scale = 1.0f / 32, c.output_zero_point = 10;
-      c.engine = engine ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+      c.n = 2, c.k = 4, c.weights = w, c.quant.weight_scales = &s_w, c.quant.bias = bias;
+      c.quant.input_scale = 1.0f / 64, c.quant.input_zero_point = 32;
+      c.quant.output_scale = 1.0f / 32, c.quant.output_zero_point = 10;
+      c.quant.engine = engine ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
       qeq_gemm* g;
       CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
       uint8_t y[2] = {0, 0};
@@ -112,7 +112,7 @@ static void make_random_config(test_rng* rng, size_t n, size_t k, random_config*
   for (size_t i = 0; i < n * c.weight_stride_bytes; i++)
     rc->w[i] = (int8_t)(rng_below(rng, 256) - 128);
   c.weights = rc->w;
-  c.weight_qparam_count = rng_below(rng, 2) ? n : 1;
+  c.quant.weight_qparam_count = rng_below(rng, 2) ? n : 1;
   rc->scales = malloc(n * sizeof(float));
   rc->zps = malloc(n * sizeof(int32_t));
   rc->bias = malloc(n * sizeof(float));
@@ -122,21 +122,23 @@ static void make_random_config(test_rng* rng, size_t n, size_t k, random_config*
     rc->zps[j] = (int32_t)rng_below(rng, 21) - 10;
     rc->bias[j] = ((float)rng_below(rng, 2001) - 1000.0f) / 512.0f;
   }
-  c.weight_scales = rc->scales;
-  c.weight_zero_points = rng_below(rng, 2) ? rc->zps : NULL;
-  c.bias = rng_below(rng, 4) ? rc->bias : NULL;
-  c.input_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-  c.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
-  c.input_zero_point = dtype_min(c.input_dtype) + (int32_t)rng_below(rng, 256);
-  c.output =
+  c.quant.weight_scales = rc->scales;
+  c.quant.weight_zero_points = rng_below(rng, 2) ? rc->zps : NULL;
+  c.quant.bias = rng_below(rng, 4) ? rc->bias : NULL;
+  c.quant.input_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.quant.input_scale = ldexpf(1.0f, -6) * (1.0f + (float)rng_below(rng, 100) / 100.0f);
+  c.quant.input_zero_point = dtype_min(c.quant.input_dtype) + (int32_t)rng_below(rng, 256);
+  c.quant.output =
       rng_below(rng, 5) == 0 ? (qeq_gemm_output)(1 + rng_below(rng, 2)) : QEQ_GEMM_OUTPUT_QUANTIZED;
-  c.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-  c.output_scale = (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
-  c.output_zero_point = dtype_min(c.output_dtype) + (int32_t)rng_below(rng, 256);
-  c.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
-  if (c.output == QEQ_GEMM_OUTPUT_INT32) c.clamp = QEQ_GEMM_CLAMP_NONE; /* refused there */
-  c.clamp_min = -1.5f, c.clamp_max = 2.25f;
-  c.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  c.quant.output_dtype = rng_below(rng, 3) == 0 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+  c.quant.output_scale =
+      (float)sqrt((double)k) * 0.02f * (1.0f + (float)rng_below(rng, 100) / 50.0f);
+  c.quant.output_zero_point = dtype_min(c.quant.output_dtype) + (int32_t)rng_below(rng, 256);
+  c.quant.clamp = (qeq_gemm_clamp)rng_below(rng, 4);
+  if (c.quant.output == QEQ_GEMM_OUTPUT_INT32)
+    c.quant.clamp = QEQ_GEMM_CLAMP_NONE; /* refused there */
+  c.quant.clamp_min = -1.5f, c.quant.clamp_max = 2.25f;
+  c.quant.engine = rng_below(rng, 2) ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
   rc->c = c;
 }
 
@@ -200,13 +202,13 @@ static void test_static_float_output_clamps(void** state) {
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     random_config rc;
     make_random_config(&rng, shapes[s][1], shapes[s][2], &rc);
-    rc.c.output = QEQ_GEMM_OUTPUT_FLOAT;
-    rc.c.bias = rc.bias; /* both signs of output */
+    rc.c.quant.output = QEQ_GEMM_OUTPUT_FLOAT;
+    rc.c.quant.bias = rc.bias; /* both signs of output */
     const size_t m = shapes[s][0];
     uint8_t* x = malloc(m * rc.c.k);
     for (size_t i = 0; i < m * rc.c.k; i++) x[i] = (uint8_t)rng_below(&rng, 256);
     for (size_t c = 0; c < 4; c++) {
-      rc.c.clamp = all_clamps[c];
+      rc.c.quant.clamp = all_clamps[c];
       for (size_t t = 0; t < n_isas; t++) {
         CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
         check_against_reference(&rc.c, m, x, rc.c.k, NULL, qeq_isa_name(isas[t]));
@@ -243,28 +245,31 @@ static void test_dynamic_float_output_clamps(void** state) {
   size_t changed = 0;
   for (int engine = 0; engine < 2; engine++) {
     qeq_gemm_config c = qeq_gemm_config_default();
-    c.n = n, c.k = k, c.weights = w, c.weight_qparam_count = n, c.weight_scales = scales;
-    c.bias = bias, c.dynamic = 1, c.output = QEQ_GEMM_OUTPUT_FLOAT;
-    c.engine = engine ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
-    c.clamp_min = -0.75f, c.clamp_max = 1.25f;
+    c.n = n, c.k = k, c.weights = w, c.quant.weight_qparam_count = n,
+    c.quant.weight_scales = scales;
+    c.quant.bias = bias, c.dynamic = 1, c.quant.output = QEQ_GEMM_OUTPUT_FLOAT;
+    c.quant.engine = engine ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+    c.quant.clamp_min = -0.75f, c.quant.clamp_max = 1.25f;
     for (size_t t = 0; t < n_isas; t++) {
       CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
       qeq_gemm* g;
-      c.clamp = QEQ_GEMM_CLAMP_NONE;
+      c.quant.clamp = QEQ_GEMM_CLAMP_NONE;
       CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
       CHECK(qeq_gemm_run_dynamic(g, m, x, k * 4, plain, n * 4, NULL, NULL, NULL) == QEQ_OK, "%s",
             qeq_last_error());
       qeq_gemm_destroy(g);
       for (size_t ci = 1; ci < 4; ci++) {
-        c.clamp = all_clamps[ci];
+        c.quant.clamp = all_clamps[ci];
         CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
         CHECK(qeq_gemm_run_dynamic(g, m, x, k * 4, clamped, n * 4, NULL, NULL, NULL) == QEQ_OK,
               "%s", qeq_last_error());
         for (size_t i = 0; i < m * n; i++) {
-          const float want = clamp_float(plain[i], c.clamp, c.clamp_min, c.clamp_max);
+          const float want =
+              clamp_float(plain[i], c.quant.clamp, c.quant.clamp_min, c.quant.clamp_max);
           changed += !same_bits(want, plain[i]);
           CHECK(same_bits(clamped[i], want), "%s engine %d clamp %d [%zu]: %a, want %a",
-                qeq_gemm_kernel_name(g), engine, (int)c.clamp, i, (double)clamped[i], (double)want);
+                qeq_gemm_kernel_name(g), engine, (int)c.quant.clamp, i, (double)clamped[i],
+                (double)want);
         }
         qeq_gemm_destroy(g);
       }
@@ -291,19 +296,20 @@ static void test_float_clamp_special_values(void** state) {
       for (size_t ci = 0; ci < 4; ci++) {
         const float s = big ? 1e30f : 1e-30f;
         qeq_gemm_config c = qeq_gemm_config_default();
-        c.n = 3, c.k = 1, c.weights = w, c.weight_scales = &s, c.bias = bias;
-        c.input_scale = s, c.output = QEQ_GEMM_OUTPUT_FLOAT;
-        c.clamp = all_clamps[ci], c.clamp_min = -2.0f, c.clamp_max = 3.0f;
+        c.n = 3, c.k = 1, c.weights = w, c.quant.weight_scales = &s, c.quant.bias = bias;
+        c.quant.input_scale = s, c.quant.output = QEQ_GEMM_OUTPUT_FLOAT;
+        c.quant.clamp = all_clamps[ci], c.quant.clamp_min = -2.0f, c.quant.clamp_max = 3.0f;
         qeq_gemm* g;
         CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
         float y[3];
         CHECK(qeq_gemm_run(g, 1, x, 1, y, sizeof y, NULL) == QEQ_OK, "%s", qeq_last_error());
         const float plain[3] = {big ? INFINITY : 0.0f, big ? -INFINITY : -0.0f, big ? NAN : 0.0f};
         for (size_t j = 0; j < 3; j++) {
-          const float want = clamp_float(plain[j], c.clamp, c.clamp_min, c.clamp_max);
+          const float want =
+              clamp_float(plain[j], c.quant.clamp, c.quant.clamp_min, c.quant.clamp_max);
           CHECK(isnan(want) ? isnan(y[j]) : same_bits(y[j], want),
                 "%s, s %g, clamp %d: y[%zu] = %a, want %a", qeq_gemm_kernel_name(g), (double)s,
-                (int)c.clamp, j, (double)y[j], (double)want);
+                (int)c.quant.clamp, j, (double)y[j], (double)want);
         }
         qeq_gemm_destroy(g);
       }
@@ -343,8 +349,8 @@ static void test_cap_change_after_packing(void** state) {
   const int8_t w[6] = {1, -2, 3, -4, 5, -6};
   const float s = 0.01f;
   qeq_gemm_config c = qeq_gemm_config_default();
-  c.n = 2, c.k = 3, c.weights = w, c.weight_scales = &s;
-  c.output_scale = 0.05f;
+  c.n = 2, c.k = 3, c.weights = w, c.quant.weight_scales = &s;
+  c.quant.output_scale = 0.05f;
   qeq_gemm* g;
   CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
   const uint8_t x[3] = {10, 20, 30};
@@ -378,102 +384,102 @@ static void bad_stride(qeq_gemm_config* c) {
   c->weight_stride_bytes = 1;
 }
 static void bad_count(qeq_gemm_config* c) {
-  c->weight_qparam_count = 3;
+  c->quant.weight_qparam_count = 3;
 }
 static void bad_scale_nan(qeq_gemm_config* c) {
   static const float s[2] = {NAN, 1.0f};
-  c->weight_scales = s;
+  c->quant.weight_scales = s;
 }
 static void bad_scale_zero(qeq_gemm_config* c) {
   static const float s[2] = {0.0f, 1.0f};
-  c->weight_scales = s;
+  c->quant.weight_scales = s;
 }
 static void bad_wzp(qeq_gemm_config* c) {
   static const int32_t z[2] = {128, 0};
-  c->weight_zero_points = z;
+  c->quant.weight_zero_points = z;
 }
 static void bad_bias(qeq_gemm_config* c) {
   static const float b[2] = {INFINITY, 0.0f};
-  c->bias = b;
+  c->quant.bias = b;
 }
 static void bad_input_dtype(qeq_gemm_config* c) {
-  c->input_dtype = QEQ_DTYPE_QINT32;
+  c->quant.input_dtype = QEQ_DTYPE_QINT32;
 }
 static void bad_input_scale(qeq_gemm_config* c) {
-  c->input_scale = -1.0f;
+  c->quant.input_scale = -1.0f;
 }
 static void bad_input_zp(qeq_gemm_config* c) {
-  c->input_zero_point = 256;
+  c->quant.input_zero_point = 256;
 }
 static void bad_output_zp(qeq_gemm_config* c) {
-  c->output_dtype = QEQ_DTYPE_QINT8;
-  c->output_zero_point = 200;
+  c->quant.output_dtype = QEQ_DTYPE_QINT8;
+  c->quant.output_zero_point = 200;
 }
 static void bad_output_scale(qeq_gemm_config* c) {
-  c->output_scale = INFINITY;
+  c->quant.output_scale = INFINITY;
 }
 static void bad_multiplier(qeq_gemm_config* c) {
   static const float s[2] = {1e-30f, 1e-30f};
-  c->weight_scales = s; /* s_w * s_x underflows to 0 */
-  c->input_scale = 1e-20f;
+  c->quant.weight_scales = s; /* s_w * s_x underflows to 0 */
+  c->quant.input_scale = 1e-20f;
 }
 static void bad_clamp(qeq_gemm_config* c) {
-  c->clamp = QEQ_GEMM_CLAMP_RANGE;
-  c->clamp_min = 2.0f, c->clamp_max = 1.0f;
+  c->quant.clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->quant.clamp_min = 2.0f, c->quant.clamp_max = 1.0f;
 }
 static void bad_clamp_kind(qeq_gemm_config* c) {
-  c->clamp = (qeq_gemm_clamp)9;
+  c->quant.clamp = (qeq_gemm_clamp)9;
 }
 static void bad_engine(qeq_gemm_config* c) {
-  c->engine = (qeq_gemm_engine)5;
+  c->quant.engine = (qeq_gemm_engine)5;
 }
 static void bad_output(qeq_gemm_config* c) {
-  c->output = (qeq_gemm_output)7;
+  c->quant.output = (qeq_gemm_output)7;
 }
 static void bad_dynamic(qeq_gemm_config* c) {
   c->dynamic = 1;
 }
 static void bad_huge_k(qeq_gemm_config* c) {
-  c->input_zero_point = 0; /* |x - zx| up to 255, |w| up to 128: k at most 65793 */
+  c->quant.input_zero_point = 0; /* |x - zx| up to 255, |w| up to 128: k at most 65793 */
   c->k = 70000;
   c->weight_stride_bytes = 70000;
 }
 static void bad_qnnpack_bias(qeq_gemm_config* c) {
   static const float b[2] = {1e30f, 0.0f};
-  c->bias = b;
-  c->engine = QEQ_GEMM_ENGINE_QNNPACK;
+  c->quant.bias = b;
+  c->quant.engine = QEQ_GEMM_ENGINE_QNNPACK;
 }
 static void bad_int32_relu(qeq_gemm_config* c) {
-  c->output = QEQ_GEMM_OUTPUT_INT32;
-  c->clamp = QEQ_GEMM_CLAMP_RELU;
+  c->quant.output = QEQ_GEMM_OUTPUT_INT32;
+  c->quant.clamp = QEQ_GEMM_CLAMP_RELU;
 }
 static void bad_int32_range(qeq_gemm_config* c) {
-  c->output = QEQ_GEMM_OUTPUT_INT32;
-  c->clamp = QEQ_GEMM_CLAMP_RANGE;
-  c->clamp_min = -1.0f, c->clamp_max = 1.0f;
+  c->quant.output = QEQ_GEMM_OUTPUT_INT32;
+  c->quant.clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->quant.clamp_min = -1.0f, c->quant.clamp_max = 1.0f;
 }
 static void bad_float_clamp_kind(qeq_gemm_config* c) {
-  c->output = QEQ_GEMM_OUTPUT_FLOAT;
-  c->clamp = (qeq_gemm_clamp)9;
+  c->quant.output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->quant.clamp = (qeq_gemm_clamp)9;
 }
 static void bad_float_clamp_range(qeq_gemm_config* c) {
-  c->output = QEQ_GEMM_OUTPUT_FLOAT;
-  c->clamp = QEQ_GEMM_CLAMP_RANGE;
-  c->clamp_min = NAN, c->clamp_max = 1.0f;
+  c->quant.output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->quant.clamp = QEQ_GEMM_CLAMP_RANGE;
+  c->quant.clamp_min = NAN, c->quant.clamp_max = 1.0f;
 }
 /* Scales whose reciprocal is inf (1e-40 is subnormal): refused as quantize_f32 refuses them,
  * also where the float output never takes the reciprocal. */
 static void bad_subnormal_weight_scale(qeq_gemm_config* c) {
   static const float s[2] = {1e-40f, 0.02f};
-  c->weight_scales = s;
-  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->quant.weight_scales = s;
+  c->quant.output = QEQ_GEMM_OUTPUT_FLOAT;
 }
 static void bad_subnormal_input_scale(qeq_gemm_config* c) {
-  c->input_scale = 1e-40f;
-  c->output = QEQ_GEMM_OUTPUT_FLOAT;
+  c->quant.input_scale = 1e-40f;
+  c->quant.output = QEQ_GEMM_OUTPUT_FLOAT;
 }
 static void bad_subnormal_output_scale(qeq_gemm_config* c) {
-  c->output_scale = 1e-40f;
+  c->quant.output_scale = 1e-40f;
 }
 
 /* A valid config (n 2, k 3, per-channel weights) broken by `mutate`: refused with `status`, a
@@ -483,8 +489,8 @@ static void expect_config_refused(size_t i, config_mutator mutate, qeq_status st
   static int8_t w[2 * 70000];
   static const float scales[2] = {0.02f, 0.03f};
   qeq_gemm_config c = qeq_gemm_config_default();
-  c.n = 2, c.k = 3, c.weights = w, c.weight_qparam_count = 2, c.weight_scales = scales;
-  c.input_zero_point = 128, c.output_scale = 0.1f;
+  c.n = 2, c.k = 3, c.weights = w, c.quant.weight_qparam_count = 2, c.quant.weight_scales = scales;
+  c.quant.input_zero_point = 128, c.quant.output_scale = 0.1f;
   mutate(&c);
   qeq_gemm* sentinel = (qeq_gemm*)&c;
   qeq_gemm* g = sentinel;
@@ -508,24 +514,24 @@ static void test_bad_configs(void** state) {
       {bad_k, QEQ_ERROR_INVALID_ARGUMENT, "config->k"},
       {bad_weights, QEQ_ERROR_INVALID_ARGUMENT, "config->weights"},
       {bad_stride, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_stride_bytes"},
-      {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->weight_qparam_count"},
-      {bad_scale_nan, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[0]"},
-      {bad_scale_zero, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_scales[0]"},
-      {bad_wzp, QEQ_ERROR_INVALID_ARGUMENT, "config->weight_zero_points[0]"},
-      {bad_bias, QEQ_ERROR_NON_FINITE, "config->bias"},
-      {bad_input_dtype, QEQ_ERROR_INVALID_ARGUMENT, "config->input_dtype"},
-      {bad_input_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->input_scale"},
-      {bad_input_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->input_zero_point"},
-      {bad_output_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->output_zero_point"},
-      {bad_output_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->output_scale"},
+      {bad_count, QEQ_ERROR_SHAPE_MISMATCH, "config->quant.weight_qparam_count"},
+      {bad_scale_nan, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.weight_scales[0]"},
+      {bad_scale_zero, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.weight_scales[0]"},
+      {bad_wzp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.weight_zero_points[0]"},
+      {bad_bias, QEQ_ERROR_NON_FINITE, "config->quant.bias"},
+      {bad_input_dtype, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.input_dtype"},
+      {bad_input_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.input_scale"},
+      {bad_input_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.input_zero_point"},
+      {bad_output_zp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.output_zero_point"},
+      {bad_output_scale, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.output_scale"},
       {bad_multiplier, QEQ_ERROR_INVALID_ARGUMENT, "multiplier"},
-      {bad_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp_min"},
-      {bad_clamp_kind, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp"},
-      {bad_engine, QEQ_ERROR_INVALID_ARGUMENT, "config->engine"},
-      {bad_output, QEQ_ERROR_INVALID_ARGUMENT, "config->output"},
-      {bad_dynamic, QEQ_ERROR_UNSUPPORTED, "config->output"},
+      {bad_clamp, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp_min"},
+      {bad_clamp_kind, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp"},
+      {bad_engine, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.engine"},
+      {bad_output, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.output"},
+      {bad_dynamic, QEQ_ERROR_UNSUPPORTED, "config->quant.output"},
       {bad_huge_k, QEQ_ERROR_UNSUPPORTED, "config->k"},
-      {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->bias[0]"},
+      {bad_qnnpack_bias, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.bias[0]"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     expect_config_refused(i, cases[i].mutate, cases[i].status, cases[i].names);
@@ -537,21 +543,22 @@ static void test_bad_configs(void** state) {
  * a float output refuses a bad kind or range as the quantized output does. */
 static void test_clamp_configs(void** state) {
   (void)state;
-  expect_config_refused(0, bad_int32_relu, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
-  expect_config_refused(1, bad_int32_range, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
-  expect_config_refused(2, bad_float_clamp_kind, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp");
-  expect_config_refused(3, bad_float_clamp_range, QEQ_ERROR_INVALID_ARGUMENT, "config->clamp_min");
+  expect_config_refused(0, bad_int32_relu, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp");
+  expect_config_refused(1, bad_int32_range, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp");
+  expect_config_refused(2, bad_float_clamp_kind, QEQ_ERROR_INVALID_ARGUMENT, "config->quant.clamp");
+  expect_config_refused(3, bad_float_clamp_range, QEQ_ERROR_INVALID_ARGUMENT,
+                        "config->quant.clamp_min");
 }
 
 /* Every scale has a finite reciprocal, as qeq_quantize_f32 requires. */
 static void test_subnormal_scales(void** state) {
   (void)state;
   expect_config_refused(0, bad_subnormal_weight_scale, QEQ_ERROR_INVALID_ARGUMENT,
-                        "config->weight_scales[0]");
+                        "config->quant.weight_scales[0]");
   expect_config_refused(1, bad_subnormal_input_scale, QEQ_ERROR_INVALID_ARGUMENT,
-                        "config->input_scale");
+                        "config->quant.input_scale");
   expect_config_refused(2, bad_subnormal_output_scale, QEQ_ERROR_INVALID_ARGUMENT,
-                        "config->output_scale");
+                        "config->quant.output_scale");
 }
 
 static void test_bad_runs(void** state) {
@@ -559,7 +566,7 @@ static void test_bad_runs(void** state) {
   const int8_t w[4 * 8] = {0};
   const float s = 0.01f;
   qeq_gemm_config c = qeq_gemm_config_default();
-  c.n = 4, c.k = 8, c.weights = w, c.weight_scales = &s;
+  c.n = 4, c.k = 8, c.weights = w, c.quant.weight_scales = &s;
   qeq_gemm* g;
   CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
   uint8_t buf[64];
@@ -589,7 +596,7 @@ static void test_bad_runs(void** state) {
   qeq_gemm_destroy(g);
 
   /* Dynamic: non-finite input, a stride that is not whole floats, the static entry point. */
-  c.dynamic = 1, c.output = QEQ_GEMM_OUTPUT_FLOAT;
+  c.dynamic = 1, c.quant.output = QEQ_GEMM_OUTPUT_FLOAT;
   CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
   float xf[16] = {0}, yf[4] = {7, 7, 7, 7};
   xf[5] = NAN;
@@ -620,8 +627,8 @@ static qeq_gemm* small_gemm(qeq_gemm_output output, int dynamic, qeq_gemm_engine
   static const int8_t w[4 * 8] = {1, 2, 3};
   static const float s = 0.01f;
   qeq_gemm_config c = qeq_gemm_config_default();
-  c.n = 4, c.k = 8, c.weights = w, c.weight_scales = &s;
-  c.output = output, c.dynamic = dynamic, c.engine = engine;
+  c.n = 4, c.k = 8, c.weights = w, c.quant.weight_scales = &s;
+  c.quant.output = output, c.dynamic = dynamic, c.quant.engine = engine;
   qeq_gemm* g = NULL;
   CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
   return g;
@@ -758,19 +765,21 @@ static void run_golden_case(const golden_case* gc, size_t* cases, size_t* dynami
   if (has_bias) golden_floats(gc, "bias", bias, n);
 
   qeq_gemm_config c = qeq_gemm_config_default();
-  c.n = n, c.k = k, c.weights = w, c.weight_qparam_count = wc, c.weight_scales = w_scale;
-  c.weight_zero_points = w_zp, c.bias = has_bias ? bias : NULL;
-  c.engine = golden_int(gc, "engine") ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
+  c.n = n, c.k = k, c.weights = w, c.quant.weight_qparam_count = wc,
+  c.quant.weight_scales = w_scale;
+  c.quant.weight_zero_points = w_zp, c.quant.bias = has_bias ? bias : NULL;
+  c.quant.engine = golden_int(gc, "engine") ? QEQ_GEMM_ENGINE_QNNPACK : QEQ_GEMM_ENGINE_ONEDNN;
   qeq_isa isas[QEQ_ISA_COUNT];
   const size_t n_isas = detected_isas(isas);
   if (!dynamic) {
-    c.input_dtype = golden_int(gc, "x_dtype") ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-    c.output_dtype = c.input_dtype; /* PyTorch's qint8 Linear (via XNNPACK) outputs qint8 */
-    golden_floats(gc, "x_scale", &c.input_scale, 1);
-    c.input_zero_point = (int32_t)golden_int(gc, "x_zp");
-    golden_floats(gc, "y_scale", &c.output_scale, 1);
-    c.output_zero_point = (int32_t)golden_int(gc, "y_zp");
-    c.clamp = golden_int(gc, "relu") ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
+    c.quant.input_dtype = golden_int(gc, "x_dtype") ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+    c.quant.output_dtype =
+        c.quant.input_dtype; /* PyTorch's qint8 Linear (via XNNPACK) outputs qint8 */
+    golden_floats(gc, "x_scale", &c.quant.input_scale, 1);
+    c.quant.input_zero_point = (int32_t)golden_int(gc, "x_zp");
+    golden_floats(gc, "y_scale", &c.quant.output_scale, 1);
+    c.quant.output_zero_point = (int32_t)golden_int(gc, "y_zp");
+    c.quant.clamp = golden_int(gc, "relu") ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE;
     int32_t* xi = malloc(m * k * sizeof(int32_t));
     int32_t* yi = malloc(m * n * sizeof(int32_t));
     uint8_t* x = malloc(m * k);
@@ -785,7 +794,7 @@ static void run_golden_case(const golden_case* gc, size_t* cases, size_t* dynami
       CHECK(qeq_gemm_run(g, m, x, k, y, n, NULL) == QEQ_OK, "%s: %s", gc->name, qeq_last_error());
       size_t bad = 0, first = 0;
       for (size_t i = 0; i < m * n; i++) {
-        if ((int32_t)(c.output_dtype == QEQ_DTYPE_QINT8 ? (int8_t)y[i] : y[i]) != yi[i]) {
+        if ((int32_t)(c.quant.output_dtype == QEQ_DTYPE_QINT8 ? (int8_t)y[i] : y[i]) != yi[i]) {
           if (bad++ == 0) first = i;
         }
       }
@@ -799,7 +808,7 @@ static void run_golden_case(const golden_case* gc, size_t* cases, size_t* dynami
     free(xi), free(yi), free(x), free(y);
   } else {
     c.dynamic = 1;
-    c.output = QEQ_GEMM_OUTPUT_FLOAT;
+    c.quant.output = QEQ_GEMM_OUTPUT_FLOAT;
     c.reduce_range = (int)golden_int(gc, "reduce_range");
     float* x = malloc(m * k * sizeof(float));
     float* want = malloc(m * n * sizeof(float));

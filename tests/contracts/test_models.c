@@ -243,18 +243,18 @@ static void layer_float(const layer* l, size_t n, size_t h, size_t w, const floa
 }
 
 /* The fields qeq_gemm_config and qeq_conv_config share, from a layer and its qparams. */
-#define SET_QUANTIZED_LAYER(c, l, in, out, eng)                        \
-  do {                                                                 \
-    (c).weights = (l)->qweight;                                        \
-    (c).weight_qparam_count = (l)->scale_count;                        \
-    (c).weight_scales = (l)->weight_scales;                            \
-    (c).bias = (l)->bias;                                              \
-    (c).input_scale = (in).scale;                                      \
-    (c).input_zero_point = (in).zero_point;                            \
-    (c).output_scale = (out).scale;                                    \
-    (c).output_zero_point = (out).zero_point;                          \
-    (c).clamp = (l)->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE; \
-    (c).engine = (eng);                                                \
+#define SET_QUANTIZED_LAYER(c, l, in, out, eng)                              \
+  do {                                                                       \
+    (c).weights = (l)->qweight;                                              \
+    (c).quant.weight_qparam_count = (l)->scale_count;                        \
+    (c).quant.weight_scales = (l)->weight_scales;                            \
+    (c).quant.bias = (l)->bias;                                              \
+    (c).quant.input_scale = (in).scale;                                      \
+    (c).quant.input_zero_point = (in).zero_point;                            \
+    (c).quant.output_scale = (out).scale;                                    \
+    (c).quant.output_zero_point = (out).zero_point;                          \
+    (c).quant.clamp = (l)->relu ? QEQ_GEMM_CLAMP_RELU : QEQ_GEMM_CLAMP_NONE; \
+    (c).quant.engine = (eng);                                                \
   } while (0)
 
 /* qeq's int8 layer: NHWC uint8 in, uint8 out (rows of `out` for Linear). */

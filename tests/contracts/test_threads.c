@@ -175,10 +175,10 @@ static qeq_gemm* make_gemm(int dynamic) {
   for (size_t i = 0; i < GN * GK; i++) w[i] = (int8_t)(acc[i] >> 12);
   for (size_t n = 0; n < GN; n++) ws[n] = 0.01f + 0.001f * (float)n, bias[n] = x[n];
   qeq_gemm_config c = qeq_gemm_config_default();
-  c.n = GN, c.k = GK, c.weights = w, c.weight_qparam_count = GN, c.weight_scales = ws;
-  c.bias = bias, c.input_scale = 0.1f, c.input_zero_point = 128;
-  c.output_scale = 0.5f, c.output_zero_point = 100, c.clamp = QEQ_GEMM_CLAMP_RELU;
-  if (dynamic) c.dynamic = 1, c.output = QEQ_GEMM_OUTPUT_FLOAT;
+  c.n = GN, c.k = GK, c.weights = w, c.quant.weight_qparam_count = GN, c.quant.weight_scales = ws;
+  c.quant.bias = bias, c.quant.input_scale = 0.1f, c.quant.input_zero_point = 128;
+  c.quant.output_scale = 0.5f, c.quant.output_zero_point = 100, c.quant.clamp = QEQ_GEMM_CLAMP_RELU;
+  if (dynamic) c.dynamic = 1, c.quant.output = QEQ_GEMM_OUTPUT_FLOAT;
   qeq_gemm* g = NULL;
   MUST(qeq_gemm_create(&c, &g));
   return g;

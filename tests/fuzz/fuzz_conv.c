@@ -60,22 +60,22 @@ static const char* decode(fuzz* f, void* p) {
       c->groups && c->input_channels % c->groups == 0 ? c->input_channels / c->groups : 0;
   const size_t o = c->output_channels;
   c->weights = fuzz_buffer(f, FUZZ_U8, o * cg * c->kernel_height * c->kernel_width);
-  c->weight_qparam_count = fuzz_byte(f) % 2 ? 1 : fuzz_byte(f) % 8 ? o : fuzz_below(f, 5);
-  c->weight_scales = fuzz_buffer(f, FUZZ_SCALE, c->weight_qparam_count);
-  c->weight_zero_points =
-      fuzz_byte(f) % 2 ? NULL : fuzz_buffer(f, FUZZ_I32, c->weight_qparam_count);
-  c->bias = fuzz_byte(f) % 4 ? fuzz_buffer(f, FUZZ_F32, o) : NULL;
+  c->quant.weight_qparam_count = fuzz_byte(f) % 2 ? 1 : fuzz_byte(f) % 8 ? o : fuzz_below(f, 5);
+  c->quant.weight_scales = fuzz_buffer(f, FUZZ_SCALE, c->quant.weight_qparam_count);
+  c->quant.weight_zero_points =
+      fuzz_byte(f) % 2 ? NULL : fuzz_buffer(f, FUZZ_I32, c->quant.weight_qparam_count);
+  c->quant.bias = fuzz_byte(f) % 4 ? fuzz_buffer(f, FUZZ_F32, o) : NULL;
   const uint8_t flags = fuzz_byte(f);
-  c->input_dtype = (qeq_dtype)(flags % 3);
-  c->output = (qeq_gemm_output)(flags >> 2 & 3);
-  c->output_dtype = (qeq_dtype)(flags >> 4 & 3);
-  c->engine = (qeq_gemm_engine)(flags >> 6 & 1);
-  c->input_scale = fuzz_scale(f), c->input_zero_point = fuzz_i32(f);
-  c->output_scale = fuzz_scale(f), c->output_zero_point = fuzz_i32(f);
-  c->clamp = (qeq_gemm_clamp)fuzz_below(f, 5);
-  c->clamp_min = fuzz_f32(f), c->clamp_max = fuzz_f32(f);
+  c->quant.input_dtype = (qeq_dtype)(flags % 3);
+  c->quant.output = (qeq_gemm_output)(flags >> 2 & 3);
+  c->quant.output_dtype = (qeq_dtype)(flags >> 4 & 3);
+  c->quant.engine = (qeq_gemm_engine)(flags >> 6 & 1);
+  c->quant.input_scale = fuzz_scale(f), c->quant.input_zero_point = fuzz_i32(f);
+  c->quant.output_scale = fuzz_scale(f), c->quant.output_zero_point = fuzz_i32(f);
+  c->quant.clamp = (qeq_gemm_clamp)fuzz_below(f, 5);
+  c->quant.clamp_min = fuzz_f32(f), c->quant.clamp_max = fuzz_f32(f);
   a->batch = fuzz_below(f, 3), a->height = fuzz_below(f, 9), a->width = fuzz_below(f, 9);
-  const size_t out_elem = c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  const size_t out_elem = c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   a->input_stride = stride(f, c->input_channels, 1);
   a->output_stride = stride(f, o * out_elem, out_elem);
   const size_t in_pixel = a->input_stride > c->input_channels ? a->input_stride : c->input_channels;

@@ -62,25 +62,25 @@ static const char* decode(fuzz* f, void* p) {
   /* A weight stride of 0 means k; k - 1 must be refused. */
   c->weight_stride_bytes = fuzz_byte(f) % 4 || !c->k ? 0 : c->k + fuzz_below(f, 5) - 1;
   c->weights = fuzz_buffer(f, FUZZ_U8, extent(c->n, c->weight_stride_bytes, c->k));
-  c->weight_qparam_count = fuzz_byte(f) % 2 ? 1 : fuzz_byte(f) % 8 ? c->n : fuzz_below(f, 5);
-  c->weight_scales = fuzz_buffer(f, FUZZ_SCALE, c->weight_qparam_count);
-  c->weight_zero_points =
-      fuzz_byte(f) % 2 ? NULL : fuzz_buffer(f, FUZZ_I32, c->weight_qparam_count);
-  c->bias = fuzz_byte(f) % 4 ? fuzz_buffer(f, FUZZ_F32, c->n) : NULL;
+  c->quant.weight_qparam_count = fuzz_byte(f) % 2 ? 1 : fuzz_byte(f) % 8 ? c->n : fuzz_below(f, 5);
+  c->quant.weight_scales = fuzz_buffer(f, FUZZ_SCALE, c->quant.weight_qparam_count);
+  c->quant.weight_zero_points =
+      fuzz_byte(f) % 2 ? NULL : fuzz_buffer(f, FUZZ_I32, c->quant.weight_qparam_count);
+  c->quant.bias = fuzz_byte(f) % 4 ? fuzz_buffer(f, FUZZ_F32, c->n) : NULL;
   const uint8_t flags = fuzz_byte(f);
-  c->input_dtype = (qeq_dtype)(flags % 3);
-  c->output = (qeq_gemm_output)(flags >> 2 & 3);
-  c->output_dtype = (qeq_dtype)(flags >> 4 & 3);
-  c->engine = (qeq_gemm_engine)(flags >> 6 & 1);
+  c->quant.input_dtype = (qeq_dtype)(flags % 3);
+  c->quant.output = (qeq_gemm_output)(flags >> 2 & 3);
+  c->quant.output_dtype = (qeq_dtype)(flags >> 4 & 3);
+  c->quant.engine = (qeq_gemm_engine)(flags >> 6 & 1);
   c->dynamic = flags >> 7;
   c->reduce_range = fuzz_byte(f) & 1;
-  c->input_scale = fuzz_scale(f), c->input_zero_point = fuzz_i32(f);
-  c->output_scale = fuzz_scale(f), c->output_zero_point = fuzz_i32(f);
-  c->clamp = (qeq_gemm_clamp)fuzz_below(f, 5);
-  c->clamp_min = fuzz_f32(f), c->clamp_max = fuzz_f32(f);
+  c->quant.input_scale = fuzz_scale(f), c->quant.input_zero_point = fuzz_i32(f);
+  c->quant.output_scale = fuzz_scale(f), c->quant.output_zero_point = fuzz_i32(f);
+  c->quant.clamp = (qeq_gemm_clamp)fuzz_below(f, 5);
+  c->quant.clamp_min = fuzz_f32(f), c->quant.clamp_max = fuzz_f32(f);
   a->m = fuzz_below(f, 24);
   const size_t in_elem = c->dynamic ? 4 : 1;
-  const size_t out_elem = c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  const size_t out_elem = c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   a->input_stride_bytes = stride(f, c->k * in_elem, in_elem, a->m);
   a->output_stride_bytes = stride(f, c->n * out_elem, out_elem, a->m);
   const size_t in_bytes = extent(a->m, a->input_stride_bytes, c->k * in_elem);

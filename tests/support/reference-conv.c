@@ -8,29 +8,15 @@
 static qeq_gemm_config output_view(const qeq_conv_config* c) {
   qeq_gemm_config g = qeq_gemm_config_default();
   g.n = c->output_channels;
-  g.weight_qparam_count = c->weight_qparam_count;
-  g.weight_scales = c->weight_scales;
-  g.weight_zero_points = c->weight_zero_points;
-  g.bias = c->bias;
-  g.input_dtype = c->input_dtype;
-  g.input_scale = c->input_scale;
-  g.input_zero_point = c->input_zero_point;
-  g.output = c->output;
-  g.output_dtype = c->output_dtype;
-  g.output_scale = c->output_scale;
-  g.output_zero_point = c->output_zero_point;
-  g.clamp = c->clamp;
-  g.clamp_min = c->clamp_min;
-  g.clamp_max = c->clamp_max;
-  g.engine = c->engine;
+  g.quant = c->quant;
   return g;
 }
 
 static int64_t input_at(const qeq_conv_config* c, const uint8_t* x, size_t h, size_t w, size_t n,
                         size_t ch, ptrdiff_t iy, ptrdiff_t ix) {
-  if (iy < 0 || ix < 0 || (size_t)iy >= h || (size_t)ix >= w) return c->input_zero_point;
+  if (iy < 0 || ix < 0 || (size_t)iy >= h || (size_t)ix >= w) return c->quant.input_zero_point;
   const uint8_t v = x[((n * h + (size_t)iy) * w + (size_t)ix) * c->input_channels + ch];
-  return c->input_dtype == QEQ_DTYPE_QINT8 ? (int8_t)v : v;
+  return c->quant.input_dtype == QEQ_DTYPE_QINT8 ? (int8_t)v : v;
 }
 
 void ref_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t w, const uint8_t* x,
@@ -38,12 +24,12 @@ void ref_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t w, const 
   const qeq_gemm_config out = output_view(c);
   const size_t cg = c->input_channels / c->groups, og = c->output_channels / c->groups;
   const size_t kh = c->kernel_height, kw = c->kernel_width;
-  const size_t bytes = c->output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
+  const size_t bytes = c->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? 1 : 4;
   for (size_t n = 0; n < batch; n++) {
     for (size_t o = 0; o < c->output_channels; o++) {
       const size_t g = o / og;
-      const size_t q = c->weight_qparam_count == 1 ? 0 : o;
-      const int64_t zw = c->weight_zero_points ? c->weight_zero_points[q] : 0;
+      const size_t q = c->quant.weight_qparam_count == 1 ? 0 : o;
+      const int64_t zw = c->quant.weight_zero_points ? c->quant.weight_zero_points[q] : 0;
       for (size_t oy = 0; oy < oh; oy++) {
         for (size_t ox = 0; ox < ow; ox++) {
           int64_t acc = 0;
@@ -56,7 +42,7 @@ void ref_conv(const qeq_conv_config* c, size_t batch, size_t h, size_t w, const 
                                      (ptrdiff_t)c->padding_width;
                 const int64_t xv = input_at(c, x, h, w, n, g * cg + ci, iy, ix);
                 const int64_t wv = c->weights[((o * cg + ci) * kh + ky) * kw + kx];
-                acc += (xv - c->input_zero_point) * (wv - zw);
+                acc += (xv - c->quant.input_zero_point) * (wv - zw);
               }
             }
           }

@@ -21,23 +21,23 @@ static int32_t quantize_value(float v, float scale, int32_t zp, qeq_dtype d) {
 }
 
 void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* out) {
-  const size_t q = c->weight_qparam_count == 1 ? 0 : j;
-  const float s_w = c->weight_scales[q], s_x = c->input_scale;
-  const float b = c->bias ? c->bias[j] : 0.0f;
-  if (c->output == QEQ_GEMM_OUTPUT_INT32) {
+  const size_t q = c->quant.weight_qparam_count == 1 ? 0 : j;
+  const float s_w = c->quant.weight_scales[q], s_x = c->quant.input_scale;
+  const float b = c->quant.bias ? c->quant.bias[j] : 0.0f;
+  if (c->quant.output == QEQ_GEMM_OUTPUT_INT32) {
     const int32_t v = (int32_t)acc;
     memcpy(out + 4 * j, &v, 4);
     return;
   }
-  if (c->output == QEQ_GEMM_OUTPUT_FLOAT) {
+  if (c->quant.output == QEQ_GEMM_OUTPUT_FLOAT) {
     float v = (float)acc * (s_x * s_w) + b;
     /* the clamp's real bounds on the float value, as comparisons (NaN and -0.0 pass) */
-    const float lo = c->clamp == QEQ_GEMM_CLAMP_NONE    ? -INFINITY
-                     : c->clamp == QEQ_GEMM_CLAMP_RANGE ? c->clamp_min
-                                                        : 0.0f;
-    const float hi = c->clamp == QEQ_GEMM_CLAMP_RELU6   ? 6.0f
-                     : c->clamp == QEQ_GEMM_CLAMP_RANGE ? c->clamp_max
-                                                        : INFINITY;
+    const float lo = c->quant.clamp == QEQ_GEMM_CLAMP_NONE    ? -INFINITY
+                     : c->quant.clamp == QEQ_GEMM_CLAMP_RANGE ? c->quant.clamp_min
+                                                              : 0.0f;
+    const float hi = c->quant.clamp == QEQ_GEMM_CLAMP_RELU6   ? 6.0f
+                     : c->quant.clamp == QEQ_GEMM_CLAMP_RANGE ? c->quant.clamp_max
+                                                              : INFINITY;
     if (v < lo) v = lo;
     if (v > hi) v = hi;
     memcpy(out + 4 * j, &v, 4);
@@ -46,26 +46,26 @@ void ref_gemm_store(const qeq_gemm_config* c, size_t j, int64_t acc, uint8_t* ou
   /* docs/numerics.md#qnnpack-engine for QNNPACK; for oneDNN the order measured on PyTorch
    * 1.13 (docs/numerics.md#onednn-engine): the zero point is added in float before rounding. */
   float v;
-  int32_t add_after = c->output_zero_point;
-  if (c->engine == QEQ_GEMM_ENGINE_QNNPACK) {
-    const float mult = (s_w * s_x) * (1.0f / c->output_scale);
+  int32_t add_after = c->quant.output_zero_point;
+  if (c->quant.engine == QEQ_GEMM_ENGINE_QNNPACK) {
+    const float mult = (s_w * s_x) * (1.0f / c->quant.output_scale);
     const int32_t bq = (int32_t)nearbyintf(b * (1.0f / (float)((double)s_w * s_x)));
     v = (float)(int32_t)(acc + bq) * mult;
   } else {
     const float bs = (1.0f / s_x) * (1.0f / s_w);
-    const float mult = (1.0f / c->output_scale) / bs;
-    v = ((float)acc + b * bs) * mult + (float)c->output_zero_point;
+    const float mult = (1.0f / c->quant.output_scale) / bs;
+    v = ((float)acc + b * bs) * mult + (float)c->quant.output_zero_point;
     add_after = 0;
   }
-  int32_t lo = dtype_min(c->output_dtype), hi = dtype_max(c->output_dtype);
-  const int32_t zy = c->output_zero_point;
-  if (c->clamp == QEQ_GEMM_CLAMP_RELU || c->clamp == QEQ_GEMM_CLAMP_RELU6) lo = zy;
-  if (c->clamp == QEQ_GEMM_CLAMP_RELU6) {
-    hi = quantize_value(6.0f, c->output_scale, zy, c->output_dtype);
+  int32_t lo = dtype_min(c->quant.output_dtype), hi = dtype_max(c->quant.output_dtype);
+  const int32_t zy = c->quant.output_zero_point;
+  if (c->quant.clamp == QEQ_GEMM_CLAMP_RELU || c->quant.clamp == QEQ_GEMM_CLAMP_RELU6) lo = zy;
+  if (c->quant.clamp == QEQ_GEMM_CLAMP_RELU6) {
+    hi = quantize_value(6.0f, c->quant.output_scale, zy, c->quant.output_dtype);
   }
-  if (c->clamp == QEQ_GEMM_CLAMP_RANGE) {
-    lo = quantize_value(c->clamp_min, c->output_scale, zy, c->output_dtype);
-    hi = quantize_value(c->clamp_max, c->output_scale, zy, c->output_dtype);
+  if (c->quant.clamp == QEQ_GEMM_CLAMP_RANGE) {
+    lo = quantize_value(c->quant.clamp_min, c->quant.output_scale, zy, c->quant.output_dtype);
+    hi = quantize_value(c->quant.clamp_max, c->quant.output_scale, zy, c->quant.output_dtype);
   }
   int64_t qv = (int64_t)nearbyint((double)v) + add_after;
   qv = qv < lo ? lo : qv > hi ? hi : qv;
