@@ -3,7 +3,7 @@
     pip install --no-build-isolation .
 
 build_py compiles libqeq with CMake (the shared-library target only: no tests, benchmarks or
-CMake's own Python install) and puts it inside the package as qeq/libqeq.so.<major>, with
+CMake's own Python install) and puts it inside the package as qeq/libqeq.so.<soversion>, with
 qeq/_install.py naming it, which is how qeq/_lib.py finds an installed library. So the wheel
 is platform-specific (py3-none-<platform>: the library does not use Python's C API), and
 `pip uninstall qeq` removes the library with the package.
@@ -49,7 +49,9 @@ def cmake_version() -> str:
 
 
 VERSION = cmake_version()
-LIBRARY = f"libqeq.so.{VERSION.split('.')[0]}"  # the SONAME, which is what gets loaded
+_MAJOR, _MINOR = VERSION.split(".")[:2]
+# The SONAME, which is what gets loaded: the minor is part of it before 1.0 (CMakeLists.txt).
+LIBRARY = f"libqeq.so.{_MAJOR}.{_MINOR}" if _MAJOR == "0" else f"libqeq.so.{_MAJOR}"
 
 # One scratch directory per setuptools run (pip runs each build step in a new process).
 SCRATCH = Path(tempfile.mkdtemp(prefix="qeq-pip-build-"))

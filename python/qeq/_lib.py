@@ -3,8 +3,8 @@
 Only the public API in include/qeq/*.h is declared here. The library is found, in order,
 through $QEQ_LIBRARY (a path to the shared object), the location recorded when this package
 was installed (qeq/_install.py, relative to the package: `cmake --install` writes it with the
-path to <libdir>/libqeq.so.<major>; `pip install .` ships the library inside the package,
-qeq/libqeq.so.<major>, and writes it with that name), and the system's dynamic linker search
+path to <libdir>/libqeq.so.<soversion>; `pip install .` ships the library inside the package,
+qeq/libqeq.so.<soversion>, and writes it with that name), and the system's dynamic linker search
 (ctypes.util.find_library("qeq")).
 
 Each ctypes.Structure here mirrors the C struct named by its _c_struct_ attribute;

@@ -79,7 +79,9 @@ assert package == site / "qeq", f"qeq imported from {package}, not {site / 'qeq'
 assert qeq.version_string() == version == qeq.__version__, (qeq.version_string(), version)
 mapped = {Path(line.split()[-1]).resolve()
           for line in open("/proc/self/maps") if "libqeq" in line.split()[-1]}
-assert mapped == {package / f"libqeq.so.{version.split('.')[0]}"}, f"libqeq mapped: {mapped}"
+major, minor = version.split(".")[:2]
+soversion = f"{major}.{minor}" if major == "0" else major
+assert mapped == {package / f"libqeq.so.{soversion}"}, f"libqeq mapped: {mapped}"
 print("library:", *mapped)
 assert (package / "py.typed").is_file(), "py.typed is not installed"
 try:
