@@ -17,8 +17,9 @@ struct GemmSummarySetup {
   std::vector<GemmIsa> isas;  // distinct caps benchmarked
   GemmIsa best;               // the one dispatch picks uncapped
   std::vector<PeakLoop> peaks;
-  std::vector<size_t> threads;  // 1 and the pool's count
-  std::string onednn_isa;       // empty without the oneDNN peer
+  std::vector<PeakLoop> maddubs_peaks;  // the saturating sequences, for reference
+  std::vector<size_t> threads;          // 1 and the pool's count
+  std::string onednn_isa;               // empty without the oneDNN peer
   bool have_xnnpack = false;
   bool onednn_checked_ok = true, xnnpack_checked_ok = true;
   std::string skipped;                // caps not benchmarked separately
@@ -51,7 +52,7 @@ class GemmSummaryReporter : public benchmark::ConsoleReporter {
               const GemmShape& s) const;
   // GOPS of that loop, the best of its repetitions (interference only ever slows it), 0 if
   // none; GEMM figures are means.
-  double peak(qeq_isa isa, size_t threads) const;
+  double peak(qeq_isa isa, size_t threads, const char* name = "peak") const;
   double best_peak(size_t threads) const;  // the machine's: the best loop
 
   void print_peaks(std::FILE* out) const;

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   }
   setup.best = default_gemm_isa(setup.isas);
   setup.peaks = peak_loops();
+  setup.maddubs_peaks = maddubs_peak_loops();
   setup.threads = {1};
   if (bench_threads() > 1) setup.threads.push_back(bench_threads());
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
 
   register_peak_benchmarks(setup.peaks, setup.threads, min_time);
+  register_peak_benchmarks(setup.maddubs_peaks, setup.threads, min_time);
   register_qeq_gemm_benchmarks(setup.isas, setup.best.isa, setup.threads, min_time);
 #ifdef QEQ_BENCH_HAVE_ONEDNN
   setup.onednn_isa = onednn_isa_name();

@@ -79,6 +79,90 @@ __attribute__((target("avx2"))) void run_avx2(size_t blocks) {
   }
 }
 
+// vpmaddubsw (u8 x s8 pairs into a saturating int16), vpmaddwd by ones (pairs of int16 into
+// int32), vpaddd: 6 independent accumulators, the x bytes in 15, weights in 14 and 12, ones
+// in 13 (AT&T order: sources, then the destination).
+#define QEQ_MADDUBS_YMM(i, t)               \
+  "vpmaddubsw %%ymm14, %%ymm15, %%ymm" #t   \
+  "\n\t"                                    \
+  "vpmaddwd %%ymm13, %%ymm" #t ", %%ymm" #t \
+  "\n\t"                                    \
+  "vpaddd %%ymm" #t ", %%ymm" #i ", %%ymm" #i "\n\t"
+__attribute__((target("avx2"))) void run_maddubs_avx2(size_t blocks) {
+  for (size_t b = 0; b < blocks; b++) {
+    __asm__ volatile(QEQ_MADDUBS_YMM(0, 6) QEQ_MADDUBS_YMM(1, 7) QEQ_MADDUBS_YMM(2, 8)
+                         QEQ_MADDUBS_YMM(3, 9) QEQ_MADDUBS_YMM(4, 10) QEQ_MADDUBS_YMM(5, 11)
+                     :
+                     :
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11");
+  }
+}
+
+// Two vpmaddubsw summed in int16 (vpaddw) before the widening: four products per int16.
+#define QEQ_MADDUBS2_YMM(i, t, u)             \
+  "vpmaddubsw %%ymm14, %%ymm15, %%ymm" #t     \
+  "\n\t"                                      \
+  "vpmaddubsw %%ymm12, %%ymm15, %%ymm" #u     \
+  "\n\t"                                      \
+  "vpaddw %%ymm" #u ", %%ymm" #t ", %%ymm" #t \
+  "\n\t"                                      \
+  "vpmaddwd %%ymm13, %%ymm" #t ", %%ymm" #t   \
+  "\n\t"                                      \
+  "vpaddd %%ymm" #t ", %%ymm" #i ", %%ymm" #i "\n\t"
+__attribute__((target("avx2"))) void run_maddubs2_avx2(size_t blocks) {
+  for (size_t b = 0; b < blocks; b++) {
+    __asm__ volatile(QEQ_MADDUBS2_YMM(0, 6, 9) QEQ_MADDUBS2_YMM(1, 7, 10) QEQ_MADDUBS2_YMM(2, 8, 11)
+                         QEQ_MADDUBS2_YMM(3, 6, 9) QEQ_MADDUBS2_YMM(4, 7, 10)
+                             QEQ_MADDUBS2_YMM(5, 8, 11)
+                     :
+                     :
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11");
+  }
+}
+
+#define QEQ_MADDUBS_ZMM(i, t)               \
+  "vpmaddubsw %%zmm30, %%zmm31, %%zmm" #t   \
+  "\n\t"                                    \
+  "vpmaddwd %%zmm29, %%zmm" #t ", %%zmm" #t \
+  "\n\t"                                    \
+  "vpaddd %%zmm" #t ", %%zmm" #i ", %%zmm" #i "\n\t"
+__attribute__((target("avx512f,avx512bw"))) void run_maddubs_avx512(size_t blocks) {
+  for (size_t b = 0; b < blocks; b++) {
+    __asm__ volatile(QEQ_MADDUBS_ZMM(0, 16) QEQ_MADDUBS_ZMM(1, 17) QEQ_MADDUBS_ZMM(2, 18)
+                         QEQ_MADDUBS_ZMM(3, 19) QEQ_MADDUBS_ZMM(4, 20) QEQ_MADDUBS_ZMM(5, 21)
+                             QEQ_MADDUBS_ZMM(6, 22) QEQ_MADDUBS_ZMM(7, 23)
+                     :
+                     :
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm16",
+                       "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23");
+  }
+}
+
+#define QEQ_MADDUBS2_ZMM(i, t, u)             \
+  "vpmaddubsw %%zmm30, %%zmm31, %%zmm" #t     \
+  "\n\t"                                      \
+  "vpmaddubsw %%zmm28, %%zmm31, %%zmm" #u     \
+  "\n\t"                                      \
+  "vpaddw %%zmm" #u ", %%zmm" #t ", %%zmm" #t \
+  "\n\t"                                      \
+  "vpmaddwd %%zmm29, %%zmm" #t ", %%zmm" #t   \
+  "\n\t"                                      \
+  "vpaddd %%zmm" #t ", %%zmm" #i ", %%zmm" #i "\n\t"
+__attribute__((target("avx512f,avx512bw"))) void run_maddubs2_avx512(size_t blocks) {
+  for (size_t b = 0; b < blocks; b++) {
+    __asm__ volatile(
+        QEQ_MADDUBS2_ZMM(0, 16, 24) QEQ_MADDUBS2_ZMM(1, 17, 25) QEQ_MADDUBS2_ZMM(2, 18, 26)
+            QEQ_MADDUBS2_ZMM(3, 19, 27) QEQ_MADDUBS2_ZMM(4, 20, 24) QEQ_MADDUBS2_ZMM(5, 21, 25)
+                QEQ_MADDUBS2_ZMM(6, 22, 26) QEQ_MADDUBS2_ZMM(7, 23, 27)
+        :
+        :
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm16", "xmm17", "xmm18",
+          "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27");
+  }
+}
+
 #endif
 
 // Blocks per call: a few hundred microseconds, so the all-core run's dispatch is noise.
@@ -118,10 +202,31 @@ std::vector<PeakLoop> peak_loops() {
 #if defined(__x86_64__) && defined(__GNUC__)
   // 2 ops per multiply-add: vpmaddwd does 16 (ymm) or 32 (zmm), vpdpbusd 32 or 64.
   const PeakLoop all[] = {
-      {QEQ_ISA_AVX2, "vpmaddwd+vpaddd ymm x12", 12 * 16 * 2, run_avx2},
-      {QEQ_ISA_AVX512, "vpmaddwd+vpaddd zmm x16", 16 * 32 * 2, run_avx512},
-      {QEQ_ISA_AVXVNNI, "vpdpbusd ymm (VEX) x12", 12 * 32 * 2, run_avxvnni},
-      {QEQ_ISA_AVX512VNNI, "vpdpbusd zmm x16", 16 * 64 * 2, run_avx512vnni},
+      {"peak", QEQ_ISA_AVX2, "vpmaddwd+vpaddd ymm x12", 12 * 16 * 2, run_avx2},
+      {"peak", QEQ_ISA_AVX512, "vpmaddwd+vpaddd zmm x16", 16 * 32 * 2, run_avx512},
+      {"peak", QEQ_ISA_AVXVNNI, "vpdpbusd ymm (VEX) x12", 12 * 32 * 2, run_avxvnni},
+      {"peak", QEQ_ISA_AVX512VNNI, "vpdpbusd zmm x16", 16 * 64 * 2, run_avx512vnni},
+  };
+  for (const PeakLoop& loop : all) {
+    if (qeq_isa_detected(loop.isa)) loops.push_back(loop);
+  }
+#endif
+  return loops;
+}
+
+std::vector<PeakLoop> maddubs_peak_loops() {
+  std::vector<PeakLoop> loops;
+#if defined(__x86_64__) && defined(__GNUC__)
+  // vpmaddubsw does 32 (ymm) or 64 (zmm) multiply-adds; the x2 form twice that.
+  const PeakLoop all[] = {
+      {"peak_maddubs", QEQ_ISA_AVX2, "vpmaddubsw+vpmaddwd(1)+vpaddd ymm x6", 6 * 32 * 2,
+       run_maddubs_avx2},
+      {"peak_maddubs2", QEQ_ISA_AVX2, "2 vpmaddubsw+vpaddw+vpmaddwd(1)+vpaddd ymm x6", 6 * 64 * 2,
+       run_maddubs2_avx2},
+      {"peak_maddubs", QEQ_ISA_AVX512, "vpmaddubsw+vpmaddwd(1)+vpaddd zmm x8", 8 * 64 * 2,
+       run_maddubs_avx512},
+      {"peak_maddubs2", QEQ_ISA_AVX512, "2 vpmaddubsw+vpaddw+vpmaddwd(1)+vpaddd zmm x8",
+       8 * 128 * 2, run_maddubs2_avx512},
   };
   for (const PeakLoop& loop : all) {
     if (qeq_isa_detected(loop.isa)) loops.push_back(loop);
@@ -134,7 +239,7 @@ void register_peak_benchmarks(const std::vector<PeakLoop>& loops,
                               const std::vector<size_t>& thread_counts, double min_time) {
   for (const PeakLoop& loop : loops) {
     for (size_t threads : thread_counts) {
-      const std::string name = gemm_bench_name("peak", qeq_isa_name(loop.isa), threads, nullptr);
+      const std::string name = gemm_bench_name(loop.name, qeq_isa_name(loop.isa), threads, nullptr);
       benchmark::RegisterBenchmark(
           name.c_str(), [loop, threads](benchmark::State& s) { run_peak(s, loop, threads); })
           ->UseRealTime()
