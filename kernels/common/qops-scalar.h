@@ -15,10 +15,18 @@ static inline int32_t qeq_q8_level(uint8_t q, int is_signed) {
   return is_signed ? (int32_t)(int8_t)q : (int32_t)q;
 }
 
+/* The add's dequantization, PyTorch's vectorised one: fma(q, s, f32(s * -z)), the product and
+ * the premultiplied offset summed with one rounding (docs/numerics.md#quantized-operations). */
+static inline float qeq_q8_scaled_neg_zero_point(float scale, int32_t zero_point) {
+  return scale * (float)(-zero_point);
+}
+
 static inline uint8_t qeq_q8_add_one(uint8_t a, uint8_t b, int is_signed,
                                      const qeq_q8_add_params* p) {
-  const float da = p->a_scale * (float)(qeq_q8_level(a, is_signed) - p->a_zero_point);
-  const float db = p->b_scale * (float)(qeq_q8_level(b, is_signed) - p->b_zero_point);
+  const float da = fmaf((float)qeq_q8_level(a, is_signed), p->a_scale,
+                        qeq_q8_scaled_neg_zero_point(p->a_scale, p->a_zero_point));
+  const float db = fmaf((float)qeq_q8_level(b, is_signed), p->b_scale,
+                        qeq_q8_scaled_neg_zero_point(p->b_scale, p->b_zero_point));
   return qeq_quantize_one(da + db, &p->out);
 }
 

@@ -184,6 +184,27 @@ static inline void qeq_simde_mm512_mask_cvtepi32_storeu_epi8(void* p, simde__mma
   }
 }
 
+/* ---- fused multiply-add ----
+ * SIMDe computes a * b + c with two roundings when the build has no FMA; the hardware rounds
+ * once, as fmaf does. */
+#define QEQ_SIMDE_FMADD(name, vec, load, store, lanes)                \
+  static inline vec name(vec a, vec b, vec c) {                       \
+    float va[lanes], vb[lanes], vc[lanes], r[lanes];                  \
+    store(va, a);                                                     \
+    store(vb, b);                                                     \
+    store(vc, c);                                                     \
+    for (int i = 0; i < lanes; i++) r[i] = fmaf(va[i], vb[i], vc[i]); \
+    return load(r);                                                   \
+  }
+QEQ_SIMDE_FMADD(qeq_simde_mm512_fmadd_ps, simde__m512, simde_mm512_loadu_ps, simde_mm512_storeu_ps,
+                16)
+QEQ_SIMDE_FMADD(qeq_simde_mm256_fmadd_ps, simde__m256, simde_mm256_loadu_ps, simde_mm256_storeu_ps,
+                8)
+#undef _mm512_fmadd_ps
+#define _mm512_fmadd_ps(a, b, c) qeq_simde_mm512_fmadd_ps(a, b, c)
+#undef _mm256_fmadd_ps
+#define _mm256_fmadd_ps(a, b, c) qeq_simde_mm256_fmadd_ps(a, b, c)
+
 #undef _mm512_cvtepi32_ps
 #define _mm512_cvtepi32_ps(a) qeq_simde_mm512_cvtepi32_ps(a)
 #undef _mm512_cvtps_epi32

@@ -6,22 +6,22 @@
 #include "kernels/ukernels.h"
 
 typedef struct vadd_constants {
-  __m256 a_scale, b_scale, inv, lo, hi;
-  __m256i a_zp, b_zp, y_zp;
+  __m256 a_scale, b_scale, a_offset, b_offset, inv, lo, hi; /* offset: f32(scale * -zp) */
+  __m256i y_zp;
 } vadd_constants;
 
-/* scale * (float)(q - zero_point) for 8 bytes, sign- or zero-extended by dtype. */
-static inline __m256 dequantize8(const uint8_t* q, __m256i zp, __m256 scale, int is_signed) {
+/* fma(q, scale, offset) for 8 bytes, sign- or zero-extended by dtype. */
+static inline __m256 dequantize8(const uint8_t* q, __m256 offset, __m256 scale, int is_signed) {
   const __m128i bytes = _mm_loadl_epi64((const __m128i*)q);
   const __m256i level = is_signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-  return _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(level, zp)));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(level), scale, offset);
 }
 
 /* The contract's steps for 8 elements; the NaN fix-up only where a NaN can occur. */
 static inline __m256i add8(const uint8_t* a, const uint8_t* b, int is_signed, int may_nan,
                            const vadd_constants* k) {
-  const __m256 sum = _mm256_add_ps(dequantize8(a, k->a_zp, k->a_scale, is_signed),
-                                   dequantize8(b, k->b_zp, k->b_scale, is_signed));
+  const __m256 sum = _mm256_add_ps(dequantize8(a, k->a_offset, k->a_scale, is_signed),
+                                   dequantize8(b, k->b_offset, k->b_scale, is_signed));
   if (may_nan) return qeq_quantize_ps_avx2(sum, k->inv, k->lo, k->hi, k->y_zp);
   const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(sum, k->inv), k->lo), k->hi);
   return _mm256_add_epi32(_mm256_cvtps_epi32(v), k->y_zp); /* MXCSR: nearest even */
@@ -57,8 +57,8 @@ void QEQ_X86_KERNEL(qeq_q8_vadd_ukernel__avx2)(size_t n, const uint8_t* a, const
   vadd_constants k;
   k.a_scale = _mm256_set1_ps(params->a_scale);
   k.b_scale = _mm256_set1_ps(params->b_scale);
-  k.a_zp = _mm256_set1_epi32(params->a_zero_point);
-  k.b_zp = _mm256_set1_epi32(params->b_zero_point);
+  k.a_offset = _mm256_set1_ps(qeq_q8_scaled_neg_zero_point(params->a_scale, params->a_zero_point));
+  k.b_offset = _mm256_set1_ps(qeq_q8_scaled_neg_zero_point(params->b_scale, params->b_zero_point));
   k.inv = _mm256_set1_ps(params->out.inv_scale);
   k.lo = _mm256_set1_ps(params->out.lo);
   k.hi = _mm256_set1_ps(params->out.hi);

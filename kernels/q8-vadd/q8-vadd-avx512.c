@@ -5,16 +5,15 @@
 
 typedef struct vadd_constants {
   __m512i flip, spread, float_bits, nan_to_zero, y_zp16;
-  __m512 a_offset, b_offset, a_scale, b_scale, inv, lo, hi;
+  __m512 level_offset, a_scale, b_scale, a_offset, b_offset, inv, lo, hi;
 } vadd_constants;
 
-/* (float)(q - zero_point) for 16 bytes with one shuffle and one subtraction: each byte lands
- * in the low byte of a dword holding the bits of 2^23 (0x4B000000), which reads as the float
- * 2^23 + q; subtracting 2^23 + zero_point is exact (zero points within 2^22). This replaces a
- * widening, an integer subtraction and a conversion. int8 bytes have their top bit flipped
- * (q ^ 0x80 = q + 128) and the zero point moved by 128. */
-static inline __m512 centered16(const uint8_t* q, __m512 offset, int is_signed,
-                                const vadd_constants* k) {
+/* (float)q for 16 bytes with one shuffle and one subtraction: each byte lands in the low byte
+ * of a dword holding the bits of 2^23 (0x4B000000), which reads as the float 2^23 + q;
+ * subtracting 2^23 is exact. This replaces a widening and a conversion. int8 bytes have their
+ * top bit flipped (q ^ 0x80 = q + 128), and 2^23 + 128 is subtracted. */
+static inline __m512 level16(const uint8_t* q, __m512 offset, int is_signed,
+                             const vadd_constants* k) {
   __m512i bytes = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i*)q));
   if (is_signed) bytes = _mm512_xor_si512(bytes, k->flip);
   const __m512i bits =
@@ -26,8 +25,10 @@ static inline __m512 centered16(const uint8_t* q, __m512 offset, int is_signed,
  * packing); VFIXUPIMMPS turns NaN into +0 in one op, where a NaN can occur. */
 static inline __m512i add16(const uint8_t* a, const uint8_t* b, int is_signed, int may_nan,
                             const vadd_constants* k) {
-  const __m512 da = _mm512_mul_ps(k->a_scale, centered16(a, k->a_offset, is_signed, k));
-  const __m512 db = _mm512_mul_ps(k->b_scale, centered16(b, k->b_offset, is_signed, k));
+  const __m512 da =
+      _mm512_fmadd_ps(level16(a, k->level_offset, is_signed, k), k->a_scale, k->a_offset);
+  const __m512 db =
+      _mm512_fmadd_ps(level16(b, k->level_offset, is_signed, k), k->b_scale, k->b_offset);
   __m512 v = _mm512_mul_ps(_mm512_add_ps(da, db), k->inv);
   if (may_nan) v = _mm512_fixupimm_ps(v, v, k->nan_to_zero, 0);
   v = _mm512_min_ps(_mm512_max_ps(v, k->lo), k->hi);
@@ -71,8 +72,9 @@ void QEQ_X86_KERNEL(qeq_q8_vadd_ukernel__avx512)(size_t n, const uint8_t* a, con
   k.float_bits = _mm512_set1_epi32(0x4B000000);
   k.nan_to_zero = _mm512_set1_epi32(0x88); /* QNaN and SNaN tokens -> +0, others kept */
   k.y_zp16 = _mm512_set1_epi16((short)params->out.zero_point);
-  k.a_offset = _mm512_set1_ps(8388608.0f + (float)(params->a_zero_point + shift));
-  k.b_offset = _mm512_set1_ps(8388608.0f + (float)(params->b_zero_point + shift));
+  k.level_offset = _mm512_set1_ps(8388608.0f + (float)shift);
+  k.a_offset = _mm512_set1_ps(qeq_q8_scaled_neg_zero_point(params->a_scale, params->a_zero_point));
+  k.b_offset = _mm512_set1_ps(qeq_q8_scaled_neg_zero_point(params->b_scale, params->b_zero_point));
   k.a_scale = _mm512_set1_ps(params->a_scale);
   k.b_scale = _mm512_set1_ps(params->b_scale);
   k.inv = _mm512_set1_ps(params->out.inv_scale);

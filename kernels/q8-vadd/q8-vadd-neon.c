@@ -1,19 +1,21 @@
 #include <string.h>
 
+#include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-neon.h"
 #include "kernels/ukernels.h"
 
-/* int8 inputs are read as uint8 after flipping the top bit (q ^ 0x80 = q + 128), with the
- * zero point moved by 128, so one widening serves both dtypes and q - zp stays exact. */
-static inline float32x4_t dequantize4(uint16x4_t level, int32x4_t zp, float32x4_t scale) {
-  const int32x4_t centered = vsubq_s32(vreinterpretq_s32_u32(vmovl_u16(level)), zp);
-  return vmulq_f32(scale, vcvtq_f32_s32(centered));
+/* fma(q, scale, offset). int8 inputs are read as uint8 after flipping the top bit
+ * (q ^ 0x80 = q + 128) and shift (128) is taken off again, so one widening serves both dtypes. */
+static inline float32x4_t dequantize4(uint16x4_t level, int32x4_t shift, float32x4_t scale,
+                                      float32x4_t offset) {
+  const int32x4_t q = vsubq_s32(vreinterpretq_s32_u32(vmovl_u16(level)), shift);
+  return vfmaq_f32(offset, vcvtq_f32_s32(q), scale);
 }
 
 typedef struct vadd_constants {
   uint8x16_t flip;
-  float32x4_t a_scale, b_scale, inv, lo, hi;
-  int32x4_t a_zp, b_zp, y_zp;
+  float32x4_t a_scale, b_scale, a_offset, b_offset, inv, lo, hi; /* offset: f32(scale * -zp) */
+  int32x4_t shift, y_zp;
 } vadd_constants;
 
 /* Sixteen outputs: dequantize both, add in float32, requantize, keep the low bytes. */
@@ -28,8 +30,8 @@ static inline uint8x16_t add16(uint8x16_t qa, uint8x16_t qb, const vadd_constant
                             vget_high_u16(b_hi)};
   int16x4_t q16[4];
   for (int i = 0; i < 4; i++) {
-    const float32x4_t sum =
-        vaddq_f32(dequantize4(a4[i], k->a_zp, k->a_scale), dequantize4(b4[i], k->b_zp, k->b_scale));
+    const float32x4_t sum = vaddq_f32(dequantize4(a4[i], k->shift, k->a_scale, k->a_offset),
+                                      dequantize4(b4[i], k->shift, k->b_scale, k->b_offset));
     /* the low 16 bits keep the low byte */
     q16[i] = vmovn_s32(qeq_quantize_f32x4(sum, k->inv, k->lo, k->hi, k->y_zp));
   }
@@ -45,8 +47,9 @@ void qeq_q8_vadd_ukernel__neon(size_t n, const uint8_t* a, const uint8_t* b, int
   k.flip = vdupq_n_u8(is_signed ? 0x80 : 0);
   k.a_scale = vdupq_n_f32(params->a_scale);
   k.b_scale = vdupq_n_f32(params->b_scale);
-  k.a_zp = vdupq_n_s32(params->a_zero_point + shift);
-  k.b_zp = vdupq_n_s32(params->b_zero_point + shift);
+  k.shift = vdupq_n_s32(shift);
+  k.a_offset = vdupq_n_f32(qeq_q8_scaled_neg_zero_point(params->a_scale, params->a_zero_point));
+  k.b_offset = vdupq_n_f32(qeq_q8_scaled_neg_zero_point(params->b_scale, params->b_zero_point));
   k.inv = vdupq_n_f32(params->out.inv_scale);
   k.lo = vdupq_n_f32(params->out.lo);
   k.hi = vdupq_n_f32(params->out.hi);

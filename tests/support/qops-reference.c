@@ -34,9 +34,11 @@ int32_t ref_q8_quantize(float v, const qeq_q8_tensor* t) {
   return (int32_t)clamp_d(q, lo, hi);
 }
 
+/* PyTorch's vectorised dequantization in add and cat, fma(q, s, f32(s * -z)): q * s and its
+ * sum with the float offset are exact in double, so one rounding gives the fused result. */
 static float dequantize(const qeq_q8_tensor* t, int32_t q) {
-  const float level = (float)(q - t->zero_point);
-  return t->scale * level;
+  const float offset = t->scale * (float)(-t->zero_point);
+  return (float)((double)q * (double)t->scale + (double)offset);
 }
 
 static size_t pixels_of(const qeq_q8_tensor* t) {

@@ -1,0 +1,158 @@
+"""qeq's quantized add against PyTorch's, on elements where PyTorch's own two rules disagree.
+
+PyTorch's CPU add (onednn and the default path) dequantizes each input as
+fma(q, s, f32(s * -z)) in its vectorised loop and as s * (q - z) in the scalar loop that
+finishes the last n % 64 elements (AVX2 vectors: two of 32 bytes per step). qeq applies the
+vectorised rule to every element (docs/numerics.md#quantized-operations). The tests build
+tensors that place input pairs on which the two rules round differently both in PyTorch's
+vector body and in its tail, run PyTorch with its vector width pinned (ATEN_CPU_CAPABILITY=avx2)
+and one thread in a child process, and check: qeq equals the vectorised rule everywhere,
+PyTorch equals it in the body and the scalar rule in the tail."""
+import ctypes
+import json
+import os
+import subprocess
+import sys
+from ctypes import c_float, c_int, c_int32, c_size_t
+
+import numpy as np
+import pytest
+
+from qeq._lib import lib
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.live_pytorch
+
+STEP = 64  # elements per step of PyTorch's vectorised loop under ATEN_CPU_CAPABILITY=avx2
+f32 = np.float32
+
+
+class Q8Tensor(ctypes.Structure):
+    """qeq_q8_tensor (include/qeq/qops.h), checked against the library's layout below."""
+
+    _fields_ = [("n", c_size_t), ("h", c_size_t), ("w", c_size_t), ("c", c_size_t),
+                ("pixel_stride_bytes", c_size_t), ("dtype", c_int), ("scale", c_float),
+                ("zero_point", c_int32)]
+
+
+def test_mirror_layout():
+    size, count = c_size_t(), c_size_t()
+    assert lib.qeq_abi_struct_layout(b"qeq_q8_tensor", ctypes.byref(size), ctypes.byref(count)) == 0
+    assert size.value == ctypes.sizeof(Q8Tensor) and count.value == len(Q8Tensor._fields_)
+
+
+def vector_rule(q, s, z):
+    """fma(q, s, f32(s * -z)): q * s and the sum are exact in float64, rounded once."""
+    offset = f32(f32(s) * f32(-z))
+    return (q.astype(np.float64) * np.float64(f32(s)) + np.float64(offset)).astype(f32)
+
+
+def scalar_rule(q, s, z):
+    return f32(s) * (q.astype(np.int32) - z).astype(f32)
+
+
+def requantize(v, s, z, qmin, relu):
+    if relu:
+        v = np.maximum(v, f32(0))
+    inv = f32(1) / f32(s)
+    return np.clip(np.rint(v * inv) + z, qmin, qmin + 255).astype(np.int32)
+
+
+def differing_pairs(rng, qmin):
+    """Random qparams and every (qa, qb) pair on which the two rules requantize differently.
+    Equal input scales and an output scale twice theirs put many sums on exact ties of the
+    scalar rule, which the fused rule's different rounding moves off."""
+    levels = np.arange(qmin, qmin + 256)
+    qa, qb = np.meshgrid(levels, levels, indexing="ij")
+    for _ in range(50):
+        s = f32(np.exp(rng.uniform(-7, -1)))
+        za, zb, zy = (int(z) for z in rng.integers(qmin, qmin + 256, 3))
+        qp = [float(s), za, float(s), zb, float(f32(2 * s)), zy]
+        sa, za, sb, zb, sy, zy = qp
+        vec = requantize(vector_rule(qa, sa, za) + vector_rule(qb, sb, zb), sy, zy, qmin, False)
+        sca = requantize(scalar_rule(qa, sa, za) + scalar_rule(qb, sb, zb), sy, zy, qmin, False)
+        where = np.nonzero(vec != sca)
+        if len(where[0]) >= 2:
+            return qp, np.stack([qa[where], qb[where]], axis=1)
+    pytest.fail("no qparams found on which PyTorch's two rules differ")
+
+
+CHILD = r"""
+import json, sys
+import numpy as np, torch
+torch.set_num_threads(1)
+torch.backends.quantized.engine = "onednn"
+case = json.load(open(sys.argv[1]))
+dtype = torch.qint8 if case["signed"] else torch.quint8
+npd = np.int8 if case["signed"] else np.uint8
+sa, za, sb, zb, sy, zy = case["qparams"]
+a = torch._make_per_tensor_quantized_tensor(torch.from_numpy(np.array(case["a"], npd)), sa, za)
+b = torch._make_per_tensor_quantized_tensor(torch.from_numpy(np.array(case["b"], npd)), sb, zb)
+op = torch.ops.quantized.add_relu if case["relu"] else torch.ops.quantized.add
+print(json.dumps(op(a, b, sy, zy).int_repr().to(torch.int32).tolist()))
+"""
+
+
+def pytorch_add(tmp_path, a, b, qparams, signed, relu):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"a": a.tolist(), "b": b.tolist(), "qparams": qparams,
+                                "signed": signed, "relu": relu}))
+    env = dict(os.environ, ATEN_CPU_CAPABILITY="avx2", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return np.array(json.loads(out), np.int32)
+
+
+def qeq_add(a, b, qparams, signed, relu):
+    sa, za, sb, zb, sy, zy = qparams
+    n = len(a)
+    dtype = 1 if signed else 0
+    ta, tb, ty = (Q8Tensor(1, 1, n, 1, 0, dtype, s, z) for s, z in ((sa, za), (sb, zb), (sy, zy)))
+    y = np.empty(n, a.dtype)
+    fn = lib.qeq_q8_add_relu if relu else lib.qeq_q8_add
+    fn.restype = c_int
+    status = fn(ctypes.byref(ta), a.ctypes.data_as(ctypes.c_void_p), ctypes.byref(tb),
+                b.ctypes.data_as(ctypes.c_void_p), ctypes.byref(ty),
+                y.ctypes.data_as(ctypes.c_void_p))
+    assert status == 0, lib.qeq_last_error()
+    return y.astype(np.int32)
+
+
+@pytest.mark.skipif(not lib.qeq_isa_detected(1), reason="PyTorch's vector width is pinned to "
+                    "AVX2's (ATEN_CPU_CAPABILITY=avx2), which this CPU lacks")
+@pytest.mark.parametrize("signed", [False, True], ids=["quint8", "qint8"])
+@pytest.mark.parametrize("relu", [False, True], ids=["add", "add_relu"])
+def test_add_follows_the_vectorised_rule(tmp_path, signed, relu):
+    rng = np.random.default_rng(20261207 + 2 * signed + relu)
+    qmin = -128 if signed else 0
+    qparams, pairs = differing_pairs(rng, qmin)
+    n = 3 * STEP + 37  # a body of three steps and a tail of 37
+    body_end = n - n % STEP
+    npd = np.int8 if signed else np.uint8
+    a = rng.integers(qmin, qmin + 256, n).astype(npd)
+    b = rng.integers(qmin, qmin + 256, n).astype(npd)
+    # Differing pairs at the body's first and last elements and at both ends of the tail.
+    for at, pair in zip((0, body_end - 1, body_end, n - 1, 70), pairs[np.arange(5) % len(pairs)]):
+        a[at], b[at] = pair
+    sa, za, sb, zb, sy, zy = qparams
+    vec = requantize(vector_rule(a, sa, za) + vector_rule(b, sb, zb), sy, zy, qmin, relu)
+    sca = requantize(scalar_rule(a, sa, za) + scalar_rule(b, sb, zb), sy, zy, qmin, relu)
+    assert (vec != sca).any(), "the case does not separate the two rules"
+
+    got = qeq_add(a, b, qparams, signed, relu)
+    assert np.array_equal(got, vec), f"qeq left the vectorised rule at {np.nonzero(got != vec)[0]}"
+
+    torch_out = pytorch_add(tmp_path, a, b, qparams, signed, relu)
+    body, tail = slice(0, body_end), slice(body_end, n)
+    assert np.array_equal(torch_out[body], vec[body]), "PyTorch's vector body left the fma rule"
+    assert np.array_equal(torch_out[tail], sca[tail]), "PyTorch's tail left the scalar rule"
+    assert np.array_equal(torch_out[body], got[body])
+
+
+def test_issue_reproducer():
+    """a = 105 (0.0449..., 232) + b = 94 (0.00536..., 204) -> (0.0345..., 234): PyTorch's vector
+    body gives 51, the scalar formula 52; qeq gives 51 at every position, tail included."""
+    qparams = [0.04494616761803627, 232, 0.005366317927837372, 204, 0.034512098878622055, 234]
+    for n in (1, 65):
+        got = qeq_add(np.full(n, 105, np.uint8), np.full(n, 94, np.uint8), qparams, False, False)
+        assert (got == 51).all(), got
