@@ -7,7 +7,8 @@ vectorised rule to every element (docs/numerics.md#quantized-operations). The te
 tensors that place input pairs on which the two rules round differently both in PyTorch's
 vector body and in its tail, run PyTorch with its vector width pinned (ATEN_CPU_CAPABILITY=avx2)
 and one thread in a child process, and check: qeq equals the vectorised rule everywhere,
-PyTorch equals it in the body and the scalar rule in the tail."""
+PyTorch equals it in the body and the scalar rule in the tail. Channels-last cat likewise,
+where the scalar loop takes each pixel's last C % 32 channels."""
 import ctypes
 import json
 import os
@@ -156,3 +157,67 @@ def test_issue_reproducer():
     for n in (1, 65):
         got = qeq_add(np.full(n, 105, np.uint8), np.full(n, 94, np.uint8), qparams, False, False)
         assert (got == 51).all(), got
+
+
+CAT_CHILD = r"""
+import json, sys
+import numpy as np, torch
+torch.set_num_threads(1)
+torch.backends.quantized.engine = "onednn"
+case = json.load(open(sys.argv[1]))
+xs = []
+for values, (s, z) in zip(case["inputs"], case["qparams"]):
+    nhwc = torch.from_numpy(np.array(values, np.uint8))
+    x = torch._make_per_tensor_quantized_tensor(nhwc.permute(0, 3, 1, 2).contiguous(), s, z)
+    xs.append(x.contiguous(memory_format=torch.channels_last))
+y = torch.ops.quantized.cat(xs, dim=1, scale=case["out"][0], zero_point=case["out"][1])
+print(json.dumps(y.int_repr().permute(0, 2, 3, 1).to(torch.int32).tolist()))
+"""
+
+
+@pytest.mark.skipif(not lib.qeq_isa_detected(1), reason="PyTorch's vector width is pinned to "
+                    "AVX2's (ATEN_CPU_CAPABILITY=avx2), which this CPU lacks")
+def test_cat_follows_the_vectorised_rule(tmp_path):
+    """PyTorch's channels-last cat requantizes each pixel's channels 32 at a time with the
+    fused rule (AVX2) and the remaining C % 32 with the scalar one; qeq uses the fused rule."""
+    rng = np.random.default_rng(7)
+    levels = np.arange(256)
+    for _ in range(2000):
+        s, sy = (f32(np.exp(rng.uniform(-7, -1))) for _ in range(2))
+        z, zy = (int(v) for v in rng.integers(0, 256, 2))
+        vec = requantize(vector_rule(levels, s, z), sy, zy, 0, False)
+        sca = requantize(scalar_rule(levels, s, z), sy, zy, 0, False)
+        if (vec != sca).any():
+            break
+    else:
+        pytest.fail("no qparams found on which PyTorch's two rules differ")
+    q = int(levels[vec != sca][0])
+    channels = 37  # 32 in the vector loop, 5 in the scalar one
+    x = rng.integers(0, 256, (1, 2, 2, channels)).astype(np.uint8)
+    x[..., [0, 31, 32, 36]] = q
+    other = rng.integers(0, 256, (1, 2, 2, 3)).astype(np.uint8)
+    qparams = [(float(s), z), (0.5, 3)]
+    want_vec = requantize(vector_rule(x.astype(np.int32), s, z), sy, zy, 0, False)
+    want_sca = requantize(scalar_rule(x.astype(np.int32), s, z), sy, zy, 0, False)
+
+    ta = Q8Tensor(1, 2, 2, channels, 0, 0, s, z)
+    tb = Q8Tensor(1, 2, 2, 3, 0, 0, 0.5, 3)
+    ty = Q8Tensor(1, 2, 2, channels + 3, 0, 0, sy, zy)
+    inputs = (Q8Tensor * 2)(ta, tb)
+    data = (ctypes.c_void_p * 2)(x.ctypes.data, other.ctypes.data)
+    y = np.empty((1, 2, 2, channels + 3), np.uint8)
+    lib.qeq_q8_cat.restype = c_int
+    assert lib.qeq_q8_cat(c_size_t(2), inputs, data, c_int(1), ctypes.byref(ty),
+                          y.ctypes.data_as(ctypes.c_void_p)) == 0, lib.qeq_last_error()
+    assert np.array_equal(y[..., :channels].astype(np.int32), want_vec)
+
+    path = tmp_path / "cat.json"
+    path.write_text(json.dumps({"inputs": [x.tolist(), other.tolist()], "qparams": qparams,
+                                "out": [float(sy), zy]}))
+    env = dict(os.environ, ATEN_CPU_CAPABILITY="avx2", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", CAT_CHILD, str(path)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    torch_y = np.array(json.loads(out), np.int32)[..., :channels]
+    assert np.array_equal(torch_y[..., :32], want_vec[..., :32])
+    assert np.array_equal(torch_y[..., 32:], want_sca[..., 32:])
+    assert (want_vec[..., 32:] != want_sca[..., 32:]).any()  # the case separates the rules
