@@ -38,7 +38,7 @@ typedef enum qeq_gemm_engine {
 
 typedef enum qeq_gemm_output {
   QEQ_GEMM_OUTPUT_QUANTIZED = 0, /* 8-bit, output dtype / scale / zero point, clamp */
-  QEQ_GEMM_OUTPUT_FLOAT = 1,     /* float32: acc * (s_x * s_w[n]) + bias[n], then the clamp */
+  QEQ_GEMM_OUTPUT_FLOAT = 1,     /* float32 in the engine's order (docs/numerics.md), clamped */
   QEQ_GEMM_OUTPUT_INT32 = 2,     /* the exact accumulators: no bias, no clamp */
 } qeq_gemm_output;
 
