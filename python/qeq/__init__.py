@@ -1,6 +1,6 @@
 """qeq: int8 quantization kernels and PyTorch's quantization-preparation numerics.
 
-``import qeq`` gives the numpy API over libqeq (see qeq.core) and qeq.Gemm; ``import
+``import qeq`` gives the numpy API over libqeq (see qeq.core), qeq.Gemm and qeq.Conv2d; ``import
 qeq.torch`` the drop-in for torch.ao.quantization's equalization and fusion functions.
 The public names are those in ``__all__``.
 """
@@ -8,12 +8,13 @@ from . import core
 from ._lib import (InvalidArgumentError, NonFiniteError, QeqError, QeqMemoryError,
                    ShapeMismatchError, SizeOverflowError, UnsupportedError)
 from .core import *  # noqa: F401,F403  (the numpy API: qeq.core.__all__)
+from .conv import Conv2d
 from .gemm import Gemm
 
 __version__ = core.version_string()
 
 __all__ = [
     "QeqError", "InvalidArgumentError", "UnsupportedError", "ShapeMismatchError",
-    "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm",
+    "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm", "Conv2d",
 ]
 __all__ += core.__all__

@@ -162,6 +162,27 @@ class GemmConfig(ctypes.Structure):
     ]
 
 
+class ConvConfig(ctypes.Structure):
+    """qeq_conv_config (include/qeq/conv.h)."""
+
+    _c_struct_ = "qeq_conv_config"
+    _fields_ = [
+        ("input_channels", c_size_t),
+        ("output_channels", c_size_t),
+        ("groups", c_size_t),
+        ("kernel_height", c_size_t),
+        ("kernel_width", c_size_t),
+        ("stride_height", c_size_t),
+        ("stride_width", c_size_t),
+        ("padding_height", c_size_t),
+        ("padding_width", c_size_t),
+        ("dilation_height", c_size_t),
+        ("dilation_width", c_size_t),
+        ("weights", c_void_p),
+        ("quant", GemmQuantization),
+    ]
+
+
 _fp = POINTER(c_float)
 _ip = POINTER(c_int32)
 _sp = POINTER(c_size_t)
@@ -235,6 +256,13 @@ _PROTOTYPES = {
                                 c_void_p]),
     "qeq_gemm_run_dynamic": ("status", [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
                                         c_size_t, c_void_p, _fp, _ip]),
+    "qeq_conv_config_default": (ConvConfig, []),
+    "qeq_conv_create": ("status", [POINTER(ConvConfig), POINTER(c_void_p)]),
+    "qeq_conv_destroy": (None, [c_void_p]),
+    "qeq_conv_kernel_name": (c_char_p, [c_void_p]),
+    "qeq_conv_output_size": ("status", [c_void_p, c_size_t, c_size_t, _sp, _sp]),
+    "qeq_conv_run": ("status", [c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_size_t,
+                                c_void_p, c_size_t, c_void_p]),
 }
 
 

@@ -37,6 +37,41 @@ def _count(keep: Any) -> int:
     return int(keep.size) if isinstance(keep, np.ndarray) else int(keep.numel())
 
 
+def _fill_quantization(q: Any, owner: str, n: int, weight_scales: Any, weight_zero_points: Any,
+                       bias: Any, input_dtype: Any, input_scale: float, input_zero_point: int,
+                       output: str, output_dtype: Any, output_scale: float,
+                       output_zero_point: int, clamp: Any, engine: str) -> tuple[list, Any]:
+    """Fills a GemmQuantization (qeq_gemm_quantization) from the keyword arguments Gemm and
+    Conv2d share, n the output channels; returns the arrays C reads (keep them alive while it
+    does) and the numpy dtype of a quantized output."""
+    pscale, kscale = vector(weight_scales, "weight_scales")
+    q.weight_qparam_count, q.weight_scales = _count(kscale), pscale
+    keep = [kscale]
+    if weight_zero_points is not None:
+        pzp, kzp = vector(weight_zero_points, f"{owner}: weight_zero_points", _count(kscale),
+                          dtype=np.int32)
+        q.weight_zero_points = pzp
+        keep.append(kzp)
+    if bias is not None:
+        pbias, kbias = vector(bias, "bias", n)
+        q.bias = pbias
+        keep.append(kbias)
+    q.input_dtype = _choice(_QDTYPES, input_dtype, "input dtype")[0]
+    q.input_scale, q.input_zero_point = input_scale, input_zero_point
+    q.output = _choice(OUTPUTS, output, "output")
+    q.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
+    q.output_scale, q.output_zero_point = output_scale, output_zero_point
+    if isinstance(clamp, (tuple, list)):
+        q.clamp = CLAMPS["range"]
+        q.clamp_min, q.clamp_max = clamp
+    else:
+        q.clamp = _choice(CLAMPS, clamp, "clamp")
+        if q.clamp == CLAMPS["range"]:
+            raise ValueError(f"{owner}: clamp \"range\" is given as a (min, max) pair")
+    q.engine = _choice(ENGINES, engine, "engine")
+    return keep, out_np
+
+
 def _empty(like: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """A new array of `like`'s kind (torch tensor or numpy array)."""
     if is_tensor(like):
@@ -73,31 +108,11 @@ class Gemm:
         n, k = (check_int(d, f"Gemm: weight shape[{i}]", "size_t") for i, d in enumerate(wshape))
         cfg = lib.qeq_gemm_config_default()
         cfg.n, cfg.k, cfg.weights = n, k, wptr
-        pscale, kscale = vector(weight_scales, "weight_scales")
-        cfg.quant.weight_qparam_count, cfg.quant.weight_scales = _count(kscale), pscale
-        keep = [kscale]
-        if weight_zero_points is not None:
-            pzp, kzp = vector(weight_zero_points, "Gemm: weight_zero_points", _count(kscale),
-                              dtype=np.int32)
-            cfg.quant.weight_zero_points = pzp
-            keep.append(kzp)
-        if bias is not None:
-            pbias, kbias = vector(bias, "bias", n)
-            cfg.quant.bias = pbias
-            keep.append(kbias)
-        cfg.quant.input_dtype, self._input_np = _choice(_QDTYPES, input_dtype, "input dtype")
-        cfg.quant.input_scale, cfg.quant.input_zero_point = input_scale, input_zero_point
-        cfg.quant.output = _choice(OUTPUTS, output, "output")
-        cfg.quant.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
-        cfg.quant.output_scale, cfg.quant.output_zero_point = output_scale, output_zero_point
-        if isinstance(clamp, (tuple, list)):
-            cfg.quant.clamp = CLAMPS["range"]
-            cfg.quant.clamp_min, cfg.quant.clamp_max = clamp
-        else:
-            cfg.quant.clamp = _choice(CLAMPS, clamp, "clamp")
-            if cfg.quant.clamp == CLAMPS["range"]:
-                raise ValueError("Gemm: clamp \"range\" is given as a (min, max) pair")
-        cfg.quant.engine = _choice(ENGINES, engine, "engine")
+        keep, out_np = _fill_quantization(cfg.quant, "Gemm", n, weight_scales,
+                                          weight_zero_points, bias, input_dtype, input_scale,
+                                          input_zero_point, output, output_dtype, output_scale,
+                                          output_zero_point, clamp, engine)
+        self._input_np = _QDTYPES[str(input_dtype).replace("torch.", "").lower()][1]
         cfg.dynamic, cfg.reduce_range = int(bool(dynamic)), int(bool(reduce_range))
         handle = c_void_p()
         api.qeq_gemm_create(ctypes.byref(cfg), ctypes.byref(handle))

@@ -1,0 +1,121 @@
+"""qeq.Conv2d: the int8 convolution of include/qeq/conv.h (PyTorch's quantized Conv2d and
+ConvReLU2d, bit for bit per engine), on NHWC activations.
+
+Packed once from PyTorch's int8 weights [O][C / groups][kh][kw] (numpy or torch), their
+qparams and a float32 bias; run many times on [N][H][W][C] activations (uint8 for quint8
+input, int8 for qint8), C-contiguous on the CPU. PyTorch's NCHW tensors become NHWC with
+x.permute(0, 2, 3, 1).contiguous() (or qeq.core's nchw_to_nhwc for float data).
+"""
+from __future__ import annotations
+
+import ctypes
+from ctypes import c_size_t, c_void_p
+from typing import Any
+
+import numpy as np
+
+from ._arrays import buffer
+from ._checks import check_int
+from ._lib import api, lib
+from .gemm import _QDTYPES, _empty, _fill_quantization
+
+__all__ = ["Conv2d"]
+
+
+def _pair(value: Any, name: str) -> tuple[int, int]:
+    """An int or an (h, w) pair, as PyTorch's Conv2d takes stride, padding and dilation."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"Conv2d: {name}: expected an int or a pair, got {value!r}")
+    return (check_int(items[0], f"Conv2d: {name}[0]", "size_t"),
+            check_int(items[1], f"Conv2d: {name}[1]", "size_t"))
+
+
+class Conv2d:
+    """y = out(conv(x - x_zp, w - w_zp[o]), bias), packed for the kernel dispatch picks now.
+
+    weight: int8 [O][C / groups][kh][kw] (PyTorch's layout); stride, padding (on both sides),
+    dilation: an int or an (h, w) pair; groups divides C and O. The quantization keywords are
+    those of qeq.Gemm (no dynamic form): weight_scales (1 or O values), weight_zero_points,
+    bias (O float32 values), input and output qparams, output "quantized" / "float" / "int32",
+    clamp ("relu" makes PyTorch's ConvReLU2d), engine "onednn" or "qnnpack".
+    """
+
+    def __init__(self, weight: Any, weight_scales: Any, weight_zero_points: Any = None,
+                 bias: Any = None, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                 groups: int = 1, input_dtype: str = "quint8", input_scale: float = 1.0,
+                 input_zero_point: int = 0, output: str = "quantized",
+                 output_dtype: str = "quint8", output_scale: float = 1.0,
+                 output_zero_point: int = 0, clamp: Any = "none", engine: str = "onednn"):
+        self._handle = None
+        input_zero_point = check_int(input_zero_point, "Conv2d: input_zero_point", "int32_t")
+        output_zero_point = check_int(output_zero_point, "Conv2d: output_zero_point", "int32_t")
+        groups = check_int(groups, "Conv2d: groups", "size_t", lo=1)
+        wptr, wshape, _ = buffer(weight, "weight", np.int8)
+        if len(wshape) != 4:
+            raise ValueError(f"weight: expected [O][C / groups][kh][kw], got {len(wshape)} "
+                             "dimensions")
+        o, cg, kh, kw = (check_int(d, f"Conv2d: weight shape[{i}]", "size_t")
+                         for i, d in enumerate(wshape))
+        cfg = lib.qeq_conv_config_default()
+        cfg.output_channels, cfg.groups = o, groups
+        cfg.input_channels = check_int(cg * groups, "Conv2d: input channels (C)", "size_t")
+        cfg.kernel_height, cfg.kernel_width = kh, kw
+        cfg.stride_height, cfg.stride_width = _pair(stride, "stride")
+        cfg.padding_height, cfg.padding_width = _pair(padding, "padding")
+        cfg.dilation_height, cfg.dilation_width = _pair(dilation, "dilation")
+        cfg.weights = wptr
+        keep, out_np = _fill_quantization(cfg.quant, "Conv2d", o, weight_scales,
+                                          weight_zero_points, bias, input_dtype, input_scale,
+                                          input_zero_point, output, output_dtype, output_scale,
+                                          output_zero_point, clamp, engine)
+        handle = c_void_p()
+        api.qeq_conv_create(ctypes.byref(cfg), ctypes.byref(handle))
+        del keep  # packed: C no longer reads the arrays
+        self._handle = handle
+        self.in_channels, self.out_channels = cfg.input_channels, o
+        self.output = output
+        self._input_np = _QDTYPES[str(input_dtype).replace("torch.", "").lower()][1]
+        self._output_np = {0: out_np, 1: np.float32, 2: np.int32}[cfg.quant.output]
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            lib.qeq_conv_destroy(self._handle)
+            self._handle = None
+
+    @property
+    def kernel_name(self) -> str:
+        """The microkernel the weights were packed for (a GEMM, indirect GEMM or depthwise)."""
+        return lib.qeq_conv_kernel_name(self._handle).decode()
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(output height, output width) for an input of height x width."""
+        oh, ow = c_size_t(), c_size_t()
+        api.qeq_conv_output_size(self._handle, check_int(height, "Conv2d: height", "size_t"),
+                                 check_int(width, "Conv2d: width", "size_t"), ctypes.byref(oh),
+                                 ctypes.byref(ow))
+        return oh.value, ow.value
+
+    def run(self, x: Any, out: Any = None) -> Any:
+        """The convolution on x [N][H][W][C]; returns out [N][OH][OW][O]."""
+        ptr, shape, _ = buffer(x, "x", self._input_np)
+        if len(shape) != 4 or shape[3] != self.in_channels:
+            raise ValueError(f"x: expected [N][H][W][{self.in_channels}] (NHWC), got "
+                             f"{tuple(shape)}")
+        n, h, w = (check_int(d, f"Conv2d: x shape[{i}]", "size_t") for i, d in enumerate(shape[:3]))
+        oh, ow = self.output_size(h, w)
+        oshape = (n, oh, ow, self.out_channels)
+        if out is None:
+            out = _empty(x, oshape, self._output_np)
+        optr, got, _ = buffer(out, "out", self._output_np, writable=True)
+        if tuple(got) != oshape:
+            raise ValueError(f"out: expected shape {oshape}, got {tuple(got)}")
+        if n:
+            api.qeq_conv_run(self._handle, n, h, w, ptr, 0, optr, 0, None)
+        return out
+
+    __call__ = run
+
+    def __repr__(self) -> str:
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, output={self.output!r}, "
+                f"kernel={self.kernel_name!r})")
