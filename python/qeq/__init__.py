@@ -1,6 +1,7 @@
 """qeq: int8 quantization kernels and PyTorch's quantization-preparation numerics.
 
-``import qeq`` gives the numpy API over libqeq (see qeq.core), qeq.Gemm and qeq.Conv2d; ``import
+``import qeq`` gives the numpy API over libqeq (see qeq.core), qeq.Gemm, qeq.Conv2d and the
+quantized ops (qeq.qops: q8_add, q8_cat, pools, clamps); ``import
 qeq.torch`` the drop-in for torch.ao.quantization's equalization and fusion functions.
 The public names are those in ``__all__``.
 """
@@ -10,6 +11,8 @@ from ._lib import (InvalidArgumentError, NonFiniteError, QeqError, QeqMemoryErro
 from .core import *  # noqa: F401,F403  (the numpy API: qeq.core.__all__)
 from .conv import Conv2d
 from .gemm import Gemm
+from .qops import *  # noqa: F401,F403  (qeq.qops.__all__)
+from . import qops
 
 __version__ = core.version_string()
 
@@ -18,3 +21,4 @@ __all__ = [
     "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm", "Conv2d",
 ]
 __all__ += core.__all__
+__all__ += qops.__all__

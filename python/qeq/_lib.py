@@ -183,6 +183,41 @@ class ConvConfig(ctypes.Structure):
     ]
 
 
+class Q8Tensor(ctypes.Structure):
+    """qeq_q8_tensor (include/qeq/qops.h)."""
+
+    _c_struct_ = "qeq_q8_tensor"
+    _fields_ = [
+        ("n", c_size_t),
+        ("h", c_size_t),
+        ("w", c_size_t),
+        ("c", c_size_t),
+        ("pixel_stride_bytes", c_size_t),
+        ("dtype", c_int),
+        ("scale", c_float),
+        ("zero_point", c_int32),
+    ]
+
+
+class Pool2dParams(ctypes.Structure):
+    """qeq_pool2d_params (include/qeq/qops.h)."""
+
+    _c_struct_ = "qeq_pool2d_params"
+    _fields_ = [
+        ("kernel_h", c_size_t),
+        ("kernel_w", c_size_t),
+        ("stride_h", c_size_t),
+        ("stride_w", c_size_t),
+        ("padding_h", c_size_t),
+        ("padding_w", c_size_t),
+        ("dilation_h", c_size_t),
+        ("dilation_w", c_size_t),
+        ("ceil_mode", c_int),
+        ("count_include_pad", c_int),
+        ("divisor_override", ctypes.c_int64),
+    ]
+
+
 _fp = POINTER(c_float)
 _ip = POINTER(c_int32)
 _sp = POINTER(c_size_t)
@@ -256,6 +291,23 @@ _PROTOTYPES = {
                                 c_void_p]),
     "qeq_gemm_run_dynamic": ("status", [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
                                         c_size_t, c_void_p, _fp, _ip]),
+    "qeq_q8_add": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,
+                              POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_add_relu": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,
+                                   POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_cat": ("status", [c_size_t, POINTER(Q8Tensor), POINTER(c_void_p), c_int,
+                              POINTER(Q8Tensor), c_void_p]),
+    "qeq_pool2d_output_size": ("status", [POINTER(Pool2dParams), c_size_t, c_size_t, _sp, _sp]),
+    "qeq_q8_max_pool2d": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Pool2dParams),
+                                     POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_avg_pool2d": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Pool2dParams),
+                                     POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_adaptive_avg_pool2d": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor),
+                                              c_void_p]),
+    "qeq_q8_relu": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_relu6": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_hardtanh": ("status", [POINTER(Q8Tensor), c_void_p, c_float, c_float,
+                                   POINTER(Q8Tensor), c_void_p]),
     "qeq_conv_config_default": (ConvConfig, []),
     "qeq_conv_create": ("status", [POINTER(ConvConfig), POINTER(c_void_p)]),
     "qeq_conv_destroy": (None, [c_void_p]),

@@ -14,32 +14,18 @@ import json
 import os
 import subprocess
 import sys
-from ctypes import c_float, c_int, c_int32, c_size_t
+from ctypes import c_int, c_size_t
 
 import numpy as np
 import pytest
 
-from qeq._lib import lib
+from qeq._lib import Q8Tensor, lib
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.live_pytorch
 
 STEP = 64  # elements per step of PyTorch's vectorised loop under ATEN_CPU_CAPABILITY=avx2
 f32 = np.float32
-
-
-class Q8Tensor(ctypes.Structure):
-    """qeq_q8_tensor (include/qeq/qops.h), checked against the library's layout below."""
-
-    _fields_ = [("n", c_size_t), ("h", c_size_t), ("w", c_size_t), ("c", c_size_t),
-                ("pixel_stride_bytes", c_size_t), ("dtype", c_int), ("scale", c_float),
-                ("zero_point", c_int32)]
-
-
-def test_mirror_layout():
-    size, count = c_size_t(), c_size_t()
-    assert lib.qeq_abi_struct_layout(b"qeq_q8_tensor", ctypes.byref(size), ctypes.byref(count)) == 0
-    assert size.value == ctypes.sizeof(Q8Tensor) and count.value == len(Q8Tensor._fields_)
 
 
 def vector_rule(q, s, z):

@@ -1,0 +1,192 @@
+"""The quantized operations of include/qeq/qops.h on NHWC arrays: add, cat, pools and clamps,
+bit for bit with PyTorch's CPU kernels (docs/numerics.md#quantized-operations).
+
+A quantized tensor is a 4-D [N][H][W][C] uint8 (quint8) or int8 (qint8) array, numpy or torch,
+C-contiguous on the CPU, with its qparams as a (scale, zero_point) pair. A PyTorch quantized
+NCHW tensor t gives t.int_repr().permute(0, 2, 3, 1).contiguous() and (t.q_scale(),
+t.q_zero_point()). Results are new arrays of the input's kind, or `out`.
+"""
+from __future__ import annotations
+
+import ctypes
+from ctypes import c_size_t, c_void_p
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._arrays import buffer, is_tensor
+from ._checks import check_int
+from ._lib import Pool2dParams, Q8Tensor, api
+
+__all__ = ["q8_add", "q8_cat", "q8_max_pool2d", "q8_avg_pool2d", "q8_adaptive_avg_pool2d",
+           "q8_relu", "q8_relu6", "q8_hardtanh"]
+
+_DTYPES = {np.dtype(np.uint8): 0, np.dtype(np.int8): 1}
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    if is_tensor(x):
+        import torch
+        table = {torch.uint8: np.dtype(np.uint8), torch.int8: np.dtype(np.int8)}
+        if x.dtype not in table:
+            raise TypeError(f"expected a uint8 or int8 tensor, got {x.dtype}")
+        return table[x.dtype]
+    dtype = np.asarray(x).dtype if not isinstance(x, np.ndarray) else x.dtype
+    if dtype not in _DTYPES:
+        raise TypeError(f"expected a uint8 (quint8) or int8 (qint8) array, got {dtype}")
+    return dtype
+
+
+def _qparams(qparams: Any, name: str) -> tuple[float, int]:
+    try:
+        scale, zero_point = qparams
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a (scale, zero_point) pair, got {qparams!r}") from None
+    return float(scale), check_int(zero_point, f"{name} zero_point", "int32_t")
+
+
+def _tensor(x: Any, name: str, qparams: Any, dtype: Any = None,
+            writable: bool = False) -> tuple[Q8Tensor, int, tuple[int, ...], np.dtype]:
+    """x's descriptor, address, shape and dtype (checked: 4-D NHWC, uint8 or int8)."""
+    dtype = _dtype_of(x) if dtype is None else np.dtype(dtype)
+    ptr, shape, _ = buffer(x, name, dtype, writable=writable)
+    if len(shape) != 4:
+        raise ValueError(f"{name}: expected [N][H][W][C] (NHWC), got {len(shape)} dimensions")
+    scale, zero_point = _qparams(qparams, f"{name} qparams")
+    dims = [check_int(d, f"{name} shape[{i}]", "size_t") for i, d in enumerate(shape)]
+    return Q8Tensor(*dims, 0, _DTYPES[dtype], scale, zero_point), ptr, tuple(shape), dtype
+
+
+def _output(like: Any, shape: tuple[int, ...], dtype: np.dtype, out: Any, qparams: Any,
+            name: str = "out") -> tuple[Any, Q8Tensor, int]:
+    if out is None:
+        if is_tensor(like):
+            import torch
+            out = torch.from_numpy(np.empty(shape, dtype))
+        else:
+            out = np.empty(shape, dtype)
+    desc, ptr, got, _ = _tensor(out, name, qparams, dtype, writable=True)
+    if got != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {got}")
+    return out, desc, ptr
+
+
+def q8_add(a: Any, a_qparams: Any, b: Any, b_qparams: Any, out_qparams: Any, *,
+           relu: bool = False, out: Any = None) -> Any:
+    """torch.ops.quantized.add (add_relu with relu=True): a and b of one shape and dtype,
+    requantized to out_qparams; out may be a or b."""
+    ta, pa, shape, dtype = _tensor(a, "a", a_qparams)
+    tb, pb, _, _ = _tensor(b, "b", b_qparams, dtype)
+    out, ty, py = _output(a, shape, dtype, out, out_qparams)
+    (api.qeq_q8_add_relu if relu else api.qeq_q8_add)(ctypes.byref(ta), pa, ctypes.byref(tb), pb,
+                                                        ctypes.byref(ty), py)
+    return out
+
+
+def q8_cat(inputs: Sequence[Any], qparams: Sequence[Any], out_qparams: Any, *,
+           axis: str = "channels", out: Any = None) -> Any:
+    """torch.ops.quantized.cat along channels (PyTorch's dim=1) or batch (dim=0), every input
+    requantized to out_qparams (one already at them is copied)."""
+    if len(inputs) != len(qparams):
+        raise ValueError(f"q8_cat: {len(inputs)} inputs but {len(qparams)} qparams")
+    if axis not in ("channels", "batch"):
+        raise ValueError(f"q8_cat: axis must be 'channels' or 'batch', got {axis!r}")
+    if not inputs:
+        raise ValueError("q8_cat: no inputs")
+    descs, ptrs = [], []
+    dtype = _dtype_of(inputs[0])
+    for i, (x, qp) in enumerate(zip(inputs, qparams)):
+        d, p, _, _ = _tensor(x, f"inputs[{i}]", qp, dtype)
+        descs.append(d)
+        ptrs.append(p)
+    n = sum(d.n for d in descs) if axis == "batch" else descs[0].n
+    c = sum(d.c for d in descs) if axis == "channels" else descs[0].c
+    shape = (n, descs[0].h, descs[0].w, c)
+    out, ty, py = _output(inputs[0], shape, dtype, out, out_qparams)
+    count = len(descs)
+    api.qeq_q8_cat(count, (Q8Tensor * count)(*descs), (c_void_p * count)(*ptrs),
+                   1 if axis == "channels" else 0, ctypes.byref(ty), py)
+    return out
+
+
+def _pair(value: Any, name: str, lo: int = 0) -> tuple[int, int]:
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"{name}: expected an int or a pair, got {value!r}")
+    return (check_int(items[0], f"{name}[0]", "size_t", lo=lo),
+            check_int(items[1], f"{name}[1]", "size_t", lo=lo))
+
+
+def _pool(x: Any, func: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+          ceil_mode: bool, count_include_pad: bool = True,
+          divisor_override: Any = None) -> Pool2dParams:
+    p = Pool2dParams()
+    p.kernel_h, p.kernel_w = _pair(kernel_size, f"{func}: kernel_size", 1)
+    p.stride_h, p.stride_w = (_pair(stride, f"{func}: stride", 1) if stride is not None
+                              else (p.kernel_h, p.kernel_w))
+    p.padding_h, p.padding_w = _pair(padding, f"{func}: padding")
+    p.dilation_h, p.dilation_w = _pair(dilation, f"{func}: dilation", 1)
+    p.ceil_mode, p.count_include_pad = int(bool(ceil_mode)), int(bool(count_include_pad))
+    p.divisor_override = (0 if divisor_override is None else
+                          check_int(divisor_override, f"{func}: divisor_override", "int64_t",
+                                    lo=1))
+    return p
+
+
+def _pooled(x: Any, x_qparams: Any, p: Pool2dParams, out: Any,
+            run: Any) -> Any:
+    tx, px, (n, h, w, c), dtype = _tensor(x, "x", x_qparams)
+    oh, ow = c_size_t(), c_size_t()
+    api.qeq_pool2d_output_size(ctypes.byref(p), h, w, ctypes.byref(oh), ctypes.byref(ow))
+    out, ty, py = _output(x, (n, oh.value, ow.value, c), dtype, out, x_qparams)
+    run(ctypes.byref(tx), px, ctypes.byref(p), ctypes.byref(ty), py)
+    return out
+
+
+def q8_max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                  dilation: Any = 1, ceil_mode: bool = False, *, out: Any = None) -> Any:
+    """torch.nn.functional.max_pool2d on a quantized NHWC tensor (the qparams are kept and
+    play no part)."""
+    p = _pool(x, "q8_max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
+    return _pooled(x, (1.0, 0), p, out, api.qeq_q8_max_pool2d)
+
+
+def q8_avg_pool2d(x: Any, x_qparams: Any, kernel_size: Any, stride: Any = None,
+                  padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                  divisor_override: Any = None, *, out: Any = None) -> Any:
+    """torch.nn.functional.avg_pool2d on a quantized channels-last tensor (qparams kept)."""
+    p = _pool(x, "q8_avg_pool2d", kernel_size, stride, padding, 1, ceil_mode, count_include_pad,
+              divisor_override)
+    return _pooled(x, x_qparams, p, out, api.qeq_q8_avg_pool2d)
+
+
+def q8_adaptive_avg_pool2d(x: Any, x_qparams: Any, output_size: Any, *, out: Any = None) -> Any:
+    """torch.nn.functional.adaptive_avg_pool2d on a quantized channels-last tensor."""
+    tx, px, (n, _, _, c), dtype = _tensor(x, "x", x_qparams)
+    oh, ow = _pair(output_size, "q8_adaptive_avg_pool2d: output_size", 1)
+    out, ty, py = _output(x, (n, oh, ow, c), dtype, out, x_qparams)
+    api.qeq_q8_adaptive_avg_pool2d(ctypes.byref(tx), px, ctypes.byref(ty), py)
+    return out
+
+
+def _clamp(x: Any, x_qparams: Any, out: Any, run: Any, *bounds: float) -> Any:
+    tx, px, shape, dtype = _tensor(x, "x", x_qparams)
+    out, ty, py = _output(x, shape, dtype, out, x_qparams)
+    run(ctypes.byref(tx), px, *bounds, ctypes.byref(ty), py)
+    return out
+
+
+def q8_relu(x: Any, x_qparams: Any, *, out: Any = None) -> Any:
+    """ReLU on a quantized tensor: max(q, zero_point); out may be x."""
+    return _clamp(x, x_qparams, out, api.qeq_q8_relu)
+
+
+def q8_relu6(x: Any, x_qparams: Any, *, out: Any = None) -> Any:
+    """ReLU6: q clamped to [zero_point, q(6)]; out may be x."""
+    return _clamp(x, x_qparams, out, api.qeq_q8_relu6)
+
+
+def q8_hardtanh(x: Any, x_qparams: Any, min_val: float = -1.0, max_val: float = 1.0, *,
+                out: Any = None) -> Any:
+    """hardtanh: q clamped to [q(min_val), q(max_val)]; out may be x."""
+    return _clamp(x, x_qparams, out, api.qeq_q8_hardtanh, float(min_val), float(max_val))
