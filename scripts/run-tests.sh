@@ -65,7 +65,7 @@ cmake --build "$build_root/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$build_root/asan" --output-on-failure -j "$jobs"
 
-step "libFuzzer harnesses (clang, ASan + UBSan), ${QEQ_FUZZ_SECONDS:-20} s each"
+step "libFuzzer harnesses (clang; ASan, UBSan on the API layer), ${QEQ_FUZZ_SECONDS:-20} s each"
 QEQ_FUZZ_BUILD="$build_root/fuzz" bash "$root/scripts/run-fuzzers.sh"
 
 step "ThreadSanitizer build and the threads tests"
