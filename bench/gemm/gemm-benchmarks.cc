@@ -51,15 +51,16 @@ const GemmIsa& default_gemm_isa(const std::vector<GemmIsa>& isas) {
 
 namespace {
 
-enum class Mode { kU8, kS32, kDynamic };
+enum class Mode { kU8, kU7, kS32, kDynamic };
 
 void run_gemm(benchmark::State& state, GemmShape s, qeq_isa isa, size_t threads, Mode mode) {
-  const GemmProblem& p = gemm_problem(s);
+  const GemmProblem& p = mode == Mode::kU7 ? gemm_problem_u7(s) : gemm_problem(s);
   if (qeq_set_isa_cap(isa) != QEQ_OK) {
     state.SkipWithError(qeq_last_error());
     return;
   }
-  const qeq_gemm_output output = mode == Mode::kU8    ? QEQ_GEMM_OUTPUT_QUANTIZED
+  const bool u8_out = mode == Mode::kU8 || mode == Mode::kU7;
+  const qeq_gemm_output output = u8_out               ? QEQ_GEMM_OUTPUT_QUANTIZED
                                  : mode == Mode::kS32 ? QEQ_GEMM_OUTPUT_INT32
                                                       : QEQ_GEMM_OUTPUT_FLOAT;
   const qeq_gemm_config config = gemm_config(p, output, mode == Mode::kDynamic);
@@ -70,7 +71,7 @@ void run_gemm(benchmark::State& state, GemmShape s, qeq_isa isa, size_t threads,
     return;
   }
   pthreadpool* pool = threads > 1 ? bench_pool() : nullptr;
-  const size_t out_bytes = mode == Mode::kU8 ? 1 : 4;
+  const size_t out_bytes = u8_out ? 1 : 4;
   std::vector<uint8_t> y(s.m * s.n * out_bytes);
   qeq_status status = QEQ_OK;
   for (auto _ : state) {
@@ -128,6 +129,10 @@ void register_qeq_gemm_benchmarks(const std::vector<GemmIsa>& isas, qeq_isa best
         add(gemm_bench_name("qeq_u8", qeq_isa_name(g.isa), threads, &s),
             [s, g, threads](benchmark::State& st) { run_gemm(st, s, g.isa, threads, Mode::kU8); });
       }
+    }
+    for (size_t threads : thread_counts) {
+      add(gemm_bench_name("qeq_u7", qeq_isa_name(best), threads, &s),
+          [s, best, threads](benchmark::State& st) { run_gemm(st, s, best, threads, Mode::kU7); });
     }
     add(gemm_bench_name("qeq_pack", qeq_isa_name(best), 1, &s),
         [s, best](benchmark::State& st) { run_pack(st, s, best); });

@@ -68,6 +68,20 @@ const GemmProblem& gemm_problem(const GemmShape& s) {
   return *slot;
 }
 
+const GemmProblem& gemm_problem_u7(const GemmShape& s) {
+  static std::map<std::tuple<size_t, size_t, size_t>, std::unique_ptr<GemmProblem>> problems;
+  auto& slot = problems[std::make_tuple(s.m, s.n, s.k)];
+  if (!slot) {
+    slot = std::make_unique<GemmProblem>(gemm_problem(s));
+    for (uint8_t& v : slot->x) v = static_cast<uint8_t>(v >> 1);
+    slot->x_zero_point >>= 1;
+    for (size_t i = 0; i < slot->x.size(); i++) {
+      slot->x_float[i] = slot->x_scale * static_cast<float>(slot->x[i] - slot->x_zero_point);
+    }
+  }
+  return *slot;
+}
+
 qeq_gemm_config gemm_config(const GemmProblem& p, qeq_gemm_output output, bool dynamic) {
   qeq_gemm_config c = qeq_gemm_config_default();
   c.n = p.shape.n;

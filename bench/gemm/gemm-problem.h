@@ -42,6 +42,10 @@ struct GemmProblem {
 
 // Built on first use and kept for the whole run.
 const GemmProblem& gemm_problem(const GemmShape& s);
+// The same problem with 7-bit activations (x >> 1, zero point >> 1: values in [0, 127], what
+// PyTorch's x86 qconfig produces within its calibrated range): no pair of u8 x s8 products
+// leaves int16 there, so oneDNN's saturating AVX2 path is exact on it ("qeq_u7", "onednn_u7").
+const GemmProblem& gemm_problem_u7(const GemmShape& s);
 
 // qeq's config for the problem: quantized quint8 output, float output (dynamic), or int32.
 qeq_gemm_config gemm_config(const GemmProblem& p, qeq_gemm_output output, bool dynamic);

@@ -257,12 +257,37 @@ void GemmSummaryReporter::print_notes(std::FILE* out) const {
       "count; 'x 1 thread': qeq's all-core GOPS over its own one-thread GOPS.\n");
 }
 
+// 7-bit activations, where oneDNN's saturating AVX2 path is exact: both sides computing the
+// same bits, each GOPS marked by the peer check of this run.
+void GemmSummaryReporter::print_u7(std::FILE* out) const {
+  const std::string best = qeq_isa_name(setup_.best.isa);
+  const std::string& dnnl = setup_.onednn_isa;
+  std::fprintf(out,
+               "\n7-bit activations (quint8 in [0, 127]), requantized u8 output; oneDNN %s, %s on "
+               "them by this run's check\n\n"
+               "| M x N x K | threads | qeq_u7 GOPS | oneDNN u7 GOPS | qeq / oneDNN |\n"
+               "|---|---:|---:|---:|---:|\n",
+               dnnl.empty() ? "not built" : dnnl.c_str(),
+               dnnl.empty()             ? "-"
+               : setup_.onednn_u7_exact ? "exact"
+                                        : "INEXACT");
+  for (const GemmShape& s : kGemmShapes) {
+    for (size_t t : setup_.threads) {
+      const double q = gops("qeq_u7", best, t, s);
+      const double d = dnnl.empty() ? 0.0 : gops("onednn_u7", dnnl, t, s);
+      std::fprintf(out, "| %s | %zu | %s | %s | %s |\n", shape_tag(s).c_str(), t,
+                   fixed(q, 1).c_str(), fixed(d, 1).c_str(), ratio(q, d).c_str());
+    }
+  }
+}
+
 void GemmSummaryReporter::Finalize() {
   std::FILE* out = stdout;
   std::fflush(out);
   std::fprintf(out, "\nqeq_bench_gemm summary (GEMM figures: means over repetitions)\n");
   print_peaks(out);
   print_headline(out);
+  print_u7(out);
   print_isas(out);
   print_outputs(out);
   print_notes(out);

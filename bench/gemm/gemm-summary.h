@@ -22,6 +22,7 @@ struct GemmSummarySetup {
   std::string onednn_isa;               // empty without the oneDNN peer
   bool have_xnnpack = false;
   bool onednn_checked_ok = true, xnnpack_checked_ok = true;
+  bool onednn_u7_exact = false;       // oneDNN agreed with qeq on 7-bit activations
   std::string skipped;                // caps not benchmarked separately
   std::vector<std::string> verdicts;  // the peers' correctness checks, one line each
 };
@@ -57,6 +58,7 @@ class GemmSummaryReporter : public benchmark::ConsoleReporter {
 
   void print_peaks(std::FILE* out) const;
   void print_headline(std::FILE* out) const;
+  void print_u7(std::FILE* out) const;
   void print_isas(std::FILE* out) const;
   void print_outputs(std::FILE* out) const;
   void print_notes(std::FILE* out) const;

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   register_qeq_gemm_benchmarks(setup.isas, setup.best.isa, setup.threads, min_time);
 #ifdef QEQ_BENCH_HAVE_ONEDNN
   setup.onednn_isa = onednn_isa_name();
-  setup.onednn_checked_ok = check_onednn_gemm(stdout, &setup.verdicts);
+  setup.onednn_checked_ok = check_onednn_gemm(stdout, &setup.verdicts, &setup.onednn_u7_exact);
   register_onednn_gemm_benchmarks(
       setup.threads,
       std::vector<GemmShape>(std::begin(kGemmOutputShapes), std::end(kGemmOutputShapes)), min_time);

@@ -28,6 +28,7 @@ void register_onednn_gemm_benchmarks(const std::vector<size_t>& thread_counts,
 // returns false when any differ by more than 1 (u8) or at all (s32): a misconfigured peer,
 // or a path that is wrong on full-range operands (told apart by re-running with 7-bit
 // activations). Appends a one-line verdict for the summary.
-bool check_onednn_gemm(std::FILE* out, std::vector<std::string>* verdicts);
+// Also sets *exact_u7: whether oneDNN agrees with qeq on 7-bit activations (gemm_problem_u7).
+bool check_onednn_gemm(std::FILE* out, std::vector<std::string>* verdicts, bool* exact_u7);
 
 #endif  // QEQ_BENCH_PEER_ONEDNN_GEMM_H
