@@ -176,4 +176,13 @@ QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/bench/peers/torch_peer.py
 
 printf '\nFinished: %s UTC; load average %s.\n' "$(date -u '+%F %H:%M:%S')" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$md"
+# The JSON files as they can be committed: paths relative to the repository (Google Benchmark
+# records the executable's absolute path), and none left empty by a filter that matched nothing.
+for json in "$stem"-*.json; do
+  if [[ -s $json ]]; then
+    sed -i "s|$root/||g" "$json"
+  else
+    rm -f "$json"
+  fi
+done
 printf '\nResults: %s (and %s-*.json)\n' "$md" "$stem"

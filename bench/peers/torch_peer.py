@@ -74,9 +74,13 @@ def row(op, weights, nbytes, seconds, note=""):
 
 
 def qeq_means(path):
-    """Mean real time in seconds of each qeq_bench benchmark in a --benchmark_out JSON file."""
+    """Mean real time in seconds of each qeq_bench benchmark in a --benchmark_out JSON file
+    (none when a --benchmark_filter left qeq_bench nothing to run and the file empty)."""
     with open(path) as f:
-        report = json.load(f)
+        text = f.read()
+    if not text.strip():
+        return {}
+    report = json.loads(text)
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     sums = {}
     for b in report["benchmarks"]:
@@ -90,6 +94,9 @@ def qeq_means(path):
 
 def print_ratios(path):
     means = qeq_means(path)
+    if not means:
+        print("\nNo qeq_bench results to compare with (its filter matched nothing).")
+        return
     print("\n| operation | PyTorch ms | qeq ms | qeq ISA | PyTorch / qeq |")
     print("|---|---:|---:|---|---:|")
     for op, pattern in QEQ_BENCHMARKS.items():
