@@ -21,12 +21,12 @@ static inline float qeq_q8_scaled_neg_zero_point(float scale, int32_t zero_point
   return scale * (float)(-zero_point);
 }
 
+/* One element, with a_offset and b_offset = qeq_q8_scaled_neg_zero_point of each input, which
+ * the caller computes once per call. */
 static inline uint8_t qeq_q8_add_one(uint8_t a, uint8_t b, int is_signed,
-                                     const qeq_q8_add_params* p) {
-  const float da = fmaf((float)qeq_q8_level(a, is_signed), p->a_scale,
-                        qeq_q8_scaled_neg_zero_point(p->a_scale, p->a_zero_point));
-  const float db = fmaf((float)qeq_q8_level(b, is_signed), p->b_scale,
-                        qeq_q8_scaled_neg_zero_point(p->b_scale, p->b_zero_point));
+                                     const qeq_q8_add_params* p, float a_offset, float b_offset) {
+  const float da = fmaf((float)qeq_q8_level(a, is_signed), p->a_scale, a_offset);
+  const float db = fmaf((float)qeq_q8_level(b, is_signed), p->b_scale, b_offset);
   return qeq_quantize_one(da + db, &p->out);
 }
 

@@ -107,3 +107,14 @@ def check_int_array(values: Any, name: str, ctype: str, lo: int | None = None,
         return np.array([check_int(flat[0], name, ctype, lo, hi)], dtype)
     return np.array([check_int(v, f"{name}[{i}]", ctype, lo, hi) for i, v in enumerate(flat)],
                     dtype)
+
+
+def check_int_pair(value: Any, name: str, ctype: str = "size_t",
+                   lo: int | None = None) -> tuple[int, int]:
+    """An int or an (h, w) pair, as PyTorch's conv and pool arguments are given, each checked
+    as check_int() checks it (named "name[0]", "name[1]")."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"{name}: expected an int or a pair, got {value!r}")
+    return (check_int(items[0], f"{name}[0]", ctype, lo=lo),
+            check_int(items[1], f"{name}[1]", ctype, lo=lo))

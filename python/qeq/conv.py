@@ -15,20 +15,11 @@ from typing import Any
 import numpy as np
 
 from ._arrays import buffer
-from ._checks import check_int
+from ._checks import check_int, check_int_pair
 from ._lib import api, lib
-from .gemm import _QDTYPES, _empty, _fill_quantization
+from .gemm import _empty, _fill_quantization
 
 __all__ = ["Conv2d"]
-
-
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    """An int or an (h, w) pair, as PyTorch's Conv2d takes stride, padding and dilation."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2:
-        raise ValueError(f"Conv2d: {name}: expected an int or a pair, got {value!r}")
-    return (check_int(items[0], f"Conv2d: {name}[0]", "size_t"),
-            check_int(items[1], f"Conv2d: {name}[1]", "size_t"))
 
 
 class Conv2d:
@@ -61,11 +52,11 @@ class Conv2d:
         cfg.output_channels, cfg.groups = o, groups
         cfg.input_channels = check_int(cg * groups, "Conv2d: input channels (C)", "size_t")
         cfg.kernel_height, cfg.kernel_width = kh, kw
-        cfg.stride_height, cfg.stride_width = _pair(stride, "stride")
-        cfg.padding_height, cfg.padding_width = _pair(padding, "padding")
-        cfg.dilation_height, cfg.dilation_width = _pair(dilation, "dilation")
+        cfg.stride_height, cfg.stride_width = check_int_pair(stride, "Conv2d: stride")
+        cfg.padding_height, cfg.padding_width = check_int_pair(padding, "Conv2d: padding")
+        cfg.dilation_height, cfg.dilation_width = check_int_pair(dilation, "Conv2d: dilation")
         cfg.weights = wptr
-        keep, out_np = _fill_quantization(cfg.quant, "Conv2d", o, weight_scales,
+        keep, self._input_np, out_np = _fill_quantization(cfg.quant, "Conv2d", o, weight_scales,
                                           weight_zero_points, bias, input_dtype, input_scale,
                                           input_zero_point, output, output_dtype, output_scale,
                                           output_zero_point, clamp, engine)
@@ -75,7 +66,6 @@ class Conv2d:
         self._handle = handle
         self.in_channels, self.out_channels = cfg.input_channels, o
         self.output = output
-        self._input_np = _QDTYPES[str(input_dtype).replace("torch.", "").lower()][1]
         self._output_np = {0: out_np, 1: np.float32, 2: np.int32}[cfg.quant.output]
 
     def __del__(self) -> None:

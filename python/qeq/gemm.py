@@ -40,10 +40,10 @@ def _count(keep: Any) -> int:
 def _fill_quantization(q: Any, owner: str, n: int, weight_scales: Any, weight_zero_points: Any,
                        bias: Any, input_dtype: Any, input_scale: float, input_zero_point: int,
                        output: str, output_dtype: Any, output_scale: float,
-                       output_zero_point: int, clamp: Any, engine: str) -> tuple[list, Any]:
+                       output_zero_point: int, clamp: Any, engine: str) -> tuple[list, Any, Any]:
     """Fills a GemmQuantization (qeq_gemm_quantization) from the keyword arguments Gemm and
     Conv2d share, n the output channels; returns the arrays C reads (keep them alive while it
-    does) and the numpy dtype of a quantized output."""
+    does) and the numpy dtypes of the input and of a quantized output."""
     pscale, kscale = vector(weight_scales, "weight_scales")
     q.weight_qparam_count, q.weight_scales = _count(kscale), pscale
     keep = [kscale]
@@ -56,7 +56,7 @@ def _fill_quantization(q: Any, owner: str, n: int, weight_scales: Any, weight_ze
         pbias, kbias = vector(bias, "bias", n)
         q.bias = pbias
         keep.append(kbias)
-    q.input_dtype = _choice(_QDTYPES, input_dtype, "input dtype")[0]
+    q.input_dtype, in_np = _choice(_QDTYPES, input_dtype, "input dtype")
     q.input_scale, q.input_zero_point = input_scale, input_zero_point
     q.output = _choice(OUTPUTS, output, "output")
     q.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
@@ -69,7 +69,7 @@ def _fill_quantization(q: Any, owner: str, n: int, weight_scales: Any, weight_ze
         if q.clamp == CLAMPS["range"]:
             raise ValueError(f"{owner}: clamp \"range\" is given as a (min, max) pair")
     q.engine = _choice(ENGINES, engine, "engine")
-    return keep, out_np
+    return keep, in_np, out_np
 
 
 def _empty(like: Any, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -108,11 +108,10 @@ class Gemm:
         n, k = (check_int(d, f"Gemm: weight shape[{i}]", "size_t") for i, d in enumerate(wshape))
         cfg = lib.qeq_gemm_config_default()
         cfg.n, cfg.k, cfg.weights = n, k, wptr
-        keep, out_np = _fill_quantization(cfg.quant, "Gemm", n, weight_scales,
+        keep, self._input_np, out_np = _fill_quantization(cfg.quant, "Gemm", n, weight_scales,
                                           weight_zero_points, bias, input_dtype, input_scale,
                                           input_zero_point, output, output_dtype, output_scale,
                                           output_zero_point, clamp, engine)
-        self._input_np = _QDTYPES[str(input_dtype).replace("torch.", "").lower()][1]
         cfg.dynamic, cfg.reduce_range = int(bool(dynamic)), int(bool(reduce_range))
         handle = c_void_p()
         api.qeq_gemm_create(ctypes.byref(cfg), ctypes.byref(handle))

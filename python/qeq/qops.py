@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._arrays import buffer, is_tensor
-from ._checks import check_int
+from ._checks import check_int, check_int_pair
 from ._lib import Pool2dParams, Q8Tensor, api
 
 __all__ = ["q8_add", "q8_cat", "q8_max_pool2d", "q8_avg_pool2d", "q8_adaptive_avg_pool2d",
@@ -109,23 +109,15 @@ def q8_cat(inputs: Sequence[Any], qparams: Sequence[Any], out_qparams: Any, *,
     return out
 
 
-def _pair(value: Any, name: str, lo: int = 0) -> tuple[int, int]:
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2:
-        raise ValueError(f"{name}: expected an int or a pair, got {value!r}")
-    return (check_int(items[0], f"{name}[0]", "size_t", lo=lo),
-            check_int(items[1], f"{name}[1]", "size_t", lo=lo))
-
-
 def _pool(x: Any, func: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
           ceil_mode: bool, count_include_pad: bool = True,
           divisor_override: Any = None) -> Pool2dParams:
     p = Pool2dParams()
-    p.kernel_h, p.kernel_w = _pair(kernel_size, f"{func}: kernel_size", 1)
-    p.stride_h, p.stride_w = (_pair(stride, f"{func}: stride", 1) if stride is not None
-                              else (p.kernel_h, p.kernel_w))
-    p.padding_h, p.padding_w = _pair(padding, f"{func}: padding")
-    p.dilation_h, p.dilation_w = _pair(dilation, f"{func}: dilation", 1)
+    p.kernel_h, p.kernel_w = check_int_pair(kernel_size, f"{func}: kernel_size", lo=1)
+    p.stride_h, p.stride_w = (check_int_pair(stride, f"{func}: stride", lo=1)
+                              if stride is not None else (p.kernel_h, p.kernel_w))
+    p.padding_h, p.padding_w = check_int_pair(padding, f"{func}: padding")
+    p.dilation_h, p.dilation_w = check_int_pair(dilation, f"{func}: dilation", lo=1)
     p.ceil_mode, p.count_include_pad = int(bool(ceil_mode)), int(bool(count_include_pad))
     p.divisor_override = (0 if divisor_override is None else
                           check_int(divisor_override, f"{func}: divisor_override", "int64_t",
@@ -163,7 +155,7 @@ def q8_avg_pool2d(x: Any, x_qparams: Any, kernel_size: Any, stride: Any = None,
 def q8_adaptive_avg_pool2d(x: Any, x_qparams: Any, output_size: Any, *, out: Any = None) -> Any:
     """torch.nn.functional.adaptive_avg_pool2d on a quantized channels-last tensor."""
     tx, px, (n, _, _, c), dtype = _tensor(x, "x", x_qparams)
-    oh, ow = _pair(output_size, "q8_adaptive_avg_pool2d: output_size", 1)
+    oh, ow = check_int_pair(output_size, "q8_adaptive_avg_pool2d: output_size", lo=1)
     out, ty, py = _output(x, (n, oh, ow, c), dtype, out, x_qparams)
     api.qeq_q8_adaptive_avg_pool2d(ctypes.byref(tx), px, ctypes.byref(ty), py)
     return out

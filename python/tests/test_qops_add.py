@@ -9,17 +9,16 @@ vector body and in its tail, run PyTorch with its vector width pinned (ATEN_CPU_
 and one thread in a child process, and check: qeq equals the vectorised rule everywhere,
 PyTorch equals it in the body and the scalar rule in the tail. Channels-last cat likewise,
 where the scalar loop takes each pixel's last C % 32 channels."""
-import ctypes
 import json
 import os
 import subprocess
 import sys
-from ctypes import c_int, c_size_t
 
 import numpy as np
 import pytest
 
-from qeq._lib import Q8Tensor, lib
+import qeq
+from qeq._lib import lib
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.live_pytorch
@@ -92,17 +91,9 @@ def pytorch_add(tmp_path, a, b, qparams, signed, relu):
 
 def qeq_add(a, b, qparams, signed, relu):
     sa, za, sb, zb, sy, zy = qparams
-    n = len(a)
-    dtype = 1 if signed else 0
-    ta, tb, ty = (Q8Tensor(1, 1, n, 1, 0, dtype, s, z) for s, z in ((sa, za), (sb, zb), (sy, zy)))
-    y = np.empty(n, a.dtype)
-    fn = lib.qeq_q8_add_relu if relu else lib.qeq_q8_add
-    fn.restype = c_int
-    status = fn(ctypes.byref(ta), a.ctypes.data_as(ctypes.c_void_p), ctypes.byref(tb),
-                b.ctypes.data_as(ctypes.c_void_p), ctypes.byref(ty),
-                y.ctypes.data_as(ctypes.c_void_p))
-    assert status == 0, lib.qeq_last_error()
-    return y.astype(np.int32)
+    shape = (1, 1, len(a), 1)
+    y = qeq.q8_add(a.reshape(shape), (sa, za), b.reshape(shape), (sb, zb), (sy, zy), relu=relu)
+    return y.reshape(-1).astype(np.int32)
 
 
 @pytest.mark.skipif(not lib.qeq_isa_detected(1), reason="PyTorch's vector width is pinned to "
@@ -186,15 +177,7 @@ def test_cat_follows_the_vectorised_rule(tmp_path):
     want_vec = requantize(vector_rule(x.astype(np.int32), s, z), sy, zy, 0, False)
     want_sca = requantize(scalar_rule(x.astype(np.int32), s, z), sy, zy, 0, False)
 
-    ta = Q8Tensor(1, 2, 2, channels, 0, 0, s, z)
-    tb = Q8Tensor(1, 2, 2, 3, 0, 0, 0.5, 3)
-    ty = Q8Tensor(1, 2, 2, channels + 3, 0, 0, sy, zy)
-    inputs = (Q8Tensor * 2)(ta, tb)
-    data = (ctypes.c_void_p * 2)(x.ctypes.data, other.ctypes.data)
-    y = np.empty((1, 2, 2, channels + 3), np.uint8)
-    lib.qeq_q8_cat.restype = c_int
-    assert lib.qeq_q8_cat(c_size_t(2), inputs, data, c_int(1), ctypes.byref(ty),
-                          y.ctypes.data_as(ctypes.c_void_p)) == 0, lib.qeq_last_error()
+    y = qeq.q8_cat([x, other], [(float(s), z), (0.5, 3)], (float(sy), zy))
     assert np.array_equal(y[..., :channels].astype(np.int32), want_vec)
 
     path = tmp_path / "cat.json"

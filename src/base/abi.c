@@ -63,25 +63,26 @@
 
 #define QEQ_ABI_FIELDS_qeq_gemm_quantization(F, T) \
   F(T, weight_qparam_count)                        \
-  F(T, weight_scales)                        \
-  F(T, weight_zero_points)                   \
-  F(T, bias)                                 \
-  F(T, input_dtype)                          \
-  F(T, input_scale)                          \
-  F(T, input_zero_point)                     \
-  F(T, output)                               \
-  F(T, output_dtype)                         \
-  F(T, output_scale)                         \
-  F(T, output_zero_point)                    \
-  F(T, clamp)                                \
-  F(T, clamp_min)                            \
-  F(T, clamp_max)                            \
+  F(T, weight_scales)                              \
+  F(T, weight_zero_points)                         \
+  F(T, bias)                                       \
+  F(T, input_dtype)                                \
+  F(T, input_scale)                                \
+  F(T, input_zero_point)                           \
+  F(T, output)                                     \
+  F(T, output_dtype)                               \
+  F(T, output_scale)                               \
+  F(T, output_zero_point)                          \
+  F(T, clamp)                                      \
+  F(T, clamp_min)                                  \
+  F(T, clamp_max)                                  \
   F(T, engine)
+
 #define QEQ_ABI_FIELDS_qeq_gemm_config(F, T) \
   F(T, n)                                    \
   F(T, k)                                    \
   F(T, weights)                              \
-  F(T, weight_stride_bytes)                        \
+  F(T, weight_stride_bytes)                  \
   F(T, quant)                                \
   F(T, dynamic)                              \
   F(T, reduce_range)
@@ -106,7 +107,7 @@
   F(T, h)                                  \
   F(T, w)                                  \
   F(T, c)                                  \
-  F(T, pixel_stride_bytes)                       \
+  F(T, pixel_stride_bytes)                 \
   F(T, dtype)                              \
   F(T, scale)                              \
   F(T, zero_point)
