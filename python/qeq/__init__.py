@@ -11,6 +11,7 @@ from ._lib import (InvalidArgumentError, NonFiniteError, QeqError, QeqMemoryErro
 from .core import *  # noqa: F401,F403  (the numpy API: qeq.core.__all__)
 from .conv import Conv2d
 from .gemm import Gemm
+from ._threads import ThreadPool
 from .qops import *  # noqa: F401,F403  (qeq.qops.__all__)
 from . import qops
 
@@ -18,7 +19,7 @@ __version__ = core.version_string()
 
 __all__ = [
     "QeqError", "InvalidArgumentError", "UnsupportedError", "ShapeMismatchError",
-    "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm", "Conv2d",
+    "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm", "Conv2d", "ThreadPool",
 ]
 __all__ += core.__all__
 __all__ += qops.__all__

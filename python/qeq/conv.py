@@ -17,6 +17,7 @@ import numpy as np
 from ._arrays import buffer
 from ._checks import check_int, check_int_pair
 from ._lib import api, lib
+from ._threads import pool_handle
 from .gemm import _empty, _fill_quantization
 
 __all__ = ["Conv2d"]
@@ -86,8 +87,10 @@ class Conv2d:
                                  ctypes.byref(ow))
         return oh.value, ow.value
 
-    def run(self, x: Any, out: Any = None) -> Any:
-        """The convolution on x [N][H][W][C]; returns out [N][OH][OW][O]."""
+    def run(self, x: Any, out: Any = None, *, pool: Any = None) -> Any:
+        """The convolution on x [N][H][W][C]; returns out [N][OH][OW][O]. pool: a
+        qeq.ThreadPool, or None for the caller's thread (same bits either way)."""
+        handle = pool_handle(pool)
         ptr, shape, _ = buffer(x, "x", self._input_np)
         if len(shape) != 4 or shape[3] != self.in_channels:
             raise ValueError(f"x: expected [N][H][W][{self.in_channels}] (NHWC), got "
@@ -101,7 +104,7 @@ class Conv2d:
         if tuple(got) != oshape:
             raise ValueError(f"out: expected shape {oshape}, got {tuple(got)}")
         if n:
-            api.qeq_conv_run(self._handle, n, h, w, ptr, 0, optr, 0, None)
+            api.qeq_conv_run(self._handle, n, h, w, ptr, 0, optr, 0, handle)
         return out
 
     __call__ = run

@@ -17,6 +17,7 @@ import numpy as np
 from ._arrays import buffer, is_tensor, vector
 from ._checks import check_int
 from ._lib import GemmConfig, InvalidArgumentError, api, lib
+from ._threads import pool_handle
 
 __all__ = ["Gemm", "ENGINES", "OUTPUTS", "CLAMPS"]
 
@@ -147,16 +148,17 @@ class Gemm:
             raise ValueError(f"out: expected shape {oshape}, got {tuple(got)}")
         return m, ptr, out, optr
 
-    def run(self, x: Any, out: Any = None) -> Any:
+    def run(self, x: Any, out: Any = None, *, pool: Any = None) -> Any:
         """The static GEMM on x [..., k] (uint8 for quint8 input, int8 for qint8); returns
-        out [..., n]."""
+        out [..., n]. pool: a qeq.ThreadPool, or None for the caller's thread."""
+        handle = pool_handle(pool)
         if self.dynamic:
             raise InvalidArgumentError("Gemm.run: the GEMM is dynamic (float input): use "
                                        "run_dynamic", "Gemm.run")
         m, ptr, out, optr = self._operands(x, self._input_np, out)
         if m:
             item = np.dtype(self._output_np).itemsize
-            api.qeq_gemm_run(self._handle, m, ptr, self.k, optr, self.n * item, None)
+            api.qeq_gemm_run(self._handle, m, ptr, self.k, optr, self.n * item, handle)
         return out
 
     __call__ = run

@@ -38,6 +38,7 @@ import torch.nn.intrinsic as nni
 from .. import core
 from .._arrays import buffer
 from .._checks import check_int
+from ._convert import ConversionError, ConvertedModel, convert
 from ._discover import Discovery, Refusal, find_chains
 from ._input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
                         observe_input_ranges)
@@ -50,6 +51,7 @@ __all__ = [
     "fuse_linear_bn_eval", "fuse_known_modules", "fuse_modules", "fuse_modules_qat",
     "layer_of", "FusionError", "quantized_linear", "find_chains", "Discovery", "Refusal",
     "equalize_inputs", "observe_input_ranges", "layer_sqnr", "InputEqualization",
+    "convert", "ConvertedModel", "ConversionError",
 ]
 
 

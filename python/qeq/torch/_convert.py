@@ -1,0 +1,939 @@
+"""qeq.torch.convert: a model quantized by PyTorch (eager `torch.ao.quantization.convert` or FX
+`convert_fx`) run on qeq's int8 operators, with PyTorch's bits under the engine it was
+converted for.
+
+The model is traced once with torch.fx (a converted FX model already is a graph). Every node
+that takes a quantized tensor is mapped, at conversion, to a qeq operator: weights are packed
+then, with the input qparams known from the producer of each quantized value. Quantized
+activations stay NHWC bytes between qeq operators; the model's outputs have PyTorch's types and
+memory formats (a 4-D quantized or dequantized output is channels-last, as PyTorch's quantized
+convolutions make it). Float parts run in PyTorch, as the original model runs them.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.ao.nn.quantized as nnq
+import torch.fx as fx
+import torch.nn.functional as F
+import torch.nn.intrinsic.quantized as nniq  # not under torch.ao in 1.13
+from torch import nn
+
+from .. import core, qops
+from .._lib import UnsupportedError
+from .._threads import ThreadPool
+from ..conv import Conv2d
+from ..gemm import Gemm
+from ._linear import _weight_qparams
+
+__all__ = ["convert", "ConvertedModel", "ConversionError"]
+
+_FN = "convert"
+_ENGINES = ("onednn", "qnnpack")
+_QDTYPES = {torch.quint8: "quint8", torch.qint8: "qint8"}
+_INT_DTYPES = {torch.quint8: torch.uint8, torch.qint8: torch.int8}
+
+
+class ConversionError(UnsupportedError):
+    """A node of the model that qeq cannot run (its qualified name is in the message)."""
+
+
+class _Q:
+    """A quantized activation between qeq operators: the integers (NHWC when 4-D, as PyTorch's
+    logical NCHW tensor permuted; otherwise PyTorch's shape) and per-tensor qparams."""
+    __slots__ = ("data", "scale", "zero_point")
+
+    def __init__(self, data: torch.Tensor, scale: float, zero_point: int):
+        self.data, self.scale, self.zero_point = data, scale, zero_point
+
+    @property
+    def qparams(self) -> tuple[float, int]:
+        return self.scale, self.zero_point
+
+
+class _Meta:
+    """What conversion knows of a node's value: quantized (qparams, dtype, rank) or not."""
+    __slots__ = ("quantized", "scale", "zero_point", "dtype", "ndim", "const", "sequence")
+
+    def __init__(self, quantized: bool = False, scale: float = 0.0, zero_point: int = 0,
+                 dtype: Any = None, ndim: int | None = None, const: Any = None):
+        self.quantized, self.scale, self.zero_point = quantized, scale, zero_point
+        self.dtype, self.ndim, self.const = dtype, ndim, const
+        self.sequence = False  # a tuple of quantized tensors (x.chunk)
+
+
+_FLOAT = _Meta()
+
+
+def _to_torch(q: _Q) -> torch.Tensor:
+    """PyTorch's quantized tensor for q (4-D: NCHW sizes, channels-last strides, no copy)."""
+    t = torch._make_per_tensor_quantized_tensor(q.data, q.scale, q.zero_point)
+    return t.permute(0, 3, 1, 2) if t.dim() == 4 else t
+
+
+def _from_torch(t: torch.Tensor) -> _Q:
+    if t.qscheme() != torch.per_tensor_affine:
+        raise ConversionError(f"{_FN}: a fallback node returned a {t.qscheme()} tensor; qeq "
+                              "carries per-tensor quantized activations only", _FN)
+    data = t.int_repr()
+    if data.dim() == 4:
+        data = data.permute(0, 2, 3, 1)
+    return _Q(data.contiguous(), float(t.q_scale()), int(t.q_zero_point()))
+
+
+def _nhwc(q: _Q, who: str) -> torch.Tensor:
+    """q's integers as 4-D NHWC (a 2-D [N, C] tensor is N x 1 x 1 x C)."""
+    if q.data.dim() == 4:
+        return q.data
+    if q.data.dim() == 2:
+        return q.data.view(q.data.shape[0], 1, 1, q.data.shape[1])
+    raise ConversionError(f"{_FN}: {who}: expected a 2-D or 4-D quantized input, got "
+                          f"{q.data.dim()}-D", _FN)
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+def _qops_kwargs(func: Callable, engine: str) -> dict:
+    """engine= for the qops that take it (the others follow PyTorch's default CPU kernels)."""
+    import inspect
+    return {"engine": engine} if "engine" in inspect.signature(func).parameters else {}
+
+
+class ConvertedModel(nn.Module):
+    """A converted model: call it as the original. `engine` is the engine whose bits it
+    reproduces; `threads` the size of its thread pool; `fallbacks` the nodes PyTorch runs
+    (empty unless convert(..., fallback=True) needed it); `kernels` the qeq kernel of each
+    packed convolution or linear layer."""
+
+    def __init__(self, graph_module: fx.GraphModule, steps: list, output: Any, engine: str,
+                 threads: int, fallbacks: list[str], kernels: dict[str, str],
+                 placeholders: list[tuple[str, str, Any]], pool: ThreadPool):
+        super().__init__()
+        self._graph_module = graph_module
+        self._steps = steps
+        self._output = output
+        self._placeholders = placeholders
+        self.engine = engine
+        self.threads = threads
+        self.fallbacks = fallbacks
+        self.kernels = kernels
+        self._pool = pool  # kept alive as long as the steps that use it
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        params = self._placeholders
+        if len(args) > len(params):
+            raise TypeError(f"forward: expected at most {len(params)} positional arguments, "
+                            f"got {len(args)}")
+        env: dict[str, Any] = {}
+        given = dict(zip((p[1] for p in params), args))
+        for key, value in kwargs.items():
+            if key in given or all(key != p[1] for p in params):
+                raise TypeError(f"forward: unexpected or repeated argument {key!r}")
+            given[key] = value
+        for node_name, arg_name, default in params:
+            if arg_name in given:
+                env[node_name] = given[arg_name]
+            elif default is not _NO_DEFAULT:
+                env[node_name] = default
+            else:
+                raise TypeError(f"forward: missing argument {arg_name!r}")
+        with torch.no_grad():
+            for name, step in self._steps:
+                env[name] = step(env)
+        return fx.node.map_aggregate(self._output, lambda v: _result(env, v))
+
+    def node_values(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Every node's value for these inputs, keyed by the node's name in the traced graph
+        (`graph`), quantized values as PyTorch's quantized tensors: to find the first node
+        where two runs part."""
+        values: dict[str, Any] = {}
+        steps = self._steps
+        self._steps = [(name, self._recording(name, step, values)) for name, step in steps]
+        try:
+            self.forward(*args, **kwargs)
+        finally:
+            self._steps = steps
+        return values
+
+    @staticmethod
+    def _recording(name: str, step: Callable, values: dict) -> Callable:
+        def run(env: dict) -> Any:
+            value = step(env)
+            values[name] = _to_torch(value) if isinstance(value, _Q) else value
+            return value
+        return run
+
+    @property
+    def graph(self) -> fx.Graph:
+        """The traced graph whose nodes the model runs."""
+        return self._graph_module.graph
+
+    def extra_repr(self) -> str:
+        return (f"engine={self.engine!r}, threads={self.threads}, "
+                f"{len(self.kernels)} packed layers, fallbacks={len(self.fallbacks)}")
+
+
+_NO_DEFAULT = object()
+
+
+def _result(env: dict, v: Any) -> Any:
+    if isinstance(v, fx.Node):
+        v = env[v.name]
+    if isinstance(v, _Q):
+        return _to_torch(v)
+    return v
+
+
+class _Converter:
+    def __init__(self, gm: fx.GraphModule, engine: str, pool: ThreadPool, fallback: bool):
+        self.gm, self.engine, self.pool, self.fallback = gm, engine, pool, fallback
+        self.modules = dict(gm.named_modules())
+        self.meta: dict[str, _Meta] = {}
+        self.steps: list = []
+        self.fallbacks: list[str] = []
+        self.kernels: dict[str, str] = {}
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def where(self, node: fx.Node) -> str:
+        if node.op == "call_module":
+            return f"module {node.target!r} ({type(self.modules[node.target]).__name__})"
+        target = getattr(node.target, "__name__", str(node.target))
+        return f"node {node.name!r} ({node.op} {target})"
+
+    def arg_meta(self, a: Any) -> Any:
+        return fx.node.map_aggregate(a, lambda v: self.meta[v.name] if isinstance(v, fx.Node)
+                                     else v)
+
+    def quantized_args(self, node: fx.Node) -> list[_Meta]:
+        found: list[_Meta] = []
+        fx.node.map_aggregate((node.args, node.kwargs), lambda v: found.append(self.meta[v.name])
+                              if isinstance(v, fx.Node) and self.meta[v.name].quantized else v)
+        return found
+
+    @staticmethod
+    def reader(a: Any) -> Callable[[dict], Any]:
+        """A function of the environment giving argument a's run-time value."""
+        if isinstance(a, fx.Node):
+            name = a.name
+            return lambda env: env[name]
+        if isinstance(a, (tuple, list)) and any(isinstance(v, fx.Node) for v in a):
+            readers = [_Converter.reader(v) for v in a]
+            kind = type(a)
+            return lambda env: kind(r(env) for r in readers)
+        return lambda env: a
+
+    def const(self, a: Any, what: str, node: fx.Node) -> Any:
+        """A value conversion must know (a literal, or a get_attr constant)."""
+        if isinstance(a, fx.Node):
+            m = self.meta[a.name]
+            if m.const is None:
+                raise ConversionError(f"{_FN}: {self.where(node)}: {what} must be a constant",
+                                      _FN)
+            return m.const
+        return a
+
+    def q_input(self, node: fx.Node, index: int = 0, name: str = "input") -> tuple[Any, _Meta]:
+        a = node.args[index] if len(node.args) > index else node.kwargs.get(name)
+        if not isinstance(a, fx.Node) or not self.meta[a.name].quantized:
+            raise ConversionError(f"{_FN}: {self.where(node)}: expected a quantized input", _FN)
+        return a, self.meta[a.name]
+
+    def add(self, node: fx.Node, step: Callable[[dict], Any], meta: _Meta) -> None:
+        self.steps.append((node.name, step))
+        self.meta[node.name] = meta
+
+    # ---- the walk ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                self.meta[node.name] = _FLOAT
+            elif node.op == "get_attr":
+                value = self.gm
+                for part in node.target.split("."):
+                    value = getattr(value, part)
+                self.add(node, lambda env, v=value: v, _Meta(const=value))
+            elif node.op == "output":
+                continue
+            else:
+                self.node(node)
+
+    def node(self, node: fx.Node) -> None:
+        handler = None
+        if node.op == "call_module":
+            handler = self.module_handler(self.modules[node.target])
+        elif node.op == "call_function":
+            handler = _FUNCTIONS.get(node.target)
+        elif node.op == "call_method":
+            handler = _METHODS.get(node.target)
+        quantized = self.quantized_args(node)
+        if handler is not None and (quantized or handler in _FLOAT_OK):
+            try:
+                handler(self, node)
+                return
+            except ConversionError:
+                if not self.fallback:
+                    raise
+        elif quantized and not self.fallback:
+            raise ConversionError(f"{_FN}: {self.where(node)} takes a quantized tensor and "
+                                  "qeq has no operator for it (convert(..., fallback=True) "
+                                  "runs such nodes in PyTorch)", _FN)
+        self.torch_node(node, bool(quantized))
+
+    def module_handler(self, module: nn.Module) -> Callable | None:
+        for kind, handler in _MODULES:
+            if type(module) is kind:
+                return handler
+        return None
+
+    def torch_node(self, node: fx.Node, quantized: bool) -> None:
+        """The node run by PyTorch (float parts; quantized nodes only with fallback)."""
+        args, kwargs = self.reader(node.args), self.reader(node.kwargs)
+        if node.op == "call_module":
+            fn: Callable = self.modules[node.target]
+        elif node.op == "call_function":
+            fn = node.target
+        else:
+            method = node.target
+            fn = lambda self_, *a, **k: getattr(self_, method)(*a, **k)  # noqa: E731
+        if not quantized:
+            self.add(node, lambda env: fn(*args(env), **kwargs(env)), _FLOAT)
+            return
+        self.fallbacks.append(self.where(node))
+        convert = lambda v: _to_torch(v) if isinstance(v, _Q) else v  # noqa: E731
+        engine = self.engine
+
+        def step(env: dict) -> Any:
+            a = fx.node.map_aggregate(args(env), convert)
+            k = fx.node.map_aggregate(kwargs(env), convert)
+            # PyTorch picks some quantized kernels by the global engine: run under ours.
+            previous = torch.backends.quantized.engine
+            torch.backends.quantized.engine = engine
+            try:
+                out = fn(*a, **k)
+            finally:
+                torch.backends.quantized.engine = previous
+            return fx.node.map_aggregate(
+                out, lambda v: _from_torch(v) if isinstance(v, torch.Tensor) and v.is_quantized
+                else v)
+        # The qparams of a fallback's output are known only when it runs.
+        self.add(node, step, _Meta(quantized=True, scale=float("nan")))
+
+
+# ---- operators ---------------------------------------------------------------------------
+
+def _quantize_step(c: _Converter, node: fx.Node, x: Any, scale: float, zero_point: int,
+                   dtype: torch.dtype) -> None:
+    if dtype not in _QDTYPES:
+        raise ConversionError(f"{_FN}: {c.where(node)}: dtype {dtype} is not supported "
+                              "(quint8, qint8)", _FN)
+    read = c.reader(x)
+    name = _QDTYPES[dtype]
+    scale = float(np.float32(scale))
+
+    def step(env: dict) -> _Q:
+        t = read(env)
+        if t.dim() == 4:
+            t = t.permute(0, 2, 3, 1)
+        t = t.detach().to(torch.float32).contiguous()
+        data = torch.from_numpy(core.quantize(t, [scale], [zero_point], 0, name))
+        return _Q(data, scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, dtype))
+
+
+def _quantize_module(c: _Converter, node: fx.Node) -> None:
+    m = c.modules[node.target]
+    _quantize_step(c, node, node.args[0], float(m.scale), int(m.zero_point), m.dtype)
+
+
+def _quantize_function(c: _Converter, node: fx.Node) -> None:
+    names = ("input", "scale", "zero_point", "dtype")
+    a = list(node.args) + [node.kwargs[n] for n in names[len(node.args):]]
+    scale = c.const(a[1], "scale", node)
+    zero_point = c.const(a[2], "zero_point", node)
+    _quantize_step(c, node, a[0], float(scale), int(zero_point), c.const(a[3], "dtype", node))
+
+
+def _dequantize(c: _Converter, node: fx.Node) -> None:
+    x, _ = c.q_input(node)
+    read = c.reader(x)
+
+    def step(env: dict) -> torch.Tensor:
+        q = read(env)
+        out = torch.from_numpy(core.dequantize(q.data, [q.scale], [q.zero_point]))
+        return out.permute(0, 3, 1, 2) if out.dim() == 4 else out
+    c.add(node, step, _FLOAT)
+
+
+_DATA_QDTYPES = {torch.uint8: "quint8", torch.int8: "qint8"}
+
+
+def _packed(c: _Converter, node: fx.Node, xm: _Meta, make: Callable[[str, float, int], Any]
+            ) -> Callable[[_Q], Any]:
+    """The operator packed for its input's qparams: now when conversion knows them, else (the
+    input comes from a PyTorch fallback) on the first run, once per qparams seen."""
+    if xm.dtype is not None:
+        op = make(_QDTYPES[xm.dtype], xm.scale, xm.zero_point)
+        c.kernels[node.target] = op.kernel_name
+        return lambda q: op
+    cache: dict[tuple, Any] = {}
+
+    def get(q: _Q) -> Any:
+        key = (_DATA_QDTYPES[q.data.dtype], q.scale, q.zero_point)
+        op = cache.get(key)
+        if op is None:
+            op = cache[key] = make(*key)
+        return op
+    c.kernels[node.target] = "packed on first run (input from a PyTorch fallback)"
+    return get
+
+
+def _module_bias(m: nn.Module) -> Any:
+    bias = m.bias()
+    return None if bias is None else bias.detach().to(torch.float32).contiguous()
+
+
+def _conv(c: _Converter, node: fx.Node) -> None:
+    m = c.modules[node.target]
+    x, xm = c.q_input(node)
+    if m.padding_mode != "zeros":
+        raise ConversionError(f"{_FN}: {c.where(node)}: padding_mode {m.padding_mode!r} is not "
+                              "supported ('zeros')", _FN)
+    wq, scales, zero_points = _weight_qparams(m.weight())
+    bias = _module_bias(m)
+    scale, zero_point = float(m.scale), int(m.zero_point)
+    clamp = "relu" if isinstance(m, nniq.ConvReLU2d) else "none"
+
+    def make(dtype: str, in_scale: float, in_zero_point: int) -> Conv2d:
+        return Conv2d(wq, scales, zero_points, bias, stride=_pair(m.stride),
+                      padding=_pair(m.padding), dilation=_pair(m.dilation), groups=m.groups,
+                      input_dtype=dtype, input_scale=in_scale, input_zero_point=in_zero_point,
+                      output_dtype=dtype, output_scale=scale, output_zero_point=zero_point,
+                      clamp=clamp, engine=c.engine)
+    conv = _packed(c, node, xm, make)
+    read, pool = c.reader(x), c.pool
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        return _Q(conv(q).run(q.data, pool=pool), scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, 4))
+
+
+def _linear(c: _Converter, node: fx.Node) -> None:
+    m = c.modules[node.target]
+    x, xm = c.q_input(node)
+    wq, scales, zero_points = _weight_qparams(m.weight())
+    bias = _module_bias(m)
+    scale, zero_point = float(m.scale), int(m.zero_point)
+    clamp = "relu" if isinstance(m, nniq.LinearReLU) else "none"
+
+    def make(dtype: str, in_scale: float, in_zero_point: int) -> Gemm:
+        return Gemm(wq, scales, zero_points, bias, input_dtype=dtype, input_scale=in_scale,
+                    input_zero_point=in_zero_point, output_dtype=dtype, output_scale=scale,
+                    output_zero_point=zero_point, clamp=clamp, engine=c.engine)
+    gemm = _packed(c, node, xm, make)
+    read, pool, where = c.reader(x), c.pool, c.where(node)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        if q.data.dim() == 4:
+            raise ConversionError(f"{_FN}: {where}: expected [..., in_features] input, got a "
+                                  "4-D tensor", _FN)
+        return _Q(gemm(q).run(q.data, pool=pool), scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
+
+
+def _identity(c: _Converter, node: fx.Node) -> None:
+    x = node.args[0]
+    if not isinstance(x, fx.Node):
+        raise ConversionError(f"{_FN}: {c.where(node)}: expected a tensor", _FN)
+    name = x.name
+    c.add(node, lambda env: env[name], c.meta[name])
+
+
+def _clamp_step(c: _Converter, node: fx.Node, kind: str, low: float = 0.0,
+                high: float = 0.0) -> None:
+    x, xm = c.q_input(node)
+    read = c.reader(x)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        data = _nhwc(q, "clamp")
+        if kind == "relu":
+            out = qops.q8_relu(data, q.qparams)
+        elif kind == "relu6":
+            out = qops.q8_relu6(data, q.qparams)
+        else:
+            out = qops.q8_hardtanh(data, q.qparams, low, high)
+        return _Q(out.view(q.data.shape), q.scale, q.zero_point)
+    c.add(node, step, xm)
+
+
+def _relu(c: _Converter, node: fx.Node) -> None:
+    _clamp_step(c, node, "relu")
+
+
+def _relu6(c: _Converter, node: fx.Node) -> None:
+    _clamp_step(c, node, "relu6")
+
+
+def _hardtanh_module(c: _Converter, node: fx.Node) -> None:
+    m = c.modules[node.target]
+    _clamp_step(c, node, "hardtanh", float(m.min_val), float(m.max_val))
+
+
+def _hardtanh_function(c: _Converter, node: fx.Node) -> None:
+    a = list(node.args) + [None] * 3
+    low = c.const(node.kwargs.get("min_val", a[1] if a[1] is not None else -1.0), "min_val", node)
+    high = c.const(node.kwargs.get("max_val", a[2] if a[2] is not None else 1.0), "max_val", node)
+    _clamp_step(c, node, "hardtanh", float(low), float(high))
+
+
+def _pool_args(c: _Converter, node: fx.Node, names: tuple, defaults: dict) -> dict:
+    """Keyword values of a pooling node (module attributes or function arguments)."""
+    if node.op == "call_module":
+        m = c.modules[node.target]
+        return {n: getattr(m, n, defaults.get(n)) for n in names}
+    values = dict(defaults)
+    for n, a in zip(names, node.args[1:]):
+        values[n] = a
+    for n, a in node.kwargs.items():
+        if n in names:
+            values[n] = a
+    return {n: c.const(v, n, node) for n, v in values.items()}
+
+
+def _max_pool(c: _Converter, node: fx.Node) -> None:
+    x, xm = c.q_input(node)
+    if xm.ndim not in (None, 4):
+        raise ConversionError(f"{_FN}: {c.where(node)}: expected a 4-D input", _FN)
+    p = _pool_args(c, node, ("kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                             "return_indices"),
+                   {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+                    "return_indices": False})
+    if p["return_indices"]:
+        raise ConversionError(f"{_FN}: {c.where(node)}: return_indices is not supported", _FN)
+    read = c.reader(x)
+    stride = p["stride"] if p["stride"] not in (None, []) else p["kernel_size"]
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        out = qops.q8_max_pool2d(q.data, p["kernel_size"], stride, p["padding"],
+                                 p["dilation"], ceil_mode=bool(p["ceil_mode"]))
+        return _Q(out, q.scale, q.zero_point)
+    c.add(node, step, xm)
+
+
+def _avg_pool(c: _Converter, node: fx.Node) -> None:
+    x, xm = c.q_input(node)
+    p = _pool_args(c, node, ("kernel_size", "stride", "padding", "ceil_mode",
+                             "count_include_pad", "divisor_override"),
+                   {"stride": None, "padding": 0, "ceil_mode": False,
+                    "count_include_pad": True, "divisor_override": None})
+    read = c.reader(x)
+    stride = p["stride"] if p["stride"] not in (None, []) else p["kernel_size"]
+    extra = _qops_kwargs(qops.q8_avg_pool2d, c.engine)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        out = qops.q8_avg_pool2d(q.data, q.qparams, p["kernel_size"], stride, p["padding"],
+                                 ceil_mode=bool(p["ceil_mode"]),
+                                 count_include_pad=bool(p["count_include_pad"]),
+                                 divisor_override=p["divisor_override"], **extra)
+        return _Q(out, q.scale, q.zero_point)
+    c.add(node, step, xm)
+
+
+def _adaptive_avg_pool(c: _Converter, node: fx.Node) -> None:
+    x, xm = c.q_input(node)
+    if node.op == "call_module":
+        size = c.modules[node.target].output_size
+    else:
+        size = c.const(node.args[1] if len(node.args) > 1 else node.kwargs["output_size"],
+                       "output_size", node)
+    size = list(size) if isinstance(size, (tuple, list)) else [size, size]
+    read = c.reader(x)
+    extra = _qops_kwargs(qops.q8_adaptive_avg_pool2d, c.engine)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        h, w = q.data.shape[1], q.data.shape[2]
+        out_size = (h if size[0] is None else size[0], w if size[1] is None else size[1])
+        out = qops.q8_adaptive_avg_pool2d(q.data, q.qparams, out_size, **extra)
+        return _Q(out, q.scale, q.zero_point)
+    c.add(node, step, xm)
+
+
+def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
+    names = ("qa", "qb", "scale", "zero_point")
+    a = list(node.args) + [node.kwargs[n] for n in names[len(node.args):]]
+    for v in a[:2]:
+        if not isinstance(v, fx.Node) or not c.meta[v.name].quantized:
+            raise ConversionError(f"{_FN}: {c.where(node)}: expected two quantized inputs", _FN)
+    am = c.meta[a[0].name]
+    scale = float(np.float32(c.const(a[2], "scale", node)))
+    zero_point = int(c.const(a[3], "zero_point", node))
+    ra, rb = c.reader(a[0]), c.reader(a[1])
+    extra = _qops_kwargs(qops.q8_add, c.engine)
+    where = c.where(node)
+
+    def step(env: dict) -> _Q:
+        qa, qb = ra(env), rb(env)
+        if qa.data.shape != qb.data.shape:
+            raise ConversionError(f"{_FN}: {where}: inputs of shapes {tuple(qa.data.shape)} "
+                                  f"and {tuple(qb.data.shape)} (qeq adds equal shapes)", _FN)
+        out = qops.q8_add(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
+                          (scale, zero_point), relu=relu, **extra)
+        return _Q(out.view(qa.data.shape), scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, am.dtype, am.ndim))
+
+
+def _add(c: _Converter, node: fx.Node) -> None:
+    _add_step(c, node, False)
+
+
+def _add_relu(c: _Converter, node: fx.Node) -> None:
+    _add_step(c, node, True)
+
+
+def _cat_step(c: _Converter, node: fx.Node, tensors: Any, dim: int, scale: float | None,
+              zero_point: int | None) -> None:
+    if not isinstance(tensors, (list, tuple)) or not tensors or not all(
+            isinstance(t, fx.Node) and c.meta[t.name].quantized for t in tensors):
+        raise ConversionError(f"{_FN}: {c.where(node)}: expected a list of quantized tensors",
+                              _FN)
+    first = c.meta[tensors[0].name]
+    if first.ndim not in (None, 4) or dim not in (0, 1, -3, -4):
+        raise ConversionError(f"{_FN}: {c.where(node)}: qeq concatenates 4-D tensors along "
+                              f"the batch or channel axis, got dim={dim}", _FN)
+    axis = "batch" if dim in (0, -4) else "channels"
+    readers = [c.reader(t) for t in tensors]
+    fixed = scale is not None
+
+    def step(env: dict) -> _Q:
+        qs = [r(env) for r in readers]
+        out_qparams = (scale, zero_point) if fixed else qs[0].qparams
+        out = qops.q8_cat([q.data for q in qs], [q.qparams for q in qs], out_qparams,
+                          axis=axis)
+        return _Q(out, *out_qparams)
+    meta = _Meta(True, scale if fixed else first.scale,
+                 zero_point if fixed else first.zero_point, first.dtype, 4)
+    c.add(node, step, meta)
+
+
+def _quantized_cat(c: _Converter, node: fx.Node) -> None:
+    names = ("qx", "scale", "zero_point", "dim")
+    a = list(node.args) + [node.kwargs.get(n, 0) for n in names[len(node.args):]]
+    _cat_step(c, node, a[0], int(c.const(a[3], "dim", node)),
+              float(np.float32(c.const(a[1], "scale", node))),
+              int(c.const(a[2], "zero_point", node)))
+
+
+def _torch_cat(c: _Converter, node: fx.Node) -> None:
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+    _cat_step(c, node, node.args[0], int(c.const(dim, "dim", node)), None, None)
+
+
+def _flatten_step(c: _Converter, node: fx.Node, start: int, end: int) -> None:
+    x, xm = c.q_input(node)
+    if start != 1 or end != -1:
+        raise ConversionError(f"{_FN}: {c.where(node)}: qeq flattens from dimension 1 to the "
+                              f"last, got start_dim={start}, end_dim={end}", _FN)
+    read = c.reader(x)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        d = q.data
+        if d.dim() == 4:
+            # NCHW order: a copy unless H x W is 1 x 1 (then the bytes already are [N][C]).
+            d = d.reshape(d.shape[0], -1) if d.shape[1] * d.shape[2] == 1 else \
+                d.permute(0, 3, 1, 2).reshape(d.shape[0], -1)
+        else:
+            d = d.reshape(d.shape[0], -1)
+        return _Q(d, q.scale, q.zero_point)
+    c.add(node, step, _Meta(True, xm.scale, xm.zero_point, xm.dtype, 2))
+
+
+def _flatten_function(c: _Converter, node: fx.Node) -> None:
+    a = list(node.args) + [None, None]
+    start = node.kwargs.get("start_dim", a[1] if a[1] is not None else 0)
+    end = node.kwargs.get("end_dim", a[2] if a[2] is not None else -1)
+    _flatten_step(c, node, int(c.const(start, "start_dim", node)),
+                  int(c.const(end, "end_dim", node)))
+
+
+def _flatten_module(c: _Converter, node: fx.Node) -> None:
+    m = c.modules[node.target]
+    _flatten_step(c, node, int(m.start_dim), int(m.end_dim))
+
+
+def _size(c: _Converter, node: fx.Node) -> None:
+    """x.size(dim) / x.size() of a quantized tensor, in PyTorch's (NCHW) order."""
+    x, _ = c.q_input(node)
+    read = c.reader(x)
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    dim = c.const(dim, "dim", node)
+
+    def step(env: dict) -> Any:
+        d = read(env).data
+        shape = (d.shape[0], d.shape[3], d.shape[1], d.shape[2]) if d.dim() == 4 else \
+            tuple(d.shape)
+        return torch.Size(shape) if dim is None else shape[dim]
+    c.add(node, step, _FLOAT)
+
+
+def _view(c: _Converter, node: fx.Node) -> None:
+    """x.view(n, -1) / x.reshape(n, -1) of a quantized tensor: a flatten from dimension 1."""
+    x, xm = c.q_input(node)
+    shape = node.args[1:]
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if len(shape) != 2 or xm.ndim not in (None, 4):
+        raise ConversionError(f"{_FN}: {c.where(node)}: qeq reshapes a 4-D quantized tensor "
+                              "to [N, -1] only", _FN)
+    read_shape = c.reader(tuple(shape))
+    read = c.reader(x)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        d = q.data
+        n, rest = read_shape(env)
+        if n not in (-1, d.shape[0]) or rest not in (-1, d[0].numel()):
+            raise ConversionError(f"{_FN}: reshape to ({n}, {rest}) of a tensor of "
+                                  f"{tuple(d.shape)} (NHWC) is not a flatten", _FN)
+        d = d.reshape(d.shape[0], -1) if d.shape[1] * d.shape[2] == 1 else \
+            d.permute(0, 3, 1, 2).reshape(d.shape[0], -1)
+        return _Q(d, q.scale, q.zero_point)
+    c.add(node, step, _Meta(True, xm.scale, xm.zero_point, xm.dtype, 2))
+
+
+def _channel_shuffle(c: _Converter, node: fx.Node) -> None:
+    """torchvision's channel_shuffle(x, groups): channel i * C/g + k moves to k * g + i, on
+    NHWC bytes a transpose of the innermost axis."""
+    x, xm = c.q_input(node)
+    groups = int(c.const(node.args[1] if len(node.args) > 1 else node.kwargs["groups"],
+                         "groups", node))
+    read, where = c.reader(x), c.where(node)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        n, h, w, ch = q.data.shape
+        if groups < 1 or ch % groups:
+            raise ConversionError(f"{_FN}: {where}: {ch} channels in {groups} groups", _FN)
+        data = q.data.view(n, h, w, groups, ch // groups).transpose(3, 4).reshape(n, h, w, ch)
+        return _Q(data, q.scale, q.zero_point)
+    c.add(node, step, xm)
+
+
+def _chunk(c: _Converter, node: fx.Node) -> None:
+    """x.chunk(chunks, dim=1) of a 4-D quantized tensor: contiguous NHWC channel slices."""
+    x, xm = c.q_input(node)
+    chunks = int(c.const(node.args[1] if len(node.args) > 1 else node.kwargs["chunks"],
+                         "chunks", node))
+    dim = int(c.const(node.args[2] if len(node.args) > 2 else node.kwargs.get("dim", 0),
+                      "dim", node))
+    if dim not in (1, -3) or xm.ndim not in (None, 4) or chunks < 1:
+        raise ConversionError(f"{_FN}: {c.where(node)}: qeq chunks 4-D tensors along the "
+                              f"channels (dim=1), got dim={dim}", _FN)
+    read = c.reader(x)
+
+    def step(env: dict) -> tuple:
+        q = read(env)
+        size = -(-q.data.shape[3] // chunks)
+        return tuple(_Q(part.contiguous(), q.scale, q.zero_point)
+                     for part in torch.split(q.data, size, dim=3))
+    meta = _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4, const=None)
+    meta.sequence = True
+    c.add(node, step, meta)
+
+
+def _getitem(c: _Converter, node: fx.Node) -> None:
+    x, index = node.args
+    xm = c.meta[x.name] if isinstance(x, fx.Node) else None
+    if xm is None or not getattr(xm, "sequence", False) or not isinstance(index, int):
+        raise ConversionError(f"{_FN}: {c.where(node)}: indexing a quantized tensor is not "
+                              "supported", _FN)
+    name = x.name
+    c.add(node, lambda env: env[name][index], _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4))
+
+
+def _no_op_method(c: _Converter, node: fx.Node) -> None:
+    if len(node.args) != 1 or node.kwargs:
+        raise ConversionError(f"{_FN}: {c.where(node)}: arguments are not supported", _FN)
+    _identity(c, node)
+
+
+def _dropout(c: _Converter, node: fx.Node) -> None:
+    m = c.modules.get(node.target) if node.op == "call_module" else None
+    if m is not None and m.training:
+        raise ConversionError(f"{_FN}: {c.where(node)} is in training mode (call .eval())",
+                              _FN)
+    _identity(c, node)
+
+
+_MODULES: list[tuple[type, Callable]] = [
+    (nnq.Quantize, _quantize_module),
+    (nnq.DeQuantize, _dequantize),
+    (nnq.Conv2d, _conv),
+    (nniq.ConvReLU2d, _conv),
+    (nnq.Linear, _linear),
+    (nniq.LinearReLU, _linear),
+    (nn.ReLU, _relu),
+    (nnq.ReLU6, _relu6),
+    (nn.ReLU6, _relu6),
+    (nn.Hardtanh, _hardtanh_module),
+    (nn.MaxPool2d, _max_pool),
+    (nnq.MaxPool2d, _max_pool),
+    (nn.AvgPool2d, _avg_pool),
+    (nn.AdaptiveAvgPool2d, _adaptive_avg_pool),
+    (nn.Identity, _identity),
+    (nn.Dropout, _dropout),
+    (nnq.Dropout, _dropout),
+    (nn.Flatten, _flatten_module),
+]
+
+_FUNCTIONS: dict[Any, Callable] = {
+    torch.quantize_per_tensor: _quantize_function,
+    torch.dequantize: _dequantize,
+    torch.ops.quantized.add: _add,
+    torch.ops.quantized.add_relu: _add_relu,
+    torch.ops.quantized.cat: _quantized_cat,
+    torch.cat: _torch_cat,
+    torch.flatten: _flatten_function,
+    torch.relu: _relu,
+    F.relu: _relu,
+    F.relu6: _relu6,
+    F.hardtanh: _hardtanh_function,
+    F.max_pool2d: _max_pool,
+    F.avg_pool2d: _avg_pool,
+    F.adaptive_avg_pool2d: _adaptive_avg_pool,
+    F.dropout: _dropout,
+    operator.getitem: _getitem,
+}
+
+_METHODS: dict[str, Callable] = {
+    "dequantize": _dequantize,
+    "relu": _relu,
+    "flatten": _flatten_function,
+    "size": _size,
+    "chunk": _chunk,
+    "view": _view,
+    "reshape": _view,
+    "contiguous": _no_op_method,
+    "detach": _no_op_method,
+}
+
+# Handlers that also accept a node without quantized inputs (a quantize of a float tensor).
+_FLOAT_OK = {_quantize_module, _quantize_function}
+
+
+class _Tracer(fx.Tracer):
+    """torch.fx's tracer with PyTorch's quantized and fused modules kept whole, and tuple
+    unpacking of a traced value (`a, b = x.chunk(2, dim=1)`) on Python 3.11, whose bytecode
+    offsets torch 1.13's tracer does not read."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return super().is_leaf_module(m, qualname) or type(m).__module__.startswith(
+            ("torch.nn.intrinsic", "torch.ao.nn"))
+
+    def iter(self, obj: fx.Proxy) -> Any:
+        import dis
+        import inspect
+        frame = inspect.currentframe()
+        caller = frame.f_back.f_back if frame and frame.f_back else None
+        if caller is not None:
+            for inst in dis.get_instructions(caller.f_code):
+                if inst.offset == caller.f_lasti and inst.opname == "UNPACK_SEQUENCE":
+                    return (obj[i] for i in range(inst.argval))
+        return super().iter(obj)
+
+
+def _leaf_functions() -> list[tuple[Any, str, Callable]]:
+    """(module, name, function) of library functions traced as one node: torchvision's
+    channel_shuffle reads x.size() into Python ints, which a trace cannot."""
+    try:
+        from torchvision.models import shufflenetv2
+    except ImportError:
+        return []
+    return [(shufflenetv2, "channel_shuffle", _TORCHVISION_CHANNEL_SHUFFLE or
+             shufflenetv2.channel_shuffle)]
+
+
+def _torchvision_channel_shuffle() -> Any:
+    try:
+        from torchvision.models import shufflenetv2
+    except ImportError:
+        return None
+    return shufflenetv2.channel_shuffle
+
+
+_TORCHVISION_CHANNEL_SHUFFLE = _torchvision_channel_shuffle()
+if _TORCHVISION_CHANNEL_SHUFFLE is not None:
+    _FUNCTIONS[_TORCHVISION_CHANNEL_SHUFFLE] = _channel_shuffle
+
+
+def _trace(model: nn.Module) -> fx.Graph:
+    leaves = _leaf_functions()
+    tracer = _Tracer()
+
+    def as_node(function: Callable) -> Callable:
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            if any(isinstance(a, fx.Proxy) for a in args):
+                return tracer.create_proxy("call_function", function, args, kwargs)
+            return function(*args, **kwargs)
+        return traced
+    for module, name, function in leaves:
+        setattr(module, name, as_node(function))
+    try:
+        return tracer.trace(model)
+    finally:
+        for module, name, function in leaves:
+            setattr(module, name, function)
+
+
+def convert(model: nn.Module, *, engine: str | None = None, threads: int | None = None,
+            fallback: bool = False) -> ConvertedModel:
+    """A module with model's forward signature that runs its quantized operators on qeq.
+
+    model: the output of torch.ao.quantization.convert (eager) or convert_fx (FX), in eval
+    mode. engine: the engine whose bits to reproduce, "onednn" or "qnnpack" (default: the
+    current torch.backends.quantized.engine, the one the model was converted for).
+    threads: the size of the model's thread pool (default torch.get_num_threads()).
+    fallback: run nodes qeq has no operator for in PyTorch (listed in .fallbacks) instead of
+    raising ConversionError. The model is not modified."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{_FN}: model: expected a torch.nn.Module, got {type(model).__name__}")
+    if engine is None:
+        engine = torch.backends.quantized.engine
+    if engine not in _ENGINES:
+        raise ConversionError(f"{_FN}: engine {engine!r}: qeq reproduces "
+                              f"{' and '.join(_ENGINES)}", _FN)
+    if threads is None:
+        threads = torch.get_num_threads()
+    if model.training:
+        raise ConversionError(f"{_FN}: the model is in training mode (call .eval() first)", _FN)
+    if isinstance(model, fx.GraphModule):
+        gm = model
+    else:
+        try:
+            graph = _trace(model)
+        except Exception as e:  # torch.fx raises many kinds
+            raise ConversionError(f"{_FN}: torch.fx cannot trace {type(model).__name__} "
+                                  f"({type(e).__name__}: {e}); qeq converts models that "
+                                  "torch.fx.symbolic_trace accepts (data-dependent control "
+                                  "flow is the usual cause)", _FN) from e
+        gm = fx.GraphModule(model, graph)
+    pool = ThreadPool(threads)
+    converter = _Converter(gm, engine, pool, fallback)
+    converter.run()
+    placeholders = [(n.name, str(n.target).lstrip("*"), n.args[0] if n.args else _NO_DEFAULT)
+                    for n in gm.graph.nodes if n.op == "placeholder"]
+    output = next(n for n in gm.graph.nodes if n.op == "output").args[0]
+    return ConvertedModel(gm, converter.steps, output, engine, pool.threads,
+                          converter.fallbacks, converter.kernels, placeholders, pool)
