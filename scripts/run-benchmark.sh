@@ -6,7 +6,9 @@
 # qeq_bench_gemm: the int8 GEMM against oneDNN, XNNPACK and the measured multiply-add peak,
 # one thread and all cores, with its own summary tables; then qeq_bench_conv: the convolution
 # against oneDNN and XNNPACK on single layers and whole networks (ResNet-18, MobileNetV2),
-# with summary tables; then `bench/peers/torch_peer.py qeq-torch` (qeq.torch against PyTorch).
+# with summary tables; then `bench/peers/torch_peer.py qeq-torch` (qeq.torch against PyTorch)
+# and `bench/peers/torch_peer.py models` (whole quantized models: PyTorch against
+# qeq.torch.convert).
 # Each benchmark runs 3 times, the repetitions of all benchmarks shuffled together, so a
 # kernel and its baseline are measured over the same stretch of time on a noisy machine; the
 # tables show means (the convolution tables: medians). Extra arguments go to qeq_bench,
@@ -173,6 +175,13 @@ OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" "${gbench_args[@]}" \
 section "qeq.torch against PyTorch (bench/peers/torch_peer.py qeq-torch)"
 QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/bench/peers/torch_peer.py" qeq-torch |
   keep_all
+# Whole models: PyTorch's quantized torchvision models against qeq.torch.convert, per engine,
+# one thread, batch 1 and 8, with output equality (QEQ_SKIP_MODELS=1 skips; about 10 minutes).
+if [[ ${QEQ_SKIP_MODELS:-0} != 1 ]]; then
+  section "Whole models: PyTorch against qeq.torch.convert (bench/peers/torch_peer.py models)"
+  QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/bench/peers/torch_peer.py" models |
+    keep_all
+fi
 
 printf '\nFinished: %s UTC; load average %s.\n' "$(date -u '+%F %H:%M:%S')" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$md"

@@ -20,6 +20,12 @@ prints a markdown table of best-of-N times.
       of torchvision's resnet18 and mobilenet_v2 (random weights), cross_layer_equalization of
       two (2048, 2048, 3, 3) convs and fuse_conv_bn_eval of one. Needs torchvision too.
 
+  QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py models
+      [--threads N] [--repeats N] [--batch B ...] [--models NAME ...]
+      Whole torchvision models quantized by PyTorch (qeq.torch._models' recipe) against the
+      same models converted by qeq.torch.convert: latency per engine (onednn, qnnpack) and
+      batch, whether the outputs are equal and whether PyTorch is exact there.
+
 apt-get install python3-torch python3-torchvision python3-numpy."""
 import argparse
 import copy
@@ -314,6 +320,55 @@ def qeq_torch(args):
         best(lambda c: qt.fuse_conv_bn_eval(c, bn), lambda: conv, args.repeats))
 
 
+def models(args):
+    """Whole torchvision models quantized by PyTorch (qeq.torch's recipe) against the same
+    models converted by qeq.torch.convert: latency per engine and whether the outputs are
+    equal, one thread, in one run."""
+    sys.path.insert(0, str(PYTHON_DIR))
+    import qeq
+    import qeq.torch as qt
+    from qeq._onednn_exactness import probe
+    from qeq.run import _best_ms
+    from qeq.torch import _models
+
+    torch.set_num_threads(args.threads)
+    info = probe()
+    engines = [e for e in ("onednn", "qnnpack") if e in torch.backends.quantized.supported_engines]
+    print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__}, "
+          f"{args.threads} thread(s), best of {args.repeats}; {info.describe()}. Recipe: "
+          "qeq.torch._models (random weights, measured batch norms, fuse_model, default "
+          "qconfig per engine: x86 for onednn, qnnpack for qnnpack; calibration on 2 x 4 "
+          "generated images). Equal: qeq's output against PyTorch's on the timed batch "
+          "(exact: PyTorch's kernels are exact on this CPU for this engine). Fallbacks: nodes "
+          "qeq has no operator for yet, run by PyTorch inside qeq's time.\n")
+    print("| model | input | batch | engine | PyTorch ms | qeq ms | PyTorch / qeq | equal | "
+          "PyTorch exact | fallbacks |")
+    print("|---|---|---:|---|---:|---:|---:|---|---|---:|")
+    for name in args.models:
+        size = _models.input_size(name)
+        float_model = _models.float_torchvision(name, size=size)
+        for engine in engines:
+            _, model = _models.quantized_torchvision(name, engine, size=size,
+                                                     float_model=float_model)
+            converted = qt.convert(model, engine=engine, threads=args.threads, fallback=True)
+            before = torch.backends.quantized.engine
+            torch.backends.quantized.engine = engine
+            try:
+                for batch in args.batch or [1, 8]:
+                    x = _models.generated_images(batch, size, 4321)
+                    with torch.no_grad():
+                        equal = torch.equal(model(x), converted(x))
+                        t_torch = _best_ms(lambda: model(x), args.repeats)
+                        t_qeq = _best_ms(lambda: converted(x), args.repeats)
+                    exact = engine == "qnnpack" or not info.saturates
+                    print(f"| {name} | {size}x{size} | {batch} | {engine} | {t_torch:.1f} | "
+                          f"{t_qeq:.1f} | {t_torch / t_qeq:.2f}x | {'yes' if equal else 'NO'} | "
+                          f"{'yes' if exact else 'no'} | {len(converted.fallbacks)} |",
+                          flush=True)
+            finally:
+                torch.backends.quantized.engine = before
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -323,6 +378,14 @@ def main():
                             "thread)")
     k.add_argument("--qeq-json", help="qeq_bench --benchmark_out file of the same job")
     k.set_defaults(run=kernels)
+    w = commands.add_parser("models", help="whole torchvision models: PyTorch's quantized "
+                            "model against qeq.torch.convert (needs QEQ_LIBRARY, torchvision)")
+    w.add_argument("--threads", type=int, default=1)
+    w.add_argument("--repeats", type=int, default=3)
+    w.add_argument("--batch", type=int, action="append", help="batch sizes (default 1 and 8)")
+    w.add_argument("--models", nargs="+", default=["resnet18", "resnet50", "mobilenet_v2",
+                   "mobilenet_v3_large", "shufflenet_v2_x1_0", "inception_v3"])
+    w.set_defaults(run=models)
     q = commands.add_parser("qeq-torch", help="qeq.torch against PyTorch's own functions "
                             "(needs QEQ_LIBRARY and torchvision)")
     q.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1; "
