@@ -203,3 +203,58 @@ def test_qat_fusion_delegates_to_pytorch():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).train()
     fused = qt.fuse_modules_qat(model, ["0", "1", "2"])
     assert isinstance(fused[0], nni.ConvBnReLU2d)
+
+
+def test_qat_fusion_honours_fuser_func_and_custom_mapping():
+    calls = []
+
+    def fuser(mods, is_qat, additional):
+        calls.append((len(mods), is_qat, dict(additional)))
+        return [nn.Sequential(*mods)] + [nn.Identity()] * (len(mods) - 1)
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    mapping = {(nn.Conv2d, nn.BatchNorm2d): lambda is_qat, c, b: nn.Sequential(c, b)}
+    fused = qt.fuse_modules_qat(model, ["0", "1"], fuser_func=fuser,
+                                fuse_custom_config_dict={"additional_fuser_method_mapping":
+                                                         mapping})
+    assert calls == [(2, True, mapping)]
+    assert isinstance(fused[0], nn.Sequential) and isinstance(fused[1], nn.Identity)
+    assert isinstance(model[1], nn.BatchNorm2d)  # not in place: the caller's model unchanged
+
+
+@pytest.fixture
+def qeq_installed_in_pytorch(monkeypatch):
+    """qeq's functions in PyTorch's namespaces, as users install them."""
+    import importlib
+    tq = importlib.import_module("torch.ao.quantization")
+    tq_fuse = importlib.import_module("torch.ao.quantization.fuse_modules")
+    for namespace in (tq, tq_fuse):
+        for name in ("fuse_modules", "fuse_modules_qat", "fuse_known_modules"):
+            monkeypatch.setattr(namespace, name, getattr(qt, name), raising=False)
+    for name in ("fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+                 "fuse_linear_bn_weights"):
+        monkeypatch.setattr(tfusion, name, getattr(qt, name))
+    return tq
+
+
+def test_drop_in_survives_being_dropped_in(qeq_installed_in_pytorch):
+    """PyTorch-style fusion tests with qeq's functions patched in: no recursion, PyTorch's
+    results (test_fuse_eager's patterns, eval and QAT)."""
+    tq = qeq_installed_in_pytorch
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4)).train()
+    qat = tq.fuse_modules_qat(model, [["0", "1", "2"], ["3", "4"]])
+    assert isinstance(qat[0], nni.ConvBnReLU2d) and isinstance(qat[3], nni.ConvBn2d)
+    known = tq.fuse_known_modules([model[0], model[1]], is_qat=True)  # qeq's, patched in
+    assert isinstance(known[0], nni.ConvBn2d)
+    model.eval()
+    fused = tq.fuse_modules(model, [["0", "1", "2"], ["3", "4"]])
+    assert isinstance(fused[0], nni.ConvReLU2d) and isinstance(fused[3], nn.Conv2d)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), model(x), rtol=1e-4, atol=1e-5)
+    conv = tfusion.fuse_conv_bn_eval(model[3], model[4])
+    with torch.no_grad():
+        y = model[2](model[1](model[0](x)))
+        torch.testing.assert_close(conv(y), model[4](model[3](y)), rtol=1e-4, atol=1e-5)

@@ -19,7 +19,8 @@ docs/differences.md#pytorch-113-versus-main):
   affine=False BatchNorm works (PyTorch raises TypeError).
 - fuse_modules honours fuser_func and fuse_custom_config_dict and moves every forward
   pre-hook of the first module and forward hook of the last (PyTorch main's behaviour);
-  fuse_modules_qat delegates to PyTorch.
+  fuse_modules_qat too, with PyTorch's QAT fuser (captured at import, so qeq's functions may
+  be installed in PyTorch's namespace).
 - Every check runs before anything is written: an error leaves the model as it was.
 
 Beyond PyTorch's eager API: quantized_linear (a converted quantized Linear's forward through
@@ -29,6 +30,7 @@ equalization on eager models) and find_chains (torch.fx discovery of equalizable
 from __future__ import annotations
 
 import copy
+import importlib
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
@@ -53,6 +55,13 @@ __all__ = [
     "equalize_inputs", "observe_input_ranges", "layer_sqnr", "InputEqualization",
     "convert", "ConvertedModel", "ConversionError",
 ]
+
+
+# PyTorch's own functions, captured at import: users may install qeq's functions in PyTorch's
+# namespace (torch.ao.quantization.fuse_modules_qat = qeq.torch.fuse_modules_qat), and a
+# lookup at call time would then find qeq's and recurse.
+_TORCH_FUSE_KNOWN_MODULES = importlib.import_module(
+    "torch.ao.quantization.fuse_modules").fuse_known_modules
 
 
 class FusionError(ValueError, AssertionError):
@@ -376,8 +385,7 @@ def fuse_known_modules(mod_list: Sequence[nn.Module], is_qat: bool = False,
     Forward pre-hooks of the first module and forward hooks of the last move to the fused
     module. is_qat=True is PyTorch's own fuse_known_modules."""
     if is_qat:
-        from torch.ao.quantization.fuse_modules import fuse_known_modules as torch_fuse
-        return torch_fuse(list(mod_list), True, additional_fuser_method_mapping)
+        return _TORCH_FUSE_KNOWN_MODULES(list(mod_list), True, additional_fuser_method_mapping)
     new_mods = _fuse_known(mod_list, is_qat, additional_fuser_method_mapping)
     _clear_moved_hooks(mod_list)
     return new_mods
@@ -410,12 +418,15 @@ def fuse_modules(model: nn.Module, modules_to_fuse: Sequence[Any], inplace: bool
 
 
 def fuse_modules_qat(model: nn.Module, modules_to_fuse: Sequence[Any], inplace: bool = False,
-                     fuser_func: Callable[..., list[nn.Module]] | None = None,
+                     fuser_func: Callable[..., list[nn.Module]] = fuse_known_modules,
                      fuse_custom_config_dict: dict | None = None) -> nn.Module:
     """Train-mode (QAT) fusion keeps the batch norms (nothing to fold): PyTorch's own
-    fuse_modules_qat does it."""
-    from torch.ao.quantization import fuse_modules_qat as torch_fuse_qat
-    return torch_fuse_qat(model, modules_to_fuse, inplace=inplace)
+    fuse_known_modules(is_qat=True) builds the fused modules, or fuser_func with the
+    fuse_custom_config_dict's additional_fuser_method_mapping. Every group is fused before any
+    is installed, as in fuse_modules."""
+    if fuser_func is fuse_known_modules:
+        fuser_func = _TORCH_FUSE_KNOWN_MODULES
+    return _fuse(model, modules_to_fuse, True, inplace, fuser_func, fuse_custom_config_dict)
 
 
 def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplace: bool,
