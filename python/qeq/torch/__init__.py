@@ -46,6 +46,7 @@ from ._input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
                         observe_input_ranges)
 from ._layers import _FUSED_RELU, _KINDS, _kind, layer_of  # noqa: F401
 from ._linear import quantized_linear
+from ._prepare import NonConvergenceWarning, PrepareReport, equalize_model
 
 __all__ = [
     "channel_range", "cross_layer_equalization", "equalize", "converged",
@@ -53,7 +54,8 @@ __all__ = [
     "fuse_linear_bn_eval", "fuse_known_modules", "fuse_modules", "fuse_modules_qat",
     "layer_of", "FusionError", "quantized_linear", "find_chains", "Discovery", "Refusal",
     "equalize_inputs", "observe_input_ranges", "layer_sqnr", "InputEqualization",
-    "convert", "ConvertedModel", "ConversionError",
+    "convert", "ConvertedModel", "ConversionError", "equalize_model", "PrepareReport",
+    "NonConvergenceWarning",
 ]
 
 

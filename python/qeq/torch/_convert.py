@@ -28,6 +28,7 @@ from .._threads import ThreadPool
 from ..conv import Conv2d
 from ..gemm import Gemm
 from ._linear import _weight_qparams
+from ._tracing import trace as _trace, torchvision_channel_shuffle
 
 __all__ = ["convert", "ConvertedModel", "ConversionError"]
 
@@ -833,68 +834,9 @@ _METHODS: dict[str, Callable] = {
 _FLOAT_OK = {_quantize_module, _quantize_function}
 
 
-class _Tracer(fx.Tracer):
-    """torch.fx's tracer with PyTorch's quantized and fused modules kept whole, and tuple
-    unpacking of a traced value (`a, b = x.chunk(2, dim=1)`) on Python 3.11, whose bytecode
-    offsets torch 1.13's tracer does not read."""
-
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return super().is_leaf_module(m, qualname) or type(m).__module__.startswith(
-            ("torch.nn.intrinsic", "torch.ao.nn"))
-
-    def iter(self, obj: fx.Proxy) -> Any:
-        import dis
-        import inspect
-        frame = inspect.currentframe()
-        caller = frame.f_back.f_back if frame and frame.f_back else None
-        if caller is not None:
-            for inst in dis.get_instructions(caller.f_code):
-                if inst.offset == caller.f_lasti and inst.opname == "UNPACK_SEQUENCE":
-                    return (obj[i] for i in range(inst.argval))
-        return super().iter(obj)
-
-
-def _leaf_functions() -> list[tuple[Any, str, Callable]]:
-    """(module, name, function) of library functions traced as one node: torchvision's
-    channel_shuffle reads x.size() into Python ints, which a trace cannot."""
-    try:
-        from torchvision.models import shufflenetv2
-    except ImportError:
-        return []
-    return [(shufflenetv2, "channel_shuffle", _TORCHVISION_CHANNEL_SHUFFLE or
-             shufflenetv2.channel_shuffle)]
-
-
-def _torchvision_channel_shuffle() -> Any:
-    try:
-        from torchvision.models import shufflenetv2
-    except ImportError:
-        return None
-    return shufflenetv2.channel_shuffle
-
-
-_TORCHVISION_CHANNEL_SHUFFLE = _torchvision_channel_shuffle()
+_TORCHVISION_CHANNEL_SHUFFLE = torchvision_channel_shuffle()
 if _TORCHVISION_CHANNEL_SHUFFLE is not None:
     _FUNCTIONS[_TORCHVISION_CHANNEL_SHUFFLE] = _channel_shuffle
-
-
-def _trace(model: nn.Module) -> fx.Graph:
-    leaves = _leaf_functions()
-    tracer = _Tracer()
-
-    def as_node(function: Callable) -> Callable:
-        def traced(*args: Any, **kwargs: Any) -> Any:
-            if any(isinstance(a, fx.Proxy) for a in args):
-                return tracer.create_proxy("call_function", function, args, kwargs)
-            return function(*args, **kwargs)
-        return traced
-    for module, name, function in leaves:
-        setattr(module, name, as_node(function))
-    try:
-        return tracer.trace(model)
-    finally:
-        for module, name, function in leaves:
-            setattr(module, name, function)
 
 
 def convert(model: nn.Module, *, engine: str | None = None, threads: int | None = None,
@@ -922,13 +864,12 @@ def convert(model: nn.Module, *, engine: str | None = None, threads: int | None 
         gm = model
     else:
         try:
-            graph = _trace(model)
+            gm = _trace(model)
         except Exception as e:  # torch.fx raises many kinds
             raise ConversionError(f"{_FN}: torch.fx cannot trace {type(model).__name__} "
                                   f"({type(e).__name__}: {e}); qeq converts models that "
                                   "torch.fx.symbolic_trace accepts (data-dependent control "
                                   "flow is the usual cause)", _FN) from e
-        gm = fx.GraphModule(model, graph)
     pool = ThreadPool(threads)
     converter = _Converter(gm, engine, pool, fallback)
     converter.run()

@@ -20,6 +20,7 @@ from torch import fx, nn
 import torch.nn.functional as F
 
 from ._layers import _FUSED_RELU, _kind
+from ._tracing import trace
 
 _RELU_FUNCS = {F.relu, torch.relu}
 _PASS_MODULES = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
@@ -200,7 +201,7 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
     """Traces `model` (torch.fx.symbolic_trace) and lists its equalizable chains, batch-norm
     folds and fusion groups, and a reason for every layer whose output starts no chain link.
     example_inputs (a tensor or a tuple) lets flattens be checked (shape propagation)."""
-    gm = fx.symbolic_trace(model)
+    gm = trace(model)
     modules = dict(gm.named_modules())
     if example_inputs is not None:
         from torch.fx.passes.shape_prop import ShapeProp

@@ -1,0 +1,283 @@
+"""qeq.torch.equalize_model: a float model prepared for int8 in one call (AIMET's data-free
+quantization steps): ReLU6 replaced by ReLU where allowed, batch norms folded, chains
+cross-layer equalized, depthwise-separable triplets scaled, high biases absorbed; with a
+report of what was done and refused, and why.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import re
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from .. import core
+from .._lib import QeqError
+from ._discover import find_chains
+from ._layers import _FUSED_RELU, layer_of
+
+__all__ = ["equalize_model", "PrepareReport", "NonConvergenceWarning"]
+
+_FN = "equalize_model"
+
+
+class NonConvergenceWarning(UserWarning):
+    """Cross-layer equalization stopped at max_sweeps before reaching the threshold."""
+
+
+@dataclass
+class PrepareReport:
+    """What equalize_model did. Names are the modules' qualified names.
+
+    relu6_replaced: ReLU6 modules replaced by ReLU; relu6_output_change: the largest absolute
+    change of the float model's output on example_inputs that the replacement caused (nan when
+    nothing was replaced); folds: (layer, batch norm) pairs folded; chains: the equalized
+    chains; triplets: the depthwise-separable triplets scaled in one step; pairs: the pairs
+    cross-layer equalized by sweeps; sweeps, final_change, converged: of those sweeps;
+    high_bias: (first, second) pairs whose high bias moved; refusals: (layer, reason) for
+    every layer left as it was by some step; range_ratios: per weighted layer, the max / min
+    of its per-output-channel weight ranges (nonzero ones) as given, after folding, and
+    prepared (folding spreads them; equalization evens them again)."""
+
+    relu6_replaced: list[str] = field(default_factory=list)
+    relu6_output_change: float = math.nan
+    folds: list[tuple[str, str]] = field(default_factory=list)
+    chains: list[list[str]] = field(default_factory=list)
+    triplets: list[tuple[str, str, str]] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    sweeps: int = 0
+    final_change: float = 0.0
+    converged: bool = True
+    high_bias: list[tuple[str, str]] = field(default_factory=list)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
+    range_ratios: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"ReLU6 replaced: {len(self.relu6_replaced)} (output moved by up to "
+                 f"{self.relu6_output_change:.3g})" if self.relu6_replaced else
+                 "ReLU6 replaced: none",
+                 f"batch norms folded: {len(self.folds)}",
+                 f"chains: {len(self.chains)}, triplets: {len(self.triplets)}, pairs by "
+                 f"sweeps: {len(self.pairs)} ({self.sweeps} sweeps, "
+                 f"{'converged' if self.converged else 'NOT converged'}, final change "
+                 f"{self.final_change:.3g})",
+                 f"high biases absorbed: {len(self.high_bias)}",
+                 f"refusals: {len(self.refusals)}"]
+        return "\n".join(lines)
+
+
+_LAYER_INDEX = re.compile(r"layers\[(\d+)\]")
+
+
+@contextmanager
+def _naming(names: Sequence[str], what: str) -> Iterator[None]:
+    """Re-raises a qeq error of a multi-layer call with the modules' names for its indices."""
+    try:
+        yield
+    except QeqError as e:
+        message = _LAYER_INDEX.sub(
+            lambda m: repr(names[int(m.group(1))]) if int(m.group(1)) < len(names)
+            else m.group(0), str(e))
+        raise type(e)(f"{_FN}: {what} {list(names)}: {message}", _FN) from e
+
+
+def _weighted(model: nn.Module) -> dict[str, nn.Module]:
+    """The Linear / Conv layers (a fused LinearReLU / ConvReLU as one), by qualified name."""
+    from ._layers import _kind
+    found: dict[str, nn.Module] = {}
+    fused: set[str] = set()
+    for name, module in model.named_modules():
+        parent = name.rpartition(".")[0]
+        if isinstance(module, _FUSED_RELU):
+            found[name] = module
+            fused.add(name)
+        elif _kind(module) is not None and parent not in fused:
+            found[name] = module
+    return found
+
+
+def _inner(module: nn.Module) -> nn.Module:
+    return module[0] if isinstance(module, _FUSED_RELU) else module
+
+
+def _range_ratio(module: nn.Module) -> float:
+    w = _inner(module).weight.detach()
+    axis = 1 if "Transpose" in type(_inner(module)).__name__ else 0
+    ranges = core.channel_range(w.contiguous(), axis)
+    ranges = ranges[ranges > 0]
+    return float(ranges.max() / ranges.min()) if ranges.size else math.nan
+
+
+def _row_absmax(module: nn.Module) -> torch.Tensor:
+    w = _inner(module).weight.detach()
+    return w.abs().flatten(1).amax(1)
+
+
+def _replace_relu6(model: nn.Module) -> list[str]:
+    replaced = []
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if type(child) is nn.ReLU6:
+                setattr(module, child_name, nn.ReLU(inplace=child.inplace))
+                replaced.append(f"{name}.{child_name}" if name else child_name)
+    return replaced
+
+
+def _run(model: nn.Module, example_inputs: Any) -> Any:
+    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    with torch.no_grad():
+        return model(*args)
+
+
+def _max_change(a: Any, b: Any) -> float:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return max((_max_change(x, y) for x, y in zip(a, b)), default=0.0)
+    return math.nan
+
+
+def equalize_model(model: nn.Module, example_inputs: Any, *, relu6: str = "replace",
+                   cle: bool = True, triplets: bool = True, high_bias: str = "absorb",
+                   threshold: float = 1e-4, max_sweeps: int = 100,
+                   on_nonconvergence: str = "warn", inplace: bool = False
+                   ) -> tuple[nn.Module, PrepareReport]:
+    """Prepares a float model for int8 in one call; returns (prepared model, report).
+
+    1. relu6="replace": every nn.ReLU6 module becomes nn.ReLU (AIMET's practice; the report
+       lists them and how far the float output moved on example_inputs); "keep" leaves them,
+       and chains stop at them.
+    2. Traces the model (torch.fx) with example_inputs and folds every batch norm that
+       directly follows its layer (qeq.torch.fuse_modules), keeping each one's beta and gamma.
+    3. triplets=True: each conv -> depthwise conv -> conv triplet is scaled in one step
+       (the depthwise-separable scaling); cle=True: the remaining chain links are
+       cross-layer equalized by sweeps until the weights change by less than threshold or
+       max_sweeps sweeps ran (then on_nonconvergence "warn" warns NonConvergenceWarning,
+       "raise" raises RuntimeError, "ignore" does neither; the report says so in any case).
+    4. high_bias="absorb": along every equalized link whose first layer had a batch norm,
+       max(0, beta - 3|gamma|) (scaled as equalization scaled the layer) moves out of the
+       first layer's bias into the second's; "keep" skips it. Links whose first layer had no
+       batch norm are refused, with the reason.
+    The model is copied first unless inplace=True, and must be in eval mode. Errors from a
+    multi-layer step name the modules."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{_FN}: model: expected a torch.nn.Module, got {type(model).__name__}")
+    for name, value, allowed in (("relu6", relu6, ("replace", "keep")),
+                                 ("high_bias", high_bias, ("absorb", "keep")),
+                                 ("on_nonconvergence", on_nonconvergence,
+                                  ("warn", "raise", "ignore"))):
+        if value not in allowed:
+            raise ValueError(f"{_FN}: {name} must be one of {', '.join(map(repr, allowed))}, "
+                             f"got {value!r}")
+    if not (isinstance(threshold, (int, float)) and threshold > 0 and math.isfinite(threshold)):
+        raise ValueError(f"{_FN}: threshold must be a positive finite number, got {threshold!r}")
+    if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, int) or max_sweeps < 1:
+        raise ValueError(f"{_FN}: max_sweeps must be an integer >= 1, got {max_sweeps!r}")
+    if model.training:
+        raise ValueError(f"{_FN}: the model is in training mode (call .eval() first)")
+    if not inplace:
+        model = copy.deepcopy(model)
+    report = PrepareReport()
+    weighted = _weighted(model)
+    before = {n: _range_ratio(m) for n, m in weighted.items()}
+
+    if relu6 == "replace":
+        reference = _run(model, example_inputs)
+        report.relu6_replaced = _replace_relu6(model)
+        if report.relu6_replaced:
+            report.relu6_output_change = _max_change(reference, _run(model, example_inputs))
+
+    try:
+        found = find_chains(model, example_inputs)
+    except Exception as e:  # torch.fx raises many kinds
+        raise RuntimeError(f"{_FN}: torch.fx cannot trace {type(model).__name__} "
+                           f"({type(e).__name__}: {e}); qeq prepares models that "
+                           "torch.fx.symbolic_trace accepts (data-dependent control flow is "
+                           "the usual cause)") from e
+    report.refusals.extend((r.layer, r.reason) for r in found.refusals)
+
+    modules = dict(model.named_modules())
+    saved_bn = {layer: (modules[bn].bias.detach().clone() if modules[bn].bias is not None
+                        else torch.zeros(modules[bn].num_features),
+                        modules[bn].weight.detach().clone() if modules[bn].weight is not None
+                        else torch.ones(modules[bn].num_features))
+                for layer, bn in found.batch_norms}
+    if found.batch_norms:
+        from . import fuse_modules
+        groups = [[layer, bn] for layer, bn in found.batch_norms]
+        with _naming([g[0] for g in groups], "folding"):
+            fuse_modules(model, groups, inplace=True)
+        report.folds = list(found.batch_norms)
+    modules = dict(model.named_modules())
+    rows_before = {n: _row_absmax(modules[n]) for c in found.chains for n in c}
+    folded = {n: _range_ratio(m) for n, m in _weighted(model).items()}
+
+    in_triplet: set[tuple[str, str]] = set()
+    if triplets:
+        for a, b, c in found.triplets:
+            if (a, b) in in_triplet or (b, c) in in_triplet:
+                continue  # a layer is scaled by one triplet only
+            names = [a, b, c]
+            with _naming(names, "triplet"), torch.no_grad():
+                core.equalize_depthwise_separable(*(layer_of(modules[n], n) for n in names))
+            report.triplets.append((a, b, c))
+            in_triplet.update({(a, b), (b, c)})
+    report.chains = [list(c) for c in found.chains]
+    if cle:
+        report.pairs = [p for p in found.pairs if p not in in_triplet]
+        if report.pairs:
+            layers: dict[str, core.Layer] = {}
+            groups = []
+            for a, b in report.pairs:
+                for n in (a, b):
+                    if n not in layers:
+                        layers[n] = layer_of(modules[n], n)
+                groups.append([layers[a], layers[b]])
+            names = [n for a, b in report.pairs for n in (a, b)]
+            with _naming(names, "cross-layer equalization of"), torch.no_grad():
+                result = core.equalize_groups(groups, threshold, max_sweeps)
+            report.sweeps, report.final_change = result.sweeps, result.final_change
+            report.converged = result.converged
+            if not result.converged:
+                message = (f"{_FN}: cross-layer equalization did not converge in {max_sweeps} "
+                           f"sweeps (final change {result.final_change:.3g} > threshold "
+                           f"{threshold:g})")
+                if on_nonconvergence == "raise":
+                    raise RuntimeError(message)
+                if on_nonconvergence == "warn":
+                    warnings.warn(message, NonConvergenceWarning, stacklevel=2)
+
+    if high_bias == "absorb":
+        equalized = set(report.pairs) | in_triplet
+        for a, b in found.pairs:
+            if (a, b) not in equalized:
+                continue
+            if a not in saved_bn:
+                report.refusals.append((a, f"high-bias absorption into {b}: {a} had no batch "
+                                           "norm (no beta and gamma)"))
+                continue
+            beta, gamma = saved_bn[a]
+            second = _inner(modules[b])
+            if second.bias is None:  # the shifted constant needs somewhere to go
+                out_channels = second.weight.shape[1 if "Transpose" in
+                                                   type(second).__name__ else 0]
+                second.bias = nn.Parameter(torch.zeros(out_channels,
+                                                       dtype=second.weight.dtype))
+            now = _row_absmax(modules[a])
+            # Equalization scaled a's output channel c by now / before: beta and gamma too.
+            ratio = torch.where(rows_before[a] > 0, now / rows_before[a], torch.ones_like(now))
+            with _naming([a, b], "high-bias absorption"), torch.no_grad():
+                core.absorb_high_bias(layer_of(modules[a], a), layer_of(modules[b], b),
+                                      (beta * ratio).float().contiguous(),
+                                      (gamma * ratio).float().contiguous())
+            report.high_bias.append((a, b))
+
+    weighted = _weighted(model)
+    report.range_ratios = {n: (before.get(n, math.nan), folded.get(n, math.nan),
+                               _range_ratio(m)) for n, m in weighted.items()}
+    return model, report

@@ -1,0 +1,170 @@
+"""qeq.torch.equalize_model: one call prepares a float model (ReLU6 -> ReLU, batch-norm folds,
+depthwise-separable triplets, cross-layer equalization, high-bias absorption) and keeps its
+function; the report says what was done; errors name the modules."""
+import copy
+import warnings
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="python3-torch is not installed")
+torchvision = pytest.importorskip("torchvision", reason="python3-torchvision is not installed")
+from torch import nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import qeq  # noqa: E402
+import qeq.torch as qt  # noqa: E402
+from qeq.torch import _models  # noqa: E402
+
+
+def measured(model, size=64):
+    """A torchvision model with batch-norm statistics measured on generated images (as
+    qeq.torch._models' recipe), in eval mode."""
+    images = [_models.generated_images(4, size, 11 + i) for i in range(2)]
+    _models._measure_batch_norms(model, images, seed=3)
+    return model.eval()
+
+
+def relu6_as_relu(model):
+    model = copy.deepcopy(model)
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if type(child) is nn.ReLU6:
+                setattr(module, name, nn.ReLU())
+    return model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# (name, folds, chains, triplets, ReLU6s): counts of torchvision 0.14's architectures.
+MODELS = [("resnet18", 20, 8, 0, 0), ("mobilenet_v2", 52, 16, 17, 35),
+          ("mobilenet_v3_large", 46, 14, 2, 0), ("shufflenet_v2_x1_0", 56, 19, 16, 0),
+          ("googlenet", 57, 19, 0, 0)]
+
+
+@pytest.mark.parametrize("name,folds,chains,triplets,relu6s", MODELS,
+                         ids=[m[0] for m in MODELS])
+def test_one_call_prepares_and_keeps_the_function(name, folds, chains, triplets, relu6s):
+    torch.manual_seed(0)
+    kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+    model = measured(getattr(torchvision.models, name)(weights=None, **kwargs))
+    original = copy.deepcopy(model)
+    x = _models.generated_images(2, 64, 5)
+    prepared, report = qt.equalize_model(model, x)
+    assert prepared is not model
+    for (n, a), (_, b) in zip(model.state_dict().items(), original.state_dict().items()):
+        assert torch.equal(a, b), f"the caller's model changed: {n}"
+    assert len(report.relu6_replaced) == relu6s
+    assert len(report.folds) == folds and len(report.chains) == chains
+    assert len(report.triplets) == triplets
+    assert report.converged and report.sweeps >= 1
+    assert report.high_bias, "no high bias absorbed"
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in prepared.modules())
+    # Same function (ReLU6 -> ReLU aside): folding and equalization are exact up to float
+    # rounding; high-bias absorption up to pre-activations below beta - 3 |gamma|, rare.
+    with torch.no_grad():
+        want, got = relu6_as_relu(original)(x), prepared(x)
+    assert (got - want).abs().max() <= 2e-3 * want.abs().max()
+    assert set(report.range_ratios) >= {a for c in report.chains for a in c}
+    folded = [report.range_ratios[n][1] for c in report.chains for n in c]
+    prepared_ratios = [report.range_ratios[n][2] for c in report.chains for n in c]
+    assert sum(prepared_ratios) < sum(folded)  # equalization evens the chained layers' ranges
+
+
+def test_relu6_keep_stops_chains_and_replace_reports_the_change():
+    torch.manual_seed(0)
+    model = measured(torchvision.models.mobilenet_v2(weights=None))
+    x = _models.generated_images(2, 64, 5)
+    kept, report = qt.equalize_model(model, x, relu6="keep")
+    assert report.relu6_replaced == [] and len(report.chains) == 2 and not report.triplets
+    assert any(isinstance(m, nn.ReLU6) for m in kept.modules())
+    replaced, report = qt.equalize_model(model, x)
+    assert len(report.relu6_replaced) == 35
+    with torch.no_grad():
+        moved = (relu6_as_relu(model)(x) - model(x)).abs().max().item()
+    assert report.relu6_output_change == pytest.approx(moved)
+    assert "features.0.2" in report.relu6_replaced
+
+
+class Nested(nn.Module):
+    """Sequential inside a module, functional ReLU, a batch norm, no bias on the second
+    layer (high-bias absorption gives it one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8))
+        self.body = nn.ModuleDict({"conv": nn.Conv2d(8, 16, 3, padding=1, bias=False)})
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        y = F.relu(self.stem(x))
+        y = F.relu(self.body["conv"](y))
+        return self.head(F.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+def test_nested_model_and_inplace():
+    torch.manual_seed(0)
+    model = measured(Nested())
+    with torch.no_grad():
+        model.stem[1].bias.add_(2.0)  # high biases to absorb
+    x = _models.generated_images(3, 16, 2)
+    with torch.no_grad():
+        want = model(x)
+    prepared, report = qt.equalize_model(model, x, inplace=True)
+    assert prepared is model
+    assert report.folds == [("stem.0", "stem.1")]
+    assert report.chains == [["stem.0", "body.conv", "head"]]
+    assert ("stem.0", "body.conv") in report.high_bias
+    assert any("body.conv" == a and "no batch norm" in why for a, why in report.refusals)
+    assert model.body["conv"].bias is not None
+    with torch.no_grad():  # high-bias absorption: exact above beta - 3 |gamma| only
+        assert (model(x) - want).abs().max() <= 5e-2 * want.abs().max()
+
+
+def test_nonconvergence_warns_raises_or_is_only_reported():
+    torch.manual_seed(0)
+    model = measured(torchvision.models.resnet18(weights=None))
+    x = _models.generated_images(1, 32, 5)
+    with pytest.warns(qt.NonConvergenceWarning, match="did not converge in 1 sweeps"):
+        _, report = qt.equalize_model(model, x, threshold=1e-12, max_sweeps=1)
+    assert not report.converged and report.sweeps == 1
+    with pytest.raises(RuntimeError, match="did not converge"):
+        qt.equalize_model(model, x, threshold=1e-12, max_sweeps=1, on_nonconvergence="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, report = qt.equalize_model(model, x, threshold=1e-12, max_sweeps=1,
+                                      on_nonconvergence="ignore")
+    assert not report.converged
+
+
+def test_errors_name_the_modules_and_leave_the_model_alone():
+    torch.manual_seed(0)
+    model = measured(Nested())
+    x = _models.generated_images(1, 16, 2)
+    with torch.no_grad():
+        model.head.weight[1, 3] = float("nan")
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(qeq.NonFiniteError, match=r"'head'"):
+        qt.equalize_model(model, x)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name]) or torch.isnan(value).any(), name
+    for bad, match in (({"relu6": "drop"}, "relu6 must be one of"),
+                       ({"threshold": 0.0}, "threshold must be a positive"),
+                       ({"max_sweeps": 0}, "max_sweeps must be an integer"),
+                       ({"on_nonconvergence": "shout"}, "on_nonconvergence must be")):
+        with pytest.raises(ValueError, match=match):
+            qt.equalize_model(Nested().eval(), x, **bad)
+    with pytest.raises(ValueError, match="training mode"):
+        qt.equalize_model(Nested(), x)
+
+    class Untraceable(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x
+
+    with pytest.raises(RuntimeError, match="torch.fx cannot trace Untraceable"):
+        qt.equalize_model(Untraceable().eval(), x)
