@@ -189,7 +189,7 @@ def test_producer_not_equalized_itself_still_absorbs_the_scale():
     with torch.no_grad():
         assert (ref(x) - model(x)).abs().max() > 1  # FX: fc1 never absorbed s
         torch.testing.assert_close(mine(x), model(x), rtol=1e-5, atol=1e-5)
-    assert not report.hooks
+    assert not report.input_scaled
 
 
 def test_depthwise_layer_beyond_fx():
@@ -205,3 +205,70 @@ def test_depthwise_layer_beyond_fx():
     with torch.no_grad():
         torch.testing.assert_close(model(batches[0]), original(batches[0]), rtol=1e-4,
                                    atol=1e-5)
+
+
+def test_input_scales_survive_saving_copying_scripting_and_tracing():
+    """A layer without producer scales its own input (a buffer, not a hook): torch.save,
+    state_dict round trips, deepcopy, TorchScript and torch.fx keep the scales."""
+    import io
+    torch.manual_seed(0)
+    model = LinearChain().eval()
+    x = torch.randn(16, 5) * torch.tensor([1.0, 10, 0.1, 3, 1])
+    with torch.no_grad():
+        before = model(x)
+    report = qt.equalize_inputs(model, ["fc1", "fc2"], [x], producers={"fc2": "fc1"})
+    assert report.input_scaled == ["fc1"] and isinstance(model.fc1, qt.InputScaledLinear)
+    assert not model.fc1._forward_pre_hooks
+    with torch.no_grad():
+        want = model(x)
+        torch.testing.assert_close(want, before, rtol=1e-4, atol=1e-5)
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        assert torch.equal(torch.load(buffer)(x), want)
+        state = model.state_dict()
+        assert torch.equal(state["fc1.input_scale"], report.scales["fc1"])
+        copied = copy.deepcopy(model)
+        assert torch.equal(copied(x), want)
+        rebuilt = LinearChain().eval()
+        with pytest.raises(RuntimeError, match="input_scale"):
+            rebuilt.load_state_dict(state)  # a plain model has no place for the scales
+        rebuilt = LinearChain().eval()
+        qt.load_input_scaled_state_dict(rebuilt, state)
+        assert torch.equal(rebuilt(x), want)
+        assert torch.equal(torch.jit.script(model)(x), want)
+        assert torch.equal(torch.fx.symbolic_trace(model)(x), want)
+
+
+@pytest.mark.parametrize("engine", ["qnnpack", "onednn"])
+def test_input_scaled_model_through_fx_quantization_and_qeq_convert(engine):
+    """PyTorch's prepare_fx / convert_fx trace through the input-scaled layer (a multiply and
+    a functional linear), and qeq.torch.convert runs the result with PyTorch's output (the
+    quantized multiply FX makes of the scale runs in PyTorch until qeq has one). 7-bit
+    weights keep PyTorch's oneDNN exact on CPUs without VNNI (test_torch_convert.py)."""
+    from torch.ao.quantization import (MinMaxObserver, PerChannelMinMaxObserver, QConfig,
+                                       QConfigMapping)
+    from torch.ao.quantization.quantize_fx import convert_fx
+    weight_range = {"quant_min": -64, "quant_max": 63} if engine == "onednn" else {}
+    qconfig = QConfig(activation=MinMaxObserver.with_args(reduce_range=engine == "onednn"),
+                      weight=PerChannelMinMaxObserver.with_args(
+                          dtype=torch.qint8, qscheme=torch.per_channel_symmetric,
+                          **weight_range))
+    torch.manual_seed(0)
+    model = LinearChain().eval()
+    x = torch.randn(16, 5) * torch.tensor([1.0, 10, 0.1, 3, 1])
+    qt.equalize_inputs(model, ["fc1", "fc2"], [x], producers={"fc2": "fc1"})
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepared = prepare_fx(copy.deepcopy(model), QConfigMapping().set_global(qconfig),
+                                  (x,))
+            prepared(x)
+            quantized = convert_fx(prepared)
+        converted = qt.convert(quantized, fallback=True)
+        assert any(k == "linear" or k.startswith("linear") for k in converted.kernels)
+        assert torch.equal(converted(x), quantized(x))
+    finally:
+        torch.backends.quantized.engine = previous

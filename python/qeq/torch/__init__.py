@@ -45,6 +45,8 @@ from ._discover import Discovery, Refusal, find_chains
 from ._input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
                         observe_input_ranges)
 from ._layers import _FUSED_RELU, _KINDS, _kind, layer_of  # noqa: F401
+from ._input_scale import (InputScaledConv1d, InputScaledConv2d, InputScaledConv3d,
+                           InputScaledLinear, load_input_scaled_state_dict)
 from ._linear import quantized_linear
 from ._prepare import NonConvergenceWarning, PrepareReport, equalize_model
 
@@ -55,7 +57,8 @@ __all__ = [
     "layer_of", "FusionError", "quantized_linear", "find_chains", "Discovery", "Refusal",
     "equalize_inputs", "observe_input_ranges", "layer_sqnr", "InputEqualization",
     "convert", "ConvertedModel", "ConversionError", "equalize_model", "PrepareReport",
-    "NonConvergenceWarning",
+    "NonConvergenceWarning", "InputScaledLinear", "InputScaledConv1d", "InputScaledConv2d",
+    "InputScaledConv3d", "load_input_scaled_state_dict",
 ]
 
 

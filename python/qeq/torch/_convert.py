@@ -379,9 +379,10 @@ def _packed(c: _Converter, node: fx.Node, xm: _Meta, make: Callable[[str, float,
             ) -> Callable[[_Q], Any]:
     """The operator packed for its input's qparams: now when conversion knows them, else (the
     input comes from a PyTorch fallback) on the first run, once per qparams seen."""
+    key = node.target if node.op == "call_module" else node.name
     if xm.dtype is not None:
         op = make(_QDTYPES[xm.dtype], xm.scale, xm.zero_point)
-        c.kernels[node.target] = op.kernel_name
+        c.kernels[key] = op.kernel_name
         return lambda q: op
     cache: dict[tuple, Any] = {}
 
@@ -391,7 +392,7 @@ def _packed(c: _Converter, node: fx.Node, xm: _Meta, make: Callable[[str, float,
         if op is None:
             op = cache[key] = make(*key)
         return op
-    c.kernels[node.target] = "packed on first run (input from a PyTorch fallback)"
+    c.kernels[key] = "packed on first run (input from a PyTorch fallback)"
     return get
 
 
@@ -446,6 +447,33 @@ def _linear(c: _Converter, node: fx.Node) -> None:
         if q.data.dim() == 4:
             raise ConversionError(f"{_FN}: {where}: expected [..., in_features] input, got a "
                                   "4-D tensor", _FN)
+        return _Q(gemm(q).run(q.data, pool=pool), scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
+
+
+def _linear_function(c: _Converter, node: fx.Node) -> None:
+    """torch.ops.quantized.linear / linear_relu(x, packed weight, scale, zero_point), as
+    convert_fx writes a functional linear."""
+    names = ("X", "W_prepack", "Y_scale_i", "Y_zero_point_i")
+    a = list(node.args) + [node.kwargs[n] for n in names[len(node.args):]]
+    x, xm = c.q_input(node)
+    packed = c.const(a[1], "the packed weight", node)
+    weight, bias = torch.ops.quantized.linear_unpack(packed)
+    wq, scales, zero_points = _weight_qparams(weight)
+    bias = None if bias is None else bias.detach().to(torch.float32).contiguous()
+    scale = float(np.float32(c.const(a[2], "scale", node)))
+    zero_point = int(c.const(a[3], "zero_point", node))
+    clamp = "relu" if node.target is torch.ops.quantized.linear_relu else "none"
+
+    def make(dtype: str, in_scale: float, in_zero_point: int) -> Gemm:
+        return Gemm(wq, scales, zero_points, bias, input_dtype=dtype, input_scale=in_scale,
+                    input_zero_point=in_zero_point, output_dtype=dtype, output_scale=scale,
+                    output_zero_point=zero_point, clamp=clamp, engine=c.engine)
+    gemm = _packed(c, node, xm, make)
+    read, pool = c.reader(x), c.pool
+
+    def step(env: dict) -> _Q:
+        q = read(env)
         return _Q(gemm(q).run(q.data, pool=pool), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
 
@@ -805,6 +833,8 @@ _FUNCTIONS: dict[Any, Callable] = {
     torch.ops.quantized.add: _add,
     torch.ops.quantized.add_relu: _add_relu,
     torch.ops.quantized.cat: _quantized_cat,
+    torch.ops.quantized.linear: _linear_function,
+    torch.ops.quantized.linear_relu: _linear_function,
     torch.cat: _torch_cat,
     torch.flatten: _flatten_function,
     torch.relu: _relu,

@@ -7,8 +7,8 @@ over calibration batches; the scales are PyTorch's (or SmoothQuant's with `alpha
 by qeq from every layer's original weights before any weight changes; then, in execution
 order as FX does, each layer's weight columns are scaled by 1/s and s goes either into the
 producing layer (its rows and bias, when the layer's input is that layer's output, directly
-or through a ReLU) or, without a producer, into a forward pre-hook that multiplies the
-layer's input by s (FX inserts a mul node there). `selective=N` first measures each layer's
+or through a ReLU) or, without a producer, into the layer itself, which then multiplies its
+input by s (qeq.torch._input_scale; FX inserts a mul node there). `selective=N` first measures each layer's
 SQNR under int8 simulation and equalizes only the N worst, as FX's selective test does.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .. import core
 from .._checks import check_int
 from .._int8 import fake_quantize_per_tensor, fake_quantize_range
 from .._lib import ShapeMismatchError
+from ._input_scale import _SCALED, scale_input
 from ._layers import _FUSED_RELU, layer_of
 
 _FN = "equalize_inputs"
@@ -30,14 +31,15 @@ _FN = "equalize_inputs"
 
 class InputEqualization(NamedTuple):
     """What equalize_inputs did: per equalized layer its scales, the producer that absorbed
-    them (None: an input-multiplying hook, in `hooks`), the input range the layer's input
+    them (None: the layer scales its own input, listed in `input_scaled`), the input range
+    the layer's input
     quantization observer would see afterwards (min_j x_min_j s_j, max_j x_max_j s_j); the
     SQNR (dB) of every candidate before equalization when selective was asked for."""
 
     scales: dict[str, torch.Tensor]
     producers: dict[str, str | None]
     scaled_input_ranges: dict[str, tuple[float, float]]
-    hooks: dict[str, Any]
+    input_scaled: list[str]
     sqnr: dict[str, float]
     selected: list[str]
 
@@ -49,7 +51,7 @@ def _inner(module: nn.Module) -> nn.Module:
 
 def _check_layer(name: str, module: nn.Module) -> None:
     inner = _inner(module)
-    if type(inner) not in (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d):
+    if type(inner) not in (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, *_SCALED.values()):
         raise ValueError(f"{_FN}: {name}: input equalization takes Linear and Conv1d/2d/3d "
                          f"(or fused with ReLU), got {type(module).__name__}")
 
@@ -163,17 +165,6 @@ def _auto_producers(model: nn.Module, example: Any) -> dict[str, str]:
     return {b: a for a, b in found.pairs if a not in unfolded}
 
 
-def _input_mul_hook(module: nn.Module, scales: torch.Tensor):
-    linear = isinstance(_inner(module), nn.Linear)
-
-    def hook(_module, inputs):
-        x = inputs[0]
-        shape = [1] * x.dim()
-        shape[-1 if linear else 1] = scales.numel()
-        return (torch.mul(x, scales.view(shape)),) + tuple(inputs[1:])
-    return module.register_forward_pre_hook(hook)
-
-
 def equalize_inputs(model: nn.Module, layers: Sequence[Any], batches: Sequence[Any],
                     producers: dict[str, str | None] | str | None = None, alpha: float = 0.5,
                     use_absmax: bool = False, selective: int | None = None,
@@ -182,7 +173,8 @@ def equalize_inputs(model: nn.Module, layers: Sequence[Any], batches: Sequence[A
     `batches` (inputs to model(...); tuples are unpacked). `producers` maps a layer to the
     Linear/Conv whose output is its input (directly or through a ReLU), or is "auto"
     (qeq.torch.find_chains on the first batch finds them); a layer without one gets a
-    pre-hook multiplying its input by s. alpha=0.5 with ranges is PyTorch's rule; other alphas / use_absmax are SmoothQuant's. selective=N
+    multiplying its own input by s (its class becomes qeq.torch's InputScaled* subclass with
+    an `input_scale` buffer: torch.save, state_dict and tracing keep it). alpha=0.5 with ranges is PyTorch's rule; other alphas / use_absmax are SmoothQuant's. selective=N
     equalizes only the N layers with the lowest SQNR (Python's [:N]). Every check runs
     before any weight changes."""
     if selective is not None:  # checked now, not after calibrating
@@ -224,13 +216,15 @@ def equalize_inputs(model: nn.Module, layers: Sequence[Any], batches: Sequence[A
     scales = {n: core.input_equalization_scales(qlayers[n], *ranges[n], alpha=alpha,
                                                 use_absmax=use_absmax) for n in chosen}
     scaled_ranges = {n: core.scaled_input_minmax(*ranges[n], scales[n]) for n in chosen}
-    hooks = {}
+    input_scaled = []
     with torch.no_grad():  # the descriptors point at the parameters, scaled in place
         for n in chosen:  # execution order: a producer's columns before its rows, as FX
             core.apply_input_equalization(qlayers[n], scales[n], prod_layers.get(n))
     for n in chosen:
         if n not in prod_layers:
-            hooks[n] = _input_mul_hook(named[n], torch.from_numpy(scales[n]))
+            scale_input(_inner(named[n]), torch.from_numpy(scales[n]))
+            input_scaled.append(n)
     return InputEqualization({n: torch.from_numpy(scales[n]) for n in chosen},
-                             {n: producers.get(n) for n in chosen}, scaled_ranges, hooks, sqnr,
+                             {n: producers.get(n) for n in chosen}, scaled_ranges, input_scaled,
+                             sqnr,
                              list(chosen))
