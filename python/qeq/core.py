@@ -511,7 +511,10 @@ def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: An
                     beta: Any = None, eps: float = 1e-5) -> Any:
     """Folds an eval-mode batch norm on the layer's output into the layer, in place. A layer
     without bias gets a new float32 bias (layer.bias is set). Returns layer.bias."""
-    cout = layer.channels[1]
+    c = layer.struct()
+    cin, cout_c = c_size_t(), c_size_t()
+    api.qeq_layer_channels(ctypes.byref(c), ctypes.byref(cin), ctypes.byref(cout_c))
+    cout = cout_c.value
     bn = BatchNorm()
     bn.channels = cout
     keep = []
@@ -526,7 +529,6 @@ def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: An
     storage = None
     if layer.bias is None:
         storage = _like(layer.weight, cout)
-    c = layer.struct()
     api.qeq_fold_batch_norm(ctypes.byref(c), ctypes.byref(bn),
                             None if storage is None else buffer(storage, "bias")[0])
     if storage is not None:

@@ -182,15 +182,13 @@ def _conv_kind(ndim: int, transpose: bool) -> str:
 def _fold(kind: str, weight: torch.Tensor, bias: torch.Tensor | None, groups: int,
           bn_rm: Any, bn_rv: Any, bn_eps: float, bn_w: Any, bn_b: Any,
           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Folds into new tensors (copies of weight and bias; the inputs stay as they are)."""
+    """Folds into new tensors (copies of weight and bias; the inputs stay as they are). The
+    batch-norm vectors are checked by core.fold_batch_norm."""
     buffer(weight, "weight")
     if bias is not None:
         buffer(bias, "bias")
     if bn_rm is None or bn_rv is None:
         raise ValueError("bn.running_mean and bn.running_var must not be None")
-    for value, label in ((bn_rm, "bn_rm"), (bn_rv, "bn_rv"), (bn_w, "bn_w"), (bn_b, "bn_b")):
-        if value is not None:
-            buffer(value, label)
     with torch.no_grad():
         w = weight.detach().clone()
         b = None if bias is None else bias.detach().clone()
@@ -236,21 +234,33 @@ def _check_eval(*modules: nn.Module) -> None:
         raise FusionError("Fusion only for eval!")
 
 
+def _copy_module(module: nn.Module, parameters: dict[str, nn.Parameter]) -> nn.Module:
+    """A copy of a leaf module (Linear, Conv*) with `parameters` replacing its own: what
+    copy.deepcopy(module, memo) gives, without its generic walk (the cost of folding a small
+    layer). Containers are copied (parameters, buffers cloned, hook dicts), submodules
+    deep-copied; immutable attributes are shared."""
+    new = copy.copy(module)
+    for key, value in module.__dict__.items():
+        if isinstance(value, (dict, list)):  # hook dicts and the like: the copy's own
+            new.__dict__[key] = type(value)(value)
+    new.__dict__["_parameters"] = type(module._parameters)(
+        (k, parameters[k] if k in parameters else
+         (None if v is None else nn.Parameter(v.detach().clone(), v.requires_grad)))
+        for k, v in module._parameters.items())
+    new.__dict__["_buffers"] = type(module._buffers)(
+        (k, None if v is None else v.detach().clone()) for k, v in module._buffers.items())
+    new.__dict__["_modules"] = type(module._modules)(
+        (k, copy.deepcopy(v)) for k, v in module._modules.items())
+    return new
+
+
 def _fold_module(module: nn.Module, bn: nn.modules.batchnorm._BatchNorm) -> nn.Module:
     kind = _kind(module)
     if kind is None:
         raise FusionError(f"cannot fold a batch norm into {type(module).__name__}")
-    layer_of(module, "module")  # the weight checks, before anything is copied
     w, b = _fold(kind, module.weight, module.bias, getattr(module, "groups", 1),
                  bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
-    # a deep copy of everything but the parameters, which are the folded ones
-    memo = {id(module.weight): nn.Parameter(w)}
-    if module.bias is not None:
-        memo[id(module.bias)] = nn.Parameter(b)
-    fused = copy.deepcopy(module, memo)
-    if module.bias is None:
-        fused.bias = nn.Parameter(b)
-    return fused
+    return _copy_module(module, {"weight": nn.Parameter(w), "bias": nn.Parameter(b)})
 
 
 def fuse_conv_bn_eval(conv: nn.Module, bn: nn.modules.batchnorm._BatchNorm,
