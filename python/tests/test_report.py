@@ -50,14 +50,19 @@ def test_module_report_tables_and_write_back(tmp_path, capsys):
     first = rows[0]
     assert float(first["ratio after"]) < float(first["ratio before"])
     equalized = torch.load(tmp_path / "eq.pt")
-    w = equalized[0][0].weight.detach().numpy()
+    w = equalized[0].weight.detach().numpy()
     assert float(first["SQNR dB after"]) == pytest.approx(reference_sqnr(w), abs=0.02)
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(equalized(x), model(x), rtol=1e-4, atol=1e-5)
     captured = capsys.readouterr()
-    assert "1 chains, 1 batch norms folded" in captured.out
-    assert "3/3" in captured.err or "5/5" in captured.err  # the progress bar ended
+    assert "1 chains, 0 triplets, 1 batch norms folded" in captured.out
+    assert "4/4" in captured.err  # the progress bar ended
+    assert [r["role"].split(";")[0] for r in rows] == [
+        "chain 1, layer 1 of 3", "chain 1, layer 2 of 3", "chain 1, layer 3 of 3"]
+    assert "high-bias absorption into 5: 3 had no batch norm" in rows[1]["role"]
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "chain 1, layer 2 of 3" in page
 
 
 def test_npz_and_torchscript_report_weights_as_they_are(tmp_path):
@@ -125,8 +130,56 @@ def test_torchvision_model(tmp_path, capsys):
     pytest.importorskip("torchvision", reason="python3-torchvision is not installed")
     assert report.main(["torchvision:resnet18", "-o", str(tmp_path), "--no-plots", "-q",
                         "--input-shape", "1,3,64,64"]) == 0
-    assert "8 chains, 20 batch norms folded" in capsys.readouterr().out
-    assert len(read_csv(tmp_path / "report.csv")) == 16
+    assert "8 chains, 0 triplets, 20 batch norms folded" in capsys.readouterr().out
+    rows = read_csv(tmp_path / "report.csv")
+    assert len(rows) == 21  # every weighted layer, chained or not
+    roles = {r["layer"]: r["role"] for r in rows}
+    assert roles["layer1.0.conv1"] == "chain 1, layer 1 of 2"
+    assert roles["layer1.0.conv2"].startswith("chain 1, layer 2 of 2 (the chain ends: residual")
+    assert roles["layer1.0.conv1"] == "chain 1, layer 1 of 2"
+    assert roles["conv1"].startswith("not chained: branch")
+
+
+def test_int8_sqnr_before_and_after_on_qeq_kernels(tmp_path, capsys):
+    """--calibration: the int8 model (PyTorch's FX quantization, run by qeq.torch.convert)
+    against the float model, per tensor and per channel, before and after preparation."""
+    model = small_model()
+    path = tmp_path / "model.pt"
+    torch.save(model, path)
+    assert report.main([str(path), "-o", str(tmp_path / "o"), "--no-plots", "-q",
+                        "--input-shape", "2,3,8,8", "--calibration", "2"]) == 0
+    out = capsys.readouterr().out
+    lines = {" ".join(l.split()[:2]): l for l in out.splitlines()
+             if l.strip().startswith("per ")}
+    assert set(lines) == {"per tensor", "per channel"}
+    values = {k: [float(v) for v in l.replace("dB", "").split()[2:]] for k, l in lines.items()}
+    assert all(10 < v < 80 for row in values.values() for v in row)
+    # The "before" figure from PyTorch's own int8 model (same FX recipe, same inputs, run by
+    # PyTorch under qnnpack, where it is exact): qeq's kernels give the same bits.
+    import math
+    from qeq.torch._models import generated_images
+    from torch.ao.quantization import MinMaxObserver, QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    inputs = [generated_images(2, 8, 300 + i) for i in range(2)]
+    qconfig = QConfig(activation=MinMaxObserver.with_args(dtype=torch.quint8),
+                      weight=MinMaxObserver.with_args(dtype=torch.qint8,
+                                                      qscheme=torch.per_tensor_symmetric))
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "qnnpack"
+    try:
+        prepared = prepare_fx(small_model(), QConfigMapping().set_global(qconfig), (inputs[0],))
+        for x in inputs:
+            prepared(x)
+        int8 = convert_fx(prepared)
+        with torch.no_grad():
+            signal = sum(float(model(x).double().pow(2).sum()) for x in inputs)
+            noise = sum(float((model(x).double() - int8(x).double()).pow(2).sum())
+                        for x in inputs)
+    finally:
+        torch.backends.quantized.engine = previous
+    assert values["per tensor"][0] == pytest.approx(10 * math.log10(signal / noise), abs=0.01)
+    assert "int8 output SQNR" in (tmp_path / "o" / "report.html").read_text()
+    assert "| per tensor |" in (tmp_path / "o" / "report.md").read_text()
 
 
 def test_command_line(tmp_path):
@@ -140,3 +193,24 @@ def test_command_line(tmp_path):
     usage = subprocess.run([sys.executable, "-m", "qeq"], env=env, capture_output=True,
                            text=True, timeout=300)
     assert usage.returncode == 2 and "usage" in usage.stderr
+
+
+def test_html_page_in_a_real_browser(tmp_path):
+    """The page and its plots render in headless Chromium (skipped where it is absent; CI
+    does not install it): the screenshot is written and not blank."""
+    import shutil
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(b)), None)
+    if browser is None:
+        pytest.skip("Chromium is not installed: the page was not checked in a browser")
+    pytest.importorskip("matplotlib")
+    model = small_model()
+    torch.save(model, tmp_path / "model.pt")
+    assert report.main([str(tmp_path / "model.pt"), "-o", str(tmp_path / "o"), "-q",
+                        "--input-shape", "1,3,8,8"]) == 0
+    shot = tmp_path / "page.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--screenshot={shot}", "--window-size=1200,1600",
+                    (tmp_path / "o" / "report.html").as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    assert shot.stat().st_size > 10_000
