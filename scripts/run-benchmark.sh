@@ -175,6 +175,11 @@ OMP_NUM_THREADS=1 "$build/bench/qeq_bench_conv" "${gbench_args[@]}" \
 section "qeq.torch against PyTorch (bench/peers/torch_peer.py qeq-torch)"
 QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/bench/peers/torch_peer.py" qeq-torch |
   keep_all
+# One-call preparation: equalize_model against the same preparation with PyTorch's functions,
+# and the SQNR it buys on a mobilenet_v2 with spread channel ranges (about a minute).
+section "Preparation: equalize_model against PyTorch (bench/peers/torch_peer.py prepare)"
+QEQ_LIBRARY="$build/libqeq.so" /usr/bin/python3 "$root/bench/peers/torch_peer.py" prepare |
+  keep_all
 # Whole models: PyTorch's quantized torchvision models against qeq.torch.convert, per engine,
 # one thread, batch 1 and 8, with output equality (QEQ_SKIP_MODELS=1 skips; about 10 minutes).
 if [[ ${QEQ_SKIP_MODELS:-0} != 1 ]]; then

@@ -26,9 +26,18 @@ prints a markdown table of best-of-N times.
       same models converted by qeq.torch.convert: latency per engine (onednn, qnnpack) and
       batch, whether the outputs are equal and whether PyTorch is exact there.
 
+  QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py prepare
+      [--repeats N]
+      qeq.torch.equalize_model (tracing included) against the same folding and CLE written
+      with PyTorch's functions on the pairs given to it (resnet18, mobilenet_v2), and the
+      output SQNR with per-tensor int8 weights of a mobilenet_v2 whose channel ranges are
+      spread by exp(N(0, 2)) across each chain link: unprepared, equalize_model, PyTorch's
+      equalize.
+
 apt-get install python3-torch python3-torchvision python3-numpy."""
 import argparse
 import copy
+import math
 import json
 import sys
 import time
@@ -369,6 +378,108 @@ def models(args):
                 torch.backends.quantized.engine = before
 
 
+def _weight_quantized(model):
+    """A copy with every Linear / Conv weight fake-quantized per tensor (symmetric qint8, as
+    MinMaxObserver: scale max|w| / 127.5)."""
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                w = m.weight
+                scale = float(w.abs().max()) / 127.5
+                if scale > 0:
+                    w.copy_(torch.fake_quantize_per_tensor_affine(w, scale, 0, -128, 127))
+    return model
+
+
+def _sqnr(ref, x):
+    ref, x = ref.double(), x.double()
+    return 10 * math.log10(float(ref.pow(2).sum()) / float((ref - x).pow(2).sum()))
+
+
+def _spread(model, pairs, sigma, seed):
+    """Each first layer's output channel c times exp(N(0, sigma)), divided out of the second
+    layer's input channel c (a depthwise layer's channel c): the float function is kept."""
+    g = torch.Generator().manual_seed(seed)
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for a, b in pairs:
+            ma, mb = modules[a], modules[b]
+            s = torch.exp(torch.randn(ma.weight.shape[0], generator=g) * sigma)
+            ma.weight.mul_(s.view(-1, *([1] * (ma.weight.dim() - 1))))
+            if ma.bias is not None:
+                ma.bias.mul_(s)
+            if isinstance(mb, nn.Conv2d) and mb.groups == mb.in_channels and mb.groups > 1:
+                mb.weight.div_(s.view(-1, 1, 1, 1))
+            else:
+                mb.weight.div_(s.view(1, -1, *([1] * (mb.weight.dim() - 2))))
+
+
+def prepare(args):
+    """equalize_model against the same preparation with PyTorch's functions, and the SQNR it
+    buys on a mobilenet_v2 whose channel ranges are spread as trained networks' are."""
+    from torch.ao.quantization import fuse_modules as torch_fuse_modules
+    sys.path.insert(0, str(PYTHON_DIR))
+    import qeq
+    import qeq.torch as qt
+    from qeq.torch import _models
+
+    torch.set_num_threads(1)
+    print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__}, one thread, "
+          f"best of {args.repeats}\n")
+    print("| model | preparation | PyTorch ms | qeq ms | speed-up |")
+    print("|---|---|---:|---:|---:|")
+    for name in ("resnet18", "mobilenet_v2"):
+        model = build_model(name)
+        x = _models.generated_images(1, 224, 1)
+        found = qt.find_chains(model, x)
+        groups = [list(g) for g in found.batch_norms]
+        torch_pairs = [list(p) for p in cle_pairs(qt.fuse_modules(model, groups))]
+
+        def pytorch(m):
+            m = torch_fuse_modules(m, groups, inplace=True)
+            eq.equalize(m, torch_pairs, 1e-4)
+
+        t_torch = best(pytorch, lambda: copy.deepcopy(model), args.repeats)
+        t_qeq = best(lambda m: qt.equalize_model(m, x, relu6="keep", triplets=False,
+                                                 high_bias="keep", inplace=True),
+                     lambda: copy.deepcopy(model), args.repeats)
+        print(f"| {name} | fold {len(groups)} + CLE (PyTorch: {len(torch_pairs)} pairs given; "
+              f"qeq: equalize_model traces and finds them) | {t_torch * 1e3:.1f} | "
+              f"{t_qeq * 1e3:.1f} | {t_torch / t_qeq:.1f}x |", flush=True)
+
+    # SQNR: mobilenet_v2 with spread ranges, per-tensor int8 weights, float activations.
+    model = build_model("mobilenet_v2")
+    x = _models.generated_images(4, 224, 2)
+    relu = copy.deepcopy(model)
+    for module in list(relu.modules()):
+        for child_name, child in module.named_children():
+            if type(child) is nn.ReLU6:
+                setattr(module, child_name, nn.ReLU())
+    found = qt.find_chains(relu, x)
+    folded = qt.fuse_modules(relu, [list(g) for g in found.batch_norms])
+    _spread(folded, found.pairs, 2.0, seed=5)
+    prepared, report = qt.equalize_model(folded, x, high_bias="keep")
+    torch_eq = copy.deepcopy(folded)
+    eq.equalize(torch_eq, [list(p) for p in cle_pairs(torch_eq)], 1e-4)
+    with torch.no_grad():
+        original = model(x)
+        rows = [("folded, spread, unprepared", folded),
+                (f"qeq equalize_model ({len(report.pairs)} pairs, {len(report.triplets)} "
+                 "triplets)", prepared),
+                (f"PyTorch equalize on the pairs it accepts ({len(cle_pairs(torch_eq))})",
+                 torch_eq)]
+        print("\nmobilenet_v2 (random weights, measured batch norms, ReLU6 -> ReLU, folded), "
+              "each chain link's output channels spread by exp(N(0, 2)) and divided out of the "
+              "next layer (the float function kept); weights quantized per tensor "
+              "(symmetric int8), activations float; 4 generated 224x224 images.\n")
+        print("| model | output SQNR vs its own float, dB | vs the original ReLU6 model, dB |")
+        print("|---|---:|---:|")
+        for label, m in rows:
+            wq = _weight_quantized(m)(x)
+            print(f"| {label} | {_sqnr(m(x), wq):.2f} | {_sqnr(original, wq):.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -378,6 +489,10 @@ def main():
                             "thread)")
     k.add_argument("--qeq-json", help="qeq_bench --benchmark_out file of the same job")
     k.set_defaults(run=kernels)
+    p = commands.add_parser("prepare", help="equalize_model against PyTorch's functions, and "
+                            "its SQNR gain on spread ranges (needs QEQ_LIBRARY, torchvision)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.set_defaults(run=prepare)
     w = commands.add_parser("models", help="whole torchvision models: PyTorch's quantized "
                             "model against qeq.torch.convert (needs QEQ_LIBRARY, torchvision)")
     w.add_argument("--threads", type=int, default=1)
