@@ -98,6 +98,10 @@ def _describe(node: fx.Node, modules: dict[str, nn.Module]) -> str:
 
 def _flatten_keeps_channels(node: fx.Node, src: fx.Node) -> bool | None:
     """Whether a flatten/view keeps channels 1:1 (spatial size 1); None without shapes."""
+    shapes = node.graph.owning_module.meta.get("qeq_shapes") if node.graph.owning_module \
+        else None
+    if shapes is not None:
+        shapes()  # shape propagation, run once, the first time a flatten needs it
     meta = src.meta.get("tensor_meta")
     if meta is None:
         return None
@@ -206,8 +210,18 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
     if example_inputs is not None:
         from torch.fx.passes.shape_prop import ShapeProp
         args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
-        with torch.no_grad():
-            ShapeProp(gm).propagate(*args)
+        # One sample is enough for the shapes a flatten check reads, and the forward pass
+        # runs only if some chain reaches a flatten.
+        args = tuple(a[:1] if isinstance(a, torch.Tensor) and a.dim() >= 2 and
+                     a.shape[0] > 1 else a for a in args)
+        done = []
+
+        def propagate() -> None:
+            if not done:
+                done.append(True)
+                with torch.no_grad():
+                    ShapeProp(gm).propagate(*args)
+        gm.meta["qeq_shapes"] = propagate
     calls: dict[str, int] = {}
     for node in gm.graph.nodes:
         if node.op == "call_module":
