@@ -201,3 +201,13 @@ def test_bad_inputs_raise_and_leave_the_model_unchanged():
     layer.activation = "relu6"
     with pytest.raises(qeq.UnsupportedError):
         qeq.cross_layer_equalize(layer, qt.layer_of(relu6[1]))
+
+
+def test_errors_from_the_chains_name_the_modules():
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Conv2d(4, 5, 1)).eval()
+    with torch.no_grad():
+        model[2].weight[1, 1] = float("nan")
+    import qeq
+    with pytest.raises(qeq.NonFiniteError, match=r"equalize: the chains over \['0', '2'\]: "
+                       r".*'2''s weight\[5\] is NaN or Inf"):
+        qt.equalize(model, [["0", "2"]])

@@ -44,7 +44,7 @@ from ._convert import ConversionError, ConvertedModel, convert
 from ._discover import Discovery, Refusal, find_chains
 from ._input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
                         observe_input_ranges)
-from ._layers import _FUSED_RELU, _KINDS, _kind, layer_of  # noqa: F401
+from ._layers import _FUSED_RELU, _KINDS, _kind, layer_of, named_errors  # noqa: F401
 from ._input_scale import (InputScaledConv1d, InputScaledConv2d, InputScaledConv3d,
                            InputScaledLinear, load_input_scaled_state_dict)
 from ._linear import quantized_linear
@@ -146,7 +146,8 @@ def equalize(model: nn.Module, paired_modules_list: Sequence[Sequence[Any]],
                 layers[name] = layer_of(modules[name], name)
             chain.append(layers[name])
         chains.append(chain)
-    with torch.no_grad():
+    flat = [name for names in groups for name in names]
+    with torch.no_grad(), named_errors("equalize", flat, "the chains over"):
         last_equalize_report = core.equalize_groups(chains, threshold, max_sweeps)
     return model
 

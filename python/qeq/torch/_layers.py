@@ -1,11 +1,16 @@
 """PyTorch modules as qeq layer descriptors (used where their parameters lie)."""
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
 from torch import nn
 import torch.nn.intrinsic as nni
 
 from .. import core
 from .._arrays import buffer
+from .._lib import QeqError
 
 _KINDS: dict[type, str] = {
     nn.Linear: "linear",
@@ -45,3 +50,19 @@ def layer_of(module: nn.Module, name: str = "module") -> core.Layer:
             raise ValueError(f"{name}: bias and weight on different devices")
     groups = getattr(inner, "groups", 1)
     return core.Layer(kind, weight.data, None if bias is None else bias.data, groups, activation)
+
+
+_LAYER_INDEX = re.compile(r"layers\[(\d+)\]")
+
+
+@contextmanager
+def named_errors(fn: str, names: Sequence[str], what: str) -> Iterator[None]:
+    """Re-raises a qeq error of a call over several layers (the C library names them
+    layers[i]) with the modules' qualified names, prefixed by `fn: what [names]:`."""
+    try:
+        yield
+    except QeqError as e:
+        message = _LAYER_INDEX.sub(
+            lambda m: repr(names[int(m.group(1))]) if int(m.group(1)) < len(names)
+            else m.group(0), str(e))
+        raise type(e)(f"{fn}: {what} {list(dict.fromkeys(names))}: {message}", fn) from e

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
 from .. import core
-from .._lib import QeqError
 from ._discover import find_chains
-from ._layers import _FUSED_RELU, layer_of
+from ._layers import _FUSED_RELU, layer_of, named_errors
 
 __all__ = ["equalize_model", "PrepareReport", "NonConvergenceWarning"]
 
@@ -71,19 +68,8 @@ class PrepareReport:
         return "\n".join(lines)
 
 
-_LAYER_INDEX = re.compile(r"layers\[(\d+)\]")
-
-
-@contextmanager
-def _naming(names: Sequence[str], what: str) -> Iterator[None]:
-    """Re-raises a qeq error of a multi-layer call with the modules' names for its indices."""
-    try:
-        yield
-    except QeqError as e:
-        message = _LAYER_INDEX.sub(
-            lambda m: repr(names[int(m.group(1))]) if int(m.group(1)) < len(names)
-            else m.group(0), str(e))
-        raise type(e)(f"{_FN}: {what} {list(names)}: {message}", _FN) from e
+def _naming(names: Sequence[str], what: str) -> Any:
+    return named_errors(_FN, names, what)
 
 
 def _weighted(model: nn.Module) -> dict[str, nn.Module]:
