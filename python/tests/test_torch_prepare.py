@@ -168,3 +168,43 @@ def test_errors_name_the_modules_and_leave_the_model_alone():
 
     with pytest.raises(RuntimeError, match="torch.fx cannot trace Untraceable"):
         qt.equalize_model(Untraceable().eval(), x)
+
+
+def test_empirical_bias_correction_follows_the_formula():
+    """bias_correction="empirical": b -= (W_q - W) E[x], E[x] the layer's input mean over the
+    calibration batches, W_q the per-channel symmetric qint8 weight (PyTorch's fake-quantize
+    rule in float32: q = rne(w * f32(1 / scale)), scale = max |w| / 127.5); the correction
+    computed here in float64 from the prepared model's own parameters."""
+    torch.manual_seed(0)
+    model = measured(Nested())
+    x = _models.generated_images(2, 16, 2)
+    calibration = [_models.generated_images(2, 16, 40 + i) for i in range(2)]
+    plain, _ = qt.equalize_model(model, x)
+    corrected, report = qt.equalize_model(model, x, calibration=calibration,
+                                          bias_correction="empirical")
+    assert report.bias_corrected == ["stem.0", "body.conv", "head"]
+    inputs = {}
+    hooks = [plain.get_submodule(n).register_forward_pre_hook(
+        lambda m, a, n=n: inputs.setdefault(n, []).append(a[0].detach().double()))
+        for n in report.bias_corrected]
+    with torch.no_grad():
+        for b in calibration:
+            plain(b)
+    for h in hooks:
+        h.remove()
+    for name in report.bias_corrected:
+        layer = plain.get_submodule(name)
+        w32 = layer.weight.detach().float()
+        scale = (w32.abs().flatten(1).amax(1) / 127.5).view((-1,) + (1,) * (w32.dim() - 1))
+        wq = (torch.clamp(torch.round(w32 * (1.0 / scale)), -128, 127) * scale).double()
+        w = w32.double()
+        xs = torch.cat(inputs[name])
+        mean = xs.mean(0) if w.dim() == 2 else xs.transpose(0, 1).flatten(1).mean(1)
+        delta = ((wq - w).flatten(1) if w.dim() == 2 else (wq - w).sum((2, 3))) @ mean
+        want = (layer.bias.detach().double() if layer.bias is not None else 0) - delta
+        torch.testing.assert_close(corrected.get_submodule(name).bias.double(), want,
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="needs calibration"):
+        qt.equalize_model(model, x, bias_correction="empirical")
+    with pytest.raises(ValueError, match="bias_correction must be one of"):
+        qt.equalize_model(model, x, bias_correction="data_free")

@@ -36,7 +36,8 @@ class PrepareReport:
     nothing was replaced); folds: (layer, batch norm) pairs folded; chains: the equalized
     chains; triplets: the depthwise-separable triplets scaled in one step; pairs: the pairs
     cross-layer equalized by sweeps; sweeps, final_change, converged: of those sweeps;
-    high_bias: (first, second) pairs whose high bias moved; refusals: (layer, reason) for
+    high_bias: (first, second) pairs whose high bias moved; bias_corrected: the layers whose
+    bias took the empirical correction; refusals: (layer, reason) for
     every layer left as it was by some step; range_ratios: per weighted layer, the max / min
     of its per-output-channel weight ranges (nonzero ones) as given, after folding, and
     prepared (folding spreads them; equalization evens them again)."""
@@ -51,6 +52,7 @@ class PrepareReport:
     final_change: float = 0.0
     converged: bool = True
     high_bias: list[tuple[str, str]] = field(default_factory=list)
+    bias_corrected: list[str] = field(default_factory=list)
     refusals: list[tuple[str, str]] = field(default_factory=list)
     range_ratios: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
@@ -64,6 +66,7 @@ class PrepareReport:
                  f"{'converged' if self.converged else 'NOT converged'}, final change "
                  f"{self.final_change:.3g})",
                  f"high biases absorbed: {len(self.high_bias)}",
+                 f"biases corrected: {len(self.bias_corrected)}",
                  f"refusals: {len(self.refusals)}"]
         return "\n".join(lines)
 
@@ -128,11 +131,51 @@ def _max_change(a: Any, b: Any) -> float:
     return math.nan
 
 
-def equalize_model(model: nn.Module, example_inputs: Any, *, relu6: str = "replace",
-                   cle: bool = True, triplets: bool = True, high_bias: str = "absorb",
-                   threshold: float = 1e-4, max_sweeps: int = 100,
-                   on_nonconvergence: str = "warn", inplace: bool = False
-                   ) -> tuple[nn.Module, PrepareReport]:
+def _input_means(model: nn.Module, names: list[str], batches: Sequence[Any]
+                 ) -> dict[str, torch.Tensor]:
+    """Per layer, the mean of its input per input channel over the batches (float64 sums)."""
+    modules = dict(model.named_modules())
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+
+    def hook_for(name: str, linear: bool):
+        def hook(_module: nn.Module, inputs: tuple) -> None:
+            x = inputs[0].detach().double()
+            x = x.reshape(-1, x.shape[-1]) if linear else x.transpose(0, 1).flatten(1).t()
+            sums[name] = sums.get(name, 0) + x.sum(0)
+            counts[name] = counts.get(name, 0) + x.shape[0]
+        return hook
+    handles = [modules[n].register_forward_pre_hook(
+        hook_for(n, isinstance(_inner(modules[n]), nn.Linear))) for n in names]
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                model(*(batch if isinstance(batch, tuple) else (batch,)))
+    finally:
+        for h in handles:
+            h.remove()
+    return {n: (sums[n] / counts[n]).float().contiguous() for n in sums}
+
+
+def _fake_quantized_weight(weight: torch.Tensor, per_channel: bool) -> torch.Tensor:
+    """The weight as symmetric qint8 quantizes and dequantizes it (PyTorch's MinMax observers:
+    scale = max |w| / 127.5 per output channel or per tensor)."""
+    w = weight.detach().float()
+    if per_channel:
+        scales = (w.abs().flatten(1).amax(1) / 127.5).double().clamp_min(1e-12)
+        zeros = torch.zeros(w.shape[0], dtype=torch.int32)
+        return torch.fake_quantize_per_channel_affine(w, scales.float(), zeros, 0, -128,
+                                                      127).contiguous()
+    scale = max(float(w.abs().max()) / 127.5, 1e-12)
+    return torch.fake_quantize_per_tensor_affine(w, scale, 0, -128, 127).contiguous()
+
+
+def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = None,
+                   relu6: str = "replace", cle: bool = True, triplets: bool = True,
+                   high_bias: str = "absorb", bias_correction: str | None = None,
+                   weight_qscheme: str = "per_channel", threshold: float = 1e-4,
+                   max_sweeps: int = 100, on_nonconvergence: str = "warn",
+                   inplace: bool = False) -> tuple[nn.Module, PrepareReport]:
     """Prepares a float model for int8 in one call; returns (prepared model, report).
 
     1. relu6="replace": every nn.ReLU6 module becomes nn.ReLU (AIMET's practice; the report
@@ -149,6 +192,11 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, relu6: str = "repla
        max(0, beta - 3|gamma|) (scaled as equalization scaled the layer) moves out of the
        first layer's bias into the second's; "keep" skips it. Links whose first layer had no
        batch norm are refused, with the reason.
+    5. bias_correction="empirical": every weighted layer's bias takes b -= (W_q - W) E[x],
+       with E[x] its input's per-channel mean over the `calibration` batches (inputs to
+       model(...); tuples are unpacked) run through the prepared float model, and W_q its
+       weight as symmetric qint8 quantizes it (weight_qscheme "per_channel" or
+       "per_tensor"); None skips it.
     The model is copied first unless inplace=True, and must be in eval mode. Errors from a
     multi-layer step name the modules."""
     if not isinstance(model, nn.Module):
@@ -156,7 +204,10 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, relu6: str = "repla
     for name, value, allowed in (("relu6", relu6, ("replace", "keep")),
                                  ("high_bias", high_bias, ("absorb", "keep")),
                                  ("on_nonconvergence", on_nonconvergence,
-                                  ("warn", "raise", "ignore"))):
+                                  ("warn", "raise", "ignore")),
+                                 ("bias_correction", bias_correction, (None, "empirical")),
+                                 ("weight_qscheme", weight_qscheme,
+                                  ("per_channel", "per_tensor"))):
         if value not in allowed:
             raise ValueError(f"{_FN}: {name} must be one of {', '.join(map(repr, allowed))}, "
                              f"got {value!r}")
@@ -166,6 +217,11 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, relu6: str = "repla
         raise ValueError(f"{_FN}: max_sweeps must be an integer >= 1, got {max_sweeps!r}")
     if model.training:
         raise ValueError(f"{_FN}: the model is in training mode (call .eval() first)")
+    if bias_correction is not None:
+        calibration = list(calibration) if calibration is not None else []
+        if not calibration:
+            raise ValueError(f"{_FN}: bias_correction={bias_correction!r} needs calibration "
+                             "batches")
     if not inplace:
         model = copy.deepcopy(model)
     report = PrepareReport()
@@ -262,6 +318,25 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, relu6: str = "repla
                                       (beta * ratio).float().contiguous(),
                                       (gamma * ratio).float().contiguous())
             report.high_bias.append((a, b))
+
+    if bias_correction == "empirical":
+        modules = dict(model.named_modules())
+        names = list(_weighted(model))
+        means = _input_means(model, names, calibration)
+        for name in names:
+            if name not in means:
+                report.refusals.append((name, "bias correction: the layer did not run on the "
+                                              "calibration batches"))
+                continue
+            inner = _inner(modules[name])
+            if inner.bias is None:
+                out_channels = inner.weight.shape[1 if "Transpose" in type(inner).__name__
+                                                  else 0]
+                inner.bias = nn.Parameter(torch.zeros(out_channels, dtype=inner.weight.dtype))
+            quantized = _fake_quantized_weight(inner.weight, weight_qscheme == "per_channel")
+            with _naming([name], "bias correction of"), torch.no_grad():
+                core.correct_bias(layer_of(modules[name], name), quantized, means[name])
+            report.bias_corrected.append(name)
 
     weighted = _weighted(model)
     report.range_ratios = {n: (before.get(n, math.nan), folded.get(n, math.nan),
