@@ -66,6 +66,7 @@ class Conv2d:
         del keep  # packed: C no longer reads the arrays
         self._handle = handle
         self.in_channels, self.out_channels = cfg.input_channels, o
+        self._sizes: dict[tuple[int, int], tuple[int, int]] = {}
         self.output = output
         self._output_np = {0: out_np, 1: np.float32, 2: np.int32}[cfg.quant.output]
 
@@ -108,6 +109,21 @@ class Conv2d:
         return out
 
     __call__ = run
+
+    def _run_tensor(self, x: Any, pool_address: int | None) -> Any:
+        """run() for qeq.torch.convert's activations: x a C-contiguous [N][H][W][C] torch
+        tensor of the packed input dtype, checked by its producer; the output a new tensor.
+        The C call still checks the sizes and buffers."""
+        import torch
+        n, h, w, _ = x.shape
+        sizes = self._sizes.get((h, w))
+        if sizes is None:
+            sizes = self._sizes[(h, w)] = self.output_size(h, w)
+        out = torch.empty((n, sizes[0], sizes[1], self.out_channels), dtype=x.dtype)
+        if n:
+            api.qeq_conv_run(self._handle, n, h, w, x.data_ptr(), 0, out.data_ptr(), 0,
+                             pool_address)
+        return out
 
     def __repr__(self) -> str:
         return (f"Conv2d({self.in_channels}, {self.out_channels}, output={self.output!r}, "

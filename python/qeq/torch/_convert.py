@@ -419,11 +419,15 @@ def _conv(c: _Converter, node: fx.Node) -> None:
                       output_dtype=dtype, output_scale=scale, output_zero_point=zero_point,
                       clamp=clamp, engine=c.engine)
     conv = _packed(c, node, xm, make)
-    read, pool = c.reader(x), c.pool
+    read, pool = c.reader(x), c.pool.handle
+    where = c.where(node)
 
     def step(env: dict) -> _Q:
         q = read(env)
-        return _Q(conv(q).run(q.data, pool=pool), scale, zero_point)
+        data = q.data
+        if data.dim() != 4 or not data.is_contiguous():
+            raise ConversionError(f"{_FN}: {where}: expected a contiguous 4-D input", _FN)
+        return _Q(conv(q)._run_tensor(data, pool), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, 4))
 
 
