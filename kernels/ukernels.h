@@ -243,6 +243,35 @@ typedef struct qeq_q8_add_params {
 typedef void qeq_q8_vadd_ukernel_fn(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
                                     const qeq_q8_add_params* params, uint8_t* y);
 
+/* The fixed-point add of PyTorch's qnnpack engine: QNNPACK's for quint8, XNNPACK's for
+ * qint8 (the op sets the parameters apart; one kernel computes both). Values are uint8, or
+ * int8 when is_signed. For i < n, in int32,
+ *   acc  = bias + a[i] * a_multiplier + b[i] * b_multiplier       (exact: see below)
+ *   rem  = (acc & remainder_mask) - (acc < 0)
+ *   q    = (acc >> right_shift) + (rem > remainder_threshold)   (arithmetic shift)
+ *   y[i] = clamp(q + y_zero_point, y_min, y_max)
+ * y[i] is stored as its low byte. Callers keep the multipliers in [0, 2^22], y_min <= y_max
+ * inside the dtype and acc inside int32, and right_shift <= 31. With remainder_mask =
+ * 2^right_shift - 1 and remainder_threshold = remainder_mask >> 1 this is acc / 2^right_shift
+ * rounded half away from zero (QNNPACK); with both 0 and 2^(right_shift - 1) in the bias it is
+ * rounded half up (XNNPACK); the op sets other masks to reproduce what PyTorch's x86 build
+ * computes for QNNPACK shifts past 31 (docs/numerics.md#qnnpacks-fixed-point-add). y may
+ * equal a or b. */
+typedef struct qeq_q8_vadd_fixed_params {
+  int32_t bias; /* -(a_multiplier * a_zero_point + b_multiplier * b_zero_point) */
+  int32_t a_multiplier;
+  int32_t b_multiplier;
+  int32_t remainder_mask;
+  int32_t remainder_threshold;
+  uint32_t right_shift;
+  int32_t y_zero_point;
+  int32_t y_min, y_max; /* inside the dtype */
+} qeq_q8_vadd_fixed_params;
+
+typedef void qeq_q8_vadd_fixed_ukernel_fn(size_t n, const uint8_t* a, const uint8_t* b,
+                                          int is_signed, const qeq_q8_vadd_fixed_params* params,
+                                          uint8_t* y);
+
 /* y[j] = max over r < rows (>= 1) of x[r][j], for j < channels. */
 typedef void qeq_q8_maxpool_ukernel_fn(size_t rows, size_t channels, const uint8_t* const* x,
                                        int is_signed, uint8_t* y);

@@ -1,4 +1,5 @@
-// Quantized add and pools on 1x56x56x256 quint8 NHWC (a ResNet stage-1 activation, 784 KiB):
+// Quantized add (both engines) and pools on 1x56x56x256 quint8 NHWC (a ResNet stage-1
+// activation, 784 KiB):
 // each GB/s counts the bytes a call reads once plus the bytes it writes, and is compared
 // with the streaming read of a buffer of the same size, measured moments before.
 #include "kernels/qops-benchmarks.h"
@@ -18,14 +19,28 @@ constexpr size_t kN = 1, kH = 56, kW = 56, kC = 256;
 constexpr size_t kBytes = kN * kH * kW * kC;
 const char kTensor[] = "1x56x56x256 quint8";
 
-enum class QOp { kAdd, kAddRelu, kMaxPool3x3s2, kAvgPool3x3s1, kAvgPool2x2s2, kGlobalAvgPool };
-const QOp kQOps[] = {QOp::kAdd,          QOp::kAddRelu,      QOp::kMaxPool3x3s2,
-                     QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2, QOp::kGlobalAvgPool};
+enum class QOp {
+  kAdd,
+  kAddRelu,
+  kAddQnnpack,
+  kMaxPool3x3s2,
+  kAvgPool3x3s1,
+  kAvgPool2x2s2,
+  kGlobalAvgPool
+};
+const QOp kQOps[] = {QOp::kAdd,          QOp::kAddRelu,      QOp::kAddQnnpack,
+                     QOp::kMaxPool3x3s2, QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,
+                     QOp::kGlobalAvgPool};
+
+bool is_add(QOp op) {
+  return op == QOp::kAdd || op == QOp::kAddRelu || op == QOp::kAddQnnpack;
+}
 
 const char* qop_name(QOp op) {
   switch (op) {
     case QOp::kAdd: return "q8_add";
     case QOp::kAddRelu: return "q8_add_relu";
+    case QOp::kAddQnnpack: return "q8_add_qnnpack";
     case QOp::kMaxPool3x3s2: return "q8_max_pool_3x3s2p1";
     case QOp::kAvgPool3x3s1: return "q8_avg_pool_3x3s1p1";
     case QOp::kAvgPool2x2s2: return "q8_avg_pool_2x2s2";
@@ -79,15 +94,16 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
   const qeq_q8_tensor tsum = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 0.07f, 100);
   const qeq_pool2d_params p = pool_of(op);
   size_t oh = 1, ow = 1;
-  if (op != QOp::kGlobalAvgPool && op != QOp::kAdd && op != QOp::kAddRelu) {
-    qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
-  }
+  if (op != QOp::kGlobalAvgPool && !is_add(op)) qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
   const qeq_q8_tensor tpool = qeq_q8_tensor_make(kN, oh, ow, kC, QEQ_DTYPE_QUINT8, 0.05f, 128);
   qeq_status status = QEQ_OK;
   for (auto _ : state) {
     switch (op) {
       case QOp::kAdd: status = qeq_q8_add(&ta, a, &tb, b, &tsum, y); break;
       case QOp::kAddRelu: status = qeq_q8_add_relu(&ta, a, &tb, b, &tsum, y); break;
+      case QOp::kAddQnnpack:
+        status = qeq_q8_add_ex(&ta, a, &tb, b, &tsum, y, QEQ_QOPS_ENGINE_QNNPACK);
+        break;
       case QOp::kMaxPool3x3s2: status = qeq_q8_max_pool2d(&ta, a, &p, &tpool, y); break;
       case QOp::kAvgPool3x3s1:
       case QOp::kAvgPool2x2s2: status = qeq_q8_avg_pool2d(&ta, a, &p, &tpool, y); break;
@@ -100,7 +116,7 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
     state.SkipWithError(qeq_last_error());
     return;
   }
-  const size_t read = (op == QOp::kAdd || op == QOp::kAddRelu) ? 2 * kBytes : kBytes;
+  const size_t read = is_add(op) ? 2 * kBytes : kBytes;
   const size_t written = kN * oh * ow * kC;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (read + written)));
   state.SetLabel(qeq_isa_name(isa));
@@ -117,10 +133,8 @@ std::vector<LayerBenchmarkRow> register_qops_benchmarks(const std::vector<qeq_is
   for (QOp op : kQOps) {
     const qeq_pool2d_params p = pool_of(op);
     size_t oh = 1, ow = 1;
-    if (op != QOp::kGlobalAvgPool && op != QOp::kAdd && op != QOp::kAddRelu) {
-      qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
-    }
-    const bool add = op == QOp::kAdd || op == QOp::kAddRelu;
+    if (op != QOp::kGlobalAvgPool && !is_add(op)) qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
+    const bool add = is_add(op);
     const double mib = static_cast<double>((add ? 2 : 1) * kBytes + oh * ow * kC) / (1 << 20);
     for (qeq_isa isa : isas) {
       const std::string name = std::string(qop_name(op)) + "/" + qeq_isa_name(isa) + "/1x56x56x256";

@@ -3,9 +3,12 @@
  *
  * One header for the group: every op reads and writes the same kind of tensor (8-bit, NHWC,
  * per-tensor qparams), described by qeq_q8_tensor, and no op needs a handle.
- * Numerics: PyTorch 1.13's own quantized CPU kernels (what its onednn engine runs, and its
- * qnnpack engine for qint8), bit for bit on channels-last tensors. Where PyTorch's qnnpack
- * engine rounds differently:
+ * Numerics: PyTorch 1.13's own quantized CPU kernels, bit for bit on channels-last tensors.
+ * The entry points without an engine follow what its onednn engine runs; the _ex entry points
+ * take the engine (qeq_qops_engine), and with QEQ_QOPS_ENGINE_QNNPACK run QNNPACK's and
+ * XNNPACK's kernels where PyTorch's qnnpack engine does (add / add_relu, quint8 average
+ * pooling and evenly dividing adaptive average pooling):
+ * docs/numerics.md#the-qnnpack-engines-quantized-ops and
  * docs/differences.md#the-qnnpack-engine-runs-other-kernels-for-some-quantized-ops. */
 #ifndef QEQ_QOPS_H
 #define QEQ_QOPS_H
@@ -35,6 +38,14 @@ typedef struct qeq_q8_tensor {
   int32_t zero_point; /* inside the dtype's range */
 } qeq_q8_tensor;
 
+/* Which of PyTorch's quantized engines an op follows (torch.backends.quantized.engine); the
+ * values match qeq_gemm_engine's. Ops and dtypes for which PyTorch runs the same code under
+ * both engines ignore it. */
+typedef enum qeq_qops_engine {
+  QEQ_QOPS_ENGINE_ONEDNN = 0,  /* PyTorch's own quantized CPU kernels (the default) */
+  QEQ_QOPS_ENGINE_QNNPACK = 1, /* QNNPACK's kernels where PyTorch's qnnpack engine runs them */
+} qeq_qops_engine;
+
 /* A dense tensor's descriptor. */
 QEQ_API qeq_q8_tensor qeq_q8_tensor_make(size_t n, size_t h, size_t w, size_t c, qeq_dtype dtype,
                                          float scale, int32_t zero_point);
@@ -47,6 +58,27 @@ QEQ_API qeq_status qeq_q8_add(const qeq_q8_tensor* a, const void* a_data, const 
 QEQ_API qeq_status qeq_q8_add_relu(const qeq_q8_tensor* a, const void* a_data,
                                    const qeq_q8_tensor* b, const void* b_data,
                                    const qeq_q8_tensor* y, void* y_data);
+
+/* The same under an engine; qeq_q8_add(...) is qeq_q8_add_ex(..., QEQ_QOPS_ENGINE_ONEDNN).
+ * QEQ_QOPS_ENGINE_QNNPACK runs the fixed-point add PyTorch's qnnpack engine runs, in int32:
+ *   r_a = f32(a->scale / y->scale), r_b likewise, e = the binary exponent of max(r_a, r_b),
+ *   shift = 21 - e (quint8: QNNPACK) or 20 - e (qint8: XNNPACK),
+ *   m_a = rne(r_a * 2^shift), m_b likewise,
+ *   acc = m_a * (a - a_zp) + m_b * (b - b_zp) (as one bias plus two products),
+ *   y = clamp(y_zp + acc / 2^shift rounded, lo, qmax),
+ * rounded half away from zero for quint8 (shifts past 31, from ratios below 2^-10, follow
+ * PyTorch's x86 build: docs/numerics.md#qnnpacks-fixed-point-add) and half up for qint8;
+ * lo = y_zp for add_relu, else qmin. QEQ_ERROR_UNSUPPORTED, nothing written, where PyTorch
+ * refuses the call under qnnpack: a scale that is not a normal float, a ratio r_a or r_b
+ * outside [2^-14, 2^8) (quint8) or [2^-10, 2^8) (qint8), add_relu with y's zero point at
+ * qmax (an empty output range). Any other engine value: QEQ_ERROR_INVALID_ARGUMENT. */
+QEQ_API qeq_status qeq_q8_add_ex(const qeq_q8_tensor* a, const void* a_data,
+                                 const qeq_q8_tensor* b, const void* b_data,
+                                 const qeq_q8_tensor* y, void* y_data, qeq_qops_engine engine);
+QEQ_API qeq_status qeq_q8_add_relu_ex(const qeq_q8_tensor* a, const void* a_data,
+                                      const qeq_q8_tensor* b, const void* b_data,
+                                      const qeq_q8_tensor* y, void* y_data,
+                                      qeq_qops_engine engine);
 
 /* torch.ops.quantized.cat along the batch axis (PyTorch dim 0) or the channel axis (dim 1 of
  * NCHW, the innermost axis here). Each input is requantized to y's qparams (copied when its
@@ -92,11 +124,31 @@ QEQ_API qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
                                      const qeq_pool2d_params* params, const qeq_q8_tensor* y,
                                      void* y_data);
 
+/* The same under an engine (qeq_q8_avg_pool2d is the onednn engine). QEQ_QOPS_ENGINE_QNNPACK
+ * with quint8 and ceil_mode 0 runs QNNPACK's average pooling, as PyTorch does: padding counts
+ * as the zero point whatever count_include_pad says, divisor_override is ignored, and
+ *   y = clamp(z + rne(f32(acc) * f32(s / f32(s * f32(kernel_h * kernel_w)))), 0, 255)
+ * (acc as above, s = x's scale); a 1 x 1 kernel or a scale that is not a normal float gives
+ * QEQ_ERROR_UNSUPPORTED (QNNPACK refuses them). qint8, or ceil_mode 1, runs the onednn code,
+ * as PyTorch does under qnnpack. */
+QEQ_API qeq_status qeq_q8_avg_pool2d_ex(const qeq_q8_tensor* x, const void* x_data,
+                                        const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                                        void* y_data, qeq_qops_engine engine);
+
 /* torch.nn.functional.adaptive_avg_pool2d to y's h, w (>= 1): output row i averages input
  * rows floor(i * H / OH) .. ceil((i + 1) * H / OH) - 1 (columns likewise), rounded as avg_pool2d
  * with the window's size as divisor. y keeps x's dtype and qparams. */
 QEQ_API qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
                                               const qeq_q8_tensor* y, void* y_data);
+
+/* The same under an engine. QEQ_QOPS_ENGINE_QNNPACK with quint8, y's h dividing x's h and y's
+ * w dividing x's w, and y's size other than x's, is PyTorch's qnnpack path: qeq_q8_avg_pool2d_ex
+ * under qnnpack with kernel = stride = (x->h / y->h, x->w / y->w), no padding. Other sizes and
+ * qint8 run the onednn code, as PyTorch does. (PyTorch's qnnpack engine computes quantized
+ * torch.mean over dims (2, 3) of an NCHW tensor the same way, with y 1 x 1.) */
+QEQ_API qeq_status qeq_q8_adaptive_avg_pool2d_ex(const qeq_q8_tensor* x, const void* x_data,
+                                                 const qeq_q8_tensor* y, void* y_data,
+                                                 qeq_qops_engine engine);
 
 /* ReLU, ReLU6 and hardtanh on a quantized tensor, keeping its qparams: y = clamp(x, lo, hi)
  * with lo, hi the bounds quantized with x's qparams (ReLU: lo = z; ReLU6: [z, q(6)];

@@ -79,4 +79,20 @@ static inline uint8_t qeq_q8_avg_column(size_t rows, const uint8_t* const* x, si
   return qeq_quantize_one((float)acc, &p->out);
 }
 
+/* One element of the fixed-point add (the q8_vadd_fixed contract), for the scalar kernel and
+ * the vector kernels' tails. */
+static inline uint8_t qeq_q8_vadd_fixed_one(uint8_t a, uint8_t b, int is_signed,
+                                            const qeq_q8_vadd_fixed_params* p) {
+  const int32_t acc = p->bias + qeq_q8_level(a, is_signed) * p->a_multiplier +
+                      qeq_q8_level(b, is_signed) * p->b_multiplier;
+  const int32_t rem = (acc & p->remainder_mask) - (int32_t)(acc < 0);
+  /* an arithmetic shift written without the implementation-defined >> of a negative value */
+  const int32_t shifted = acc >= 0 ? acc >> p->right_shift : ~(~acc >> p->right_shift);
+  int32_t q = shifted + (int32_t)(rem > p->remainder_threshold);
+  q += p->y_zero_point;
+  q = q < p->y_min ? p->y_min : q;
+  q = q > p->y_max ? p->y_max : q;
+  return (uint8_t)q;
+}
+
 #endif /* QEQ_KERNELS_COMMON_QOPS_SCALAR_H */

@@ -184,6 +184,18 @@ static inline void qeq_simde_mm512_mask_cvtepi32_storeu_epi8(void* p, simde__mma
   }
 }
 
+/* ---- shifts SIMDe 0.7 lacks ---- */
+/* VPSRAD by the count in the low 64 bits of count: counts past 31 fill with the sign. */
+static inline simde__m512i qeq_simde_mm512_sra_epi32(simde__m512i a, simde__m128i count) {
+  int32_t v[16];
+  uint64_t c;
+  simde_mm512_storeu_si512(v, a);
+  memcpy(&c, &count, sizeof c);
+  const int shift = c > 31 ? 31 : (int)c;
+  for (int i = 0; i < 16; i++) v[i] = v[i] >= 0 ? v[i] >> shift : ~(~v[i] >> shift);
+  return simde_mm512_loadu_si512(v);
+}
+
 /* ---- fused multiply-add ----
  * SIMDe computes a * b + c with two roundings when the build has no FMA; the hardware rounds
  * once, as fmaf does. */
@@ -205,6 +217,8 @@ QEQ_SIMDE_FMADD(qeq_simde_mm256_fmadd_ps, simde__m256, simde_mm256_loadu_ps, sim
 #undef _mm256_fmadd_ps
 #define _mm256_fmadd_ps(a, b, c) qeq_simde_mm256_fmadd_ps(a, b, c)
 
+#undef _mm512_sra_epi32
+#define _mm512_sra_epi32(a, count) qeq_simde_mm512_sra_epi32(a, count)
 #undef _mm512_cvtepi32_ps
 #define _mm512_cvtepi32_ps(a) qeq_simde_mm512_cvtepi32_ps(a)
 #undef _mm512_cvtps_epi32

@@ -1,6 +1,11 @@
 """The quantized operations of include/qeq/qops.h on NHWC arrays: add, cat, pools and clamps,
 bit for bit with PyTorch's CPU kernels (docs/numerics.md#quantized-operations).
 
+Add, average pooling and adaptive average pooling take ``engine="onednn"`` (the default:
+PyTorch's own quantized kernels) or ``"qnnpack"`` (QNNPACK's and XNNPACK's fixed-point add and
+QNNPACK's average pooling where PyTorch's qnnpack engine runs them;
+docs/numerics.md#the-qnnpack-engines-quantized-ops).
+
 A quantized tensor is a 4-D [N][H][W][C] uint8 (quint8) or int8 (qint8) array, numpy or torch,
 C-contiguous on the CPU, with its qparams as a (scale, zero_point) pair. A PyTorch quantized
 NCHW tensor t gives t.int_repr().permute(0, 2, 3, 1).contiguous() and (t.q_scale(),
@@ -22,6 +27,14 @@ __all__ = ["q8_add", "q8_cat", "q8_max_pool2d", "q8_avg_pool2d", "q8_adaptive_av
            "q8_relu", "q8_relu6", "q8_hardtanh"]
 
 _DTYPES = {np.dtype(np.uint8): 0, np.dtype(np.int8): 1}
+_ENGINES = {"onednn": 0, "qnnpack": 1}  # qeq_qops_engine
+
+
+def _engine(engine: Any, func: str) -> int:
+    """qeq_qops_engine of "onednn" / "qnnpack" (as torch.backends.quantized.engine names them)."""
+    if not isinstance(engine, str) or engine.lower() not in _ENGINES:
+        raise ValueError(f"{func}: engine must be 'onednn' or 'qnnpack', got {engine!r}")
+    return _ENGINES[engine.lower()]
 
 
 def _dtype_of(x: Any) -> np.dtype:
@@ -72,14 +85,17 @@ def _output(like: Any, shape: tuple[int, ...], dtype: np.dtype, out: Any, qparam
 
 
 def q8_add(a: Any, a_qparams: Any, b: Any, b_qparams: Any, out_qparams: Any, *,
-           relu: bool = False, out: Any = None) -> Any:
+           relu: bool = False, out: Any = None, engine: str = "onednn") -> Any:
     """torch.ops.quantized.add (add_relu with relu=True): a and b of one shape and dtype,
-    requantized to out_qparams; out may be a or b."""
+    requantized to out_qparams; out may be a or b. engine="qnnpack" runs the fixed-point add
+    PyTorch's qnnpack engine runs: QNNPACK's for uint8, XNNPACK's for int8
+    (qeq.UnsupportedError where the library refuses the scales, as PyTorch raises)."""
+    eng = _engine(engine, "q8_add")
     ta, pa, shape, dtype = _tensor(a, "a", a_qparams)
     tb, pb, _, _ = _tensor(b, "b", b_qparams, dtype)
     out, ty, py = _output(a, shape, dtype, out, out_qparams)
-    (api.qeq_q8_add_relu if relu else api.qeq_q8_add)(ctypes.byref(ta), pa, ctypes.byref(tb), pb,
-                                                        ctypes.byref(ty), py)
+    (api.qeq_q8_add_relu_ex if relu else api.qeq_q8_add_ex)(
+        ctypes.byref(ta), pa, ctypes.byref(tb), pb, ctypes.byref(ty), py, eng)
     return out
 
 
@@ -145,19 +161,31 @@ def q8_max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0
 
 def q8_avg_pool2d(x: Any, x_qparams: Any, kernel_size: Any, stride: Any = None,
                   padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-                  divisor_override: Any = None, *, out: Any = None) -> Any:
-    """torch.nn.functional.avg_pool2d on a quantized channels-last tensor (qparams kept)."""
+                  divisor_override: Any = None, *, out: Any = None,
+                  engine: str = "onednn") -> Any:
+    """torch.nn.functional.avg_pool2d on a quantized channels-last tensor (qparams kept).
+    engine="qnnpack" runs QNNPACK's average pooling for uint8 without ceil_mode, as PyTorch
+    does: the whole window is the divisor (count_include_pad and divisor_override are
+    ignored) and a 1 x 1 kernel raises qeq.UnsupportedError."""
+    eng = _engine(engine, "q8_avg_pool2d")
     p = _pool(x, "q8_avg_pool2d", kernel_size, stride, padding, 1, ceil_mode, count_include_pad,
               divisor_override)
-    return _pooled(x, x_qparams, p, out, api.qeq_q8_avg_pool2d)
+    return _pooled(x, x_qparams, p, out,
+                   lambda *args: api.qeq_q8_avg_pool2d_ex(*args, eng))
 
 
-def q8_adaptive_avg_pool2d(x: Any, x_qparams: Any, output_size: Any, *, out: Any = None) -> Any:
-    """torch.nn.functional.adaptive_avg_pool2d on a quantized channels-last tensor."""
+def q8_adaptive_avg_pool2d(x: Any, x_qparams: Any, output_size: Any, *, out: Any = None,
+                           engine: str = "onednn") -> Any:
+    """torch.nn.functional.adaptive_avg_pool2d on a quantized channels-last tensor.
+    engine="qnnpack": for uint8 with output sizes that divide the input's (and differ from
+    it), QNNPACK's average pooling, as PyTorch runs it; other sizes as under onednn. The
+    same op computes PyTorch's quantized torch.mean(x, (2, 3), keepdim=True) under qnnpack
+    with output_size 1."""
+    eng = _engine(engine, "q8_adaptive_avg_pool2d")
     tx, px, (n, _, _, c), dtype = _tensor(x, "x", x_qparams)
     oh, ow = check_int_pair(output_size, "q8_adaptive_avg_pool2d: output_size", lo=1)
     out, ty, py = _output(x, (n, oh, ow, c), dtype, out, x_qparams)
-    api.qeq_q8_adaptive_avg_pool2d(ctypes.byref(tx), px, ctypes.byref(ty), py)
+    api.qeq_q8_adaptive_avg_pool2d_ex(ctypes.byref(tx), px, ctypes.byref(ty), py, eng)
     return out
 
 

@@ -99,3 +99,143 @@ def test_arguments():
         qeq.q8_relu(x, (0.1, 0), out=np.zeros((1, 4, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="axis"):
         qeq.q8_cat([x], [(0.1, 0)], (0.1, 0), axis="height")
+
+
+# ---- the qnnpack engine: QNNPACK's fixed-point add and average pooling, live ----
+
+@pytest.fixture
+def qnnpack():
+    if "qnnpack" not in torch.backends.quantized.supported_engines:
+        pytest.skip("this PyTorch has no qnnpack engine")
+    torch.backends.quantized.engine = "qnnpack"  # the autouse fixture restores the old one
+    torch.set_num_threads(1)
+
+
+def every_pair(dtype=np.uint8):
+    """Every (a, b) byte pair once, as two [1][16][16][256] NHWC arrays."""
+    lo = np.iinfo(dtype).min
+    a = (np.repeat(np.arange(256), 256) + lo).astype(dtype).reshape(1, 16, 16, 256)
+    b = (np.tile(np.arange(256), 256) + lo).astype(dtype).reshape(1, 16, 16, 256)
+    return a, b
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_qnnpack_add_every_pair(qnnpack, relu, dtype):
+    """Every input pair under random qparams: QNNPACK's add for quint8, ratios across its whole
+    range (including below 2^-10, where its x86 shift passes 31); XNNPACK's for qint8. Half the
+    scales are powers of two, whose sums land on exact halves."""
+    rng = np.random.default_rng(11 + relu + 2 * (dtype == np.int8))
+    a, b = every_pair(dtype)
+    info = np.iinfo(dtype)
+    low = 2.0 ** (-10 if dtype == np.int8 else -14)
+    op = torch.ops.quantized.add_relu if relu else torch.ops.quantized.add
+    done = 0
+    while done < 24:
+        sy = float(np.exp(rng.uniform(-6, 1)))
+        exps = rng.uniform(np.log2(low) + 0.1, 7.9, 2)
+        if done % 2:
+            sy, exps = float(2.0 ** int(rng.integers(-6, 2))), np.floor(exps)
+        sa, sb = (sy * float(2.0 ** e) for e in exps)
+        za, zb, zy = (int(v) for v in rng.integers(info.min, info.max + 1, 3))
+        if relu and zy == info.max:
+            continue
+        ra, rb = np.float32(sa) / np.float32(sy), np.float32(sb) / np.float32(sy)
+        if not all(low <= r < 2.0 ** 8 for r in (ra, rb)):
+            continue
+        want = nhwc(op(quantized(a, sa, za), quantized(b, sb, zb), sy, zy))
+        got = qeq.q8_add(a, (sa, za), b, (sb, zb), (sy, zy), relu=relu, engine="qnnpack")
+        assert np.array_equal(got, want), (sa, za, sb, zb, sy, zy)
+        done += 1
+
+
+def test_qnnpack_add_refusals(qnnpack):
+    a, b = every_pair()
+    y = np.full(a.shape, 7, np.uint8)
+    ta, tb = quantized(a, 1.0, 0), quantized(b, 1.0, 0)
+    for sy in (1.0 / 2.0 ** -14.01, 1.0 / 256.0):  # a ratio just under 2^-14, one of 2^8
+        with pytest.raises(RuntimeError):
+            torch.ops.quantized.add(ta, tb, sy, 0)
+        with pytest.raises(qeq.UnsupportedError, match=r"\[2\^-14, 2\^8\)"):
+            qeq.q8_add(a, (1.0, 0), b, (1.0, 0), (sy, 0), engine="qnnpack", out=y)
+        assert (y == 7).all()
+    with pytest.raises(RuntimeError):
+        torch.ops.quantized.add_relu(ta, tb, 1.0, 255)
+    with pytest.raises(qeq.UnsupportedError, match="255"):
+        qeq.q8_add(a, (1.0, 0), b, (1.0, 0), (1.0, 255), relu=True, engine="qnnpack", out=y)
+    assert (y == 7).all()
+    s8, _ = every_pair(np.int8)  # XNNPACK's limits for qint8: [2^-10, 2^8), zero point 127
+    t8 = quantized(s8, 1.0, 0)
+    for sy, zy, relu in ((1.0 / 2.0 ** -10.01, 0, False), (1.0, 127, True)):
+        with pytest.raises(RuntimeError):
+            (torch.ops.quantized.add_relu if relu else torch.ops.quantized.add)(t8, t8, sy, zy)
+        with pytest.raises(qeq.UnsupportedError, match="XNNPACK"):
+            qeq.q8_add(s8, (1.0, 0), s8, (1.0, 0), (sy, zy), relu=relu, engine="qnnpack")
+    for bad in ("QNNPACK ", "fbgemm", 1, None):
+        with pytest.raises(ValueError, match="engine"):
+            qeq.q8_add(a, (1.0, 0), b, (1.0, 0), (1.0, 0), engine=bad)
+    # the default engine is onednn: unchanged results, no ratio limit
+    got = qeq.q8_add(a, (1.0, 0), b, (1.0, 0), (300.0, 0))
+    assert np.array_equal(got, qeq.q8_add(a, (1.0, 0), b, (1.0, 0), (300.0, 0), engine="onednn"))
+
+
+def test_qnnpack_avg_pool2d(qnnpack):
+    """QNNPACK's pooling, as PyTorch calls it: padding counts, count_include_pad and
+    divisor_override are ignored; ceil_mode runs PyTorch's own kernel."""
+    rng = np.random.default_rng(12)
+    F = torch.nn.functional
+    for it in range(60):
+        kh, kw = (int(v) for v in rng.integers(1, 8, 2))
+        if kh * kw == 1:
+            kw = 2
+        sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+        ph, pw = int(rng.integers(0, kh // 2 + 1)), int(rng.integers(0, kw // 2 + 1))
+        h, w = int(rng.integers(kh, 14)), int(rng.integers(kw, 14))
+        c, n = int(rng.integers(1, 40)), int(rng.integers(1, 3))
+        qp = (float(np.exp(rng.uniform(-10, 3))), int(rng.integers(0, 256)))
+        cip, ceil = bool(rng.integers(0, 2)), it % 5 == 0
+        dov = None if rng.integers(0, 3) else int(rng.integers(1, 20))
+        x = rng.integers(0, 256, (n, h, w, c)).astype(np.uint8)
+        want = nhwc(F.avg_pool2d(quantized(x, *qp), (kh, kw), (sh, sw), (ph, pw), ceil, cip, dov))
+        got = qeq.q8_avg_pool2d(x, qp, (kh, kw), (sh, sw), (ph, pw), ceil, cip, dov,
+                                engine="qnnpack")
+        assert np.array_equal(got, want), (kh, kw, sh, sw, ph, pw, ceil, cip, dov, qp)
+    x = rng.integers(0, 256, (1, 5, 5, 3)).astype(np.uint8)
+    with pytest.raises(RuntimeError):
+        F.avg_pool2d(quantized(x, 0.1, 3), 1)
+    with pytest.raises(qeq.UnsupportedError, match="1 x 1"):
+        qeq.q8_avg_pool2d(x, (0.1, 3), 1, engine="qnnpack")
+    # qint8 runs PyTorch's own kernel under qnnpack too
+    s8 = rng.integers(-128, 128, (2, 9, 7, 5)).astype(np.int8)
+    assert np.array_equal(qeq.q8_avg_pool2d(s8, (0.3, -4), 3, 2, 1, False, False, engine="qnnpack"),
+                          nhwc(F.avg_pool2d(quantized(s8, 0.3, -4), 3, 2, 1, False, False)))
+
+
+@pytest.mark.parametrize("shape,size", [((1, 7, 7, 512), 1), ((2, 7, 7, 1280), (1, 1)),
+                                        ((1, 12, 8, 33), (3, 4)), ((1, 12, 8, 33), (1, 8)),
+                                        ((1, 13, 11, 9), (5, 3)), ((1, 7, 7, 16), 3),
+                                        ((2, 6, 6, 8), 6)])
+def test_qnnpack_adaptive_avg_pool2d(qnnpack, shape, size):
+    """Dividing sizes (resnet18's 7x7 -> 1x1, mobilenet_v2's global pool) take QNNPACK's pool,
+    others and the identity PyTorch's own kernel."""
+    rng = np.random.default_rng(13)
+    for _ in range(4):
+        qp = (float(np.exp(rng.uniform(-8, 2))), int(rng.integers(0, 256)))
+        x = rng.integers(0, 256, shape).astype(np.uint8)
+        want = nhwc(torch.nn.functional.adaptive_avg_pool2d(quantized(x, *qp), size))
+        got = qeq.q8_adaptive_avg_pool2d(x, qp, size, engine="qnnpack")
+        assert np.array_equal(got, want), qp
+
+
+def test_qnnpack_mean_is_the_global_pool(qnnpack):
+    """Quantized torch.mean over (2, 3) under qnnpack is QNNPACK's global average pool: the
+    adaptive pool to 1 x 1 (what docs/numerics.md says qeq offers for it)."""
+    rng = np.random.default_rng(14)
+    for _ in range(20):
+        h, w, c = (int(v) for v in rng.integers(1, 12, 3))
+        if h * w == 1:
+            continue
+        qp = (float(np.exp(rng.uniform(-8, 2))), int(rng.integers(0, 256)))
+        x = rng.integers(0, 256, (2, h, w, c)).astype(np.uint8)
+        want = nhwc(torch.mean(quantized(x, *qp), (2, 3), keepdim=True))
+        assert np.array_equal(qeq.q8_adaptive_avg_pool2d(x, qp, 1, engine="qnnpack"), want)

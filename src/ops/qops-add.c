@@ -1,14 +1,91 @@
-/* qeq_q8_add / qeq_q8_add_relu: check everything, then one kernel call per dense run. */
+/* qeq_q8_add / qeq_q8_add_relu and their _ex forms: check everything, then one kernel call
+ * per dense run (q8_vadd for the onednn engine, q8_vadd_fixed for QNNPACK's and XNNPACK's
+ * fixed-point adds under the qnnpack engine). */
 #include <qeq/qops.h>
+
+#include <math.h>
+#include <string.h>
 
 #include "dispatch/dispatch.h"
 #include "src/base/error.h"
 #include "src/base/shape.h"
 #include "src/ops/qops-tensor.h"
 
+/* The binary exponent e of a positive normal float r: 2^e <= r < 2^(e + 1). */
+static int32_t exponent_of(float r) {
+  uint32_t bits;
+  memcpy(&bits, &r, sizeof bits);
+  return (int32_t)(bits >> 23) - 127;
+}
+
+/* The parameters of PyTorch's qnnpack-engine add (docs/numerics.md#qnnpacks-fixed-point-add):
+ * QNNPACK's for quint8 (pytorch_qnnp_create_add_nc_q8 as PyTorch 1.13 calls it), XNNPACK's for
+ * qint8 (its qs8 add, as PyTorch's xnnp_add calls it), or QEQ_ERROR_UNSUPPORTED where the
+ * library refuses them. */
+static qeq_status fixed_params(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
+                               const qeq_q8_tensor* y, int relu, qeq_q8_vadd_fixed_params* p) {
+  const int xnnpack = a->dtype == QEQ_DTYPE_QINT8;
+  const char* library = xnnpack ? "XNNPACK" : "QNNPACK";
+  if (!isnormal(a->scale) || !isnormal(b->scale) || !isnormal(y->scale)) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: %s's add takes normal float scales only (a %g, b %g, y %g)", fn, library,
+                    (double)a->scale, (double)b->scale, (double)y->scale);
+  }
+  const float ra = a->scale / y->scale;
+  const float rb = b->scale / y->scale;
+  /* QNNPACK accepts ratios in [2^-14, 2^8), XNNPACK in [2^-10, 2^8) */
+  const float low = xnnpack ? 0x1p-10f : 0x1p-14f;
+  if (!(ra >= low && ra < 0x1p+8f) || !(rb >= low && rb < 0x1p+8f)) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: %s's add refuses input-to-output scale ratios outside [2^%d, 2^8): "
+                    "a / y = %.9g, b / y = %.9g",
+                    fn, library, xnnpack ? -10 : -14, (double)ra, (double)rb);
+  }
+  const int32_t qmin = xnnpack ? -128 : 0, qmax = xnnpack ? 127 : 255;
+  if (relu && y->zero_point == qmax) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: %s's add_relu refuses y's zero point %d (an empty output range)", fn,
+                    library, (int)qmax);
+  }
+  /* The larger ratio's exponent e sets the shift: QNNPACK 21 - e (the larger multiplier in
+   * [2^21, 2^22]), XNNPACK 20 - e (in [2^20, 2^21]). The products r * 2^shift are exact. */
+  const float larger = ra > rb ? ra : rb;
+  const uint32_t shift = (uint32_t)((xnnpack ? 20 : 21) - exponent_of(larger)); /* 12 .. 35 */
+  const float power = ldexpf(1.0f, (int)shift);
+  const int32_t am = (int32_t)nearbyintf(ra * power); /* half to even, as lrintf */
+  const int32_t bm = (int32_t)nearbyintf(rb * power);
+  p->a_multiplier = am;
+  p->b_multiplier = bm;
+  p->bias = -(am * a->zero_point + bm * b->zero_point); /* |.| <= 2 * 255 * 2^22 < 2^31 */
+  if (xnnpack) {
+    /* XNNPACK: the rounding constant in the bias and a plain arithmetic shift (half up);
+     * shift <= 30 for ratios of at least 2^-10 */
+    p->bias += (int32_t)1 << (shift - 1);
+    p->remainder_mask = 0;
+    p->remainder_threshold = 0;
+    p->right_shift = shift;
+  } else {
+    /* QNNPACK's x86 build computes the mask as 1 << shift in uint32 and shifts the int32 sums
+     * by it: past 31 the instruction takes the mask's shift count mod 32 and the lanes' shift
+     * saturates at 31. Both are kept as they are, for the same bits. */
+    const uint32_t mask = (UINT32_C(1) << (shift & 31)) - 1;
+    p->remainder_mask = (int32_t)mask;
+    p->remainder_threshold = (int32_t)(mask >> 1);
+    p->right_shift = shift > 31 ? 31 : shift;
+  }
+  p->y_zero_point = y->zero_point;
+  p->y_min = relu ? y->zero_point : qmin;
+  p->y_max = qmax;
+  return QEQ_OK;
+}
+
 static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data,
                       const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,
-                      void* y_data, int relu) {
+                      void* y_data, int relu, qeq_qops_engine engine) {
+  if (engine != QEQ_QOPS_ENGINE_ONEDNN && engine != QEQ_QOPS_ENGINE_QNNPACK) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: engine %d is not a qeq_qops_engine", fn,
+                    (int)engine);
+  }
   qeq_q8_view av, bv, yv;
   qeq_status status = qeq_q8_tensor_check(fn, "a", a, a_data, &av);
   if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "b", b, b_data, &bv);
@@ -27,6 +104,24 @@ static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data
     checked[0].in_place_of = 2;
   status = qeq_check_overlaps(fn, checked, b_is_a ? 2 : 3); /* add(x, x): b is a */
   if (status != QEQ_OK) return status;
+
+  if (engine == QEQ_QOPS_ENGINE_QNNPACK) {
+    qeq_q8_vadd_fixed_params fp;
+    status = fixed_params(fn, a, b, y, relu, &fp);
+    if (status != QEQ_OK || yv.bytes == 0) return status;
+    qeq_q8_vadd_fixed_ukernel_fn* fixed = QEQ_DISPATCH(q8_vadd_fixed);
+    const uint8_t* pa = (const uint8_t*)a_data;
+    const uint8_t* pb = (const uint8_t*)b_data;
+    uint8_t* py = (uint8_t*)y_data;
+    if (av.stride == a->c && bv.stride == a->c && yv.stride == a->c) {
+      fixed(av.pixels * a->c, pa, pb, av.is_signed, &fp, py);
+      return QEQ_OK;
+    }
+    for (size_t i = 0; i < av.pixels; i++) {
+      fixed(a->c, pa + i * av.stride, pb + i * bv.stride, av.is_signed, &fp, py + i * yv.stride);
+    }
+    return QEQ_OK;
+  }
 
   qeq_q8_add_params p;
   p.a_scale = a->scale;
@@ -53,10 +148,22 @@ static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data
 
 qeq_status qeq_q8_add(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
                       const void* b_data, const qeq_q8_tensor* y, void* y_data) {
-  return add("qeq_q8_add", a, a_data, b, b_data, y, y_data, 0);
+  return add("qeq_q8_add", a, a_data, b, b_data, y, y_data, 0, QEQ_QOPS_ENGINE_ONEDNN);
 }
 
 qeq_status qeq_q8_add_relu(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
                            const void* b_data, const qeq_q8_tensor* y, void* y_data) {
-  return add("qeq_q8_add_relu", a, a_data, b, b_data, y, y_data, 1);
+  return add("qeq_q8_add_relu", a, a_data, b, b_data, y, y_data, 1, QEQ_QOPS_ENGINE_ONEDNN);
+}
+
+qeq_status qeq_q8_add_ex(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
+                         const void* b_data, const qeq_q8_tensor* y, void* y_data,
+                         qeq_qops_engine engine) {
+  return add("qeq_q8_add_ex", a, a_data, b, b_data, y, y_data, 0, engine);
+}
+
+qeq_status qeq_q8_add_relu_ex(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
+                              const void* b_data, const qeq_q8_tensor* y, void* y_data,
+                              qeq_qops_engine engine) {
+  return add("qeq_q8_add_relu_ex", a, a_data, b, b_data, y, y_data, 1, engine);
 }

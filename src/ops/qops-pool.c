@@ -1,6 +1,7 @@
 /* Max, average and adaptive average pooling over NHWC 8-bit tensors: per output pixel, a list
  * of the input pixels of its window for the family's kernel. */
 #include <qeq/qops.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +91,22 @@ qeq_status qeq_q8_max_pool2d(const qeq_q8_tensor* x, const void* x_data,
   return QEQ_OK;
 }
 
-/* Sums windows [hw.begin, hw.end) x [ww.begin, ww.end) of image n and requantizes with the
- * multiplier 1 / divisor, as PyTorch's quantized average pools do. */
+/* The multiplier PyTorch's own average pools use: scale / scale / divisor, in double. */
+static float onednn_multiplier(int64_t divisor) {
+  return (float)(1.0 / (double)divisor);
+}
+
+/* QNNPACK's average pooling multiplier (pytorch_qnnp_create_average_pooling2d_nhwc_q8 with the
+ * input's scale on both sides, as PyTorch calls it): s / (s * window), each step in float. */
+static float qnnpack_multiplier(float scale, size_t window) {
+  const float denominator = scale * (float)window;
+  return scale / denominator;
+}
+
+/* Sums windows [hw.begin, hw.end) x [ww.begin, ww.end) of image n and requantizes with
+ * `multiplier` (either engine's: the windows' padding adds zero to the sum of x - z). */
 static void average_window(const qeq_q8_tensor* x, const qeq_q8_view* xv, const uint8_t* in,
-                           size_t n, qeq_window_1d hw, qeq_window_1d ww, int64_t divisor,
+                           size_t n, qeq_window_1d hw, qeq_window_1d ww, float multiplier,
                            const uint8_t** rows, qeq_q8_avgpool_ukernel_fn* kernel, uint8_t* out) {
   size_t count = 0;
   for (size_t h = hw.begin; h < hw.end; h++) {
@@ -103,22 +116,51 @@ static void average_window(const qeq_q8_tensor* x, const qeq_q8_view* xv, const 
   }
   qeq_q8_avgpool_params p;
   p.bias = -x->zero_point * (int32_t)count;
-  /* the multiplier is scale / scale / divisor, in double */
-  p.out =
-      qeq_q8_quant_params_make((float)(1.0 / (double)divisor), x->zero_point, xv->qmin, xv->qmax);
+  p.out = qeq_q8_quant_params_make(multiplier, x->zero_point, xv->qmin, xv->qmax);
   kernel(count, x->c, rows, xv->is_signed, &p, out);
 }
 
-qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+static qeq_status check_engine(const char* fn, qeq_qops_engine engine) {
+  if (engine == QEQ_QOPS_ENGINE_ONEDNN || engine == QEQ_QOPS_ENGINE_QNNPACK) return QEQ_OK;
+  return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: engine %d is not a qeq_qops_engine", fn,
+                  (int)engine);
+}
+
+/* What QNNPACK's average pooling refuses (PyTorch raises): a 1 x 1 window, a scale that is not
+ * a normal float. */
+static qeq_status check_qnnpack_pool(const char* fn, const qeq_q8_tensor* x, size_t kernel_h,
+                                     size_t kernel_w) {
+  if (kernel_h * kernel_w == 1) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: QNNPACK's average pooling refuses a 1 x 1 window (PyTorch raises)", fn);
+  }
+  if (!isnormal(x->scale)) {
+    return qeq_fail(QEQ_ERROR_UNSUPPORTED,
+                    "%s: QNNPACK's average pooling takes a normal float scale only (%g)", fn,
+                    (double)x->scale);
+  }
+  return QEQ_OK;
+}
+
+static qeq_status avg_pool2d(const char* fn, const qeq_q8_tensor* x, const void* x_data,
                              const qeq_pool2d_params* params, const qeq_q8_tensor* y,
-                             void* y_data) {
-  static const char fn[] = "qeq_q8_avg_pool2d";
+                             void* y_data, qeq_qops_engine engine) {
   qeq_q8_view xv, yv;
   size_t oh = 0, ow = 0;
-  qeq_status status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
+  qeq_status status = check_engine(fn, engine);
+  if (status == QEQ_OK) status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
   if (status == QEQ_OK) status = qeq_pool2d_check(fn, params, 1, x->h, x->w, &oh, &ow);
   if (status == QEQ_OK) status = check_output_size(fn, y, oh, ow);
   if (status != QEQ_OK) return status;
+  /* PyTorch's qnnpack engine hands quint8 pools without ceil_mode to QNNPACK. */
+  const int qnnpack =
+      engine == QEQ_QOPS_ENGINE_QNNPACK && x->dtype == QEQ_DTYPE_QUINT8 && !params->ceil_mode;
+  if (qnnpack) {
+    status = check_qnnpack_pool(fn, x, params->kernel_h, params->kernel_w);
+    if (status != QEQ_OK) return status;
+  }
+  const float qnnpack_mult =
+      qnnpack ? qnnpack_multiplier(x->scale, params->kernel_h * params->kernel_w) : 0.0f;
   if (yv.bytes == 0) return QEQ_OK;
   const uint8_t** rows = alloc_rows(fn, params->kernel_h * params->kernel_w);
   if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
@@ -130,13 +172,17 @@ qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
       for (size_t j = 0; j < ow; j++) {
         const qeq_window_1d ww =
             qeq_avg_window(j, x->w, params->kernel_w, params->stride_w, params->padding_w);
-        int64_t divisor = params->divisor_override;
-        if (divisor == 0) {
-          divisor = params->count_include_pad
-                        ? (int64_t)(hw.padded_size * ww.padded_size)
-                        : (int64_t)((hw.end - hw.begin) * (ww.end - ww.begin));
+        float multiplier = qnnpack_mult; /* QNNPACK: the whole window, padding included */
+        if (!qnnpack) {
+          int64_t divisor = params->divisor_override;
+          if (divisor == 0) {
+            divisor = params->count_include_pad
+                          ? (int64_t)(hw.padded_size * ww.padded_size)
+                          : (int64_t)((hw.end - hw.begin) * (ww.end - ww.begin));
+          }
+          multiplier = onednn_multiplier(divisor);
         }
-        average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, divisor, rows, kernel,
+        average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, multiplier, rows, kernel,
                        (uint8_t*)y_data + ((n * oh + i) * ow + j) * yv.stride);
       }
     }
@@ -145,14 +191,35 @@ qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
   return QEQ_OK;
 }
 
-qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
-                                      const qeq_q8_tensor* y, void* y_data) {
-  static const char fn[] = "qeq_q8_adaptive_avg_pool2d";
+qeq_status qeq_q8_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                             const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                             void* y_data) {
+  return avg_pool2d("qeq_q8_avg_pool2d", x, x_data, params, y, y_data, QEQ_QOPS_ENGINE_ONEDNN);
+}
+
+qeq_status qeq_q8_avg_pool2d_ex(const qeq_q8_tensor* x, const void* x_data,
+                                const qeq_pool2d_params* params, const qeq_q8_tensor* y,
+                                void* y_data, qeq_qops_engine engine) {
+  return avg_pool2d("qeq_q8_avg_pool2d_ex", x, x_data, params, y, y_data, engine);
+}
+
+static qeq_status adaptive_avg_pool2d(const char* fn, const qeq_q8_tensor* x, const void* x_data,
+                                      const qeq_q8_tensor* y, void* y_data,
+                                      qeq_qops_engine engine) {
   qeq_q8_view xv, yv;
-  qeq_status status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
+  qeq_status status = check_engine(fn, engine);
+  if (status == QEQ_OK) status = check_pool_tensors(fn, x, x_data, y, y_data, &xv, &yv);
   if (status != QEQ_OK) return status;
   if (y->h == 0 || y->w == 0) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: y->h %zu or y->w %zu is 0", fn, y->h, y->w);
+  }
+  /* PyTorch's qnnpack engine: quint8 with evenly dividing sizes other than the identity is an
+   * average pool with kernel = stride = in / out (its window is never 1 x 1). */
+  if (engine == QEQ_QOPS_ENGINE_QNNPACK && x->dtype == QEQ_DTYPE_QUINT8 && x->h % y->h == 0 &&
+      x->w % y->w == 0 && !(x->h == y->h && x->w == y->w)) {
+    qeq_pool2d_params params = qeq_pool2d_params_make(x->h / y->h, x->w / y->w);
+    params.count_include_pad = 0; /* as PyTorch passes it; QNNPACK ignores it, no padding */
+    return avg_pool2d(fn, x, x_data, &params, y, y_data, engine);
   }
   const size_t limit = (size_t)1 << 31; /* keeps o * in of the window bounds in 64 bits */
   if (x->h >= limit || x->w >= limit || y->h >= limit || y->w >= limit) {
@@ -175,11 +242,24 @@ qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data
       for (size_t j = 0; j < y->w; j++) {
         const qeq_window_1d ww = qeq_adaptive_window(j, x->w, y->w);
         const int64_t divisor = (int64_t)(hw.padded_size * ww.padded_size);
-        average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, divisor, rows, kernel,
+        average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, onednn_multiplier(divisor), rows,
+                       kernel,
                        (uint8_t*)y_data + ((n * y->h + i) * y->w + j) * yv.stride);
       }
     }
   }
   free(rows);
   return QEQ_OK;
+}
+
+qeq_status qeq_q8_adaptive_avg_pool2d(const qeq_q8_tensor* x, const void* x_data,
+                                      const qeq_q8_tensor* y, void* y_data) {
+  return adaptive_avg_pool2d("qeq_q8_adaptive_avg_pool2d", x, x_data, y, y_data,
+                             QEQ_QOPS_ENGINE_ONEDNN);
+}
+
+qeq_status qeq_q8_adaptive_avg_pool2d_ex(const qeq_q8_tensor* x, const void* x_data,
+                                         const qeq_q8_tensor* y, void* y_data,
+                                         qeq_qops_engine engine) {
+  return adaptive_avg_pool2d("qeq_q8_adaptive_avg_pool2d_ex", x, x_data, y, y_data, engine);
 }

@@ -66,6 +66,10 @@ static qeq_pool2d_params golden_pool(const golden_case* gc) {
 /* Runs one fixture; returns the number of outputs that differ (or SIZE_MAX on an error). */
 static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
   const int op = (int)golden_int(gc, "op");
+  /* qnnpack fixtures run through the _ex entry points with that engine (ops it leaves to
+   * PyTorch's own kernels ignore it) */
+  const qeq_qops_engine engine =
+      golden_int(gc, "engine") ? QEQ_QOPS_ENGINE_QNNPACK : QEQ_QOPS_ENGINE_ONEDNN;
   const qeq_dtype dtype = golden_int(gc, "dtype") ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
   const qeq_q8_tensor y = golden_tensor(gc, "y", dtype);
   uint8_t* want = golden_bytes(gc, "y");
@@ -80,8 +84,8 @@ static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
     b.zero_point = (int32_t)golden_int(gc, "b_zp");
     uint8_t* ad = golden_bytes(gc, "a");
     uint8_t* bd = golden_bytes(gc, "b");
-    st = op == OP_ADD ? qeq_q8_add(&a, ad, &b, bd, &y, got)
-                      : qeq_q8_add_relu(&a, ad, &b, bd, &y, got);
+    st = op == OP_ADD ? qeq_q8_add_ex(&a, ad, &b, bd, &y, got, engine)
+                      : qeq_q8_add_relu_ex(&a, ad, &b, bd, &y, got, engine);
     free(ad), free(bd);
   } else if (op == OP_CAT) {
     const size_t n = (size_t)golden_int(gc, "count");
@@ -108,9 +112,9 @@ static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
         break;
       case OP_AVG_POOL:
         pool = golden_pool(gc);
-        st = qeq_q8_avg_pool2d(&x, xd, &pool, &y, got);
+        st = qeq_q8_avg_pool2d_ex(&x, xd, &pool, &y, got, engine);
         break;
-      case OP_ADAPTIVE: st = qeq_q8_adaptive_avg_pool2d(&x, xd, &y, got); break;
+      case OP_ADAPTIVE: st = qeq_q8_adaptive_avg_pool2d_ex(&x, xd, &y, got, engine); break;
       case OP_RELU: st = qeq_q8_relu(&x, xd, &y, got); break;
       case OP_RELU6: st = qeq_q8_relu6(&x, xd, &y, got); break;
       default: {
@@ -155,6 +159,12 @@ static void test_golden(void** state) {
     CHECK(failures == 0, "%s: %zu golden cases differ", qeq_isa_name(isas[t]), failures);
     for (int op = 0; op < OP_COUNT; op++) {
       CHECK(per_op[op][0] > 0, "no onednn fixture for %s", op_names[op]);
+    }
+    /* QNNPACK's own kernels (tests/golden/qops_cases.py: QNNPACK_FORMULAS) */
+    static const int qnnpack_ops[] = {OP_ADD, OP_ADD_RELU, OP_AVG_POOL, OP_ADAPTIVE};
+    for (size_t i = 0; i < sizeof qnnpack_ops / sizeof qnnpack_ops[0]; i++) {
+      CHECK(per_op[qnnpack_ops[i]][1] > 0, "no qnnpack fixture for %s",
+            op_names[qnnpack_ops[i]]);
     }
     printf("  golden under cap %-10s %zu outputs of %s identical to PyTorch's\n",
            qeq_isa_name(isas[t]), outputs, "qops.txt");
@@ -509,6 +519,277 @@ static void test_pixel_stride_beyond_ptrdiff(void** state) {
                  "y (n 1, h 1, w 2, pixel_stride_bytes 9223372036854775808)", y, sizeof y);
 }
 
+/* ---- the qnnpack engine ---- */
+
+/* The qnnpack engine's add as docs/numerics.md states it, in int64 from the ratios, apart from
+ * qeq's parameter code: shift k = 21 - e (QNNPACK, quint8) or 20 - e (XNNPACK, qint8), e the
+ * exponent of the larger ratio, m = rne(r * 2^k), acc = m_a (a - z_a) + m_b (b - z_b), and
+ * acc / 2^k rounded half away from zero (QNNPACK; for k > 31 the x86 build's shift of 31 with
+ * the remainder mask 2^(k - 32) - 1) or half up (XNNPACK). */
+static uint8_t qnnpack_add_reference(int32_t a, int32_t b, float sa, int32_t za, float sb,
+                                     int32_t zb, float sy, int32_t zy, int relu, int is_signed) {
+  const float ra = sa / sy, rb = sb / sy;
+  int e = 0;
+  (void)frexpf(ra > rb ? ra : rb, &e); /* r = f * 2^e, f in [0.5, 1) */
+  const int k = (is_signed ? 20 : 21) - (e - 1);
+  const int64_t ma = (int64_t)rint(ldexp((double)ra, k));
+  const int64_t mb = (int64_t)rint(ldexp((double)rb, k));
+  const int64_t acc = ma * (a - za) + mb * (b - zb);
+  int64_t q;
+  if (is_signed) {
+    const int64_t v = acc + ((int64_t)1 << (k - 1));
+    q = v >= 0 ? v >> k : -((-v + ((int64_t)1 << k) - 1) >> k); /* floor */
+  } else if (k <= 31) {
+    const int64_t mag = ((acc < 0 ? -acc : acc) + ((int64_t)1 << (k - 1))) >> k;
+    q = acc < 0 ? -mag : mag;
+  } else {
+    const int64_t mask = ((int64_t)1 << (k - 32)) - 1;
+    const int64_t floor31 = acc >= 0 ? acc / ((int64_t)1 << 31) : -((-acc + ((int64_t)1 << 31) - 1) >> 31);
+    q = floor31 + ((((acc & 0xFFFFFFFF) & mask) - (acc < 0)) > (mask >> 1));
+  }
+  q += zy;
+  const int64_t qmin = is_signed ? -128 : 0, lo = relu ? zy : qmin;
+  return (uint8_t)(q < lo ? lo : q > qmin + 255 ? qmin + 255 : q);
+}
+
+/* Every (a, b) pair under random qparams (ratios over the library's whole accepted range),
+ * both dtypes, every ISA cap, dense and strided, against the reference above. */
+static void test_qnnpack_add_sweep(void** state) {
+  (void)state;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  uint8_t* a = malloc(65536 * 2), *b = malloc(65536 * 2), *y = malloc(65536 * 2);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
+    test_rng rng;
+    rng_init(&rng, test_seed() + 97u * t);
+    size_t sets = 0;
+    while (sets < test_iterations(40)) {
+      const float sy = ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f,
+                              (int)rng_below(&rng, 20) - 12);
+      const float sa = sy * ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f,
+                                   (int)rng_below(&rng, 23) - 15);
+      const float sb = sy * ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f,
+                                   (int)rng_below(&rng, 23) - 15);
+      const int is_signed = (int)(sets % 2);
+      const float ra = sa / sy, rb = sb / sy, low = is_signed ? 0x1p-10f : 0x1p-14f;
+      if (!(ra >= low && ra < 0x1p+8f && rb >= low && rb < 0x1p+8f)) continue;
+      const qeq_dtype dtype = is_signed ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+      const int32_t qmin = is_signed ? -128 : 0;
+      const int32_t za = qmin + (int32_t)rng_below(&rng, 256);
+      const int32_t zb = qmin + (int32_t)rng_below(&rng, 256);
+      const int32_t zy = qmin + (int32_t)rng_below(&rng, 255); /* the top is refused with relu */
+      const int relu = (int)rng_below(&rng, 2), strided = sets % 3 == 0;
+      const size_t stride = strided ? 2 : 1; /* pixels of one channel, every other byte */
+      const size_t c = strided ? 1 : 256, pixels = strided ? 65536 : 256;
+      qeq_q8_tensor ta = qeq_q8_tensor_make(1, pixels, 1, c, dtype, sa, za);
+      qeq_q8_tensor tb = qeq_q8_tensor_make(1, pixels, 1, c, dtype, sb, zb);
+      qeq_q8_tensor ty = qeq_q8_tensor_make(1, pixels, 1, c, dtype, sy, zy);
+      ta.pixel_stride_bytes = tb.pixel_stride_bytes = ty.pixel_stride_bytes = stride * c;
+      for (size_t i = 0; i < 65536; i++) a[i * stride] = (uint8_t)(i >> 8), b[i * stride] = (uint8_t)i;
+      memset(y, 0xEE, 65536 * 2);
+      const qeq_status st = (relu ? qeq_q8_add_relu_ex : qeq_q8_add_ex)(
+          &ta, a, &tb, b, &ty, y, QEQ_QOPS_ENGINE_QNNPACK);
+      CHECK(st == QEQ_OK, "%s", qeq_last_error());
+      size_t bad = 0;
+      for (size_t i = 0; i < 65536; i++) {
+        const int32_t va = is_signed ? (int8_t)a[i * stride] : a[i * stride];
+        const int32_t vb = is_signed ? (int8_t)b[i * stride] : b[i * stride];
+        const uint8_t want =
+            qnnpack_add_reference(va, vb, sa, za, sb, zb, sy, zy, relu, is_signed);
+        bad += y[i * stride] != want;
+        if (strided) bad += y[i * stride + 1] != 0xEE;
+      }
+      CHECK(bad == 0, "%s: %zu of 65536 differ (sa %a za %d sb %a zb %d sy %a zy %d relu %d "
+            "signed %d)", qeq_isa_name(isas[t]), bad, (double)sa, za, (double)sb, zb, (double)sy,
+            zy, relu, is_signed);
+      sets++;
+    }
+    printf("  qnnpack add under cap %-10s %zu parameter sets x 65536 pairs match\n",
+           qeq_isa_name(isas[t]), sets);
+  }
+  qeq_clear_isa_cap();
+  free(a), free(b), free(y);
+}
+
+/* QNNPACK's average pool as docs/numerics.md states it, on a dense NHWC quint8 tensor. */
+static void qnnpack_avg_reference(const uint8_t* x, size_t n, size_t h, size_t w, size_t c,
+                                  float s, int32_t z, const qeq_pool2d_params* p, size_t oh,
+                                  size_t ow, uint8_t* y) {
+  const size_t window = p->kernel_h * p->kernel_w;
+  const float mult = s / (s * (float)window);
+  for (size_t img = 0; img < n; img++)
+    for (size_t i = 0; i < oh; i++)
+      for (size_t j = 0; j < ow; j++)
+        for (size_t ch = 0; ch < c; ch++) {
+          int64_t acc = 0;
+          for (size_t ki = 0; ki < p->kernel_h; ki++)
+            for (size_t kj = 0; kj < p->kernel_w; kj++) {
+              const int64_t hh = (int64_t)(i * p->stride_h + ki) - (int64_t)p->padding_h;
+              const int64_t ww = (int64_t)(j * p->stride_w + kj) - (int64_t)p->padding_w;
+              if (hh < 0 || ww < 0 || hh >= (int64_t)h || ww >= (int64_t)w) continue;
+              acc += x[((img * h + (size_t)hh) * w + (size_t)ww) * c + ch] - z;
+            }
+          const float v = (float)acc * mult;
+          const double q = rint((double)v) + z;
+          y[((img * oh + i) * ow + j) * c + ch] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+        }
+}
+
+static void test_qnnpack_pools(void** state) {
+  (void)state;
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
+    test_rng rng;
+    rng_init(&rng, test_seed() + 131u * t);
+    for (size_t it = 0; it < test_iterations(200); it++) {
+      qeq_pool2d_params p = qeq_pool2d_params_make(1 + rng_below(&rng, 5), 1 + rng_below(&rng, 5));
+      if (p.kernel_h * p.kernel_w == 1) p.kernel_w = 2;
+      p.stride_h = 1 + rng_below(&rng, 3), p.stride_w = 1 + rng_below(&rng, 3);
+      p.padding_h = rng_below(&rng, p.kernel_h / 2 + 1);
+      p.padding_w = rng_below(&rng, p.kernel_w / 2 + 1);
+      p.count_include_pad = (int)rng_below(&rng, 2); /* ignored */
+      p.divisor_override = rng_below(&rng, 3) == 0 ? (int64_t)(1 + rng_below(&rng, 30)) : 0;
+      const size_t n = 1 + rng_below(&rng, 2), c = rng_size_pick(&rng, 70);
+      const size_t h = p.kernel_h + rng_below(&rng, 8), w = p.kernel_w + rng_below(&rng, 8);
+      const float s = ldexpf(1.0f + (float)rng_below(&rng, 1000) / 1000.0f,
+                             (int)rng_below(&rng, 40) - 20);
+      const int32_t z = (int32_t)rng_below(&rng, 256);
+      const qeq_q8_tensor tx = qeq_q8_tensor_make(n, h, w, c, QEQ_DTYPE_QUINT8, s, z);
+      size_t oh = 0, ow = 0;
+      CHECK(qeq_pool2d_output_size(&p, h, w, &oh, &ow) == QEQ_OK, "%s", qeq_last_error());
+      const qeq_q8_tensor ty = qeq_q8_tensor_make(n, oh, ow, c, QEQ_DTYPE_QUINT8, s, z);
+      uint8_t* x = malloc(n * h * w * c);
+      uint8_t* y = malloc(n * oh * ow * c + 1);
+      uint8_t* want = malloc(n * oh * ow * c);
+      for (size_t i = 0; i < n * h * w * c; i++) x[i] = (uint8_t)rng_next(&rng);
+      memset(y, 0xEE, n * oh * ow * c + 1);
+      qnnpack_avg_reference(x, n, h, w, c, s, z, &p, oh, ow, want);
+      CHECK(qeq_q8_avg_pool2d_ex(&tx, x, &p, &ty, y, QEQ_QOPS_ENGINE_QNNPACK) == QEQ_OK, "%s",
+            qeq_last_error());
+      size_t bad = 0;
+      for (size_t i = 0; i < n * oh * ow * c; i++) bad += y[i] != want[i];
+      CHECK(bad == 0 && y[n * oh * ow * c] == 0xEE, "%s: avg pool %zu outputs differ",
+            qeq_isa_name(isas[t]), bad);
+      /* adaptive with dividing sizes is the same pool (kernel = stride = in / out) */
+      if (p.padding_h == 0 && p.padding_w == 0 && p.stride_h == p.kernel_h &&
+          p.stride_w == p.kernel_w && h % p.kernel_h == 0 && w % p.kernel_w == 0) {
+        memset(y, 0xEE, n * oh * ow * c + 1);
+        CHECK(qeq_q8_adaptive_avg_pool2d_ex(&tx, x, &ty, y, QEQ_QOPS_ENGINE_QNNPACK) == QEQ_OK,
+              "%s", qeq_last_error());
+        CHECK(memcmp(y, want, n * oh * ow * c) == 0, "adaptive %zux%zu -> %zux%zu", h, w, oh, ow);
+      }
+      /* ceil_mode, and qint8, run the onednn code */
+      p.ceil_mode = 1;
+      size_t ch = 0, cw = 0;
+      if (qeq_pool2d_output_size(&p, h, w, &ch, &cw) == QEQ_OK) {
+        const qeq_q8_tensor tc = qeq_q8_tensor_make(n, ch, cw, c, QEQ_DTYPE_QUINT8, s, z);
+        uint8_t* y1 = malloc(n * ch * cw * c);
+        uint8_t* y2 = malloc(n * ch * cw * c);
+        CHECK(qeq_q8_avg_pool2d_ex(&tx, x, &p, &tc, y1, QEQ_QOPS_ENGINE_QNNPACK) == QEQ_OK, "%s",
+              qeq_last_error());
+        CHECK(qeq_q8_avg_pool2d(&tx, x, &p, &tc, y2) == QEQ_OK, "%s", qeq_last_error());
+        CHECK(memcmp(y1, y2, n * ch * cw * c) == 0, "ceil_mode under qnnpack is not onednn's");
+        free(y1), free(y2);
+      }
+      free(x), free(y), free(want);
+    }
+  }
+  qeq_clear_isa_cap();
+  /* adaptive: a size that does not divide, the identity and qint8 run the onednn code */
+  uint8_t x[2 * 7 * 6 * 5], y1[2 * 7 * 6 * 5], y2[2 * 7 * 6 * 5];
+  for (size_t i = 0; i < sizeof x; i++) x[i] = (uint8_t)(i * 37 + 11);
+  static const size_t outs[][2] = {{3, 4}, {7, 6}, {2, 5}};
+  for (int dt = 0; dt < 2; dt++) {
+    const qeq_dtype dtype = dt ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+    const qeq_q8_tensor tx = qeq_q8_tensor_make(2, 7, 6, 5, dtype, 0.37f, dt ? -3 : 99);
+    for (size_t o = 0; o < 3; o++) {
+      const qeq_q8_tensor ty = qeq_q8_tensor_make(2, outs[o][0], outs[o][1], 5, dtype, 0.37f,
+                                                  dt ? -3 : 99);
+      CHECK(qeq_q8_adaptive_avg_pool2d_ex(&tx, x, &ty, y1, QEQ_QOPS_ENGINE_QNNPACK) == QEQ_OK,
+            "%s", qeq_last_error());
+      CHECK(qeq_q8_adaptive_avg_pool2d(&tx, x, &ty, y2) == QEQ_OK, "%s", qeq_last_error());
+      CHECK(memcmp(y1, y2, 2 * outs[o][0] * outs[o][1] * 5) == 0, "adaptive to %zux%zu",
+            outs[o][0], outs[o][1]);
+    }
+  }
+}
+
+static void test_qnnpack_refusals(void** state) {
+  (void)state;
+  uint8_t x[4 * 4 * 3], y[4 * 4 * 3];
+  memset(x, 7, sizeof x), memset(y, 0xEE, sizeof y);
+  const qeq_qops_engine q = QEQ_QOPS_ENGINE_QNNPACK;
+  const qeq_q8_tensor t = qeq_q8_tensor_make(1, 4, 4, 3, QEQ_DTYPE_QUINT8, 1.0f, 3);
+  static const char add[] = "qeq_q8_add_ex", relu[] = "qeq_q8_add_relu_ex";
+  qeq_q8_tensor out = t;
+  out.scale = 256.0f; /* ratio 2^-8: accepted */
+  CHECK(qeq_q8_add_ex(&t, x, &t, x, &out, y, q) == QEQ_OK, "%s", qeq_last_error());
+  memset(y, 0xEE, sizeof y);
+  out.scale = 0x1p+14f; /* ratio 2^-14: accepted */
+  CHECK(qeq_q8_add_ex(&t, x, &t, x, &out, y, q) == QEQ_OK, "%s", qeq_last_error());
+  memset(y, 0xEE, sizeof y);
+  out.scale = 0x1.000002p+14f; /* ratio just below 2^-14 */
+  expect_refusal("ratio below 2^-14", qeq_q8_add_ex(&t, x, &t, x, &out, y, q),
+                 QEQ_ERROR_UNSUPPORTED, add, "[2^-14, 2^8)", y, sizeof y);
+  out.scale = 0x1p-8f; /* ratio 2^8 */
+  expect_refusal("ratio 2^8", qeq_q8_add_relu_ex(&t, x, &t, x, &out, y, q),
+                 QEQ_ERROR_UNSUPPORTED, relu, "[2^-14, 2^8)", y, sizeof y);
+  qeq_q8_tensor b = t;
+  b.scale = 300.0f; /* b's ratio alone out of range */
+  expect_refusal("b's ratio", qeq_q8_add_ex(&t, x, &b, x, &t, y, q), QEQ_ERROR_UNSUPPORTED, add,
+                 "b / y", y, sizeof y);
+  out = t;
+  out.zero_point = 255;
+  expect_refusal("add_relu to zero point 255", qeq_q8_add_relu_ex(&t, x, &t, x, &out, y, q),
+                 QEQ_ERROR_UNSUPPORTED, relu, "255", y, sizeof y);
+  CHECK(qeq_q8_add_ex(&t, x, &t, x, &out, y, q) == QEQ_OK, "add to zero point 255: %s",
+        qeq_last_error());
+  memset(y, 0xEE, sizeof y);
+  qeq_q8_tensor s8 = t; /* qint8: XNNPACK's limits, [2^-10, 2^8) and the zero point 127 */
+  s8.dtype = QEQ_DTYPE_QINT8;
+  qeq_q8_tensor s8_out = s8;
+  s8_out.scale = 0x1p+10f;
+  CHECK(qeq_q8_add_ex(&s8, x, &s8, x, &s8_out, y, q) == QEQ_OK, "%s", qeq_last_error());
+  memset(y, 0xEE, sizeof y);
+  s8_out.scale = 0x1.000002p+10f;
+  expect_refusal("qint8 ratio below 2^-10", qeq_q8_add_ex(&s8, x, &s8, x, &s8_out, y, q),
+                 QEQ_ERROR_UNSUPPORTED, add, "XNNPACK's add refuses", y, sizeof y);
+  s8_out = s8;
+  s8_out.zero_point = 127;
+  expect_refusal("qint8 add_relu to 127", qeq_q8_add_relu_ex(&s8, x, &s8, x, &s8_out, y, q),
+                 QEQ_ERROR_UNSUPPORTED, relu, "127", y, sizeof y);
+  expect_refusal("engine", qeq_q8_add_ex(&t, x, &t, x, &t, y, (qeq_qops_engine)2),
+                 QEQ_ERROR_INVALID_ARGUMENT, add, "engine 2", y, sizeof y);
+  expect_refusal("engine -1", qeq_q8_add_relu_ex(&t, x, &t, x, &t, y, (qeq_qops_engine)-1),
+                 QEQ_ERROR_INVALID_ARGUMENT, relu, "engine -1", y, sizeof y);
+  /* the onednn engine keeps its behaviour: no ratio limit, qint8 served */
+  out = t;
+  out.scale = 0x1p-9f;
+  CHECK(qeq_q8_add_ex(&t, x, &t, x, &out, y, QEQ_QOPS_ENGINE_ONEDNN) == QEQ_OK, "%s",
+        qeq_last_error());
+  CHECK(qeq_q8_add_ex(&s8, x, &s8, x, &s8, y, QEQ_QOPS_ENGINE_ONEDNN) == QEQ_OK, "%s",
+        qeq_last_error());
+  memset(y, 0xEE, sizeof y);
+  /* pools */
+  static const char avgp[] = "qeq_q8_avg_pool2d_ex", adap[] = "qeq_q8_adaptive_avg_pool2d_ex";
+  qeq_pool2d_params one = qeq_pool2d_params_make(1, 1);
+  expect_refusal("1 x 1 pool", qeq_q8_avg_pool2d_ex(&t, x, &one, &t, y, q),
+                 QEQ_ERROR_UNSUPPORTED, avgp, "1 x 1", y, sizeof y);
+  CHECK(qeq_q8_avg_pool2d_ex(&s8, x, &one, &s8, y, q) == QEQ_OK, "qint8 1 x 1: %s",
+        qeq_last_error());
+  memset(y, 0xEE, sizeof y);
+  expect_refusal("pool engine", qeq_q8_avg_pool2d_ex(&t, x, &one, &t, y, (qeq_qops_engine)5),
+                 QEQ_ERROR_INVALID_ARGUMENT, avgp, "engine 5", y, sizeof y);
+  expect_refusal("adaptive engine", qeq_q8_adaptive_avg_pool2d_ex(&t, x, &t, y, (qeq_qops_engine)5),
+                 QEQ_ERROR_INVALID_ARGUMENT, adap, "engine 5", y, sizeof y);
+  /* the usual checks come first, under the new names */
+  expect_refusal("NULL under qnnpack", qeq_q8_add_ex(NULL, x, &t, x, &t, y, q),
+                 QEQ_ERROR_INVALID_ARGUMENT, add, "a", y, sizeof y);
+}
+
 int main(void) {
   printf("test_qops: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
          (unsigned long long)test_seed());
@@ -516,6 +797,8 @@ int main(void) {
       cmocka_unit_test(test_golden),          cmocka_unit_test(test_random_against_reference),
       cmocka_unit_test(test_in_place),        cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_subnormal_scale), cmocka_unit_test(test_pixel_stride_beyond_ptrdiff),
+      cmocka_unit_test(test_qnnpack_add_sweep), cmocka_unit_test(test_qnnpack_pools),
+      cmocka_unit_test(test_qnnpack_refusals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,11 @@ static void layer_float(const layer* l, size_t n, size_t h, size_t w, const floa
   } while (0)
 
 /* qeq's int8 layer: NHWC uint8 in, uint8 out (rows of `out` for Linear). */
+/* The quantized ops follow the same engine as the layers (the enums share their values). */
+static qeq_qops_engine qops_engine(qeq_gemm_engine engine) {
+  return engine == QEQ_GEMM_ENGINE_QNNPACK ? QEQ_QOPS_ENGINE_QNNPACK : QEQ_QOPS_ENGINE_ONEDNN;
+}
+
 static void layer_int8(const layer* l, qeq_gemm_engine engine, act_qparams in, act_qparams out,
                        size_t n, size_t h, size_t w, const uint8_t* x, uint8_t* y,
                        pthreadpool_t pool) {
@@ -374,11 +379,13 @@ static void mmo_int8(const model* m, const model_fixture* f, const act_qparams* 
       qeq_q8_tensor_make(n, h, w, 3, QEQ_DTYPE_QUINT8, qp[0].scale, qp[0].zero_point);
   const qeq_q8_tensor ts =
       qeq_q8_tensor_make(n, h, w, 3, QEQ_DTYPE_QUINT8, qp[2].scale, qp[2].zero_point);
-  CHECK(qeq_q8_add(&ta, a, &tx, xq, &ts, s) == QEQ_OK, "add: %s", qeq_last_error());
+  CHECK(qeq_q8_add_ex(&ta, a, &tx, xq, &ts, s, qops_engine(engine)) == QEQ_OK, "add: %s",
+        qeq_last_error());
   CHECK(qeq_q8_relu(&ts, s, &ts, a) == QEQ_OK, "relu: %s", qeq_last_error());
   const qeq_q8_tensor tp =
       qeq_q8_tensor_make(n, 4, 4, 3, QEQ_DTYPE_QUINT8, qp[2].scale, qp[2].zero_point);
-  CHECK(qeq_q8_adaptive_avg_pool2d(&ts, a, &tp, p) == QEQ_OK, "avgpool: %s", qeq_last_error());
+  CHECK(qeq_q8_adaptive_avg_pool2d_ex(&ts, a, &tp, p, qops_engine(engine)) == QEQ_OK,
+        "avgpool: %s", qeq_last_error());
   layer_int8(&m->layers[1], engine, qp[2], qp[3], n, 4, 4, p, c2, pool);
   const qeq_q8_tensor tc =
       qeq_q8_tensor_make(n, 4, 4, 3, QEQ_DTYPE_QUINT8, qp[3].scale, qp[3].zero_point);
@@ -885,7 +892,8 @@ static void nap_int8(const model* m, const model_fixture* f, const act_qparams* 
       qeq_q8_tensor_make(n, 15, 15, 3, QEQ_DTYPE_QUINT8, q2.scale, q2.zero_point);
   const qeq_q8_tensor tsum =
       qeq_q8_tensor_make(n, 15, 15, 3, QEQ_DTYPE_QUINT8, qa.scale, qa.zero_point);
-  CHECK(qeq_q8_add(&ta, a, &tsk, s, &tsum, sum) == QEQ_OK, "add: %s", qeq_last_error());
+  CHECK(qeq_q8_add_ex(&ta, a, &tsk, s, &tsum, sum, qops_engine(engine)) == QEQ_OK, "add: %s",
+        qeq_last_error());
   CHECK(qeq_q8_relu(&tsum, sum, &tsum, a) == QEQ_OK, "relu: %s", qeq_last_error());
   const qeq_q8_tensor tp =
       qeq_q8_tensor_make(n, 3, 3, 3, QEQ_DTYPE_QUINT8, qa.scale, qa.zero_point);

@@ -1,6 +1,8 @@
 /* Fuzzes the quantized ops (qeq/qops.h): fuzzed descriptors (sizes, pixel strides, dtypes,
  * scales, zero points), pooling windows and cat lists on buffers that may be NULL, short or
- * overlapping; every call must refuse cleanly or give the scalar path's bits. */
+ * overlapping, under a fuzzed engine (add, the average pools: the _ex entry points; onednn
+ * when the input runs out, so older inputs keep their meaning); every call must refuse
+ * cleanly or give the scalar path's bits. */
 #include <stdint.h>
 #include <string.h>
 
@@ -19,19 +21,22 @@ typedef struct args {
   float min_val, max_val;
   const void *x_data, *b_data;
   void* y_data;
+  qeq_qops_engine engine;
 } args;
 
 static qeq_status call(void* p) {
   args* a = p;
   switch (a->op) {
-    case 0: return qeq_q8_add(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
-    case 1: return qeq_q8_add_relu(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
+    case 0:
+      return qeq_q8_add_ex(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data, a->engine);
+    case 1:
+      return qeq_q8_add_relu_ex(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data, a->engine);
     case 2:
       return qeq_q8_cat(a->count, a->inputs, a->inputs_data, (qeq_cat_axis)a->axis, &a->y,
                         a->y_data);
     case 3: return qeq_q8_max_pool2d(&a->x, a->x_data, &a->pool, &a->y, a->y_data);
-    case 4: return qeq_q8_avg_pool2d(&a->x, a->x_data, &a->pool, &a->y, a->y_data);
-    case 5: return qeq_q8_adaptive_avg_pool2d(&a->x, a->x_data, &a->y, a->y_data);
+    case 4: return qeq_q8_avg_pool2d_ex(&a->x, a->x_data, &a->pool, &a->y, a->y_data, a->engine);
+    case 5: return qeq_q8_adaptive_avg_pool2d_ex(&a->x, a->x_data, &a->y, a->y_data, a->engine);
     case 6: return qeq_q8_relu(&a->x, a->x_data, &a->y, a->y_data);
     case 7: return qeq_q8_relu6(&a->x, a->x_data, &a->y, a->y_data);
     default: return qeq_q8_hardtanh(&a->x, a->x_data, a->min_val, a->max_val, &a->y, a->y_data);
@@ -39,9 +44,9 @@ static qeq_status call(void* p) {
 }
 
 static const char* const names[OPS] = {
-    "qeq_q8_add",        "qeq_q8_add_relu",   "qeq_q8_cat",
-    "qeq_q8_max_pool2d", "qeq_q8_avg_pool2d", "qeq_q8_adaptive_avg_pool2d",
-    "qeq_q8_relu",       "qeq_q8_relu6",      "qeq_q8_hardtanh"};
+    "qeq_q8_add_ex",     "qeq_q8_add_relu_ex",   "qeq_q8_cat",
+    "qeq_q8_max_pool2d", "qeq_q8_avg_pool2d_ex", "qeq_q8_adaptive_avg_pool2d_ex",
+    "qeq_q8_relu",       "qeq_q8_relu6",         "qeq_q8_hardtanh"};
 
 /* A descriptor of at most about FUZZ_MAX_NUMEL bytes, sometimes with hostile fields. */
 static qeq_q8_tensor tensor(fuzz* f) {
@@ -118,6 +123,8 @@ static const char* decode(fuzz* f, void* p) {
   /* y may be x's buffer (in place, or an overlap to refuse) when it fits in it. */
   const int alias = fuzz_byte(f) % 8 == 0 && a->x_data != NULL && span(&a->y) <= span(&a->x);
   a->y_data = alias ? (void*)a->x_data : fuzz_buffer(f, FUZZ_U8, span(&a->y));
+  const uint8_t engine = fuzz_byte(f); /* last, so shorter inputs decode as before */
+  a->engine = engine % 8 == 7 ? (qeq_qops_engine)fuzz_i32(f) : (qeq_qops_engine)(engine % 2);
   return names[a->op];
 }
 

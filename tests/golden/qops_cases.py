@@ -3,10 +3,14 @@ avg_pool2d, adaptive_avg_pool2d, relu, ReLU6 and hardtanh on channels-last tenso
 engines, quint8 and qint8; used by generate.py (`generate.py qops` writes only this file).
 
 Every PyTorch output is first checked against the float32 formulas below (numpy, one rounding
-per operation; rne = round half to even). A combination listed in ENGINE_OWN_KERNELS is where
-PyTorch's qnnpack engine runs QNNPACK's or XNNPACK's own fixed-point kernels instead: those
-outputs are counted against the formula and reported in the file's header, not written as
-fixtures. Any other disagreement stops the script before it writes.
+per operation; rne = round half to even). Where PyTorch's qnnpack engine runs QNNPACK's or
+XNNPACK's kernels (QNNPACK_FORMULAS: add / add_relu, quint8 avg_pool2d without ceil_mode, quint8
+adaptive_avg_pool2d with dividing sizes) the outputs are checked against those libraries'
+formulas instead (below) and written as engine-1 fixtures. A combination listed in
+ENGINE_OWN_KERNELS is where it runs a kernel qeq does not reproduce (QNNPACK's clamp, whose
+channels-last output is laid out wrongly): those outputs are counted against the formula and
+reported in the file's header, not written as fixtures. Any other disagreement stops the
+script before it writes.
   deq(q)    = f32(scale * f32(q - zp))
   add       : y = clamp(rne(f32(f32(deq(a) + deq(b)) * f32(1 / s_y))) + z_y)   (relu: sum >= 0)
   cat       : each input y = clamp(rne(f32(deq(x) * f32(1 / s_y))) + z_y)
@@ -16,6 +20,16 @@ fixtures. Any other disagreement stops the script before it writes.
               y = clamp(rne(f32(acc * f32(1.0 / d))) + zp); qparams kept
   adaptive  : the same with window floor(i*H/OH) .. ceil((i+1)*H/OH) and d its size
   relu/relu6/hardtanh: clamp(q, quantize(min), quantize(max)) with the input's qparams
+QNNPACK (the qnnpack engine, quint8; r = f32 ratios, e = binary exponent of max(r_a, r_b)):
+  add       : k = 21 - e, m = rne(r * 2^k), acc = m_a (a - z_a) + m_b (b - z_b),
+              y = clamp(z_y + acc / 2^k rounded half away from zero, z_y if relu else 0, 255)
+              (k > 31, from ratios below 2^-10: PyTorch's x86 build shifts by 31 and takes
+              the remainder mask 2^(k - 32) - 1; see docs/numerics.md)
+  add qint8 : XNNPACK: k = 20 - e, the same m and acc, y = clamp(z_y + floor((acc + 2^(k-1))
+              / 2^k), z_y if relu else -128, 127) (half up)
+  avg_pool2d: acc over the whole kernel with padding as the zero point, K = kh * kw,
+              y = clamp(rne(f32(f32(acc) * f32(s / f32(s * K)))) + z, 0, 255)
+  adaptive  : in/out divisible (and not equal): avg_pool2d with kernel = stride = in / out
 """
 import numpy as np
 import torch
@@ -27,15 +41,13 @@ OPS = {"add": 0, "add_relu": 1, "cat": 2, "max_pool2d": 3, "avg_pool2d": 4,
 DTYPES = {"quint8": (0, torch.quint8, 0, 255), "qint8": (1, torch.qint8, -128, 127)}
 # (engine, op, dtype) where PyTorch 1.13 leaves its own quantized kernels.
 ENGINE_OWN_KERNELS = {
-    ("qnnpack", "add", "quint8"): "QNNPACK's fixed-point q8vadd",
-    ("qnnpack", "add_relu", "quint8"): "QNNPACK's fixed-point q8vadd",
-    ("qnnpack", "add", "qint8"): "XNNPACK's qs8 add",
-    ("qnnpack", "add_relu", "qint8"): "XNNPACK's qs8 add",
-    ("qnnpack", "avg_pool2d", "quint8"): "QNNPACK's fixed-point average pooling",
-    ("qnnpack", "adaptive_avg_pool2d", "quint8"): "QNNPACK's average pooling for some sizes",
     ("qnnpack", "relu6", "quint8"): "QNNPACK's clamp",
     ("qnnpack", "hardtanh", "quint8"): "QNNPACK's clamp",
 }
+# (engine, op, dtype) checked against QNNPACK's formulas (reference_qnnpack) and written.
+QNNPACK_FORMULAS = ({("qnnpack", op, "quint8")
+                     for op in ("add", "add_relu", "avg_pool2d", "adaptive_avg_pool2d")} |
+                    {("qnnpack", "add", "qint8"), ("qnnpack", "add_relu", "qint8")})
 
 
 def rne(v):
@@ -121,6 +133,54 @@ def reference(op, t, lo, hi):
     qlo = quant_val(mn, t["sx"], z, lo, hi)
     qhi = hi if mx is None else quant_val(mx, t["sx"], z, lo, hi)
     return np.minimum(np.maximum(q, qlo), qhi)
+
+
+def f32_exponent(r):
+    return int(np.frexp(f32(r))[1]) - 1  # r = m * 2^e with m in [1, 2)
+
+
+def qnnpack_add(t, relu, signed):
+    ra, rb = f32(t["sa"]) / f32(t["sy"]), f32(t["sb"]) / f32(t["sy"])
+    k = (20 if signed else 21) - f32_exponent(max(ra, rb))
+    ma, mb = (int(np.rint(float(r) * 2.0 ** k)) for r in (ra, rb))
+    acc = ma * (t["a"].astype(np.int64) - t["za"]) + mb * (t["b"].astype(np.int64) - t["zb"])
+    if signed:  # XNNPACK: half up
+        return np.clip(((acc + (1 << (k - 1))) >> k) + t["zy"], t["zy"] if relu else -128, 127)
+    if k <= 31:
+        half = 1 << (k - 1)
+        q = np.sign(acc) * ((np.abs(acc) + half) >> k)  # half away from zero
+    else:  # PyTorch's x86 build: shift 31, remainder mask 2^(k - 32) - 1
+        mask = (1 << (k - 32)) - 1
+        q = (acc >> 31) + (((acc & 0xFFFFFFFF) & mask) - (acc < 0) > (mask >> 1))
+    return np.clip(q + t["zy"], t["zy"] if relu else 0, 255)
+
+
+def qnnpack_avg(q, z, s, kh, kw, sh, sw, ph, pw):
+    n, c, h, w = q.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    padded = np.full((n, c, h + 2 * ph, w + 2 * pw), z, np.int64)
+    padded[:, :, ph:ph + h, pw:pw + w] = q
+    mult = f32(f32(s) / f32(f32(s) * f32(kh * kw)))
+    y = np.zeros((n, c, oh, ow), np.int64)
+    for i in range(oh):
+        for j in range(ow):
+            acc = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].sum(axis=(2, 3)) - z * kh * kw
+            y[:, :, i, j] = np.clip(rne((acc.astype(f32) * mult).astype(f32)) + z, 0, 255)
+    return y
+
+
+def reference_qnnpack(op, t, lo, hi):
+    """QNNPACK's formulas (docstring) where PyTorch's qnnpack engine runs them, else None."""
+    if op in ("add", "add_relu"):
+        return qnnpack_add(t, op == "add_relu", lo < 0)
+    q, z = t["x"].astype(np.int64), t["zx"]
+    if op == "avg_pool2d" and not t["ceil"]:
+        return qnnpack_avg(q, z, t["sx"], *t["k"], *t["s"], *t["p"])
+    if op == "adaptive_avg_pool2d":
+        (h, w), (oh, ow) = q.shape[2:], t["out"]
+        if h % oh == 0 and w % ow == 0 and (h, w) != (oh, ow):
+            return qnnpack_avg(q, z, t["sx"], h // oh, w // ow, h // oh, w // ow, 0, 0)
+    return None
 
 
 def qtensor(ints, s, z, tdt):
@@ -261,6 +321,9 @@ def write_qops(writer_cls, cpu_line, seed=20261125, per_combo=8):
                     t = make_case(rng, op, lo, hi, idx)
                     key = (eng, op, dname)
                     ref = reference(op, t, lo, hi)
+                    if key in QNNPACK_FORMULAS:
+                        ref_q = reference_qnnpack(op, t, lo, hi)
+                        ref = ref if ref_q is None else ref_q
                     try:
                         yq = run_torch(op, t, tdt)
                     except RuntimeError:

@@ -1,4 +1,4 @@
-/* Every q8_vadd, q8_maxpool and q8_avgpool variant against the kernel contracts of
+/* Every q8_vadd, q8_vadd_fixed, q8_maxpool and q8_avgpool variant against the kernel contracts of
  * kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd sizes, in place,
  * nothing written past the end. (test_minmax_scale_kernels.c checks that every registered
  * variant is in the test list.) */
@@ -95,6 +95,108 @@ static void run_vadd(const test_variant* v, test_rng* rng) {
   coverage_record_family(QEQ_FAMILY_Q8_VADD, v->isa, v->via_simde, cases);
 }
 
+/* The q8_vadd_fixed contract in int64, written apart from the kernels: floor(acc / 2^s) by
+ * division, the remainder test on the low 32 bits of acc as the contract states it. */
+static uint8_t vadd_fixed_reference(uint8_t a, uint8_t b, int is_signed,
+                                    const qeq_q8_vadd_fixed_params* p) {
+  const int64_t acc = (int64_t)p->bias + (int64_t)level(a, is_signed) * p->a_multiplier +
+                      (int64_t)level(b, is_signed) * p->b_multiplier;
+  const int64_t unit = (int64_t)1 << p->right_shift;
+  const int64_t floor_q = acc >= 0 ? acc / unit : -((-acc + unit - 1) / unit);
+  const int64_t rem = (int64_t)((uint32_t)(int32_t)acc & (uint32_t)p->remainder_mask) - (acc < 0);
+  int64_t q = floor_q + (rem > p->remainder_threshold) + p->y_zero_point;
+  q = q < p->y_min ? p->y_min : q > p->y_max ? p->y_max : q;
+  return (uint8_t)q;
+}
+
+/* Random parameters in the contract's ranges: QNNPACK's (multipliers up to 2^22, the larger
+ * in [2^21, 2^22], shifts 14..31, and now and then the masks PyTorch's x86 build uses past 31)
+ * or, for int8, XNNPACK's (multipliers up to 2^21, shifts 12..30, the rounding in the bias,
+ * masks 0). */
+static qeq_q8_vadd_fixed_params random_fixed_params(test_rng* rng, int is_signed) {
+  qeq_q8_vadd_fixed_params p;
+  const uint32_t bits = is_signed ? 20 : 21;
+  const int32_t big = (int32_t)((1u << bits) + rng_below(rng, (1u << bits) + 1));
+  const int32_t small = (int32_t)rng_below(rng, (uint32_t)big + 1);
+  const int swap = (int)rng_below(rng, 2);
+  p.a_multiplier = swap ? small : big;
+  p.b_multiplier = swap ? big : small;
+  const int32_t qmin = is_signed ? -128 : 0;
+  const int32_t za = qmin + (int32_t)rng_below(rng, 256), zb = qmin + (int32_t)rng_below(rng, 256);
+  p.bias = -(p.a_multiplier * za + p.b_multiplier * zb);
+  if (is_signed) {
+    const uint32_t shift = 12 + (uint32_t)rng_below(rng, 19); /* 12 .. 30 */
+    p.bias += (int32_t)1 << (shift - 1);
+    p.remainder_mask = p.remainder_threshold = 0;
+    p.right_shift = shift;
+  } else {
+    const uint32_t shift = 14 + (uint32_t)rng_below(rng, 22); /* 14 .. 35 */
+    const uint32_t mask = (1u << (shift & 31)) - 1;
+    p.remainder_mask = (int32_t)mask;
+    p.remainder_threshold = (int32_t)(mask >> 1);
+    p.right_shift = shift > 31 ? 31 : shift;
+  }
+  p.y_zero_point = qmin + (int32_t)rng_below(rng, 256);
+  p.y_min = rng_below(rng, 2) ? p.y_zero_point : qmin;
+  p.y_max = qmin + 255;
+  if (rng_below(rng, 4) == 0) { /* any clamp inside the dtype */
+    p.y_min = qmin + (int32_t)rng_below(rng, 255);
+    p.y_max = p.y_min + 1 + (int32_t)rng_below(rng, (uint32_t)(qmin + 255 - p.y_min));
+  }
+  return p;
+}
+
+static void run_vadd_fixed(const test_variant* v, test_rng* rng) {
+  qeq_q8_vadd_fixed_ukernel_fn* kernel = (qeq_q8_vadd_fixed_ukernel_fn*)v->fn;
+  size_t cases = 0;
+  /* Every (a, b) pair once per parameter set, in a shuffled-free order (a major), then random
+   * lengths with aliasing. */
+  enum { ALL = 65536 };
+  uint8_t* a = malloc(ALL + GUARD_BYTES);
+  uint8_t* b = malloc(ALL + GUARD_BYTES);
+  uint8_t* y = malloc(ALL + GUARD_BYTES);
+  for (size_t iter = 0; iter < variant_cases(v, 16); iter++, cases++) {
+    const int is_signed = (int)(iter % 2);
+    const qeq_q8_vadd_fixed_params p = random_fixed_params(rng, is_signed);
+    for (size_t i = 0; i < ALL; i++) a[i] = (uint8_t)(i >> 8), b[i] = (uint8_t)i;
+    memset(y, GUARD, ALL + GUARD_BYTES);
+    kernel(ALL, a, b, is_signed, &p, y);
+    for (size_t i = 0; i < ALL; i++) {
+      const uint8_t want = vadd_fixed_reference(a[i], b[i], is_signed, &p);
+      if (y[i] != want) {
+        CHECK(0, "%s: a %d b %d: %d, want %d (signed %d shift %u mask %d)", v->name, a[i], b[i],
+              y[i], want, is_signed, p.right_shift, p.remainder_mask);
+        break;
+      }
+    }
+    for (size_t i = ALL; i < ALL + GUARD_BYTES; i++)
+      CHECK(y[i] == GUARD, "%s: wrote past n", v->name);
+  }
+  for (size_t iter = 0; iter < variant_cases(v, 300); iter++, cases++) {
+    const int is_signed = (int)rng_below(rng, 2);
+    const qeq_q8_vadd_fixed_params p = random_fixed_params(rng, is_signed);
+    const size_t n = rng_size_pick(rng, 300);
+    const int in_place = (int)rng_below(rng, 4); /* 1: y == a, 2: y == b */
+    fill_bytes(rng, a, n);
+    fill_bytes(rng, b, n);
+    memset(a + n, GUARD, GUARD_BYTES);
+    memset(b + n, GUARD, GUARD_BYTES);
+    memset(y, GUARD, n + GUARD_BYTES);
+    uint8_t want[300];
+    for (size_t i = 0; i < n; i++) want[i] = vadd_fixed_reference(a[i], b[i], is_signed, &p);
+    uint8_t* out = in_place == 1 ? a : in_place == 2 ? b : y;
+    kernel(n, a, b, is_signed, &p, out);
+    for (size_t i = 0; i < n; i++) {
+      CHECK(out[i] == want[i], "%s: n %zu, element %zu: %d, want %d", v->name, n, i, out[i],
+            want[i]);
+    }
+    for (size_t i = n; i < n + GUARD_BYTES; i++)
+      CHECK(out[i] == GUARD, "%s: wrote past n %zu", v->name, n);
+  }
+  free(a), free(b), free(y);
+  coverage_record_family(QEQ_FAMILY_Q8_VADD_FIXED, v->isa, v->via_simde, cases);
+}
+
 /* rows row pointers into one random buffer of `rows` rows of `channels` bytes, in shuffled
  * order and with repeats (windows of a pool overlap). */
 static void make_rows(test_rng* rng, uint8_t* buffer, size_t buffer_rows, size_t channels,
@@ -178,6 +280,10 @@ static void test_q8_vadd(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_Q8_VADD, run_vadd);
 }
+static void test_q8_vadd_fixed(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_Q8_VADD_FIXED, run_vadd_fixed);
+}
 static void test_q8_maxpool(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_Q8_MAXPOOL, run_maxpool);
@@ -197,6 +303,7 @@ int main(void) {
          (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_q8_vadd),
+      cmocka_unit_test(test_q8_vadd_fixed),
       cmocka_unit_test(test_q8_maxpool),
       cmocka_unit_test(test_q8_avgpool),
       cmocka_unit_test(test_isa_coverage),
