@@ -1,8 +1,7 @@
 /* Hardswish and hardsigmoid on 8-bit tensors. With per-tensor qparams the op maps each of the
  * 256 input bytes to one output byte, so each call builds a 256-entry table with the float
  * arithmetic of the engine's PyTorch kernel and then looks every byte up: the same bits on
- * every ISA, and a loop that is memory-bound (a lookup per byte), which the compiler's code
- * serves as well as hand-written shuffles would. */
+ * every ISA (docs/design.md#quantized-operations says what a vectorised lookup would add). */
 #include <math.h>
 #include <qeq/qops.h>
 #include <stdint.h>
