@@ -289,6 +289,21 @@ typedef void qeq_q8_avgpool_ukernel_fn(size_t rows, size_t channels, const uint8
                                        int is_signed, const qeq_q8_avgpool_params* params,
                                        uint8_t* y);
 
+/* Quantized multiply: with the exact integer product
+ *   p = (a[i] - a_zero_point) * (b[i] - b_zero_point)        (|p| <= 2^16, exact in float)
+ *   y[i] = out.zero_point + round_half_even(clamp((float)p * out.inv_scale, out.lo, out.hi))
+ * for i < n, out.inv_scale holding the multiplier f32(f32(s_a * s_b) * f32(1 / s_y)); a NaN
+ * (0 * an infinite multiplier) gives the zero point. mul_relu raises out.lo to 0. Zero points
+ * lie in the dtype. y may equal a or b. */
+typedef struct qeq_q8_mul_params {
+  int32_t a_zero_point;
+  int32_t b_zero_point;
+  qeq_q8_quant_params out;
+} qeq_q8_mul_params;
+
+typedef void qeq_q8_vmul_ukernel_fn(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
+                                    const qeq_q8_mul_params* params, uint8_t* y);
+
 /* ---- int8 depthwise convolution: every channel of a run of output pixels ----
  *
  * For pixels p < pixels and channels c < channels, with the pixel's tap pointers

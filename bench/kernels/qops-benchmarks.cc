@@ -1,5 +1,6 @@
-// Quantized add (both engines) and pools on 1x56x56x256 quint8 NHWC (a ResNet stage-1
-// activation, 784 KiB):
+// Quantized add (both engines), pools, multiply and activations on 1x56x56x256 quint8 NHWC (a
+// ResNet stage-1 activation, 784 KiB; the multiply as squeeze-excite uses it, a 1x1x1x256 scale
+// over the map):
 // each GB/s counts the bytes a call reads once plus the bytes it writes, and is compared
 // with the streaming read of a buffer of the same size, measured moments before.
 #include "kernels/qops-benchmarks.h"
@@ -26,14 +27,31 @@ enum class QOp {
   kMaxPool3x3s2,
   kAvgPool3x3s1,
   kAvgPool2x2s2,
-  kGlobalAvgPool
+  kGlobalAvgPool,
+  kMul,
+  kMulBroadcast,
+  kHardswish,
+  kHardsigmoid
 };
-const QOp kQOps[] = {QOp::kAdd,          QOp::kAddRelu,      QOp::kAddQnnpack,
-                     QOp::kMaxPool3x3s2, QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,
-                     QOp::kGlobalAvgPool};
+const QOp kQOps[] = {QOp::kAdd,           QOp::kAddRelu,      QOp::kAddQnnpack,
+                     QOp::kMaxPool3x3s2,  QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,
+                     QOp::kGlobalAvgPool, QOp::kMul,          QOp::kMulBroadcast,
+                     QOp::kHardswish,     QOp::kHardsigmoid};
 
 bool is_add(QOp op) {
   return op == QOp::kAdd || op == QOp::kAddRelu || op == QOp::kAddQnnpack;
+}
+
+// Ops whose output has the input's height and width (no pooling window).
+bool same_size(QOp op) {
+  return op != QOp::kMaxPool3x3s2 && op != QOp::kAvgPool3x3s1 && op != QOp::kAvgPool2x2s2 &&
+         op != QOp::kGlobalAvgPool;
+}
+
+// Bytes a call reads: two full tensors for the adds and the equal-shape multiply.
+size_t bytes_read(QOp op) {
+  if (is_add(op) || op == QOp::kMul) return 2 * kBytes;
+  return op == QOp::kMulBroadcast ? kBytes + kC : kBytes;
 }
 
 const char* qop_name(QOp op) {
@@ -45,6 +63,10 @@ const char* qop_name(QOp op) {
     case QOp::kAvgPool3x3s1: return "q8_avg_pool_3x3s1p1";
     case QOp::kAvgPool2x2s2: return "q8_avg_pool_2x2s2";
     case QOp::kGlobalAvgPool: return "q8_global_avg_pool";
+    case QOp::kMul: return "q8_mul";
+    case QOp::kMulBroadcast: return "q8_mul_broadcast";
+    case QOp::kHardswish: return "q8_hardswish";
+    case QOp::kHardsigmoid: return "q8_hardsigmoid";
   }
   return "?";
 }
@@ -93,8 +115,13 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
   const qeq_q8_tensor tb = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 0.03f, 120);
   const qeq_q8_tensor tsum = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 0.07f, 100);
   const qeq_pool2d_params p = pool_of(op);
-  size_t oh = 1, ow = 1;
-  if (op != QOp::kGlobalAvgPool && !is_add(op)) qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
+  size_t oh = kH, ow = kW;
+  if (!same_size(op)) {
+    oh = ow = 1;
+    if (op != QOp::kGlobalAvgPool) qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
+  }
+  const qeq_q8_tensor tscale = qeq_q8_tensor_make(kN, 1, 1, kC, QEQ_DTYPE_QUINT8, 1.0f / 256, 0);
+  const qeq_q8_tensor tsig = qeq_q8_tensor_make(kN, kH, kW, kC, QEQ_DTYPE_QUINT8, 1.0f / 256, 0);
   const qeq_q8_tensor tpool = qeq_q8_tensor_make(kN, oh, ow, kC, QEQ_DTYPE_QUINT8, 0.05f, 128);
   qeq_status status = QEQ_OK;
   for (auto _ : state) {
@@ -108,6 +135,14 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
       case QOp::kAvgPool3x3s1:
       case QOp::kAvgPool2x2s2: status = qeq_q8_avg_pool2d(&ta, a, &p, &tpool, y); break;
       case QOp::kGlobalAvgPool: status = qeq_q8_adaptive_avg_pool2d(&ta, a, &tpool, y); break;
+      case QOp::kMul: status = qeq_q8_mul(&ta, a, &tb, b, &tsum, y); break;
+      case QOp::kMulBroadcast: status = qeq_q8_mul(&tscale, b, &ta, a, &tsum, y); break;
+      case QOp::kHardswish:
+        status = qeq_q8_hardswish(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsum, y);
+        break;
+      case QOp::kHardsigmoid:
+        status = qeq_q8_hardsigmoid(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsig, y);
+        break;
     }
     benchmark::ClobberMemory();
   }
@@ -116,7 +151,7 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
     state.SkipWithError(qeq_last_error());
     return;
   }
-  const size_t read = is_add(op) ? 2 * kBytes : kBytes;
+  const size_t read = bytes_read(op);
   const size_t written = kN * oh * ow * kC;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (read + written)));
   state.SetLabel(qeq_isa_name(isa));
@@ -132,10 +167,12 @@ std::vector<LayerBenchmarkRow> register_qops_benchmarks(const std::vector<qeq_is
   std::vector<LayerBenchmarkRow> rows;
   for (QOp op : kQOps) {
     const qeq_pool2d_params p = pool_of(op);
-    size_t oh = 1, ow = 1;
-    if (op != QOp::kGlobalAvgPool && !is_add(op)) qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
-    const bool add = is_add(op);
-    const double mib = static_cast<double>((add ? 2 : 1) * kBytes + oh * ow * kC) / (1 << 20);
+    size_t oh = kH, ow = kW;
+    if (!same_size(op)) {
+      oh = ow = 1;
+      if (op != QOp::kGlobalAvgPool) qeq_pool2d_output_size(&p, kH, kW, &oh, &ow);
+    }
+    const double mib = static_cast<double>(bytes_read(op) + oh * ow * kC) / (1 << 20);
     for (qeq_isa isa : isas) {
       const std::string name = std::string(qop_name(op)) + "/" + qeq_isa_name(isa) + "/1x56x56x256";
       benchmark::RegisterBenchmark(name.c_str(),

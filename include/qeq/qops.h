@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include <qeq/common.h>
+#include <qeq/gemm.h>
 #include <qeq/qparams.h>
 
 #ifdef __cplusplus
@@ -159,6 +160,34 @@ QEQ_API qeq_status qeq_q8_relu6(const qeq_q8_tensor* x, const void* x_data, cons
                                 void* y_data);
 QEQ_API qeq_status qeq_q8_hardtanh(const qeq_q8_tensor* x, const void* x_data, float min_val,
                                    float max_val, const qeq_q8_tensor* y, void* y_data);
+
+/* ---- Activations and multiply (mobilenet_v3's hardswish, squeeze-excite) ----------------
+ * The engine is an explicit argument (qeq_gemm_engine, qeq/gemm.h): under
+ * QEQ_GEMM_ENGINE_QNNPACK a quint8 tensor goes through QNNPACK's table rule, as PyTorch's
+ * qnnpack engine does; everything else (onednn, and qint8 under either engine) follows
+ * PyTorch's vectorised CPU kernel. Rules: docs/numerics.md#activations-and-multiply. */
+
+/* torch.ops.quantized.hardswish (nn.quantized.Hardswish): y = x * clamp(x + 3, 0, 6) / 6 of
+ * the dequantized x, requantized to y's qparams (y's dtype is x's). y may alias x. */
+QEQ_API qeq_status qeq_q8_hardswish(const qeq_q8_tensor* x, const void* x_data,
+                                    qeq_gemm_engine engine, const qeq_q8_tensor* y, void* y_data);
+
+/* torch.nn.functional.hardsigmoid on a quantized tensor: clamp(x + 3, 0, 6) / 6. PyTorch fixes
+ * the output qparams: y's scale must be 1/256 and its zero point 0 (quint8) or -128 (qint8),
+ * else QEQ_ERROR_SHAPE_MISMATCH. y may alias x. */
+QEQ_API qeq_status qeq_q8_hardsigmoid(const qeq_q8_tensor* x, const void* x_data,
+                                      qeq_gemm_engine engine, const qeq_q8_tensor* y, void* y_data);
+
+/* torch.ops.quantized.mul / mul_relu with broadcasting: y = clamp(rne(f32((a - z_a) *
+ * (b - z_b)) * m) + z_y) with m = f32(f32(s_a * s_b) * f32(1 / s_y)), the same under both
+ * engines. Each of a's and b's sizes (n, h, w, c) equals y's or is 1 (broadcast), e.g. a
+ * squeeze-excite scale of N x 1 x 1 x C times a map of N x H x W x C; y's sizes are the
+ * larger of each pair. All share the dtype. y may alias an input of y's own sizes and layout. */
+QEQ_API qeq_status qeq_q8_mul(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
+                              const void* b_data, const qeq_q8_tensor* y, void* y_data);
+QEQ_API qeq_status qeq_q8_mul_relu(const qeq_q8_tensor* a, const void* a_data,
+                                   const qeq_q8_tensor* b, const void* b_data,
+                                   const qeq_q8_tensor* y, void* y_data);
 
 #ifdef __cplusplus
 }

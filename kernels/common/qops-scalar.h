@@ -30,6 +30,14 @@ static inline uint8_t qeq_q8_add_one(uint8_t a, uint8_t b, int is_signed,
   return qeq_quantize_one(da + db, &p->out);
 }
 
+/* One element of the multiply (the q8_vmul contract). */
+static inline uint8_t qeq_q8_mul_one(uint8_t a, uint8_t b, int is_signed,
+                                     const qeq_q8_mul_params* p) {
+  const int32_t product = (qeq_q8_level(a, is_signed) - p->a_zero_point) *
+                          (qeq_q8_level(b, is_signed) - p->b_zero_point);
+  return qeq_quantize_one((float)product, &p->out);
+}
+
 /* Whether the add can produce a NaN (which requantizes to the zero point): only through an
  * infinite or NaN term or multiplier. With both terms below FLT_MAX / 2 their sum is finite,
  * and finite * finite is never NaN, so vector kernels may skip the NaN fix-up. shift is the

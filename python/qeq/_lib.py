@@ -323,6 +323,15 @@ _PROTOTYPES = {
     "qeq_conv_output_size": ("status", [c_void_p, c_size_t, c_size_t, _sp, _sp]),
     "qeq_conv_run": ("status", [c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_size_t,
                                 c_void_p, c_size_t, c_void_p]),
+    # Activations and multiply (include/qeq/qops.h, its last block).
+    "qeq_q8_hardswish": ("status", [POINTER(Q8Tensor), c_void_p, c_int, POINTER(Q8Tensor),
+                                    c_void_p]),
+    "qeq_q8_hardsigmoid": ("status", [POINTER(Q8Tensor), c_void_p, c_int, POINTER(Q8Tensor),
+                                      c_void_p]),
+    "qeq_q8_mul": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,
+                              POINTER(Q8Tensor), c_void_p]),
+    "qeq_q8_mul_relu": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,
+                                   POINTER(Q8Tensor), c_void_p]),
 }
 
 

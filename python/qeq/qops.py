@@ -24,7 +24,8 @@ from ._checks import check_int, check_int_pair
 from ._lib import Pool2dParams, Q8Tensor, api
 
 __all__ = ["q8_add", "q8_cat", "q8_max_pool2d", "q8_avg_pool2d", "q8_adaptive_avg_pool2d",
-           "q8_relu", "q8_relu6", "q8_hardtanh"]
+           "q8_relu", "q8_relu6", "q8_hardtanh",
+           "q8_hardswish", "q8_hardsigmoid", "q8_mul"]
 
 _DTYPES = {np.dtype(np.uint8): 0, np.dtype(np.int8): 1}
 _ENGINES = {"onednn": 0, "qnnpack": 1}  # qeq_qops_engine
@@ -210,3 +211,61 @@ def q8_hardtanh(x: Any, x_qparams: Any, min_val: float = -1.0, max_val: float = 
                 out: Any = None) -> Any:
     """hardtanh: q clamped to [q(min_val), q(max_val)]; out may be x."""
     return _clamp(x, x_qparams, out, api.qeq_q8_hardtanh, float(min_val), float(max_val))
+
+
+# ---- Activations and multiply ----------------------------------------------------------------
+
+_ENGINES = {"onednn": 0, "qnnpack": 1}
+
+
+def _engine(engine: Any, func: str) -> int:
+    if engine not in _ENGINES:
+        raise ValueError(f"{func}: engine must be one of {', '.join(_ENGINES)}, got {engine!r}")
+    return _ENGINES[engine]
+
+
+def hardsigmoid_qparams(dtype: Any) -> tuple[float, int]:
+    """PyTorch's fixed output qparams of a quantized hardsigmoid: 1/256, and zero point 0
+    (quint8) or -128 (qint8)."""
+    return 1.0 / 256.0, (-128 if np.dtype(dtype) == np.int8 else 0)
+
+
+def q8_hardswish(x: Any, x_qparams: Any, out_qparams: Any, *, engine: str = "onednn",
+                 out: Any = None) -> Any:
+    """torch.ops.quantized.hardswish: x * clamp(x + 3, 0, 6) / 6, requantized to out_qparams,
+    by the rule of `engine` ("onednn" or "qnnpack", which differ for uint8 at ties); out may
+    be x."""
+    e = _engine(engine, "q8_hardswish")
+    tx, px, shape, dtype = _tensor(x, "x", x_qparams)
+    out, ty, py = _output(x, shape, dtype, out, out_qparams)
+    api.qeq_q8_hardswish(ctypes.byref(tx), px, e, ctypes.byref(ty), py)
+    return out
+
+
+def q8_hardsigmoid(x: Any, x_qparams: Any, *, engine: str = "onednn", out: Any = None) -> Any:
+    """torch.nn.functional.hardsigmoid on a quantized tensor: clamp(x + 3, 0, 6) / 6 at
+    PyTorch's fixed output qparams (hardsigmoid_qparams(dtype)); out may be x."""
+    e = _engine(engine, "q8_hardsigmoid")
+    tx, px, shape, dtype = _tensor(x, "x", x_qparams)
+    out, ty, py = _output(x, shape, dtype, out, hardsigmoid_qparams(dtype))
+    api.qeq_q8_hardsigmoid(ctypes.byref(tx), px, e, ctypes.byref(ty), py)
+    return out
+
+
+def q8_mul(a: Any, a_qparams: Any, b: Any, b_qparams: Any, out_qparams: Any, *,
+           relu: bool = False, out: Any = None) -> Any:
+    """torch.ops.quantized.mul (mul_relu with relu=True) on NHWC tensors of one dtype, each
+    axis of a and b equal or 1 (broadcast; the result takes the larger); out may be an input
+    of the result's shape. The same bits under both engines."""
+    ta, pa, ashape, dtype = _tensor(a, "a", a_qparams)
+    tb, pb, bshape, _ = _tensor(b, "b", b_qparams, dtype)
+    shape = []
+    for i, (m, n) in enumerate(zip(ashape, bshape)):
+        if m != n and 1 not in (m, n):
+            raise ValueError(f"q8_mul: a's shape {ashape} and b's {bshape} do not broadcast "
+                             f"(axis {i})")
+        shape.append(n if m == 1 else m)
+    out, ty, py = _output(a, tuple(shape), dtype, out, out_qparams)
+    (api.qeq_q8_mul_relu if relu else api.qeq_q8_mul)(ctypes.byref(ta), pa, ctypes.byref(tb), pb,
+                                                        ctypes.byref(ty), py)
+    return out

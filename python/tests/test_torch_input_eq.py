@@ -243,8 +243,8 @@ def test_input_scales_survive_saving_copying_scripting_and_tracing():
 @pytest.mark.parametrize("engine", ["qnnpack", "onednn"])
 def test_input_scaled_model_through_fx_quantization_and_qeq_convert(engine):
     """PyTorch's prepare_fx / convert_fx trace through the input-scaled layer (a multiply and
-    a functional linear), and qeq.torch.convert runs the result with PyTorch's output (the
-    quantized multiply FX makes of the scale runs in PyTorch until qeq has one). 7-bit
+    a functional linear), and qeq.torch.convert runs the result, the quantized multiply FX
+    makes of the scale included, with PyTorch's output. 7-bit
     weights keep PyTorch's oneDNN exact on CPUs without VNNI (test_torch_convert.py)."""
     from torch.ao.quantization import (MinMaxObserver, PerChannelMinMaxObserver, QConfig,
                                        QConfigMapping)
@@ -267,7 +267,8 @@ def test_input_scaled_model_through_fx_quantization_and_qeq_convert(engine):
                                   (x,))
             prepared(x)
             quantized = convert_fx(prepared)
-        converted = qt.convert(quantized, fallback=True)
+        converted = qt.convert(quantized)
+        assert not converted.fallbacks
         assert any(k == "linear" or k.startswith("linear") for k in converted.kernels)
         assert torch.equal(converted(x), quantized(x))
     finally:

@@ -8,7 +8,7 @@
 
 #include "tests/fuzz/fuzz.h"
 
-enum { OPS = 9, MAX_INPUTS = 3 };
+enum { OPS = 13, MAX_INPUTS = 3 };
 
 typedef struct args {
   int op;
@@ -27,8 +27,7 @@ typedef struct args {
 static qeq_status call(void* p) {
   args* a = p;
   switch (a->op) {
-    case 0:
-      return qeq_q8_add_ex(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data, a->engine);
+    case 0: return qeq_q8_add_ex(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data, a->engine);
     case 1:
       return qeq_q8_add_relu_ex(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data, a->engine);
     case 2:
@@ -39,14 +38,21 @@ static qeq_status call(void* p) {
     case 5: return qeq_q8_adaptive_avg_pool2d_ex(&a->x, a->x_data, &a->y, a->y_data, a->engine);
     case 6: return qeq_q8_relu(&a->x, a->x_data, &a->y, a->y_data);
     case 7: return qeq_q8_relu6(&a->x, a->x_data, &a->y, a->y_data);
-    default: return qeq_q8_hardtanh(&a->x, a->x_data, a->min_val, a->max_val, &a->y, a->y_data);
+    case 8: return qeq_q8_hardtanh(&a->x, a->x_data, a->min_val, a->max_val, &a->y, a->y_data);
+    case 9: return qeq_q8_hardswish(&a->x, a->x_data, (qeq_gemm_engine)a->axis, &a->y, a->y_data);
+    case 10:
+      return qeq_q8_hardsigmoid(&a->x, a->x_data, (qeq_gemm_engine)a->axis, &a->y, a->y_data);
+    case 11: return qeq_q8_mul(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
+    default: return qeq_q8_mul_relu(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
   }
 }
 
 static const char* const names[OPS] = {
     "qeq_q8_add_ex",     "qeq_q8_add_relu_ex",   "qeq_q8_cat",
     "qeq_q8_max_pool2d", "qeq_q8_avg_pool2d_ex", "qeq_q8_adaptive_avg_pool2d_ex",
-    "qeq_q8_relu",       "qeq_q8_relu6",         "qeq_q8_hardtanh"};
+    "qeq_q8_relu",       "qeq_q8_relu6",         "qeq_q8_hardtanh",
+    "qeq_q8_hardswish",  "qeq_q8_hardsigmoid",   "qeq_q8_mul",
+    "qeq_q8_mul_relu"};
 
 /* A descriptor of at most about FUZZ_MAX_NUMEL bytes, sometimes with hostile fields. */
 static qeq_q8_tensor tensor(fuzz* f) {
@@ -93,6 +99,15 @@ static const char* decode(fuzz* f, void* p) {
     if (fuzz_byte(f) % 2 && qeq_pool2d_output_size(&a->pool, a->x.h, a->x.w, &oh, &ow) == QEQ_OK) {
       a->y = a->x, a->y.h = oh, a->y.w = ow, a->y.pixel_stride_bytes = 0;
     }
+  }
+  if (a->op == 10 && fuzz_byte(f) % 2) { /* PyTorch's fixed hardsigmoid qparams */
+    a->y.scale = 0x1p-8f, a->y.zero_point = a->y.dtype == QEQ_DTYPE_QINT8 ? -128 : 0;
+  }
+  if (a->op >= 11 && fuzz_byte(f) % 2) { /* broadcast: some of b's axes are 1 */
+    const uint8_t axes = fuzz_byte(f);
+    a->b.n = axes & 1 ? 1 : a->b.n, a->b.h = axes & 2 ? 1 : a->b.h;
+    a->b.w = axes & 4 ? 1 : a->b.w, a->b.c = axes & 8 ? 1 : a->b.c;
+    a->b.pixel_stride_bytes = 0;
   }
   a->min_val = fuzz_f32(f), a->max_val = fuzz_f32(f);
   a->count = fuzz_below(f, MAX_INPUTS + 1);

@@ -1,6 +1,6 @@
-/* Every q8_vadd, q8_vadd_fixed, q8_maxpool and q8_avgpool variant against the kernel contracts of
- * kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd sizes, in place,
- * nothing written past the end. (test_minmax_scale_kernels.c checks that every registered
+/* Every q8_vadd, q8_vadd_fixed, q8_vmul, q8_maxpool and q8_avgpool variant against the kernel
+ * contracts of kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd sizes, in
+ * place, nothing written past the end. (test_minmax_scale_kernels.c checks that every registered
  * variant is in the test list.) */
 #include <math.h>
 #include <stdio.h>
@@ -197,6 +197,50 @@ static void run_vadd_fixed(const test_variant* v, test_rng* rng) {
   coverage_record_family(QEQ_FAMILY_Q8_VADD_FIXED, v->isa, v->via_simde, cases);
 }
 
+static void run_vmul(const test_variant* v, test_rng* rng) {
+  qeq_q8_vmul_ukernel_fn* kernel = (qeq_q8_vmul_ukernel_fn*)v->fn;
+  size_t cases = 0;
+  for (size_t iter = 0; iter < variant_cases(v, 300); iter++, cases++) {
+    const size_t n = rng_below(rng, 8) == 0 ? 1 + rng_below(rng, 3000) : rng_size_pick(rng, 300);
+    const int is_signed = (int)rng_below(rng, 2);
+    const int in_place = (int)rng_below(rng, 4); /* 1: y == a, 2: y == b */
+    const int32_t qmin = is_signed ? -128 : 0;
+    qeq_q8_mul_params p;
+    p.a_zero_point = qmin + (int32_t)rng_below(rng, 256);
+    p.b_zero_point = qmin + (int32_t)rng_below(rng, 256);
+    p.out = random_out(rng, is_signed, (int)rng_below(rng, 2));
+    /* multipliers that are powers of two put products on exact ties */
+    if (rng_below(rng, 4) == 0) p.out.inv_scale = ldexpf(1.0f, -(int)rng_below(rng, 12));
+    /* An infinite multiplier makes 0 * inf: the NaN must requantize to the zero point. */
+    if (rng_below(rng, 16) == 0) p.out.inv_scale = INFINITY;
+    uint8_t* a = malloc(n + GUARD_BYTES);
+    uint8_t* b = malloc(n + GUARD_BYTES);
+    uint8_t* y = malloc(n + GUARD_BYTES);
+    uint8_t* want = malloc(n);
+    fill_bytes(rng, a, n);
+    fill_bytes(rng, b, n);
+    if (rng_below(rng, 4) == 0) memset(a, is_signed ? 0x80 : 0, n / 2); /* extreme products */
+    memset(y, GUARD, n + GUARD_BYTES);
+    memset(a + n, GUARD, GUARD_BYTES);
+    memset(b + n, GUARD, GUARD_BYTES);
+    for (size_t i = 0; i < n; i++) {
+      const int64_t product = (int64_t)(level(a[i], is_signed) - p.a_zero_point) *
+                              (level(b[i], is_signed) - p.b_zero_point);
+      want[i] = requantize((float)product * p.out.inv_scale, &p.out);
+    }
+    uint8_t* out = in_place == 1 ? a : in_place == 2 ? b : y;
+    kernel(n, a, b, is_signed, &p, out);
+    for (size_t i = 0; i < n; i++) {
+      CHECK(out[i] == want[i], "%s: n %zu, element %zu: %d, want %d (signed %d)", v->name, n, i,
+            out[i], want[i], is_signed);
+    }
+    for (size_t i = n; i < n + GUARD_BYTES; i++)
+      CHECK(out[i] == GUARD, "%s: wrote past n %zu", v->name, n);
+    free(a), free(b), free(y), free(want);
+  }
+  coverage_record_family(QEQ_FAMILY_Q8_VMUL, v->isa, v->via_simde, cases);
+}
+
 /* rows row pointers into one random buffer of `rows` rows of `channels` bytes, in shuffled
  * order and with repeats (windows of a pool overlap). */
 static void make_rows(test_rng* rng, uint8_t* buffer, size_t buffer_rows, size_t channels,
@@ -284,6 +328,10 @@ static void test_q8_vadd_fixed(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_Q8_VADD_FIXED, run_vadd_fixed);
 }
+static void test_q8_vmul(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_Q8_VMUL, run_vmul);
+}
 static void test_q8_maxpool(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_Q8_MAXPOOL, run_maxpool);
@@ -302,11 +350,9 @@ int main(void) {
   printf("test_qops_kernels: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
          (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_q8_vadd),
-      cmocka_unit_test(test_q8_vadd_fixed),
-      cmocka_unit_test(test_q8_maxpool),
-      cmocka_unit_test(test_q8_avgpool),
-      cmocka_unit_test(test_isa_coverage),
+      cmocka_unit_test(test_q8_vadd),    cmocka_unit_test(test_q8_vadd_fixed),
+      cmocka_unit_test(test_q8_vmul),    cmocka_unit_test(test_q8_maxpool),
+      cmocka_unit_test(test_q8_avgpool), cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

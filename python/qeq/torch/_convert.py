@@ -810,6 +810,79 @@ def _dropout(c: _Converter, node: fx.Node) -> None:
     _identity(c, node)
 
 
+
+def _hardswish(c: _Converter, node: fx.Node) -> None:
+    """nn.quantized.Hardswish: requantized to the module's qparams, by the engine's rule."""
+    m = c.modules[node.target]
+    x, xm = c.q_input(node)
+    scale, zero_point = float(m.scale), int(m.zero_point)
+    read, where, engine = c.reader(x), c.where(node), c.engine
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        out = qops.q8_hardswish(_nhwc(q, where), q.qparams, (scale, zero_point), engine=engine)
+        return _Q(out.view(q.data.shape), scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
+
+
+def _hardsigmoid(c: _Converter, node: fx.Node) -> None:
+    """Hardsigmoid of a quantized tensor, at PyTorch's fixed output qparams (1/256 and zero
+    point 0, or -128 for qint8)."""
+    x, xm = c.q_input(node)
+    read, where, engine = c.reader(x), c.where(node), c.engine
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        out = qops.q8_hardsigmoid(_nhwc(q, where), q.qparams, engine=engine)
+        return _Q(out.view(q.data.shape), 1.0 / 256.0, -128 if q.data.dtype == torch.int8 else 0)
+    if xm.dtype is None:  # after a PyTorch fallback: the dtype is known when it runs
+        meta = _Meta(True, 1.0 / 256.0, 0, None, xm.ndim)
+    else:
+        meta = _Meta(True, 1.0 / 256.0, -128 if xm.dtype == torch.qint8 else 0, xm.dtype,
+                     xm.ndim)
+    c.add(node, step, meta)
+
+
+def _mul_step(c: _Converter, node: fx.Node, relu: bool) -> None:
+    """torch.ops.quantized.mul / mul_relu (FloatFunctional.mul), broadcasting size-1 axes."""
+    names = ("qa", "qb", "scale", "zero_point")
+    a = list(node.args) + [node.kwargs[n] for n in names[len(node.args):]]
+    for v in a[:2]:
+        if not isinstance(v, fx.Node) or not c.meta[v.name].quantized:
+            raise ConversionError(f"{_FN}: {c.where(node)}: expected two quantized inputs", _FN)
+    am, bm = c.meta[a[0].name], c.meta[a[1].name]
+    scale = float(c.const(a[2], "scale", node))
+    zero_point = int(c.const(a[3], "zero_point", node))
+    ra, rb = c.reader(a[0]), c.reader(a[1])
+    where = c.where(node)
+
+    def step(env: dict) -> _Q:
+        qa, qb = ra(env), rb(env)
+        if qa.data.dim() != qb.data.dim():
+            if max(qa.data.dim(), qb.data.dim()) > 2:
+                raise ConversionError(f"{_FN}: {where}: inputs of {qa.data.dim()} and "
+                                      f"{qb.data.dim()} dimensions (qeq broadcasts a lower "
+                                      "rank against 1-D or 2-D tensors only)", _FN)
+            # NumPy's rule: the lower-rank input gains leading axes of size 1.
+            qa, qb = (_Q(q.data.view((1,) * (2 - q.data.dim()) + tuple(q.data.shape)),
+                         q.scale, q.zero_point) for q in (qa, qb))
+        out = qops.q8_mul(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
+                          (scale, zero_point), relu=relu)
+        if qa.data.dim() == 2:
+            out = out.view(out.shape[0], out.shape[3])
+        return _Q(out, scale, zero_point)
+    ndim = am.ndim if am.ndim is not None else bm.ndim
+    c.add(node, step, _Meta(True, scale, zero_point, am.dtype or bm.dtype, ndim))
+
+
+def _mul(c: _Converter, node: fx.Node) -> None:
+    _mul_step(c, node, False)
+
+
+def _mul_relu(c: _Converter, node: fx.Node) -> None:
+    _mul_step(c, node, True)
+
+
 _MODULES: list[tuple[type, Callable]] = [
     (nnq.Quantize, _quantize_module),
     (nnq.DeQuantize, _dequantize),
@@ -829,6 +902,8 @@ _MODULES: list[tuple[type, Callable]] = [
     (nn.Dropout, _dropout),
     (nnq.Dropout, _dropout),
     (nn.Flatten, _flatten_module),
+    (nnq.Hardswish, _hardswish),
+    (nn.Hardsigmoid, _hardsigmoid),
 ]
 
 _FUNCTIONS: dict[Any, Callable] = {
@@ -850,6 +925,9 @@ _FUNCTIONS: dict[Any, Callable] = {
     F.adaptive_avg_pool2d: _adaptive_avg_pool,
     F.dropout: _dropout,
     operator.getitem: _getitem,
+    torch.ops.quantized.mul: _mul,
+    torch.ops.quantized.mul_relu: _mul_relu,
+    F.hardsigmoid: _hardsigmoid,
 }
 
 _METHODS: dict[str, Callable] = {
