@@ -101,23 +101,25 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-# (name, input side, batch, fallback): inception_v3 needs 75 x 75 at least; shufflenet's
-# quantized mean runs in PyTorch (fallback).
+# (name, input side, batch, engines with fallbacks): inception_v3 needs 75 x 75 at least;
+# shufflenet's quantized mean runs in PyTorch under onednn (its float averaging).
 MODELS = [
-    ("resnet18", 64, 2, False),
-    ("resnet50", 64, 1, False),
-    ("mobilenet_v2", 64, 2, False),
-    ("mobilenet_v3_large", 64, 2, False),
-    ("shufflenet_v2_x1_0", 64, 2, True),
-    ("googlenet", 64, 1, False),
-    ("inception_v3", 80, 1, False),
-    ("resnext101_32x8d", 32, 1, False),
+    ("resnet18", 64, 2, ()),
+    ("resnet50", 64, 1, ()),
+    ("mobilenet_v2", 64, 2, ()),
+    ("mobilenet_v3_large", 64, 2, ()),
+    ("shufflenet_v2_x1_0", 64, 2, ("onednn",)),
+    ("googlenet", 64, 1, ()),
+    ("inception_v3", 80, 1, ()),
+    ("resnext101_32x8d", 32, 1, ()),
 ]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("name,size,batch,fallback", MODELS, ids=[m[0] for m in MODELS])
-def test_torchvision_model_matches_pytorch(name, size, batch, fallback, engine):
+@pytest.mark.parametrize("name,size,batch,fallback_engines", MODELS,
+                         ids=[m[0] for m in MODELS])
+def test_torchvision_model_matches_pytorch(name, size, batch, fallback_engines, engine):
+    fallback = engine in fallback_engines
     x = _models.generated_images(batch, size, 7)
     _, model = _models.quantized_torchvision(name, engine, size=size, calibration=[x],
                                              qconfig=qconfig(engine), batch=batch)
@@ -266,11 +268,11 @@ def test_float_model_comes_back_working():
 
 def test_errors_name_the_module(resnet18_qnnpack):
     x = _models.generated_images(1, 32, 5)
-    _, model = _models.quantized_torchvision("shufflenet_v2_x1_0", "qnnpack", size=32,
-                                             calibration=[x], qconfig=qconfig("qnnpack"),
+    _, model = _models.quantized_torchvision("shufflenet_v2_x1_0", "onednn", size=32,
+                                             calibration=[x], qconfig=qconfig("onednn"),
                                              batch=1)
     with pytest.raises(qt.ConversionError, match=r"node 'mean' \(call_method mean\)"):
-        qt.convert(model, engine="qnnpack")
+        qt.convert(model, engine="onednn")
     resnet, _ = resnet18_qnnpack
     with pytest.raises(qt.ConversionError, match="engine 'fbgemm'"):
         qt.convert(resnet, engine="fbgemm")

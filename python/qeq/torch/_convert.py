@@ -796,6 +796,31 @@ def _getitem(c: _Converter, node: fx.Node) -> None:
     c.add(node, lambda env: env[name][index], _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4))
 
 
+def _mean(c: _Converter, node: fx.Node) -> None:
+    """x.mean([2, 3]) / torch.mean(x, [2, 3]) of a quint8 tensor under qnnpack: PyTorch runs
+    QNNPACK's global average pool, which is the 1 x 1 adaptive pool of that engine. PyTorch's
+    other paths (onednn, other dims) average in float, which qeq does not reproduce."""
+    x, xm = c.q_input(node)
+    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    dims = c.const(dims, "dim", node)
+    keepdim = bool(c.const(node.args[2] if len(node.args) > 2 else
+                           node.kwargs.get("keepdim", False), "keepdim", node))
+    if c.engine != "qnnpack" or xm.dtype not in (None, torch.quint8) or \
+            list(dims) != [2, 3] or node.kwargs.get("dtype") is not None:
+        raise ConversionError(f"{_FN}: {c.where(node)}: qeq has PyTorch's quantized mean only "
+                              "for quint8 over dims (2, 3) under qnnpack", _FN)
+    read, where = c.reader(x), c.where(node)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        if q.data.dim() != 4 or q.data.dtype != torch.uint8:
+            raise ConversionError(f"{_FN}: {where}: expected a 4-D quint8 input", _FN)
+        out = qops.q8_adaptive_avg_pool2d(q.data, q.qparams, (1, 1), engine="qnnpack")
+        return _Q(out if keepdim else out.view(out.shape[0], out.shape[3]), q.scale,
+                  q.zero_point)
+    c.add(node, step, _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4 if keepdim else 2))
+
+
 def _no_op_method(c: _Converter, node: fx.Node) -> None:
     if len(node.args) != 1 or node.kwargs:
         raise ConversionError(f"{_FN}: {c.where(node)}: arguments are not supported", _FN)
@@ -925,6 +950,7 @@ _FUNCTIONS: dict[Any, Callable] = {
     F.adaptive_avg_pool2d: _adaptive_avg_pool,
     F.dropout: _dropout,
     operator.getitem: _getitem,
+    torch.mean: _mean,
     torch.ops.quantized.mul: _mul,
     torch.ops.quantized.mul_relu: _mul_relu,
     F.hardsigmoid: _hardsigmoid,
@@ -936,6 +962,7 @@ _METHODS: dict[str, Callable] = {
     "flatten": _flatten_function,
     "size": _size,
     "chunk": _chunk,
+    "mean": _mean,
     "view": _view,
     "reshape": _view,
     "contiguous": _no_op_method,
