@@ -1,4 +1,4 @@
-/* AVX2 qu8s8 GEMM, 4 rows x 16 columns, k in groups of 4 (c4): the saturating vpmaddubsw
+/* AVX2 qu8s8 GEMM, 6 rows x 16 columns, k in groups of 4 (c4): the saturating vpmaddubsw
  * path on panels where the activations' maximum and the weights' pair bound prove it exact,
  * the exact vpmaddwd path elsewhere (qu8s8-gemm-avx2-c4.h). */
 #include <stdint.h>
@@ -15,7 +15,7 @@
     break;                                                                                       \
   }
 
-void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_4x16c4__avx2)(size_t mr, size_t nc, size_t k,
+void QEQ_X86_KERNEL(qeq_qu8s8_gemm_ukernel_6x16c4__avx2)(size_t mr, size_t nc, size_t k,
                                                          const uint8_t* a, size_t a_stride,
                                                          const int32_t* row_sums, const void* w,
                                                          void* c, size_t c_stride,
