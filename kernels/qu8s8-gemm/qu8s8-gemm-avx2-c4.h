@@ -7,12 +7,11 @@
  *     QEQ_GEMM_HEADER_PAIR_BOUND): then no pair sum can leave int16 and nothing saturates.
  *   - exact: the 4 weight bytes of a channel sign-extended to int16 and vpmaddwd against the
  *     row's 4 activation bytes as int16, leaving two int32 partial sums per channel (k0+k1,
- *     k2+k3) that vphaddd and vpermq join once per panel. The rows are widened into a stack
- *     tile (every tap, each zero-padded to 4 bytes as the weights are; once per call when
- *     the whole row fits QEQ_AVX2C4_WIDE_K, else chunk by chunk for each panel), so each
+ *     k2+k3) that vphaddd and vpermq join once per panel. The rows are widened once per call
+ *     into a stack tile (every tap, each zero-padded to 4 bytes as the weights are), so each
  *     row's group is one vpbroadcastq from memory, and rows go three at a time: 3 rows x 4
  *     vectors of partial sums, one weight vector and two temporaries fill the 16 ymm
- *     registers.
+ *     registers. Rows longer than QEQ_AVX2C4_WIDE_K widen in the loop, two at a time.
  * Both paths take the rows in passes of 3 (the fast one to keep its weights, the ones
  * vector and a broadcast in registers beside 6 accumulators). A GEMM is the indirect GEMM
  * of one tap whose row pointers are the matrix rows, so both kernels share this code. */
@@ -76,28 +75,25 @@ static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i limit) {
   return _mm256_movemask_epi8(_mm256_cmpgt_epi32(b, limit)) == 0;
 }
 
-/* Positions [k0, k0 + kn) of every row's taps, each tap's kc bytes followed by zeros up to a
- * multiple of 4, widened to uint16 at a16 + i * kn. */
+/* Every row's taps widened to uint16 at a16 + i * k16, each tap's kc bytes followed by zeros
+ * up to a multiple of 4 (k16 = taps * that). */
 static inline __attribute__((always_inline)) void qeq_avx2c4_widen_rows(const size_t rows,
-                                                                        size_t kc,
+                                                                        size_t kc, size_t taps,
                                                                         const uint8_t* const* a,
-                                                                        size_t a_offset, size_t k0,
-                                                                        size_t kn, uint16_t* a16) {
+                                                                        size_t a_offset,
+                                                                        uint16_t* a16, size_t k16) {
   const size_t kcp = qeq_igemm_tap_bytes(kc, QEQ_AVX2C4_KR);
-  for (size_t t = k0 / kcp; t * kcp < k0 + kn; t++) {
-    const size_t c0 = k0 > t * kcp ? k0 - t * kcp : 0;
-    const size_t c1 = k0 + kn - t * kcp < kcp ? k0 + kn - t * kcp : kcp;
-    const size_t copy_end = c1 < kc ? c1 : kc;
+  for (size_t t = 0; t < taps; t++) {
     for (size_t i = 0; i < rows; i++) {
       const uint8_t* src = a[t * rows + i] + a_offset;
-      uint16_t* dst = a16 + i * kn + (t * kcp - k0);
-      size_t ch = c0;
-      for (; ch + 16 <= copy_end; ch += 16) {
-        _mm256_storeu_si256((__m256i*)(dst + ch),
-                            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + ch))));
+      uint16_t* dst = a16 + i * k16 + t * kcp;
+      size_t kk = 0;
+      for (; kk + 16 <= kc; kk += 16) {
+        _mm256_storeu_si256((__m256i*)(dst + kk),
+                            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kk))));
       }
-      for (; ch < copy_end; ch++) dst[ch] = src[ch];
-      for (; ch < c1; ch++) dst[ch] = 0;
+      for (; kk < kc; kk++) dst[kk] = src[kk];
+      for (; kk < kcp; kk++) dst[kk] = 0;
     }
   }
 }
@@ -167,56 +163,25 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_fast_dot(
   for (size_t i = 0; i < rows3; i++) out[r0 + i][0] = acc[i][0], out[r0 + i][1] = acc[i][1];
 }
 
-/* part[i][v] holds channels 4v .. 4v + 3, two partial sums each; vphaddd leaves channels
+/* acc[i][v] holds channels 4v .. 4v + 3, two partial sums each; vphaddd leaves channels
  * 0 1 4 5 | 2 3 6 7 and vpermq puts them in order. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_join(const size_t rows,
-                                                                  __m256i part[][4],
+                                                                  const size_t r0, __m256i acc[][4],
                                                                   __m256i out[QEQ_AVX2C4_MR][2]) {
-#pragma GCC unroll 6
+#pragma GCC unroll 3
   for (size_t i = 0; i < rows; i++) {
-    out[i][0] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(part[i][0], part[i][1]), 0xD8);
-    out[i][1] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(part[i][2], part[i][3]), 0xD8);
+    out[r0 + i][0] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[i][0], acc[i][1]), 0xD8);
+    out[r0 + i][1] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[i][2], acc[i][3]), 0xD8);
   }
 }
 
-/* The exact partial sums of rows r0 .. r0 + rows3 - 1 over kn widened positions (a16, row
- * stride kn) and their weights wk, added to part[r0 ..] (set when first), weight vector by
- * weight vector so that one is live at a time. */
-static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot(
-    const size_t r0, const size_t rows3, const uint16_t* a16, size_t kn, const int8_t* wk,
-    const int first, __m256i part[QEQ_AVX2C4_MR][4]) {
-  enum { NR = QEQ_AVX2C4_NR };
-  const uint16_t* row = a16 + r0 * kn;
-  __m256i acc[QEQ_AVX2C4_PASS][4];
-#pragma GCC unroll 3
-  for (size_t i = 0; i < rows3; i++) {
-#pragma GCC unroll 4
-    for (size_t v = 0; v < 4; v++) acc[i][v] = first ? _mm256_setzero_si256() : part[r0 + i][v];
-  }
-  for (size_t kk = 0; kk < kn; kk += 4, wk += 4 * NR) {
-#pragma GCC unroll 4
-    for (size_t v = 0; v < 4; v++) {
-      const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16 * v)));
-#pragma GCC unroll 3
-      for (size_t i = 0; i < rows3; i++) {
-        const __m256i aq = _mm256_set1_epi64x((long long)qeq_gemm_load_a8(row + i * kn + kk));
-        QEQ_AVX2C4_ADD(acc[i][v], _mm256_madd_epi16(aq, w));
-      }
-    }
-  }
-#pragma GCC unroll 3
-  for (size_t i = 0; i < rows3; i++) {
-#pragma GCC unroll 4
-    for (size_t v = 0; v < 4; v++) part[r0 + i][v] = acc[i][v];
-  }
-}
-
-/* qeq_avx2c4_exact_dot over the whole (widened) row, joined straight into out[r0 ..]: the
- * common case, kept apart so that its accumulators never go through memory. */
-static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_whole(
-    const size_t r0, const size_t rows3, const uint16_t* a16, size_t k16, const int8_t* wk,
+/* The exact dot products of rows r0 .. r0 + rows3 - 1 from the widened tile: k16 / 4 groups,
+ * weight vector by weight vector so that one is live at a time. */
+static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_wide(
+    const size_t r0, const size_t rows3, const uint16_t* a16, size_t k16, const uint8_t* panel,
     __m256i out[QEQ_AVX2C4_MR][2]) {
   enum { NR = QEQ_AVX2C4_NR };
+  const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
   const uint16_t* row = a16 + r0 * k16;
   __m256i acc[QEQ_AVX2C4_PASS][4];
 #pragma GCC unroll 3
@@ -234,7 +199,72 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_whole(
       }
     }
   }
-  qeq_avx2c4_join(rows3, acc, out + r0);
+  qeq_avx2c4_join(rows3, r0, acc, out);
+}
+
+/* One group of 4 k on the in-loop exact path for two rows: the 4 bytes of a4[i] widened to
+ * int16 by vpshufb. */
+static inline __attribute__((always_inline)) void qeq_avx2c4_exact_step(
+    const size_t rows2, const int first, __m256i acc[2][4], const int32_t* a4, const int8_t* wk) {
+  /* Bytes 0..3 of each 32-bit lane to the four int16 of each 64-bit half, zero above. */
+  const __m256i widen = _mm256_setr_epi8(0, -1, 1, -1, 2, -1, 3, -1, 0, -1, 1, -1, 2, -1, 3, -1, 0,
+                                         -1, 1, -1, 2, -1, 3, -1, 0, -1, 1, -1, 2, -1, 3, -1);
+  __m256i aq[2];
+#pragma GCC unroll 2
+  for (size_t i = 0; i < rows2; i++) aq[i] = _mm256_shuffle_epi8(_mm256_set1_epi32(a4[i]), widen);
+#pragma GCC unroll 4
+  for (size_t v = 0; v < 4; v++) {
+    const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16 * v)));
+#pragma GCC unroll 2
+    for (size_t i = 0; i < rows2; i++) {
+      const __m256i p = _mm256_madd_epi16(aq[i], w);
+      if (first) {
+        acc[i][v] = p;
+      } else {
+        QEQ_AVX2C4_ADD(acc[i][v], p);
+      }
+    }
+  }
+}
+
+/* The in-loop exact dot products of rows r0 .. r0 + rows2 - 1 (rows2 <= 2), for rows too
+ * long to widen; the K tail placed as in qeq_avx2c4_fast_dot. */
+static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_loop(
+    const size_t rows, const size_t r0, const size_t rows2, const int one_tap, const int has_tail,
+    size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset, const uint8_t* panel,
+    __m256i out[QEQ_AVX2C4_MR][2]) {
+  enum { NR = QEQ_AVX2C4_NR };
+  const size_t k_groups = kc / 4;
+  const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
+  __m256i acc[2][4];
+  int32_t a4[2] = {0};
+  if (one_tap) {
+    const uint8_t* row[2];
+    qeq_gemm_tap_rows(rows2, a + r0, a_offset, row);
+    if (has_tail) qeq_gemm_load_rows_tail(rows2, row, 4 * k_groups, kc % 4, a4);
+    qeq_avx2c4_exact_step(rows2, 1, acc, a4,
+                          has_tail ? wk + k_groups * 4 * NR : (const int8_t*)panel);
+    for (size_t g = 0; g < k_groups; g++, wk += 4 * NR) {
+      qeq_gemm_load_rows_a4(rows2, row, 4 * g, a4);
+      qeq_avx2c4_exact_step(rows2, 0, acc, a4, wk);
+    }
+  } else {
+    qeq_avx2c4_exact_step(rows2, 1, acc, a4, (const int8_t*)panel);
+    for (size_t t = 0; t < taps; t++, a += rows) {
+      const uint8_t* row[2];
+      qeq_gemm_tap_rows(rows2, a + r0, a_offset, row);
+      for (size_t g = 0; g < k_groups; g++, wk += 4 * NR) {
+        qeq_gemm_load_rows_a4(rows2, row, 4 * g, a4);
+        qeq_avx2c4_exact_step(rows2, 0, acc, a4, wk);
+      }
+      if (has_tail) {
+        qeq_gemm_load_rows_tail(rows2, row, 4 * k_groups, kc % 4, a4);
+        qeq_avx2c4_exact_step(rows2, 0, acc, a4, wk);
+        wk += 4 * NR;
+      }
+    }
+  }
+  qeq_avx2c4_join(rows2, r0, acc, out);
 }
 
 /* The tile for a constant row count: rows i < rows of taps taps (row pointers a[t * rows +
@@ -251,48 +281,45 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
   const uint32_t x_max = qeq_avx2c4_rows_max(rows, kc, taps, a, a_offset);
   const __m256i limit = _mm256_set1_epi32(x_max == 0 ? INT32_MAX : (int32_t)(32767 / x_max));
   const int has_tail = kc % 4 != 0;
-  const size_t first_rows = rows < PASS ? rows : PASS;
   const size_t second = rows > PASS ? rows - PASS : 0; /* rows of the second pass */
   uint16_t a16[QEQ_AVX2C4_MR * QEQ_AVX2C4_WIDE_K];
-  int widened = 0; /* the whole row is in a16 (k16 <= QEQ_AVX2C4_WIDE_K) */
+  int widened = 0;
   uint64_t fast_panels = 0, panels = 0;
   for (size_t j0 = 0; j0 < nc; j0 += NR, panel += panel_bytes, panels++) {
     __m256i acc[QEQ_AVX2C4_MR][2];
+    /* Constant flags, so no path branches inside its k loop. */
+#define QEQ_AVX2C4_FAST(tail_)                                                                   \
+  qeq_avx2c4_fast_dot(rows, 0, rows < PASS ? rows : PASS, one_tap, tail_, kc, taps, a, a_offset, \
+                      panel, acc);                                                               \
+  if (second > 0) {                                                                              \
+    qeq_avx2c4_fast_dot(rows, PASS, second, one_tap, tail_, kc, taps, a, a_offset, panel, acc);  \
+  }
+#define QEQ_AVX2C4_EXACT_LOOP(tail_)                                                             \
+  for (size_t r0 = 0; r0 < rows; r0 += 2) {                                                      \
+    if (rows - r0 >= 2) {                                                                        \
+      qeq_avx2c4_exact_dot_loop(rows, r0, 2, one_tap, tail_, kc, taps, a, a_offset, panel, acc); \
+    } else {                                                                                     \
+      qeq_avx2c4_exact_dot_loop(rows, r0, 1, one_tap, tail_, kc, taps, a, a_offset, panel, acc); \
+    }                                                                                            \
+  }
     if (qeq_avx2c4_panel_fast(panel, limit)) {
       fast_panels++;
-      /* Constant flags, so no path branches inside its k loop. */
-#define QEQ_AVX2C4_FAST(tail_)                                                                  \
-  qeq_avx2c4_fast_dot(rows, 0, first_rows, one_tap, tail_, kc, taps, a, a_offset, panel, acc);  \
-  if (second > 0) {                                                                             \
-    qeq_avx2c4_fast_dot(rows, PASS, second, one_tap, tail_, kc, taps, a, a_offset, panel, acc); \
-  }
       if (has_tail) {
         QEQ_AVX2C4_FAST(1)
       } else {
         QEQ_AVX2C4_FAST(0)
       }
-#undef QEQ_AVX2C4_FAST
+    } else if (k16 <= QEQ_AVX2C4_WIDE_K) {
+      if (!widened) qeq_avx2c4_widen_rows(rows, kc, taps, a, a_offset, a16, k16), widened = 1;
+      qeq_avx2c4_exact_dot_wide(0, rows < PASS ? rows : PASS, a16, k16, panel, acc);
+      if (second > 0) qeq_avx2c4_exact_dot_wide(PASS, second, a16, k16, panel, acc);
+    } else if (has_tail) {
+      QEQ_AVX2C4_EXACT_LOOP(1)
     } else {
-      const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
-      if (k16 <= QEQ_AVX2C4_WIDE_K) {
-        if (!widened) qeq_avx2c4_widen_rows(rows, kc, a, a_offset, 0, k16, a16), widened = 1;
-        qeq_avx2c4_exact_dot_whole(0, first_rows, a16, k16, wk, acc);
-        if (second > 0) qeq_avx2c4_exact_dot_whole(PASS, second, a16, k16, wk, acc);
-      } else {
-        /* Chunk by chunk: the first sets part, the others add to it. */
-        __m256i part[QEQ_AVX2C4_MR][4];
-        for (size_t k0 = 0; k0 < k16; k0 += QEQ_AVX2C4_WIDE_K) {
-          const size_t kn = k16 - k0 < QEQ_AVX2C4_WIDE_K ? k16 - k0 : QEQ_AVX2C4_WIDE_K;
-          const int first = k0 == 0;
-          qeq_avx2c4_widen_rows(rows, kc, a, a_offset, k0, kn, a16);
-          qeq_avx2c4_exact_dot(0, first_rows, a16, kn, wk + k0 * NR, first, part);
-          if (second > 0) {
-            qeq_avx2c4_exact_dot(PASS, second, a16, kn, wk + k0 * NR, first, part);
-          }
-        }
-        qeq_avx2c4_join(rows, part, acc);
-      }
+      QEQ_AVX2C4_EXACT_LOOP(0)
     }
+#undef QEQ_AVX2C4_FAST
+#undef QEQ_AVX2C4_EXACT_LOOP
     qeq_gemm_epilogue_avx256(rows, acc, panel, j0, nc, row_sums, za, c, c_stride, params);
   }
   qeq_gemm_count_paths(params, fast_panels, panels - fast_panels);
