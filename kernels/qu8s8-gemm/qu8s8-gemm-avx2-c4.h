@@ -202,6 +202,32 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_wide(
   qeq_avx2c4_join(rows3, r0, acc, out);
 }
 
+/* qeq_avx2c4_exact_dot_wide for 1, 2 and 3 rows as functions of their own: inlined into the
+ * indirect GEMM's tile, with its tap state live around it, GCC 12 spills the 12 partial sums
+ * every step. */
+#define QEQ_AVX2C4_EXACT_WIDE_FN(n)                                     \
+  static __attribute__((noinline)) void qeq_avx2c4_exact_wide_##n(      \
+      size_t r0, const uint16_t* a16, size_t k16, const uint8_t* panel, \
+      __m256i out[QEQ_AVX2C4_MR][2]) {                                  \
+    qeq_avx2c4_exact_dot_wide(r0, n, a16, k16, panel, out);             \
+  }
+QEQ_AVX2C4_EXACT_WIDE_FN(1)
+QEQ_AVX2C4_EXACT_WIDE_FN(2)
+QEQ_AVX2C4_EXACT_WIDE_FN(3)
+#undef QEQ_AVX2C4_EXACT_WIDE_FN
+
+static inline __attribute__((always_inline)) void qeq_avx2c4_exact_wide(
+    const size_t r0, const size_t rows3, const uint16_t* a16, size_t k16, const uint8_t* panel,
+    __m256i out[QEQ_AVX2C4_MR][2]) {
+  if (rows3 == 3) {
+    qeq_avx2c4_exact_wide_3(r0, a16, k16, panel, out);
+  } else if (rows3 == 2) {
+    qeq_avx2c4_exact_wide_2(r0, a16, k16, panel, out);
+  } else {
+    qeq_avx2c4_exact_wide_1(r0, a16, k16, panel, out);
+  }
+}
+
 /* One group of 4 k on the in-loop exact path for two rows: the 4 bytes of a4[i] widened to
  * int16 by vpshufb. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_exact_step(
@@ -311,8 +337,8 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
       }
     } else if (k16 <= QEQ_AVX2C4_WIDE_K) {
       if (!widened) qeq_avx2c4_widen_rows(rows, kc, taps, a, a_offset, a16, k16), widened = 1;
-      qeq_avx2c4_exact_dot_wide(0, rows < PASS ? rows : PASS, a16, k16, panel, acc);
-      if (second > 0) qeq_avx2c4_exact_dot_wide(PASS, second, a16, k16, panel, acc);
+      qeq_avx2c4_exact_wide(0, rows < PASS ? rows : PASS, a16, k16, panel, acc);
+      if (second > 0) qeq_avx2c4_exact_wide(PASS, second, a16, k16, panel, acc);
     } else if (has_tail) {
       QEQ_AVX2C4_EXACT_LOOP(1)
     } else {
