@@ -344,6 +344,21 @@ const char* qeq_kernel_family_name(size_t index) {
   return index < QEQ_FAMILY_COUNT ? family_names[index] : NULL;
 }
 
+const char* qeq_kernel_variant_paths(const char* family) {
+  if (family == NULL) return NULL;
+  for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {
+    if (strcmp(family, family_names[f]) == 0) {
+      const qeq_variant* variant = qeq_dispatch_select((qeq_kernel_family)f);
+      if (variant == NULL) return "none";
+      /* The AVX2 GEMM and indirect GEMM (kernels/qu8s8-gemm/qu8s8-gemm-avx2-c4.h). */
+      const int two_paths = variant->isa == QEQ_ISA_AVX2 &&
+                            (f == QEQ_FAMILY_QU8S8_GEMM || f == QEQ_FAMILY_QU8S8_IGEMM);
+      return two_paths ? "vpmaddubsw where x_max * pair_bound <= 32767, else vpmaddwd" : "one path";
+    }
+  }
+  return NULL;
+}
+
 const char* qeq_kernel_variant_name(const char* family) {
   if (family == NULL) return NULL;
   for (int f = 0; f < QEQ_FAMILY_COUNT; f++) {

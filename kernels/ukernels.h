@@ -164,12 +164,22 @@ typedef void qeq_s32_q8_rrequant_ukernel_fn(size_t outer, size_t channels, size_
  * Packed weights. N is cut into panels of NR columns (the last one zero-padded); panel p
  * starts at w + p * qeq_gemm_panel_bytes(K, NR, KR) and holds
  *   int32 acc_init[NR], int32 w_sum[NR], int32 w_zero_point[NR], int32 bias_q[NR],
- *   float bias_f[NR], float multiplier[NR]                  (qeq_gemm_panel_header_bytes)
+ *   float bias_f[NR], float multiplier[NR], int32 pair_bound[NR]
+ *                                                           (qeq_gemm_panel_header_bytes)
  *   int8  w[kp / KR][NR][KR]   with kp = K rounded up to KR; padding (k >= K, j >= N) is 0
- * i.e. for each group of KR consecutive k, NR columns of KR bytes each. A variant reads A
+ * i.e. for each group of KR consecutive k, NR columns of KR bytes each. pair_bound[j] is the
+ * largest |w[j][2p]| + |w[j][2p + 1]| over the pairs p of column j (0 past N): a kernel that
+ * adds two products in a saturating int16 (vpmaddubsw) is exact on activations of at most
+ * x_max wherever x_max * pair_bound <= 32767 (docs/numerics.md). A variant reads A
  * only inside rows i < mr and k < K (partial loads for a K tail), writes only inside its
  * mr x nc tile, and loops over as many panels as nc needs (nc > NR allowed). */
 enum { QEQ_GEMM_STORE_Q8 = 0, QEQ_GEMM_STORE_F32 = 1, QEQ_GEMM_STORE_S32 = 2 };
+
+/* Tiles that took a kernel's saturating fast path and its exact path. */
+typedef struct qeq_gemm_path_counts {
+  uint64_t fast_tiles;
+  uint64_t exact_tiles;
+} qeq_gemm_path_counts;
 
 typedef struct qeq_gemm_ukernel_params {
   int32_t a_zero_point;   /* za, in the uint8 domain (qint8 inputs arrive as a + 128) */
@@ -179,11 +189,22 @@ typedef struct qeq_gemm_ukernel_params {
   float out_hi;           /* Q8: qmax - out_zero_point; F32: upper bound (inf: none) */
   float a_scale;          /* F32: the activation scale */
   int32_t store;          /* QEQ_GEMM_STORE_* */
+  /* Kernels with a fast path and an exact one add the tiles (row tile x panel) each path
+   * took, when not NULL; relaxed atomic adds, as calls may run on several threads. */
+  qeq_gemm_path_counts* path_counts;
 } qeq_gemm_ukernel_params;
+
+static inline void qeq_gemm_count_paths(const qeq_gemm_ukernel_params* params, uint64_t fast,
+                                        uint64_t exact) {
+  if (params->path_counts != NULL) {
+    __atomic_fetch_add(&params->path_counts->fast_tiles, fast, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&params->path_counts->exact_tiles, exact, __ATOMIC_RELAXED);
+  }
+}
 
 /* Bytes before the weights in a panel, and of a whole panel. */
 static inline size_t qeq_gemm_panel_header_bytes(size_t nr) {
-  return 6 * nr * sizeof(int32_t);
+  return 7 * nr * sizeof(int32_t);
 }
 static inline size_t qeq_gemm_panel_bytes(size_t k, size_t nr, size_t kr) {
   return qeq_gemm_panel_header_bytes(nr) + (k + kr - 1) / kr * kr * nr;
@@ -195,7 +216,8 @@ enum {
   QEQ_GEMM_HEADER_W_ZERO_POINT = 2,
   QEQ_GEMM_HEADER_BIAS_Q = 3,
   QEQ_GEMM_HEADER_BIAS_F = 4,
-  QEQ_GEMM_HEADER_MULTIPLIER = 5
+  QEQ_GEMM_HEADER_MULTIPLIER = 5,
+  QEQ_GEMM_HEADER_PAIR_BOUND = 6
 };
 
 typedef void qeq_qu8s8_gemm_ukernel_fn(size_t mr, size_t nc, size_t k, const uint8_t* a,

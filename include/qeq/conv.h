@@ -72,6 +72,11 @@ QEQ_API void qeq_conv_destroy(qeq_conv* conv); /* NULL is a no-op */
  * variant, e.g. "qeq_qu8s8_dwconv_ukernel_32c2__avx512". */
 QEQ_API const char* qeq_conv_kernel_name(const qeq_conv* conv);
 
+/* qeq_gemm_path_tiles for a convolution: the tiles of every group's GEMM or indirect GEMM
+ * summed (the depthwise kernels have one path and count nothing). Errors: NULL arguments. */
+QEQ_API qeq_status qeq_conv_path_tiles(const qeq_conv* conv, uint64_t* fast_tiles,
+                                       uint64_t* exact_tiles);
+
 /* Output height and width for an input of height x width: (h + 2 p - d (k - 1) - 1) / s + 1.
  * Errors: NULL pointers, a size of 0, an input smaller than the dilated kernel with its
  * padding (QEQ_ERROR_SHAPE_MISMATCH), h + 2 p or d (k - 1) + 1 beyond size_t

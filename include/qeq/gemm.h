@@ -118,6 +118,14 @@ QEQ_API void qeq_gemm_destroy(qeq_gemm* gemm); /* NULL is a no-op */
 /* The kernel the GEMM was packed for, e.g. "qeq_qu8s8_gemm_ukernel_8x32c4__avx512vnni". */
 QEQ_API const char* qeq_gemm_kernel_name(const qeq_gemm* gemm);
 
+/* How many tiles (a kernel row tile times one panel of its columns) took each path of a
+ * kernel that has two, summed over every run of this GEMM since it was created (concurrent
+ * runs included): *fast_tiles the saturating fast path where the bound proved it exact,
+ * *exact_tiles the exact path (docs/numerics.md#the-avx2-fast-path). Kernels with one path (every
+ * kernel but AVX2's) count nothing: both stay 0. Errors: NULL arguments. */
+QEQ_API qeq_status qeq_gemm_path_tiles(const qeq_gemm* gemm, uint64_t* fast_tiles,
+                                       uint64_t* exact_tiles);
+
 /* Runs on m rows: input row r at (const uint8_t*)input + r * input_stride_bytes (bytes; k uint8 or
  * int8 values), output row r at (uint8_t*)output + r * output_stride_bytes (bytes; n values of 1
  * byte (quantized) or 4 bytes (float, int32)). pool may be NULL (this thread only); results

@@ -57,6 +57,11 @@ QEQ_API const char* qeq_kernel_family_name(size_t index);
  * qu8s8_igemm shares the tile of qu8s8_gemm, and is "none" where the ISA has no indirect GEMM
  * (NEON: convolutions then gather their input into rows for the GEMM). */
 QEQ_API const char* qeq_kernel_variant_name(const char* family);
+/* How that variant computes, for the int8 GEMM families whose AVX2 variant has two paths
+ * (docs/numerics.md#the-avx2-fast-path): "vpmaddubsw where x_max * pair_bound <= 32767,
+ * else vpmaddwd" for qu8s8_gemm and qu8s8_igemm under AVX2, "one path" for every other
+ * variant, "none" where the family has none selected; NULL as qeq_kernel_variant_name. */
+QEQ_API const char* qeq_kernel_variant_paths(const char* family);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /* The GEMM epilogue of kernels/ukernels.h for the 256-bit templates without AVX-512
- * (qu8s8-gemm-avxvnni.h, qu8s8-gemm-4x16c2-avx2.c): zero-point correction of one panel's
+ * (qu8s8-gemm-avxvnni.h, qu8s8-gemm-avx2-c4.h): zero-point correction of one panel's
  * MR x NV ymm accumulators and the fused Q8 / F32 / S32 store. gemm-epilogue-scalar.h
  * operation for operation. AVX2 has no masked store, so a partial vector is stored through a
  * small buffer. The includer defines QEQ_GEMM_MR and QEQ_GEMM_NV (NR = 8 * NV columns), as

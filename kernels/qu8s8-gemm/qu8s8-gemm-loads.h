@@ -15,6 +15,13 @@ static inline int32_t qeq_gemm_load_a4(const void* p) {
   return v;
 }
 
+/* 8 bytes as one int64: four widened activations. */
+static inline int64_t qeq_gemm_load_a8(const void* p) {
+  int64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
 /* 2 bytes: one k pair. */
 static inline uint16_t qeq_gemm_load_a2(const void* p) {
   uint16_t v;

@@ -16,7 +16,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_size_t, c_void_p
+from ctypes import (POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_size_t, c_uint64,
+                    c_void_p)
 from pathlib import Path
 
 MAX_DIMS = 8
@@ -242,6 +243,7 @@ _PROTOTYPES = {
     "qeq_kernel_family_count": (c_size_t, []),
     "qeq_kernel_family_name": (c_char_p, [c_size_t]),
     "qeq_kernel_variant_name": (c_char_p, [c_char_p]),
+    "qeq_kernel_variant_paths": (c_char_p, [c_char_p]),
     "qeq_channel_minmax_f32": ("status", [_shp, c_void_p, c_int, c_void_p, c_void_p]),
     "qeq_channel_range_f32": ("status", [_shp, c_void_p, c_int, c_void_p]),
     "qeq_channel_absmax_f32": ("status", [_shp, c_void_p, c_int, c_void_p]),
@@ -287,6 +289,7 @@ _PROTOTYPES = {
     "qeq_gemm_create": ("status", [POINTER(GemmConfig), POINTER(c_void_p)]),
     "qeq_gemm_destroy": (None, [c_void_p]),
     "qeq_gemm_kernel_name": (c_char_p, [c_void_p]),
+    "qeq_gemm_path_tiles": ("status", [c_void_p, POINTER(c_uint64), POINTER(c_uint64)]),
     "qeq_gemm_run": ("status", [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t,
                                 c_void_p]),
     "qeq_gemm_run_dynamic": ("status", [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
@@ -320,6 +323,7 @@ _PROTOTYPES = {
     "qeq_conv_create": ("status", [POINTER(ConvConfig), POINTER(c_void_p)]),
     "qeq_conv_destroy": (None, [c_void_p]),
     "qeq_conv_kernel_name": (c_char_p, [c_void_p]),
+    "qeq_conv_path_tiles": ("status", [c_void_p, POINTER(c_uint64), POINTER(c_uint64)]),
     "qeq_conv_output_size": ("status", [c_void_p, c_size_t, c_size_t, _sp, _sp]),
     "qeq_conv_run": ("status", [c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_size_t,
                                 c_void_p, c_size_t, c_void_p]),

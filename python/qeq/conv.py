@@ -80,6 +80,12 @@ class Conv2d:
         """The microkernel the weights were packed for (a GEMM, indirect GEMM or depthwise)."""
         return lib.qeq_conv_kernel_name(self._handle).decode()
 
+    def path_tiles(self) -> tuple[int, int]:
+        """(fast, exact): the tiles every run so far took on each path, as Gemm.path_tiles."""
+        fast, exact = ctypes.c_uint64(0), ctypes.c_uint64(0)
+        api.qeq_conv_path_tiles(self._handle, ctypes.byref(fast), ctypes.byref(exact))
+        return fast.value, exact.value
+
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(output height, output width) for an input of height x width."""
         oh, ow = c_size_t(), c_size_t()

@@ -26,7 +26,7 @@ from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as
 __all__ = [
     # version and dispatch
     "version", "version_string", "isa", "best_isa", "isa_detected", "detected_isas",
-    "set_isa_cap", "clear_isa_cap", "isa_env_message", "kernel_variants",
+    "set_isa_cap", "clear_isa_cap", "isa_env_message", "kernel_variants", "kernel_paths",
     # the names string arguments take
     "ISAS", "KERNEL_FAMILIES", "DTYPES", "QSCHEMES", "LAYER_KINDS", "ACTIVATIONS",
     # ranges and scaling
@@ -121,6 +121,13 @@ def isa_env_message() -> str:
 def kernel_variants() -> dict[str, str]:
     """Kernel family -> the variant dispatch uses now."""
     return {family: lib.qeq_kernel_variant_name(family.encode()).decode()
+            for family in KERNEL_FAMILIES}
+
+
+def kernel_paths() -> dict[str, str]:
+    """Kernel family -> how its variant computes: both paths of the AVX2 int8 GEMMs
+    (vpmaddubsw where proven exact, else vpmaddwd), "one path" elsewhere."""
+    return {family: lib.qeq_kernel_variant_paths(family.encode()).decode()
             for family in KERNEL_FAMILIES}
 
 

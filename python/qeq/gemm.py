@@ -131,6 +131,13 @@ class Gemm:
         """The microkernel the weights were packed for."""
         return lib.qeq_gemm_kernel_name(self._handle).decode()
 
+    def path_tiles(self) -> tuple[int, int]:
+        """(fast, exact): the tiles every run so far took on each path of a kernel that has
+        two (AVX2); (0, 0) elsewhere."""
+        fast, exact = ctypes.c_uint64(0), ctypes.c_uint64(0)
+        api.qeq_gemm_path_tiles(self._handle, ctypes.byref(fast), ctypes.byref(exact))
+        return fast.value, exact.value
+
     def _operands(self, x: Any, dtype: Any, out: Any) -> tuple[int, int, Any, int]:
         ptr, shape, _ = buffer(x, "x", dtype)
         if not shape or shape[-1] != self.k:

@@ -153,3 +153,27 @@ def test_lowered_isa_cap_refuses_until_packed_again():
                               np.full((1, 4), 4, np.uint8))
     finally:
         qeq.clear_isa_cap()
+
+
+def test_fast_path_counts_and_exactness():
+    """docs/numerics.md#the-avx2-fast-path: the AVX2 kernel takes vpmaddubsw only where
+    x_max * pair_bound <= 32767; the int32 output is exact on both paths."""
+    rng = np.random.default_rng(23)
+    w = rng.integers(-128, 128, size=(40, 70), dtype=np.int8)
+    w[:, 10:12] = 127  # a pair of 254 in every column: 255 * 254 > 32767
+    paths = qeq.kernel_paths()
+    assert set(paths) == set(qeq.kernel_variants())
+    for x_hi in (128, 256):  # 7-bit inputs (always provable), full range (not here)
+        x = rng.integers(0, x_hi, size=(13, 70), dtype=np.uint8)
+        x[:, 10:12] = x_hi - 1
+        gemm = qeq.Gemm(w, [0.01], output="int32")
+        assert gemm.path_tiles() == (0, 0)
+        y = gemm.run(x)
+        assert np.array_equal(y, x.astype(np.int64) @ w.T.astype(np.int64))
+        fast, exact = gemm.path_tiles()
+        if "__avx2" in gemm.kernel_name:
+            assert paths["qu8s8_gemm"].startswith("vpmaddubsw")
+            assert (fast > 0 and exact == 0) if x_hi == 128 else (fast == 0 and exact > 0)
+        else:
+            assert paths["qu8s8_gemm"] == "one path"
+            assert (fast, exact) == (0, 0)

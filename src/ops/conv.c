@@ -256,6 +256,27 @@ const char* qeq_conv_kernel_name(const qeq_conv* conv) {
   return conv ? qeq_gemm_kernel_name(qeq_conv_packed(conv)) : NULL;
 }
 
+qeq_status qeq_conv_path_tiles(const qeq_conv* conv, uint64_t* fast_tiles, uint64_t* exact_tiles) {
+  static const char fn[] = "qeq_conv_path_tiles";
+  if (conv == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: conv is NULL", fn);
+  if (fast_tiles == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: fast_tiles is NULL", fn);
+  }
+  if (exact_tiles == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: exact_tiles is NULL", fn);
+  }
+  uint64_t fast = 0, exact = 0;
+  const size_t gemms = conv->depthwise ? 1 : conv->groups;
+  for (size_t g = 0; g < gemms; g++) {
+    const qeq_gemm* gemm = conv->depthwise ? conv->depthwise : conv->group_gemms[g];
+    uint64_t f = 0, e = 0;
+    (void)qeq_gemm_path_tiles(gemm, &f, &e); /* cannot fail: no NULL here */
+    fast += f, exact += e;
+  }
+  *fast_tiles = fast, *exact_tiles = exact;
+  return QEQ_OK;
+}
+
 qeq_status qeq_conv_output_size(const qeq_conv* conv, size_t height, size_t width,
                                 size_t* output_height, size_t* output_width) {
   return qeq_conv_output_size_for("qeq_conv_output_size", conv, height, width, output_height,

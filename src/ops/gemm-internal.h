@@ -20,8 +20,9 @@ struct qeq_gemm {
   /* Dynamic GEMMs under oneDNN's order: 1 / s_w and the bias per column (n each). */
   float* dynamic_inv_w_scale;
   float* dynamic_bias;
-  size_t output_bytes; /* per element */
-  qeq_gemm_ukernel_params params;
+  size_t output_bytes;               /* per element */
+  qeq_gemm_ukernel_params params;    /* params.path_counts points to path_counts */
+  qeq_gemm_path_counts* path_counts; /* its own allocation: runs on a const gemm count */
 };
 
 /* Checks the config as qeq_gemm_create does (messages start with fn; k_name says what k is to

@@ -28,6 +28,17 @@ static void put_f32(uint8_t* header, size_t nr, int array, size_t j, float v) {
   memcpy(header + ((size_t)array * nr + j) * sizeof v, &v, sizeof v);
 }
 
+/* The largest |w[2p]| + |w[2p + 1]| of a row of k weights (an odd k's last pair is one). */
+static int32_t pair_bound(const int8_t* row, size_t k) {
+  int32_t bound = 0;
+  for (size_t kk = 0; kk < k; kk += 2) {
+    const int32_t a = row[kk] < 0 ? -row[kk] : row[kk];
+    const int32_t b = kk + 1 < k ? (row[kk + 1] < 0 ? -row[kk + 1] : row[kk + 1]) : 0;
+    bound = a + b > bound ? a + b : bound;
+  }
+  return bound;
+}
+
 /* One k group of one column: constant sizes for the layouts we have, so the copy inlines. */
 static inline void copy_group(uint8_t* dst, const int8_t* src, size_t kr) {
   switch (kr) {
@@ -60,6 +71,7 @@ void qeq_gemm_pack(size_t n, size_t k, const int8_t* w, size_t w_stride, size_t 
       put_i32(panel, nr, QEQ_GEMM_HEADER_BIAS_Q, j, columns->bias_q ? columns->bias_q[col] : 0);
       put_f32(panel, nr, QEQ_GEMM_HEADER_BIAS_F, j, columns->bias_f ? columns->bias_f[col] : 0.0f);
       put_f32(panel, nr, QEQ_GEMM_HEADER_MULTIPLIER, j, columns->multipliers[col]);
+      put_i32(panel, nr, QEQ_GEMM_HEADER_PAIR_BOUND, j, pair_bound(row, k));
     }
     /* Written in layout order, group by group, so the stores are sequential; padding in k
      * (past K) and in n (past the last column) is zero. */

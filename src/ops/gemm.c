@@ -321,6 +321,7 @@ static void fill_group(qeq_gemm* g, const qeq_gemm_config* config, const qeq_var
     float_bounds(config, &g->params.out_lo, &g->params.out_hi);
   }
   g->params.a_scale = config->quant.input_scale;
+  g->params.path_counts = g->path_counts;
   g->params.store = config->quant.output == QEQ_GEMM_OUTPUT_QUANTIZED ? QEQ_GEMM_STORE_Q8
                     : config->quant.output == QEQ_GEMM_OUTPUT_FLOAT   ? QEQ_GEMM_STORE_F32
                                                                       : QEQ_GEMM_STORE_S32;
@@ -376,14 +377,16 @@ qeq_status qeq_gemm_create_groups_for(const char* fn, const char* k_name,
   for (size_t i = 0; status == QEQ_OK && i < groups; i++) {
     qeq_gemm* g = calloc(1, sizeof *g);
     void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
-    if (g == NULL || packed == NULL) {
-      free(g), free(packed);
+    qeq_gemm_path_counts* counts = calloc(1, sizeof *counts);
+    if (g == NULL || packed == NULL || counts == NULL) {
+      free(g), free(packed), free(counts);
       destroy_groups(gemms, i);
       status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of packed weights",
                         fn, packed_bytes);
       break;
     }
     g->packed = packed;
+    g->path_counts = counts;
     fill_group(g, config, variant, i * group_n, group_n, w_zp, bias_q, bias_f, multiplier,
                a_zero_point, lo, hi);
     gemms[i] = g;
@@ -417,12 +420,27 @@ qeq_status qeq_gemm_create(const qeq_gemm_config* config, qeq_gemm** gemm) {
 void qeq_gemm_destroy(qeq_gemm* gemm) {
   if (gemm == NULL) return;
   free(gemm->packed);
+  free(gemm->path_counts);
   free(gemm->dynamic_inv_w_scale); /* one allocation with dynamic_bias */
   free(gemm);
 }
 
 const char* qeq_gemm_kernel_name(const qeq_gemm* gemm) {
   return gemm ? gemm->variant->name : NULL;
+}
+
+qeq_status qeq_gemm_path_tiles(const qeq_gemm* gemm, uint64_t* fast_tiles, uint64_t* exact_tiles) {
+  static const char fn[] = "qeq_gemm_path_tiles";
+  if (gemm == NULL) return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: gemm is NULL", fn);
+  if (fast_tiles == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: fast_tiles is NULL", fn);
+  }
+  if (exact_tiles == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: exact_tiles is NULL", fn);
+  }
+  *fast_tiles = __atomic_load_n(&gemm->path_counts->fast_tiles, __ATOMIC_RELAXED);
+  *exact_tiles = __atomic_load_n(&gemm->path_counts->exact_tiles, __ATOMIC_RELAXED);
+  return QEQ_OK;
 }
 
 qeq_status qeq_gemm_check_variant(const char* fn, const qeq_gemm* gemm) {

@@ -166,7 +166,8 @@ static void test_indirect_path_every_cap(void** state) {
   const size_t n_isas = detected_isas(isas);
   static const size_t group_channels[] = {3, 8, 17, 64};
   for (size_t ci = 0; ci < sizeof group_channels / sizeof group_channels[0]; ci++) {
-    for (int variant = 0; variant < 4; variant++) { /* plain, 2 groups, qint8, zero points */
+    /* plain, 2 groups, qint8, zero points, 7-bit pixels (the AVX2 fast path) */
+    for (int variant = 0; variant < 5; variant++) {
       random_conv rc;
       make_random_conv(&rng, 0, &rc);
       qeq_conv_config* c = &rc.c;
@@ -177,7 +178,7 @@ static void test_indirect_path_every_cap(void** state) {
       c->padding_height = c->padding_width = 1;
       c->quant.weight_qparam_count = 1;
       c->quant.input_dtype = variant == 2 ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
-      c->quant.input_zero_point = variant == 2 ? 5 : 133;
+      c->quant.input_zero_point = variant == 2 ? 5 : variant == 4 ? 100 : 133;
       c->quant.weight_zero_points = variant == 3 ? rc.zps : NULL;
       rc.zps[0] = variant == 3 ? 3 : rc.zps[0];
       free(rc.weights), free(rc.x), free(rc.bias);
@@ -191,8 +192,10 @@ static void test_indirect_path_every_cap(void** state) {
       rc.h = 3 + rng_below(&rng, 8), rc.w = 3 + rng_below(&rng, 8);
       const size_t count = rc.batch * rc.h * rc.w * c->input_channels;
       rc.x = malloc(count);
-      for (size_t i = 0; i < count; i++) rc.x[i] = (uint8_t)rng_below(&rng, 256);
-      const int eligible = variant < 2 && group_channels[ci] != 3;
+      for (size_t i = 0; i < count; i++) {
+        rc.x[i] = (uint8_t)rng_below(&rng, variant == 4 ? 128 : 256);
+      }
+      const int eligible = (variant < 2 || variant == 4) && group_channels[ci] != 3;
       for (size_t t = 0; t < n_isas; t++) {
         CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
         const int has_igemm = isas[t] != QEQ_ISA_NEON && isas[t] != QEQ_ISA_NEONDOT;
@@ -205,8 +208,25 @@ static void test_indirect_path_every_cap(void** state) {
         if (strstr(name, "qu8s8_igemm")) {
           coverage_record_family(QEQ_FAMILY_QU8S8_IGEMM, isas[t], 0, 1);
         }
-        qeq_conv_destroy(conv);
         check_conv(c, rc.batch, rc.h, rc.w, rc.x, NULL, qeq_isa_name(isas[t]));
+        /* 7-bit pixels and padding rows of 100: 127 * 256 <= 32767, every tile fast on AVX2;
+         * full-range pixels with random weights: some tiles exact. */
+        size_t oh = 0, ow = 0;
+        CHECK(qeq_conv_output_size(conv, rc.h, rc.w, &oh, &ow) == QEQ_OK, "%s", qeq_last_error());
+        void* y = malloc(rc.batch * oh * ow * c->output_channels * element_bytes(c));
+        CHECK(qeq_conv_run(conv, rc.batch, rc.h, rc.w, rc.x, 0, y, 0, NULL) == QEQ_OK, "%s",
+              qeq_last_error());
+        uint64_t fast = 0, exact = 0;
+        CHECK(qeq_conv_path_tiles(conv, &fast, &exact) == QEQ_OK, "%s", qeq_last_error());
+        if (strstr(name, "6x16c4__avx2") != NULL) {
+          CHECK(fast + exact > 0 && (variant != 4 || exact == 0),
+                "%s, case %d: %llu fast and %llu exact tiles", name, variant,
+                (unsigned long long)fast, (unsigned long long)exact);
+        } else {
+          CHECK(fast == 0 && exact == 0, "%s counts paths it does not have", name);
+        }
+        free(y);
+        qeq_conv_destroy(conv);
       }
       qeq_clear_isa_cap();
       free_random_conv(&rc);

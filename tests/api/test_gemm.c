@@ -864,6 +864,86 @@ static void test_pytorch_golden(void** state) {
   CHECK(exact == values, "dynamic outputs differ from PyTorch (max %.1f ulp)", max_ulp);
 }
 
+/* ---- docs/numerics.md#the-avx2-fast-path: qint8 inputs reach the kernel flipped (x ^ 0x80),
+ * and the fast path's bound holds for the flipped bytes; the path counters ---- */
+
+/* Runs c on x (m rows) under every detected cap against the reference; returns the tiles the
+ * AVX2 kernel counted on each path (fast, exact), 0 elsewhere. */
+static void run_counting(const qeq_gemm_config* c, size_t m, const uint8_t* x, qeq_isa isa,
+                         uint64_t* fast, uint64_t* exact) {
+  CHECK(qeq_set_isa_cap(isa) == QEQ_OK, "cap");
+  check_against_reference(c, m, x, c->k, NULL, qeq_isa_name(isa));
+  qeq_gemm* g = NULL;
+  CHECK(qeq_gemm_create(c, &g) == QEQ_OK, "%s", qeq_last_error());
+  int32_t* y = malloc(m * c->n * sizeof(int32_t));
+  *fast = *exact = 99;
+  CHECK(qeq_gemm_path_tiles(g, fast, exact) == QEQ_OK && *fast == 0 && *exact == 0,
+        "a new GEMM counts no tiles");
+  CHECK(qeq_gemm_run(g, m, x, c->k, y, c->n * sizeof(int32_t), NULL) == QEQ_OK, "%s",
+        qeq_last_error());
+  CHECK(qeq_gemm_path_tiles(g, fast, exact) == QEQ_OK, "%s", qeq_last_error());
+  if (strstr(qeq_gemm_kernel_name(g), "__avx2") == NULL) {
+    CHECK(*fast == 0 && *exact == 0, "%s counts paths it does not have", qeq_gemm_kernel_name(g));
+  }
+  free(y);
+  qeq_gemm_destroy(g);
+  qeq_clear_isa_cap();
+}
+
+static void test_fast_path_qint8_flip(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 23);
+  enum { M = 13, N = 40, K = 67 };
+  int8_t w[N * K];
+  for (size_t i = 0; i < N * K; i++) w[i] = (int8_t)((int)rng_below(&rng, 256) - 128);
+  for (size_t j = 0; j < N; j++) w[j * K + 2 * (j % 30)] = 127, w[j * K + 2 * (j % 30) + 1] = 127;
+  const float scale = 0.01f;
+  qeq_gemm_config c = qeq_gemm_config_default();
+  c.n = N, c.k = K, c.weights = w, c.quant.weight_scales = &scale;
+  c.quant.input_dtype = QEQ_DTYPE_QINT8;
+  c.quant.input_zero_point = -3;
+  c.quant.output = QEQ_GEMM_OUTPUT_INT32;
+  /* Negative qint8 values flip to [0, 127]: 127 * 256 <= 32767, the fast path everywhere.
+   * Non-negative ones flip to [128, 255], 127 among them: 255 * 254 > 32767, exact. */
+  uint8_t low[M * K], high[M * K];
+  for (size_t i = 0; i < M * K; i++) {
+    low[i] = (uint8_t)(int8_t)(-1 - (int)rng_below(&rng, 128));
+    high[i] = (uint8_t)rng_below(&rng, 128);
+  }
+  for (size_t r = 0; r < M; r++) {
+    for (size_t i = 0; i < 60; i++) low[r * K + i] = (uint8_t)(int8_t)-1, high[r * K + i] = 127;
+  }
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    uint64_t fast_low, exact_low, fast_high, exact_high;
+    run_counting(&c, M, low, isas[t], &fast_low, &exact_low);
+    run_counting(&c, M, high, isas[t], &fast_high, &exact_high);
+    if (isas[t] == QEQ_ISA_AVX2) {
+      CHECK(fast_low > 0 && exact_low == 0, "avx2, qint8 < 0: %llu fast, %llu exact tiles",
+            (unsigned long long)fast_low, (unsigned long long)exact_low);
+      CHECK(fast_high == 0 && exact_high == fast_low,
+            "avx2, qint8 >= 0: %llu fast, %llu exact tiles (want 0, %llu)",
+            (unsigned long long)fast_high, (unsigned long long)exact_high,
+            (unsigned long long)fast_low);
+    }
+  }
+  qeq_gemm* g = NULL;
+  CHECK(qeq_gemm_create(&c, &g) == QEQ_OK, "%s", qeq_last_error());
+  uint64_t f = 0, e = 0;
+  CHECK(qeq_gemm_path_tiles(NULL, &f, &e) == QEQ_ERROR_INVALID_ARGUMENT &&
+            strstr(qeq_last_error(), "qeq_gemm_path_tiles: gemm") != NULL,
+        "NULL gemm: %s", qeq_last_error());
+  CHECK(qeq_gemm_path_tiles(g, NULL, &e) == QEQ_ERROR_INVALID_ARGUMENT &&
+            strstr(qeq_last_error(), "fast_tiles") != NULL,
+        "NULL fast_tiles: %s", qeq_last_error());
+  CHECK(qeq_gemm_path_tiles(g, &f, NULL) == QEQ_ERROR_INVALID_ARGUMENT &&
+            strstr(qeq_last_error(), "exact_tiles") != NULL,
+        "NULL exact_tiles: %s", qeq_last_error());
+  qeq_gemm_destroy(g);
+}
+
 static void test_isa_coverage(void** state) {
   (void)state;
   CHECK(coverage_report("GEMM API under each ISA cap", 0) == 0, "ISA coverage incomplete");
@@ -887,6 +967,7 @@ int main(void) {
       cmocka_unit_test(test_float_output_alignment),
       cmocka_unit_test(test_dynamic_qparams_overlap),
       cmocka_unit_test(test_pytorch_golden),
+      cmocka_unit_test(test_fast_path_qint8_flip),
       cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -186,6 +186,120 @@ static size_t run_variant(const test_variant* v, test_rng* rng) {
   return cases;
 }
 
+/* ---- the saturating fast path's bound (docs/numerics.md#the-avx2-fast-path) ----
+ * Each column holds one pair (2p, 2p + 1) whose |w| sum to `bound`, of one sign per column, the
+ * other weights summing to less; the activations at those pairs are x, the rest at most x.
+ * At x = floor(32767 / bound) the pair sums reach 32767 and nothing saturates; one past it a
+ * saturating int16 would clip them, so a kernel that took its fast path there would differ
+ * from the reference. Run on every variant: all must be exact; those that count their paths
+ * (AVX2) must take the fast path exactly where x * bound <= 32767. */
+typedef struct bound_case {
+  size_t m, n, k;
+  int32_t bound;    /* 2..256 */
+  uint32_t x_early; /* the activations' maximum in every row tile but the last */
+  uint32_t x_last;  /* and in the last one */
+} bound_case;
+
+static size_t run_bound_case(const test_variant* v, test_rng* rng, const bound_case* bc) {
+  const size_t m = bc->m, n = bc->n, k = bc->k;
+  uint8_t* a = malloc(m * k);
+  int8_t* w = malloc(n * k);
+  int32_t* zeros = calloc(n, sizeof(int32_t));
+  float* ones = malloc(n * sizeof(float));
+  int32_t* c = malloc(m * n * sizeof(int32_t));
+  const size_t pairs = (k + 1) / 2;
+  const int32_t small = (bc->bound - 1) / 2; /* |w_a| + |w_b| <= 2 * small < bound */
+  for (size_t j = 0; j < n; j++) {
+    ones[j] = 1.0f;
+    const int sign = j % 2 ? -1 : 1;
+    for (size_t kk = 0; kk < k; kk++) {
+      w[j * k + kk] = (int8_t)((int32_t)rng_below(rng, (uint32_t)small + 1) * sign);
+    }
+    const size_t p = (j * 7) % pairs;
+    const int32_t hi = (bc->bound + 1) / 2, lo = bc->bound / 2;
+    w[j * k + 2 * p] = (int8_t)(sign * (2 * p + 1 < k ? hi : bc->bound));
+    if (2 * p + 1 < k) w[j * k + 2 * p + 1] = (int8_t)(sign * lo);
+  }
+  const size_t last_tile = (m - 1) / v->mr * v->mr;
+  for (size_t i = 0; i < m; i++) {
+    const uint32_t x = i >= last_tile ? bc->x_last : bc->x_early;
+    for (size_t kk = 0; kk < k; kk++) a[i * k + kk] = (uint8_t)rng_below(rng, x + 1);
+    for (size_t j = 0; j < n; j++) {
+      const size_t p = (j * 7) % pairs;
+      a[i * k + 2 * p] = (uint8_t)x;
+      if (2 * p + 1 < k) a[i * k + 2 * p + 1] = (uint8_t)x;
+    }
+  }
+  const size_t packed_bytes = qeq_gemm_packed_bytes(n, k, v->nr, v->kr);
+  void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
+  assert_non_null(packed);
+  const qeq_gemm_columns cols = {zeros, zeros, (const float*)zeros, ones};
+  qeq_gemm_pack(n, k, w, k, v->nr, v->kr, qeq_gemm_activation_offset(v->isa), &cols, packed);
+  qeq_gemm_path_counts counts = {0, 0};
+  qeq_gemm_ukernel_params params;
+  memset(&params, 0, sizeof params);
+  params.store = QEQ_GEMM_STORE_S32;
+  params.path_counts = &counts;
+  qeq_qu8s8_gemm_ukernel_fn* kernel = (qeq_qu8s8_gemm_ukernel_fn*)v->fn;
+  for (size_t i = 0; i < m; i += v->mr) {
+    const size_t rows = m - i < v->mr ? m - i : v->mr;
+    kernel(rows, n, k, a + i * k, k, NULL, packed, c + i * n, n * sizeof(int32_t), &params);
+  }
+  size_t bad = 0;
+  for (size_t i = 0; i < m; i++) {
+    for (size_t j = 0; j < n; j++) {
+      int64_t want = 0;
+      for (size_t kk = 0; kk < k; kk++) want += (int64_t)a[i * k + kk] * w[j * k + kk];
+      if (c[i * n + j] != want && bad++ < 4) {
+        print_error("%s: bound %d, x %u / %u, m=%zu n=%zu k=%zu: c[%zu][%zu] = %d, want %lld\n",
+                    v->name, (int)bc->bound, bc->x_early, bc->x_last, m, n, k, i, j,
+                    (int)c[i * n + j], (long long)want);
+      }
+    }
+  }
+  /* Tiles that may take the fast path: x * bound <= 32767 in their row tile. */
+  const size_t panels = (n + v->nr - 1) / v->nr, row_tiles = (m + v->mr - 1) / v->mr;
+  const uint64_t fast_early = bc->x_early * (uint32_t)bc->bound <= 32767;
+  const uint64_t fast_last = bc->x_last * (uint32_t)bc->bound <= 32767;
+  const uint64_t want_fast = panels * ((row_tiles - 1) * fast_early + fast_last);
+  const int counts_paths = strstr(v->name, "__avx2") != NULL;
+  if (counts_paths) {
+    CHECK(counts.fast_tiles == want_fast && counts.exact_tiles == panels * row_tiles - want_fast,
+          "%s: bound %d, x %u / %u: %llu fast and %llu exact tiles, want %llu and %llu", v->name,
+          (int)bc->bound, bc->x_early, bc->x_last, (unsigned long long)counts.fast_tiles,
+          (unsigned long long)counts.exact_tiles, (unsigned long long)want_fast,
+          (unsigned long long)(panels * row_tiles - want_fast));
+  } else {
+    CHECK(counts.fast_tiles == 0 && counts.exact_tiles == 0, "%s counts paths it does not have",
+          v->name);
+  }
+  free(a), free(w), free(zeros), free(ones), free(c), free(packed);
+  return bad;
+}
+
+static size_t run_bound_cases(const test_variant* v, test_rng* rng) {
+  size_t failures = 0, cases = 0;
+  const int32_t bounds[] = {254, 256, 200, 129, 2};
+  const size_t ks[] = {7, 64, 301};
+  for (size_t b = 0; b < sizeof bounds / sizeof bounds[0]; b++) {
+    const uint32_t at = (uint32_t)(32767 / bounds[b]) > 255 ? 255 : (uint32_t)(32767 / bounds[b]);
+    const uint32_t past = at + 1 > 255 ? 255 : at + 1;
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+      const size_t m = 2 * v->mr + 1 + ki % 2 * (v->mr - 1), n = 2 * v->nr + 3;
+      const bound_case at_bound = {m, n, ks[ki], bounds[b], at, at};
+      const bound_case last_past = {m, n, ks[ki], bounds[b], at, past};
+      const bound_case all_past = {m, n, ks[ki], bounds[b], past, past};
+      failures += run_bound_case(v, rng, &at_bound) != 0;
+      failures += run_bound_case(v, rng, &last_past) != 0;
+      failures += run_bound_case(v, rng, &all_past) != 0;
+      cases += 3;
+    }
+  }
+  CHECK(failures == 0, "%s: %zu of %zu bound cases differ from the reference", v->name, failures,
+        cases);
+  return cases;
+}
+
 static void test_every_gemm_variant(void** state) {
   (void)state;
   size_t count;
@@ -200,7 +314,7 @@ static void test_every_gemm_variant(void** state) {
     }
     test_rng rng;
     rng_init(&rng, test_seed() + 7919u * i);
-    const size_t cases = run_variant(v, &rng);
+    const size_t cases = run_variant(v, &rng) + run_bound_cases(v, &rng);
     coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, v->isa, v->via_simde, cases);
     printf("  %-52s %s %zu cases ok\n", v->name, v->via_simde ? "(emulated)" : "(native)  ", cases);
     ran++;

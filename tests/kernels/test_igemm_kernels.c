@@ -18,6 +18,7 @@ typedef struct igemm_case {
   int32_t a_zero_point; /* uint8 domain; the padding row holds it */
   int store;            /* QEQ_GEMM_STORE_* */
   int worst_case;       /* a = 255, w = -128 everywhere */
+  uint32_t x_cap;       /* pixels in [0, x_cap] (0: [0, 255]); the padding row stays at za */
 } igemm_case;
 
 enum { GUARD = 0xA5 };
@@ -78,7 +79,8 @@ static void fill_case(test_rng* rng, const igemm_case* ic, size_t kcp, igemm_dat
     d->pixels[p] = malloc(row_bytes);
     assert_non_null(d->pixels[p]);
     for (size_t b = 0; b < row_bytes; b++) {
-      d->pixels[p][b] = ic->worst_case ? 255 : (uint8_t)rng_below(rng, 256);
+      d->pixels[p][b] =
+          ic->worst_case ? 255 : (uint8_t)rng_below(rng, ic->x_cap ? ic->x_cap + 1 : 256);
     }
   }
   memset(d->w_padded, 0, ic->n * ic->taps * kcp);
@@ -132,6 +134,35 @@ static size_t count_mismatches(const test_variant* v, const igemm_case* ic, cons
 
 /* Runs one case through v tile by tile as the convolution does; returns the mismatches
  * against the reference and the gathered GEMM. */
+/* The tiles on which a kernel with a saturating fast path may take it: x_max of the row tile
+ * (every tap, padding rows included) times the panel's largest |w[2p]| + |w[2p + 1]| at most
+ * 32767 (docs/numerics.md#the-avx2-fast-path), recomputed here from the weights. */
+static uint64_t fast_tiles(const test_variant* v, const igemm_case* ic, const igemm_data* d,
+                           size_t k) {
+  uint64_t fast = 0;
+  for (size_t i0 = 0; i0 < ic->m; i0 += v->mr) {
+    uint32_t x_max = 0;
+    for (size_t i = i0; i < ic->m && i < i0 + v->mr; i++) {
+      for (size_t t = 0; t < ic->taps; t++) {
+        const uint8_t* a = pixel(d, ic, i, t);
+        for (size_t ch = 0; ch < ic->kc; ch++) x_max = a[ch] > x_max ? a[ch] : x_max;
+      }
+    }
+    for (size_t j0 = 0; j0 < ic->n; j0 += v->nr) {
+      uint32_t bound = 0;
+      for (size_t j = j0; j < ic->n && j < j0 + v->nr; j++) {
+        for (size_t kk = 0; kk + 1 < k; kk += 2) {
+          const int8_t* w = d->w_padded + j * k + kk;
+          const uint32_t pair = (uint32_t)abs(w[0]) + (uint32_t)abs(w[1]);
+          bound = pair > bound ? pair : bound;
+        }
+      }
+      fast += x_max * bound <= 32767;
+    }
+  }
+  return fast;
+}
+
 static size_t run_case(const test_variant* v, test_rng* rng, const igemm_case* ic) {
   const size_t elem = ic->store == QEQ_GEMM_STORE_Q8 ? 1 : 4;
   const size_t c_stride = ic->n * elem + 5 + rng_below(rng, 8); /* padding must stay intact */
@@ -163,6 +194,8 @@ static size_t run_case(const test_variant* v, test_rng* rng, const igemm_case* i
   memset(twin_out, GUARD, ic->m * c_stride);
   reference(ic, &d, expect, c_stride);
 
+  qeq_gemm_path_counts counts = {0, 0};
+  d.params.path_counts = &counts;
   qeq_qu8s8_igemm_ukernel_fn* kernel = (qeq_qu8s8_igemm_ukernel_fn*)v->fn;
   for (size_t i0 = 0; i0 < ic->m; i0 += v->mr) {
     const size_t rows = ic->m - i0 < v->mr ? ic->m - i0 : v->mr;
@@ -177,6 +210,19 @@ static size_t run_case(const test_variant* v, test_rng* rng, const igemm_case* i
            &d.params);
   }
   size_t mismatches = count_mismatches(v, ic, "reference", c, expect, ic->m * c_stride, c_stride);
+  d.params.path_counts = NULL;
+  const uint64_t tiles = (ic->m + v->mr - 1) / v->mr * ((ic->n + v->nr - 1) / v->nr);
+  const uint64_t want_fast = strstr(v->name, "__avx2") ? fast_tiles(v, ic, &d, k) : 0;
+  const uint64_t want_exact = strstr(v->name, "__avx2") ? tiles - want_fast : 0;
+  if (counts.fast_tiles != want_fast || counts.exact_tiles != want_exact) {
+    print_error(
+        "%s: m=%zu n=%zu kc=%zu taps=%zu za=%d x_cap=%u: %llu fast and %llu exact tiles, "
+        "want %llu and %llu\n",
+        v->name, ic->m, ic->n, ic->kc, ic->taps, (int)ic->a_zero_point, ic->x_cap,
+        (unsigned long long)counts.fast_tiles, (unsigned long long)counts.exact_tiles,
+        (unsigned long long)want_fast, (unsigned long long)want_exact);
+    mismatches++;
+  }
 
   const test_variant* twin = gemm_twin(v);
   if (twin != NULL) {
@@ -219,15 +265,21 @@ static void run_variant(const test_variant* v, test_rng* rng) {
                                rng_below(rng, 4),
                                zero_points[(ki + mi + ti) % 4],
                                (int)((ki + ti + mi) % 3),
+                               0,
                                0};
         failures += run_case(v, rng, &ic) != 0;
-        cases++;
+        /* 7-bit pixels: the fast path where the padding row's za allows it, the exact one
+         * where za = 128 or 255 is the tile's maximum. */
+        igemm_case small = ic;
+        small.x_cap = 127;
+        failures += run_case(v, rng, &small) != 0;
+        cases += 2;
       }
     }
   }
   /* 25 taps of 256 channels at the worst operands: nothing saturates. */
   for (int store = 0; store < 3; store++) {
-    const igemm_case ic = {mr + 1, nr + 3, 256 + 3, 25, 1, 0, store, 1};
+    const igemm_case ic = {mr + 1, nr + 3, 256 + 3, 25, 1, 0, store, 1, 0};
     failures += run_case(v, rng, &ic) != 0;
     cases++;
   }

@@ -21,6 +21,7 @@ void random_epilogue_params(test_rng* rng, int32_t a_zero_point, int32_t store,
   params->out_hi = (float)(255 - params->out_zero_point - (int)rng_below(rng, 20));
   params->a_scale = ldexpf(1.0f, -7) * (1.0f + (float)rng_below(rng, 100) / 101.0f);
   params->store = store;
+  params->path_counts = NULL;
   if (store == QEQ_GEMM_STORE_F32) random_f32_bounds(rng, params);
 }
 
