@@ -208,3 +208,20 @@ def test_empirical_bias_correction_follows_the_formula():
         qt.equalize_model(model, x, bias_correction="empirical")
     with pytest.raises(ValueError, match="bias_correction must be one of"):
         qt.equalize_model(model, x, bias_correction="data_free")
+
+
+def test_prepared_model_saved_and_reloaded_gives_the_same_outputs(tmp_path):
+    torch.manual_seed(0)
+    model = measured(torchvision.models.mobilenet_v2(weights=None))
+    x = _models.generated_images(2, 64, 5)
+    prepared, _ = qt.equalize_model(model, x)
+    torch.save(prepared, tmp_path / "prepared.pt")
+    reloaded = torch.load(tmp_path / "prepared.pt")
+    torch.save(prepared.state_dict(), tmp_path / "state.pt")
+    rebuilt = copy.deepcopy(prepared)
+    rebuilt.load_state_dict(torch.load(tmp_path / "state.pt"))
+    with torch.no_grad():
+        want = prepared(x)
+        assert torch.equal(reloaded(x), want)
+        assert torch.equal(rebuilt(x), want)
+        assert torch.equal(torch.jit.script(prepared)(x), want)
