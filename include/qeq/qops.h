@@ -73,13 +73,12 @@ QEQ_API qeq_status qeq_q8_add_relu(const qeq_q8_tensor* a, const void* a_data,
  * refuses the call under qnnpack: a scale that is not a normal float, a ratio r_a or r_b
  * outside [2^-14, 2^8) (quint8) or [2^-10, 2^8) (qint8), add_relu with y's zero point at
  * qmax (an empty output range). Any other engine value: QEQ_ERROR_INVALID_ARGUMENT. */
-QEQ_API qeq_status qeq_q8_add_ex(const qeq_q8_tensor* a, const void* a_data,
-                                 const qeq_q8_tensor* b, const void* b_data,
-                                 const qeq_q8_tensor* y, void* y_data, qeq_qops_engine engine);
+QEQ_API qeq_status qeq_q8_add_ex(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
+                                 const void* b_data, const qeq_q8_tensor* y, void* y_data,
+                                 qeq_qops_engine engine);
 QEQ_API qeq_status qeq_q8_add_relu_ex(const qeq_q8_tensor* a, const void* a_data,
                                       const qeq_q8_tensor* b, const void* b_data,
-                                      const qeq_q8_tensor* y, void* y_data,
-                                      qeq_qops_engine engine);
+                                      const qeq_q8_tensor* y, void* y_data, qeq_qops_engine engine);
 
 /* torch.ops.quantized.cat along the batch axis (PyTorch dim 0) or the channel axis (dim 1 of
  * NCHW, the innermost axis here). Each input is requantized to y's qparams (copied when its

@@ -19,13 +19,14 @@ static inline __m256i add8(const uint8_t* a, const uint8_t* b, int is_signed,
                            const vadd_fixed_constants* k) {
   const __m256i va = widen8(a, is_signed);
   const __m256i vb = widen8(b, is_signed);
-  const __m256i acc = _mm256_add_epi32(
-      k->bias, _mm256_add_epi32(_mm256_mullo_epi32(va, k->a_mul), _mm256_mullo_epi32(vb, k->b_mul)));
+  const __m256i acc = _mm256_add_epi32(k->bias, _mm256_add_epi32(_mm256_mullo_epi32(va, k->a_mul),
+                                                                 _mm256_mullo_epi32(vb, k->b_mul)));
   /* rem = (acc & mask) - (acc < 0): the comparison gives -1 where acc < 0 */
   const __m256i negative = _mm256_cmpgt_epi32(_mm256_setzero_si256(), acc);
   const __m256i rem = _mm256_add_epi32(_mm256_and_si256(acc, k->mask), negative);
   /* q = (acc >> shift) + (rem > threshold): subtracting the -1 of the comparison adds 1 */
-  __m256i q = _mm256_sub_epi32(_mm256_sra_epi32(acc, k->shift), _mm256_cmpgt_epi32(rem, k->threshold));
+  __m256i q =
+      _mm256_sub_epi32(_mm256_sra_epi32(acc, k->shift), _mm256_cmpgt_epi32(rem, k->threshold));
   q = _mm256_add_epi32(q, k->y_zp);
   return _mm256_min_epi32(_mm256_max_epi32(q, k->y_min), k->y_max);
 }

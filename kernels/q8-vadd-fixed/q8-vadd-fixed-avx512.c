@@ -17,8 +17,8 @@ static inline __m128i add16(const uint8_t* a, const uint8_t* b, int is_signed,
                             const vadd_fixed_constants* k) {
   const __m512i va = widen16(a, is_signed);
   const __m512i vb = widen16(b, is_signed);
-  const __m512i acc = _mm512_add_epi32(
-      k->bias, _mm512_add_epi32(_mm512_mullo_epi32(va, k->a_mul), _mm512_mullo_epi32(vb, k->b_mul)));
+  const __m512i acc = _mm512_add_epi32(k->bias, _mm512_add_epi32(_mm512_mullo_epi32(va, k->a_mul),
+                                                                 _mm512_mullo_epi32(vb, k->b_mul)));
   /* rem = (acc & mask) - (acc < 0) */
   const __mmask16 negative = _mm512_cmpgt_epi32_mask(_mm512_setzero_si512(), acc);
   const __m512i rem = _mm512_mask_sub_epi32(_mm512_and_si512(acc, k->mask), negative,
@@ -51,8 +51,8 @@ static inline __attribute__((always_inline)) void vadd(size_t n, const uint8_t* 
   for (; i < n; i++) y[i] = qeq_q8_vadd_fixed_one(a[i], b[i], is_signed, params);
 }
 
-void QEQ_X86_KERNEL(qeq_q8_vadd_fixed_ukernel__avx512)(size_t n, const uint8_t* a,
-                                                       const uint8_t* b, int is_signed,
+void QEQ_X86_KERNEL(qeq_q8_vadd_fixed_ukernel__avx512)(size_t n, const uint8_t* a, const uint8_t* b,
+                                                       int is_signed,
                                                        const qeq_q8_vadd_fixed_params* params,
                                                        uint8_t* y) {
   vadd_fixed_constants k;

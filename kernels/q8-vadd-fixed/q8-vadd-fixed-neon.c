@@ -13,7 +13,8 @@ typedef struct vadd_fixed_constants {
 static inline int32x4_t add4(uint16x4_t a, uint16x4_t b, const vadd_fixed_constants* k) {
   const int32x4_t va = vsubq_s32(vreinterpretq_s32_u32(vmovl_u16(a)), k->offset);
   const int32x4_t vb = vsubq_s32(vreinterpretq_s32_u32(vmovl_u16(b)), k->offset);
-  const int32x4_t acc = vaddq_s32(k->bias, vaddq_s32(vmulq_s32(va, k->a_mul), vmulq_s32(vb, k->b_mul)));
+  const int32x4_t acc =
+      vaddq_s32(k->bias, vaddq_s32(vmulq_s32(va, k->a_mul), vmulq_s32(vb, k->b_mul)));
   /* rem = (acc & mask) - (acc < 0): the comparison is -1 where acc < 0 */
   const int32x4_t negative = vreinterpretq_s32_u32(vcltq_s32(acc, vdupq_n_s32(0)));
   const int32x4_t rem = vaddq_s32(vandq_s32(acc, k->mask), negative);
@@ -33,16 +34,15 @@ static inline uint8x16_t add16(uint8x16_t qa, uint8x16_t qb, const vadd_fixed_co
   const int32x4_t q2 = add4(vget_low_u16(a_hi), vget_low_u16(b_hi), k);
   const int32x4_t q3 = add4(vget_high_u16(a_hi), vget_high_u16(b_hi), k);
   /* every lane is inside the dtype: the narrowing moves keep its low byte */
-  const uint16x8_t lo = vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(q0)),
-                                     vmovn_u32(vreinterpretq_u32_s32(q1)));
-  const uint16x8_t hi = vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(q2)),
-                                     vmovn_u32(vreinterpretq_u32_s32(q3)));
+  const uint16x8_t lo =
+      vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(q0)), vmovn_u32(vreinterpretq_u32_s32(q1)));
+  const uint16x8_t hi =
+      vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(q2)), vmovn_u32(vreinterpretq_u32_s32(q3)));
   return vcombine_u8(vmovn_u16(lo), vmovn_u16(hi));
 }
 
-void qeq_q8_vadd_fixed_ukernel__neon(size_t n, const uint8_t* a, const uint8_t* b,
-                                     int is_signed, const qeq_q8_vadd_fixed_params* params,
-                                     uint8_t* y) {
+void qeq_q8_vadd_fixed_ukernel__neon(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
+                                     const qeq_q8_vadd_fixed_params* params, uint8_t* y) {
   vadd_fixed_constants k;
   k.bias = vdupq_n_s32(params->bias);
   k.a_mul = vdupq_n_s32(params->a_multiplier);

@@ -1,7 +1,7 @@
 /* Max, average and adaptive average pooling over NHWC 8-bit tensors: per output pixel, a list
  * of the input pixels of its window for the family's kernel. */
-#include <qeq/qops.h>
 #include <math.h>
+#include <qeq/qops.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +143,8 @@ static qeq_status check_qnnpack_pool(const char* fn, const qeq_q8_tensor* x, siz
 }
 
 static qeq_status avg_pool2d(const char* fn, const qeq_q8_tensor* x, const void* x_data,
-                             const qeq_pool2d_params* params, const qeq_q8_tensor* y,
-                             void* y_data, qeq_qops_engine engine) {
+                             const qeq_pool2d_params* params, const qeq_q8_tensor* y, void* y_data,
+                             qeq_qops_engine engine) {
   qeq_q8_view xv, yv;
   size_t oh = 0, ow = 0;
   qeq_status status = check_engine(fn, engine);
@@ -243,8 +243,7 @@ static qeq_status adaptive_avg_pool2d(const char* fn, const qeq_q8_tensor* x, co
         const qeq_window_1d ww = qeq_adaptive_window(j, x->w, y->w);
         const int64_t divisor = (int64_t)(hw.padded_size * ww.padded_size);
         average_window(x, &xv, (const uint8_t*)x_data, n, hw, ww, onednn_multiplier(divisor), rows,
-                       kernel,
-                       (uint8_t*)y_data + ((n * y->h + i) * y->w + j) * yv.stride);
+                       kernel, (uint8_t*)y_data + ((n * y->h + i) * y->w + j) * yv.stride);
       }
     }
   }

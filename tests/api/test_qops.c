@@ -163,8 +163,7 @@ static void test_golden(void** state) {
     /* QNNPACK's own kernels (tests/golden/qops_cases.py: QNNPACK_FORMULAS) */
     static const int qnnpack_ops[] = {OP_ADD, OP_ADD_RELU, OP_AVG_POOL, OP_ADAPTIVE};
     for (size_t i = 0; i < sizeof qnnpack_ops / sizeof qnnpack_ops[0]; i++) {
-      CHECK(per_op[qnnpack_ops[i]][1] > 0, "no qnnpack fixture for %s",
-            op_names[qnnpack_ops[i]]);
+      CHECK(per_op[qnnpack_ops[i]][1] > 0, "no qnnpack fixture for %s", op_names[qnnpack_ops[i]]);
     }
     printf("  golden under cap %-10s %zu outputs of %s identical to PyTorch's\n",
            qeq_isa_name(isas[t]), outputs, "qops.txt");
@@ -544,7 +543,8 @@ static uint8_t qnnpack_add_reference(int32_t a, int32_t b, float sa, int32_t za,
     q = acc < 0 ? -mag : mag;
   } else {
     const int64_t mask = ((int64_t)1 << (k - 32)) - 1;
-    const int64_t floor31 = acc >= 0 ? acc / ((int64_t)1 << 31) : -((-acc + ((int64_t)1 << 31) - 1) >> 31);
+    const int64_t floor31 =
+        acc >= 0 ? acc / ((int64_t)1 << 31) : -((-acc + ((int64_t)1 << 31) - 1) >> 31);
     q = floor31 + ((((acc & 0xFFFFFFFF) & mask) - (acc < 0)) > (mask >> 1));
   }
   q += zy;
@@ -558,19 +558,19 @@ static void test_qnnpack_add_sweep(void** state) {
   (void)state;
   qeq_isa isas[QEQ_ISA_COUNT];
   const size_t n_isas = detected_isas(isas);
-  uint8_t* a = malloc(65536 * 2), *b = malloc(65536 * 2), *y = malloc(65536 * 2);
+  uint8_t *a = malloc(65536 * 2), *b = malloc(65536 * 2), *y = malloc(65536 * 2);
   for (size_t t = 0; t < n_isas; t++) {
     CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
     test_rng rng;
     rng_init(&rng, test_seed() + 97u * t);
     size_t sets = 0;
     while (sets < test_iterations(40)) {
-      const float sy = ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f,
-                              (int)rng_below(&rng, 20) - 12);
-      const float sa = sy * ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f,
-                                   (int)rng_below(&rng, 23) - 15);
-      const float sb = sy * ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f,
-                                   (int)rng_below(&rng, 23) - 15);
+      const float sy =
+          ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f, (int)rng_below(&rng, 20) - 12);
+      const float sa =
+          sy * ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f, (int)rng_below(&rng, 23) - 15);
+      const float sb =
+          sy * ldexpf(1.0f + (float)rng_below(&rng, 4096) / 4096.0f, (int)rng_below(&rng, 23) - 15);
       const int is_signed = (int)(sets % 2);
       const float ra = sa / sy, rb = sb / sy, low = is_signed ? 0x1p-10f : 0x1p-14f;
       if (!(ra >= low && ra < 0x1p+8f && rb >= low && rb < 0x1p+8f)) continue;
@@ -586,23 +586,25 @@ static void test_qnnpack_add_sweep(void** state) {
       qeq_q8_tensor tb = qeq_q8_tensor_make(1, pixels, 1, c, dtype, sb, zb);
       qeq_q8_tensor ty = qeq_q8_tensor_make(1, pixels, 1, c, dtype, sy, zy);
       ta.pixel_stride_bytes = tb.pixel_stride_bytes = ty.pixel_stride_bytes = stride * c;
-      for (size_t i = 0; i < 65536; i++) a[i * stride] = (uint8_t)(i >> 8), b[i * stride] = (uint8_t)i;
+      for (size_t i = 0; i < 65536; i++)
+        a[i * stride] = (uint8_t)(i >> 8), b[i * stride] = (uint8_t)i;
       memset(y, 0xEE, 65536 * 2);
-      const qeq_status st = (relu ? qeq_q8_add_relu_ex : qeq_q8_add_ex)(
-          &ta, a, &tb, b, &ty, y, QEQ_QOPS_ENGINE_QNNPACK);
+      const qeq_status st = (relu ? qeq_q8_add_relu_ex : qeq_q8_add_ex)(&ta, a, &tb, b, &ty, y,
+                                                                        QEQ_QOPS_ENGINE_QNNPACK);
       CHECK(st == QEQ_OK, "%s", qeq_last_error());
       size_t bad = 0;
       for (size_t i = 0; i < 65536; i++) {
         const int32_t va = is_signed ? (int8_t)a[i * stride] : a[i * stride];
         const int32_t vb = is_signed ? (int8_t)b[i * stride] : b[i * stride];
-        const uint8_t want =
-            qnnpack_add_reference(va, vb, sa, za, sb, zb, sy, zy, relu, is_signed);
+        const uint8_t want = qnnpack_add_reference(va, vb, sa, za, sb, zb, sy, zy, relu, is_signed);
         bad += y[i * stride] != want;
         if (strided) bad += y[i * stride + 1] != 0xEE;
       }
-      CHECK(bad == 0, "%s: %zu of 65536 differ (sa %a za %d sb %a zb %d sy %a zy %d relu %d "
-            "signed %d)", qeq_isa_name(isas[t]), bad, (double)sa, za, (double)sb, zb, (double)sy,
-            zy, relu, is_signed);
+      CHECK(bad == 0,
+            "%s: %zu of 65536 differ (sa %a za %d sb %a zb %d sy %a zy %d relu %d "
+            "signed %d)",
+            qeq_isa_name(isas[t]), bad, (double)sa, za, (double)sb, zb, (double)sy, zy, relu,
+            is_signed);
       sets++;
     }
     printf("  qnnpack add under cap %-10s %zu parameter sets x 65536 pairs match\n",
@@ -613,9 +615,9 @@ static void test_qnnpack_add_sweep(void** state) {
 }
 
 /* QNNPACK's average pool as docs/numerics.md states it, on a dense NHWC quint8 tensor. */
-static void qnnpack_avg_reference(const uint8_t* x, size_t n, size_t h, size_t w, size_t c,
-                                  float s, int32_t z, const qeq_pool2d_params* p, size_t oh,
-                                  size_t ow, uint8_t* y) {
+static void qnnpack_avg_reference(const uint8_t* x, size_t n, size_t h, size_t w, size_t c, float s,
+                                  int32_t z, const qeq_pool2d_params* p, size_t oh, size_t ow,
+                                  uint8_t* y) {
   const size_t window = p->kernel_h * p->kernel_w;
   const float mult = s / (s * (float)window);
   for (size_t img = 0; img < n; img++)
@@ -654,8 +656,8 @@ static void test_qnnpack_pools(void** state) {
       p.divisor_override = rng_below(&rng, 3) == 0 ? (int64_t)(1 + rng_below(&rng, 30)) : 0;
       const size_t n = 1 + rng_below(&rng, 2), c = rng_size_pick(&rng, 70);
       const size_t h = p.kernel_h + rng_below(&rng, 8), w = p.kernel_w + rng_below(&rng, 8);
-      const float s = ldexpf(1.0f + (float)rng_below(&rng, 1000) / 1000.0f,
-                             (int)rng_below(&rng, 40) - 20);
+      const float s =
+          ldexpf(1.0f + (float)rng_below(&rng, 1000) / 1000.0f, (int)rng_below(&rng, 40) - 20);
       const int32_t z = (int32_t)rng_below(&rng, 256);
       const qeq_q8_tensor tx = qeq_q8_tensor_make(n, h, w, c, QEQ_DTYPE_QUINT8, s, z);
       size_t oh = 0, ow = 0;
@@ -706,13 +708,13 @@ static void test_qnnpack_pools(void** state) {
     const qeq_dtype dtype = dt ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
     const qeq_q8_tensor tx = qeq_q8_tensor_make(2, 7, 6, 5, dtype, 0.37f, dt ? -3 : 99);
     for (size_t o = 0; o < 3; o++) {
-      const qeq_q8_tensor ty = qeq_q8_tensor_make(2, outs[o][0], outs[o][1], 5, dtype, 0.37f,
-                                                  dt ? -3 : 99);
-      CHECK(qeq_q8_adaptive_avg_pool2d_ex(&tx, x, &ty, y1, QEQ_QOPS_ENGINE_QNNPACK) == QEQ_OK,
-            "%s", qeq_last_error());
+      const qeq_q8_tensor ty =
+          qeq_q8_tensor_make(2, outs[o][0], outs[o][1], 5, dtype, 0.37f, dt ? -3 : 99);
+      CHECK(qeq_q8_adaptive_avg_pool2d_ex(&tx, x, &ty, y1, QEQ_QOPS_ENGINE_QNNPACK) == QEQ_OK, "%s",
+            qeq_last_error());
       CHECK(qeq_q8_adaptive_avg_pool2d(&tx, x, &ty, y2) == QEQ_OK, "%s", qeq_last_error());
-      CHECK(memcmp(y1, y2, 2 * outs[o][0] * outs[o][1] * 5) == 0, "adaptive to %zux%zu",
-            outs[o][0], outs[o][1]);
+      CHECK(memcmp(y1, y2, 2 * outs[o][0] * outs[o][1] * 5) == 0, "adaptive to %zux%zu", outs[o][0],
+            outs[o][1]);
     }
   }
 }
@@ -735,8 +737,8 @@ static void test_qnnpack_refusals(void** state) {
   expect_refusal("ratio below 2^-14", qeq_q8_add_ex(&t, x, &t, x, &out, y, q),
                  QEQ_ERROR_UNSUPPORTED, add, "[2^-14, 2^8)", y, sizeof y);
   out.scale = 0x1p-8f; /* ratio 2^8 */
-  expect_refusal("ratio 2^8", qeq_q8_add_relu_ex(&t, x, &t, x, &out, y, q),
-                 QEQ_ERROR_UNSUPPORTED, relu, "[2^-14, 2^8)", y, sizeof y);
+  expect_refusal("ratio 2^8", qeq_q8_add_relu_ex(&t, x, &t, x, &out, y, q), QEQ_ERROR_UNSUPPORTED,
+                 relu, "[2^-14, 2^8)", y, sizeof y);
   qeq_q8_tensor b = t;
   b.scale = 300.0f; /* b's ratio alone out of range */
   expect_refusal("b's ratio", qeq_q8_add_ex(&t, x, &b, x, &t, y, q), QEQ_ERROR_UNSUPPORTED, add,
@@ -776,8 +778,8 @@ static void test_qnnpack_refusals(void** state) {
   /* pools */
   static const char avgp[] = "qeq_q8_avg_pool2d_ex", adap[] = "qeq_q8_adaptive_avg_pool2d_ex";
   qeq_pool2d_params one = qeq_pool2d_params_make(1, 1);
-  expect_refusal("1 x 1 pool", qeq_q8_avg_pool2d_ex(&t, x, &one, &t, y, q),
-                 QEQ_ERROR_UNSUPPORTED, avgp, "1 x 1", y, sizeof y);
+  expect_refusal("1 x 1 pool", qeq_q8_avg_pool2d_ex(&t, x, &one, &t, y, q), QEQ_ERROR_UNSUPPORTED,
+                 avgp, "1 x 1", y, sizeof y);
   CHECK(qeq_q8_avg_pool2d_ex(&s8, x, &one, &s8, y, q) == QEQ_OK, "qint8 1 x 1: %s",
         qeq_last_error());
   memset(y, 0xEE, sizeof y);
@@ -794,10 +796,14 @@ int main(void) {
   printf("test_qops: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
          (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_golden),          cmocka_unit_test(test_random_against_reference),
-      cmocka_unit_test(test_in_place),        cmocka_unit_test(test_bad_input),
-      cmocka_unit_test(test_subnormal_scale), cmocka_unit_test(test_pixel_stride_beyond_ptrdiff),
-      cmocka_unit_test(test_qnnpack_add_sweep), cmocka_unit_test(test_qnnpack_pools),
+      cmocka_unit_test(test_golden),
+      cmocka_unit_test(test_random_against_reference),
+      cmocka_unit_test(test_in_place),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_subnormal_scale),
+      cmocka_unit_test(test_pixel_stride_beyond_ptrdiff),
+      cmocka_unit_test(test_qnnpack_add_sweep),
+      cmocka_unit_test(test_qnnpack_pools),
       cmocka_unit_test(test_qnnpack_refusals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -384,8 +384,8 @@ static void mmo_int8(const model* m, const model_fixture* f, const act_qparams* 
   CHECK(qeq_q8_relu(&ts, s, &ts, a) == QEQ_OK, "relu: %s", qeq_last_error());
   const qeq_q8_tensor tp =
       qeq_q8_tensor_make(n, 4, 4, 3, QEQ_DTYPE_QUINT8, qp[2].scale, qp[2].zero_point);
-  CHECK(qeq_q8_adaptive_avg_pool2d_ex(&ts, a, &tp, p, qops_engine(engine)) == QEQ_OK,
-        "avgpool: %s", qeq_last_error());
+  CHECK(qeq_q8_adaptive_avg_pool2d_ex(&ts, a, &tp, p, qops_engine(engine)) == QEQ_OK, "avgpool: %s",
+        qeq_last_error());
   layer_int8(&m->layers[1], engine, qp[2], qp[3], n, 4, 4, p, c2, pool);
   const qeq_q8_tensor tc =
       qeq_q8_tensor_make(n, 4, 4, 3, QEQ_DTYPE_QUINT8, qp[3].scale, qp[3].zero_point);

@@ -99,12 +99,6 @@ def _pair(v: Any) -> tuple[int, int]:
     return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
 
 
-def _qops_kwargs(func: Callable, engine: str) -> dict:
-    """engine= for the qops that take it (the others follow PyTorch's default CPU kernels)."""
-    import inspect
-    return {"engine": engine} if "engine" in inspect.signature(func).parameters else {}
-
-
 class ConvertedModel(nn.Module):
     """A converted model: call it as the original. `engine` is the engine whose bits it
     reproduces; `threads` the size of its thread pool; `fallbacks` the nodes PyTorch runs
@@ -571,14 +565,14 @@ def _avg_pool(c: _Converter, node: fx.Node) -> None:
                     "count_include_pad": True, "divisor_override": None})
     read = c.reader(x)
     stride = p["stride"] if p["stride"] not in (None, []) else p["kernel_size"]
-    extra = _qops_kwargs(qops.q8_avg_pool2d, c.engine)
+    engine = c.engine
 
     def step(env: dict) -> _Q:
         q = read(env)
         out = qops.q8_avg_pool2d(q.data, q.qparams, p["kernel_size"], stride, p["padding"],
                                  ceil_mode=bool(p["ceil_mode"]),
                                  count_include_pad=bool(p["count_include_pad"]),
-                                 divisor_override=p["divisor_override"], **extra)
+                                 divisor_override=p["divisor_override"], engine=engine)
         return _Q(out, q.scale, q.zero_point)
     c.add(node, step, xm)
 
@@ -592,13 +586,13 @@ def _adaptive_avg_pool(c: _Converter, node: fx.Node) -> None:
                        "output_size", node)
     size = list(size) if isinstance(size, (tuple, list)) else [size, size]
     read = c.reader(x)
-    extra = _qops_kwargs(qops.q8_adaptive_avg_pool2d, c.engine)
+    engine = c.engine
 
     def step(env: dict) -> _Q:
         q = read(env)
         h, w = q.data.shape[1], q.data.shape[2]
         out_size = (h if size[0] is None else size[0], w if size[1] is None else size[1])
-        out = qops.q8_adaptive_avg_pool2d(q.data, q.qparams, out_size, **extra)
+        out = qops.q8_adaptive_avg_pool2d(q.data, q.qparams, out_size, engine=engine)
         return _Q(out, q.scale, q.zero_point)
     c.add(node, step, xm)
 
@@ -613,7 +607,7 @@ def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
     scale = float(np.float32(c.const(a[2], "scale", node)))
     zero_point = int(c.const(a[3], "zero_point", node))
     ra, rb = c.reader(a[0]), c.reader(a[1])
-    extra = _qops_kwargs(qops.q8_add, c.engine)
+    engine = c.engine
     where = c.where(node)
 
     def step(env: dict) -> _Q:
@@ -622,7 +616,7 @@ def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
             raise ConversionError(f"{_FN}: {where}: inputs of shapes {tuple(qa.data.shape)} "
                                   f"and {tuple(qb.data.shape)} (qeq adds equal shapes)", _FN)
         out = qops.q8_add(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
-                          (scale, zero_point), relu=relu, **extra)
+                          (scale, zero_point), relu=relu, engine=engine)
         return _Q(out.view(qa.data.shape), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, am.dtype, am.ndim))
 
