@@ -38,6 +38,15 @@ typedef struct qeq_batch_norm {
 QEQ_API qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn,
                                        float* bias_storage);
 
+/* qeq_fold_batch_norm out of place: the layer is read, not modified; the folded weight (the
+ * layer's weight shape, contiguous) goes to weight_out and the folded bias (bn->channels
+ * floats) to bias_out, with the same bits. weight_out may be the layer's weight and bias_out
+ * its bias (in place); otherwise no written buffer may overlap another argument. One read of
+ * the weight to check it and one read-and-write to fold it, where copying the layer and then
+ * folding in place costs two more passes. The same errors, with nothing written. */
+QEQ_API qeq_status qeq_fold_batch_norm_to(const qeq_layer* layer, const qeq_batch_norm* bn,
+                                          float* weight_out, float* bias_out);
+
 #ifdef __cplusplus
 }
 #endif

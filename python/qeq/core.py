@@ -21,7 +21,7 @@ import numpy as np
 from ._arrays import buffer, shape_struct, vector
 from ._checks import check_int
 from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as _CLayer,
-                   ObserverConfig, api, lib)
+                   ObserverConfig, ShapeMismatchError, api, lib)
 
 __all__ = [
     # version and dispatch
@@ -36,7 +36,7 @@ __all__ = [
     "requantize", "sqnr", "select_lowest_sqnr",
     # layers: equalization, folding, bias
     "Layer", "cross_layer_equalize", "equalize_depthwise_separable", "EqualizeResult",
-    "equalize_groups", "fold_batch_norm", "absorb_high_bias", "correct_bias",
+    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "absorb_high_bias", "correct_bias",
     "input_equalization_scales", "apply_input_equalization", "scaled_input_minmax",
 ]
 
@@ -415,6 +415,26 @@ def select_lowest_sqnr(sqnrs: Sequence[float], n: int) -> list[int]:
 
 # ---- layers ---------------------------------------------------------------------------------
 
+def _layer_struct(kind: str, weight: ArrayLike, bias: ArrayLike | None, groups: int,
+                  activation: str) -> _CLayer:
+    groups = check_int(groups, "Layer: groups", "size_t", lo=1)
+    wptr, wshape, _ = buffer(weight, "weight", writable=True)
+    bptr = None
+    if bias is not None:
+        out = wshape[1] * groups if kind.startswith("conv_t") else wshape[0]
+        bptr, bshape, _ = buffer(bias, "bias", writable=True)
+        if _numel(bshape) != out:
+            raise ValueError(f"bias: expected {out} values (the output channels), "
+                             f"got {_numel(bshape)}")
+    dims = (c_size_t * len(wshape))(*[check_int(d, f"Layer: weight shape[{i}]", "size_t")
+                                      for i, d in enumerate(wshape)])
+    layer = _CLayer()
+    api.qeq_layer_init(ctypes.byref(layer), _enum(LAYER_KINDS, kind, "layer kind"),
+                       len(wshape), dims, wptr, bptr, groups,
+                       _enum(ACTIVATIONS, activation, "activation"))
+    return layer
+
+
 class Layer:
     """A Linear / Conv / ConvTranspose layer's parameters in PyTorch's layouts, used where
     they lie: the equalization and folding calls rewrite `weight` and `bias` in place.
@@ -433,22 +453,7 @@ class Layer:
 
     def struct(self) -> _CLayer:
         """The C descriptor (checked by qeq_layer_init); valid while weight/bias live."""
-        groups = check_int(self.groups, "Layer: groups", "size_t", lo=1)
-        wptr, wshape, _ = buffer(self.weight, "weight", writable=True)
-        bptr = None
-        if self.bias is not None:
-            out = wshape[1] * groups if self.kind.startswith("conv_t") else wshape[0]
-            bptr, bshape, _ = buffer(self.bias, "bias", writable=True)
-            if _numel(bshape) != out:
-                raise ValueError(f"bias: expected {out} values (the output channels), "
-                                 f"got {_numel(bshape)}")
-        dims = (c_size_t * len(wshape))(*[check_int(d, f"Layer: weight shape[{i}]", "size_t")
-                                          for i, d in enumerate(wshape)])
-        layer = _CLayer()
-        api.qeq_layer_init(ctypes.byref(layer), _enum(LAYER_KINDS, self.kind, "layer kind"),
-                           len(wshape), dims, wptr, bptr, groups,
-                           _enum(ACTIVATIONS, self.activation, "activation"))
-        return layer
+        return _layer_struct(self.kind, self.weight, self.bias, self.groups, self.activation)
 
     @property
     def channels(self) -> tuple[int, int]:
@@ -514,14 +519,11 @@ def equalize_groups(groups: Sequence[Sequence[Layer]], threshold: float = 1e-4,
     return EqualizeResult(report.sweeps, report.final_change, bool(report.converged))
 
 
-def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: Any = None,
-                    beta: Any = None, eps: float = 1e-5) -> Any:
-    """Folds an eval-mode batch norm on the layer's output into the layer, in place. A layer
-    without bias gets a new float32 bias (layer.bias is set). Returns layer.bias."""
-    c = layer.struct()
-    cin, cout_c = c_size_t(), c_size_t()
-    api.qeq_layer_channels(ctypes.byref(c), ctypes.byref(cin), ctypes.byref(cout_c))
-    cout = cout_c.value
+def _batch_norm(c: _CLayer, running_mean: Any, running_var: Any, gamma: Any, beta: Any,
+                eps: float) -> tuple[BatchNorm, int, list]:
+    """The C batch norm over c's output channels, its channel count, and what keeps it alive."""
+    # c passed qeq_layer_init: a ConvTranspose weight is [in][out / groups][...]
+    cout = c.weight_shape.dims[1] * c.groups if c.kind >= 4 else c.weight_shape.dims[0]
     bn = BatchNorm()
     bn.channels = cout
     keep = []
@@ -533,6 +535,15 @@ def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: An
         keep.append(k)
         setattr(bn, field, ctypes.cast(ptr, ctypes.POINTER(c_float)))
     bn.eps = eps
+    return bn, cout, keep
+
+
+def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: Any = None,
+                    beta: Any = None, eps: float = 1e-5) -> Any:
+    """Folds an eval-mode batch norm on the layer's output into the layer, in place. A layer
+    without bias gets a new float32 bias (layer.bias is set). Returns layer.bias."""
+    c = layer.struct()
+    bn, cout, keep = _batch_norm(c, running_mean, running_var, gamma, beta, eps)
     storage = None
     if layer.bias is None:
         storage = _like(layer.weight, cout)
@@ -541,6 +552,29 @@ def fold_batch_norm(layer: Layer, running_mean: Any, running_var: Any, gamma: An
     if storage is not None:
         layer.bias = storage
     return layer.bias
+
+
+def fold_batch_norm_to(layer: Layer, running_mean: Any, running_var: Any, gamma: Any = None,
+                       beta: Any = None, eps: float = 1e-5, *, weight_out: Any,
+                       bias_out: Any) -> None:
+    """fold_batch_norm out of place: the layer is only read; the folded weight goes to
+    weight_out (float32, the layer's weight shape, contiguous) and the folded bias to bias_out
+    (one float32 per output channel). Either may be the layer's own array (in place). Nothing
+    is written on error."""
+    c = layer.struct()
+    _fold_to(c, layer.weight.shape, running_mean, running_var, gamma, beta, eps, weight_out,
+             bias_out)
+
+
+def _fold_to(c: _CLayer, shape: Any, running_mean: Any, running_var: Any, gamma: Any,
+             beta: Any, eps: float, weight_out: Any, bias_out: Any) -> None:
+    bn, cout, keep = _batch_norm(c, running_mean, running_var, gamma, beta, eps)
+    wptr, wshape, _ = buffer(weight_out, "weight_out", writable=True)
+    if tuple(wshape) != tuple(shape):
+        raise ShapeMismatchError(f"fold_batch_norm_to: weight_out has shape {tuple(wshape)}, "
+                                 f"the layer's weight {tuple(shape)}")
+    bptr, _ = vector(bias_out, "bias_out", cout, writable=True)
+    api.qeq_fold_batch_norm_to(ctypes.byref(c), ctypes.byref(bn), wptr, bptr)
 
 
 def _like(template: Any, n: int) -> Any:

@@ -164,6 +164,15 @@ def test_layers_cle_fold_and_dfq():
     # batch norm folding, the conv test vector of docs/numerics.md#folding-test-vector
     w = np.array([2, -1], np.float32).reshape(2, 1, 1)
     conv = qeq.Layer("conv1d", w)
+    folded, folded_bias = np.empty_like(w), np.empty(2, np.float32)
+    qeq.fold_batch_norm_to(conv, [0.5, -1], [3, 0.25], [1.5, 2], [0.1, -0.2], 1e-5,
+                           weight_out=folded, bias_out=folded_bias)
+    assert w.reshape(-1).tolist() == [2, -1] and conv.bias is None  # only read
+    assert folded.reshape(-1).tolist() == [np.float32(1.7320479), np.float32(-3.99992)]
+    assert folded_bias.tolist() == [np.float32(-0.33301198), np.float32(3.7999198)]
+    with pytest.raises(qeq.ShapeMismatchError, match="weight_out"):
+        qeq.fold_batch_norm_to(conv, [0.5, -1], [3, 0.25], weight_out=np.empty(2, np.float32),
+                               bias_out=folded_bias)
     bias = qeq.fold_batch_norm(conv, [0.5, -1], [3, 0.25], [1.5, 2], [0.1, -0.2], 1e-5)
     assert w.reshape(-1).tolist() == [np.float32(1.7320479), np.float32(-3.99992)]
     assert bias.tolist() == [np.float32(-0.33301198), np.float32(3.7999198)]

@@ -9,8 +9,10 @@
 #include "src/base/workspace.h"
 #include "src/layers/layer.h"
 
-qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float* bias_storage) {
-  static const char fn[] = "qeq_fold_batch_norm";
+/* Both entry points: folds layer's weight and bias into weight_out and bias_out (either may be
+ * the layer's own array; bias_name names bias_out in errors). */
+static qeq_status fold(const char* fn, const qeq_layer* layer, const qeq_batch_norm* bn,
+                       float* weight_out, float* bias_out, const char* bias_name) {
   size_t out_channels;
   qeq_status status = qeq_layer_check(fn, "layer", layer, NULL, &out_channels);
   if (status != QEQ_OK) return status;
@@ -28,15 +30,13 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: eps %g must be finite and >= 0", fn,
                     (double)bn->eps);
   }
-  if (layer->bias == NULL && bias_storage == NULL) {
-    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
-                    "%s: the layer has no bias and bias_storage is NULL", fn);
-  }
   const float* bias_in = layer->bias;
-  float* bias_out = layer->bias != NULL ? layer->bias : bias_storage;
+  const size_t weight_bytes = qeq_layer_weight_bytes(layer);
   const qeq_buffer buffers[] = {
-      {"layer's weight", layer->weight, qeq_layer_weight_bytes(layer), 1, 0},
-      {layer->bias != NULL ? "layer's bias" : "bias_storage", bias_out, n * sizeof(float), 1, 0},
+      {"layer's weight", layer->weight, weight_bytes, weight_out == layer->weight, 0},
+      {"layer's bias", bias_in, n * sizeof(float), bias_out == bias_in, 0},
+      {"weight_out", weight_out == layer->weight ? NULL : weight_out, weight_bytes, 1, 0},
+      {bias_name, bias_out == bias_in ? NULL : bias_out, n * sizeof(float), 1, 0},
       {"bn running_mean", bn->running_mean, n * sizeof(float), 0, 0},
       {"bn running_var", bn->running_var, n * sizeof(float), 0, 0},
       {"bn gamma", bn->gamma, n * sizeof(float), 0, 0},
@@ -98,10 +98,32 @@ qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float
     }
   }
   if (status == QEQ_OK) {
-    qeq_channel_set_scale(&produced, layer->weight, factors, work);
+    qeq_channel_set_scale_to(&produced, layer->weight, factors, weight_out, work);
     for (size_t c = 0; c < n; c++) bias_out[c] = new_bias[c];
-    layer->bias = bias_out;
   }
   qeq_scratch_release(rsqrt, work);
   return status;
+}
+
+qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* bn, float* bias_storage) {
+  static const char fn[] = "qeq_fold_batch_norm";
+  if (layer != NULL && layer->bias == NULL && bias_storage == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT,
+                    "%s: the layer has no bias and bias_storage is NULL", fn);
+  }
+  const int own_bias = layer != NULL && layer->bias != NULL;
+  qeq_status status = fold(fn, layer, bn, layer != NULL ? layer->weight : NULL,
+                           own_bias ? layer->bias : bias_storage, "bias_storage");
+  if (status == QEQ_OK && !own_bias) layer->bias = bias_storage;
+  return status;
+}
+
+qeq_status qeq_fold_batch_norm_to(const qeq_layer* layer, const qeq_batch_norm* bn,
+                                  float* weight_out, float* bias_out) {
+  static const char fn[] = "qeq_fold_batch_norm_to";
+  if (weight_out == NULL || bias_out == NULL) {
+    return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                    weight_out == NULL ? "weight_out" : "bias_out");
+  }
+  return fold(fn, layer, bn, weight_out, bias_out, "bias_out");
 }

@@ -153,10 +153,15 @@ void qeq_channel_set_minmax_squares(const qeq_channel_set* set, const float* wei
 
 void qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales,
                            float* work) {
+  qeq_channel_set_scale_to(set, weight, scales, weight, work);
+}
+
+void qeq_channel_set_scale_to(const qeq_channel_set* set, const float* weight, const float* scales,
+                              float* out, float* work) {
   const qeq_axis_view v = block_view(set);
   for (size_t g = 0; g < set->blocks; g++) {
-    float* block = weight + g * set->block_elements;
-    qeq_scale_view(&v, block, scales + g * set->per_block, block, work);
+    const size_t offset = g * set->block_elements;
+    qeq_scale_view(&v, weight + offset, scales + g * set->per_block, out + offset, work);
   }
 }
 

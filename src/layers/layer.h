@@ -42,6 +42,9 @@ void qeq_channel_set_minmax(const qeq_channel_set* set, const float* weight, flo
 /* Multiplies each channel of the set by its scale, in place. */
 void qeq_channel_set_scale(const qeq_channel_set* set, float* weight, const float* scales,
                            float* work);
+/* The same, from weight into out (out == weight: in place). */
+void qeq_channel_set_scale_to(const qeq_channel_set* set, const float* weight, const float* scales,
+                              float* out, float* work);
 
 /* qeq_channel_set_minmax plus each channel's sum of squares in double (NULL: none), in the
  * same order on every ISA (qeq_minmax_squares_view), read in the same pass. */

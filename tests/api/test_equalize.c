@@ -103,6 +103,18 @@ static void test_golden_fold(void** state) {
         golden_floats(&c, "beta", beta, n);
       }
       const qeq_batch_norm bn = {n, mean, var, gamma, beta, eps};
+      /* Out of place first: the same bits, the layer untouched. */
+      float* weight_out = malloc(o.weight_count * sizeof(float));
+      float* bias_out = malloc(n * sizeof(float));
+      float* weight_before = malloc(o.weight_count * sizeof(float));
+      memcpy(weight_before, o.weight, o.weight_count * sizeof(float));
+      CHECK(qeq_fold_batch_norm_to(&o.layer, &bn, weight_out, bias_out) == QEQ_OK, "%s: %s", c.name,
+            qeq_last_error());
+      CHECK(memcmp(weight_before, o.weight, o.weight_count * sizeof(float)) == 0,
+            "%s: qeq_fold_batch_norm_to changed the layer", c.name);
+      expect_bits(qeq_isa_name(isas[k]), c.name, weight_out, &c, "w_after", o.weight_count);
+      expect_bits(qeq_isa_name(isas[k]), c.name, bias_out, &c, "b_after", n);
+      free(weight_out), free(bias_out), free(weight_before);
       CHECK(qeq_fold_batch_norm(&o.layer, &bn, storage) == QEQ_OK, "%s: %s", c.name,
             qeq_last_error());
       expect_bits(qeq_isa_name(isas[k]), c.name, o.weight, &c, "w_after", o.weight_count);
@@ -642,6 +654,20 @@ static void test_errors_change_nothing(void** state) {
   no_bias.bias = NULL;
   EXPECT_UNCHANGED(qeq_fold_batch_norm(&no_bias, &bn, NULL), QEQ_ERROR_INVALID_ARGUMENT,
                    "bias_storage");
+  /* Out of place: the same refusals, and outputs that overlap an input partially. */
+  float folded[64], folded_bias[4];
+  EXPECT_UNCHANGED(qeq_fold_batch_norm_to(&a, &wrong, folded, folded_bias),
+                   QEQ_ERROR_INVALID_ARGUMENT, "qeq_fold_batch_norm_to: bn running_var is NULL");
+  EXPECT_UNCHANGED(qeq_fold_batch_norm_to(&a, &bn, NULL, folded_bias), QEQ_ERROR_INVALID_ARGUMENT,
+                   "weight_out is NULL");
+  EXPECT_UNCHANGED(qeq_fold_batch_norm_to(&a, &bn, folded, NULL), QEQ_ERROR_INVALID_ARGUMENT,
+                   "bias_out is NULL");
+  EXPECT_UNCHANGED(qeq_fold_batch_norm_to(&a, &bn, a.weight + 1, folded_bias),
+                   QEQ_ERROR_INVALID_ARGUMENT, "weight_out");
+  EXPECT_UNCHANGED(qeq_fold_batch_norm_to(&a, &bn, folded, mean + 1), QEQ_ERROR_INVALID_ARGUMENT,
+                   "bias_out");
+  EXPECT_UNCHANGED(qeq_fold_batch_norm_to(&no_bias, &bn, folded, no_bias.weight),
+                   QEQ_ERROR_INVALID_ARGUMENT, "bias_out");
 #undef EXPECT_UNCHANGED
 }
 

@@ -119,6 +119,13 @@ static qeq_status run_fold(state* s) {
   return qeq_fold_batch_norm(&s->layers[0], &bn, s->mem + 250);
 }
 
+static qeq_status run_fold_to(state* s) {
+  /* Out of place, from a ConvTranspose2d without bias. */
+  layer(s, 0, QEQ_LAYER_CONV_TRANSPOSE2D, 4, (size_t[]){4, 3, 3, 3}, 0, -1);
+  const qeq_batch_norm bn = {3, s->mem + 210, s->mem + 220, s->mem + 230, s->mem + 240, 1e-5f};
+  return qeq_fold_batch_norm_to(&s->layers[0], &bn, s->mem + 300, s->mem + 450);
+}
+
 static qeq_status run_input_equalization(state* s) {
   layer(s, 0, QEQ_LAYER_CONV2D, 4, (size_t[]){5, 3, 3, 3}, 0, 200);
   layer(s, 1, QEQ_LAYER_CONV_TRANSPOSE2D, 4, (size_t[]){4, 3, 3, 3}, 300, 600);
@@ -196,6 +203,7 @@ static const fault_case cases[] = {
     {"equalize chain", "qeq_equalize", run_equalize, 0},
     {"depthwise-separable", "qeq_equalize_depthwise_separable", run_triplet, 0},
     {"fold ConvTranspose", "qeq_fold_batch_norm", run_fold, 0},
+    {"fold out of place", "qeq_fold_batch_norm_to", run_fold_to, 0},
     {"input equalization", "qeq_apply_input_equalization", run_input_equalization, 0},
     {"input equalization scales", "qeq_input_equalization_scales", run_input_equalization_scales,
      0},

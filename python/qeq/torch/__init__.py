@@ -184,20 +184,19 @@ def _fold(kind: str, weight: torch.Tensor, bias: torch.Tensor | None, groups: in
           bn_rm: Any, bn_rv: Any, bn_eps: float, bn_w: Any, bn_b: Any,
           ) -> tuple[torch.Tensor, torch.Tensor]:
     """Folds into new tensors (copies of weight and bias; the inputs stay as they are). The
-    batch-norm vectors are checked by core.fold_batch_norm."""
-    buffer(weight, "weight")
-    if bias is not None:
-        buffer(bias, "bias")
+    batch-norm vectors are checked by core.fold_batch_norm_to."""
     if bn_rm is None or bn_rv is None:
         raise ValueError("bn.running_mean and bn.running_var must not be None")
     with torch.no_grad():
-        w = weight.detach().clone()
-        b = None if bias is None else bias.detach().clone()
-        layer = core.Layer(kind, w, b, groups)
-        core.fold_batch_norm(layer, bn_rm.detach(), bn_rv.detach(),
-                             None if bn_w is None else bn_w.detach(),
-                             None if bn_b is None else bn_b.detach(), float(bn_eps))
-    return w, layer.bias
+        source = weight.detach()
+        layer = core._layer_struct(kind, source, None if bias is None else bias.detach(),
+                                   groups, "none")
+        w = torch.empty_like(source, memory_format=torch.contiguous_format)
+        b = torch.empty(bn_rm.numel(), dtype=torch.float32)
+        core._fold_to(layer, source.shape, bn_rm.detach(), bn_rv.detach(),
+                      None if bn_w is None else bn_w.detach(),
+                      None if bn_b is None else bn_b.detach(), float(bn_eps), w, b)
+    return w, b
 
 
 def fuse_conv_bn_weights(conv_w: torch.Tensor, conv_b: torch.Tensor | None, bn_rm: torch.Tensor,
@@ -383,10 +382,13 @@ def _fuse_known(mod_list: Sequence[nn.Module], is_qat: bool,
                 del hooks[key]
     new_mods: list[nn.Module] = [fused]
     for _ in mod_list[1:]:
-        identity = nn.Identity()
+        identity = _copy_module(_IDENTITY, {})  # nn.Identity() without Module.__init__'s cost
         identity.training = first.training
         new_mods.append(identity)
     return new_mods
+
+
+_IDENTITY = nn.Identity()
 
 
 def _clear_moved_hooks(mod_list: Sequence[nn.Module]) -> None:
@@ -410,17 +412,19 @@ def fuse_known_modules(mod_list: Sequence[nn.Module], is_qat: bool = False,
 def _get_module(model: nn.Module, name: str) -> nn.Module:
     module = model
     for part in name.split("."):
-        if not hasattr(module, part) or not isinstance(getattr(module, part), nn.Module):
-            raise KeyError(f"{name}: no such submodule")
-        module = getattr(module, part)
+        # registered submodules first: nn.Module.__getattr__ is slow on deep models
+        sub = module._modules.get(part) if isinstance(module, nn.Module) else None
+        if sub is None:
+            if not hasattr(module, part) or not isinstance(getattr(module, part), nn.Module):
+                raise KeyError(f"{name}: no such submodule")
+            sub = getattr(module, part)
+        module = sub
     return module
 
 
 def _set_module(model: nn.Module, name: str, new: nn.Module) -> None:
-    *parents, last = name.split(".")
-    module = model
-    for part in parents:
-        module = getattr(module, part)
+    parent, _, last = name.rpartition(".")
+    module = _get_module(model, parent) if parent else model
     setattr(module, last, new)
 
 
@@ -460,13 +464,13 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
         mods = [_get_module(model, name) for name in group]
         new_mods = (_fuse_known(mods, is_qat, additional) if ours
                     else fuser_func(mods, is_qat, additional))
-        plan.append((group, new_mods))
+        plan.append((group, mods, new_mods))
     if not inplace:
         # fused modules hold the originals (ConvReLU etc.): copy model and plan together
         model, plan = copy.deepcopy((model, plan))
-    for group, new_mods in plan:
+    for group, mods, new_mods in plan:
         if ours:
-            _clear_moved_hooks([_get_module(model, name) for name in group])
+            _clear_moved_hooks(mods)
         for name, new in zip(group, new_mods):
             _set_module(model, name, new)
     return model

@@ -20,7 +20,7 @@ from torch import fx, nn
 import torch.nn.functional as F
 
 from ._layers import _FUSED_RELU, _kind
-from ._tracing import trace
+from ._tracing import trace_graph
 
 _RELU_FUNCS = {F.relu, torch.relu}
 _PASS_MODULES = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
@@ -98,8 +98,7 @@ def _describe(node: fx.Node, modules: dict[str, nn.Module]) -> str:
 
 def _flatten_keeps_channels(node: fx.Node, src: fx.Node) -> bool | None:
     """Whether a flatten/view keeps channels 1:1 (spatial size 1); None without shapes."""
-    shapes = node.graph.owning_module.meta.get("qeq_shapes") if node.graph.owning_module \
-        else None
+    shapes = getattr(node.graph, "_qeq_shapes", None)
     if shapes is not None:
         shapes()  # shape propagation, run once, the first time a flatten needs it
     meta = src.meta.get("tensor_meta")
@@ -205,8 +204,8 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
     """Traces `model` (torch.fx.symbolic_trace) and lists its equalizable chains, batch-norm
     folds and fusion groups, and a reason for every layer whose output starts no chain link.
     example_inputs (a tensor or a tuple) lets flattens be checked (shape propagation)."""
-    gm = trace(model)
-    modules = dict(gm.named_modules())
+    graph, root = trace_graph(model)
+    modules = dict(root.named_modules())
     if example_inputs is not None:
         from torch.fx.passes.shape_prop import ShapeProp
         args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
@@ -220,16 +219,16 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
             if not done:
                 done.append(True)
                 with torch.no_grad():
-                    ShapeProp(gm).propagate(*args)
-        gm.meta["qeq_shapes"] = propagate
+                    ShapeProp(fx.GraphModule(root, graph)).propagate(*args)
+        graph._qeq_shapes = propagate  # type: ignore[attr-defined]
     calls: dict[str, int] = {}
-    for node in gm.graph.nodes:
+    for node in graph.nodes:
         if node.op == "call_module":
             calls[str(node.target)] = calls.get(str(node.target), 0) + 1
     nxt: dict[str, str] = {}
     pairs, bns, fusions, refusals = [], [], [], []
     seen_layers = []
-    for node in gm.graph.nodes:
+    for node in graph.nodes:
         if node.op != "call_module" or not _is_layer(modules[node.target]):
             continue
         name = str(node.target)

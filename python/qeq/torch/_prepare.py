@@ -103,8 +103,10 @@ def _range_ratio(module: nn.Module) -> float:
 
 
 def _row_absmax(module: nn.Module) -> torch.Tensor:
+    """Per output channel of the weight, the largest magnitude."""
     w = _inner(module).weight.detach()
-    return w.abs().flatten(1).amax(1)
+    axis = 1 if "Transpose" in type(_inner(module)).__name__ else 0
+    return torch.from_numpy(core.channel_absmax(w.contiguous(), axis))
 
 
 def _replace_relu6(model: nn.Module) -> list[str]:
@@ -256,7 +258,9 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
             fuse_modules(model, groups, inplace=True)
         report.folds = list(found.batch_norms)
     modules = dict(model.named_modules())
-    rows_before = {n: _row_absmax(modules[n]) for c in found.chains for n in c}
+    # what high-bias absorption needs to know how equalization scaled each first layer
+    rows_before = ({a: _row_absmax(modules[a]) for a, _ in found.pairs}
+                   if high_bias == "absorb" else {})
     folded = {n: _range_ratio(m) for n, m in _weighted(model).items()}
 
     in_triplet: set[tuple[str, str]] = set()

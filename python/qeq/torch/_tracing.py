@@ -54,6 +54,13 @@ def _leaf_functions() -> list[tuple[Any, str, Callable]]:
 
 def trace(model: nn.Module) -> fx.GraphModule:
     """The model's GraphModule (torch.fx symbolic tracing with the additions above)."""
+    graph, root = trace_graph(model)
+    return fx.GraphModule(root, graph)
+
+
+def trace_graph(model: nn.Module) -> tuple[fx.Graph, nn.Module]:
+    """The model's graph and the root its nodes name, without the GraphModule (whose code
+    generation costs as much as the tracing: analyses that only read the graph skip it)."""
     leaves = _leaf_functions()
     tracer = _Tracer()
 
@@ -70,4 +77,4 @@ def trace(model: nn.Module) -> fx.GraphModule:
     finally:
         for module, name, function in leaves:
             setattr(module, name, function)
-    return fx.GraphModule(tracer.root, graph)
+    return graph, tracer.root
