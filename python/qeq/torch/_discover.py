@@ -58,6 +58,9 @@ class Discovery(NamedTuple):
     batch_norms: list[tuple[str, str]]
     fusions: list[list[str]]
     refusals: list[Refusal]
+    # per pair, what lies between the two layers, in order: "bn", "relu", "max_pool",
+    # "avg_pool", "flatten", "pass" (dropout, identity)
+    links: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
 def _is_layer(module: nn.Module | None) -> bool:
@@ -147,10 +150,19 @@ def _kind_of(node: fx.Node, modules: dict[str, nn.Module]) -> str:
     return node.op  # "output", ...
 
 
+def _pass_kind(node: fx.Node, modules: dict[str, nn.Module]) -> str:
+    """max_pool / avg_pool / pass for a node _kind_of calls "pass"."""
+    what = modules[node.target] if node.op == "call_module" else node.target
+    label = type(what).__name__ if node.op == "call_module" else getattr(what, "__name__", "")
+    label = label.lower()
+    return "max_pool" if "max" in label else "avg_pool" if "avg" in label else "pass"
+
+
 def _follow(start: fx.Node, modules: dict[str, nn.Module], calls: dict[str, int],
-            ) -> tuple[fx.Node | None, str | None, str | None, list[str]]:
+            path: list[str]) -> tuple[fx.Node | None, str | None, str | None, list[str]]:
     """From layer node `start` along single users: (next layer node or None, refusal reason
-    or None, the batch norm folded into start, the fusion group)."""
+    or None, the batch norm folded into start, the fusion group). `path` gets the kinds of
+    the nodes passed."""
     name = str(start.target)
     bn_name = None
     fusion = [name]
@@ -168,6 +180,10 @@ def _follow(start: fx.Node, modules: dict[str, nn.Module], calls: dict[str, int]
         kind = _kind_of(user, modules)
         if kind == "output":
             return None, None, bn_name, fusion
+        if kind in ("bn", "relu", "flatten"):
+            path.append(kind)
+        elif kind == "pass":
+            path.append(_pass_kind(user, modules))
         if kind == "bn":
             if node is not start:
                 return None, (f"batch norm {user.target} is not directly after the layer "
@@ -227,6 +243,7 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
             calls[str(node.target)] = calls.get(str(node.target), 0) + 1
     nxt: dict[str, str] = {}
     pairs, bns, fusions, refusals = [], [], [], []
+    links: dict[tuple[str, str], tuple[str, ...]] = {}
     seen_layers = []
     for node in graph.nodes:
         if node.op != "call_module" or not _is_layer(modules[node.target]):
@@ -236,7 +253,8 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
             refusals.append(Refusal(name, f"the module is called {calls[name]} times"))
             continue
         seen_layers.append(name)
-        target, reason, bn, fusion = _follow(node, modules, calls)
+        path: list[str] = []
+        target, reason, bn, fusion = _follow(node, modules, calls, path)
         if bn is not None:
             bns.append((name, bn))
         if len(fusion) > 1:
@@ -254,6 +272,7 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
                                           f"{_channels(a)[1]}, {other} takes {_channels(b)[0]}"))
         else:
             pairs.append((name, other))
+            links[(name, other)] = tuple(path)
             nxt[name] = other
     starts = [a for a, _ in pairs if a not in set(nxt.values())]
     chains = []
@@ -264,4 +283,4 @@ def find_chains(model: nn.Module, example_inputs: Any = None) -> Discovery:
         chains.append(chain)
     triplets = [(c[i], c[i + 1], c[i + 2]) for c in chains for i in range(len(c) - 2)
                 if _is_depthwise(modules[c[i + 1]])]
-    return Discovery(chains, pairs, triplets, bns, fusions, refusals)
+    return Discovery(chains, pairs, triplets, bns, fusions, refusals, links)

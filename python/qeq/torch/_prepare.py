@@ -37,7 +37,7 @@ class PrepareReport:
     chains; triplets: the depthwise-separable triplets scaled in one step; pairs: the pairs
     cross-layer equalized by sweeps; sweeps, final_change, converged: of those sweeps;
     high_bias: (first, second) pairs whose high bias moved; bias_corrected: the layers whose
-    bias took the empirical correction; refusals: (layer, reason) for
+    bias took the bias correction (empirical or data-free); refusals: (layer, reason) for
     every layer left as it was by some step; range_ratios: per weighted layer, the max / min
     of its per-output-channel weight ranges (nonzero ones) as given, after folding, and
     prepared (folding spreads them; equalization evens them again)."""
@@ -159,6 +159,16 @@ def _input_means(model: nn.Module, names: list[str], batches: Sequence[Any]
     return {n: (sums[n] / counts[n]).float().contiguous() for n in sums}
 
 
+def _rectified_normal_mean(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """E[max(0, x)] for x normal with mean mu and standard deviation sigma (max(0, mu) where
+    sigma is 0): mu Phi(mu / sigma) + sigma phi(mu / sigma)."""
+    safe = torch.where(sigma > 0, sigma, torch.ones_like(sigma))
+    t = mu / safe
+    cdf = 0.5 * (1 + torch.erf(t / math.sqrt(2)))
+    pdf = torch.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)
+    return torch.where(sigma > 0, mu * cdf + sigma * pdf, mu.clamp(min=0))
+
+
 def _fake_quantized_weight(weight: torch.Tensor, per_channel: bool) -> torch.Tensor:
     """The weight as symmetric qint8 quantizes and dequantizes it (PyTorch's MinMax observers:
     scale = max |w| / 127.5 per output channel or per tensor)."""
@@ -198,7 +208,12 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
        with E[x] its input's per-channel mean over the `calibration` batches (inputs to
        model(...); tuples are unpacked) run through the prepared float model, and W_q its
        weight as symmetric qint8 quantizes it (weight_qscheme "per_channel" or
-       "per_tensor"); None skips it.
+       "per_tensor"). "data_free" needs no data: E[x] of the second layer of every chain link
+       comes from the first layer's batch norm (its output taken as normal with mean beta and
+       standard deviation |gamma|, both scaled as equalization scaled the layer and beta less
+       what high-bias absorption moved), through the link's ReLU if it has one (the mean of
+       a rectified normal); links with a max pool, and layers without a batch norm before
+       them, are refused with the reason. None skips it.
     The model is copied first unless inplace=True, and must be in eval mode. Errors from a
     multi-layer step name the modules."""
     if not isinstance(model, nn.Module):
@@ -207,7 +222,8 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
                                  ("high_bias", high_bias, ("absorb", "keep")),
                                  ("on_nonconvergence", on_nonconvergence,
                                   ("warn", "raise", "ignore")),
-                                 ("bias_correction", bias_correction, (None, "empirical")),
+                                 ("bias_correction", bias_correction,
+                                  (None, "empirical", "data_free")),
                                  ("weight_qscheme", weight_qscheme,
                                   ("per_channel", "per_tensor"))):
         if value not in allowed:
@@ -219,7 +235,7 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
         raise ValueError(f"{_FN}: max_sweeps must be an integer >= 1, got {max_sweeps!r}")
     if model.training:
         raise ValueError(f"{_FN}: the model is in training mode (call .eval() first)")
-    if bias_correction is not None:
+    if bias_correction == "empirical":
         calibration = list(calibration) if calibration is not None else []
         if not calibration:
             raise ValueError(f"{_FN}: bias_correction={bias_correction!r} needs calibration "
@@ -260,7 +276,7 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     modules = dict(model.named_modules())
     # what high-bias absorption needs to know how equalization scaled each first layer
     rows_before = ({a: _row_absmax(modules[a]) for a, _ in found.pairs}
-                   if high_bias == "absorb" else {})
+                   if high_bias == "absorb" or bias_correction == "data_free" else {})
     folded = {n: _range_ratio(m) for n, m in _weighted(model).items()}
 
     in_triplet: set[tuple[str, str]] = set()
@@ -298,6 +314,14 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
                 if on_nonconvergence == "warn":
                     warnings.warn(message, NonConvergenceWarning, stacklevel=2)
 
+    def scaled_bn(a: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """a's batch-norm beta and gamma, scaled as equalization scaled a's output channels."""
+        beta, gamma = saved_bn[a]
+        now = _row_absmax(modules[a])
+        ratio = torch.where(rows_before[a] > 0, now / rows_before[a], torch.ones_like(now))
+        return beta * ratio, gamma * ratio
+
+    absorbed: dict[str, torch.Tensor] = {}  # per first layer, the shift moved out of its bias
     if high_bias == "absorb":
         equalized = set(report.pairs) | in_triplet
         for a, b in found.pairs:
@@ -314,13 +338,12 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
                                                    type(second).__name__ else 0]
                 second.bias = nn.Parameter(torch.zeros(out_channels,
                                                        dtype=second.weight.dtype))
-            now = _row_absmax(modules[a])
             # Equalization scaled a's output channel c by now / before: beta and gamma too.
-            ratio = torch.where(rows_before[a] > 0, now / rows_before[a], torch.ones_like(now))
+            beta, gamma = (v.float().contiguous() for v in scaled_bn(a))
             with _naming([a, b], "high-bias absorption"), torch.no_grad():
                 core.absorb_high_bias(layer_of(modules[a], a), layer_of(modules[b], b),
-                                      (beta * ratio).float().contiguous(),
-                                      (gamma * ratio).float().contiguous())
+                                      beta, gamma)
+            absorbed[a] = torch.clamp(beta - 3 * gamma.abs(), min=0)  # the C rule's c
             report.high_bias.append((a, b))
 
     if bias_correction == "empirical":
@@ -341,6 +364,33 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
             with _naming([name], "bias correction of"), torch.no_grad():
                 core.correct_bias(layer_of(modules[name], name), quantized, means[name])
             report.bias_corrected.append(name)
+
+    if bias_correction == "data_free":
+        modules = dict(model.named_modules())
+        for a, b in found.pairs:
+            path = found.links.get((a, b), ())
+            if a not in saved_bn:
+                report.refusals.append((b, f"data-free bias correction: {a} before it had no "
+                                           "batch norm (its output statistics are unknown)"))
+                continue
+            if "max_pool" in path:
+                report.refusals.append((b, f"data-free bias correction: a max pool between "
+                                           f"{a} and {b} changes the mean of its input"))
+                continue
+            beta, gamma = scaled_bn(a)
+            mean = beta.double() - absorbed.get(a, torch.zeros_like(beta)).double()
+            if "relu" in path:
+                mean = _rectified_normal_mean(mean, gamma.double().abs())
+            inner = _inner(modules[b])
+            if inner.bias is None:
+                out_channels = inner.weight.shape[1 if "Transpose" in type(inner).__name__
+                                                  else 0]
+                inner.bias = nn.Parameter(torch.zeros(out_channels, dtype=inner.weight.dtype))
+            quantized = _fake_quantized_weight(inner.weight, weight_qscheme == "per_channel")
+            with _naming([b], "bias correction of"), torch.no_grad():
+                core.correct_bias(layer_of(modules[b], b), quantized,
+                                  mean.float().contiguous())
+            report.bias_corrected.append(b)
 
     weighted = _weighted(model)
     report.range_ratios = {n: (before.get(n, math.nan), folded.get(n, math.nan),
