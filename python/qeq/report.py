@@ -6,9 +6,9 @@ arrays. For an nn.Module the report runs qeq.torch.equalize_model and writes, fo
 weighted layer, the per-output-channel weight ranges as given and prepared, their max/min
 ratio, the SQNR of per-tensor int8 weights and the layer's role (report.md, report.csv,
 report.html) and plots of the ranges (matplotlib, PNG or SVG); with --calibration, the SQNR
-of the int8 model's output on qeq's kernels before and after preparation. TorchScript and
-weight files have no graph torch.fx can trace: they get the tables and plots of their weights
-as they are.
+of the int8 model's output on qeq's kernels before and after preparation, and each layer's
+(int8_layer_sqnr). TorchScript and weight files have no graph torch.fx can trace: they get
+the tables and plots of their weights as they are.
 """
 from __future__ import annotations
 
@@ -65,10 +65,14 @@ def _fmt(v: float) -> str:
 
 
 def write_tables(rows: list[tuple[LayerStats, LayerStats | None]], out: Path,
-                 roles: dict[str, str] | None = None) -> list[list[str]]:
+                 roles: dict[str, str] | None = None,
+                 layer_sqnrs: tuple[dict[str, float], dict[str, float]] | None = None,
+                 ) -> list[list[str]]:
     header = ["layer", "shape", "range min before", "range max before", "ratio before",
               "SQNR dB before", "range min after", "range max after", "ratio after",
               "SQNR dB after", "role"]
+    if layer_sqnrs is not None:
+        header += ["int8 output SQNR dB before", "int8 output SQNR dB after"]
     lines = []
     roles = roles or {}
     for before, after in rows:
@@ -80,6 +84,9 @@ def write_tables(rows: list[tuple[LayerStats, LayerStats | None]], out: Path,
             row += [_fmt(float(after.ranges.min())), _fmt(float(after.ranges.max())),
                     _fmt(after.ratio), _fmt(after.sqnr)]
         row.append(roles.get(before.name, ""))
+        if layer_sqnrs is not None:
+            row += [_fmt(layer_sqnrs[0][before.name]) if before.name in layer_sqnrs[0] else "",
+                    _fmt(layer_sqnrs[1][before.name]) if before.name in layer_sqnrs[1] else ""]
         lines.append(row)
     with open(out / "report.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -269,10 +276,10 @@ def report_module(model: Any, args: argparse.Namespace, out: Path):
     return prepared, prep, rows, plots, progress
 
 
-def int8_sqnr(model: Any, reference: Any, inputs: list, per_channel: bool) -> float:
-    """SQNR (dB) of `model` quantized by PyTorch's FX API (quint8 activations, qint8 weights
-    per tensor or per channel, MinMax observers calibrated on `inputs`) and run on qeq's
-    kernels (qeq.torch.convert, qnnpack engine), against `reference`'s float output."""
+def _int8_model(model: Any, inputs: list, per_channel: bool) -> Any:
+    """`model` quantized by PyTorch's FX API (quint8 activations, qint8 weights per tensor or
+    per channel, MinMax observers calibrated on `inputs`), run on qeq's kernels
+    (qeq.torch.convert, qnnpack engine). Call under the qnnpack engine."""
     import copy
     import warnings
     import torch
@@ -285,25 +292,88 @@ def int8_sqnr(model: Any, reference: Any, inputs: list, per_channel: bool) -> fl
               if per_channel else MinMaxObserver.with_args(dtype=torch.qint8,
                                                            qscheme=torch.per_tensor_symmetric))
     qconfig = QConfig(activation=MinMaxObserver.with_args(dtype=torch.quint8), weight=weight)
-    previous = torch.backends.quantized.engine
-    torch.backends.quantized.engine = "qnnpack"
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            prepared = prepare_fx(copy.deepcopy(model), QConfigMapping().set_global(qconfig),
-                                  (inputs[0],))
-            for x in inputs:
-                prepared(x)
-            int8 = qt.convert(convert_fx(prepared), engine="qnnpack", fallback=True)
-            signal = noise = 0.0
-            for x in inputs:
-                want = reference(x).double()
-                got = int8(x).double()
-                signal += float(want.pow(2).sum())
-                noise += float((want - got).pow(2).sum())
-    finally:
-        torch.backends.quantized.engine = previous
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        prepared = prepare_fx(copy.deepcopy(model), QConfigMapping().set_global(qconfig),
+                              (inputs[0],))
+        for x in inputs:
+            prepared(x)
+        return qt.convert(convert_fx(prepared), engine="qnnpack", fallback=True)
+
+
+class _Engine:
+    """torch.backends.quantized.engine set for a block."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self) -> None:
+        import torch
+        self.previous = torch.backends.quantized.engine
+        torch.backends.quantized.engine = self.name
+
+    def __exit__(self, *exc: Any) -> None:
+        import torch
+        torch.backends.quantized.engine = self.previous
+
+
+def _db(signal: float, noise: float) -> float:
     return math.inf if noise == 0 else 10 * math.log10(signal / noise)
+
+
+def int8_sqnr(model: Any, reference: Any, inputs: list, per_channel: bool) -> float:
+    """SQNR (dB) of `model`'s int8 version (_int8_model) against `reference`'s float
+    output."""
+    import torch
+    with _Engine("qnnpack"), torch.no_grad():
+        int8 = _int8_model(model, inputs, per_channel)
+        signal = noise = 0.0
+        for x in inputs:
+            want = reference(x).double()
+            got = int8(x).double()
+            signal += float(want.pow(2).sum())
+            noise += float((want - got).pow(2).sum())
+    return _db(signal, noise)
+
+
+def int8_layer_sqnr(model: Any, inputs: list, per_channel: bool) -> dict[str, float]:
+    """Per weighted layer, the SQNR (dB) of its output in `model`'s int8 version
+    (_int8_model, run on qeq's kernels) against the same layer's output in the float model
+    fused as the FX API fuses it (batch norm folded, a following ReLU included), both on
+    `inputs`: PyTorch's model-numerics measure, layer by layer. The int8 layer sees the int8
+    model's own (quantized) input, so the figure includes what earlier layers lost."""
+    import copy
+    import torch
+    from torch import nn
+    from torch.ao.quantization.quantize_fx import fuse_fx
+    weighted = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+    with _Engine("qnnpack"), torch.no_grad():
+        int8 = _int8_model(model, inputs, per_channel)
+        fused = fuse_fx(copy.deepcopy(model))
+        nodes = {str(n.target): n.name for n in int8.graph.nodes if n.op == "call_module"}
+        names = [n for n, m in fused.named_modules()
+                 if n in nodes and (isinstance(m, weighted) or
+                                    (isinstance(m, nn.Sequential) and len(m) and
+                                     isinstance(m[0], weighted)))]
+        floats: dict[str, list] = {n: [] for n in names}
+        hooks = [fused.get_submodule(n).register_forward_hook(
+            lambda m, a, out, n=n: floats[n].append(out.double())) for n in names]
+        try:
+            for x in inputs:
+                fused(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        sums = {n: [0.0, 0.0] for n in names}
+        for i, x in enumerate(inputs):
+            values = int8.node_values(x)
+            for n in names:
+                got = values[nodes[n]]
+                got = (got.dequantize() if got.is_quantized else got).double()
+                want = floats[n][i]
+                sums[n][0] += float(want.pow(2).sum())
+                sums[n][1] += float((want - got).pow(2).sum())
+    return {n: _db(*sums[n]) for n in names}
 
 
 def write_html(out: Path, title: str, summary: list[str], sqnr_rows: list[list[str]],
@@ -370,12 +440,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     kind, obj = load(args.model)
     roles: dict[str, str] = {}
     sqnr_rows: list[list[str]] = []
+    layer_sqnrs: tuple[dict[str, float], dict[str, float]] | None = None
     if kind == "module":
         original = obj
         model, found, rows, plots, progress = report_module(obj, args, out)
         roles = _roles(found)
         if args.calibration:
-            sqnr_rows = _sqnr_table(original, model, args)
+            sqnr_rows, layer_sqnrs = _sqnr_table(original, model, args)
     else:
         if args.write:
             raise SystemExit("qeq report: --write needs a module (TorchScript and weight files "
@@ -395,7 +466,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             plot(before, after, out / name)
             images.append(name)
             progress.step(f"plot {before.name}")
-    table = write_tables(rows, out, roles)
+    table = write_tables(rows, out, roles, layer_sqnrs)
     if args.write:
         _write(model, Path(args.write))
     summary = [f"qeq report: {len(rows)} layers -> {out}/report.html, report.md, report.csv"
@@ -418,8 +489,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     return 0
 
 
-def _sqnr_table(original: Any, prepared: Any, args: argparse.Namespace) -> list[list[str]]:
-    """The int8 output SQNR before and after preparation, per-tensor and per-channel."""
+def _sqnr_table(original: Any, prepared: Any, args: argparse.Namespace,
+                ) -> tuple[list[list[str]], tuple[dict[str, float], dict[str, float]]]:
+    """The int8 output SQNR before and after preparation, per-tensor and per-channel, and
+    each layer's int8 SQNR before and after (per-tensor weights)."""
     import torch
     example = _example(original, args.input_shape)
     if example.dim() == 4 and example.shape[1] == 3:  # images: photo-like generated ones
@@ -439,7 +512,8 @@ def _sqnr_table(original: Any, prepared: Any, args: argparse.Namespace) -> list[
                      _fmt(int8_sqnr(original, original, inputs, per_channel)) + " dB",
                      _fmt(int8_sqnr(prepared, prepared, inputs, per_channel)) + " dB",
                      _fmt(int8_sqnr(prepared, original, inputs, per_channel)) + " dB"])
-    return rows
+    layers = (int8_layer_sqnr(original, inputs, False), int8_layer_sqnr(prepared, inputs, False))
+    return rows, layers
 
 
 def _write(model: Any, path: Path) -> None:

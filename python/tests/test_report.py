@@ -180,6 +180,35 @@ def test_int8_sqnr_before_and_after_on_qeq_kernels(tmp_path, capsys):
     assert values["per tensor"][0] == pytest.approx(10 * math.log10(signal / noise), abs=0.01)
     assert "int8 output SQNR" in (tmp_path / "o" / "report.html").read_text()
     assert "| per tensor |" in (tmp_path / "o" / "report.md").read_text()
+    # Per layer: each weighted layer's int8 output against the FX-fused float model's, the
+    # "before" column checked on PyTorch's own int8 model (exact under qnnpack) here.
+    rows = {r["layer"]: r for r in read_csv(tmp_path / "o" / "report.csv")}
+    assert set(rows) == {"0", "3", "5"}
+    from torch.ao.quantization.quantize_fx import fuse_fx
+    fused = fuse_fx(small_model())
+    torch.backends.quantized.engine = "qnnpack"
+    try:
+        with torch.no_grad():
+            for name in rows:
+                outs = {}
+                handles = [m.get_submodule(name).register_forward_hook(
+                    lambda mod, a, out, key=key: outs.setdefault(key, []).append(
+                        (out.dequantize() if out.is_quantized else out).double()))
+                    for key, m in (("float", fused), ("int8", int8))]
+                for x in inputs:
+                    fused(x)
+                    int8(x)
+                for h in handles:
+                    h.remove()
+                signal = sum(float(f.pow(2).sum()) for f in outs["float"])
+                noise = sum(float((f - q).pow(2).sum())
+                            for f, q in zip(outs["float"], outs["int8"]))
+                want = 10 * math.log10(signal / noise)
+                got = float(rows[name]["int8 output SQNR dB before"])
+                assert got == pytest.approx(want, abs=0.01), name
+                assert 5 < float(rows[name]["int8 output SQNR dB after"]) < 80
+    finally:
+        torch.backends.quantized.engine = previous
 
 
 def test_command_line(tmp_path):
