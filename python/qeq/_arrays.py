@@ -44,12 +44,13 @@ def buffer(x: Any, name: str, dtype: Any = np.float32, writable: bool = False,
             raise ValueError(f"{name}: the array is read-only but qeq writes to it")
         return x.__array_interface__["data"][0], x.shape, x
     if is_tensor(x):
+        torch = sys.modules["torch"]
         expected = _TORCH_DTYPES[dtype]
-        if str(x.dtype) != "torch." + expected:
+        if x.dtype is not getattr(torch, expected):
             raise TypeError(f"{name}: expected a torch.{expected} tensor, got {x.dtype}")
-        if x.device.type != "cpu":
+        if not x.is_cpu:
             raise ValueError(f"{name}: the tensor is on {x.device}; qeq works on CPU tensors")
-        if x.layout is not sys.modules["torch"].strided:
+        if x.layout is not torch.strided:
             raise ValueError(f"{name}: expected a dense (strided) tensor, got {x.layout}")
         if not x.is_contiguous():
             raise ValueError(f"{name}: the tensor is not contiguous (qeq does not copy; "

@@ -239,10 +239,10 @@ def _copy_module(module: nn.Module, parameters: dict[str, nn.Parameter]) -> nn.M
     copy.deepcopy(module, memo) gives, without its generic walk (the cost of folding a small
     layer). Containers are copied (parameters, buffers cloned, hook dicts), submodules
     deep-copied; immutable attributes are shared."""
-    new = copy.copy(module)
-    for key, value in module.__dict__.items():
-        if isinstance(value, (dict, list)):  # hook dicts and the like: the copy's own
-            new.__dict__[key] = type(value)(value)
+    new = type(module).__new__(type(module))
+    # hook dicts and the like: the copy's own
+    new.__dict__.update((key, type(value)(value) if isinstance(value, (dict, list)) else value)
+                        for key, value in module.__dict__.items())
     new.__dict__["_parameters"] = type(module._parameters)(
         (k, parameters[k] if k in parameters else
          (None if v is None else nn.Parameter(v.detach().clone(), v.requires_grad)))
