@@ -9,7 +9,7 @@ from . import core
 from ._lib import (InvalidArgumentError, NonFiniteError, QeqError, QeqMemoryError,
                    ShapeMismatchError, SizeOverflowError, UnsupportedError)
 from .core import *  # noqa: F401,F403  (the numpy API: qeq.core.__all__)
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d
 from .gemm import Gemm
 from ._threads import ThreadPool
 from .qops import *  # noqa: F401,F403  (qeq.qops.__all__)
@@ -19,7 +19,8 @@ __version__ = core.version_string()
 
 __all__ = [
     "QeqError", "InvalidArgumentError", "UnsupportedError", "ShapeMismatchError",
-    "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm", "Conv2d", "ThreadPool",
+    "NonFiniteError", "SizeOverflowError", "QeqMemoryError", "Gemm", "Conv2d", "Conv1d",
+    "ThreadPool",
 ]
 __all__ += core.__all__
 __all__ += qops.__all__

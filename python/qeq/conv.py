@@ -1,5 +1,6 @@
-"""qeq.Conv2d: the int8 convolution of include/qeq/conv.h (PyTorch's quantized Conv2d and
-ConvReLU2d, bit for bit per engine), on NHWC activations.
+"""qeq.Conv2d and qeq.Conv1d: the int8 convolution of include/qeq/conv.h (PyTorch's quantized
+Conv2d / ConvReLU2d and Conv1d / ConvReLU1d, bit for bit per engine), on NHWC (NLC)
+activations.
 
 Packed once from PyTorch's int8 weights [O][C / groups][kh][kw] (numpy or torch), their
 qparams and a float32 bias; run many times on [N][H][W][C] activations (uint8 for quint8
@@ -20,7 +21,7 @@ from ._lib import api, lib
 from ._threads import pool_handle
 from .gemm import _empty, _fill_quantization
 
-__all__ = ["Conv2d"]
+__all__ = ["Conv2d", "Conv1d"]
 
 
 class Conv2d:
@@ -133,4 +134,74 @@ class Conv2d:
 
     def __repr__(self) -> str:
         return (f"Conv2d({self.in_channels}, {self.out_channels}, output={self.output!r}, "
+                f"kernel={self.kernel_name!r})")
+
+
+def _single(value: Any, name: str) -> int:
+    """An int or a 1-tuple (PyTorch's _single), checked."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"Conv1d: {name}: expected an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return check_int(value, f"Conv1d: {name}", "size_t")
+
+
+class Conv1d:
+    """PyTorch's quantized Conv1d / ConvReLU1d: PyTorch runs them as a 2-D convolution of
+    height 1 under both engines (weight [O][C / groups][1][k], stride, padding and dilation
+    (1, s), (0, p), (1, d)), and so does this class, through qeq.Conv2d: the same bits.
+
+    weight: int8 [O][C / groups][k]; stride, padding, dilation: an int or a 1-tuple; the
+    other keywords are qeq.Conv2d's. Activations are [N][L][C] (channels last), uint8 or
+    int8 as packed; PyTorch's [N][C][L] tensors become x.permute(0, 2, 1).contiguous()."""
+
+    def __init__(self, weight: Any, weight_scales: Any, weight_zero_points: Any = None,
+                 bias: Any = None, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                 **keywords: Any):
+        _, wshape, _ = buffer(weight, "weight", np.int8)
+        if len(wshape) != 3:
+            raise ValueError(f"weight: expected [O][C / groups][k], got {len(wshape)} "
+                             "dimensions")
+        o, cg, k = wshape
+        self._conv = Conv2d(weight.reshape(o, cg, 1, k), weight_scales, weight_zero_points, bias,
+                            stride=(1, _single(stride, "stride")),
+                            padding=(0, _single(padding, "padding")),
+                            dilation=(1, _single(dilation, "dilation")), **keywords)
+        self.in_channels, self.out_channels = self._conv.in_channels, self._conv.out_channels
+        self.output = self._conv.output
+
+    @property
+    def kernel_name(self) -> str:
+        return self._conv.kernel_name
+
+    def output_size(self, length: int) -> int:
+        """The output length for an input of `length`."""
+        return self._conv.output_size(1, length)[1]
+
+    def run(self, x: Any, out: Any = None, *, pool: Any = None) -> Any:
+        """The convolution on x [N][L][C]; returns out [N][L'][O] (pool as Conv2d.run)."""
+        _, shape, _ = buffer(x, "x", self._conv._input_np)
+        if len(shape) != 3:
+            raise ValueError(f"x: expected [N][L][{self.in_channels}] (NLC), got "
+                             f"{tuple(shape)}")
+        n, length, c = shape
+        if out is not None:
+            _, oshape, _ = buffer(out, "out", self._conv._output_np, writable=True)
+            if len(oshape) != 3:
+                raise ValueError(f"out: expected [N][L'][{self.out_channels}], got "
+                                 f"{tuple(oshape)}")
+            out = out.reshape(oshape[0], 1, oshape[1], oshape[2])
+        y = self._conv.run(x.reshape(n, 1, length, c), out, pool=pool)
+        return y.reshape(y.shape[0], y.shape[2], y.shape[3])
+
+    __call__ = run
+
+    def _run_tensor(self, x: Any, pool_address: int | None) -> Any:
+        """Conv2d._run_tensor on a contiguous [N][L][C] tensor."""
+        n, length, c = x.shape
+        y = self._conv._run_tensor(x.view(n, 1, length, c), pool_address)
+        return y.view(n, y.shape[2], y.shape[3])
+
+    def __repr__(self) -> str:
+        return (f"Conv1d({self.in_channels}, {self.out_channels}, output={self.output!r}, "
                 f"kernel={self.kernel_name!r})")

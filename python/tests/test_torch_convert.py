@@ -191,6 +191,45 @@ def test_fx_model_matches_pytorch(engine):
     assert assert_same_nodes(converted, x, engine) >= 8
 
 
+class Signal1d(nn.Module):
+    """Conv1d layers: with a ReLU (ConvReLU1d), strided, depthwise with dilation and padding,
+    then a flatten into a Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.relu = nn.Conv1d(3, 8, 5, padding=2), nn.ReLU()
+        self.conv2 = nn.Conv1d(8, 16, 3, stride=2)
+        self.depthwise = nn.Conv1d(16, 16, 3, padding=2, dilation=2, groups=16)
+        self.head = nn.Linear(16 * 15, 4)
+
+    def forward(self, x):
+        y = self.depthwise(self.conv2(self.relu(self.conv1(x))))
+        return self.head(torch.flatten(y, 1))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_conv1d_model_matches_pytorch(engine):
+    from torch.ao.quantization import QConfigMapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    torch.manual_seed(1)
+    model = Signal1d().eval()
+    x = torch.randn(3, 3, 32)
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        prepared = prepare_fx(model, QConfigMapping().set_global(qconfig(engine)), (x,))
+        prepared(x)
+        quantized = convert_fx(prepared)
+        expected = quantized(x)
+    finally:
+        torch.backends.quantized.engine = previous
+    converted = qt.convert(quantized, engine=engine)
+    assert not converted.fallbacks
+    assert {type(m).__name__ for m in quantized.modules()} >= {"ConvReLU1d", "Conv1d"}
+    assert torch.equal(converted(x), expected)
+    assert assert_same_nodes(converted, x, engine) >= 5
+
+
 @pytest.fixture(scope="module")
 def resnet18_qnnpack():
     x = _models.generated_images(2, 48, 3)

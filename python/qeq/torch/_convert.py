@@ -25,7 +25,7 @@ from torch import nn
 from .. import core, qops
 from .._lib import UnsupportedError
 from .._threads import ThreadPool
-from ..conv import Conv2d
+from ..conv import Conv1d, Conv2d
 from ..gemm import Gemm
 from ._linear import _weight_qparams
 from ._tracing import trace as _trace, torchvision_channel_shuffle
@@ -423,6 +423,41 @@ def _conv(c: _Converter, node: fx.Node) -> None:
             raise ConversionError(f"{_FN}: {where}: expected a contiguous 4-D input", _FN)
         return _Q(conv(q)._run_tensor(data, pool), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, 4))
+
+
+def _conv1d(c: _Converter, node: fx.Node) -> None:
+    """Conv1d / ConvReLU1d: PyTorch runs them as 2-D convolutions of height 1 (qeq.Conv1d).
+    3-D activations stay in PyTorch's [N][C][L] layout between operators, so the step
+    transposes to [N][L][C] and back."""
+    m = c.modules[node.target]
+    x, xm = c.q_input(node)
+    if m.padding_mode != "zeros":
+        raise ConversionError(f"{_FN}: {c.where(node)}: padding_mode {m.padding_mode!r} is not "
+                              "supported ('zeros')", _FN)
+    wq, scales, zero_points = _weight_qparams(m.weight())
+    if wq.dim() == 4:  # [O][C / g][1][k], as some versions unpack it
+        wq = wq.squeeze(2)
+    bias = _module_bias(m)
+    scale, zero_point = float(m.scale), int(m.zero_point)
+    clamp = "relu" if isinstance(m, nniq.ConvReLU1d) else "none"
+
+    def make(dtype: str, in_scale: float, in_zero_point: int) -> Conv1d:
+        return Conv1d(wq.contiguous(), scales, zero_points, bias, stride=m.stride,
+                      padding=m.padding, dilation=m.dilation, groups=m.groups,
+                      input_dtype=dtype, input_scale=in_scale, input_zero_point=in_zero_point,
+                      output_dtype=dtype, output_scale=scale, output_zero_point=zero_point,
+                      clamp=clamp, engine=c.engine)
+    conv = _packed(c, node, xm, make)
+    read, pool = c.reader(x), c.pool.handle
+    where = c.where(node)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        if q.data.dim() != 3:
+            raise ConversionError(f"{_FN}: {where}: expected a 3-D input", _FN)
+        y = conv(q)._run_tensor(q.data.permute(0, 2, 1).contiguous(), pool)
+        return _Q(y.permute(0, 2, 1).contiguous(), scale, zero_point)
+    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, 3))
 
 
 def _linear(c: _Converter, node: fx.Node) -> None:
@@ -907,6 +942,8 @@ _MODULES: list[tuple[type, Callable]] = [
     (nnq.DeQuantize, _dequantize),
     (nnq.Conv2d, _conv),
     (nniq.ConvReLU2d, _conv),
+    (nnq.Conv1d, _conv1d),
+    (nniq.ConvReLU1d, _conv1d),
     (nnq.Linear, _linear),
     (nniq.LinearReLU, _linear),
     (nn.ReLU, _relu),
