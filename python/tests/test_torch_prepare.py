@@ -2,6 +2,7 @@
 depthwise-separable triplets, cross-layer equalization, high-bias absorption) and keeps its
 function; the report says what was done; errors name the modules."""
 import copy
+import math
 import warnings
 
 import pytest
@@ -74,6 +75,16 @@ def test_one_call_prepares_and_keeps_the_function(name, folds, chains, triplets,
     folded = [report.range_ratios[n][1] for c in report.chains for n in c]
     prepared_ratios = [report.range_ratios[n][2] for c in report.chains for n in c]
     assert sum(prepared_ratios) < sum(folded)  # equalization evens the chained layers' ranges
+    # The folded and prepared ratios (derived from the unfolded weights' extremes, or carried
+    # over for layers nothing scaled) are those of the weights themselves.
+    plain = qt.fuse_modules(relu6_as_relu(original), [list(f) for f in report.folds])
+    from qeq.torch._prepare import _range_ratio, _weighted
+    folded_layers = _weighted(plain)
+    for n, m in _weighted(prepared).items():
+        before, folded_ratio, after = report.range_ratios[n]
+        assert folded_ratio == _range_ratio(folded_layers[n]) or \
+            (math.isnan(folded_ratio) and math.isnan(_range_ratio(folded_layers[n]))), n
+        assert after == _range_ratio(m) or (math.isnan(after) and math.isnan(_range_ratio(m))), n
 
 
 def test_relu6_keep_stops_chains_and_replace_reports_the_change():

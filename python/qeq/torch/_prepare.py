@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -94,12 +95,36 @@ def _inner(module: nn.Module) -> nn.Module:
     return module[0] if isinstance(module, _FUSED_RELU) else module
 
 
-def _range_ratio(module: nn.Module) -> float:
-    w = _inner(module).weight.detach()
-    axis = 1 if "Transpose" in type(_inner(module)).__name__ else 0
-    ranges = core.channel_range(w.contiguous(), axis)
+def _ratio(ranges: np.ndarray) -> float:
+    """max / min of the nonzero per-channel ranges (nan when all are zero)."""
     ranges = ranges[ranges > 0]
     return float(ranges.max() / ranges.min()) if ranges.size else math.nan
+
+
+def _channel_minmax(module: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+    w = _inner(module).weight.detach()
+    axis = 1 if "Transpose" in type(_inner(module)).__name__ else 0
+    return core.channel_minmax(w.contiguous(), axis)
+
+
+def _range_ratio(module: nn.Module) -> float:
+    lo, hi = _channel_minmax(module)
+    return _ratio(hi - lo)
+
+
+def _folded_ratio(lo: np.ndarray, hi: np.ndarray, bn: nn.Module) -> float:
+    """The range ratio of the layer once `bn` is folded into it, from its channels' min and
+    max as given, without reading the folded weight: folding multiplies channel c by
+    k = gamma / sqrt(var + eps) (computed here in float32 as the fold computes it), and a
+    rounded product is monotone in its factor, so the folded channel's extremes are exactly
+    lo * k and hi * k (swapped where k < 0)."""
+    var = bn.running_var.detach().numpy().astype(np.float32)
+    root = np.sqrt(var + np.float32(bn.eps))
+    k = np.float32(1) / root
+    if bn.weight is not None:
+        k = bn.weight.detach().numpy().astype(np.float32) * k
+    a, b = lo * k, hi * k
+    return _ratio(np.maximum(a, b) - np.minimum(a, b))
 
 
 def _row_absmax(module: nn.Module) -> torch.Tensor:
@@ -244,7 +269,8 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
         model = copy.deepcopy(model)
     report = PrepareReport()
     weighted = _weighted(model)
-    before = {n: _range_ratio(m) for n, m in weighted.items()}
+    minmax = {n: _channel_minmax(m) for n, m in weighted.items()}
+    before = {n: _ratio(hi - lo) for n, (lo, hi) in minmax.items()}
 
     if relu6 == "replace":
         reference = _run(model, example_inputs)
@@ -262,6 +288,8 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     report.refusals.extend((r.layer, r.reason) for r in found.refusals)
 
     modules = dict(model.named_modules())
+    folded = {n: _folded_ratio(*minmax[n], modules[bn]) if n in minmax else math.nan
+              for n, bn in found.batch_norms}
     saved_bn = {layer: (modules[bn].bias.detach().clone() if modules[bn].bias is not None
                         else torch.zeros(modules[bn].num_features),
                         modules[bn].weight.detach().clone() if modules[bn].weight is not None
@@ -277,7 +305,7 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     # what high-bias absorption needs to know how equalization scaled each first layer
     rows_before = ({a: _row_absmax(modules[a]) for a, _ in found.pairs}
                    if high_bias == "absorb" or bias_correction == "data_free" else {})
-    folded = {n: _range_ratio(m) for n, m in _weighted(model).items()}
+    folded = {n: folded.get(n, before.get(n, math.nan)) for n in _weighted(model)}
 
     in_triplet: set[tuple[str, str]] = set()
     if triplets:
@@ -393,6 +421,8 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
             report.bias_corrected.append(b)
 
     weighted = _weighted(model)
+    scaled = {n for group in report.triplets + report.pairs for n in group}
     report.range_ratios = {n: (before.get(n, math.nan), folded.get(n, math.nan),
-                               _range_ratio(m)) for n, m in weighted.items()}
+                               _range_ratio(m) if n in scaled else folded.get(n, math.nan))
+                           for n, m in weighted.items()}
     return model, report
