@@ -169,22 +169,26 @@ class HandWritten(nn.Module):
         return self.head(self.blocks(y))
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_fx_model_matches_pytorch(engine):
+def fx_quantized(model, x, engine):
+    """(model quantized by the FX API under engine with the tests' qconfig, its output on x)."""
     from torch.ao.quantization import QConfigMapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-    torch.manual_seed(0)
-    model = HandWritten().eval()
-    x = torch.randn(4, 3, 8, 8)
     previous = torch.backends.quantized.engine
     torch.backends.quantized.engine = engine
     try:
         prepared = prepare_fx(model, QConfigMapping().set_global(qconfig(engine)), (x,))
         prepared(x)
         quantized = convert_fx(prepared)
-        expected = quantized(x)
+        return quantized, quantized(x)
     finally:
         torch.backends.quantized.engine = previous
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fx_model_matches_pytorch(engine):
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 8, 8)
+    quantized, expected = fx_quantized(HandWritten().eval(), x, engine)
     converted = qt.convert(quantized, engine=engine)
     assert not converted.fallbacks
     assert torch.equal(converted(x), expected)
@@ -209,20 +213,9 @@ class Signal1d(nn.Module):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_conv1d_model_matches_pytorch(engine):
-    from torch.ao.quantization import QConfigMapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
     torch.manual_seed(1)
-    model = Signal1d().eval()
     x = torch.randn(3, 3, 32)
-    previous = torch.backends.quantized.engine
-    torch.backends.quantized.engine = engine
-    try:
-        prepared = prepare_fx(model, QConfigMapping().set_global(qconfig(engine)), (x,))
-        prepared(x)
-        quantized = convert_fx(prepared)
-        expected = quantized(x)
-    finally:
-        torch.backends.quantized.engine = previous
+    quantized, expected = fx_quantized(Signal1d().eval(), x, engine)
     converted = qt.convert(quantized, engine=engine)
     assert not converted.fallbacks
     assert {type(m).__name__ for m in quantized.modules()} >= {"ConvReLU1d", "Conv1d"}

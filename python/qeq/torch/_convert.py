@@ -396,68 +396,44 @@ def _module_bias(m: nn.Module) -> Any:
 
 
 def _conv(c: _Converter, node: fx.Node) -> None:
+    """Conv2d / ConvReLU2d (qeq.Conv2d), and Conv1d / ConvReLU1d (qeq.Conv1d: PyTorch runs
+    them as 2-D convolutions of height 1). 3-D activations stay in PyTorch's [N][C][L] layout
+    between operators, so a Conv1d step transposes to [N][L][C] and back."""
     m = c.modules[node.target]
     x, xm = c.q_input(node)
     if m.padding_mode != "zeros":
         raise ConversionError(f"{_FN}: {c.where(node)}: padding_mode {m.padding_mode!r} is not "
                               "supported ('zeros')", _FN)
+    one_d = isinstance(m, nnq.Conv1d)  # ConvReLU1d too
     wq, scales, zero_points = _weight_qparams(m.weight())
+    if one_d and wq.dim() == 4:  # [O][C / g][1][k], as some versions unpack it
+        wq = wq.squeeze(2).contiguous()
     bias = _module_bias(m)
     scale, zero_point = float(m.scale), int(m.zero_point)
-    clamp = "relu" if isinstance(m, nniq.ConvReLU2d) else "none"
+    clamp = "relu" if isinstance(m, (nniq.ConvReLU2d, nniq.ConvReLU1d)) else "none"
+    cls, geometry = ((Conv1d, (m.stride, m.padding, m.dilation)) if one_d else
+                     (Conv2d, (_pair(m.stride), _pair(m.padding), _pair(m.dilation))))
 
-    def make(dtype: str, in_scale: float, in_zero_point: int) -> Conv2d:
-        return Conv2d(wq, scales, zero_points, bias, stride=_pair(m.stride),
-                      padding=_pair(m.padding), dilation=_pair(m.dilation), groups=m.groups,
-                      input_dtype=dtype, input_scale=in_scale, input_zero_point=in_zero_point,
-                      output_dtype=dtype, output_scale=scale, output_zero_point=zero_point,
-                      clamp=clamp, engine=c.engine)
+    def make(dtype: str, in_scale: float, in_zero_point: int) -> Any:
+        return cls(wq, scales, zero_points, bias, stride=geometry[0], padding=geometry[1],
+                   dilation=geometry[2], groups=m.groups, input_dtype=dtype,
+                   input_scale=in_scale, input_zero_point=in_zero_point, output_dtype=dtype,
+                   output_scale=scale, output_zero_point=zero_point, clamp=clamp,
+                   engine=c.engine)
     conv = _packed(c, node, xm, make)
     read, pool = c.reader(x), c.pool.handle
-    where = c.where(node)
+    where, ndim = c.where(node), 3 if one_d else 4
 
     def step(env: dict) -> _Q:
         q = read(env)
         data = q.data
-        if data.dim() != 4 or not data.is_contiguous():
-            raise ConversionError(f"{_FN}: {where}: expected a contiguous 4-D input", _FN)
+        if data.dim() != ndim or not data.is_contiguous():
+            raise ConversionError(f"{_FN}: {where}: expected a contiguous {ndim}-D input", _FN)
+        if one_d:
+            y = conv(q)._run_tensor(data.permute(0, 2, 1).contiguous(), pool)
+            return _Q(y.permute(0, 2, 1).contiguous(), scale, zero_point)
         return _Q(conv(q)._run_tensor(data, pool), scale, zero_point)
-    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, 4))
-
-
-def _conv1d(c: _Converter, node: fx.Node) -> None:
-    """Conv1d / ConvReLU1d: PyTorch runs them as 2-D convolutions of height 1 (qeq.Conv1d).
-    3-D activations stay in PyTorch's [N][C][L] layout between operators, so the step
-    transposes to [N][L][C] and back."""
-    m = c.modules[node.target]
-    x, xm = c.q_input(node)
-    if m.padding_mode != "zeros":
-        raise ConversionError(f"{_FN}: {c.where(node)}: padding_mode {m.padding_mode!r} is not "
-                              "supported ('zeros')", _FN)
-    wq, scales, zero_points = _weight_qparams(m.weight())
-    if wq.dim() == 4:  # [O][C / g][1][k], as some versions unpack it
-        wq = wq.squeeze(2)
-    bias = _module_bias(m)
-    scale, zero_point = float(m.scale), int(m.zero_point)
-    clamp = "relu" if isinstance(m, nniq.ConvReLU1d) else "none"
-
-    def make(dtype: str, in_scale: float, in_zero_point: int) -> Conv1d:
-        return Conv1d(wq.contiguous(), scales, zero_points, bias, stride=m.stride,
-                      padding=m.padding, dilation=m.dilation, groups=m.groups,
-                      input_dtype=dtype, input_scale=in_scale, input_zero_point=in_zero_point,
-                      output_dtype=dtype, output_scale=scale, output_zero_point=zero_point,
-                      clamp=clamp, engine=c.engine)
-    conv = _packed(c, node, xm, make)
-    read, pool = c.reader(x), c.pool.handle
-    where = c.where(node)
-
-    def step(env: dict) -> _Q:
-        q = read(env)
-        if q.data.dim() != 3:
-            raise ConversionError(f"{_FN}: {where}: expected a 3-D input", _FN)
-        y = conv(q)._run_tensor(q.data.permute(0, 2, 1).contiguous(), pool)
-        return _Q(y.permute(0, 2, 1).contiguous(), scale, zero_point)
-    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, 3))
+    c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, ndim))
 
 
 def _linear(c: _Converter, node: fx.Node) -> None:
@@ -942,8 +918,8 @@ _MODULES: list[tuple[type, Callable]] = [
     (nnq.DeQuantize, _dequantize),
     (nnq.Conv2d, _conv),
     (nniq.ConvReLU2d, _conv),
-    (nnq.Conv1d, _conv1d),
-    (nniq.ConvReLU1d, _conv1d),
+    (nnq.Conv1d, _conv),
+    (nniq.ConvReLU1d, _conv),
     (nnq.Linear, _linear),
     (nniq.LinearReLU, _linear),
     (nn.ReLU, _relu),

@@ -184,6 +184,18 @@ def _input_means(model: nn.Module, names: list[str], batches: Sequence[Any]
     return {n: (sums[n] / counts[n]).float().contiguous() for n in sums}
 
 
+def _correct_bias(module: nn.Module, name: str, input_mean: torch.Tensor,
+                  weight_qscheme: str) -> None:
+    """b -= (W_q - W) E[x] on the module (given a zero bias first if it has none)."""
+    inner = _inner(module)
+    if inner.bias is None:
+        out_channels = inner.weight.shape[1 if "Transpose" in type(inner).__name__ else 0]
+        inner.bias = nn.Parameter(torch.zeros(out_channels, dtype=inner.weight.dtype))
+    quantized = _fake_quantized_weight(inner.weight, weight_qscheme == "per_channel")
+    with _naming([name], "bias correction of"), torch.no_grad():
+        core.correct_bias(layer_of(module, name), quantized, input_mean)
+
+
 def _rectified_normal_mean(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """E[max(0, x)] for x normal with mean mu and standard deviation sigma (max(0, mu) where
     sigma is 0): mu Phi(mu / sigma) + sigma phi(mu / sigma)."""
@@ -383,14 +395,7 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
                 report.refusals.append((name, "bias correction: the layer did not run on the "
                                               "calibration batches"))
                 continue
-            inner = _inner(modules[name])
-            if inner.bias is None:
-                out_channels = inner.weight.shape[1 if "Transpose" in type(inner).__name__
-                                                  else 0]
-                inner.bias = nn.Parameter(torch.zeros(out_channels, dtype=inner.weight.dtype))
-            quantized = _fake_quantized_weight(inner.weight, weight_qscheme == "per_channel")
-            with _naming([name], "bias correction of"), torch.no_grad():
-                core.correct_bias(layer_of(modules[name], name), quantized, means[name])
+            _correct_bias(modules[name], name, means[name], weight_qscheme)
             report.bias_corrected.append(name)
 
     if bias_correction == "data_free":
@@ -409,15 +414,7 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
             mean = beta.double() - absorbed.get(a, torch.zeros_like(beta)).double()
             if "relu" in path:
                 mean = _rectified_normal_mean(mean, gamma.double().abs())
-            inner = _inner(modules[b])
-            if inner.bias is None:
-                out_channels = inner.weight.shape[1 if "Transpose" in type(inner).__name__
-                                                  else 0]
-                inner.bias = nn.Parameter(torch.zeros(out_channels, dtype=inner.weight.dtype))
-            quantized = _fake_quantized_weight(inner.weight, weight_qscheme == "per_channel")
-            with _naming([b], "bias correction of"), torch.no_grad():
-                core.correct_bias(layer_of(modules[b], b), quantized,
-                                  mean.float().contiguous())
+            _correct_bias(modules[b], b, mean.float().contiguous(), weight_qscheme)
             report.bias_corrected.append(b)
 
     weighted = _weighted(model)
