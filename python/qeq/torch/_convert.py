@@ -11,6 +11,7 @@ convolutions make it). Float parts run in PyTorch, as the original model runs th
 """
 from __future__ import annotations
 
+import ctypes
 import operator
 from typing import Any, Callable
 
@@ -23,7 +24,7 @@ import torch.nn.intrinsic.quantized as nniq  # not under torch.ao in 1.13
 from torch import nn
 
 from .. import core, qops
-from .._lib import UnsupportedError
+from .._lib import Q8Tensor, UnsupportedError, api
 from .._threads import ThreadPool
 from ..conv import Conv1d, Conv2d
 from ..gemm import Gemm
@@ -93,6 +94,24 @@ def _nhwc(q: _Q, who: str) -> torch.Tensor:
         return q.data.view(q.data.shape[0], 1, 1, q.data.shape[1])
     raise ConversionError(f"{_FN}: {who}: expected a 2-D or 4-D quantized input, got "
                           f"{q.data.dim()}-D", _FN)
+
+
+_DESCRIPTORS: dict[tuple, Q8Tensor] = {}
+
+
+def _descriptor(shape: tuple, dtype: torch.dtype, scale: float, zero_point: int) -> Any:
+    """ctypes.byref of the qeq_q8_tensor of a contiguous NHWC tensor of this shape, dtype and
+    qparams, built once and reused: the steps call the qops C entry points on tensors their
+    producers made, without the public Python functions' per-call description and checks
+    (the C functions still check every size and buffer)."""
+    key = (shape, dtype, scale, zero_point)
+    desc = _DESCRIPTORS.get(key)
+    if desc is None:
+        if len(_DESCRIPTORS) > 4096:  # many models or input sizes in one process
+            _DESCRIPTORS.clear()
+        desc = _DESCRIPTORS[key] = Q8Tensor(*shape, 0, 0 if dtype == torch.uint8 else 1,
+                                            scale, zero_point)
+    return ctypes.byref(desc)
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -367,6 +386,7 @@ def _dequantize(c: _Converter, node: fx.Node) -> None:
 
 
 _DATA_QDTYPES = {torch.uint8: "quint8", torch.int8: "qint8"}
+_ENGINE_CODES = {"onednn": 0, "qnnpack": 1}  # qeq_qops_engine / qeq_gemm_engine
 
 
 def _packed(c: _Converter, node: fx.Node, xm: _Meta, make: Callable[[str, float, int], Any]
@@ -499,16 +519,15 @@ def _clamp_step(c: _Converter, node: fx.Node, kind: str, low: float = 0.0,
                 high: float = 0.0) -> None:
     x, xm = c.q_input(node)
     read = c.reader(x)
+    run, bounds = {"relu": (api.qeq_q8_relu, ()), "relu6": (api.qeq_q8_relu6, ()),
+                   "hardtanh": (api.qeq_q8_hardtanh, (low, high))}[kind]
 
     def step(env: dict) -> _Q:
         q = read(env)
         data = _nhwc(q, "clamp")
-        if kind == "relu":
-            out = qops.q8_relu(data, q.qparams)
-        elif kind == "relu6":
-            out = qops.q8_relu6(data, q.qparams)
-        else:
-            out = qops.q8_hardtanh(data, q.qparams, low, high)
+        out = torch.empty_like(data)
+        desc = _descriptor(tuple(data.shape), data.dtype, q.scale, q.zero_point)
+        run(desc, data.data_ptr(), *bounds, desc, out.data_ptr())
         return _Q(out.view(q.data.shape), q.scale, q.zero_point)
     c.add(node, step, xm)
 
@@ -848,9 +867,16 @@ def _hardswish(c: _Converter, node: fx.Node) -> None:
     scale, zero_point = float(m.scale), int(m.zero_point)
     read, where, engine = c.reader(x), c.where(node), c.engine
 
+    code = _ENGINE_CODES[engine]
+
     def step(env: dict) -> _Q:
         q = read(env)
-        out = qops.q8_hardswish(_nhwc(q, where), q.qparams, (scale, zero_point), engine=engine)
+        data = _nhwc(q, where)
+        out = torch.empty_like(data)
+        shape = tuple(data.shape)
+        api.qeq_q8_hardswish(_descriptor(shape, data.dtype, q.scale, q.zero_point),
+                             data.data_ptr(), code,
+                             _descriptor(shape, data.dtype, scale, zero_point), out.data_ptr())
         return _Q(out.view(q.data.shape), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
 
@@ -861,10 +887,18 @@ def _hardsigmoid(c: _Converter, node: fx.Node) -> None:
     x, xm = c.q_input(node)
     read, where, engine = c.reader(x), c.where(node), c.engine
 
+    code = _ENGINE_CODES[engine]
+
     def step(env: dict) -> _Q:
         q = read(env)
-        out = qops.q8_hardsigmoid(_nhwc(q, where), q.qparams, engine=engine)
-        return _Q(out.view(q.data.shape), 1.0 / 256.0, -128 if q.data.dtype == torch.int8 else 0)
+        data = _nhwc(q, where)
+        out = torch.empty_like(data)
+        shape, out_zero_point = tuple(data.shape), -128 if data.dtype == torch.int8 else 0
+        api.qeq_q8_hardsigmoid(_descriptor(shape, data.dtype, q.scale, q.zero_point),
+                               data.data_ptr(), code,
+                               _descriptor(shape, data.dtype, 1.0 / 256.0, out_zero_point),
+                               out.data_ptr())
+        return _Q(out.view(q.data.shape), 1.0 / 256.0, out_zero_point)
     if xm.dtype is None:  # after a PyTorch fallback: the dtype is known when it runs
         meta = _Meta(True, 1.0 / 256.0, 0, None, xm.ndim)
     else:
@@ -885,6 +919,7 @@ def _mul_step(c: _Converter, node: fx.Node, relu: bool) -> None:
     zero_point = int(c.const(a[3], "zero_point", node))
     ra, rb = c.reader(a[0]), c.reader(a[1])
     where = c.where(node)
+    run = api.qeq_q8_mul_relu if relu else api.qeq_q8_mul
 
     def step(env: dict) -> _Q:
         qa, qb = ra(env), rb(env)
@@ -896,8 +931,15 @@ def _mul_step(c: _Converter, node: fx.Node, relu: bool) -> None:
             # NumPy's rule: the lower-rank input gains leading axes of size 1.
             qa, qb = (_Q(q.data.view((1,) * (2 - q.data.dim()) + tuple(q.data.shape)),
                          q.scale, q.zero_point) for q in (qa, qb))
-        out = qops.q8_mul(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
-                          (scale, zero_point), relu=relu)
+        da, db = _nhwc(qa, where), _nhwc(qb, where)
+        if da.dtype != db.dtype:
+            raise ConversionError(f"{_FN}: {where}: inputs of dtypes {da.dtype} and "
+                                  f"{db.dtype}", _FN)
+        shape = tuple(n if m == 1 else m for m, n in zip(da.shape, db.shape))
+        out = torch.empty(shape, dtype=da.dtype)
+        run(_descriptor(tuple(da.shape), da.dtype, qa.scale, qa.zero_point), da.data_ptr(),
+            _descriptor(tuple(db.shape), db.dtype, qb.scale, qb.zero_point), db.data_ptr(),
+            _descriptor(shape, da.dtype, scale, zero_point), out.data_ptr())
         if qa.data.dim() == 2:
             out = out.view(out.shape[0], out.shape[3])
         return _Q(out, scale, zero_point)
