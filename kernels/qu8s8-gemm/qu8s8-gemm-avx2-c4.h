@@ -9,12 +9,15 @@
  *     row's 4 activation bytes as int16, leaving two int32 partial sums per channel (k0+k1,
  *     k2+k3) that vphaddd and vpermq join once per panel. The rows are widened once per call
  *     into a stack tile (every tap, each zero-padded to 4 bytes as the weights are), so each
- *     row's group is one vpbroadcastq from memory, and rows go three at a time: 3 rows x 4
- *     vectors of partial sums, one weight vector and two temporaries fill the 16 ymm
- *     registers. Rows longer than QEQ_AVX2C4_WIDE_K widen in the loop, two at a time.
- * Both paths take the rows in passes of 3 (the fast one to keep its weights, the ones
- * vector and a broadcast in registers beside 6 accumulators). A GEMM is the indirect GEMM
- * of one tap whose row pointers are the matrix rows, so both kernels share this code. */
+ *     row's group is one vpbroadcastq from memory, and all rows go together over half a panel
+ *     (8 columns) at a time: 6 rows x 2 vectors of partial sums, two weight vectors, a
+ *     broadcast and a product fill the 16 ymm registers, each weight vector widened once for
+ *     6 rows. Rows longer than QEQ_AVX2C4_WIDE_K widen in the loop, two at a time.
+ * The fast path takes the rows in passes of 3 (to keep its weights, the ones vector and a
+ * broadcast in registers beside 6 accumulators). A last panel of at most 8 columns runs on
+ * its first half (exact) or its first vector (fast, all rows in one pass) alone. A GEMM is
+ * the indirect GEMM of one tap whose row pointers are the matrix rows, so both kernels share
+ * this code. */
 #ifndef QEQ_KERNELS_QU8S8_GEMM_AVX2_C4_H
 #define QEQ_KERNELS_QU8S8_GEMM_AVX2_C4_H
 
@@ -39,8 +42,9 @@
 #endif
 
 enum { QEQ_AVX2C4_MR = 6, QEQ_AVX2C4_NR = 16, QEQ_AVX2C4_KR = 4, QEQ_AVX2C4_PASS = 3 };
-/* 6 rows x 4096 k x 2 bytes: a 48 KiB stack tile, streamed once per panel from L1/L2. */
-enum { QEQ_AVX2C4_WIDE_K = 4096 };
+/* 6 rows x 4608 k x 2 bytes: a 54 KiB stack tile, streamed once per panel half from L1/L2.
+ * 4608 is 3 x 3 taps of 512 channels, the longest rows of ResNet's and VGG's convolutions. */
+enum { QEQ_AVX2C4_WIDE_K = 4608 };
 
 /* The largest byte of every row's kc bytes over every tap (row pointers a[t * rows + i]). */
 static inline __attribute__((always_inline)) uint32_t qeq_avx2c4_rows_max(const size_t rows,
