@@ -70,13 +70,14 @@ static inline __attribute__((always_inline)) uint32_t qeq_avx2c4_rows_max(const 
   return vm > smax ? vm : smax;
 }
 
-/* Whether the fast path is exact on this panel: every column's pair bound <= limit, with
- * limit = floor(32767 / x_max). */
-static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i limit) {
+/* Whether the fast path is exact on this panel: x_max * every column's pair bound <= 32767
+ * (x_max <= 255 and bounds <= 256, so the products fit; a multiply, not a division per call). */
+static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i x_max) {
   const int32_t* bound = (const int32_t*)panel + (size_t)QEQ_GEMM_HEADER_PAIR_BOUND * QEQ_AVX2C4_NR;
   const __m256i b = _mm256_max_epi32(_mm256_loadu_si256((const __m256i*)bound),
                                      _mm256_loadu_si256((const __m256i*)(bound + 8)));
-  return _mm256_movemask_epi8(_mm256_cmpgt_epi32(b, limit)) == 0;
+  const __m256i worst = _mm256_mullo_epi32(b, x_max);
+  return _mm256_movemask_epi8(_mm256_cmpgt_epi32(worst, _mm256_set1_epi32(32767))) == 0;
 }
 
 /* Every row's taps widened to uint16 at a16 + i * k16, each tap's kc bytes followed by zeros
@@ -346,7 +347,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
   const size_t panel_bytes = qeq_gemm_panel_bytes(k16, NR, KR);
   const __m256i za = _mm256_set1_epi32(params->a_zero_point);
   const uint32_t x_max = qeq_avx2c4_rows_max(rows, kc, taps, a, a_offset);
-  const __m256i limit = _mm256_set1_epi32(x_max == 0 ? INT32_MAX : (int32_t)(32767 / x_max));
+  const __m256i x_max_v = _mm256_set1_epi32((int32_t)x_max);
   const int has_tail = kc % 4 != 0;
   const size_t second = rows > PASS ? rows - PASS : 0; /* rows of the second pass */
   uint16_t a16[QEQ_AVX2C4_MR * QEQ_AVX2C4_WIDE_K];
@@ -374,7 +375,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
       qeq_avx2c4_exact_dot_loop(rows, r0, 1, one_tap, tail_, kc, taps, a, a_offset, panel, acc); \
     }                                                                                            \
   }
-    if (qeq_avx2c4_panel_fast(panel, limit)) {
+    if (qeq_avx2c4_panel_fast(panel, x_max_v)) {
       fast_panels++;
       if (has_tail) {
         QEQ_AVX2C4_FAST(1)
