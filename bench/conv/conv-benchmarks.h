@@ -14,8 +14,9 @@
 #include "conv/conv-problem.h"
 #include "conv/conv-shape.h"
 
-// The layers: ResNet 3x3 and 1x1 convolutions, a strided 3x3, MobileNet depthwise.
-extern const ConvShape kConvLayers[8];
+// The layers: ResNet 3x3 and 1x1 convolutions, a strided 3x3, MobileNet depthwise,
+// and MobileNetV2's narrow pointwise projections (O = 24, 24, 16).
+extern const ConvShape kConvLayers[11];
 
 // One implementation: how to prepare a layer on a thread count, and whether its output is
 // the problem's data shifted to qint8 (checked against qeq's qint8 / qnnpack configuration).
