@@ -226,10 +226,10 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_wide(
     qeq_avx2c4_exact_group(rows, acc, a16 + kk + 4, k16, wk + 4 * NR);
   }
   if (kk < k16) qeq_avx2c4_exact_group(rows, acc, a16 + kk, k16, wk);
-    /* acc[i][v] holds channels 8h + 4v .. + 3, two partial sums each; vphaddd leaves channels
-     * 0 1 4 5 | 2 3 6 7 of the half and vpermq puts them in order. */
 #pragma GCC unroll 6
   for (size_t i = 0; i < rows; i++) {
+    /* acc[i][v] holds channels 8h + 4v .. + 3, two partial sums each; vphaddd leaves channels
+     * 0 1 4 5 | 2 3 6 7 of the half and vpermq puts them in order. */
     out[i][h] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[i][0], acc[i][1]), 0xD8);
   }
 }
