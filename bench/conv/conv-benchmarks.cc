@@ -14,7 +14,7 @@
 #include "peers/peer-xnnpack-conv.h"
 #endif
 
-const ConvShape kConvLayers[8] = {
+const ConvShape kConvLayers[11] = {
     {"56x56x64_3x3_64", 56, 56, 64, 64, 1, 3, 1, 1},
     {"28x28x128_3x3_128", 28, 28, 128, 128, 1, 3, 1, 1},
     {"14x14x256_3x3_256", 14, 14, 256, 256, 1, 3, 1, 1},
@@ -23,6 +23,9 @@ const ConvShape kConvLayers[8] = {
     {"14x14x256_1x1_1024", 14, 14, 256, 1024, 1, 1, 1, 0},
     {"112x112x32_dw3x3", 112, 112, 32, 32, 32, 3, 1, 1},
     {"56x56x144_dw3x3", 56, 56, 144, 144, 144, 3, 1, 1},
+    {"56x56x144_1x1_24", 56, 56, 144, 24, 1, 1, 1, 0},
+    {"56x56x96_1x1_24", 56, 56, 96, 24, 1, 1, 1, 0},
+    {"112x112x32_1x1_16", 112, 112, 32, 16, 1, 1, 1, 0},
 };
 
 namespace {
@@ -71,7 +74,7 @@ void run_network(benchmark::State& state, const ConvImpl& impl, const ConvNetwor
   bool ok = true;
   for (size_t i = 0; i < net.count; i++) {
     std::string error;
-    layers.push_back(impl.make(conv_problem(net.layers[i]), 1, &error));
+    layers.push_back(impl.make(conv_problem_of(impl, net.layers[i]), 1, &error));
     if (!layers.back()) {
       state.SkipWithError((std::string(net.layers[i].name) + ": " + error).c_str());
       return;
@@ -112,6 +115,23 @@ std::vector<ConvImpl> conv_impls() {
   return impls;
 }
 
+std::vector<ConvImpl> conv_u7_impls() {
+  std::vector<ConvImpl> impls;
+  impls.push_back({"qeq_u7", "qeq u7", false,
+                   [](const ConvProblem& p, size_t t, std::string* e) {
+                     return make_qeq_conv(p, false, pool_for(t), e);
+                   },
+                   true});
+#ifdef QEQ_BENCH_HAVE_ONEDNN
+  impls.push_back({"onednn_u7", "oneDNN u7", false, make_onednn_conv, true});
+#endif
+  return impls;
+}
+
+const ConvProblem& conv_problem_of(const ConvImpl& impl, const ConvShape& s) {
+  return impl.u7 ? conv_problem_u7(s) : conv_problem(s);
+}
+
 std::string conv_bench_name(const std::string& impl, size_t threads, const std::string& what) {
   return impl + "/" + std::to_string(threads) + "t/" + what;
 }
@@ -143,6 +163,10 @@ void register_conv_benchmarks(const std::vector<ConvImpl>& impls,
       }
     }
   }
+  register_conv_network_benchmarks(impls, min_time);
+}
+
+void register_conv_network_benchmarks(const std::vector<ConvImpl>& impls, double min_time) {
   for (const ConvNetwork& net : kConvNetworks) {
     for (const ConvImpl& impl : impls) {
       benchmark::RegisterBenchmark(

@@ -14,8 +14,9 @@
 #include "conv/conv-problem.h"
 #include "conv/conv-shape.h"
 
-// The layers: ResNet 3x3 and 1x1 convolutions, a strided 3x3, MobileNet depthwise.
-extern const ConvShape kConvLayers[8];
+// The layers: ResNet 3x3 and 1x1 convolutions, a strided 3x3, MobileNet depthwise,
+// and MobileNetV2's narrow pointwise projections (O = 24, 24, 16).
+extern const ConvShape kConvLayers[11];
 
 // One implementation: how to prepare a layer on a thread count, and whether its output is
 // the problem's data shifted to qint8 (checked against qeq's qint8 / qnnpack configuration).
@@ -24,10 +25,15 @@ struct ConvImpl {
   std::string title;  // for tables
   bool signed_output;
   std::function<std::unique_ptr<ConvRunner>(const ConvProblem&, size_t threads, std::string*)> make;
+  bool u7 = false;  // runs on the 7-bit-activation problems (conv_problem_u7)
 };
 
 // qeq first, then oneDNN and XNNPACK when built.
 std::vector<ConvImpl> conv_impls();
+// The same on 7-bit activations: "qeq_u7", then "onednn_u7" when built.
+std::vector<ConvImpl> conv_u7_impls();
+// The layer's problem as impl runs it: full-range or 7-bit activations.
+const ConvProblem& conv_problem_of(const ConvImpl& impl, const ConvShape& s);
 
 // "<impl>/<threads>t/<layer>" and, for networks, "<impl>/1t/<network>".
 std::string conv_bench_name(const std::string& impl, size_t threads, const std::string& what);
@@ -36,6 +42,8 @@ std::string conv_bench_name(const std::string& impl, size_t threads, const std::
 // the network ones (three times as long).
 void register_conv_benchmarks(const std::vector<ConvImpl>& impls,
                               const std::vector<size_t>& thread_counts, double min_time);
+// The network benchmarks alone (one thread), for the 7-bit implementations.
+void register_conv_network_benchmarks(const std::vector<ConvImpl>& impls, double min_time);
 
 // Every timed run's seconds are kept, by key: a layer benchmark's name, or a network
 // benchmark's name with "#<layer index>". The summary uses medians: a run preempted by another

@@ -14,7 +14,7 @@ struct Agreement {
 
 // Compares one layer; false if either side could not run.
 bool compare(const ConvImpl& peer, const ConvShape& s, Agreement* a, std::string* error) {
-  const ConvProblem& p = conv_problem(s);
+  const ConvProblem& p = conv_problem_of(peer, s);
   std::unique_ptr<ConvRunner> theirs = peer.make(p, 1, error);
   std::unique_ptr<ConvRunner> ours =
       theirs ? make_qeq_conv(p, peer.signed_output, nullptr, error) : nullptr;
@@ -63,8 +63,9 @@ bool check_conv_peer(const ConvImpl& peer, std::FILE* out, std::string* verdict)
                    s.name, error.c_str());
     }
   }
-  const std::string against =
-      peer.signed_output ? "qeq (qint8, qnnpack engine)" : "qeq (quint8, onednn engine)";
+  const std::string against = peer.signed_output ? "qeq (qint8, qnnpack engine)"
+                              : peer.u7          ? "qeq (7-bit quint8 activations, onednn engine)"
+                                                 : "qeq (quint8, onednn engine)";
   char line[400];
   if (bad == 0) {
     std::snprintf(line, sizeof line,

@@ -2,7 +2,8 @@
 // benchmark layer, every distinct network layer and two small odd layers, so the figures
 // compare the same work. oneDNN is compared with qeq as benchmarked (quint8, onednn engine);
 // XNNPACK's qint8 output with qeq configured alike (qint8, qnnpack engine). A peer agrees
-// when no output differs by more than 1 (the engines may round a tie the other way).
+// when no output differs by more than 1 (the engines may round a tie the other way). A 7-bit
+// peer (ConvImpl::u7) is compared with qeq on the same 7-bit problems.
 #ifndef QEQ_BENCH_CONV_PEER_CHECK_H
 #define QEQ_BENCH_CONV_PEER_CHECK_H
 

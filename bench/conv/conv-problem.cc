@@ -91,6 +91,20 @@ const ConvProblem& conv_problem(const ConvShape& s) {
   return *slot;
 }
 
+const ConvProblem& conv_problem_u7(const ConvShape& s) {
+  using Key = std::tuple<size_t, size_t, size_t, size_t, size_t, size_t, size_t, size_t>;
+  static std::map<Key, std::unique_ptr<ConvProblem>> problems;
+  auto& slot = problems[Key(s.h, s.w, s.c, s.o, s.groups, s.k, s.stride, s.pad)];
+  if (!slot) {
+    slot = std::make_unique<ConvProblem>(conv_problem(s));
+    for (uint8_t& v : slot->x) v = static_cast<uint8_t>(v >> 1);
+    for (size_t i = 0; i < slot->x.size(); i++)
+      slot->x_signed[i] = static_cast<int8_t>(slot->x[i] - 128);
+    slot->x_zero_point >>= 1;
+  }
+  return *slot;
+}
+
 std::unique_ptr<ConvRunner> make_qeq_conv(const ConvProblem& p, bool signed_qnnpack,
                                           pthreadpool* pool, std::string* error) {
   auto runner = std::make_unique<QeqConv>(p, signed_qnnpack, pool);

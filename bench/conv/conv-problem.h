@@ -34,6 +34,10 @@ struct ConvProblem {
 
 // Built on first use and kept for the whole run (one per distinct geometry).
 const ConvProblem& conv_problem(const ConvShape& s);
+// The same problem with 7-bit activations (x >> 1, zero point >> 1: quint8 values in [0, 127],
+// what PyTorch's x86 qconfig produces within its calibrated range): no pair of u8 x s8
+// products leaves int16 there, so oneDNN's saturating AVX2 path is exact on it.
+const ConvProblem& conv_problem_u7(const ConvShape& s);
 
 // One implementation of one layer, prepared (weights packed, primitive created) outside
 // any timing; run() computes the layer on the problem's input into its own output.

@@ -132,6 +132,47 @@ void ConvSummaryReporter::print_networks(std::FILE* out) const {
   }
 }
 
+// The network sums on 7-bit activations, each peer marked exact or INEXACT by its check in
+// this run (for oneDNN's AVX2 path, exact is what the 7-bit range is for).
+void ConvSummaryReporter::print_networks_u7(std::FILE* out) const {
+  const std::vector<ConvImpl>& impls = setup_.u7_impls;
+  if (impls.empty()) return;
+  std::fprintf(out,
+               "\nWhole networks on 7-bit activations (quint8 in [0, 127], zero point 60): ms = "
+               "sum of the layers' median times, one thread\n\n| network | layers | GOP |");
+  for (const ConvImpl& p : impls) {
+    auto it = setup_.agreed.find(p.name);
+    const char* mark = p.name == impls.front().name              ? ""
+                       : it != setup_.agreed.end() && it->second ? " (exact)"
+                                                                 : " (INEXACT)";
+    std::fprintf(out, " %s%s ms |", p.title.c_str(), mark);
+  }
+  for (size_t i = 1; i < impls.size(); i++)
+    std::fprintf(out, " %s / %s |", impls[0].title.c_str(), impls[i].title.c_str());
+  std::fprintf(out, "\n|---|---:|---:|");
+  for (size_t i = 0; i < 2 * impls.size() - 1; i++) std::fprintf(out, "---:|");
+  std::fprintf(out, "\n");
+  for (const ConvNetwork& net : kConvNetworks) {
+    double ops = 0;
+    for (size_t i = 0; i < net.count; i++) ops += conv_ops(net.layers[i]);
+    std::vector<double> ms;
+    for (const ConvImpl& p : impls) {
+      double sum = 0;
+      bool complete = true;
+      for (size_t i = 0; i < net.count; i++) {
+        const double us = layer_us(p, net, i);
+        sum += us * 1e-3;
+        complete = complete && us > 0;
+      }
+      ms.push_back(complete ? sum : 0.0);
+    }
+    std::fprintf(out, "| %s | %zu | %.2f |", net.name, net.count, ops * 1e-9);
+    for (double m : ms) std::fprintf(out, " %s |", fixed(m, 2).c_str());
+    for (size_t i = 1; i < ms.size(); i++) std::fprintf(out, " %s |", ratio(ms[i], ms[0]).c_str());
+    std::fprintf(out, "\n");
+  }
+}
+
 void ConvSummaryReporter::print_worst_layers(std::FILE* out) const {
   if (setup_.impls.size() < 2) return;
   constexpr size_t kWorst = 5;
@@ -217,6 +258,7 @@ void ConvSummaryReporter::Finalize() {
   std::fprintf(out, "\nqeq_bench_conv summary\n");
   print_layers(out);
   print_networks(out);
+  print_networks_u7(out);
   print_worst_layers(out);
   print_notes(out);
   std::fflush(out);

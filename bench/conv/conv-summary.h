@@ -14,6 +14,7 @@
 
 struct ConvSummarySetup {
   std::vector<ConvImpl> impls;         // qeq first
+  std::vector<ConvImpl> u7_impls;      // qeq_u7 first: the networks on 7-bit activations
   std::vector<size_t> threads;         // 1 and the pool's count
   std::map<std::string, bool> agreed;  // by impl name: the peer check passed
   std::vector<std::string> verdicts;   // the peer checks, one line each
@@ -33,6 +34,7 @@ class ConvSummaryReporter : public benchmark::ConsoleReporter {
 
   void print_layers(std::FILE* out) const;
   void print_networks(std::FILE* out) const;
+  void print_networks_u7(std::FILE* out) const;
   void print_worst_layers(std::FILE* out) const;
   void print_notes(std::FILE* out) const;
 

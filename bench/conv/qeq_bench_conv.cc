@@ -1,6 +1,7 @@
 // qeq_bench_conv: qeq's int8 convolution beside oneDNN's and XNNPACK's (each when the build
 // found it) on ResNet- and MobileNet-style layers, one thread and all cores, and on every
-// convolution of ResNet-18 and MobileNetV2 at 224x224 (one thread, layer by layer), ending
+// convolution of ResNet-18 and MobileNetV2 at 224x224 (one thread, layer by layer; also
+// with 7-bit activations, qeq_u7 and onednn_u7, where oneDNN's AVX2 path is exact), ending
 // with summary tables (conv-summary.h). GOPS: 2 x multiply-adds of the convolution per
 // second of wall time (padding taps included, as every library counts them).
 //
@@ -41,9 +42,16 @@ int main(int argc, char** argv) {
     setup.agreed[setup.impls[i].name] = check_conv_peer(setup.impls[i], stdout, &verdict);
     setup.verdicts.push_back(verdict);
   }
+  setup.u7_impls = conv_u7_impls();
+  for (size_t i = 1; i < setup.u7_impls.size(); i++) {
+    std::string verdict;
+    setup.agreed[setup.u7_impls[i].name] = check_conv_peer(setup.u7_impls[i], stdout, &verdict);
+    setup.verdicts.push_back(verdict);
+  }
   std::fflush(stdout);
 
   register_conv_benchmarks(setup.impls, setup.threads, kMinTime);
+  register_conv_network_benchmarks(setup.u7_impls, kMinTime);
   ConvSummaryReporter reporter(setup);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();

@@ -9,12 +9,15 @@
  *     row's 4 activation bytes as int16, leaving two int32 partial sums per channel (k0+k1,
  *     k2+k3) that vphaddd and vpermq join once per panel. The rows are widened once per call
  *     into a stack tile (every tap, each zero-padded to 4 bytes as the weights are), so each
- *     row's group is one vpbroadcastq from memory, and rows go three at a time: 3 rows x 4
- *     vectors of partial sums, one weight vector and two temporaries fill the 16 ymm
- *     registers. Rows longer than QEQ_AVX2C4_WIDE_K widen in the loop, two at a time.
- * Both paths take the rows in passes of 3 (the fast one to keep its weights, the ones
- * vector and a broadcast in registers beside 6 accumulators). A GEMM is the indirect GEMM
- * of one tap whose row pointers are the matrix rows, so both kernels share this code. */
+ *     row's group is one vpbroadcastq from memory, and all rows go together over half a panel
+ *     (8 columns) at a time: 6 rows x 2 vectors of partial sums, two weight vectors, a
+ *     broadcast and a product fill the 16 ymm registers, each weight vector widened once for
+ *     6 rows. Rows longer than QEQ_AVX2C4_WIDE_K widen in the loop, two at a time.
+ * The fast path takes the rows in passes of 3 (to keep its weights, the ones vector and a
+ * broadcast in registers beside 6 accumulators). A last panel of at most 8 columns runs on
+ * its first half (exact) or its first vector (fast, all rows in one pass) alone. A GEMM is
+ * the indirect GEMM of one tap whose row pointers are the matrix rows, so both kernels share
+ * this code. */
 #ifndef QEQ_KERNELS_QU8S8_GEMM_AVX2_C4_H
 #define QEQ_KERNELS_QU8S8_GEMM_AVX2_C4_H
 
@@ -39,8 +42,9 @@
 #endif
 
 enum { QEQ_AVX2C4_MR = 6, QEQ_AVX2C4_NR = 16, QEQ_AVX2C4_KR = 4, QEQ_AVX2C4_PASS = 3 };
-/* 6 rows x 4096 k x 2 bytes: a 48 KiB stack tile, streamed once per panel from L1/L2. */
-enum { QEQ_AVX2C4_WIDE_K = 4096 };
+/* 6 rows x 4608 k x 2 bytes: a 54 KiB stack tile, streamed once per panel half from L1/L2.
+ * 4608 is 3 x 3 taps of 512 channels, the longest rows of ResNet's and VGG's convolutions. */
+enum { QEQ_AVX2C4_WIDE_K = 4608 };
 
 /* The largest byte of every row's kc bytes over every tap (row pointers a[t * rows + i]). */
 static inline __attribute__((always_inline)) uint32_t qeq_avx2c4_rows_max(const size_t rows,
@@ -66,13 +70,14 @@ static inline __attribute__((always_inline)) uint32_t qeq_avx2c4_rows_max(const 
   return vm > smax ? vm : smax;
 }
 
-/* Whether the fast path is exact on this panel: every column's pair bound <= limit, with
- * limit = floor(32767 / x_max). */
-static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i limit) {
+/* Whether the fast path is exact on this panel: x_max * every column's pair bound <= 32767
+ * (x_max <= 255 and bounds <= 256, so the products fit; a multiply, not a division per call). */
+static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i x_max) {
   const int32_t* bound = (const int32_t*)panel + (size_t)QEQ_GEMM_HEADER_PAIR_BOUND * QEQ_AVX2C4_NR;
   const __m256i b = _mm256_max_epi32(_mm256_loadu_si256((const __m256i*)bound),
                                      _mm256_loadu_si256((const __m256i*)(bound + 8)));
-  return _mm256_movemask_epi8(_mm256_cmpgt_epi32(b, limit)) == 0;
+  const __m256i worst = _mm256_mullo_epi32(b, x_max);
+  return _mm256_movemask_epi8(_mm256_cmpgt_epi32(worst, _mm256_set1_epi32(32767))) == 0;
 }
 
 /* Every row's taps widened to uint16 at a16 + i * k16, each tap's kc bytes followed by zeros
@@ -98,69 +103,81 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_widen_rows(const si
   }
 }
 
-/* One group of 4 k on the fast path: acc[i][v] += pair sums of a4[i] . w[v], = when first. */
+/* One group of 4 k on the fast path: acc[i][v] += pair sums of a4[i] . w[v] for v < nv (1 or
+ * 2, a constant), = when first. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_fast_step(
-    const size_t rows, const int first, __m256i acc[QEQ_AVX2C4_PASS][2], const int32_t* a4,
-    const int8_t* wk) {
+    const size_t rows, const size_t nv, const int first, __m256i acc[QEQ_AVX2C4_MR][2],
+    const int32_t* a4, const int8_t* wk) {
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i w0 = _mm256_loadu_si256((const __m256i*)wk);
-  const __m256i w1 = _mm256_loadu_si256((const __m256i*)(wk + 32));
-#pragma GCC unroll 4
+  const __m256i w1 = nv > 1 ? _mm256_loadu_si256((const __m256i*)(wk + 32)) : w0;
+#pragma GCC unroll 6
   for (size_t i = 0; i < rows; i++) {
     const __m256i ab = _mm256_set1_epi32(a4[i]);
     const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(ab, w0), ones);
-    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(ab, w1), ones);
     if (first) {
-      acc[i][0] = p0, acc[i][1] = p1;
+      acc[i][0] = p0;
     } else {
       QEQ_AVX2C4_ADD(acc[i][0], p0);
-      QEQ_AVX2C4_ADD(acc[i][1], p1);
+    }
+    if (nv > 1) {
+      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(ab, w1), ones);
+      if (first) {
+        acc[i][1] = p1;
+      } else {
+        QEQ_AVX2C4_ADD(acc[i][1], p1);
+      }
     }
   }
 }
 
-/* The fast path's dot products of rows r0 .. r0 + rows3 - 1 into out[r0 ..]. Accumulators
+/* The fast path's dot products of rows r0 .. r0 + rows3 - 1 into out[r0 ..], for the first nv
+ * (1 or 2, a constant) of the panel's two vectors of 8 columns; out[..][1] is zero when nv is
+ * 1 (a last panel of at most 8 columns, which then takes all its rows in one pass). Accumulators
  * are local and start as a product: the K tail first (one_tap: a GEMM, whose one tap holds
  * the whole row; zero activations times the panel header without a tail), or at the end of
  * each tap with has_tail a constant. A branch around a tail after the loop makes GCC 12 copy
  * every accumulator each step. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_fast_dot(
-    const size_t rows, const size_t r0, const size_t rows3, const int one_tap, const int has_tail,
-    size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset, const uint8_t* panel,
-    __m256i out[QEQ_AVX2C4_MR][2]) {
+    const size_t rows, const size_t r0, const size_t rows3, const size_t nv, const int one_tap,
+    const int has_tail, size_t kc, size_t taps, const uint8_t* const* a, size_t a_offset,
+    const uint8_t* panel, __m256i out[QEQ_AVX2C4_MR][2]) {
   enum { NR = QEQ_AVX2C4_NR };
   const size_t k_groups = kc / 4;
   const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
-  __m256i acc[QEQ_AVX2C4_PASS][2];
-  int32_t a4[QEQ_AVX2C4_PASS] = {0};
+  __m256i acc[QEQ_AVX2C4_MR][2];
+  int32_t a4[QEQ_AVX2C4_MR] = {0};
   if (one_tap) {
-    const uint8_t* row[QEQ_AVX2C4_PASS];
+    const uint8_t* row[QEQ_AVX2C4_MR];
     qeq_gemm_tap_rows(rows3, a + r0, a_offset, row);
     if (has_tail) qeq_gemm_load_rows_tail(rows3, row, 4 * k_groups, kc % 4, a4);
-    qeq_avx2c4_fast_step(rows3, 1, acc, a4,
+    qeq_avx2c4_fast_step(rows3, nv, 1, acc, a4,
                          has_tail ? wk + k_groups * 4 * NR : (const int8_t*)panel);
     for (size_t g = 0; g < k_groups; g++, wk += 4 * NR) {
       qeq_gemm_load_rows_a4(rows3, row, 4 * g, a4);
-      qeq_avx2c4_fast_step(rows3, 0, acc, a4, wk);
+      qeq_avx2c4_fast_step(rows3, nv, 0, acc, a4, wk);
     }
   } else {
-    qeq_avx2c4_fast_step(rows3, 1, acc, a4, (const int8_t*)panel);
+    qeq_avx2c4_fast_step(rows3, nv, 1, acc, a4, (const int8_t*)panel);
     for (size_t t = 0; t < taps; t++, a += rows) {
-      const uint8_t* row[QEQ_AVX2C4_PASS];
+      const uint8_t* row[QEQ_AVX2C4_MR];
       qeq_gemm_tap_rows(rows3, a + r0, a_offset, row);
       for (size_t g = 0; g < k_groups; g++, wk += 4 * NR) {
         qeq_gemm_load_rows_a4(rows3, row, 4 * g, a4);
-        qeq_avx2c4_fast_step(rows3, 0, acc, a4, wk);
+        qeq_avx2c4_fast_step(rows3, nv, 0, acc, a4, wk);
       }
       if (has_tail) {
         qeq_gemm_load_rows_tail(rows3, row, 4 * k_groups, kc % 4, a4);
-        qeq_avx2c4_fast_step(rows3, 0, acc, a4, wk);
+        qeq_avx2c4_fast_step(rows3, nv, 0, acc, a4, wk);
         wk += 4 * NR;
       }
     }
   }
-#pragma GCC unroll 3
-  for (size_t i = 0; i < rows3; i++) out[r0 + i][0] = acc[i][0], out[r0 + i][1] = acc[i][1];
+#pragma GCC unroll 6
+  for (size_t i = 0; i < rows3; i++) {
+    out[r0 + i][0] = acc[i][0];
+    out[r0 + i][1] = nv > 1 ? acc[i][1] : _mm256_setzero_si256();
+  }
 }
 
 /* acc[i][v] holds channels 4v .. 4v + 3, two partial sums each; vphaddd leaves channels
@@ -175,56 +192,81 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_join(const size_t r
   }
 }
 
-/* The exact dot products of rows r0 .. r0 + rows3 - 1 from the widened tile: k16 / 4 groups,
- * weight vector by weight vector so that one is live at a time. */
-static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_wide(
-    const size_t r0, const size_t rows3, const uint16_t* a16, size_t k16, const uint8_t* panel,
-    __m256i out[QEQ_AVX2C4_MR][2]) {
-  enum { NR = QEQ_AVX2C4_NR };
-  const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR));
-  const uint16_t* row = a16 + r0 * k16;
-  __m256i acc[QEQ_AVX2C4_PASS][4];
-#pragma GCC unroll 3
-  for (size_t i = 0; i < rows3; i++) {
-    acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = _mm256_setzero_si256();
+/* One group of 4 k of the widened rows (row i at a16 + i * k16) against 8 columns' weights
+ * at wk: acc[i][v] += the two partial sums of each of the channels 4v .. 4v + 3. */
+static inline __attribute__((always_inline)) void qeq_avx2c4_exact_group(
+    const size_t rows, __m256i acc[QEQ_AVX2C4_MR][2], const uint16_t* a16, size_t k16,
+    const int8_t* wk) {
+  const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)wk));
+  const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16)));
+#pragma GCC unroll 6
+  for (size_t i = 0; i < rows; i++) {
+    const __m256i aq = _mm256_set1_epi64x((long long)qeq_gemm_load_a8(a16 + i * k16));
+    QEQ_AVX2C4_ADD(acc[i][0], _mm256_madd_epi16(aq, w0));
+    QEQ_AVX2C4_ADD(acc[i][1], _mm256_madd_epi16(aq, w1));
   }
-  for (size_t kk = 0; kk < k16; kk += 4, wk += 4 * NR) {
-#pragma GCC unroll 4
-    for (size_t v = 0; v < 4; v++) {
-      const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wk + 16 * v)));
-#pragma GCC unroll 3
-      for (size_t i = 0; i < rows3; i++) {
-        const __m256i aq = _mm256_set1_epi64x((long long)qeq_gemm_load_a8(row + i * k16 + kk));
-        QEQ_AVX2C4_ADD(acc[i][v], _mm256_madd_epi16(aq, w));
-      }
-    }
-  }
-  qeq_avx2c4_join(rows3, r0, acc, out);
 }
 
-/* qeq_avx2c4_exact_dot_wide for 1, 2 and 3 rows as functions of their own: inlined into the
- * indirect GEMM's tile, with its tap state live around it, GCC 12 spills the 12 partial sums
+/* The exact dot products of rows 0 .. rows - 1 (all of the tile's rows) for the 8 columns of
+ * half h of the panel, from the widened tile: per group of 4 k, 2 weight vectors (channels
+ * 8h .. 8h + 3 and 8h + 4 .. 8h + 7, 4 k each as int16) widened once and each row's group
+ * broadcast once for both, so 6 rows x 2 vectors of partial sums, the two weight vectors,
+ * one broadcast and one product fill the 16 ymm registers. */
+static inline __attribute__((always_inline)) void qeq_avx2c4_exact_dot_wide(
+    const size_t rows, size_t h, const uint16_t* a16, size_t k16, const uint8_t* panel,
+    __m256i out[QEQ_AVX2C4_MR][2]) {
+  enum { NR = QEQ_AVX2C4_NR };
+  const int8_t* wk = (const int8_t*)(panel + qeq_gemm_panel_header_bytes(NR)) + 32 * h;
+  __m256i acc[QEQ_AVX2C4_MR][2];
+#pragma GCC unroll 6
+  for (size_t i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+  size_t kk = 0;
+  for (; kk + 8 <= k16; kk += 8, wk += 8 * NR) {
+    qeq_avx2c4_exact_group(rows, acc, a16 + kk, k16, wk);
+    qeq_avx2c4_exact_group(rows, acc, a16 + kk + 4, k16, wk + 4 * NR);
+  }
+  if (kk < k16) qeq_avx2c4_exact_group(rows, acc, a16 + kk, k16, wk);
+#pragma GCC unroll 6
+  for (size_t i = 0; i < rows; i++) {
+    /* acc[i][v] holds channels 8h + 4v .. + 3, two partial sums each; vphaddd leaves channels
+     * 0 1 4 5 | 2 3 6 7 of the half and vpermq puts them in order. */
+    out[i][h] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[i][0], acc[i][1]), 0xD8);
+  }
+}
+
+/* qeq_avx2c4_exact_dot_wide for each row count as a function of its own: inlined into the
+ * indirect GEMM's tile, with its tap state live around it, GCC 12 spills the partial sums
  * every step. */
-#define QEQ_AVX2C4_EXACT_WIDE_FN(n)                                     \
-  static __attribute__((noinline)) void qeq_avx2c4_exact_wide_##n(      \
-      size_t r0, const uint16_t* a16, size_t k16, const uint8_t* panel, \
-      __m256i out[QEQ_AVX2C4_MR][2]) {                                  \
-    qeq_avx2c4_exact_dot_wide(r0, n, a16, k16, panel, out);             \
+#define QEQ_AVX2C4_EXACT_WIDE_FN(n)                                         \
+  static __attribute__((noinline)) void qeq_avx2c4_exact_wide_##n(          \
+      const uint16_t* a16, size_t k16, const uint8_t* panel, size_t halves, \
+      __m256i out[QEQ_AVX2C4_MR][2]) {                                      \
+    qeq_avx2c4_exact_dot_wide(n, 0, a16, k16, panel, out);                  \
+    if (halves > 1) {                                                       \
+      qeq_avx2c4_exact_dot_wide(n, 1, a16, k16, panel, out);                \
+    } else {                                                                \
+      for (size_t i = 0; i < n; i++) out[i][1] = _mm256_setzero_si256();    \
+    }                                                                       \
   }
 QEQ_AVX2C4_EXACT_WIDE_FN(1)
 QEQ_AVX2C4_EXACT_WIDE_FN(2)
 QEQ_AVX2C4_EXACT_WIDE_FN(3)
+QEQ_AVX2C4_EXACT_WIDE_FN(4)
+QEQ_AVX2C4_EXACT_WIDE_FN(5)
+QEQ_AVX2C4_EXACT_WIDE_FN(6)
 #undef QEQ_AVX2C4_EXACT_WIDE_FN
 
+/* halves: 2, or 1 on a last panel of at most 8 columns, whose second half is all padding. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_exact_wide(
-    const size_t r0, const size_t rows3, const uint16_t* a16, size_t k16, const uint8_t* panel,
+    const size_t rows, const uint16_t* a16, size_t k16, const uint8_t* panel, size_t halves,
     __m256i out[QEQ_AVX2C4_MR][2]) {
-  if (rows3 == 3) {
-    qeq_avx2c4_exact_wide_3(r0, a16, k16, panel, out);
-  } else if (rows3 == 2) {
-    qeq_avx2c4_exact_wide_2(r0, a16, k16, panel, out);
-  } else {
-    qeq_avx2c4_exact_wide_1(r0, a16, k16, panel, out);
+  switch (rows) {
+    case 1: qeq_avx2c4_exact_wide_1(a16, k16, panel, halves, out); break;
+    case 2: qeq_avx2c4_exact_wide_2(a16, k16, panel, halves, out); break;
+    case 3: qeq_avx2c4_exact_wide_3(a16, k16, panel, halves, out); break;
+    case 4: qeq_avx2c4_exact_wide_4(a16, k16, panel, halves, out); break;
+    case 5: qeq_avx2c4_exact_wide_5(a16, k16, panel, halves, out); break;
+    default: qeq_avx2c4_exact_wide_6(a16, k16, panel, halves, out); break;
   }
 }
 
@@ -305,7 +347,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
   const size_t panel_bytes = qeq_gemm_panel_bytes(k16, NR, KR);
   const __m256i za = _mm256_set1_epi32(params->a_zero_point);
   const uint32_t x_max = qeq_avx2c4_rows_max(rows, kc, taps, a, a_offset);
-  const __m256i limit = _mm256_set1_epi32(x_max == 0 ? INT32_MAX : (int32_t)(32767 / x_max));
+  const __m256i x_max_v = _mm256_set1_epi32((int32_t)x_max);
   const int has_tail = kc % 4 != 0;
   const size_t second = rows > PASS ? rows - PASS : 0; /* rows of the second pass */
   uint16_t a16[QEQ_AVX2C4_MR * QEQ_AVX2C4_WIDE_K];
@@ -314,11 +356,16 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
   for (size_t j0 = 0; j0 < nc; j0 += NR, panel += panel_bytes, panels++) {
     __m256i acc[QEQ_AVX2C4_MR][2];
     /* Constant flags, so no path branches inside its k loop. */
-#define QEQ_AVX2C4_FAST(tail_)                                                                   \
-  qeq_avx2c4_fast_dot(rows, 0, rows < PASS ? rows : PASS, one_tap, tail_, kc, taps, a, a_offset, \
-                      panel, acc);                                                               \
-  if (second > 0) {                                                                              \
-    qeq_avx2c4_fast_dot(rows, PASS, second, one_tap, tail_, kc, taps, a, a_offset, panel, acc);  \
+#define QEQ_AVX2C4_FAST(tail_)                                                                 \
+  if (nc - j0 <= 8) {                                                                          \
+    qeq_avx2c4_fast_dot(rows, 0, rows, 1, one_tap, tail_, kc, taps, a, a_offset, panel, acc);  \
+  } else {                                                                                     \
+    qeq_avx2c4_fast_dot(rows, 0, rows < PASS ? rows : PASS, 2, one_tap, tail_, kc, taps, a,    \
+                        a_offset, panel, acc);                                                 \
+    if (second > 0) {                                                                          \
+      qeq_avx2c4_fast_dot(rows, PASS, second, 2, one_tap, tail_, kc, taps, a, a_offset, panel, \
+                          acc);                                                                \
+    }                                                                                          \
   }
 #define QEQ_AVX2C4_EXACT_LOOP(tail_)                                                             \
   for (size_t r0 = 0; r0 < rows; r0 += 2) {                                                      \
@@ -328,7 +375,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
       qeq_avx2c4_exact_dot_loop(rows, r0, 1, one_tap, tail_, kc, taps, a, a_offset, panel, acc); \
     }                                                                                            \
   }
-    if (qeq_avx2c4_panel_fast(panel, limit)) {
+    if (qeq_avx2c4_panel_fast(panel, x_max_v)) {
       fast_panels++;
       if (has_tail) {
         QEQ_AVX2C4_FAST(1)
@@ -337,8 +384,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
       }
     } else if (k16 <= QEQ_AVX2C4_WIDE_K) {
       if (!widened) qeq_avx2c4_widen_rows(rows, kc, taps, a, a_offset, a16, k16), widened = 1;
-      qeq_avx2c4_exact_wide(0, rows < PASS ? rows : PASS, a16, k16, panel, acc);
-      if (second > 0) qeq_avx2c4_exact_wide(PASS, second, a16, k16, panel, acc);
+      qeq_avx2c4_exact_wide(rows, a16, k16, panel, nc - j0 > 8 ? 2 : 1, acc);
     } else if (has_tail) {
       QEQ_AVX2C4_EXACT_LOOP(1)
     } else {

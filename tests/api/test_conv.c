@@ -153,6 +153,75 @@ static void test_random_convs_every_cap(void** state) {
   }
 }
 
+/* ---- narrow pointwise layers (O = 8 .. 40: last panels of half a tile and less, on the AVX2
+ * kernel's one-vector tile) at the fast path's bound: weights with a pair (127, 127) in every
+ * column (bound 254), pixels of at most 129 on it (129 * 254 <= 32767: fast), and one pixel
+ * of 130 (one past: exact, where the fast path would saturate) in the last row tile ---- */
+
+static void test_narrow_pointwise_at_the_bound(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 29);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  static const size_t outputs[] = {8, 9, 16, 24, 32, 40};
+  static const size_t inputs[] = {32, 96, 144};
+  enum { H = 7, W = 5 }; /* 35 pixels: row tiles of 6 and a last one of 5 */
+  for (size_t oi = 0; oi < sizeof outputs / sizeof outputs[0]; oi++) {
+    const size_t o = outputs[oi], ci = inputs[oi % 3];
+    int8_t* w = malloc(o * ci);
+    float* scales = malloc(o * sizeof(float));
+    float* bias = malloc(o * sizeof(float));
+    uint8_t* x = malloc(H * W * ci);
+    for (size_t j = 0; j < o; j++) {
+      for (size_t c = 0; c < ci; c++) w[j * ci + c] = (int8_t)((int)rng_below(&rng, 129) - 64);
+      const size_t p = (j * 5) % (ci / 2);
+      w[j * ci + 2 * p] = 127, w[j * ci + 2 * p + 1] = 127;
+      scales[j] = ldexpf(1.0f + (float)j / 64.0f, -9);
+      bias[j] = (float)j / 16.0f - 1.0f;
+    }
+    qeq_conv_config c = qeq_conv_config_default();
+    c.input_channels = ci, c.output_channels = o;
+    c.weights = w, c.quant.weight_qparam_count = o, c.quant.weight_scales = scales;
+    c.quant.bias = bias;
+    c.quant.input_scale = 1.0f / 64.0f, c.quant.input_zero_point = 64;
+    c.quant.output_scale = 0.5f, c.quant.output_zero_point = 100;
+    /* mode 0: every pixel at most 129; 1: the last pixel 130 on every weight pair */
+    for (int mode = 0; mode < 2; mode++) {
+      for (size_t i = 0; i < H * W * ci; i++) x[i] = (uint8_t)rng_below(&rng, 130);
+      for (size_t px = 0; px < H * W; px++) {
+        for (size_t j = 0; j < o; j++) {
+          const size_t p = (j * 5) % (ci / 2);
+          const uint8_t v = mode == 1 && px == H * W - 1 ? 130 : 129;
+          x[px * ci + 2 * p] = x[px * ci + 2 * p + 1] = v;
+        }
+      }
+      for (size_t t = 0; t < n_isas; t++) {
+        CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap");
+        check_conv(&c, 1, H, W, x, NULL, qeq_isa_name(isas[t]));
+        qeq_conv* conv = NULL;
+        CHECK(qeq_conv_create(&c, &conv) == QEQ_OK, "%s", qeq_last_error());
+        uint8_t* y = malloc(H * W * o);
+        CHECK(qeq_conv_run(conv, 1, H, W, x, 0, y, 0, NULL) == QEQ_OK, "%s", qeq_last_error());
+        uint64_t fast = 0, exact = 0;
+        CHECK(qeq_conv_path_tiles(conv, &fast, &exact) == QEQ_OK, "%s", qeq_last_error());
+        if (strstr(qeq_conv_kernel_name(conv), "6x16c4__avx2") != NULL) {
+          const uint64_t panels = (o + 15) / 16, tiles = panels * ((H * W + 5) / 6);
+          const uint64_t want_exact = mode == 1 ? panels : 0;
+          CHECK(exact == want_exact && fast == tiles - want_exact,
+                "O=%zu C=%zu mode %d: %llu fast and %llu exact tiles, want %llu and %llu", o, ci,
+                mode, (unsigned long long)fast, (unsigned long long)exact,
+                (unsigned long long)(tiles - want_exact), (unsigned long long)want_exact);
+        }
+        free(y);
+        qeq_conv_destroy(conv);
+      }
+      qeq_clear_isa_cap();
+    }
+    free(w), free(scales), free(bias), free(x);
+  }
+}
+
 /* ---- the indirect GEMM path (qu8s8_igemm): taken for quint8 input without weight zero
  * points when the channels per tap are a multiple of KR or at least 16 (padded to KR), and
  * where the ISA has the kernel (x86, scalar); the gathered GEMM otherwise; both equal the
@@ -935,6 +1004,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_convs_every_cap),
       cmocka_unit_test(test_indirect_path_every_cap),
+      cmocka_unit_test(test_narrow_pointwise_at_the_bound),
       cmocka_unit_test(test_thread_counts),
       cmocka_unit_test(test_input_pixel_stride),
       cmocka_unit_test(test_changing_shapes),

@@ -253,11 +253,13 @@ static void run_variant(const test_variant* v, test_rng* rng) {
   const size_t taps[] = {1, 2, 3, 9, 25};
   const int32_t zero_points[] = {0, 128, 255, 37};
   const size_t ms[] = {1, mr - 1 ? mr - 1 : 1, mr, 2 * mr + 3};
-  const size_t ns[] = {1, nr - 1 ? nr - 1 : 1, nr + 1, 2 * nr + 3};
+  /* last panels of every width, half a panel (the AVX2 kernel's one-vector tile) included */
+  const size_t half = nr / 2 ? nr / 2 : 1;
+  const size_t ns[] = {1, nr - 1 ? nr - 1 : 1, nr + 1, 2 * nr + 3, half, nr + half, half + 1};
   for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0]; ki++) {
     for (size_t ti = 0; ti < sizeof taps / sizeof taps[0]; ti++) {
       for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
-        const size_t ni = (ki + ti + mi) % 4;
+        const size_t ni = (ki + ti + mi) % 7;
         const igemm_case ic = {ms[mi],
                                ns[ni],
                                kcs[ki],
