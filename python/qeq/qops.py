@@ -153,30 +153,49 @@ def _quantized_call(func: str, inputs: Sequence[tuple[Any, Any, str]], out: Any,
     return _to_quantized(np.asarray(result), target, bool(layout))
 
 
+def _broadcast_shape(func: str, ashape: tuple[int, ...], bshape: tuple[int, ...]) -> tuple:
+    """numpy's broadcast of two NHWC shapes: each axis equal, or 1 on one side."""
+    shape = []
+    for i, (m, n) in enumerate(zip(ashape, bshape)):
+        if m != n and 1 not in (m, n):
+            raise ValueError(f"{func}: a's shape {ashape} and b's {bshape} do not broadcast "
+                             f"(axis {i})")
+        shape.append(n if m == 1 else m)
+    return tuple(shape)
+
+
 def q8_add(a: Any, a_qparams: Any, b: Any, b_qparams: Any, out_qparams: Any, *,
            relu: bool = False, out: Any = None, engine: str = "onednn") -> Any:
-    """torch.ops.quantized.add (add_relu with relu=True): a and b of one shape and dtype,
-    requantized to out_qparams; out may be a or b. engine="qnnpack" runs the fixed-point add
-    PyTorch's qnnpack engine runs: QNNPACK's for uint8, XNNPACK's for int8
-    (qeq.UnsupportedError where the library refuses the scales, as PyTorch raises)."""
+    """torch.ops.quantized.add (add_relu with relu=True): a and b of one dtype, each axis equal
+    or 1 (numpy broadcasting; the result takes the larger), requantized to out_qparams; out
+    may be an input of the result's shape. engine="qnnpack" runs the fixed-point add PyTorch's
+    qnnpack engine runs on equal shapes: QNNPACK's for uint8, XNNPACK's for int8
+    (qeq.UnsupportedError where the library refuses the scales, as PyTorch raises); uint8
+    inputs that broadcast take the onednn rule, as in PyTorch; int8 ones keep XNNPACK's."""
     if _is_quantized(a) or _is_quantized(b):
         return _quantized_call("q8_add", [(a, a_qparams, "a"), (b, b_qparams, "b")], out,
                                out_qparams, lambda t, q: q8_add(t[0], q[0], t[1], q[1],
                                                                 out_qparams, relu=relu,
                                                                 engine=engine))
     eng = _engine(engine, "q8_add")
-    ta, pa, shape, dtype = _tensor(a, "a", a_qparams)
-    tb, pb, _, _ = _tensor(b, "b", b_qparams, dtype)
+    ta, pa, ashape, dtype = _tensor(a, "a", a_qparams)
+    tb, pb, bshape, _ = _tensor(b, "b", b_qparams, dtype)
+    shape = _broadcast_shape("q8_add", ashape, bshape)
     out, ty, py = _output(a, shape, dtype, out, out_qparams)
     (api.qeq_q8_add_relu_ex if relu else api.qeq_q8_add_ex)(
         ctypes.byref(ta), pa, ctypes.byref(tb), pb, ctypes.byref(ty), py, eng)
     return out
 
 
+# q8_cat's axes: qeq_cat_axis and the NHWC size each concatenates.
+_CAT_AXES = {"batch": (0, "n"), "channels": (1, "c"), "height": (2, "h"), "width": (3, "w")}
+
+
 def q8_cat(inputs: Sequence[Any], qparams: Sequence[Any] | None, out_qparams: Any, *,
            axis: str = "channels", out: Any = None) -> Any:
-    """torch.ops.quantized.cat along channels (PyTorch's dim=1) or batch (dim=0), every input
-    requantized to out_qparams (one already at them is copied)."""
+    """torch.ops.quantized.cat (torch.cat of quantized tensors) along "batch", "channels",
+    "height" or "width" (PyTorch's dims 0, 1, 2, 3 of NCHW), every input requantized to
+    out_qparams (one already at them is copied); the other sizes must agree."""
     if qparams is None:
         qparams = [None] * len(inputs)
     if len(inputs) != len(qparams):
@@ -185,8 +204,8 @@ def q8_cat(inputs: Sequence[Any], qparams: Sequence[Any] | None, out_qparams: An
         return _quantized_call(
             "q8_cat", [(x, qp, f"inputs[{i}]") for i, (x, qp) in enumerate(zip(inputs, qparams))],
             out, out_qparams, lambda t, q: q8_cat(t, q, out_qparams, axis=axis))
-    if axis not in ("channels", "batch"):
-        raise ValueError(f"q8_cat: axis must be 'channels' or 'batch', got {axis!r}")
+    if axis not in _CAT_AXES:
+        raise ValueError(f"q8_cat: axis must be one of {', '.join(_CAT_AXES)}, got {axis!r}")
     if not inputs:
         raise ValueError("q8_cat: no inputs")
     descs, ptrs = [], []
@@ -195,13 +214,14 @@ def q8_cat(inputs: Sequence[Any], qparams: Sequence[Any] | None, out_qparams: An
         d, p, _, _ = _tensor(x, f"inputs[{i}]", qp, dtype)
         descs.append(d)
         ptrs.append(p)
-    n = sum(d.n for d in descs) if axis == "batch" else descs[0].n
-    c = sum(d.c for d in descs) if axis == "channels" else descs[0].c
-    shape = (n, descs[0].h, descs[0].w, c)
+    code, field = _CAT_AXES[axis]
+    sizes = {f: getattr(descs[0], f) for f in "nhwc"}
+    sizes[field] = sum(getattr(d, field) for d in descs)
+    shape = (sizes["n"], sizes["h"], sizes["w"], sizes["c"])
     out, ty, py = _output(inputs[0], shape, dtype, out, out_qparams)
     count = len(descs)
-    api.qeq_q8_cat(count, (Q8Tensor * count)(*descs), (c_void_p * count)(*ptrs),
-                   1 if axis == "channels" else 0, ctypes.byref(ty), py)
+    api.qeq_q8_cat(count, (Q8Tensor * count)(*descs), (c_void_p * count)(*ptrs), code,
+                   ctypes.byref(ty), py)
     return out
 
 
@@ -367,13 +387,8 @@ def q8_mul(a: Any, a_qparams: Any, b: Any, b_qparams: Any, out_qparams: Any, *,
                                                                 out_qparams, relu=relu))
     ta, pa, ashape, dtype = _tensor(a, "a", a_qparams)
     tb, pb, bshape, _ = _tensor(b, "b", b_qparams, dtype)
-    shape = []
-    for i, (m, n) in enumerate(zip(ashape, bshape)):
-        if m != n and 1 not in (m, n):
-            raise ValueError(f"q8_mul: a's shape {ashape} and b's {bshape} do not broadcast "
-                             f"(axis {i})")
-        shape.append(n if m == 1 else m)
-    out, ty, py = _output(a, tuple(shape), dtype, out, out_qparams)
+    shape = _broadcast_shape("q8_mul", ashape, bshape)
+    out, ty, py = _output(a, shape, dtype, out, out_qparams)
     (api.qeq_q8_mul_relu if relu else api.qeq_q8_mul)(ctypes.byref(ta), pa, ctypes.byref(tb), pb,
                                                         ctypes.byref(ty), py)
     return out
