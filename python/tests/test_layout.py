@@ -151,3 +151,54 @@ def test_quantized_inputs_refuse_qparams_and_out():
                                              torch.zeros(4, dtype=torch.long), 1, torch.quint8)
     with pytest.raises(ValueError, match="per-tensor"):
         qeq.q8_relu(per_channel, None)
+
+
+@pytest.mark.live_pytorch
+@pytest.mark.parametrize("engine", ["onednn", "qnnpack"])
+@pytest.mark.parametrize("dtype", [torch.quint8, torch.qint8])
+@pytest.mark.parametrize("dim", [0, 1, 2, 3])
+def test_cat_on_every_axis_matches_pytorch(engine, dtype, dim):
+    """torch.ops.quantized.cat along each NCHW dim against q8_cat(axis=...), on NCHW and
+    channels-last tensors (scales without ties between PyTorch's two dequantization rules)."""
+    torch.backends.quantized.engine = engine
+    zp = 100 if dtype == torch.quint8 else -5
+    for fmt in FORMATS:
+        shapes = [[2, 64, 4, 4] for _ in range(3)]
+        for k, s in enumerate(shapes):
+            s[dim] = (k + 1) * (32 if dim == 1 else 2)
+        xs = [qtensor(10 + k, s, (0.0513, 0.0317, 0.0711)[k], zp + k, dtype, fmt)
+              for k, s in enumerate(shapes)]
+        axis = ("batch", "channels", "height", "width")[dim]
+        same(qeq.q8_cat(xs, None, (0.0597, zp), axis=axis),
+             torch.ops.quantized.cat(xs, dim, 0.0597, zp), fmt)
+
+
+# (a's shape, b's shape): squeeze-excite style, per-pixel, batch broadcast; the smaller first
+# in the second half (the order PyTorch's qnnpack engine runs XNNPACK's qint8 add in).
+BROADCASTS = [((2, 128, 5, 3), (2, 128, 1, 1)), ((2, 128, 5, 3), (1, 1, 5, 3)),
+              ((2, 128, 5, 3), (1, 128, 5, 3)), ((2, 128, 1, 1), (2, 128, 5, 3)),
+              ((1, 1, 5, 3), (2, 128, 5, 3)), ((1, 128, 1, 3), (2, 128, 5, 1))]
+
+
+@pytest.mark.live_pytorch
+@pytest.mark.parametrize("engine", ["onednn", "qnnpack"])
+@pytest.mark.parametrize("dtype", [torch.quint8, torch.qint8])
+@pytest.mark.parametrize("shapes", BROADCASTS)
+def test_broadcasting_add_matches_pytorch(engine, dtype, shapes):
+    torch.backends.quantized.engine = engine
+    zp = 120 if dtype == torch.quint8 else -8
+    a = qtensor(20, shapes[0], 0.0312, zp, dtype, torch.channels_last)
+    b = qtensor(21, shapes[1], 0.0517, zp + 3, dtype, torch.channels_last)
+    if engine == "qnnpack" and dtype == torch.qint8 and any(
+            m != n and m != 1 for m, n in zip(a.shape, b.shape)):
+        pytest.skip("PyTorch 1.13's XNNPACK add fails, or corrupts memory, unless the first "
+                    "input broadcasts to the second")
+    for relu in (False, True):
+        want = (torch.ops.quantized.add_relu if relu else torch.ops.quantized.add)(a, b, 0.07, zp)
+        got = qeq.q8_add(a, None, b, None, (0.07, zp), relu=relu, engine=engine)
+        assert torch.equal(got.int_repr(), want.int_repr())
+    # NHWC arrays: the broadcast shape, and a refusal for shapes that do not broadcast
+    x = np.zeros((2, 4, 4, 8), np.uint8)
+    assert qeq.q8_add(x, (0.1, 0), x[:1, :1, :, :], (0.1, 0), (0.2, 0)).shape == (2, 4, 4, 8)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        qeq.q8_add(x, (0.1, 0), np.zeros((2, 3, 4, 8), np.uint8), (0.1, 0), (0.2, 0))

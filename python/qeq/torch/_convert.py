@@ -620,12 +620,16 @@ def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
 
     def step(env: dict) -> _Q:
         qa, qb = ra(env), rb(env)
-        if qa.data.shape != qb.data.shape:
+        if qa.data.dim() != qb.data.dim():
             raise ConversionError(f"{_FN}: {where}: inputs of shapes {tuple(qa.data.shape)} "
-                                  f"and {tuple(qb.data.shape)} (qeq adds equal shapes)", _FN)
+                                  f"and {tuple(qb.data.shape)} (qeq broadcasts inputs of one "
+                                  "rank)", _FN)
+        # NHWC is a permutation of NCHW's axes, so numpy's broadcasting carries over per axis.
         out = qops.q8_add(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
                           (scale, zero_point), relu=relu, engine=engine)
-        return _Q(out.view(qa.data.shape), scale, zero_point)
+        if qa.data.dim() == 2:
+            out = out.view(out.shape[0], out.shape[3])
+        return _Q(out, scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, am.dtype, am.ndim))
 
 
@@ -644,10 +648,10 @@ def _cat_step(c: _Converter, node: fx.Node, tensors: Any, dim: int, scale: float
         raise ConversionError(f"{_FN}: {c.where(node)}: expected a list of quantized tensors",
                               _FN)
     first = c.meta[tensors[0].name]
-    if first.ndim not in (None, 4) or dim not in (0, 1, -3, -4):
+    if first.ndim not in (None, 4) or not -4 <= dim < 4:
         raise ConversionError(f"{_FN}: {c.where(node)}: qeq concatenates 4-D tensors along "
-                              f"the batch or channel axis, got dim={dim}", _FN)
-    axis = "batch" if dim in (0, -4) else "channels"
+                              f"one of their four axes, got dim={dim}", _FN)
+    axis = ("batch", "channels", "height", "width")[dim % 4]  # PyTorch's NCHW dims
     readers = [c.reader(t) for t in tensors]
     fixed = scale is not None
 
