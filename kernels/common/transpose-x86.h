@@ -62,4 +62,24 @@ static inline void qeq_transpose_rest_sse(size_t rows, size_t cols, size_t first
   }
 }
 
+/* Fewer than 16 rows into dense output rows (y_stride == rows; a 3-channel image to NHWC):
+ * the missing rows are zero vectors, and each of a tile's 16 output rows is stored as 16
+ * bytes: the bytes past `rows` land in the following rows, which later stores rewrite. Tiles
+ * whose last store would pass the end of y, and the last partial tile, go through the local
+ * copy instead. */
+static inline void qeq_transpose_few_rows_sse(size_t rows, size_t cols, const uint8_t* x,
+                                              size_t x_stride, uint8_t* y) {
+  size_t j = 0;
+  for (; j + 16 <= cols && (j + 15) * rows + 16 <= cols * rows; j += 16) {
+    __m128i s[16];
+    for (size_t i = 0; i < 16; i++) {
+      s[i] =
+          i < rows ? _mm_loadu_si128((const __m128i*)(x + i * x_stride + j)) : _mm_setzero_si128();
+    }
+    for (int round = 0; round < 4; round++) qeq_transpose_round_sse(s);
+    for (size_t c = 0; c < 16; c++) _mm_storeu_si128((__m128i*)(y + (j + c) * rows), s[c]);
+  }
+  if (j < cols) qeq_transpose_rest_sse(rows, cols, 0, j, x, x_stride, y, rows);
+}
+
 #endif /* QEQ_KERNELS_COMMON_TRANSPOSE_X86_H */

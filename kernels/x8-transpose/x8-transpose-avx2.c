@@ -22,6 +22,10 @@ static inline void transpose16x32(const uint8_t* x, size_t x_stride, uint8_t* y,
 
 void QEQ_X86_KERNEL(qeq_x8_transpose_ukernel__avx2)(size_t rows, size_t cols, const uint8_t* x,
                                                     size_t x_stride, uint8_t* y, size_t y_stride) {
+  if (rows < 16 && y_stride == rows) {
+    qeq_transpose_few_rows_sse(rows, cols, x, x_stride, y);
+    return;
+  }
   size_t i = 0, j = 0;
   if (rows >= 16 && cols >= 32) {
     for (; i + 16 <= rows; i += 16) {
