@@ -302,10 +302,10 @@ def q8_adaptive_avg_pool2d(x: Any, x_qparams: Any, output_size: Any, *, out: Any
     return out
 
 
-def _clamp(x: Any, x_qparams: Any, out: Any, run: Any, *bounds: float) -> Any:
+def _clamp(func: str, x: Any, x_qparams: Any, out: Any, run: Any, *bounds: float) -> Any:
     if _is_quantized(x):
-        return _quantized_call("q8_clamp", [(x, x_qparams, "x")], out, None,
-                               lambda t, q: _clamp(t[0], q[0], None, run, *bounds))
+        return _quantized_call(func, [(x, x_qparams, "x")], out, None,
+                               lambda t, q: _clamp(func, t[0], q[0], None, run, *bounds))
     tx, px, shape, dtype = _tensor(x, "x", x_qparams)
     out, ty, py = _output(x, shape, dtype, out, x_qparams)
     run(ctypes.byref(tx), px, *bounds, ctypes.byref(ty), py)
@@ -314,18 +314,19 @@ def _clamp(x: Any, x_qparams: Any, out: Any, run: Any, *bounds: float) -> Any:
 
 def q8_relu(x: Any, x_qparams: Any, *, out: Any = None) -> Any:
     """ReLU on a quantized tensor: max(q, zero_point); out may be x."""
-    return _clamp(x, x_qparams, out, api.qeq_q8_relu)
+    return _clamp("q8_relu", x, x_qparams, out, api.qeq_q8_relu)
 
 
 def q8_relu6(x: Any, x_qparams: Any, *, out: Any = None) -> Any:
     """ReLU6: q clamped to [zero_point, q(6)]; out may be x."""
-    return _clamp(x, x_qparams, out, api.qeq_q8_relu6)
+    return _clamp("q8_relu6", x, x_qparams, out, api.qeq_q8_relu6)
 
 
 def q8_hardtanh(x: Any, x_qparams: Any, min_val: float = -1.0, max_val: float = 1.0, *,
                 out: Any = None) -> Any:
     """hardtanh: q clamped to [q(min_val), q(max_val)]; out may be x."""
-    return _clamp(x, x_qparams, out, api.qeq_q8_hardtanh, float(min_val), float(max_val))
+    return _clamp("q8_hardtanh", x, x_qparams, out, api.qeq_q8_hardtanh, float(min_val),
+                  float(max_val))
 
 
 # ---- Activations and multiply ----------------------------------------------------------------
