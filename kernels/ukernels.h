@@ -351,6 +351,18 @@ typedef void qeq_qu8s8_dwconv_ukernel_fn(size_t pixels, size_t channels, size_t 
                                          void* output, size_t output_stride,
                                          const qeq_gemm_ukernel_params* params);
 
+/* ---- 8-bit layout: byte transpose and two-row interleave ----
+ *
+ * x8_transpose: y[j * y_stride + i] = x[i * x_stride + j] for i < rows, j < cols (bytes, any
+ * dtype); strides in bytes, x_stride >= cols, y_stride >= rows; y does not overlap x. NCHW to
+ * NHWC is one call per image with rows = channels, cols = pixels; the reverse swaps them. */
+typedef void qeq_x8_transpose_ukernel_fn(size_t rows, size_t cols, const uint8_t* x,
+                                         size_t x_stride, uint8_t* y, size_t y_stride);
+
+/* x8_zip2: y[2 * k] = a[k], y[2 * k + 1] = b[k] for k < n (the channel shuffle of a pixel with
+ * two groups: a and b are the groups); y overlaps neither a nor b. */
+typedef void qeq_x8_zip2_ukernel_fn(size_t n, const uint8_t* a, const uint8_t* b, uint8_t* y);
+
 /* Prototypes of every variant this build contains, each of its family's signature. */
 #define QEQ_FAMILY(name, NAME, signature) typedef signature qeq_family_signature_##name;
 #define QEQ_UKERNEL(family, isa) \

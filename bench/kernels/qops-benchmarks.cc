@@ -1,6 +1,7 @@
 // Quantized add (both engines), pools, multiply and activations on 1x56x56x256 quint8 NHWC (a
 // ResNet stage-1 activation, 784 KiB; the multiply as squeeze-excite uses it, a 1x1x1x256 scale
-// over the map):
+// over the map), and the 8-bit layout steps (NCHW <-> NHWC of that tensor, its channel shuffle
+// with two groups):
 // each GB/s counts the bytes a call reads once plus the bytes it writes, and is compared
 // with the streaming read of a buffer of the same size, measured moments before.
 #include "kernels/qops-benchmarks.h"
@@ -31,12 +32,16 @@ enum class QOp {
   kMul,
   kMulBroadcast,
   kHardswish,
-  kHardsigmoid
+  kHardsigmoid,
+  kNchwToNhwc,
+  kNhwcToNchw,
+  kChannelShuffle2
 };
-const QOp kQOps[] = {QOp::kAdd,           QOp::kAddRelu,      QOp::kAddQnnpack,
-                     QOp::kMaxPool3x3s2,  QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,
-                     QOp::kGlobalAvgPool, QOp::kMul,          QOp::kMulBroadcast,
-                     QOp::kHardswish,     QOp::kHardsigmoid};
+const QOp kQOps[] = {
+    QOp::kAdd,          QOp::kAddRelu,        QOp::kAddQnnpack,    QOp::kMaxPool3x3s2,
+    QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,   QOp::kGlobalAvgPool, QOp::kMul,
+    QOp::kMulBroadcast, QOp::kHardswish,      QOp::kHardsigmoid,   QOp::kNchwToNhwc,
+    QOp::kNhwcToNchw,   QOp::kChannelShuffle2};
 
 bool is_add(QOp op) {
   return op == QOp::kAdd || op == QOp::kAddRelu || op == QOp::kAddQnnpack;
@@ -67,6 +72,9 @@ const char* qop_name(QOp op) {
     case QOp::kMulBroadcast: return "q8_mul_broadcast";
     case QOp::kHardswish: return "q8_hardswish";
     case QOp::kHardsigmoid: return "q8_hardsigmoid";
+    case QOp::kNchwToNhwc: return "x8_nchw_to_nhwc";
+    case QOp::kNhwcToNchw: return "x8_nhwc_to_nchw";
+    case QOp::kChannelShuffle2: return "x8_channel_shuffle_g2";
   }
   return "?";
 }
@@ -142,6 +150,11 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
         break;
       case QOp::kHardsigmoid:
         status = qeq_q8_hardsigmoid(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsig, y);
+        break;
+      case QOp::kNchwToNhwc: status = qeq_nchw_to_nhwc_x8(kN, kC, kH, kW, a, y); break;
+      case QOp::kNhwcToNchw: status = qeq_nhwc_to_nchw_x8(kN, kC, kH, kW, a, y); break;
+      case QOp::kChannelShuffle2:
+        status = qeq_x8_channel_shuffle(kN * kH * kW, 2, kC / 2, a, y);
         break;
     }
     benchmark::ClobberMemory();

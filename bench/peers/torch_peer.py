@@ -7,7 +7,8 @@ prints a markdown table of best-of-N times.
   /usr/bin/python3 bench/peers/torch_peer.py kernels [--qeq-json FILE]
       PyTorch on the work qeq_bench measures (channel ranges, per-channel quantize and
       fake-quantize of a 2048x2048x3x3 weight, batch-norm folding, cross-layer equalization of
-      two such convs, equalize of qeq_bench's 8-conv chain with its weights), one thread. With
+      two such convs, equalize of qeq_bench's 8-conv chain with its weights, a uint8
+      1x256x56x56 tensor permuted to channels-last and back), one thread. With
       --qeq-json (qeq_bench's --benchmark_out, from the same job) it also prints qeq's time
       beside PyTorch's for each operation, for the dispatched (best detected) ISA. Needs
       torch and numpy only.
@@ -75,6 +76,8 @@ QEQ_BENCHMARKS = {
     "fuse_conv_bn_weights": "fold_batch_norm/{isa}",
     "cross_layer_equalization": "cle_pair/{isa}",
     "equalize (threshold 1e-4)": "equalize_chain/{isa}",
+    "permute(0, 2, 3, 1).contiguous() (uint8)": "x8_nchw_to_nhwc/{isa}/1x56x56x256",
+    "permute(0, 3, 1, 2).contiguous() (uint8)": "x8_nhwc_to_nchw/{isa}/1x56x56x256",
 }
 # Dispatch's preference among the ISAs a run may hold: the first one present is what a user
 # gets without a cap.
@@ -84,7 +87,7 @@ SECONDS = {}
 
 def row(op, weights, nbytes, seconds, note=""):
     SECONDS[op] = seconds
-    print(f"| {op} | {weights} | {nbytes / MIB:.1f} | {seconds * 1e3:.1f} | "
+    print(f"| {op} | {weights} | {nbytes / MIB:.1f} | {seconds * 1e3:.2f} | "
           f"{nbytes / seconds / 1e9:.2f} | {note} |")
 
 
@@ -119,7 +122,7 @@ def print_ratios(path):
         if op not in SECONDS or isa is None:
             continue
         ours = means[pattern.format(isa=isa)]
-        print(f"| {op} | {SECONDS[op] * 1e3:.1f} | {ours * 1e3:.2f} | {isa} | "
+        print(f"| {op} | {SECONDS[op] * 1e3:.2f} | {ours * 1e3:.2f} | {isa} | "
               f"{SECONDS[op] / ours:.1f} |")
     print("PyTorch: best of its runs here; qeq: mean of qeq_bench's repetitions earlier in the "
           "same job.")
@@ -197,6 +200,15 @@ def kernels(args):
     eq.cross_layer_equalization = original
     row("equalize (threshold 1e-4)", "8 x conv 256x256x3x3", 8 * 256 * 256 * 9 * 4, seconds,
         f"{calls[0] // len(pairs)} sweeps, qeq_bench's weights")
+    # qeq_bench's 8-bit layout steps: a 1x256x56x56 uint8 tensor to NHWC and back.
+    x8 = torch.randint(0, 256, (1, 256, 56, 56), dtype=torch.uint8)
+    x8_nhwc = x8.permute(0, 2, 3, 1).contiguous()
+    row("permute(0, 2, 3, 1).contiguous() (uint8)", "1x256x56x56", 2 * x8.numel(),
+        best_seconds(lambda: x8.permute(0, 2, 3, 1).contiguous(), repeats=50),
+        "bytes read + written")
+    row("permute(0, 3, 1, 2).contiguous() (uint8)", "1x56x56x256", 2 * x8.numel(),
+        best_seconds(lambda: x8_nhwc.permute(0, 3, 1, 2).contiguous(), repeats=50),
+        "bytes read + written")
     if args.qeq_json:
         print_ratios(args.qeq_json)
 

@@ -52,8 +52,9 @@ QEQ_API qeq_q8_tensor qeq_q8_tensor_make(size_t n, size_t h, size_t w, size_t c,
                                          float scale, int32_t zero_point);
 
 /* torch.ops.quantized.add / add_relu: y = requantize(dequantize(a) + dequantize(b)) to y's
- * qparams, in float32 (ReLU on the float sum). a, b and y have the same n, h, w, c and dtype;
- * y may alias a or b when their layouts are equal. */
+ * qparams, in float32 (ReLU on the float sum), with numpy-style broadcasting as qeq_q8_mul
+ * has it: each of a's and b's sizes (n, h, w, c) equals y's or is 1, y's are the larger of
+ * each pair. All share the dtype; y may alias an input of y's own sizes and layout. */
 QEQ_API qeq_status qeq_q8_add(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
                               const void* b_data, const qeq_q8_tensor* y, void* y_data);
 QEQ_API qeq_status qeq_q8_add_relu(const qeq_q8_tensor* a, const void* a_data,
@@ -72,7 +73,10 @@ QEQ_API qeq_status qeq_q8_add_relu(const qeq_q8_tensor* a, const void* a_data,
  * lo = y_zp for add_relu, else qmin. QEQ_ERROR_UNSUPPORTED, nothing written, where PyTorch
  * refuses the call under qnnpack: a scale that is not a normal float, a ratio r_a or r_b
  * outside [2^-14, 2^8) (quint8) or [2^-10, 2^8) (qint8), add_relu with y's zero point at
- * qmax (an empty output range). Any other engine value: QEQ_ERROR_INVALID_ARGUMENT. */
+ * qmax (an empty output range). Broadcasting under qnnpack: quint8 inputs of different sizes
+ * take the onednn rule (PyTorch leaves QNNPACK's add for its own kernel there); qint8 ones
+ * keep XNNPACK's rule (PyTorch 1.13 runs it when the smaller input comes first and fails
+ * otherwise: docs/differences.md). Any other engine value: QEQ_ERROR_INVALID_ARGUMENT. */
 QEQ_API qeq_status qeq_q8_add_ex(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
                                  const void* b_data, const qeq_q8_tensor* y, void* y_data,
                                  qeq_qops_engine engine);
@@ -80,10 +84,18 @@ QEQ_API qeq_status qeq_q8_add_relu_ex(const qeq_q8_tensor* a, const void* a_data
                                       const qeq_q8_tensor* b, const void* b_data,
                                       const qeq_q8_tensor* y, void* y_data, qeq_qops_engine engine);
 
-/* torch.ops.quantized.cat along the batch axis (PyTorch dim 0) or the channel axis (dim 1 of
- * NCHW, the innermost axis here). Each input is requantized to y's qparams (copied when its
- * qparams equal y's); all share the dtype and the other sizes. */
-typedef enum qeq_cat_axis { QEQ_CAT_BATCH = 0, QEQ_CAT_CHANNELS = 1 } qeq_cat_axis;
+/* torch.ops.quantized.cat (torch.cat of quantized tensors) along any axis: batch (PyTorch's
+ * dim 0), channels (dim 1 of NCHW, the innermost axis here), height (dim 2) or width (dim 3).
+ * Each input is requantized to y's qparams, y = clamp(y_zp + rne(deq(x) * f32(1 / y_scale))),
+ * deq(x) = fma(x, s, f32(s * -z)) (copied when its qparams equal y's), the same rule along every
+ * axis; all share the dtype and the sizes off the axis, whose sum is y's along it. Empty
+ * inputs are allowed. */
+typedef enum qeq_cat_axis {
+  QEQ_CAT_BATCH = 0,
+  QEQ_CAT_CHANNELS = 1,
+  QEQ_CAT_HEIGHT = 2,
+  QEQ_CAT_WIDTH = 3
+} qeq_cat_axis;
 QEQ_API qeq_status qeq_q8_cat(size_t count, const qeq_q8_tensor* inputs,
                               const void* const* inputs_data, qeq_cat_axis axis,
                               const qeq_q8_tensor* y, void* y_data);

@@ -13,7 +13,8 @@ from .conv import Conv1d, Conv2d
 from .gemm import Gemm
 from ._threads import ThreadPool
 from .qops import *  # noqa: F401,F403  (qeq.qops.__all__)
-from . import qops
+from .layout import *  # noqa: F401,F403  (qeq.layout.__all__)
+from . import layout, qops
 
 __version__ = core.version_string()
 
@@ -24,3 +25,4 @@ __all__ = [
 ]
 __all__ += core.__all__
 __all__ += qops.__all__
+__all__ += layout.__all__

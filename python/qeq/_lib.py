@@ -337,6 +337,12 @@ _PROTOTYPES = {
                               POINTER(Q8Tensor), c_void_p]),
     "qeq_q8_mul_relu": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,
                                    POINTER(Q8Tensor), c_void_p]),
+    # 8-bit layout (include/qeq/nhwc.h).
+    "qeq_nchw_to_nhwc_x8": ("status", [c_size_t, c_size_t, c_size_t, c_size_t, c_void_p,
+                                       c_void_p]),
+    "qeq_nhwc_to_nchw_x8": ("status", [c_size_t, c_size_t, c_size_t, c_size_t, c_void_p,
+                                       c_void_p]),
+    "qeq_x8_channel_shuffle": ("status", [c_size_t, c_size_t, c_size_t, c_void_p, c_void_p]),
 }
 
 

@@ -98,7 +98,7 @@ def test_arguments():
     with pytest.raises(ValueError, match="out"):
         qeq.q8_relu(x, (0.1, 0), out=np.zeros((1, 4, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="axis"):
-        qeq.q8_cat([x], [(0.1, 0)], (0.1, 0), axis="height")
+        qeq.q8_cat([x], [(0.1, 0)], (0.1, 0), axis="depth")
 
 
 # ---- the qnnpack engine: QNNPACK's fixed-point add and average pooling, live ----

@@ -223,6 +223,33 @@ def test_conv1d_model_matches_pytorch(engine):
     assert assert_same_nodes(converted, x, engine) >= 5
 
 
+class AxesAndBroadcast(nn.Module):
+    """Cat along the height (dim 2) and the width (dim 3), and a broadcasting add of an
+    N x C x 1 x 1 squeeze over the map (128 channels: whole vector steps of PyTorch's loops)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 128, 3, padding=1), nn.Conv2d(3, 128, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.squeeze = nn.Conv2d(128, 128, 1)
+
+    def forward(self, x):
+        y = torch.cat([self.a(x), self.b(x)], dim=2)
+        y = torch.cat([y, y], dim=3)
+        return y + self.squeeze(self.pool(y))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cat_on_any_dim_and_broadcasting_add_match_pytorch(engine):
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 6, 5)
+    quantized, expected = fx_quantized(AxesAndBroadcast().eval(), x, engine)
+    converted = qt.convert(quantized, engine=engine)
+    assert not converted.fallbacks, converted.fallbacks
+    assert torch.equal(converted(x), expected)
+    assert assert_same_nodes(converted, x, engine) >= 6
+
+
 @pytest.fixture(scope="module")
 def resnet18_qnnpack():
     x = _models.generated_images(2, 48, 3)

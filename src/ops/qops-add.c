@@ -1,6 +1,6 @@
 /* qeq_q8_add / qeq_q8_add_relu and their _ex forms: check everything, then one kernel call
  * per dense run (q8_vadd for the onednn engine, q8_vadd_fixed for QNNPACK's and XNNPACK's
- * fixed-point adds under the qnnpack engine). */
+ * fixed-point adds under the qnnpack engine), or per output pixel when a or b broadcasts. */
 #include <qeq/qops.h>
 
 #include <math.h>
@@ -79,6 +79,48 @@ static qeq_status fixed_params(const char* fn, const qeq_q8_tensor* a, const qeq
   return QEQ_OK;
 }
 
+static int same_sizes(const qeq_q8_tensor* t, const qeq_q8_tensor* y) {
+  return t->n == y->n && t->h == y->h && t->w == y->w && t->c == y->c;
+}
+
+/* One kernel call over n elements of a and b (each advancing, or a broadcast byte when its
+ * step is 0, spread over a local row first), for either engine's kernel. */
+typedef struct add_run {
+  qeq_q8_vadd_ukernel_fn* kernel;             /* onednn rule, or NULL */
+  qeq_q8_vadd_fixed_ukernel_fn* fixed_kernel; /* qnnpack rule, or NULL */
+  const qeq_q8_add_params* params;
+  const qeq_q8_vadd_fixed_params* fixed_params;
+  int is_signed;
+} add_run;
+
+static void run_kernel(const add_run* r, size_t n, const uint8_t* a, const uint8_t* b, uint8_t* y) {
+  if (r->kernel != NULL) {
+    r->kernel(n, a, b, r->is_signed, r->params, y);
+  } else {
+    r->fixed_kernel(n, a, b, r->is_signed, r->fixed_params, y);
+  }
+}
+
+static void run_row(const add_run* r, size_t n, const uint8_t* a, size_t a_step, const uint8_t* b,
+                    size_t b_step, uint8_t* y) {
+  if (a_step && b_step) {
+    run_kernel(r, n, a, b, y);
+    return;
+  }
+  enum { CHUNK = 256 };
+  uint8_t spread[CHUNK];
+  memset(spread, a_step ? b[0] : a[0], sizeof spread);
+  for (size_t i = 0; i < n; i += CHUNK) {
+    const size_t m = n - i < CHUNK ? n - i : CHUNK;
+    run_kernel(r, m, a_step ? a + i : spread, b_step ? b + i : spread, y + i);
+  }
+}
+
+static int same_layout(const qeq_q8_tensor* t, const qeq_q8_view* tv, const qeq_q8_tensor* y,
+                       const qeq_q8_view* yv) {
+  return same_sizes(t, y) && tv->stride == yv->stride;
+}
+
 static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data,
                       const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,
                       void* y_data, int relu, qeq_qops_engine engine) {
@@ -90,58 +132,65 @@ static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data
   qeq_status status = qeq_q8_tensor_check(fn, "a", a, a_data, &av);
   if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "b", b, b_data, &bv);
   if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "y", y, y_data, &yv);
-  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "b", b, 1, 1, 1, 1);
-  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "y", y, 1, 1, 1, 1);
+  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "b", b, 0, 0, 0, 0);
+  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "y", y, 0, 0, 0, 0);
+  if (status == QEQ_OK) status = qeq_q8_check_broadcast(fn, a, b, y);
   if (status != QEQ_OK) return status;
   /* y may be exactly a or b (same start and layout): the kernels load before they store. */
   const int b_is_a = b_data == a_data && bv.bytes == av.bytes && bv.stride == av.stride;
   qeq_buffer checked[3] = {{"y_data", y_data, yv.bytes, 1, 0},
                            {"a_data", a_data, av.bytes, 0, 0},
                            {"b_data", b_data, bv.bytes, 0, 0}};
-  if (y_data == b_data && yv.bytes == bv.bytes && yv.stride == bv.stride)
-    checked[0].in_place_of = 3;
-  if (y_data == a_data && yv.bytes == av.bytes && yv.stride == av.stride)
-    checked[0].in_place_of = 2;
+  if (y_data == b_data && same_layout(b, &bv, y, &yv)) checked[0].in_place_of = 3;
+  if (y_data == a_data && same_layout(a, &av, y, &yv)) checked[0].in_place_of = 2;
   status = qeq_check_overlaps(fn, checked, b_is_a ? 2 : 3); /* add(x, x): b is a */
   if (status != QEQ_OK) return status;
 
-  if (engine == QEQ_QOPS_ENGINE_QNNPACK) {
-    qeq_q8_vadd_fixed_params fp;
-    status = fixed_params(fn, a, b, y, relu, &fp);
-    if (status != QEQ_OK || yv.bytes == 0) return status;
-    qeq_q8_vadd_fixed_ukernel_fn* fixed = QEQ_DISPATCH(q8_vadd_fixed);
-    const uint8_t* pa = (const uint8_t*)a_data;
-    const uint8_t* pb = (const uint8_t*)b_data;
-    uint8_t* py = (uint8_t*)y_data;
-    if (av.stride == a->c && bv.stride == a->c && yv.stride == a->c) {
-      fixed(av.pixels * a->c, pa, pb, av.is_signed, &fp, py);
-      return QEQ_OK;
-    }
-    for (size_t i = 0; i < av.pixels; i++) {
-      fixed(a->c, pa + i * av.stride, pb + i * bv.stride, av.is_signed, &fp, py + i * yv.stride);
-    }
-    return QEQ_OK;
-  }
-
+  const int broadcast = !same_sizes(a, y) || !same_sizes(b, y);
+  add_run run = {NULL, NULL, NULL, NULL, av.is_signed};
+  qeq_q8_vadd_fixed_params fp;
   qeq_q8_add_params p;
-  p.a_scale = a->scale;
-  p.b_scale = b->scale;
-  p.a_zero_point = a->zero_point;
-  p.b_zero_point = b->zero_point;
-  p.out = qeq_q8_output_params(y, &yv);
-  /* ReLU on the float sum before rounding equals clamping the scaled value at 0 (> lo). */
-  if (relu && p.out.lo < 0.0f) p.out.lo = 0.0f;
+  /* Under the qnnpack engine PyTorch runs QNNPACK's add for equal quint8 shapes only and its
+   * own kernel (the onednn rule) when quint8 inputs broadcast; XNNPACK's qint8 add takes
+   * broadcasting inputs (docs/numerics.md#qnnpacks-fixed-point-add). */
+  const int fixed = engine == QEQ_QOPS_ENGINE_QNNPACK && (av.is_signed || !broadcast);
+  if (fixed) {
+    status = fixed_params(fn, a, b, y, relu, &fp);
+    if (status != QEQ_OK) return status;
+    run.fixed_kernel = QEQ_DISPATCH(q8_vadd_fixed);
+    run.fixed_params = &fp;
+  } else {
+    p.a_scale = a->scale;
+    p.b_scale = b->scale;
+    p.a_zero_point = a->zero_point;
+    p.b_zero_point = b->zero_point;
+    p.out = qeq_q8_output_params(y, &yv);
+    /* ReLU on the float sum before rounding equals clamping the scaled value at 0 (> lo). */
+    if (relu && p.out.lo < 0.0f) p.out.lo = 0.0f;
+    run.kernel = QEQ_DISPATCH(q8_vadd);
+    run.params = &p;
+  }
   if (yv.bytes == 0) return QEQ_OK;
-  qeq_q8_vadd_ukernel_fn* kernel = QEQ_DISPATCH(q8_vadd);
   const uint8_t* pa = (const uint8_t*)a_data;
   const uint8_t* pb = (const uint8_t*)b_data;
   uint8_t* py = (uint8_t*)y_data;
-  if (av.stride == a->c && bv.stride == a->c && yv.stride == a->c) {
-    kernel(av.pixels * a->c, pa, pb, av.is_signed, &p, py);
+  if (!broadcast && av.stride == a->c && bv.stride == a->c && yv.stride == a->c) {
+    run_kernel(&run, av.pixels * a->c, pa, pb, py); /* equal dense tensors: one run */
     return QEQ_OK;
   }
-  for (size_t i = 0; i < av.pixels; i++) {
-    kernel(a->c, pa + i * av.stride, pb + i * bv.stride, av.is_signed, &p, py + i * yv.stride);
+  const size_t a_step = a->c == y->c ? 1 : 0, b_step = b->c == y->c ? 1 : 0;
+  for (size_t n = 0; n < y->n; n++) {
+    for (size_t h = 0; h < y->h; h++) {
+      for (size_t w = 0; w < y->w; w++) {
+        const size_t ai =
+            ((a->n == 1 ? 0 : n) * a->h + (a->h == 1 ? 0 : h)) * a->w + (a->w == 1 ? 0 : w);
+        const size_t bi =
+            ((b->n == 1 ? 0 : n) * b->h + (b->h == 1 ? 0 : h)) * b->w + (b->w == 1 ? 0 : w);
+        const size_t yi = (n * y->h + h) * y->w + w;
+        run_row(&run, y->c, pa + ai * av.stride, a_step, pb + bi * bv.stride, b_step,
+                py + yi * yv.stride);
+      }
+    }
   }
   return QEQ_OK;
 }

@@ -16,36 +16,6 @@ static void mul_strided(size_t n, const uint8_t* a, size_t a_step, const uint8_t
   for (size_t i = 0; i < n; i++) y[i] = qeq_q8_mul_one(a[i * a_step], b[i * b_step], is_signed, p);
 }
 
-/* Each of t's sizes equals y's or is 1. */
-static qeq_status check_broadcast(const char* fn, const char* name, const qeq_q8_tensor* t,
-                                  const qeq_q8_tensor* y) {
-  const size_t ts[4] = {t->n, t->h, t->w, t->c}, ys[4] = {y->n, y->h, y->w, y->c};
-  static const char* const axes[4] = {"n", "h", "w", "c"};
-  for (int i = 0; i < 4; i++) {
-    if (ts[i] != ys[i] && ts[i] != 1) {
-      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
-                      "%s: %s->%s %zu neither equals y->%s %zu nor is 1 (broadcast)", fn, name,
-                      axes[i], ts[i], axes[i], ys[i]);
-    }
-  }
-  return QEQ_OK;
-}
-
-/* y's sizes are the broadcast of a's and b's: each is a's or b's. */
-static qeq_status check_result_sizes(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
-                                     const qeq_q8_tensor* y) {
-  const size_t as[4] = {a->n, a->h, a->w, a->c}, bs[4] = {b->n, b->h, b->w, b->c};
-  const size_t ys[4] = {y->n, y->h, y->w, y->c};
-  static const char* const axes[4] = {"n", "h", "w", "c"};
-  for (int i = 0; i < 4; i++) {
-    if (ys[i] != as[i] && ys[i] != bs[i]) {
-      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: y->%s %zu is neither a->%s %zu nor b->%s %zu",
-                      fn, axes[i], ys[i], axes[i], as[i], axes[i], bs[i]);
-    }
-  }
-  return QEQ_OK;
-}
-
 static int same_layout(const qeq_q8_tensor* t, const qeq_q8_view* tv, const qeq_q8_tensor* y,
                        const qeq_q8_view* yv) {
   return t->n == y->n && t->h == y->h && t->w == y->w && t->c == y->c && tv->stride == yv->stride;
@@ -60,9 +30,7 @@ static qeq_status mul(const char* fn, const qeq_q8_tensor* a, const void* a_data
   if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "y", y, y_data, &yv);
   if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "b", b, 0, 0, 0, 0);
   if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "y", y, 0, 0, 0, 0);
-  if (status == QEQ_OK) status = check_broadcast(fn, "a", a, y);
-  if (status == QEQ_OK) status = check_broadcast(fn, "b", b, y);
-  if (status == QEQ_OK) status = check_result_sizes(fn, a, b, y);
+  if (status == QEQ_OK) status = qeq_q8_check_broadcast(fn, a, b, y);
   if (status != QEQ_OK) return status;
   qeq_buffer checked[3] = {{"y_data", y_data, yv.bytes, 1, 0},
                            {"a_data", a_data, av.bytes, 0, 0},

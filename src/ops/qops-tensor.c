@@ -102,6 +102,44 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
   return QEQ_OK;
 }
 
+/* Each of t's sizes equals y's or is 1. */
+static qeq_status check_broadcast_one(const char* fn, const char* name, const qeq_q8_tensor* t,
+                                      const qeq_q8_tensor* y) {
+  const size_t ts[4] = {t->n, t->h, t->w, t->c}, ys[4] = {y->n, y->h, y->w, y->c};
+  static const char* const axes[4] = {"n", "h", "w", "c"};
+  for (int i = 0; i < 4; i++) {
+    if (ts[i] != ys[i] && ts[i] != 1) {
+      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH,
+                      "%s: %s->%s %zu neither equals y->%s %zu nor is 1 (broadcast)", fn, name,
+                      axes[i], ts[i], axes[i], ys[i]);
+    }
+  }
+  return QEQ_OK;
+}
+
+/* y's sizes are the broadcast of a's and b's: each is a's or b's. */
+static qeq_status check_result_sizes(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
+                                     const qeq_q8_tensor* y) {
+  const size_t as[4] = {a->n, a->h, a->w, a->c}, bs[4] = {b->n, b->h, b->w, b->c};
+  const size_t ys[4] = {y->n, y->h, y->w, y->c};
+  static const char* const axes[4] = {"n", "h", "w", "c"};
+  for (int i = 0; i < 4; i++) {
+    if (ys[i] != as[i] && ys[i] != bs[i]) {
+      return qeq_fail(QEQ_ERROR_SHAPE_MISMATCH, "%s: y->%s %zu is neither a->%s %zu nor b->%s %zu",
+                      fn, axes[i], ys[i], axes[i], as[i], axes[i], bs[i]);
+    }
+  }
+  return QEQ_OK;
+}
+
+qeq_status qeq_q8_check_broadcast(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
+                                  const qeq_q8_tensor* y) {
+  qeq_status status = check_broadcast_one(fn, "a", a, y);
+  if (status == QEQ_OK) status = check_broadcast_one(fn, "b", b, y);
+  if (status == QEQ_OK) status = check_result_sizes(fn, a, b, y);
+  return status;
+}
+
 qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view) {
   return qeq_q8_quant_params_make(1.0f / t->scale, t->zero_point, view->qmin, view->qmax);
 }

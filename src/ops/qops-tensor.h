@@ -32,6 +32,11 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
                               const char* b_name, const qeq_q8_tensor* b, int n, int h, int w,
                               int c);
 
+/* numpy-style broadcasting of a and b to y (mul, add): each of a's and b's sizes (n, h, w, c)
+ * equals y's or is 1, and each of y's is a's or b's; else QEQ_ERROR_SHAPE_MISMATCH. */
+qeq_status qeq_q8_check_broadcast(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
+                                  const qeq_q8_tensor* y);
+
 /* Requantization to t's qparams: inv_scale = 1.0f / scale, lo / hi = qmin / qmax - zero point. */
 qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view);
 

@@ -80,6 +80,7 @@ static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
   if (op == OP_ADD || op == OP_ADD_RELU) {
     const qeq_q8_tensor a = golden_tensor(gc, "a", dtype);
     qeq_q8_tensor b = a;
+    if (golden_get(gc, "b_shape") != NULL) b = golden_tensor(gc, "b", dtype); /* broadcast */
     b.scale = (float)golden_get(gc, "b_scale")->values[0];
     b.zero_point = (int32_t)golden_int(gc, "b_zp");
     uint8_t* ad = golden_bytes(gc, "a");
@@ -98,8 +99,8 @@ static size_t run_golden_case(const golden_case* gc, size_t* outputs) {
       xs[i] = golden_tensor(gc, prefix, dtype);
       data[i] = golden_bytes(gc, prefix);
     }
-    st =
-        qeq_q8_cat(n, xs, data, golden_int(gc, "axis") ? QEQ_CAT_CHANNELS : QEQ_CAT_BATCH, &y, got);
+    /* PyTorch's NCHW dim is qeq_cat_axis' value */
+    st = qeq_q8_cat(n, xs, data, (qeq_cat_axis)golden_int(gc, "axis"), &y, got);
     for (size_t i = 0; i < n; i++) free((void*)data[i]);
   } else {
     const qeq_q8_tensor x = golden_tensor(gc, "x", dtype);
@@ -167,6 +168,22 @@ static void test_golden(void** state) {
     }
     printf("  golden under cap %-10s %zu outputs of %s identical to PyTorch's\n",
            qeq_isa_name(isas[t]), outputs, "qops.txt");
+    /* cat along every axis and broadcasting add (qops_cases.py write_qops_axes) */
+    golden_file* g = golden_open("qops_axes.txt");
+    CHECK(g != NULL, "tests/golden/qops_axes.txt missing");
+    memset(&gc, 0, sizeof gc);
+    size_t axes_cases = 0, axes_outputs = 0, axes_failures = 0;
+    while (golden_next(g, &gc)) {
+      const size_t differ = run_golden_case(&gc, &axes_outputs);
+      if (differ != 0) print_error("%s: %zu outputs differ from PyTorch\n", gc.name, differ);
+      axes_failures += differ != 0;
+      axes_cases++;
+    }
+    golden_close(g, &gc);
+    CHECK(axes_cases > 0 && axes_failures == 0, "%s: %zu of %zu qops_axes.txt cases differ",
+          qeq_isa_name(isas[t]), axes_failures, axes_cases);
+    printf("  golden under cap %-10s %zu outputs of %s identical to PyTorch's\n",
+           qeq_isa_name(isas[t]), axes_outputs, "qops_axes.txt");
   }
   qeq_clear_isa_cap();
 }
@@ -220,21 +237,31 @@ static void random_case(test_rng* rng, const char* isa) {
   qeq_status st = QEQ_OK;
   uint8_t* ref = NULL;
   if (op == OP_ADD || op == OP_ADD_RELU) {
-    rand_tensor b = make_tensor(rng, n, h, w, c, dtype, (int)rng_below(rng, 2));
+    /* b broadcasts over a random set of axes (size 1), half the time */
+    const unsigned ones = rng_below(rng, 2) ? (unsigned)rng_below(rng, 16) : 0;
+    rand_tensor b = make_tensor(rng, ones & 1 ? 1 : n, ones & 2 ? 1 : h, ones & 4 ? 1 : w,
+                                ones & 8 ? 1 : c, dtype, (int)rng_below(rng, 2));
     if (rng_below(rng, 3) == 0) b.t.scale = x.t.scale; /* exact ties */
     y = make_tensor(rng, n, h, w, c, dtype, (int)rng_below(rng, 2));
+    if (rng_below(rng, 2)) { /* the broadcast input first */
+      rand_tensor t = x;
+      x = b, b = t;
+    }
     ref = clone(&y);
     ref_q8_add(&x.t, x.data, &b.t, b.data, op == OP_ADD_RELU, &y.t, ref);
     st = (op == OP_ADD ? qeq_q8_add : qeq_q8_add_relu)(&x.t, x.data, &b.t, b.data, &y.t, y.data);
     free(b.data);
   } else if (op == OP_CAT) {
-    const qeq_cat_axis axis = rng_below(rng, 2) ? QEQ_CAT_CHANNELS : QEQ_CAT_BATCH;
-    rand_tensor second = make_tensor(rng, axis == QEQ_CAT_BATCH ? 1 + rng_below(rng, 3) : n, h, w,
-                                     axis == QEQ_CAT_CHANNELS ? rng_size_pick(rng, 40) : c, dtype,
-                                     (int)rng_below(rng, 2));
+    const qeq_cat_axis axis = (qeq_cat_axis)rng_below(rng, 4);
+    const size_t part = axis == QEQ_CAT_CHANNELS ? rng_size_pick(rng, 40) : 1 + rng_below(rng, 5);
+    rand_tensor second =
+        make_tensor(rng, axis == QEQ_CAT_BATCH ? part : n, axis == QEQ_CAT_HEIGHT ? part : h,
+                    axis == QEQ_CAT_WIDTH ? part : w, axis == QEQ_CAT_CHANNELS ? part : c, dtype,
+                    (int)rng_below(rng, 2));
     if (rng_below(rng, 3) == 0) second.t.scale = x.t.scale, second.t.zero_point = x.t.zero_point;
-    y = make_tensor(rng, axis == QEQ_CAT_BATCH ? n + second.t.n : n, h, w,
-                    axis == QEQ_CAT_CHANNELS ? c + second.t.c : c, dtype, (int)rng_below(rng, 2));
+    y = make_tensor(rng, axis == QEQ_CAT_BATCH ? n + part : n,
+                    axis == QEQ_CAT_HEIGHT ? h + part : h, axis == QEQ_CAT_WIDTH ? w + part : w,
+                    axis == QEQ_CAT_CHANNELS ? c + part : c, dtype, (int)rng_below(rng, 2));
     if (rng_below(rng, 3) == 0) y.t.scale = x.t.scale, y.t.zero_point = x.t.zero_point; /* copy */
     const qeq_q8_tensor ins[2] = {x.t, second.t};
     const void* data[2] = {x.data, second.data};
@@ -319,6 +346,74 @@ static void test_random_against_reference(void** state) {
 }
 
 /* In place: y == a for add, y == x for relu, with the same layout. */
+/* Broadcasting add under the qnnpack engine against an independent route: quint8 gives the
+ * onednn rule (qeq_q8_add), qint8 gives XNNPACK's rule on the broadcast input spelled out to
+ * y's sizes (the equal-shape path the fixtures pin), and so does an add without broadcast. */
+static void test_broadcast_add_qnnpack(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 91);
+  qeq_isa isas[QEQ_ISA_COUNT];
+  const size_t n_isas = detected_isas(isas);
+  for (size_t t = 0; t < n_isas; t++) {
+    CHECK(qeq_set_isa_cap(isas[t]) == QEQ_OK, "cap %s", qeq_isa_name(isas[t]));
+    for (size_t iter = 0; iter < test_iterations(60); iter++) {
+      const qeq_dtype dtype = rng_below(&rng, 2) ? QEQ_DTYPE_QINT8 : QEQ_DTYPE_QUINT8;
+      const size_t n = 1 + rng_below(&rng, 2), h = 1 + rng_below(&rng, 6);
+      const size_t w = 1 + rng_below(&rng, 6), c = rng_size_pick(&rng, 70);
+      const unsigned ones = 1 + (unsigned)rng_below(&rng, 15);
+      rand_tensor a = make_tensor(&rng, n, h, w, c, dtype, 0);
+      rand_tensor b = make_tensor(&rng, ones & 1 ? 1 : n, ones & 2 ? 1 : h, ones & 4 ? 1 : w,
+                                  ones & 8 ? 1 : c, dtype, 0);
+      /* ratios inside what QNNPACK and XNNPACK accept */
+      b.t.scale = a.t.scale * (0.5f + (float)rng_below(&rng, 100) / 100.0f);
+      rand_tensor y = make_tensor(&rng, n, h, w, c, dtype, 0);
+      y.t.scale = a.t.scale * (1.0f + (float)rng_below(&rng, 100) / 50.0f);
+      uint8_t* want = clone(&y);
+      const int relu = (int)rng_below(&rng, 2);
+      const int32_t qmax = dtype == QEQ_DTYPE_QINT8 ? 127 : 255;
+      if (relu && y.t.zero_point == qmax) y.t.zero_point--; /* both libraries refuse qmax */
+      const int swap = (int)rng_below(&rng, 2);
+      const qeq_q8_tensor* first = swap ? &b.t : &a.t;
+      const qeq_q8_tensor* second = swap ? &a.t : &b.t;
+      const uint8_t* first_data = swap ? b.data : a.data;
+      const uint8_t* second_data = swap ? a.data : b.data;
+      qeq_status st;
+      /* b may have y's sizes after all (its size-1 axes were 1 in y too): no broadcast, so
+       * QNNPACK's rule, which the spelled-out route gives */
+      const int broadcasts = b.t.n != n || b.t.h != h || b.t.w != w || b.t.c != c;
+      if (dtype == QEQ_DTYPE_QUINT8 && broadcasts) {
+        st = (relu ? qeq_q8_add_relu : qeq_q8_add)(first, first_data, second, second_data, &y.t,
+                                                   want);
+      } else {
+        /* b spelled out to y's sizes by index arithmetic */
+        rand_tensor full = make_tensor(&rng, n, h, w, c, dtype, 0);
+        full.t.scale = b.t.scale, full.t.zero_point = b.t.zero_point;
+        for (size_t p = 0; p < n * h * w; p++) {
+          const size_t pn = p / (h * w), ph = p / w % h, pw = p % w;
+          const size_t bp = ((b.t.n == 1 ? 0 : pn) * b.t.h + (b.t.h == 1 ? 0 : ph)) * b.t.w +
+                            (b.t.w == 1 ? 0 : pw);
+          for (size_t k = 0; k < c; k++)
+            full.data[p * c + k] = b.data[bp * b.t.c + (b.t.c == 1 ? 0 : k)];
+        }
+        const qeq_q8_tensor* f1 = swap ? &full.t : &a.t;
+        const qeq_q8_tensor* f2 = swap ? &a.t : &full.t;
+        st = (relu ? qeq_q8_add_relu_ex : qeq_q8_add_ex)(f1, swap ? full.data : a.data, f2,
+                                                         swap ? a.data : full.data, &y.t, want,
+                                                         QEQ_QOPS_ENGINE_QNNPACK);
+        free(full.data);
+      }
+      CHECK(st == QEQ_OK, "reference route: %s", qeq_last_error());
+      st = (relu ? qeq_q8_add_relu_ex : qeq_q8_add_ex)(first, first_data, second, second_data, &y.t,
+                                                       y.data, QEQ_QOPS_ENGINE_QNNPACK);
+      CHECK(st == QEQ_OK, "%s", qeq_last_error());
+      compare_outputs(qeq_isa_name(isas[t]), &y, want);
+      free(a.data), free(b.data), free(y.data), free(want);
+    }
+  }
+  qeq_clear_isa_cap();
+}
+
 static void test_in_place(void** state) {
   (void)state;
   test_rng rng;
@@ -385,6 +480,14 @@ static void test_bad_input(void** state) {
   bad = t, bad.w = 3;
   expect_refusal("shape", qeq_q8_add(&t, x, &bad, x2, &t, y), QEQ_ERROR_SHAPE_MISMATCH, add, "b->w",
                  y, yb);
+  bad = t, bad.h = 1; /* a broadcast b is fine, a broadcast y is not */
+  expect_refusal("broadcast y", qeq_q8_add(&t, x, &t, x2, &bad, y), QEQ_ERROR_SHAPE_MISMATCH, add,
+                 "a->h", y, yb);
+  bad = t, bad.c = 1, bad.w = 1;
+  qeq_q8_tensor wide = t;
+  wide.n = 2; /* y->n 2 is neither a's nor b's */
+  expect_refusal("broadcast sizes", qeq_q8_add(&t, x, &bad, x2, &wide, y), QEQ_ERROR_SHAPE_MISMATCH,
+                 add, "y->n", y, yb);
   bad = t, bad.dtype = QEQ_DTYPE_QINT8;
   expect_refusal("dtype mix", qeq_q8_add(&t, x, &t, x2, &bad, y), QEQ_ERROR_SHAPE_MISMATCH, add,
                  "y->dtype", y, yb);
@@ -404,6 +507,11 @@ static void test_bad_input(void** state) {
                  QEQ_ERROR_INVALID_ARGUMENT, cat, "axis", y, yb);
   expect_refusal("cat h", qeq_q8_cat(2, halves, data, QEQ_CAT_BATCH, &t, y),
                  QEQ_ERROR_SHAPE_MISMATCH, cat, "inputs[0]->h", y, yb);
+  expect_refusal("cat width", qeq_q8_cat(2, halves, data, QEQ_CAT_WIDTH, &t, y),
+                 QEQ_ERROR_SHAPE_MISMATCH, cat, "inputs[0]->h", y, yb);
+  const qeq_q8_tensor tall = qeq_q8_tensor_make(1, 5, 4, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
+  expect_refusal("cat height sum", qeq_q8_cat(2, halves, data, QEQ_CAT_HEIGHT, &tall, y),
+                 QEQ_ERROR_SHAPE_MISMATCH, cat, "y->h is 5", y, yb);
   const qeq_q8_tensor batch2 = qeq_q8_tensor_make(3, 2, 4, 3, QEQ_DTYPE_QUINT8, 0.5f, 3);
   expect_refusal("cat sum", qeq_q8_cat(2, halves, data, QEQ_CAT_BATCH, &batch2, y),
                  QEQ_ERROR_SHAPE_MISMATCH, cat, "n", y, yb);
@@ -799,6 +907,7 @@ int main(void) {
       cmocka_unit_test(test_golden),
       cmocka_unit_test(test_random_against_reference),
       cmocka_unit_test(test_in_place),
+      cmocka_unit_test(test_broadcast_add_qnnpack),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_subnormal_scale),
       cmocka_unit_test(test_pixel_stride_beyond_ptrdiff),

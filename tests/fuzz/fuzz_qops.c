@@ -140,6 +140,18 @@ static const char* decode(fuzz* f, void* p) {
   a->y_data = alias ? (void*)a->x_data : fuzz_buffer(f, FUZZ_U8, span(&a->y));
   const uint8_t engine = fuzz_byte(f); /* last, so shorter inputs decode as before */
   a->engine = engine % 8 == 7 ? (qeq_qops_engine)fuzz_i32(f) : (qeq_qops_engine)(engine % 2);
+  /* After the engine, so older inputs decode as before: a broadcasting add (b's buffer, sized
+   * for the larger b above, only shrinks in need); sometimes a cat along width. */
+  if (a->op <= 1 && fuzz_byte(f) % 2) {
+    const qeq_q8_tensor before = a->b;
+    const uint8_t axes = fuzz_byte(f);
+    a->b.n = axes & 1 ? 1 : a->b.n, a->b.h = axes & 2 ? 1 : a->b.h;
+    a->b.w = axes & 4 ? 1 : a->b.w, a->b.c = axes & 8 ? 1 : a->b.c;
+    a->b.pixel_stride_bytes = 0;
+    /* never more bytes than b's buffer has (a zero or overflowing size set to 1 would) */
+    if (before.n > 64 || span(&a->b) > span(&before)) a->b = before;
+  }
+  if (a->op == 2 && fuzz_byte(f) % 4 == 3) a->axis = QEQ_CAT_WIDTH;
   return names[a->op];
 }
 

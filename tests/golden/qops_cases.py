@@ -366,9 +366,104 @@ def write_qops(writer_cls, cpu_line, seed=20261125, per_combo=8):
                        f"{nb} of {tot} outputs differ from the formula")
     for (eng, op, dname), count in sorted(refused.items()):
         w.lines.append(f"# refused by PyTorch: {eng} {op} {dname}: {count} of {per_combo} cases")
+    for (eng, op, dname), count in sorted(skipped.items()):
+        w.lines.append(f"# not run: {eng} {op} {dname} (XNNPACK's broadcasting add): {count} "
+                       "cases")
     for name, fields in records:
         w.case(name, **fields)
     w.close()
     for line in w.lines[3:3 + len(own) + len(refused)]:
         print(line)
     print(f"qops: {len(records)} cases agree with the formulas")
+
+
+# ---- qops_axes.txt: cat along every axis, broadcasting add ------------------------------------
+
+def make_axes_case(rng, op, lo, hi, idx):
+    """cat along dim idx % 4 (NCHW), or an add whose inputs broadcast (one of them has 1 in
+    some axes; it comes first in odd cases)."""
+    n, c, h, w = int(rng.integers(1, 3)), int(rng.choice([1, 3, 17, 64])), \
+        int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    kind = ("any", "large", "any", "pow2")[idx % 4]
+
+    def ints(shape):
+        return rng.integers(lo, hi + 1, shape).astype(np.int64)
+
+    def zp():
+        return int(rng.integers(lo, hi + 1))
+
+    if op == "cat":
+        dim = idx % 4
+        xs = []
+        for _ in range(int(rng.integers(2, 4))):
+            shape = [n, c, h, w]
+            shape[dim] = int(rng.choice([1, 3, 16, 33])) if dim == 1 else int(rng.integers(1, 4))
+            xs.append((ints(tuple(shape)), random_scale(rng, kind), zp()))
+        if idx % 3 == 0:  # one input already at the output's qparams
+            return dict(xs=xs, dim=dim, sy=xs[0][1], zy=xs[0][2])
+        return dict(xs=xs, dim=dim, sy=random_scale(rng, kind), zy=zp())
+    ones = ((1, 0, 1, 1), (0, 0, 1, 1), (1, 1, 0, 0), (0, 1, 0, 0), (1, 0, 0, 0),
+            (0, 0, 0, 1))[int(rng.integers(0, 6))]  # (n, c, h, w): 1 where b broadcasts
+    full = (n, c, h, w)
+    small = tuple(1 if o else d for o, d in zip(ones, full))
+    sa, sb = random_scale(rng, kind), random_scale(rng, kind)
+    a, b = ints(full), ints(small)
+    if idx % 2:
+        a, b = b, a
+    return dict(a=a, b=b, sa=sa, sb=sb, sy=random_scale(rng, kind), za=zp(), zb=zp(), zy=zp())
+
+
+def write_qops_axes(writer_cls, cpu_line, seed=20261207, per_combo=12):
+    """PyTorch's cat along dims 0-3 and its broadcasting add (both engines, both dtypes):
+    checked against the formulas of the module docstring (quint8 adds that broadcast run
+    PyTorch's own kernel under qnnpack too), written as qops_axes.txt. qint8 adds that
+    broadcast under qnnpack run XNNPACK's add, which crashes PyTorch 1.13 on some shapes: not
+    run."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    records, bad, refused, skipped = [], [], {}, {}
+    for eng in ENGINES:
+        torch.backends.quantized.engine = eng
+        for op in ("cat", "add", "add_relu"):
+            for dname, (_, tdt, lo, hi) in DTYPES.items():
+                for idx in range(per_combo):
+                    t = make_axes_case(rng, op, lo, hi, idx)
+                    key = (eng, op, dname)
+                    ref = reference(op, t, lo, hi)
+                    if eng == "qnnpack" and op != "cat" and dname == "qint8":
+                        # PyTorch 1.13's XNNPACK add fails on some broadcasting shapes and
+                        # corrupts its heap on others: not run here (qeq keeps XNNPACK's
+                        # rule; python/tests/test_layout.py checks the shapes that work).
+                        skipped[key] = skipped.get(key, 0) + 1
+                        continue
+                    try:
+                        y = run_torch(op, t, tdt).int_repr().numpy().astype(np.int64)
+                    except RuntimeError:
+                        if eng != "qnnpack":
+                            raise
+                        refused[key] = refused.get(key, 0) + 1
+                        continue
+                    if y.shape != ref.shape or not (y == ref).all():
+                        bad.append((key, idx))
+                        continue
+                    fields = record(op, eng, dname, t, y)
+                    if op != "cat" and np.shape(t["a"]) != np.shape(t["b"]):
+                        fields["b_shape"] = ("i", shape4(t["b"]))
+                        fields["b_scale"], fields["b_zp"] = fields.pop("b_scale"), fields.pop("b_zp")
+                    records.append((f"{op}_{eng}_{dname}_{idx}", fields))
+    torch.backends.quantized.engine = "onednn"
+    if bad:
+        raise SystemExit(f"PyTorch disagrees with the formulas on {bad}; nothing written")
+    w = writer_cls("qops_axes.txt")
+    w.lines.append(cpu_line())
+    w.lines.append("# ops: cat (2, axis = PyTorch's NCHW dim), add (0), add_relu (1) with "
+                   "broadcasting (b_shape when it differs from a_shape); dtype quint8 (0), "
+                   "qint8 (1); shapes n h w c; tensors NHWC")
+    for (eng, op, dname), count in sorted(refused.items()):
+        w.lines.append(f"# refused by PyTorch: {eng} {op} {dname}: {count} of {per_combo} cases")
+    for (eng, op, dname), count in sorted(skipped.items()):
+        w.lines.append(f"# not run: {eng} {op} {dname} (XNNPACK's broadcasting add): {count} "
+                       "cases")
+    for name, fields in records:
+        w.case(name, **fields)
+    w.close()

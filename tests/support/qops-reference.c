@@ -45,36 +45,53 @@ static size_t pixels_of(const qeq_q8_tensor* t) {
   return t->n * t->h * t->w;
 }
 
+/* The pixel of t that y's pixel (n, h, w) reads under broadcasting (size-1 axes repeat). */
+static size_t broadcast_pixel(const qeq_q8_tensor* t, size_t n, size_t h, size_t w) {
+  return ((t->n == 1 ? 0 : n) * t->h + (t->h == 1 ? 0 : h)) * t->w + (t->w == 1 ? 0 : w);
+}
+
 void ref_q8_add(const qeq_q8_tensor* a, const void* a_data, const qeq_q8_tensor* b,
                 const void* b_data, int relu, const qeq_q8_tensor* y, void* y_data) {
-  for (size_t p = 0; p < pixels_of(a); p++) {
-    for (size_t c = 0; c < a->c; c++) {
-      float sum =
-          dequantize(a, ref_q8_get(a, a_data, p, c)) + dequantize(b, ref_q8_get(b, b_data, p, c));
-      if (relu && sum < 0.0f) sum = 0.0f;
-      ref_q8_set(y, y_data, p, c, ref_q8_quantize(sum, y));
+  for (size_t n = 0; n < y->n; n++) {
+    for (size_t h = 0; h < y->h; h++) {
+      for (size_t w = 0; w < y->w; w++) {
+        const size_t pa = broadcast_pixel(a, n, h, w), pb = broadcast_pixel(b, n, h, w);
+        const size_t py = (n * y->h + h) * y->w + w;
+        for (size_t c = 0; c < y->c; c++) {
+          float sum = dequantize(a, ref_q8_get(a, a_data, pa, a->c == 1 ? 0 : c)) +
+                      dequantize(b, ref_q8_get(b, b_data, pb, b->c == 1 ? 0 : c));
+          if (relu && sum < 0.0f) sum = 0.0f;
+          ref_q8_set(y, y_data, py, c, ref_q8_quantize(sum, y));
+        }
+      }
     }
   }
 }
 
 void ref_q8_cat(size_t count, const qeq_q8_tensor* inputs, const void* const* data,
                 qeq_cat_axis axis, const qeq_q8_tensor* y, void* y_data) {
-  size_t n0 = 0, c0 = 0;
+  size_t offset = 0; /* along the axis */
   for (size_t i = 0; i < count; i++) {
     const qeq_q8_tensor* x = &inputs[i];
+    const size_t n0 = axis == QEQ_CAT_BATCH ? offset : 0, h0 = axis == QEQ_CAT_HEIGHT ? offset : 0;
+    const size_t w0 = axis == QEQ_CAT_WIDTH ? offset : 0,
+                 c0 = axis == QEQ_CAT_CHANNELS ? offset : 0;
     for (size_t n = 0; n < x->n; n++) {
-      for (size_t hw = 0; hw < x->h * x->w; hw++) {
-        for (size_t c = 0; c < x->c; c++) {
-          const float v = dequantize(x, ref_q8_get(x, data[i], n * x->h * x->w + hw, c));
-          ref_q8_set(y, y_data, (n0 + n) * y->h * y->w + hw, c0 + c, ref_q8_quantize(v, y));
+      for (size_t h = 0; h < x->h; h++) {
+        for (size_t w = 0; w < x->w; w++) {
+          const size_t px = (n * x->h + h) * x->w + w;
+          const size_t py = ((n0 + n) * y->h + h0 + h) * y->w + w0 + w;
+          for (size_t c = 0; c < x->c; c++) {
+            const float v = dequantize(x, ref_q8_get(x, data[i], px, c));
+            ref_q8_set(y, y_data, py, c0 + c, ref_q8_quantize(v, y));
+          }
         }
       }
     }
-    if (axis == QEQ_CAT_BATCH) {
-      n0 += x->n;
-    } else {
-      c0 += x->c;
-    }
+    offset += axis == QEQ_CAT_BATCH    ? x->n
+              : axis == QEQ_CAT_HEIGHT ? x->h
+              : axis == QEQ_CAT_WIDTH  ? x->w
+                                       : x->c;
   }
 }
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 import torch.nn.intrinsic.quantized as nniq  # not under torch.ao in 1.13
 from torch import nn
 
-from .. import core, qops
+from .. import core, layout, qops
 from .._lib import Q8Tensor, UnsupportedError, api
 from .._threads import ThreadPool
 from ..conv import Conv1d, Conv2d
@@ -80,9 +80,13 @@ def _from_torch(t: torch.Tensor) -> _Q:
     if t.qscheme() != torch.per_tensor_affine:
         raise ConversionError(f"{_FN}: a fallback node returned a {t.qscheme()} tensor; qeq "
                               "carries per-tensor quantized activations only", _FN)
-    data = t.int_repr()
-    if data.dim() == 4:
-        data = data.permute(0, 2, 3, 1)
+    if t.dim() == 4 and t.is_contiguous() and not t.is_contiguous(
+            memory_format=torch.channels_last):
+        data = layout.nchw_to_nhwc(t)  # the integers straight from the NCHW storage
+    else:
+        data = t.int_repr()
+        if data.dim() == 4:
+            data = data.permute(0, 2, 3, 1)
     return _Q(data.contiguous(), float(t.q_scale()), int(t.q_zero_point()))
 
 
@@ -352,11 +356,15 @@ def _quantize_step(c: _Converter, node: fx.Node, x: Any, scale: float, zero_poin
     scale = float(np.float32(scale))
 
     def step(env: dict) -> _Q:
-        t = read(env)
-        if t.dim() == 4:
-            t = t.permute(0, 2, 3, 1)
-        t = t.detach().to(torch.float32).contiguous()
-        data = torch.from_numpy(core.quantize(t, [scale], [zero_point], 0, name))
+        t = read(env).detach().to(torch.float32)
+        if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+            t = t.permute(0, 2, 3, 1)  # already NHWC in memory
+        elif t.dim() == 4:
+            # Per-tensor quantization is element-wise: quantize where the floats lie, then
+            # move the four times smaller bytes to NHWC.
+            q = core.quantize(t.contiguous(), [scale], [zero_point], 0, name)
+            return _Q(layout.nchw_to_nhwc(torch.from_numpy(q)), scale, zero_point)
+        data = torch.from_numpy(core.quantize(t.contiguous(), [scale], [zero_point], 0, name))
         return _Q(data, scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, dtype))
 
@@ -642,12 +650,16 @@ def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
 
     def step(env: dict) -> _Q:
         qa, qb = ra(env), rb(env)
-        if qa.data.shape != qb.data.shape:
+        if qa.data.dim() != qb.data.dim():
             raise ConversionError(f"{_FN}: {where}: inputs of shapes {tuple(qa.data.shape)} "
-                                  f"and {tuple(qb.data.shape)} (qeq adds equal shapes)", _FN)
+                                  f"and {tuple(qb.data.shape)} (qeq broadcasts inputs of one "
+                                  "rank)", _FN)
+        # NHWC is a permutation of NCHW's axes, so numpy's broadcasting carries over per axis.
         out = qops.q8_add(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
                           (scale, zero_point), relu=relu, engine=engine)
-        return _Q(out.view(qa.data.shape), scale, zero_point)
+        if qa.data.dim() == 2:
+            out = out.view(out.shape[0], out.shape[3])
+        return _Q(out, scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, am.dtype, am.ndim))
 
 
@@ -666,10 +678,10 @@ def _cat_step(c: _Converter, node: fx.Node, tensors: Any, dim: int, scale: float
         raise ConversionError(f"{_FN}: {c.where(node)}: expected a list of quantized tensors",
                               _FN)
     first = c.meta[tensors[0].name]
-    if first.ndim not in (None, 4) or dim not in (0, 1, -3, -4):
+    if first.ndim not in (None, 4) or not -4 <= dim < 4:
         raise ConversionError(f"{_FN}: {c.where(node)}: qeq concatenates 4-D tensors along "
-                              f"the batch or channel axis, got dim={dim}", _FN)
-    axis = "batch" if dim in (0, -4) else "channels"
+                              f"one of their four axes, got dim={dim}", _FN)
+    axis = ("batch", "channels", "height", "width")[dim % 4]  # PyTorch's NCHW dims
     readers = [c.reader(t) for t in tensors]
     fixed = scale is not None
 
@@ -772,7 +784,7 @@ def _view(c: _Converter, node: fx.Node) -> None:
 
 def _channel_shuffle(c: _Converter, node: fx.Node) -> None:
     """torchvision's channel_shuffle(x, groups): channel i * C/g + k moves to k * g + i, on
-    NHWC bytes a transpose of the innermost axis."""
+    NHWC bytes a transpose of the innermost axis (qeq_x8_channel_shuffle)."""
     x, xm = c.q_input(node)
     groups = int(c.const(node.args[1] if len(node.args) > 1 else node.kwargs["groups"],
                          "groups", node))
@@ -783,7 +795,7 @@ def _channel_shuffle(c: _Converter, node: fx.Node) -> None:
         n, h, w, ch = q.data.shape
         if groups < 1 or ch % groups:
             raise ConversionError(f"{_FN}: {where}: {ch} channels in {groups} groups", _FN)
-        data = q.data.view(n, h, w, groups, ch // groups).transpose(3, 4).reshape(n, h, w, ch)
+        data = layout.q8_channel_shuffle(q.data.contiguous(), groups)
         return _Q(data, q.scale, q.zero_point)
     c.add(node, step, xm)
 
