@@ -31,12 +31,15 @@ enum class QOp {
   kMul,
   kMulBroadcast,
   kHardswish,
-  kHardsigmoid
+  kHardsigmoid,
+  kSigmoid,
+  kSigmoidQnnpack
 };
 const QOp kQOps[] = {QOp::kAdd,           QOp::kAddRelu,      QOp::kAddQnnpack,
                      QOp::kMaxPool3x3s2,  QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,
                      QOp::kGlobalAvgPool, QOp::kMul,          QOp::kMulBroadcast,
-                     QOp::kHardswish,     QOp::kHardsigmoid};
+                     QOp::kHardswish,     QOp::kHardsigmoid,  QOp::kSigmoid,
+                     QOp::kSigmoidQnnpack};
 
 bool is_add(QOp op) {
   return op == QOp::kAdd || op == QOp::kAddRelu || op == QOp::kAddQnnpack;
@@ -67,6 +70,8 @@ const char* qop_name(QOp op) {
     case QOp::kMulBroadcast: return "q8_mul_broadcast";
     case QOp::kHardswish: return "q8_hardswish";
     case QOp::kHardsigmoid: return "q8_hardsigmoid";
+    case QOp::kSigmoid: return "q8_sigmoid";
+    case QOp::kSigmoidQnnpack: return "q8_sigmoid_qnnpack";
   }
   return "?";
 }
@@ -142,6 +147,10 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
         break;
       case QOp::kHardsigmoid:
         status = qeq_q8_hardsigmoid(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsig, y);
+        break;
+      case QOp::kSigmoid: status = qeq_q8_sigmoid(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsig, y); break;
+      case QOp::kSigmoidQnnpack:
+        status = qeq_q8_sigmoid(&ta, a, QEQ_GEMM_ENGINE_QNNPACK, &tsig, y);
         break;
     }
     benchmark::ClobberMemory();
