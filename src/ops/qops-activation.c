@@ -1,13 +1,14 @@
 /* Hardswish, hardsigmoid and sigmoid on 8-bit tensors. With per-tensor qparams the op maps each
  * of the 256 input bytes to one output byte, so each call builds a 256-entry table with the
- * float arithmetic of the engine's PyTorch kernel and then looks every byte up: the same bits on
- * every ISA (docs/design.md#quantized-operations says what a vectorised lookup would add). */
+ * float arithmetic of the engine's PyTorch kernel in scalar C and then looks every byte up with
+ * the x8_lut kernel: the same bits on every ISA (docs/design.md#quantized-operations). */
 #include <float.h>
 #include <math.h>
 #include <qeq/qops.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "dispatch/dispatch.h"
 #include "src/base/error.h"
 #include "src/base/shape.h"
 #include "src/ops/qops-tensor.h"
@@ -121,10 +122,6 @@ static void build_qnnpack_table(activation op, const qeq_q8_tensor* x, const qeq
   }
 }
 
-static void lookup_run(size_t n, const uint8_t* x, const uint8_t table[256], uint8_t* y) {
-  for (size_t i = 0; i < n; i++) y[i] = table[x[i]];
-}
-
 static qeq_status activation_op(const char* fn, activation op, const qeq_q8_tensor* x,
                                 const void* x_data, qeq_gemm_engine engine, const qeq_q8_tensor* y,
                                 void* y_data) {
@@ -158,14 +155,14 @@ static qeq_status activation_op(const char* fn, activation op, const qeq_q8_tens
   } else {
     build_aten_table(op, x, &xv, y, &yv, table);
   }
+  qeq_x8_lut_ukernel_fn* lookup = QEQ_DISPATCH(x8_lut);
   const uint8_t* in = (const uint8_t*)x_data;
   uint8_t* out = (uint8_t*)y_data;
   if (xv.stride == x->c && yv.stride == x->c) {
-    lookup_run(xv.pixels * x->c, in, table, out);
+    lookup(xv.pixels * x->c, in, table, out);
   } else {
-    for (size_t i = 0; i < xv.pixels; i++) {
-      lookup_run(x->c, in + i * xv.stride, table, out + i * yv.stride);
-    }
+    for (size_t i = 0; i < xv.pixels; i++)
+      lookup(x->c, in + i * xv.stride, table, out + i * yv.stride);
   }
   return QEQ_OK;
 }

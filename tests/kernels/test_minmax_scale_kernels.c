@@ -261,7 +261,7 @@ static void test_f32_vscale(void** state) {
  * test_gemm_kernels.c, the indirect GEMM by test_igemm_kernels.c, the depthwise convolution by
  * test_dwconv_kernels.c and the quantized ops by test_qops_kernels.c. A new family needs a
  * runner before this compiles again. */
-_Static_assert(QEQ_FAMILY_COUNT == 19, "a new kernel family needs a test runner");
+_Static_assert(QEQ_FAMILY_COUNT == 20, "a new kernel family needs a test runner");
 
 static void test_every_registered_variant_is_tested(void** state) {
   (void)state;
