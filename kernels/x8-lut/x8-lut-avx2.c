@@ -5,15 +5,15 @@
 
 /* 32 lookups. VPSHUFB looks up 16 entries and gives 0 where the index byte has its top bit
  * set, so the table is searched in sixteen 16-entry slices: for slice j the index is
- * x - 16 j (bytes, wrapping), and a saturating add of 0x70 keeps the top bit clear exactly when
- * that is below 16 (the slice holds the byte) while keeping its low four bits. The slices'
- * results are ORed: each byte gets one non-zero contribution at most, its own. */
+ * x ^ 16 j, below 16 exactly when x's high four bits are j, and a saturating add of 0x70 keeps
+ * the top bit clear exactly then while keeping the low four bits. The slices' results are
+ * ORed: each byte gets one non-zero contribution at most, its own. */
 static inline __m256i lookup32(__m256i x, const __m256i slices[16]) {
-  const __m256i step = _mm256_set1_epi8(16), bias = _mm256_set1_epi8(0x70);
-  __m256i index = x, out = _mm256_setzero_si256();
+  const __m256i bias = _mm256_set1_epi8(0x70);
+  __m256i out = _mm256_setzero_si256();
   for (int j = 0; j < 16; j++) {
+    const __m256i index = _mm256_xor_si256(x, _mm256_set1_epi8((char)(16 * j)));
     out = _mm256_or_si256(out, _mm256_shuffle_epi8(slices[j], _mm256_adds_epu8(index, bias)));
-    index = _mm256_sub_epi8(index, step);
   }
   return out;
 }

@@ -3,14 +3,14 @@
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
-/* 64 lookups: the AVX2 kernel's sixteen 16-entry slices (x - 16 j, a saturating add of 0x70
+/* 64 lookups: the AVX2 kernel's sixteen 16-entry slices (x ^ 16 j, a saturating add of 0x70
  * clearing the top bit only inside the slice, VPSHUFB, OR) on 512-bit vectors. */
 static inline __m512i lookup64(__m512i x, const __m512i slices[16]) {
-  const __m512i step = _mm512_set1_epi8(16), bias = _mm512_set1_epi8(0x70);
-  __m512i index = x, out = _mm512_setzero_si512();
+  const __m512i bias = _mm512_set1_epi8(0x70);
+  __m512i out = _mm512_setzero_si512();
   for (int j = 0; j < 16; j++) {
+    const __m512i index = _mm512_xor_si512(x, _mm512_set1_epi8((char)(16 * j)));
     out = _mm512_or_si512(out, _mm512_shuffle_epi8(slices[j], _mm512_adds_epu8(index, bias)));
-    index = _mm512_sub_epi8(index, step);
   }
   return out;
 }
