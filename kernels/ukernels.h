@@ -326,6 +326,14 @@ typedef struct qeq_q8_mul_params {
 typedef void qeq_q8_vmul_ukernel_fn(size_t n, const uint8_t* a, const uint8_t* b, int is_signed,
                                     const qeq_q8_mul_params* params, uint8_t* y);
 
+/* ---- byte table lookup ----
+ *
+ *   y[i] = table[x[i]]   for i < n
+ *
+ * y may equal x. */
+typedef void qeq_x8_lut_ukernel_fn(size_t n, const uint8_t* x, const uint8_t table[256],
+                                   uint8_t* y);
+
 /* ---- int8 depthwise convolution: every channel of a run of output pixels ----
  *
  * For pixels p < pixels and channels c < channels, with the pixel's tap pointers

@@ -35,13 +35,15 @@ enum class QOp {
   kHardsigmoid,
   kNchwToNhwc,
   kNhwcToNchw,
-  kChannelShuffle2
+  kChannelShuffle2,
+  kSigmoid,
+  kSigmoidQnnpack
 };
 const QOp kQOps[] = {
-    QOp::kAdd,          QOp::kAddRelu,        QOp::kAddQnnpack,    QOp::kMaxPool3x3s2,
-    QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,   QOp::kGlobalAvgPool, QOp::kMul,
-    QOp::kMulBroadcast, QOp::kHardswish,      QOp::kHardsigmoid,   QOp::kNchwToNhwc,
-    QOp::kNhwcToNchw,   QOp::kChannelShuffle2};
+    QOp::kAdd,          QOp::kAddRelu,         QOp::kAddQnnpack,    QOp::kMaxPool3x3s2,
+    QOp::kAvgPool3x3s1, QOp::kAvgPool2x2s2,    QOp::kGlobalAvgPool, QOp::kMul,
+    QOp::kMulBroadcast, QOp::kHardswish,       QOp::kHardsigmoid,   QOp::kNchwToNhwc,
+    QOp::kNhwcToNchw,   QOp::kChannelShuffle2, QOp::kSigmoid,       QOp::kSigmoidQnnpack};
 
 bool is_add(QOp op) {
   return op == QOp::kAdd || op == QOp::kAddRelu || op == QOp::kAddQnnpack;
@@ -75,6 +77,8 @@ const char* qop_name(QOp op) {
     case QOp::kNchwToNhwc: return "x8_nchw_to_nhwc";
     case QOp::kNhwcToNchw: return "x8_nhwc_to_nchw";
     case QOp::kChannelShuffle2: return "x8_channel_shuffle_g2";
+    case QOp::kSigmoid: return "q8_sigmoid";
+    case QOp::kSigmoidQnnpack: return "q8_sigmoid_qnnpack";
   }
   return "?";
 }
@@ -153,8 +157,10 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
         break;
       case QOp::kNchwToNhwc: status = qeq_nchw_to_nhwc_x8(kN, kC, kH, kW, a, y); break;
       case QOp::kNhwcToNchw: status = qeq_nhwc_to_nchw_x8(kN, kC, kH, kW, a, y); break;
-      case QOp::kChannelShuffle2:
-        status = qeq_x8_channel_shuffle(kN * kH * kW, 2, kC / 2, a, y);
+      case QOp::kChannelShuffle2: status = qeq_x8_channel_shuffle(kN * kH * kW, 2, kC / 2, a, y);
+      case QOp::kSigmoid: status = qeq_q8_sigmoid(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsig, y); break;
+      case QOp::kSigmoidQnnpack:
+        status = qeq_q8_sigmoid(&ta, a, QEQ_GEMM_ENGINE_QNNPACK, &tsig, y);
         break;
     }
     benchmark::ClobberMemory();

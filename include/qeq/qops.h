@@ -189,6 +189,13 @@ QEQ_API qeq_status qeq_q8_hardswish(const qeq_q8_tensor* x, const void* x_data,
 QEQ_API qeq_status qeq_q8_hardsigmoid(const qeq_q8_tensor* x, const void* x_data,
                                       qeq_gemm_engine engine, const qeq_q8_tensor* y, void* y_data);
 
+/* torch.sigmoid / nn.Sigmoid on a quantized tensor: 1 / (1 + e^-x). The output qparams are
+ * PyTorch's fixed ones, as for hardsigmoid: y's scale must be 1/256 and its zero point 0
+ * (quint8) or -128 (qint8), else QEQ_ERROR_SHAPE_MISMATCH. e^-x is computed as the engine's
+ * kernel computes it (docs/numerics.md#sigmoid), the same bits on every ISA. y may alias x. */
+QEQ_API qeq_status qeq_q8_sigmoid(const qeq_q8_tensor* x, const void* x_data,
+                                  qeq_gemm_engine engine, const qeq_q8_tensor* y, void* y_data);
+
 /* torch.ops.quantized.mul / mul_relu with broadcasting: y = clamp(rne(f32((a - z_a) *
  * (b - z_b)) * m) + z_y) with m = f32(f32(s_a * s_b) * f32(1 / s_y)), the same under both
  * engines. Each of a's and b's sizes (n, h, w, c) equals y's or is 1 (broadcast), e.g. a

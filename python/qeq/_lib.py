@@ -333,6 +333,8 @@ _PROTOTYPES = {
                                     c_void_p]),
     "qeq_q8_hardsigmoid": ("status", [POINTER(Q8Tensor), c_void_p, c_int, POINTER(Q8Tensor),
                                       c_void_p]),
+    "qeq_q8_sigmoid": ("status", [POINTER(Q8Tensor), c_void_p, c_int, POINTER(Q8Tensor),
+                                  c_void_p]),
     "qeq_q8_mul": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,
                               POINTER(Q8Tensor), c_void_p]),
     "qeq_q8_mul_relu": ("status", [POINTER(Q8Tensor), c_void_p, POINTER(Q8Tensor), c_void_p,

@@ -31,7 +31,7 @@ from .layout import raw_bytes
 
 __all__ = ["q8_add", "q8_cat", "q8_max_pool2d", "q8_avg_pool2d", "q8_adaptive_avg_pool2d",
            "q8_relu", "q8_relu6", "q8_hardtanh",
-           "q8_hardswish", "q8_hardsigmoid", "q8_mul"]
+           "q8_hardswish", "q8_hardsigmoid", "q8_sigmoid", "q8_mul"]
 
 _DTYPES = {np.dtype(np.uint8): 0, np.dtype(np.int8): 1}
 _ENGINES = {"onednn": 0, "qnnpack": 1}  # qeq_qops_engine
@@ -374,6 +374,17 @@ def q8_hardsigmoid(x: Any, x_qparams: Any, *, engine: str = "onednn", out: Any =
     tx, px, shape, dtype = _tensor(x, "x", x_qparams)
     out, ty, py = _output(x, shape, dtype, out, hardsigmoid_qparams(dtype))
     api.qeq_q8_hardsigmoid(ctypes.byref(tx), px, e, ctypes.byref(ty), py)
+    return out
+
+
+def q8_sigmoid(x: Any, x_qparams: Any, *, engine: str = "onednn", out: Any = None) -> Any:
+    """torch.sigmoid on a quantized tensor: 1 / (1 + e^-x) at PyTorch's fixed output qparams
+    (hardsigmoid_qparams(dtype), the same for both), with e^-x as the engine's kernel computes
+    it ("onednn" or "qnnpack"); out may be x."""
+    e = _engine(engine, "q8_sigmoid")
+    tx, px, shape, dtype = _tensor(x, "x", x_qparams)
+    out, ty, py = _output(x, shape, dtype, out, hardsigmoid_qparams(dtype))
+    api.qeq_q8_sigmoid(ctypes.byref(tx), px, e, ctypes.byref(ty), py)
     return out
 
 

@@ -1,5 +1,5 @@
-"""qeq.q8_hardswish, q8_hardsigmoid and q8_mul against PyTorch's quantized CPU ops, under both
-engines and both dtypes.
+"""qeq.q8_hardswish, q8_hardsigmoid, q8_sigmoid and q8_mul against PyTorch's quantized CPU ops,
+under both engines and both dtypes.
 
 An 8-bit activation with per-tensor qparams maps each of the 256 input levels to one output, so
 the tests run every level through PyTorch and qeq for many qparams, including power-of-two
@@ -7,7 +7,11 @@ scales that put results on exact ties (where QNNPACK's rule, under the qnnpack e
 quint8, and PyTorch's vectorised rule round apart). Tensors of 256 elements are whole vector
 steps of PyTorch's loop (64 or 128 elements), so its vectorised rule applies to every element;
 test_activation_tail_rule checks the scalar loop that finishes other sizes in a child process
-with PyTorch's vector width pinned (ATEN_CPU_CAPABILITY=avx2) and one thread."""
+with PyTorch's vector width pinned (ATEN_CPU_CAPABILITY=avx2) and one thread. Sigmoid's tail
+test needs no pin: its tensors hold 128 * m + t elements with t < 64, so the last t elements are
+the tail under both AVX2 (64-element steps) and AVX-512 (128)."""
+import ctypes
+import ctypes.util
 import json
 import os
 import subprocess
@@ -182,6 +186,108 @@ def test_activation_tail_rule(tmp_path, case):
     assert np.array_equal(torch_y[192:], want_sca[192:])
 
 
+def torch_vector_isa():
+    """PyTorch's vectorised kernels use the exp qeq reproduces (Sleef's) on its AVX2 and AVX-512
+    builds; elsewhere (NEON, no AVX2) its vector body computes e^x another way."""
+    show = torch.__config__.show()
+    return any(f"CPU capability usage: {isa}" in show for isa in ("AVX2", "AVX512"))
+
+
+def sigmoid_runs_aten(engine, dtype):
+    return not (engine == "qnnpack" and dtype == np.uint8)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8], ids=["quint8", "qint8"])
+def test_sigmoid_every_level(dtype, engine):
+    """Every level (256 elements: whole vector steps) for random and power-of-two scales."""
+    if sigmoid_runs_aten(engine, dtype) and not torch_vector_isa():
+        pytest.skip("PyTorch's vectorised exp here is not the AVX2 / AVX-512 one qeq follows")
+    torch.backends.quantized.engine = engine
+    rng = np.random.default_rng(31 + 2 * (dtype == np.int8) + (engine == "qnnpack"))
+    x = every_level(dtype)
+    info = np.iinfo(dtype)
+    for i in range(300):
+        if i % 3 == 0:
+            sx = float(f32(rng.integers(1, 64) / 2.0 ** rng.integers(3, 9)))
+        else:
+            sx = float(f32(np.exp(rng.uniform(np.log(1e-4), np.log(4.0)))))
+        zx = int(rng.integers(info.min, info.max + 1))
+        ty = torch.sigmoid(quantized(x, sx, zx))
+        assert (ty.q_scale(), ty.q_zero_point()) == qeq.qops.hardsigmoid_qparams(dtype)
+        want = nhwc(ty)
+        got = qeq.q8_sigmoid(x, (sx, zx), engine=engine)
+        assert np.array_equal(got, want), (sx, zx, np.nonzero(got != want))
+
+
+def sigmoid_tail_rule(levels, s, z, zy, qmin):
+    """PyTorch's scalar loop: x = s * (q - z), the C library's expf (the one PyTorch calls in
+    this process), 1 / (1 + e) in double, rounded to float, then quantized at 1/256."""
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
+    x = (f32(s) * (levels.astype(np.int64) - z).astype(f32)).astype(f32)
+    e = np.array([libm.expf(float(-v)) for v in x], np.float64)
+    y = (1.0 / (1.0 + e)).astype(f32)
+    return np.clip(np.rint((y * f32(256)).astype(f32)) + zy, qmin, qmin + 255)
+
+
+# qparams where PyTorch's scalar loop and its vector body give different outputs for one level
+# (found by a search over random scales): signed, s, z, level.
+SIGMOID_TAIL_CASES = [
+    (False, 0.0012602627975866199, 136, 18),
+    (False, 0.017696039751172066, 23, 207),
+    (True, 0.011235421523451805, 40, 103),
+    (True, 0.4201345145702362, -79, -78),
+]
+
+
+@pytest.mark.skipif(not torch_vector_isa(), reason="PyTorch's vector body here is not the "
+                    "AVX2 / AVX-512 one qeq follows")
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", SIGMOID_TAIL_CASES, ids=["u8a", "u8b", "s8a", "s8b"])
+def test_sigmoid_tail_rule(case, engine):
+    """The last n % 64 elements (AVX2) or n % 128 (AVX-512) take PyTorch's scalar loop; with
+    n = 2 * 128 + 37 that is the last 37 under both widths. qeq applies the vector body's rule
+    everywhere: it equals PyTorch before the tail, and PyTorch's tail equals the scalar rule."""
+    signed, s, z, level = case
+    dtype = np.int8 if signed else np.uint8
+    qmin = -128 if signed else 0
+    zy = qeq.qops.hardsigmoid_qparams(dtype)[1]
+    torch.backends.quantized.engine = engine
+    levels = np.arange(qmin, qmin + 256)
+    body = qeq.q8_sigmoid(levels.astype(dtype).reshape(1, 1, 1, 256), (s, z),
+                          engine=engine).reshape(-1)
+    tail = sigmoid_tail_rule(levels, s, z, zy, qmin)
+    if sigmoid_runs_aten(engine, dtype):
+        assert body[level - qmin] != tail[level - qmin], "the case does not separate the rules"
+    n = 2 * 128 + 37
+    x = np.random.default_rng(6).integers(qmin, qmin + 256, n).astype(dtype)
+    x[[0, 255, 256, n - 1]] = level
+    got = qeq.q8_sigmoid(x.reshape(1, 1, n, 1), (s, z), engine=engine).reshape(-1)
+    assert np.array_equal(got, body[x.astype(np.int64) - qmin])
+    ty = nhwc(torch.sigmoid(quantized(x.reshape(1, 1, n, 1), s, z))).reshape(-1)
+    if not sigmoid_runs_aten(engine, dtype):  # QNNPACK's table: one rule, no tail
+        assert np.array_equal(ty, got)
+        return
+    assert np.array_equal(ty[:256], got[:256])
+    assert np.array_equal(ty[256:], tail[x[256:].astype(np.int64) - qmin])
+
+
+def test_sigmoid_engines_differ_on_quint8():
+    """QNNPACK's table (quint8 under qnnpack) and the vectorised kernel disagree on a level
+    where the dequantization's rounding matters; qeq follows each engine."""
+    x = every_level(np.uint8)
+    sx, zx = float.fromhex("0x1.1c71d00000000p-5"), 147
+    outs = {}
+    for engine in ENGINES:
+        torch.backends.quantized.engine = engine
+        want = nhwc(torch.sigmoid(quantized(x, sx, zx)))
+        outs[engine] = qeq.q8_sigmoid(x, (sx, zx), engine=engine)
+        if engine == "qnnpack" or torch_vector_isa():
+            assert np.array_equal(outs[engine], want), engine
+    assert not np.array_equal(outs["onednn"], outs["qnnpack"])
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8], ids=["quint8", "qint8"])
 @pytest.mark.parametrize("relu", [False, True], ids=["mul", "mul_relu"])
@@ -215,7 +321,13 @@ def test_in_place_and_torch_tensors():
     y = x.copy()
     assert qeq.q8_hardswish(y, (0.05, 128), (0.03, 100), out=y) is y
     assert np.array_equal(y, want)
+    y = x.copy()
+    want = qeq.q8_sigmoid(x, (0.05, 128), engine="qnnpack")
+    assert qeq.q8_sigmoid(y, (0.05, 128), engine="qnnpack", out=y) is y
+    assert np.array_equal(y, want)
     t = torch.from_numpy(x.copy())
+    assert torch.equal(qeq.q8_sigmoid(t, (0.05, 128)),
+                       torch.from_numpy(qeq.q8_sigmoid(x, (0.05, 128))))
     assert torch.equal(qeq.q8_hardsigmoid(t, (0.05, 128)),
                        torch.from_numpy(qeq.q8_hardsigmoid(x, (0.05, 128))))
     b = x.copy()
@@ -238,3 +350,9 @@ def test_argument_checks():
         qeq.q8_hardswish(x, (0.05, 128), (-1.0, 100))
     with pytest.raises(TypeError, match="out: expected a uint8"):
         qeq.q8_hardsigmoid(x, (0.05, 128), out=x.view(np.int8).copy())
+    with pytest.raises(ValueError, match="q8_sigmoid: engine"):
+        qeq.q8_sigmoid(x, (0.05, 128), engine="x86")
+    with pytest.raises(OverflowError):
+        qeq.q8_sigmoid(x, (0.05, -2 ** 40))
+    with pytest.raises(qeq.InvalidArgumentError, match="qeq_q8_sigmoid.*scale"):
+        qeq.q8_sigmoid(x, (float("inf"), 128))

@@ -250,6 +250,58 @@ def test_cat_on_any_dim_and_broadcasting_add_match_pytorch(engine):
     assert assert_same_nodes(converted, x, engine) >= 6
 
 
+class SigmoidNet(nn.Module):
+    """Sigmoid as a module, a function and a method on quantized tensors, a squeeze-excite
+    style gate (multiply) and a sigmoid on a Linear's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.gate, self.act = nn.Conv2d(8, 8, 1), nn.Sigmoid()
+        self.side = nn.Conv2d(3, 8, 1)
+        self.head = nn.Linear(24 * 8 * 8, 32)
+
+    def forward(self, x):
+        y = self.stem(x)
+        z = torch.cat([self.act(self.gate(y)) * y, torch.sigmoid(self.side(x)), y.sigmoid()], 1)
+        return torch.sigmoid(self.head(torch.flatten(z, 1)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fx_sigmoid_model_matches_pytorch(engine):
+    """Every sigmoid node equals PyTorch's. Each sigmoid's tensor holds a multiple of 128
+    elements (the head's 4 x 32 too), so PyTorch's vectorised kernel runs its vector body on
+    every element under AVX2 and AVX-512 alike (docs/numerics.md#sigmoid)."""
+    from torch.ao.quantization import QConfigMapping, get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    torch.manual_seed(0)
+    model = SigmoidNet().eval()
+    x = torch.randn(4, 3, 8, 8)
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        # the test's qconfig, and PyTorch's fixed-qparams observers (1/256) for sigmoid
+        fixed = get_default_qconfig_mapping(engine).object_type_qconfigs
+        mapping = QConfigMapping().set_global(qconfig(engine))
+        for op in (nn.Sigmoid, torch.sigmoid, "sigmoid"):
+            mapping.set_object_type(op, fixed[op])
+        prepared = prepare_fx(model, mapping, (x,))
+        prepared(x)
+        quantized = convert_fx(prepared)
+        expected = quantized(x)
+    finally:
+        torch.backends.quantized.engine = previous
+    sigmoids = [n for n in quantized.graph.nodes if n.target in (nn.Sigmoid, torch.sigmoid,
+                                                                 "sigmoid", "act")]
+    assert len(sigmoids) == 4  # the module, two functions and the method
+    converted = qt.convert(quantized, engine=engine)
+    assert not converted.fallbacks
+    values = converted.node_values(x)
+    assert all(values[n.name].is_quantized for n in sigmoids)
+    assert torch.equal(converted(x), expected)
+    assert assert_same_nodes(converted, x, engine) >= 10
+
+
 @pytest.fixture(scope="module")
 def resnet18_qnnpack():
     x = _models.generated_images(2, 48, 3)

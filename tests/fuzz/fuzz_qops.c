@@ -1,8 +1,9 @@
 /* Fuzzes the quantized ops (qeq/qops.h): fuzzed descriptors (sizes, pixel strides, dtypes,
  * scales, zero points), pooling windows and cat lists on buffers that may be NULL, short or
  * overlapping, under a fuzzed engine (add, the average pools: the _ex entry points; onednn
- * when the input runs out, so older inputs keep their meaning); every call must refuse
- * cleanly or give the scalar path's bits. */
+ * when the input runs out, so older inputs keep their meaning; likewise hardsigmoid's slot
+ * runs sigmoid on a last byte that is odd); every call must refuse cleanly or give the scalar
+ * path's bits. */
 #include <stdint.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ typedef struct args {
   const void *x_data, *b_data;
   void* y_data;
   qeq_qops_engine engine;
+  int sigmoid; /* op 10: qeq_q8_sigmoid instead of qeq_q8_hardsigmoid */
 } args;
 
 static qeq_status call(void* p) {
@@ -41,6 +43,8 @@ static qeq_status call(void* p) {
     case 8: return qeq_q8_hardtanh(&a->x, a->x_data, a->min_val, a->max_val, &a->y, a->y_data);
     case 9: return qeq_q8_hardswish(&a->x, a->x_data, (qeq_gemm_engine)a->axis, &a->y, a->y_data);
     case 10:
+      if (a->sigmoid)
+        return qeq_q8_sigmoid(&a->x, a->x_data, (qeq_gemm_engine)a->axis, &a->y, a->y_data);
       return qeq_q8_hardsigmoid(&a->x, a->x_data, (qeq_gemm_engine)a->axis, &a->y, a->y_data);
     case 11: return qeq_q8_mul(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
     default: return qeq_q8_mul_relu(&a->x, a->x_data, &a->b, a->b_data, &a->y, a->y_data);
@@ -100,7 +104,7 @@ static const char* decode(fuzz* f, void* p) {
       a->y = a->x, a->y.h = oh, a->y.w = ow, a->y.pixel_stride_bytes = 0;
     }
   }
-  if (a->op == 10 && fuzz_byte(f) % 2) { /* PyTorch's fixed hardsigmoid qparams */
+  if (a->op == 10 && fuzz_byte(f) % 2) { /* PyTorch's fixed (hard)sigmoid qparams */
     a->y.scale = 0x1p-8f, a->y.zero_point = a->y.dtype == QEQ_DTYPE_QINT8 ? -128 : 0;
   }
   if (a->op >= 11 && fuzz_byte(f) % 2) { /* broadcast: some of b's axes are 1 */
@@ -152,7 +156,8 @@ static const char* decode(fuzz* f, void* p) {
     if (before.n > 64 || span(&a->b) > span(&before)) a->b = before;
   }
   if (a->op == 2 && fuzz_byte(f) % 4 == 3) a->axis = QEQ_CAT_WIDTH;
-  return names[a->op];
+  a->sigmoid = fuzz_byte(f) % 2; /* likewise */
+  return a->op == 10 && a->sigmoid ? "qeq_q8_sigmoid" : names[a->op];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

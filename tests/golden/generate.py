@@ -6,6 +6,7 @@ Run:  /usr/bin/python3 tests/golden/generate.py     (apt-get install python3-tor
       /usr/bin/python3 tests/golden/generate.py conv    (only conv.txt)
       /usr/bin/python3 tests/golden/generate.py qops    (only qops.txt)
       /usr/bin/python3 tests/golden/generate.py qops_axes  (only qops_axes.txt)
+      /usr/bin/python3 tests/golden/generate.py sigmoid (only sigmoid.txt)
       /usr/bin/python3 tests/golden/generate.py models  (only models.txt)
 
 Format, one record per block, all numbers exact: floats as C99 hex literals, ints decimal.
@@ -32,6 +33,7 @@ import equalize_cases  # noqa: E402
 import conv_cases  # noqa: E402
 import gemm_cases  # noqa: E402
 import qops_cases  # noqa: E402
+import sigmoid_cases  # noqa: E402
 import models_cases  # noqa: E402
 
 
@@ -229,6 +231,9 @@ def main():
     if sys.argv[1:] == ["qops_axes"]:
         qops_cases.write_qops_axes(Writer, gemm_cases.cpu_line)
         return 0
+    if sys.argv[1:] == ["sigmoid"]:
+        sigmoid_cases.write_sigmoid(Writer, gemm_cases.cpu_line)
+        return 0
     if sys.argv[1:] == ["models"]:
         models_cases.write_models(Writer)
         return 0
@@ -242,6 +247,7 @@ def main():
     conv_cases.write_conv(Writer)  # likewise
     qops_cases.write_qops(Writer, gemm_cases.cpu_line)  # likewise
     qops_cases.write_qops_axes(Writer, gemm_cases.cpu_line)  # likewise
+    sigmoid_cases.write_sigmoid(Writer, gemm_cases.cpu_line)  # likewise
     models_cases.write_models(Writer)  # seeds its own models (docs/numerics.md#model-numerics-sqnr)
     return 0
 

@@ -260,8 +260,9 @@ static void test_f32_vscale(void** state) {
  * the fused scale-and-statistics families by test_fused_kernels.c, the GEMM by
  * test_gemm_kernels.c, the indirect GEMM by test_igemm_kernels.c, the depthwise convolution by
  * test_dwconv_kernels.c and the quantized ops by test_qops_kernels.c, the 8-bit layout families by
- * test_layout_kernels.c. A new family needs a runner before this compiles again. */
-_Static_assert(QEQ_FAMILY_COUNT == 21, "a new kernel family needs a test runner");
+ * test_layout_kernels.c, the byte lookup by test_qops_kernels.c. A new family needs a runner before
+ * this compiles again. */
+_Static_assert(QEQ_FAMILY_COUNT == 22, "a new kernel family needs a test runner");
 
 static void test_every_registered_variant_is_tested(void** state) {
   (void)state;

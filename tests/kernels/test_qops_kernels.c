@@ -1,7 +1,7 @@
-/* Every q8_vadd, q8_vadd_fixed, q8_vmul, q8_maxpool and q8_avgpool variant against the kernel
- * contracts of kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd sizes, in
- * place, nothing written past the end. (test_minmax_scale_kernels.c checks that every registered
- * variant is in the test list.) */
+/* Every q8_vadd, q8_vadd_fixed, q8_vmul, q8_maxpool, q8_avgpool and x8_lut variant against the
+ * kernel contracts of kernels/ukernels.h written out here: bit-exact outputs, both dtypes, odd
+ * sizes, in place, nothing written past the end. (test_minmax_scale_kernels.c checks that every
+ * registered variant is in the test list.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +320,38 @@ static void run_avgpool(const test_variant* v, test_rng* rng) {
   coverage_record_family(QEQ_FAMILY_Q8_AVGPOOL, v->isa, v->via_simde, cases);
 }
 
+static void run_lut(const test_variant* v, test_rng* rng) {
+  qeq_x8_lut_ukernel_fn* kernel = (qeq_x8_lut_ukernel_fn*)v->fn;
+  size_t cases = 0;
+  for (size_t iter = 0; iter < variant_cases(v, 300); iter++, cases++) {
+    const size_t n = rng_below(rng, 8) == 0 ? 1 + rng_below(rng, 3000) : rng_size_pick(rng, 300);
+    const int in_place = (int)rng_below(rng, 2);
+    uint8_t table[256];
+    fill_bytes(rng, table, 256);
+    uint8_t* x = malloc(n + GUARD_BYTES);
+    uint8_t* y = malloc(n + GUARD_BYTES);
+    uint8_t* want = malloc(n);
+    fill_bytes(rng, x, n);
+    /* every byte value once in the first 256 elements, so each table entry is read */
+    if (rng_below(rng, 2)) {
+      for (size_t i = 0; i < n && i < 256; i++) x[i] = (uint8_t)(i * 167 + 13);
+    }
+    memset(x + n, GUARD, GUARD_BYTES);
+    memset(y, GUARD, n + GUARD_BYTES);
+    for (size_t i = 0; i < n; i++) want[i] = table[x[i]];
+    uint8_t* out = in_place ? x : y;
+    kernel(n, x, table, out);
+    for (size_t i = 0; i < n; i++) {
+      CHECK(out[i] == want[i], "%s: n %zu, element %zu: %d, want %d", v->name, n, i, out[i],
+            want[i]);
+    }
+    for (size_t i = n; i < n + GUARD_BYTES; i++)
+      CHECK(out[i] == GUARD, "%s: wrote past n %zu", v->name, n);
+    free(x), free(y), free(want);
+  }
+  coverage_record_family(QEQ_FAMILY_X8_LUT, v->isa, v->via_simde, cases);
+}
+
 static void test_q8_vadd(void** state) {
   (void)state;
   run_family(QEQ_FAMILY_Q8_VADD, run_vadd);
@@ -341,6 +373,11 @@ static void test_q8_avgpool(void** state) {
   run_family(QEQ_FAMILY_Q8_AVGPOOL, run_avgpool);
 }
 
+static void test_x8_lut(void** state) {
+  (void)state;
+  run_family(QEQ_FAMILY_X8_LUT, run_lut);
+}
+
 static void test_isa_coverage(void** state) {
   (void)state;
   CHECK(coverage_report("quantized op kernels", 1) == 0, "ISA coverage incomplete");
@@ -350,9 +387,10 @@ int main(void) {
   printf("test_qops_kernels: seed %llu (QEQ_TEST_SEED), scale QEQ_TEST_SCALE\n",
          (unsigned long long)test_seed());
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_q8_vadd),    cmocka_unit_test(test_q8_vadd_fixed),
-      cmocka_unit_test(test_q8_vmul),    cmocka_unit_test(test_q8_maxpool),
-      cmocka_unit_test(test_q8_avgpool), cmocka_unit_test(test_isa_coverage),
+      cmocka_unit_test(test_q8_vadd),      cmocka_unit_test(test_q8_vadd_fixed),
+      cmocka_unit_test(test_q8_vmul),      cmocka_unit_test(test_q8_maxpool),
+      cmocka_unit_test(test_q8_avgpool),   cmocka_unit_test(test_x8_lut),
+      cmocka_unit_test(test_isa_coverage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -878,7 +878,6 @@ def _hardswish(c: _Converter, node: fx.Node) -> None:
     x, xm = c.q_input(node)
     scale, zero_point = float(m.scale), int(m.zero_point)
     read, where, engine = c.reader(x), c.where(node), c.engine
-
     code = _ENGINE_CODES[engine]
 
     def step(env: dict) -> _Q:
@@ -893,12 +892,11 @@ def _hardswish(c: _Converter, node: fx.Node) -> None:
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
 
 
-def _hardsigmoid(c: _Converter, node: fx.Node) -> None:
-    """Hardsigmoid of a quantized tensor, at PyTorch's fixed output qparams (1/256 and zero
-    point 0, or -128 for qint8)."""
+def _fixed_qparams_activation(c: _Converter, node: fx.Node, op: Callable) -> None:
+    """An activation whose quantized output has PyTorch's fixed qparams (1/256 and zero point
+    0, or -128 for qint8): hardsigmoid and sigmoid. op: its C entry point."""
     x, xm = c.q_input(node)
     read, where, engine = c.reader(x), c.where(node), c.engine
-
     code = _ENGINE_CODES[engine]
 
     def step(env: dict) -> _Q:
@@ -906,10 +904,8 @@ def _hardsigmoid(c: _Converter, node: fx.Node) -> None:
         data = _nhwc(q, where)
         out = torch.empty_like(data)
         shape, out_zero_point = tuple(data.shape), -128 if data.dtype == torch.int8 else 0
-        api.qeq_q8_hardsigmoid(_descriptor(shape, data.dtype, q.scale, q.zero_point),
-                               data.data_ptr(), code,
-                               _descriptor(shape, data.dtype, 1.0 / 256.0, out_zero_point),
-                               out.data_ptr())
+        op(_descriptor(shape, data.dtype, q.scale, q.zero_point), data.data_ptr(), code,
+           _descriptor(shape, data.dtype, 1.0 / 256.0, out_zero_point), out.data_ptr())
         return _Q(out.view(q.data.shape), 1.0 / 256.0, out_zero_point)
     if xm.dtype is None:  # after a PyTorch fallback: the dtype is known when it runs
         meta = _Meta(True, 1.0 / 256.0, 0, None, xm.ndim)
@@ -917,6 +913,17 @@ def _hardsigmoid(c: _Converter, node: fx.Node) -> None:
         meta = _Meta(True, 1.0 / 256.0, -128 if xm.dtype == torch.qint8 else 0, xm.dtype,
                      xm.ndim)
     c.add(node, step, meta)
+
+
+def _hardsigmoid(c: _Converter, node: fx.Node) -> None:
+    """Hardsigmoid of a quantized tensor, at PyTorch's fixed output qparams."""
+    _fixed_qparams_activation(c, node, api.qeq_q8_hardsigmoid)
+
+
+def _sigmoid(c: _Converter, node: fx.Node) -> None:
+    """Sigmoid of a quantized tensor (nn.Sigmoid, torch.sigmoid, Tensor.sigmoid), at PyTorch's
+    fixed output qparams."""
+    _fixed_qparams_activation(c, node, api.qeq_q8_sigmoid)
 
 
 def _mul_step(c: _Converter, node: fx.Node, relu: bool) -> None:
@@ -990,6 +997,7 @@ _MODULES: list[tuple[type, Callable]] = [
     (nn.Flatten, _flatten_module),
     (nnq.Hardswish, _hardswish),
     (nn.Hardsigmoid, _hardsigmoid),
+    (nn.Sigmoid, _sigmoid),
 ]
 
 _FUNCTIONS: dict[Any, Callable] = {
@@ -1015,11 +1023,14 @@ _FUNCTIONS: dict[Any, Callable] = {
     torch.ops.quantized.mul: _mul,
     torch.ops.quantized.mul_relu: _mul_relu,
     F.hardsigmoid: _hardsigmoid,
+    torch.sigmoid: _sigmoid,
+    F.sigmoid: _sigmoid,
 }
 
 _METHODS: dict[str, Callable] = {
     "dequantize": _dequantize,
     "relu": _relu,
+    "sigmoid": _sigmoid,
     "flatten": _flatten_function,
     "size": _size,
     "chunk": _chunk,
