@@ -157,7 +157,9 @@ void run_qop(benchmark::State& state, QOp op, qeq_isa isa) {
         break;
       case QOp::kNchwToNhwc: status = qeq_nchw_to_nhwc_x8(kN, kC, kH, kW, a, y); break;
       case QOp::kNhwcToNchw: status = qeq_nhwc_to_nchw_x8(kN, kC, kH, kW, a, y); break;
-      case QOp::kChannelShuffle2: status = qeq_x8_channel_shuffle(kN * kH * kW, 2, kC / 2, a, y);
+      case QOp::kChannelShuffle2:
+        status = qeq_x8_channel_shuffle(kN * kH * kW, 2, kC / 2, a, y);
+        break;
       case QOp::kSigmoid: status = qeq_q8_sigmoid(&ta, a, QEQ_GEMM_ENGINE_ONEDNN, &tsig, y); break;
       case QOp::kSigmoidQnnpack:
         status = qeq_q8_sigmoid(&ta, a, QEQ_GEMM_ENGINE_QNNPACK, &tsig, y);
