@@ -499,21 +499,11 @@ def _consistent_model(name, images):
     measured on `images` (as training leaves them: each batch norm's statistics describe its
     actual input), in eval mode. Data-free bias correction relies on that."""
     import torchvision
+    from qeq.torch import _models
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None).eval()
-    g = torch.Generator().manual_seed(1)
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    for m in norms:
-        m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-        m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches
-        m.train()
-    with torch.no_grad():
-        for x in images:
-            model(x)
-    for m in norms:
-        m.eval()
+    _models._perturb_affine(model, torch.Generator().manual_seed(1))
+    _models._measure_running_stats(model, images)
     return model
 
 

@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 try:
@@ -31,3 +33,14 @@ def pytest_report_header(config):
                                       if probe().saturates else "")]
     return (f"qeq library: {lib}; PyTorch NOT installed: the qeq.torch tests are SKIPPED "
             "(apt-get install python3-torch python3-torchvision)")
+
+
+@pytest.fixture
+def onednn_one_thread():
+    """PyTorch's quantized engine set to onednn, one intra-op thread, for one test."""
+    import torch
+    old = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "onednn"
+    torch.set_num_threads(1)
+    yield
+    torch.backends.quantized.engine = old

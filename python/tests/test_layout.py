@@ -11,12 +11,8 @@ torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(autouse=True)
-def onednn():
-    old = torch.backends.quantized.engine
-    torch.backends.quantized.engine = "onednn"
-    torch.set_num_threads(1)
+def onednn(onednn_one_thread):
     yield
-    torch.backends.quantized.engine = old
 
 
 SHAPES = [(1, 1, 1, 1), (2, 3, 7, 5), (1, 16, 4, 8), (3, 33, 5, 7), (1, 64, 2, 32), (1, 3, 17, 19)]

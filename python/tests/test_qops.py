@@ -12,12 +12,8 @@ pytestmark = pytest.mark.live_pytorch
 
 
 @pytest.fixture(autouse=True)
-def onednn():
-    old = torch.backends.quantized.engine
-    torch.backends.quantized.engine = "onednn"
-    torch.set_num_threads(1)
+def onednn(onednn_one_thread):
     yield
-    torch.backends.quantized.engine = old
 
 
 def quantized(x_nhwc, scale, zero_point):

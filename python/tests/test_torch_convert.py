@@ -169,14 +169,17 @@ class HandWritten(nn.Module):
         return self.head(self.blocks(y))
 
 
-def fx_quantized(model, x, engine):
-    """(model quantized by the FX API under engine with the tests' qconfig, its output on x)."""
+def fx_quantized(model, x, engine, mapping=None):
+    """(model quantized by the FX API under engine with the tests' qconfig, or `mapping`, a
+    function of the engine giving a QConfigMapping; its output on x)."""
     from torch.ao.quantization import QConfigMapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
     previous = torch.backends.quantized.engine
     torch.backends.quantized.engine = engine
     try:
-        prepared = prepare_fx(model, QConfigMapping().set_global(qconfig(engine)), (x,))
+        mapping = (mapping(engine) if mapping is not None else
+                   QConfigMapping().set_global(qconfig(engine)))
+        prepared = prepare_fx(model, mapping, (x,))
         prepared(x)
         quantized = convert_fx(prepared)
         return quantized, quantized(x)
@@ -273,24 +276,17 @@ def test_fx_sigmoid_model_matches_pytorch(engine):
     elements (the head's 4 x 32 too), so PyTorch's vectorised kernel runs its vector body on
     every element under AVX2 and AVX-512 alike (docs/numerics.md#sigmoid)."""
     from torch.ao.quantization import QConfigMapping, get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-    torch.manual_seed(0)
-    model = SigmoidNet().eval()
-    x = torch.randn(4, 3, 8, 8)
-    previous = torch.backends.quantized.engine
-    torch.backends.quantized.engine = engine
-    try:
-        # the test's qconfig, and PyTorch's fixed-qparams observers (1/256) for sigmoid
+
+    def mapping(engine):
+        """The test's qconfig, and PyTorch's fixed-qparams observers (1/256) for sigmoid."""
         fixed = get_default_qconfig_mapping(engine).object_type_qconfigs
         mapping = QConfigMapping().set_global(qconfig(engine))
         for op in (nn.Sigmoid, torch.sigmoid, "sigmoid"):
             mapping.set_object_type(op, fixed[op])
-        prepared = prepare_fx(model, mapping, (x,))
-        prepared(x)
-        quantized = convert_fx(prepared)
-        expected = quantized(x)
-    finally:
-        torch.backends.quantized.engine = previous
+        return mapping
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 8, 8)
+    quantized, expected = fx_quantized(SigmoidNet().eval(), x, engine, mapping)
     sigmoids = [n for n in quantized.graph.nodes if n.target in (nn.Sigmoid, torch.sigmoid,
                                                                  "sigmoid", "act")]
     assert len(sigmoids) == 4  # the module, two functions and the method

@@ -182,10 +182,8 @@ static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data
   for (size_t n = 0; n < y->n; n++) {
     for (size_t h = 0; h < y->h; h++) {
       for (size_t w = 0; w < y->w; w++) {
-        const size_t ai =
-            ((a->n == 1 ? 0 : n) * a->h + (a->h == 1 ? 0 : h)) * a->w + (a->w == 1 ? 0 : w);
-        const size_t bi =
-            ((b->n == 1 ? 0 : n) * b->h + (b->h == 1 ? 0 : h)) * b->w + (b->w == 1 ? 0 : w);
+        const size_t ai = qeq_q8_broadcast_pixel(a, n, h, w);
+        const size_t bi = qeq_q8_broadcast_pixel(b, n, h, w);
         const size_t yi = (n * y->h + h) * y->w + w;
         run_row(&run, y->c, pa + ai * av.stride, a_step, pb + bi * bv.stride, b_step,
                 py + yi * yv.stride);

@@ -62,10 +62,8 @@ static qeq_status mul(const char* fn, const qeq_q8_tensor* a, const void* a_data
   for (size_t n = 0; n < y->n; n++) {
     for (size_t h = 0; h < y->h; h++) {
       for (size_t w = 0; w < y->w; w++) {
-        const size_t ai =
-            ((a->n == 1 ? 0 : n) * a->h + (a->h == 1 ? 0 : h)) * a->w + (a->w == 1 ? 0 : w);
-        const size_t bi =
-            ((b->n == 1 ? 0 : n) * b->h + (b->h == 1 ? 0 : h)) * b->w + (b->w == 1 ? 0 : w);
+        const size_t ai = qeq_q8_broadcast_pixel(a, n, h, w);
+        const size_t bi = qeq_q8_broadcast_pixel(b, n, h, w);
         const size_t yi = (n * y->h + h) * y->w + w;
         const uint8_t* ra = pa + ai * av.stride;
         const uint8_t* rb = pb + bi * bv.stride;

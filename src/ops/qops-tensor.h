@@ -37,6 +37,12 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
 qeq_status qeq_q8_check_broadcast(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
                                   const qeq_q8_tensor* y);
 
+/* The pixel of t that output pixel (n, h, w) reads under that broadcasting (size-1 axes
+ * repeat). */
+static inline size_t qeq_q8_broadcast_pixel(const qeq_q8_tensor* t, size_t n, size_t h, size_t w) {
+  return ((t->n == 1 ? 0 : n) * t->h + (t->h == 1 ? 0 : h)) * t->w + (t->w == 1 ? 0 : w);
+}
+
 /* Requantization to t's qparams: inv_scale = 1.0f / scale, lo / hi = qmin / qmax - zero point. */
 qeq_q8_quant_params qeq_q8_output_params(const qeq_q8_tensor* t, const qeq_q8_view* view);
 

@@ -56,7 +56,9 @@ def _builder(name: str) -> Callable[..., nn.Module]:
     return getattr(tvq, name)
 
 
-def _measure_batch_norms(model: nn.Module, images: list[torch.Tensor], seed: int) -> None:
+def _measure_running_stats(model: nn.Module, images: list[torch.Tensor]) -> None:
+    """Every BatchNorm2d's running mean and variance averaged over the images' batches (in
+    training mode), then eval mode."""
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     for m in norms:
         m.reset_running_stats()
@@ -65,12 +67,22 @@ def _measure_batch_norms(model: nn.Module, images: list[torch.Tensor], seed: int
     with torch.no_grad():
         for x in images:
             model(x)
-    g = torch.Generator().manual_seed(seed + 1)
     for m in norms:
         m.eval()
         m.momentum = 0.1
-        m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-        m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
+def _perturb_affine(model: nn.Module, generator: torch.Generator) -> None:
+    """gamma in [0.5, 1.5), beta ~ N(0, 0.1) for every BatchNorm2d."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.data.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
+
+
+def _measure_batch_norms(model: nn.Module, images: list[torch.Tensor], seed: int) -> None:
+    _measure_running_stats(model, images)
+    _perturb_affine(model, torch.Generator().manual_seed(seed + 1))
 
 
 def float_torchvision(name: str, *, seed: int = 0, size: int | None = None,
