@@ -54,8 +54,9 @@ QEQ_API const char* qeq_kernel_family_name(size_t index);
 /* The variant dispatch uses now for the family named `family`, e.g.
  * "qeq_f32_rminmax_ukernel__avx512"; NULL if `family` is NULL or names no family. The int8
  * families are chosen together, one configuration per ISA (docs/design.md#int8-configurations):
- * qu8s8_igemm shares the tile of qu8s8_gemm, and is "none" where the ISA has no indirect GEMM
- * (NEON: convolutions then gather their input into rows for the GEMM). */
+ * qu8s8_igemm shares the tile of qu8s8_gemm, and would be "none" for an ISA without an
+ * indirect GEMM (every ISA has one; convolutions would then gather their input into rows for
+ * the GEMM). */
 QEQ_API const char* qeq_kernel_variant_name(const char* family);
 /* How that variant computes, for the int8 GEMM families whose AVX2 variant has two paths
  * (docs/numerics.md#the-avx2-fast-path): "vpmaddubsw where x_max * pair_bound <= 32767,

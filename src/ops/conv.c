@@ -104,7 +104,9 @@ static void reorder_weights(const qeq_conv_config* c, size_t group_in, size_t ta
  * configuration dispatch selects now (NULL where its ISA has none, and the run gathers), for
  * quint8 input (qint8's flip to uint8 happens in the gathered copy), weights without zero
  * points (their row sums too), and channels per tap that pad to its KR with at most 1/8
- * wasted (16 and more, or a multiple of KR). NULL otherwise. */
+ * wasted (16 and more, or a multiple of KR), and for NEON a multiple of 8: its kernels read
+ * 8 channels per row and step, and a tap's tail, read apart for every panel, costs more
+ * instructions than gathering the tile once (docs/aarch64.md). NULL otherwise. */
 static const qeq_variant* indirect_variant(const qeq_conv_config* config, size_t group_in) {
   if (config->quant.input_dtype == QEQ_DTYPE_QINT8) return NULL;
   for (size_t j = 0; config->quant.weight_zero_points && j < config->quant.weight_qparam_count;
@@ -113,6 +115,9 @@ static const qeq_variant* indirect_variant(const qeq_conv_config* config, size_t
   }
   const qeq_variant* igemm = qeq_dispatch_int8()->igemm;
   if (igemm == NULL) return NULL;
+  if ((igemm->isa == QEQ_ISA_NEON || igemm->isa == QEQ_ISA_NEONDOT) && group_in % 8 != 0) {
+    return NULL;
+  }
   return group_in % igemm->kr == 0 || group_in >= 16 ? igemm : NULL;
 }
 
