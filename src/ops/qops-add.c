@@ -116,11 +116,6 @@ static void run_row(const add_run* r, size_t n, const uint8_t* a, size_t a_step,
   }
 }
 
-static int same_layout(const qeq_q8_tensor* t, const qeq_q8_view* tv, const qeq_q8_tensor* y,
-                       const qeq_q8_view* yv) {
-  return same_sizes(t, y) && tv->stride == yv->stride;
-}
-
 static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data,
                       const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,
                       void* y_data, int relu, qeq_qops_engine engine) {
@@ -129,21 +124,7 @@ static qeq_status add(const char* fn, const qeq_q8_tensor* a, const void* a_data
                     (int)engine);
   }
   qeq_q8_view av, bv, yv;
-  qeq_status status = qeq_q8_tensor_check(fn, "a", a, a_data, &av);
-  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "b", b, b_data, &bv);
-  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "y", y, y_data, &yv);
-  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "b", b, 0, 0, 0, 0);
-  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "y", y, 0, 0, 0, 0);
-  if (status == QEQ_OK) status = qeq_q8_check_broadcast(fn, a, b, y);
-  if (status != QEQ_OK) return status;
-  /* y may be exactly a or b (same start and layout): the kernels load before they store. */
-  const int b_is_a = b_data == a_data && bv.bytes == av.bytes && bv.stride == av.stride;
-  qeq_buffer checked[3] = {{"y_data", y_data, yv.bytes, 1, 0},
-                           {"a_data", a_data, av.bytes, 0, 0},
-                           {"b_data", b_data, bv.bytes, 0, 0}};
-  if (y_data == b_data && same_layout(b, &bv, y, &yv)) checked[0].in_place_of = 3;
-  if (y_data == a_data && same_layout(a, &av, y, &yv)) checked[0].in_place_of = 2;
-  status = qeq_check_overlaps(fn, checked, b_is_a ? 2 : 3); /* add(x, x): b is a */
+  qeq_status status = qeq_q8_check_binary(fn, a, a_data, b, b_data, y, y_data, &av, &bv, &yv);
   if (status != QEQ_OK) return status;
 
   const int broadcast = !same_sizes(a, y) || !same_sizes(b, y);

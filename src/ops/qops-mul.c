@@ -16,28 +16,11 @@ static void mul_strided(size_t n, const uint8_t* a, size_t a_step, const uint8_t
   for (size_t i = 0; i < n; i++) y[i] = qeq_q8_mul_one(a[i * a_step], b[i * b_step], is_signed, p);
 }
 
-static int same_layout(const qeq_q8_tensor* t, const qeq_q8_view* tv, const qeq_q8_tensor* y,
-                       const qeq_q8_view* yv) {
-  return t->n == y->n && t->h == y->h && t->w == y->w && t->c == y->c && tv->stride == yv->stride;
-}
-
 static qeq_status mul(const char* fn, const qeq_q8_tensor* a, const void* a_data,
                       const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,
                       void* y_data, int relu) {
   qeq_q8_view av, bv, yv;
-  qeq_status status = qeq_q8_tensor_check(fn, "a", a, a_data, &av);
-  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "b", b, b_data, &bv);
-  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "y", y, y_data, &yv);
-  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "b", b, 0, 0, 0, 0);
-  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "y", y, 0, 0, 0, 0);
-  if (status == QEQ_OK) status = qeq_q8_check_broadcast(fn, a, b, y);
-  if (status != QEQ_OK) return status;
-  qeq_buffer checked[3] = {{"y_data", y_data, yv.bytes, 1, 0},
-                           {"a_data", a_data, av.bytes, 0, 0},
-                           {"b_data", b_data, bv.bytes, 0, 0}};
-  if (y_data == b_data && same_layout(b, &bv, y, &yv)) checked[0].in_place_of = 3;
-  if (y_data == a_data && same_layout(a, &av, y, &yv)) checked[0].in_place_of = 2;
-  status = qeq_check_overlaps(fn, checked, 3);
+  qeq_status status = qeq_q8_check_binary(fn, a, a_data, b, b_data, y, y_data, &av, &bv, &yv);
   if (status != QEQ_OK) return status;
   if (yv.bytes == 0) return QEQ_OK;
 
@@ -54,8 +37,8 @@ static qeq_status mul(const char* fn, const qeq_q8_tensor* a, const void* a_data
   const uint8_t* pb = (const uint8_t*)b_data;
   uint8_t* py = (uint8_t*)y_data;
   const size_t a_step = a->c == y->c ? 1 : 0, b_step = b->c == y->c ? 1 : 0;
-  if (a_step && b_step && same_layout(a, &av, y, &yv) && same_layout(b, &bv, y, &yv) &&
-      yv.stride == y->c) {
+  if (a_step && b_step && qeq_q8_same_layout(a, &av, y, &yv) &&
+      qeq_q8_same_layout(b, &bv, y, &yv) && yv.stride == y->c) {
     kernel(yv.pixels * y->c, pa, pb, yv.is_signed, &p, py); /* equal dense tensors: one run */
     return QEQ_OK;
   }

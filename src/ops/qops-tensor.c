@@ -151,3 +151,23 @@ int32_t qeq_q8_quantize_value(float v, const qeq_q8_tensor* t, const qeq_q8_view
   const float lo = (float)(view->qmin - t->zero_point), hi = (float)(view->qmax - t->zero_point);
   return t->zero_point + (int32_t)(r < lo ? lo : r > hi ? hi : r);
 }
+
+qeq_status qeq_q8_check_binary(const char* fn, const qeq_q8_tensor* a, const void* a_data,
+                               const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,
+                               const void* y_data, qeq_q8_view* av, qeq_q8_view* bv,
+                               qeq_q8_view* yv) {
+  qeq_status status = qeq_q8_tensor_check(fn, "a", a, a_data, av);
+  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "b", b, b_data, bv);
+  if (status == QEQ_OK) status = qeq_q8_tensor_check(fn, "y", y, y_data, yv);
+  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "b", b, 0, 0, 0, 0);
+  if (status == QEQ_OK) status = qeq_q8_check_sizes(fn, "a", a, "y", y, 0, 0, 0, 0);
+  if (status == QEQ_OK) status = qeq_q8_check_broadcast(fn, a, b, y);
+  if (status != QEQ_OK) return status;
+  const int b_is_a = b_data == a_data && bv->bytes == av->bytes && bv->stride == av->stride;
+  qeq_buffer checked[3] = {{"y_data", y_data, yv->bytes, 1, 0},
+                           {"a_data", a_data, av->bytes, 0, 0},
+                           {"b_data", b_data, bv->bytes, 0, 0}};
+  if (y_data == b_data && qeq_q8_same_layout(b, bv, y, yv)) checked[0].in_place_of = 3;
+  if (y_data == a_data && qeq_q8_same_layout(a, av, y, yv)) checked[0].in_place_of = 2;
+  return qeq_check_overlaps(fn, checked, b_is_a ? 2 : 3); /* op(x, x): b is a */
+}

@@ -37,6 +37,21 @@ qeq_status qeq_q8_check_sizes(const char* fn, const char* a_name, const qeq_q8_t
 qeq_status qeq_q8_check_broadcast(const char* fn, const qeq_q8_tensor* a, const qeq_q8_tensor* b,
                                   const qeq_q8_tensor* y);
 
+/* Whether t has y's sizes and pixel stride (y may then be t, in place). */
+static inline int qeq_q8_same_layout(const qeq_q8_tensor* t, const qeq_q8_view* tv,
+                                     const qeq_q8_tensor* y, const qeq_q8_view* yv) {
+  return t->n == y->n && t->h == y->h && t->w == y->w && t->c == y->c && tv->stride == yv->stride;
+}
+
+/* The checks of an elementwise op y = f(a, b) with broadcasting (add, mul): the three tensors,
+ * their dtypes (qeq_q8_check_sizes), the broadcast, and the overlaps: y may be exactly a or b
+ * (same start and layout; the kernels load before they store), and b may be a. Fills the
+ * views. */
+qeq_status qeq_q8_check_binary(const char* fn, const qeq_q8_tensor* a, const void* a_data,
+                               const qeq_q8_tensor* b, const void* b_data, const qeq_q8_tensor* y,
+                               const void* y_data, qeq_q8_view* av, qeq_q8_view* bv,
+                               qeq_q8_view* yv);
+
 /* The pixel of t that output pixel (n, h, w) reads under that broadcasting (size-1 axes
  * repeat). */
 static inline size_t qeq_q8_broadcast_pixel(const qeq_q8_tensor* t, size_t n, size_t h, size_t w) {
