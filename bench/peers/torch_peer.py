@@ -8,7 +8,8 @@ prints a markdown table of best-of-N times.
       PyTorch on the work qeq_bench measures (channel ranges, per-channel quantize and
       fake-quantize of a 2048x2048x3x3 weight, batch-norm folding, cross-layer equalization of
       two such convs, equalize of qeq_bench's 8-conv chain with its weights, a uint8
-      1x256x56x56 tensor permuted to channels-last and back), one thread. With
+      1x256x56x56 tensor permuted to channels-last and back, quantized hardswish and sigmoid
+      on a channels-last quint8 one), one thread. With
       --qeq-json (qeq_bench's --benchmark_out, from the same job) it also prints qeq's time
       beside PyTorch's for each operation, for the dispatched (best detected) ISA. Needs
       torch and numpy only.
@@ -78,6 +79,9 @@ QEQ_BENCHMARKS = {
     "equalize (threshold 1e-4)": "equalize_chain/{isa}",
     "permute(0, 2, 3, 1).contiguous() (uint8)": "x8_nchw_to_nhwc/{isa}/1x56x56x256",
     "permute(0, 3, 1, 2).contiguous() (uint8)": "x8_nhwc_to_nchw/{isa}/1x56x56x256",
+    "quantized hardswish (onednn)": "q8_hardswish/{isa}/1x56x56x256",
+    "quantized sigmoid (onednn)": "q8_sigmoid/{isa}/1x56x56x256",
+    "quantized sigmoid (qnnpack)": "q8_sigmoid_qnnpack/{isa}/1x56x56x256",
 }
 # Dispatch's preference among the ISAs a run may hold: the first one present is what a user
 # gets without a cap.
@@ -209,6 +213,20 @@ def kernels(args):
     row("permute(0, 3, 1, 2).contiguous() (uint8)", "1x56x56x256", 2 * x8.numel(),
         best_seconds(lambda: x8_nhwc.permute(0, 3, 1, 2).contiguous(), repeats=50),
         "bytes read + written")
+    # qeq_bench's activations on a channels-last 1x256x56x56 quint8 tensor (a whole number of
+    # PyTorch's vectors: its vector body on every element, which qeq reproduces bit for bit).
+    q8 = torch.quantize_per_tensor(torch.randn(1, 256, 56, 56), 0.05, 128, torch.quint8)
+    q8 = q8.contiguous(memory_format=torch.channels_last)
+    previous = torch.backends.quantized.engine
+    for label, engine, fn in (
+            ("quantized hardswish (onednn)", "onednn",
+             lambda: torch.ops.quantized.hardswish(q8, 0.03, 100)),
+            ("quantized sigmoid (onednn)", "onednn", lambda: torch.sigmoid(q8)),
+            ("quantized sigmoid (qnnpack)", "qnnpack", lambda: torch.sigmoid(q8))):
+        torch.backends.quantized.engine = engine
+        row(label, "1x256x56x56", 2 * q8.numel(), best_seconds(fn, repeats=50),
+            "bytes read + written; qeq gives the same bits")
+    torch.backends.quantized.engine = previous
     if args.qeq_json:
         print_ratios(args.qeq_json)
 
