@@ -331,15 +331,6 @@ def q8_hardtanh(x: Any, x_qparams: Any, min_val: float = -1.0, max_val: float = 
 
 # ---- Activations and multiply ----------------------------------------------------------------
 
-_ENGINES = {"onednn": 0, "qnnpack": 1}
-
-
-def _engine(engine: Any, func: str) -> int:
-    if engine not in _ENGINES:
-        raise ValueError(f"{func}: engine must be one of {', '.join(_ENGINES)}, got {engine!r}")
-    return _ENGINES[engine]
-
-
 def hardsigmoid_qparams(dtype: Any) -> tuple[float, int]:
     """PyTorch's fixed output qparams of a quantized hardsigmoid: 1/256, and zero point 0
     (quint8) or -128 (qint8)."""
