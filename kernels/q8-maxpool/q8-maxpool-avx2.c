@@ -25,5 +25,12 @@ void QEQ_X86_KERNEL(qeq_q8_maxpool_ukernel__avx2)(size_t rows, size_t channels,
     }
     _mm_storeu_si128((__m128i*)(y + j), _mm_xor_si128(best, flip16));
   }
+  for (; j + 8 <= channels; j += 8) {
+    __m128i best = _mm_xor_si128(_mm_loadl_epi64((const __m128i*)(x[0] + j)), flip16);
+    for (size_t r = 1; r < rows; r++) {
+      best = _mm_max_epu8(best, _mm_xor_si128(_mm_loadl_epi64((const __m128i*)(x[r] + j)), flip16));
+    }
+    _mm_storel_epi64((__m128i*)(y + j), _mm_xor_si128(best, flip16));
+  }
   for (; j < channels; j++) y[j] = qeq_q8_max_column(rows, x, j, is_signed);
 }

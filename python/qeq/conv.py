@@ -117,10 +117,11 @@ class Conv2d:
 
     __call__ = run
 
-    def _run_tensor(self, x: Any, pool_address: int | None) -> Any:
-        """run() for qeq.torch.convert's activations: x a C-contiguous [N][H][W][C] torch
-        tensor of the packed input dtype, checked by its producer; the output a new tensor.
-        The C call still checks the sizes and buffers."""
+    def _run_tensor(self, x: Any, pool_address: int | None, pixel_stride: int = 0) -> Any:
+        """run() for qeq.torch.convert's activations: x a [N][H][W][C] torch tensor of the
+        packed input dtype, C-contiguous or (pixel_stride > 0) a channel slice whose pixels
+        are pixel_stride bytes apart, checked by its producer; the output a new tensor. The C
+        call still checks the sizes and buffers."""
         import torch
         n, h, w, _ = x.shape
         sizes = self._sizes.get((h, w))
@@ -128,8 +129,8 @@ class Conv2d:
             sizes = self._sizes[(h, w)] = self.output_size(h, w)
         out = torch.empty((n, sizes[0], sizes[1], self.out_channels), dtype=x.dtype)
         if n:
-            api.qeq_conv_run(self._handle, n, h, w, x.data_ptr(), 0, out.data_ptr(), 0,
-                             pool_address)
+            api.qeq_conv_run(self._handle, n, h, w, x.data_ptr(), pixel_stride,
+                             out.data_ptr(), 0, pool_address)
         return out
 
     def __repr__(self) -> str:

@@ -57,27 +57,50 @@ qeq_status qeq_q8_max_pool2d(const qeq_q8_tensor* x, const void* x_data,
   if (status == QEQ_OK) status = check_output_size(fn, y, oh, ow);
   if (status != QEQ_OK) return status;
   if (yv.bytes == 0) return QEQ_OK;
-  const uint8_t** rows = alloc_rows(fn, params->kernel_h * params->kernel_w);
+  const size_t taps = params->kernel_h * params->kernel_w;
+  /* Window pointers, then the taps' byte offsets from a window's first pixel (for windows
+   * wholly inside the image, which need no clipping). */
+  const uint8_t** rows =
+      alloc_rows(fn, taps + (taps * sizeof(size_t) + sizeof(void*) - 1) / sizeof(void*));
   if (rows == NULL) return QEQ_ERROR_OUT_OF_MEMORY;
+  size_t* offsets = (size_t*)(void*)(rows + taps);
+  for (size_t ki = 0, t = 0; ki < params->kernel_h; ki++) {
+    for (size_t kj = 0; kj < params->kernel_w; kj++, t++) {
+      offsets[t] = (ki * params->dilation_h * x->w + kj * params->dilation_w) * xv.stride;
+    }
+  }
+  const size_t span_h = (params->kernel_h - 1) * params->dilation_h;
+  const size_t span_w = (params->kernel_w - 1) * params->dilation_w;
   qeq_q8_maxpool_ukernel_fn* kernel = QEQ_DISPATCH(q8_maxpool);
   const uint8_t* in = (const uint8_t*)x_data;
   for (size_t n = 0; n < x->n; n++) {
     for (size_t i = 0; i < oh; i++) {
+      const size_t top = i * params->stride_h; /* padded coordinates */
+      const int rows_inside = top >= params->padding_h && top + span_h - params->padding_h < x->h;
       for (size_t j = 0; j < ow; j++) {
+        const size_t left = j * params->stride_w;
+        uint8_t* out = (uint8_t*)y_data + ((n * oh + i) * ow + j) * yv.stride;
+        if (rows_inside && left >= params->padding_w && left + span_w - params->padding_w < x->w) {
+          const uint8_t* first =
+              in +
+              ((n * x->h + top - params->padding_h) * x->w + left - params->padding_w) * xv.stride;
+          for (size_t t = 0; t < taps; t++) rows[t] = first + offsets[t];
+          kernel(taps, x->c, rows, xv.is_signed, out);
+          continue;
+        }
         size_t count = 0;
         for (size_t ki = 0; ki < params->kernel_h; ki++) {
           /* Padded coordinates: row = i * stride + ki * dilation - padding when inside. */
-          const size_t hp = i * params->stride_h + ki * params->dilation_h;
+          const size_t hp = top + ki * params->dilation_h;
           if (hp < params->padding_h || hp - params->padding_h >= x->h) continue;
           for (size_t kj = 0; kj < params->kernel_w; kj++) {
-            const size_t wp = j * params->stride_w + kj * params->dilation_w;
+            const size_t wp = left + kj * params->dilation_w;
             if (wp < params->padding_w || wp - params->padding_w >= x->w) continue;
             const size_t pixel =
                 (n * x->h + hp - params->padding_h) * x->w + wp - params->padding_w;
             rows[count++] = in + pixel * xv.stride;
           }
         }
-        uint8_t* out = (uint8_t*)y_data + ((n * oh + i) * ow + j) * yv.stride;
         if (count == 0) {
           /* Dilation can leave a window only padding: PyTorch writes the dtype's minimum. */
           memset(out, (uint8_t)xv.qmin, x->c);

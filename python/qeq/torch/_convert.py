@@ -24,7 +24,8 @@ import torch.nn.intrinsic.quantized as nniq  # not under torch.ao in 1.13
 from torch import nn
 
 from .. import core, layout, qops
-from .._lib import Q8Tensor, UnsupportedError, api
+from .._arrays import shape_struct
+from .._lib import Pool2dParams, Q8Tensor, UnsupportedError, api
 from .._threads import ThreadPool
 from ..conv import Conv1d, Conv2d
 from ..gemm import Gemm
@@ -72,7 +73,8 @@ _FLOAT = _Meta()
 
 def _to_torch(q: _Q) -> torch.Tensor:
     """PyTorch's quantized tensor for q (4-D: NCHW sizes, channels-last strides, no copy)."""
-    t = torch._make_per_tensor_quantized_tensor(q.data, q.scale, q.zero_point)
+    data = q.data if q.data.is_contiguous() else q.data.contiguous()
+    t = torch._make_per_tensor_quantized_tensor(data, q.scale, q.zero_point)
     return t.permute(0, 3, 1, 2) if t.dim() == 4 else t
 
 
@@ -91,30 +93,64 @@ def _from_torch(t: torch.Tensor) -> _Q:
 
 
 def _nhwc(q: _Q, who: str) -> torch.Tensor:
-    """q's integers as 4-D NHWC (a 2-D [N, C] tensor is N x 1 x 1 x C)."""
-    if q.data.dim() == 4:
-        return q.data
-    if q.data.dim() == 2:
-        return q.data.view(q.data.shape[0], 1, 1, q.data.shape[1])
+    """q's integers as a C-contiguous 4-D NHWC tensor (a 2-D [N, C] tensor is N x 1 x 1 x C;
+    a channel slice left by chunk is copied)."""
+    data = q.data
+    if data.dim() == 4:
+        return data if data.is_contiguous() else data.contiguous()
+    if data.dim() == 2:
+        data = data if data.is_contiguous() else data.contiguous()
+        return data.view(data.shape[0], 1, 1, data.shape[1])
     raise ConversionError(f"{_FN}: {who}: expected a 2-D or 4-D quantized input, got "
-                          f"{q.data.dim()}-D", _FN)
+                          f"{data.dim()}-D", _FN)
+
+
+def _pixels(data: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """A 4-D NHWC tensor and the bytes from one pixel to the next (0: dense): a channel slice
+    (chunk's outputs) is read in place by the operators whose C calls take a pixel stride."""
+    if data.is_contiguous():
+        return data, 0
+    n, h, w, c = data.shape
+    s = data.stride()
+    if s[3] == 1 and s[2] >= c and s[1] == w * s[2] and s[0] == h * s[1]:
+        return data, s[2]
+    return data.contiguous(), 0
 
 
 _DESCRIPTORS: dict[tuple, Q8Tensor] = {}
 
 
-def _descriptor(shape: tuple, dtype: torch.dtype, scale: float, zero_point: int) -> Any:
-    """ctypes.byref of the qeq_q8_tensor of a contiguous NHWC tensor of this shape, dtype and
-    qparams, built once and reused: the steps call the qops C entry points on tensors their
-    producers made, without the public Python functions' per-call description and checks
-    (the C functions still check every size and buffer)."""
-    key = (shape, dtype, scale, zero_point)
+def _descriptor(shape: tuple, dtype: torch.dtype, scale: float, zero_point: int,
+                pixel_stride: int = 0) -> Any:
+    """ctypes.byref of the qeq_q8_tensor of an NHWC tensor of this shape, dtype, qparams and
+    pixel stride (0: dense), built once and reused: the steps call the qops C entry points on
+    tensors their producers made, without the public Python functions' per-call description
+    and checks (the C functions still check every size and buffer)."""
+    return ctypes.byref(_q8_tensor(shape, dtype, scale, zero_point, pixel_stride))
+
+
+def _q8_tensor(shape: tuple, dtype: torch.dtype, scale: float, zero_point: int,
+               pixel_stride: int = 0) -> Q8Tensor:
+    key = (shape, dtype, scale, zero_point, pixel_stride)
     desc = _DESCRIPTORS.get(key)
     if desc is None:
         if len(_DESCRIPTORS) > 4096:  # many models or input sizes in one process
             _DESCRIPTORS.clear()
-        desc = _DESCRIPTORS[key] = Q8Tensor(*shape, 0, 0 if dtype == torch.uint8 else 1,
-                                            scale, zero_point)
+        desc = _DESCRIPTORS[key] = Q8Tensor(*shape, pixel_stride,
+                                            0 if dtype == torch.uint8 else 1, scale, zero_point)
+    return desc
+
+
+_SHAPES: dict[tuple, Any] = {}
+
+
+def _shape(dims: tuple) -> Any:
+    """ctypes.byref of the qeq_shape of dims, built once."""
+    desc = _SHAPES.get(dims)
+    if desc is None:
+        if len(_SHAPES) > 4096:
+            _SHAPES.clear()
+        desc = _SHAPES[dims] = shape_struct(dims, _FN)
     return ctypes.byref(desc)
 
 
@@ -351,21 +387,40 @@ def _quantize_step(c: _Converter, node: fx.Node, x: Any, scale: float, zero_poin
     if dtype not in _QDTYPES:
         raise ConversionError(f"{_FN}: {c.where(node)}: dtype {dtype} is not supported "
                               "(quint8, qint8)", _FN)
-    read = c.reader(x)
-    name = _QDTYPES[dtype]
+    read, where = c.reader(x), c.where(node)
+    code = 0 if dtype == torch.quint8 else 1  # qeq_dtype
+    int_dtype = _INT_DTYPES[dtype]
     scale = float(np.float32(scale))
+    c_scale, c_zero_point = ctypes.c_float(scale), ctypes.c_int32(zero_point)
+    scale_ptr, zero_point_ptr = ctypes.byref(c_scale), ctypes.byref(c_zero_point)
 
     def step(env: dict) -> _Q:
-        t = read(env).detach().to(torch.float32)
+        t = read(env)
+        if not isinstance(t, torch.Tensor) or t.is_quantized:
+            raise ConversionError(f"{_FN}: {where}: expected a float tensor", _FN)
+        t = t.detach()
+        if t.dtype != torch.float32:
+            t = t.to(torch.float32)
+        nchw = False
         if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
-            t = t.permute(0, 2, 3, 1)  # already NHWC in memory
-        elif t.dim() == 4:
+            t = t.permute(0, 2, 3, 1).contiguous()  # already NHWC in memory: no copy
+        else:
             # Per-tensor quantization is element-wise: quantize where the floats lie, then
             # move the four times smaller bytes to NHWC.
-            q = core.quantize(t.contiguous(), [scale], [zero_point], 0, name)
-            return _Q(layout.nchw_to_nhwc(torch.from_numpy(q)), scale, zero_point)
-        data = torch.from_numpy(core.quantize(t.contiguous(), [scale], [zero_point], 0, name))
-        return _Q(data, scale, zero_point)
+            nchw = t.dim() == 4
+            t = t.contiguous()
+        shape = tuple(t.shape)
+        q = torch.empty(shape, dtype=int_dtype)
+        if t.numel() == 0:
+            return _Q(q.permute(0, 2, 3, 1).contiguous() if nchw else q, scale, zero_point)
+        api.qeq_quantize_f32(_shape(shape), t.data_ptr(), 0, code, 1, scale_ptr,
+                             zero_point_ptr, q.data_ptr())
+        if nchw:
+            n, ch, h, w = shape
+            out = torch.empty((n, h, w, ch), dtype=int_dtype)
+            api.qeq_nchw_to_nhwc_x8(n, ch, h, w, q.data_ptr(), out.data_ptr())
+            q = out
+        return _Q(q, scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, dtype))
 
 
@@ -388,7 +443,14 @@ def _dequantize(c: _Converter, node: fx.Node) -> None:
 
     def step(env: dict) -> torch.Tensor:
         q = read(env)
-        out = torch.from_numpy(core.dequantize(q.data, [q.scale], [q.zero_point]))
+        data = q.data if q.data.is_contiguous() else q.data.contiguous()
+        shape = tuple(data.shape)
+        out = torch.empty(shape, dtype=torch.float32)
+        if data.numel():
+            api.qeq_dequantize_f32(_shape(shape), data.data_ptr(), 0,
+                                   0 if data.dtype == torch.uint8 else 1, 1,
+                                   ctypes.byref(ctypes.c_float(q.scale)),
+                                   ctypes.byref(ctypes.c_int32(q.zero_point)), out.data_ptr())
         return out.permute(0, 3, 1, 2) if out.dim() == 4 else out
     c.add(node, step, _FLOAT)
 
@@ -455,12 +517,13 @@ def _conv(c: _Converter, node: fx.Node) -> None:
     def step(env: dict) -> _Q:
         q = read(env)
         data = q.data
-        if data.dim() != ndim or not data.is_contiguous():
-            raise ConversionError(f"{_FN}: {where}: expected a contiguous {ndim}-D input", _FN)
+        if data.dim() != ndim:
+            raise ConversionError(f"{_FN}: {where}: expected a {ndim}-D input", _FN)
         if one_d:
             y = conv(q)._run_tensor(data.permute(0, 2, 1).contiguous(), pool)
             return _Q(y.permute(0, 2, 1).contiguous(), scale, zero_point)
-        return _Q(conv(q)._run_tensor(data, pool), scale, zero_point)
+        data, pixel_stride = _pixels(data)
+        return _Q(conv(q)._run_tensor(data, pool, pixel_stride), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, ndim))
 
 
@@ -484,7 +547,8 @@ def _linear(c: _Converter, node: fx.Node) -> None:
         if q.data.dim() == 4:
             raise ConversionError(f"{_FN}: {where}: expected [..., in_features] input, got a "
                                   "4-D tensor", _FN)
-        return _Q(gemm(q).run(q.data, pool=pool), scale, zero_point)
+        data = q.data if q.data.is_contiguous() else q.data.contiguous()
+        return _Q(gemm(q).run(data, pool=pool), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
 
 
@@ -511,7 +575,8 @@ def _linear_function(c: _Converter, node: fx.Node) -> None:
 
     def step(env: dict) -> _Q:
         q = read(env)
-        return _Q(gemm(q).run(q.data, pool=pool), scale, zero_point)
+        data = q.data if q.data.is_contiguous() else q.data.contiguous()
+        return _Q(gemm(q).run(data, pool=pool), scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, xm.dtype, xm.ndim))
 
 
@@ -574,6 +639,45 @@ def _pool_args(c: _Converter, node: fx.Node, names: tuple, defaults: dict) -> di
     return {n: c.const(v, n, node) for n, v in values.items()}
 
 
+def _pool_step(c: _Converter, node: fx.Node, x: fx.Node, xm: _Meta, params: Any,
+               run: Callable, *extra: Any) -> None:
+    """A pooling step: run(x, x_data, params, y, y_data, *extra), y at x's qparams, its size
+    from qeq_pool2d_output_size (once per input size)."""
+    read, where = c.reader(x), c.where(node)
+    sizes: dict[tuple[int, int], tuple[int, int]] = {}
+    p = ctypes.byref(params)
+
+    def step(env: dict) -> _Q:
+        q = read(env)
+        if q.data.dim() != 4:
+            raise ConversionError(f"{_FN}: {where}: expected a 4-D input", _FN)
+        data = _nhwc(q, where)
+        n, h, w, ch = data.shape
+        size = sizes.get((h, w))
+        if size is None:
+            oh, ow = ctypes.c_size_t(), ctypes.c_size_t()
+            api.qeq_pool2d_output_size(p, h, w, ctypes.byref(oh), ctypes.byref(ow))
+            size = sizes[(h, w)] = (oh.value, ow.value)
+        shape = (n, size[0], size[1], ch)
+        out = torch.empty(shape, dtype=data.dtype)
+        if out.numel():
+            run(_descriptor(tuple(data.shape), data.dtype, q.scale, q.zero_point),
+                data.data_ptr(), p, _descriptor(shape, data.dtype, q.scale, q.zero_point),
+                out.data_ptr(), *extra)
+        return _Q(out, q.scale, q.zero_point)
+    c.add(node, step, xm)
+
+
+def _pool_params(c: _Converter, node: fx.Node, func: str, kernel_size: Any, stride: Any,
+                 padding: Any, dilation: Any, ceil_mode: Any, count_include_pad: Any = True,
+                 divisor_override: Any = None) -> Pool2dParams:
+    try:
+        return qops._pool(None, func, kernel_size, stride, padding, dilation, ceil_mode,
+                          count_include_pad, divisor_override)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ConversionError(f"{_FN}: {c.where(node)}: {e}", _FN) from e
+
+
 def _max_pool(c: _Converter, node: fx.Node) -> None:
     x, xm = c.q_input(node)
     if xm.ndim not in (None, 4):
@@ -584,15 +688,10 @@ def _max_pool(c: _Converter, node: fx.Node) -> None:
                     "return_indices": False})
     if p["return_indices"]:
         raise ConversionError(f"{_FN}: {c.where(node)}: return_indices is not supported", _FN)
-    read = c.reader(x)
     stride = p["stride"] if p["stride"] not in (None, []) else p["kernel_size"]
-
-    def step(env: dict) -> _Q:
-        q = read(env)
-        out = qops.q8_max_pool2d(q.data, p["kernel_size"], stride, p["padding"],
-                                 p["dilation"], ceil_mode=bool(p["ceil_mode"]))
-        return _Q(out, q.scale, q.zero_point)
-    c.add(node, step, xm)
+    params = _pool_params(c, node, "q8_max_pool2d", p["kernel_size"], stride, p["padding"],
+                          p["dilation"], p["ceil_mode"])
+    _pool_step(c, node, x, xm, params, api.qeq_q8_max_pool2d)
 
 
 def _avg_pool(c: _Converter, node: fx.Node) -> None:
@@ -601,18 +700,10 @@ def _avg_pool(c: _Converter, node: fx.Node) -> None:
                              "count_include_pad", "divisor_override"),
                    {"stride": None, "padding": 0, "ceil_mode": False,
                     "count_include_pad": True, "divisor_override": None})
-    read = c.reader(x)
     stride = p["stride"] if p["stride"] not in (None, []) else p["kernel_size"]
-    engine = c.engine
-
-    def step(env: dict) -> _Q:
-        q = read(env)
-        out = qops.q8_avg_pool2d(q.data, q.qparams, p["kernel_size"], stride, p["padding"],
-                                 ceil_mode=bool(p["ceil_mode"]),
-                                 count_include_pad=bool(p["count_include_pad"]),
-                                 divisor_override=p["divisor_override"], engine=engine)
-        return _Q(out, q.scale, q.zero_point)
-    c.add(node, step, xm)
+    params = _pool_params(c, node, "q8_avg_pool2d", p["kernel_size"], stride, p["padding"], 1,
+                          p["ceil_mode"], p["count_include_pad"], p["divisor_override"])
+    _pool_step(c, node, x, xm, params, api.qeq_q8_avg_pool2d_ex, _ENGINE_CODES[c.engine])
 
 
 def _adaptive_avg_pool(c: _Converter, node: fx.Node) -> None:
@@ -623,14 +714,25 @@ def _adaptive_avg_pool(c: _Converter, node: fx.Node) -> None:
         size = c.const(node.args[1] if len(node.args) > 1 else node.kwargs["output_size"],
                        "output_size", node)
     size = list(size) if isinstance(size, (tuple, list)) else [size, size]
-    read = c.reader(x)
-    engine = c.engine
+    if len(size) != 2 or any(v is not None and (not isinstance(v, int) or v < 1)
+                             for v in size):
+        raise ConversionError(f"{_FN}: {c.where(node)}: output_size {tuple(size)} is not two "
+                              "positive sizes (or None)", _FN)
+    read, where, code = c.reader(x), c.where(node), _ENGINE_CODES[c.engine]
 
     def step(env: dict) -> _Q:
         q = read(env)
-        h, w = q.data.shape[1], q.data.shape[2]
-        out_size = (h if size[0] is None else size[0], w if size[1] is None else size[1])
-        out = qops.q8_adaptive_avg_pool2d(q.data, q.qparams, out_size, engine=engine)
+        if q.data.dim() != 4:
+            raise ConversionError(f"{_FN}: {where}: expected a 4-D input", _FN)
+        data = _nhwc(q, where)
+        n, h, w, ch = data.shape
+        shape = (n, h if size[0] is None else size[0], w if size[1] is None else size[1], ch)
+        out = torch.empty(shape, dtype=data.dtype)
+        if out.numel():
+            api.qeq_q8_adaptive_avg_pool2d_ex(
+                _descriptor(tuple(data.shape), data.dtype, q.scale, q.zero_point),
+                data.data_ptr(), _descriptor(shape, data.dtype, q.scale, q.zero_point),
+                out.data_ptr(), code)
         return _Q(out, q.scale, q.zero_point)
     c.add(node, step, xm)
 
@@ -645,8 +747,9 @@ def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
     scale = float(np.float32(c.const(a[2], "scale", node)))
     zero_point = int(c.const(a[3], "zero_point", node))
     ra, rb = c.reader(a[0]), c.reader(a[1])
-    engine = c.engine
+    code = _ENGINE_CODES[c.engine]
     where = c.where(node)
+    run = api.qeq_q8_add_relu_ex if relu else api.qeq_q8_add_ex
 
     def step(env: dict) -> _Q:
         qa, qb = ra(env), rb(env)
@@ -655,12 +758,27 @@ def _add_step(c: _Converter, node: fx.Node, relu: bool) -> None:
                                   f"and {tuple(qb.data.shape)} (qeq broadcasts inputs of one "
                                   "rank)", _FN)
         # NHWC is a permutation of NCHW's axes, so numpy's broadcasting carries over per axis.
-        out = qops.q8_add(_nhwc(qa, where), qa.qparams, _nhwc(qb, where), qb.qparams,
-                          (scale, zero_point), relu=relu, engine=engine)
+        da, db = _nhwc(qa, where), _nhwc(qb, where)
+        ashape, bshape = tuple(da.shape), tuple(db.shape)
+        shape = ashape if ashape == bshape else _broadcast(where, ashape, bshape)
+        out = torch.empty(shape, dtype=da.dtype)
+        if out.numel():
+            run(_descriptor(ashape, da.dtype, qa.scale, qa.zero_point), da.data_ptr(),
+                _descriptor(bshape, db.dtype, qb.scale, qb.zero_point), db.data_ptr(),
+                _descriptor(shape, da.dtype, scale, zero_point), out.data_ptr(), code)
         if qa.data.dim() == 2:
             out = out.view(out.shape[0], out.shape[3])
         return _Q(out, scale, zero_point)
     c.add(node, step, _Meta(True, scale, zero_point, am.dtype, am.ndim))
+
+
+def _broadcast(where: str, ashape: tuple, bshape: tuple) -> tuple:
+    """numpy's broadcast of two NHWC shapes (each axis equal, or 1 on one side)."""
+    for m, n in zip(ashape, bshape):
+        if m != n and 1 not in (m, n):
+            raise ConversionError(f"{_FN}: {where}: inputs of NHWC shapes {ashape} and "
+                                  f"{bshape} do not broadcast", _FN)
+    return tuple(n if m == 1 else m for m, n in zip(ashape, bshape))
 
 
 def _add(c: _Converter, node: fx.Node) -> None:
@@ -681,15 +799,32 @@ def _cat_step(c: _Converter, node: fx.Node, tensors: Any, dim: int, scale: float
     if first.ndim not in (None, 4) or not -4 <= dim < 4:
         raise ConversionError(f"{_FN}: {c.where(node)}: qeq concatenates 4-D tensors along "
                               f"one of their four axes, got dim={dim}", _FN)
-    axis = ("batch", "channels", "height", "width")[dim % 4]  # PyTorch's NCHW dims
+    axis = dim % 4  # PyTorch's NCHW dim: qeq_cat_axis's code
+    nhwc_axis = (0, 3, 1, 2)[axis]
     readers = [c.reader(t) for t in tensors]
     fixed = scale is not None
+    where = c.where(node)
 
     def step(env: dict) -> _Q:
         qs = [r(env) for r in readers]
         out_qparams = (scale, zero_point) if fixed else qs[0].qparams
-        out = qops.q8_cat([q.data for q in qs], [q.qparams for q in qs], out_qparams,
-                          axis=axis)
+        datas, descs = [], []
+        for q in qs:
+            if q.data.dim() != 4:
+                raise ConversionError(f"{_FN}: {where}: expected 4-D inputs", _FN)
+            data, pixel_stride = _pixels(q.data)  # chunk's channel slices read in place
+            datas.append(data)
+            descs.append(_q8_tensor(tuple(data.shape), data.dtype, q.scale, q.zero_point,
+                                    pixel_stride))
+        shape = list(datas[0].shape)
+        shape[nhwc_axis] = sum(d.shape[nhwc_axis] for d in datas)
+        shape = tuple(shape)
+        out = torch.empty(shape, dtype=datas[0].dtype)
+        count = len(datas)
+        if out.numel():
+            api.qeq_q8_cat(count, (Q8Tensor * count)(*descs),
+                           (ctypes.c_void_p * count)(*(d.data_ptr() for d in datas)), axis,
+                           _descriptor(shape, datas[0].dtype, *out_qparams), out.data_ptr())
         return _Q(out, *out_qparams)
     meta = _Meta(True, scale if fixed else first.scale,
                  zero_point if fixed else first.zero_point, first.dtype, 4)
@@ -815,8 +950,9 @@ def _chunk(c: _Converter, node: fx.Node) -> None:
     def step(env: dict) -> tuple:
         q = read(env)
         size = -(-q.data.shape[3] // chunks)
-        return tuple(_Q(part.contiguous(), q.scale, q.zero_point)
-                     for part in torch.split(q.data, size, dim=3))
+        # Channel slices of the NHWC bytes, not copied: convolutions and cat read them in
+        # place (a pixel stride), other steps make them contiguous.
+        return tuple(_Q(part, q.scale, q.zero_point) for part in torch.split(q.data, size, dim=3))
     meta = _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4, const=None)
     meta.sequence = True
     c.add(node, step, meta)
@@ -851,7 +987,8 @@ def _mean(c: _Converter, node: fx.Node) -> None:
         q = read(env)
         if q.data.dim() != 4 or q.data.dtype != torch.uint8:
             raise ConversionError(f"{_FN}: {where}: expected a 4-D quint8 input", _FN)
-        out = qops.q8_adaptive_avg_pool2d(q.data, q.qparams, (1, 1), engine="qnnpack")
+        out = qops.q8_adaptive_avg_pool2d(_nhwc(q, where), q.qparams, (1, 1),
+                                          engine="qnnpack")
         return _Q(out if keepdim else out.view(out.shape[0], out.shape[3]), q.scale,
                   q.zero_point)
     c.add(node, step, _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4 if keepdim else 2))
