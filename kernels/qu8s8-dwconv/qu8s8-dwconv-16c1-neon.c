@@ -7,17 +7,17 @@
 
 #include "kernels/common/gemm-epilogue-neon.h"
 #include "kernels/common/neon.h"
+#include "kernels/common/partial-bytes.h"
 #include "kernels/ukernels.h"
 
 enum { NR = 16, KR = 1, NVEC = NR / 4 };
 
-/* count (1..16) channel bytes; a partial run goes through a buffer so nothing past the
- * pixel's channels is read. */
+/* count (1..16) channel bytes, zero-filled; nothing past the pixel's channels is read. */
 static inline uint8x16_t load_channels(const uint8_t* p, size_t count) {
   if (count == NR) return vld1q_u8(p);
-  uint8_t buf[NR] = {0};
-  memcpy(buf, p, count);
-  return vld1q_u8(buf);
+  uint64_t lo, hi;
+  qeq_load_partial16(p, count, &lo, &hi);
+  return vcombine_u8(vcreate_u8(lo), vcreate_u8(hi));
 }
 
 void qeq_qu8s8_dwconv_ukernel_16c1__neon(size_t pixels, size_t channels, size_t taps,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/common/partial-bytes.h"
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
@@ -16,13 +17,12 @@
 
 enum { NR = 8 * QEQ_GEMM_NV, KR = 2, MAX_HELD_PAIRS = 13 /* 5x5 */ };
 
-/* count (1..16) channel bytes; a partial run goes through a buffer so nothing past the
- * pixel's channels is read. */
+/* count (1..16) channel bytes, zero-filled; nothing past the pixel's channels is read. */
 static inline __m128i load_channels(const uint8_t* p, size_t count, int full) {
   if (full) return _mm_loadu_si128((const __m128i*)p);
-  uint8_t buf[16] = {0};
-  memcpy(buf, p, count);
-  return _mm_loadu_si128((const __m128i*)buf);
+  uint64_t lo, hi;
+  qeq_load_partial16(p, count, &lo, &hi);
+  return _mm_set_epi64x((long long)hi, (long long)lo);
 }
 
 /* The widened weights of tap pair `pair`, channels 8 v .. 8 v + 7. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/common/partial-bytes.h"
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
@@ -17,13 +18,13 @@
 enum { NR = 16 * QEQ_GEMM_NV, KR = 2, MAX_HELD_PAIRS = 13 /* 5x5 */ };
 
 /* 16 channel bytes from channel `first`: straight from the row in a full panel, else through
- * a buffer holding the run's `count` channels, so nothing past the pixel's channels is read. */
+ * fixed-size loads of the run's `count` channels, so nothing past the pixel's channels is read. */
 static inline __m128i load_channels(const uint8_t* p, size_t first, size_t count, int full) {
   if (full || first + 16 <= count) return _mm_loadu_si128((const __m128i*)(p + first));
   if (first >= count) return _mm_setzero_si128();
-  uint8_t buf[16] = {0};
-  memcpy(buf, p + first, count - first);
-  return _mm_loadu_si128((const __m128i*)buf);
+  uint64_t lo, hi;
+  qeq_load_partial16(p + first, count - first, &lo, &hi);
+  return _mm_set_epi64x((long long)hi, (long long)lo);
 }
 
 /* 16 channels of taps t and t + 1 as int16 pairs (x_t in the low half of each int32 lane,
