@@ -1,5 +1,4 @@
-#include <string.h>
-
+#include "kernels/common/partial-bytes.h"
 #include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-avx2.h"
 #include "kernels/common/x86.h"
@@ -42,12 +41,11 @@ static inline __attribute__((always_inline)) void vadd(size_t n, const uint8_t* 
                      qeq_low_bytes8_avx2(add8(a + i, b + i, is_signed, may_nan, k)));
   }
   if (i < n) {
-    /* The last n - i (< 8) elements go through the same steps from a copy. */
-    uint8_t ta[8] = {0}, tb[8] = {0}, ty[8];
-    memcpy(ta, a + i, n - i);
-    memcpy(tb, b + i, n - i);
-    _mm_storel_epi64((__m128i*)ty, qeq_low_bytes8_avx2(add8(ta, tb, is_signed, may_nan, k)));
-    memcpy(y + i, ty, n - i);
+    /* The last n - i (< 8) elements go through the same steps, read and written in pieces. */
+    const uint64_t ta = qeq_load_partial8(a + i, n - i), tb = qeq_load_partial8(b + i, n - i);
+    const __m128i q =
+        qeq_low_bytes8_avx2(add8((const uint8_t*)&ta, (const uint8_t*)&tb, is_signed, may_nan, k));
+    qeq_store_partial8(y + i, (uint64_t)_mm_cvtsi128_si64(q), n - i);
   }
 }
 

@@ -1,5 +1,4 @@
-#include <string.h>
-
+#include "kernels/common/partial-bytes.h"
 #include "kernels/common/qops-scalar.h"
 #include "kernels/common/quant-neon.h"
 #include "kernels/ukernels.h"
@@ -63,11 +62,14 @@ void qeq_q8_vadd_ukernel__neon(size_t n, const uint8_t* a, const uint8_t* b, int
   }
   for (; i + 16 <= n; i += 16) vst1q_u8(y + i, add16(vld1q_u8(a + i), vld1q_u8(b + i), &k));
   if (i < n) {
-    /* The last n - i (< 16) elements go through the same vector steps from a copy. */
-    uint8_t ta[16] = {0}, tb[16] = {0}, ty[16];
-    memcpy(ta, a + i, n - i);
-    memcpy(tb, b + i, n - i);
-    vst1q_u8(ty, add16(vld1q_u8(ta), vld1q_u8(tb), &k));
-    memcpy(y + i, ty, n - i);
+    /* The last n - i (< 16) elements go through the same vector steps, read and written in
+     * pieces. */
+    uint64_t lo, hi;
+    qeq_load_partial16(a + i, n - i, &lo, &hi);
+    const uint8x16_t ta = vcombine_u8(vcreate_u8(lo), vcreate_u8(hi));
+    qeq_load_partial16(b + i, n - i, &lo, &hi);
+    const uint8x16_t tb = vcombine_u8(vcreate_u8(lo), vcreate_u8(hi));
+    const uint64x2_t ty = vreinterpretq_u64_u8(add16(ta, tb, &k));
+    qeq_store_partial16(y + i, vgetq_lane_u64(ty, 0), vgetq_lane_u64(ty, 1), n - i);
   }
 }
