@@ -379,17 +379,20 @@ def models(args):
           "qconfig per engine: x86 for onednn, qnnpack for qnnpack; calibration on 2 x 4 "
           "generated images). Equal: qeq's output against PyTorch's on the timed batch "
           "(exact: PyTorch's kernels are exact on this CPU for this engine). Fallbacks: nodes "
-          "qeq has no operator for yet, run by PyTorch inside qeq's time.\n")
+          "qeq has no operator for yet, run by PyTorch inside qeq's time. Convert: the time of "
+          "qeq.torch.convert (tracing and packing every weight), once per model and engine.\n")
     print("| model | input | batch | engine | PyTorch ms | qeq ms | PyTorch / qeq | equal | "
-          "PyTorch exact | fallbacks |")
-    print("|---|---|---:|---|---:|---:|---:|---|---|---:|")
+          "PyTorch exact | fallbacks | convert ms |")
+    print("|---|---|---:|---|---:|---:|---:|---|---|---:|---:|")
     for name in args.models:
         size = _models.input_size(name)
         float_model = _models.float_torchvision(name, size=size)
         for engine in engines:
             _, model = _models.quantized_torchvision(name, engine, size=size,
                                                      float_model=float_model)
+            start = time.perf_counter()
             converted = qt.convert(model, engine=engine, threads=args.threads, fallback=True)
+            t_convert = (time.perf_counter() - start) * 1e3
             before = torch.backends.quantized.engine
             torch.backends.quantized.engine = engine
             try:
@@ -402,7 +405,8 @@ def models(args):
                     exact = engine == "qnnpack" or not info.saturates
                     print(f"| {name} | {size}x{size} | {batch} | {engine} | {t_torch:.1f} | "
                           f"{t_qeq:.1f} | {t_torch / t_qeq:.2f}x | {'yes' if equal else 'NO'} | "
-                          f"{'yes' if exact else 'no'} | {len(converted.fallbacks)} |",
+                          f"{'yes' if exact else 'no'} | {len(converted.fallbacks)} | "
+                          f"{t_convert:.0f} |",
                           flush=True)
             finally:
                 torch.backends.quantized.engine = before
