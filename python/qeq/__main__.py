@@ -9,6 +9,9 @@ _USAGE = ("usage: python3 -m qeq report MODEL [options]  (what equalization does
 
 
 def main() -> int:
+    if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help", "help"):
+        print(_USAGE)
+        return 0
     if len(sys.argv) < 2 or sys.argv[1] not in ("report", "run"):
         print(_USAGE, file=sys.stderr)
         return 2

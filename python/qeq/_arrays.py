@@ -30,13 +30,17 @@ def is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def _article(dtype: Any) -> str:
+    return "an" if str(dtype)[0] in "aeiou" else "a"
+
+
 def buffer(x: Any, name: str, dtype: Any = np.float32, writable: bool = False,
            sequence_ok: bool = False) -> tuple[int, tuple[int, ...], Any]:
     """(address, shape, keep-alive object) of x, checked as the module docstring says."""
     dtype = np.dtype(dtype)
     if isinstance(x, np.ndarray):
         if x.dtype != dtype:
-            raise TypeError(f"{name}: expected a {dtype} array, got {x.dtype}")
+            raise TypeError(f"{name}: expected {_article(dtype)} {dtype} array, got {x.dtype}")
         if not x.flags.c_contiguous:
             raise ValueError(f"{name}: the array is not C-contiguous (qeq does not copy; "
                              "pass np.ascontiguousarray(...) if a copy is what you want)")

@@ -120,10 +120,15 @@ class Conv2d:
     def _run_tensor(self, x: Any, pool_address: int | None, pixel_stride: int = 0) -> Any:
         """run() for qeq.torch.convert's activations: x a [N][H][W][C] torch tensor of the
         packed input dtype, C-contiguous or (pixel_stride > 0) a channel slice whose pixels
-        are pixel_stride bytes apart, checked by its producer; the output a new tensor. The C
-        call still checks the sizes and buffers."""
+        are pixel_stride bytes apart (the producer's layout); the output a new tensor. The
+        channels and dtype are checked here: the C call trusts the buffer's extent."""
         import torch
-        n, h, w, _ = x.shape
+        n, h, w, c = x.shape
+        dtype = torch.uint8 if self._input_np == np.uint8 else torch.int8
+        if c != self.in_channels or x.dtype != dtype:
+            # The C call trusts the buffer to hold n x h x w pixels of in_channels bytes.
+            raise ValueError(f"Conv2d: x: expected [N][H][W][{self.in_channels}] {dtype}, got "
+                             f"{tuple(x.shape)} {x.dtype}")
         sizes = self._sizes.get((h, w))
         if sizes is None:
             sizes = self._sizes[(h, w)] = self.output_size(h, w)

@@ -27,10 +27,10 @@ CLAMPS = {"none": 0, "relu": 1, "relu6": 2, "range": 3}
 _QDTYPES = {"quint8": (0, np.uint8), "qint8": (1, np.int8)}
 
 
-def _choice(table: dict[str, Any], value: Any, what: str) -> Any:
+def _choice(table: dict[str, Any], value: Any, what: str, owner: str = "Gemm") -> Any:
     key = str(value).replace("torch.", "").lower()
     if key not in table:
-        raise ValueError(f"Gemm: unknown {what} {value!r}; expected one of {', '.join(table)}")
+        raise ValueError(f"{owner}: unknown {what} {value!r}; expected one of {', '.join(table)}")
     return table[key]
 
 
@@ -57,19 +57,19 @@ def _fill_quantization(q: Any, owner: str, n: int, weight_scales: Any, weight_ze
         pbias, kbias = vector(bias, "bias", n)
         q.bias = pbias
         keep.append(kbias)
-    q.input_dtype, in_np = _choice(_QDTYPES, input_dtype, "input dtype")
+    q.input_dtype, in_np = _choice(_QDTYPES, input_dtype, "input dtype", owner)
     q.input_scale, q.input_zero_point = input_scale, input_zero_point
-    q.output = _choice(OUTPUTS, output, "output")
-    q.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype")
+    q.output = _choice(OUTPUTS, output, "output", owner)
+    q.output_dtype, out_np = _choice(_QDTYPES, output_dtype, "output dtype", owner)
     q.output_scale, q.output_zero_point = output_scale, output_zero_point
     if isinstance(clamp, (tuple, list)):
         q.clamp = CLAMPS["range"]
         q.clamp_min, q.clamp_max = clamp
     else:
-        q.clamp = _choice(CLAMPS, clamp, "clamp")
+        q.clamp = _choice(CLAMPS, clamp, "clamp", owner)
         if q.clamp == CLAMPS["range"]:
             raise ValueError(f"{owner}: clamp \"range\" is given as a (min, max) pair")
-    q.engine = _choice(ENGINES, engine, "engine")
+    q.engine = _choice(ENGINES, engine, "engine", owner)
     return keep, in_np, out_np
 
 

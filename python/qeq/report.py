@@ -44,14 +44,14 @@ def stats(name: str, weight: np.ndarray, out_axis: int = 0) -> LayerStats:
 
 
 class Progress:
-    """A one-line progress bar on stderr (silent when quiet)."""
+    """A one-line progress bar on stderr (silent when quiet or when stderr is not a terminal)."""
 
     def __init__(self, total: int, quiet: bool = False, width: int = 30):
         self.total, self.done, self.quiet, self.width = max(total, 1), 0, quiet, width
 
     def step(self, label: str) -> None:
         self.done += 1
-        if self.quiet:
+        if self.quiet or not sys.stderr.isatty():  # no carriage returns in a log file
             return
         filled = self.width * self.done // self.total
         bar = "#" * filled + "." * (self.width - filled)

@@ -222,7 +222,15 @@ def main(argv: list[str] | None = None) -> int:
             _progress(f"{engine}: building and calibrating", 2, 2)
             inputs = [_models.generated_images(1, size, 5000 + i) for i in range(args.images)]
         else:
-            model = saved.eval()
+            try:
+                model = saved.eval()
+            except AttributeError as e:
+                print(f"qeq run: PyTorch cannot use the module loaded from {args.model} ({e}): "
+                      "PyTorch 1.13 does not restore quantized modules with fused layers "
+                      "(ConvReLU2d, ...) saved with torch.save; quantize the model in the same "
+                      "process and call qeq.torch.convert, or use torchvision:NAME "
+                      "(docs/python.md#the-run-command)", file=sys.stderr)
+                return 2
             g = torch.Generator().manual_seed(args.seed)
             inputs = [torch.randn(*shape, generator=g) for _ in range(args.images)]
         start = time.perf_counter()

@@ -396,11 +396,11 @@ def _quantize_step(c: _Converter, node: fx.Node, x: Any, scale: float, zero_poin
 
     def step(env: dict) -> _Q:
         t = read(env)
-        if not isinstance(t, torch.Tensor) or t.is_quantized:
-            raise ConversionError(f"{_FN}: {where}: expected a float tensor", _FN)
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.float32:
+            # PyTorch's quantize takes float32 only (it raises for double, half, integers).
+            raise TypeError(f"forward: {where}: expected a float32 tensor, got "
+                            f"{t.dtype if isinstance(t, torch.Tensor) else type(t).__name__}")
         t = t.detach()
-        if t.dtype != torch.float32:
-            t = t.to(torch.float32)
         nchw = False
         if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
             t = t.permute(0, 2, 3, 1).contiguous()  # already NHWC in memory: no copy
@@ -513,12 +513,17 @@ def _conv(c: _Converter, node: fx.Node) -> None:
     conv = _packed(c, node, xm, make)
     read, pool = c.reader(x), c.pool.handle
     where, ndim = c.where(node), 3 if one_d else 4
+    in_channels = wq.shape[1] * m.groups
 
     def step(env: dict) -> _Q:
         q = read(env)
         data = q.data
         if data.dim() != ndim:
             raise ConversionError(f"{_FN}: {where}: expected a {ndim}-D input", _FN)
+        channels = data.shape[1] if one_d else data.shape[3]
+        if channels != in_channels:
+            raise ValueError(f"forward: {where}: expected {in_channels} input channels, got "
+                             f"{channels}")
         if one_d:
             y = conv(q)._run_tensor(data.permute(0, 2, 1).contiguous(), pool)
             return _Q(y.permute(0, 2, 1).contiguous(), scale, zero_point)
@@ -1002,7 +1007,9 @@ def _no_op_method(c: _Converter, node: fx.Node) -> None:
 
 def _dropout(c: _Converter, node: fx.Node) -> None:
     m = c.modules.get(node.target) if node.op == "call_module" else None
-    if m is not None and m.training:
+    # nn.quantized.Dropout is the identity in either mode (eager convert builds it in training
+    # mode inside an eval model); a float nn.Dropout in training mode would drop.
+    if m is not None and m.training and not isinstance(m, nnq.Dropout):
         raise ConversionError(f"{_FN}: {c.where(node)} is in training mode (call .eval())",
                               _FN)
     _identity(c, node)
@@ -1208,6 +1215,13 @@ def convert(model: nn.Module, *, engine: str | None = None, threads: int | None 
         threads = torch.get_num_threads()
     if model.training:
         raise ConversionError(f"{_FN}: the model is in training mode (call .eval() first)", _FN)
+    from torch.ao.quantization import FakeQuantizeBase, ObserverBase
+    observed = next((name for name, m in model.named_modules()
+                     if isinstance(m, (ObserverBase, FakeQuantizeBase))), None)
+    if observed is not None:
+        raise ConversionError(f"{_FN}: module {observed!r} is an observer: the model is prepared, "
+                              "not quantized (call torch.ao.quantization.convert, or convert_fx, "
+                              "after calibrating, then qeq.torch.convert)", _FN)
     if isinstance(model, fx.GraphModule):
         gm = model
     else:
