@@ -31,7 +31,8 @@ def is_tensor(x: Any) -> bool:
 
 
 def _article(dtype: Any) -> str:
-    return "an" if str(dtype)[0] in "aeiou" else "a"
+    """'an int32', 'an int8', but 'a uint8', 'a float32'."""
+    return "an" if str(dtype)[0] in "aeio" else "a"
 
 
 def buffer(x: Any, name: str, dtype: Any = np.float32, writable: bool = False,

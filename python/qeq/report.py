@@ -67,10 +67,15 @@ def _fmt(v: float) -> str:
 def write_tables(rows: list[tuple[LayerStats, LayerStats | None]], out: Path,
                  roles: dict[str, str] | None = None,
                  layer_sqnrs: tuple[dict[str, float], dict[str, float]] | None = None,
-                 ) -> list[list[str]]:
+                 folded_ratios: dict[str, float] | None = None) -> list[list[str]]:
+    """report.csv and report.md: each layer as given and prepared; folded_ratios (a module's
+    report) adds the ratio once the batch norms are folded, before equalization, which tells
+    the fold's share of a change from the equalization's."""
     header = ["layer", "shape", "range min before", "range max before", "ratio before",
               "SQNR dB before", "range min after", "range max after", "ratio after",
               "SQNR dB after", "role"]
+    if folded_ratios is not None:
+        header.insert(header.index("range min after"), "ratio folded")
     if layer_sqnrs is not None:
         header += ["int8 output SQNR dB before", "int8 output SQNR dB after"]
     lines = []
@@ -83,6 +88,9 @@ def write_tables(rows: list[tuple[LayerStats, LayerStats | None]], out: Path,
         else:
             row += [_fmt(float(after.ranges.min())), _fmt(float(after.ranges.max())),
                     _fmt(after.ratio), _fmt(after.sqnr)]
+        if folded_ratios is not None:
+            folded = folded_ratios.get(before.name)
+            row.insert(header.index("ratio folded"), "" if folded is None else _fmt(folded))
         row.append(roles.get(before.name, ""))
         if layer_sqnrs is not None:
             row += [_fmt(layer_sqnrs[0][before.name]) if before.name in layer_sqnrs[0] else "",
@@ -466,7 +474,9 @@ def main(argv: Iterable[str] | None = None) -> int:
             plot(before, after, out / name)
             images.append(name)
             progress.step(f"plot {before.name}")
-    table = write_tables(rows, out, roles, layer_sqnrs)
+    folded_ratios = ({n: r[1] for n, r in found.range_ratios.items()}
+                     if found is not None else None)
+    table = write_tables(rows, out, roles, layer_sqnrs, folded_ratios)
     if args.write:
         _write(model, Path(args.write))
     summary = [f"qeq report: {len(rows)} layers -> {out}/report.html, report.md, report.csv"

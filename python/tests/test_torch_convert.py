@@ -394,3 +394,54 @@ def test_errors_name_the_module(resnet18_qnnpack):
 
     with pytest.raises(qt.ConversionError, match="torch.fx cannot trace Untraceable"):
         qt.convert(Untraceable().eval())
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.quant = torch.ao.quantization.QuantStub()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.drop = nn.Dropout(0.5)
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        return self.dequant(self.drop(self.conv(self.quant(x))))
+
+
+def small_quantized(engine="qnnpack"):
+    """SmallNet through PyTorch's eager flow, left as convert leaves it: its new quantized
+    modules (nn.quantized.Dropout among them) in training mode inside an eval model."""
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        model = SmallNet().eval()
+        model.qconfig = torch.ao.quantization.get_default_qconfig(engine)
+        prepared = torch.ao.quantization.prepare(model)
+        prepared(torch.randn(2, 3, 16, 16))
+        return prepared, torch.ao.quantization.convert(copy.deepcopy(prepared))
+    finally:
+        torch.backends.quantized.engine = previous
+
+
+def test_user_mistakes_raise_before_any_kernel_reads():
+    prepared, quantized = small_quantized()
+    assert quantized.drop.training  # what eager convert leaves
+    with pytest.raises(qt.ConversionError, match="'quant.activation_post_process' is an "
+                       "observer.*prepared, not quantized"):
+        qt.convert(prepared)
+    converted = qt.convert(quantized, engine="qnnpack")
+    x = torch.randn(1, 3, 16, 16)
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "qnnpack"
+    try:
+        assert torch.equal(converted(x), quantized(x))
+    finally:
+        torch.backends.quantized.engine = previous
+    # PyTorch raises for these too; qeq must not read past the input's bytes.
+    for wrong in (torch.randn(1, 5, 16, 16), torch.randn(1, 1, 16, 16),
+                  torch.randn(1, 16, 16, 3)):
+        with pytest.raises(ValueError, match="module 'conv'.*expected 3 input channels"):
+            converted(wrong)
+    for dtype in (torch.float64, torch.float16, torch.uint8):
+        with pytest.raises(TypeError, match="expected a float32 tensor"):
+            converted(x.to(dtype))
