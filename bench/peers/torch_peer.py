@@ -367,14 +367,15 @@ def models(args):
     import qeq
     import qeq.torch as qt
     from qeq._onednn_exactness import probe
-    from qeq.run import _best_ms
+    from qeq.run import _best_pair_ms
     from qeq.torch import _models
 
     torch.set_num_threads(args.threads)
     info = probe()
     engines = [e for e in ("onednn", "qnnpack") if e in torch.backends.quantized.supported_engines]
     print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__}, "
-          f"{args.threads} thread(s), best of {args.repeats}; {info.describe()}. Recipe: "
+          f"{args.threads} thread(s), best of {args.repeats} (PyTorch and qeq timed "
+          f"alternately); {info.describe()}. Recipe: "
           "qeq.torch._models (random weights, measured batch norms, fuse_model, default "
           "qconfig per engine: x86 for onednn, qnnpack for qnnpack; calibration on 2 x 4 "
           "generated images). Equal: qeq's output against PyTorch's on the timed batch "
@@ -400,8 +401,8 @@ def models(args):
                     x = _models.generated_images(batch, size, 4321)
                     with torch.no_grad():
                         equal = torch.equal(model(x), converted(x))
-                        t_torch = _best_ms(lambda: model(x), args.repeats)
-                        t_qeq = _best_ms(lambda: converted(x), args.repeats)
+                        t_torch, t_qeq, _ = _best_pair_ms(lambda: model(x),
+                                                          lambda: converted(x), args.repeats)
                     exact = engine == "qnnpack" or not info.saturates
                     print(f"| {name} | {size}x{size} | {batch} | {engine} | {t_torch:.1f} | "
                           f"{t_qeq:.1f} | {t_torch / t_qeq:.2f}x | {'yes' if equal else 'NO'} | "

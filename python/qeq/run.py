@@ -47,6 +47,21 @@ def _best_ms(fn: Callable[[], Any], repeats: int) -> float:
     return best * 1e3
 
 
+def _best_pair_ms(first: Callable[[], Any], second: Callable[[], Any],
+                  repeats: int) -> tuple[float, float, bool]:
+    """The best times of two functions timed alternately (so load on a shared machine falls on
+    both alike), and whether the run looks noisy: a median more than 25% above the best."""
+    first(), second()  # warm-up: first-call allocations, caches
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(max(repeats, 1)):
+        for fn, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    noisy = any(sorted(t)[len(t) // 2] > 1.25 * min(t) for t in times)
+    return min(times[0]) * 1e3, min(times[1]) * 1e3, noisy
+
+
 def _quantized_output(converted: Any, x: Any) -> tuple[Any, Any]:
     """(the model output, the integers of the quantized value it dequantizes, or None)."""
     import torch
@@ -111,7 +126,8 @@ def _latency(engine: str, model: Any, convert: Callable[[int], Any], size: int,
              repeats: int, threads_list: list[int], batches: list[int]) -> list[str]:
     import torch
     from qeq.torch import _models
-    lines = [f"  latency (ms, best of {repeats}): threads batch  PyTorch   qeq   PyTorch/qeq"]
+    lines = [f"  latency (ms, best of {repeats}, the two timed alternately): threads batch  "
+             "PyTorch   qeq   PyTorch/qeq"]
     previous_threads = torch.get_num_threads()
     previous_engine = torch.backends.quantized.engine
     try:
@@ -122,10 +138,12 @@ def _latency(engine: str, model: Any, convert: Callable[[int], Any], size: int,
                 torch.set_num_threads(threads)
                 torch.backends.quantized.engine = engine
                 with torch.no_grad():
-                    t_torch = _best_ms(lambda: model(x), repeats)
-                    t_qeq = _best_ms(lambda: converted(x), repeats)
+                    t_torch, t_qeq, noisy = _best_pair_ms(lambda: model(x),
+                                                          lambda: converted(x), repeats)
                 lines.append(f"  {threads:>29} {batch:>5} {t_torch:8.2f} {t_qeq:8.2f} "
-                             f"{t_torch / t_qeq:8.2f}x")
+                             f"{t_torch / t_qeq:8.2f}x"
+                             + ("  (noisy: medians > 1.25x best; a busy machine?)" if noisy
+                                else ""))
     finally:
         torch.set_num_threads(previous_threads)
         torch.backends.quantized.engine = previous_engine

@@ -445,3 +445,35 @@ def test_user_mistakes_raise_before_any_kernel_reads():
     for dtype in (torch.float64, torch.float16, torch.uint8):
         with pytest.raises(TypeError, match="expected a float32 tensor"):
             converted(x.to(dtype))
+
+
+def test_run_command_compares_and_times(capsys, tmp_path):
+    from qeq import run
+    assert run.main(["torchvision:resnet18", "--engine", "qnnpack", "--size", "32",
+                     "--images", "1", "--calibration", "1", "--repeats", "2", "--threads", "1",
+                     "--batch", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "outputs equal: yes" in out
+    assert "timed alternately" in out and "x" in out.splitlines()[-1]
+    # a saved fused quantized module, which PyTorch 1.13 cannot use once reloaded: reported
+    aq = torch.ao.quantization
+    model = nn.Sequential(aq.QuantStub(), nn.Conv2d(3, 4, 3), nn.ReLU(), aq.DeQuantStub()).eval()
+    aq.fuse_modules(model, [["1", "2"]], inplace=True)
+    model.qconfig = aq.get_default_qconfig("qnnpack")
+    aq.prepare(model, inplace=True)
+    model(torch.randn(2, 3, 8, 8))
+    aq.convert(model, inplace=True)
+    path = tmp_path / "fused.pt"
+    torch.save(model, path)
+    try:
+        torch.load(path).eval()
+        usable = True
+    except AttributeError:
+        usable = False
+    code = run.main([str(path), "--engine", "qnnpack", "--input-shape", "1,3,8,8",
+                     "--no-latency", "--images", "1"])
+    err = capsys.readouterr().err
+    if usable:
+        assert code == 0
+    else:
+        assert code == 2 and "fused layers" in err and "Traceback" not in err
