@@ -8,6 +8,7 @@ the tests check that bound on the actual values before comparing. Small inputs k
 fast; the main job runs full sizes."""
 import copy
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="python3-torch is not installed")
@@ -101,14 +102,13 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-# (name, input side, batch, engines with fallbacks): inception_v3 needs 75 x 75 at least;
-# shufflenet's quantized mean runs in PyTorch under onednn (its float averaging).
+# (name, input side, batch, engines with fallbacks): inception_v3 needs 75 x 75 at least.
 MODELS = [
     ("resnet18", 64, 2, ()),
     ("resnet50", 64, 1, ()),
     ("mobilenet_v2", 64, 2, ()),
     ("mobilenet_v3_large", 64, 2, ()),
-    ("shufflenet_v2_x1_0", 64, 2, ("onednn",)),
+    ("shufflenet_v2_x1_0", 64, 2, ()),
     ("googlenet", 64, 1, ()),
     ("inception_v3", 80, 1, ()),
     ("resnext101_32x8d", 32, 1, ()),
@@ -373,11 +373,23 @@ def test_float_model_comes_back_working():
     assert torch.equal(converted(x), model(x))
 
 
+class MeanOverChannels(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.quant = torch.ao.quantization.QuantStub()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        return self.dequant(self.conv(self.quant(x)).mean(1))
+
+
 def test_errors_name_the_module(resnet18_qnnpack):
-    x = _models.generated_images(1, 32, 5)
-    _, model = _models.quantized_torchvision("shufflenet_v2_x1_0", "onednn", size=32,
-                                             calibration=[x], qconfig=qconfig("onednn"),
-                                             batch=1)
+    model = MeanOverChannels().eval()
+    model.qconfig = torch.ao.quantization.get_default_qconfig("qnnpack")
+    torch.ao.quantization.prepare(model, inplace=True)
+    model(torch.randn(2, 3, 8, 8))
+    torch.ao.quantization.convert(model, inplace=True)
     with pytest.raises(qt.ConversionError, match=r"node 'mean' \(call_method mean\)"):
         qt.convert(model, engine="onednn")
     resnet, _ = resnet18_qnnpack
@@ -477,3 +489,29 @@ def test_run_command_compares_and_times(capsys, tmp_path):
         assert code == 0
     else:
         assert code == 2 and "fused layers" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("dtype", [torch.quint8, torch.qint8])
+def test_float_path_mean_matches_pytorch(dtype):
+    """PyTorch's quantized mean over H x W of a channels-last tensor (its float reduction's
+    order): channel counts inside and outside ATen's four-vector blocks, maps below and above
+    one cascade run (16), batches, zero points across the range, one thread."""
+    from qeq.torch import _mean
+    lanes = _mean.aten_float_lanes()
+    gen = torch.Generator().manual_seed(11)
+    shapes = [(1, 7, 7, 1024), (2, 7, 7, 40), (1, 2, 2, 37), (1, 14, 14, 100), (3, 1, 1, 9),
+              (1, 5, 9, 24), (2, 17, 19, 72)]
+    for n, h, w, c in shapes:
+        for _ in range(3):
+            x = torch.randn(n, c, h, w, generator=gen) * 3
+            scale = float(torch.rand(1, generator=gen)) * 0.1 + 0.01
+            low = 0 if dtype == torch.quint8 else -128
+            zero_point = low + int(torch.randint(0, 256, (1,), generator=gen))
+            q = torch.quantize_per_tensor(x, scale, zero_point, dtype).contiguous(
+                memory_format=torch.channels_last)
+            data = q.int_repr().permute(0, 2, 3, 1).contiguous()
+            # the float means themselves (the order of every addition shows in them)
+            means = _mean.float_means_hw(data, q.q_scale(), q.q_zero_point(), lanes)
+            assert np.array_equal(means, q.dequantize().mean((2, 3)).numpy()), (n, h, w, c)
+            got = _mean.quantized_mean_hw(data, q.q_scale(), q.q_zero_point(), lanes)
+            assert torch.equal(got, q.mean((2, 3)).int_repr()), (n, h, w, c)

@@ -29,6 +29,7 @@ from .._lib import Pool2dParams, Q8Tensor, UnsupportedError, api
 from .._threads import ThreadPool
 from ..conv import Conv1d, Conv2d
 from ..gemm import Gemm
+from . import _mean as _mean_module
 from ._linear import _weight_qparams
 from ._tracing import trace as _trace, torchvision_channel_shuffle
 
@@ -974,27 +975,42 @@ def _getitem(c: _Converter, node: fx.Node) -> None:
 
 
 def _mean(c: _Converter, node: fx.Node) -> None:
-    """x.mean([2, 3]) / torch.mean(x, [2, 3]) of a quint8 tensor under qnnpack: PyTorch runs
-    QNNPACK's global average pool, which is the 1 x 1 adaptive pool of that engine. PyTorch's
-    other paths (onednn, other dims) average in float, which qeq does not reproduce."""
+    """x.mean([2, 3]) / torch.mean(x, [2, 3]) of a quantized 4-D tensor. quint8 under qnnpack:
+    PyTorch runs QNNPACK's global average pool, the 1 x 1 adaptive pool of that engine.
+    Otherwise PyTorch dequantizes, sums in float in its reduction kernel's order and
+    requantizes (qeq.torch._mean), for a channels-last input: one a quantized convolution
+    made (an NCHW one takes another kernel in PyTorch, which qeq does not reproduce)."""
     x, xm = c.q_input(node)
     dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
     dims = c.const(dims, "dim", node)
+    dims = [int(d) for d in dims] if isinstance(dims, (tuple, list)) else [int(dims)]
     keepdim = bool(c.const(node.args[2] if len(node.args) > 2 else
                            node.kwargs.get("keepdim", False), "keepdim", node))
-    if c.engine != "qnnpack" or xm.dtype not in (None, torch.quint8) or \
-            list(dims) != [2, 3] or node.kwargs.get("dtype") is not None:
-        raise ConversionError(f"{_FN}: {c.where(node)}: qeq has PyTorch's quantized mean only "
-                              "for quint8 over dims (2, 3) under qnnpack", _FN)
+    qnnpack = c.engine == "qnnpack" and xm.dtype in (None, torch.quint8) and dims == [2, 3]
+    source = x  # the node that made x, past identities (fused batch norms and ReLUs)
+    while source.op == "call_module" and type(c.modules[source.target]) is nn.Identity:
+        source = source.args[0]
+    producer = c.modules.get(source.target) if source.op == "call_module" else None
+    channels_last = isinstance(producer, (nnq.Conv2d, nniq.ConvReLU2d))
+    if node.kwargs.get("dtype") is not None or sorted(d % 4 for d in dims) != [2, 3] or \
+            xm.ndim not in (None, 4) or not (qnnpack or channels_last):
+        raise ConversionError(f"{_FN}: {c.where(node)}: qeq has PyTorch's quantized mean over "
+                              "dims (2, 3) of a convolution's output (or, under qnnpack, of "
+                              "any quint8 tensor)", _FN)
     read, where = c.reader(x), c.where(node)
+    lanes = _mean_module.aten_float_lanes()
 
     def step(env: dict) -> _Q:
         q = read(env)
-        if q.data.dim() != 4 or q.data.dtype != torch.uint8:
-            raise ConversionError(f"{_FN}: {where}: expected a 4-D quint8 input", _FN)
-        out = qops.q8_adaptive_avg_pool2d(_nhwc(q, where), q.qparams, (1, 1),
-                                          engine="qnnpack")
-        return _Q(out if keepdim else out.view(out.shape[0], out.shape[3]), q.scale,
+        if q.data.dim() != 4:
+            raise ConversionError(f"{_FN}: {where}: expected a 4-D input", _FN)
+        data = _nhwc(q, where)
+        if qnnpack and data.dtype == torch.uint8:
+            out = qops.q8_adaptive_avg_pool2d(data, q.qparams, (1, 1), engine="qnnpack")
+            out = out.view(out.shape[0], out.shape[3])
+        else:
+            out = _mean_module.quantized_mean_hw(data, q.scale, q.zero_point, lanes)
+        return _Q(out.view(out.shape[0], 1, 1, out.shape[1]) if keepdim else out, q.scale,
                   q.zero_point)
     c.add(node, step, _Meta(True, xm.scale, xm.zero_point, xm.dtype, 4 if keepdim else 2))
 
