@@ -192,7 +192,7 @@ static size_t run_variant(const test_variant* v, test_rng* rng) {
  * At x = floor(32767 / bound) the pair sums reach 32767 and nothing saturates; one past it a
  * saturating int16 would clip them, so a kernel that took its fast path there would differ
  * from the reference. Run on every variant: all must be exact; those that count their paths
- * (AVX2) must take the fast path exactly where x * bound <= 32767. */
+ * (AVX2, AVX-512 without VNNI) must take the fast path exactly where x * bound <= 32767. */
 typedef struct bound_case {
   size_t m, n, k;
   int32_t bound;    /* 2..256 */
@@ -262,7 +262,7 @@ static size_t run_bound_case(const test_variant* v, test_rng* rng, const bound_c
   const uint64_t fast_early = bc->x_early * (uint32_t)bc->bound <= 32767;
   const uint64_t fast_last = bc->x_last * (uint32_t)bc->bound <= 32767;
   const uint64_t want_fast = panels * ((row_tiles - 1) * fast_early + fast_last);
-  const int counts_paths = strstr(v->name, "__avx2") != NULL;
+  const int counts_paths = kernel_has_pair_path(v->name);
   if (counts_paths) {
     CHECK(counts.fast_tiles == want_fast && counts.exact_tiles == panels * row_tiles - want_fast,
           "%s: bound %d, x %u / %u: %llu fast and %llu exact tiles, want %llu and %llu", v->name,
