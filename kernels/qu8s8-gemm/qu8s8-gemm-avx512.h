@@ -195,9 +195,11 @@ static inline __attribute__((always_inline)) void qeq_gemm_avx512_fast_order(
 /* The fast path's dot products of the tile's rows for one panel: row i is the concatenation
  * over taps t of the kc bytes at a[t * rows + i] + a_offset, each tap zero-padded to an even
  * length as packed. one_tap (a constant): a GEMM (taps = 1), whose K tail goes first, as the
- * exact path's does; otherwise accumulators start as zero activations times the panel header
- * and each tap's tail follows its groups (has_tail a constant: kc % 4 != 0). A missing second
- * pair in a tail multiplies zero activations by the panel header, memory that exists. */
+ * exact path's does, chosen without a branch (no tail: zero activations), so has_tail is
+ * ignored and one instantiation serves every K; otherwise accumulators start as zero
+ * activations times the panel header and each tap's tail follows its groups (has_tail a
+ * constant: kc % 4 != 0). A missing pair in a tail multiplies zero activations by the panel
+ * header, memory that exists. */
 static inline __attribute__((always_inline)) void qeq_gemm_avx512_fast_dot(
     const size_t rows, const int one_tap, const int has_tail, size_t kc, size_t taps,
     const uint8_t* const* a, size_t a_offset, const uint8_t* panel,
@@ -213,9 +215,9 @@ static inline __attribute__((always_inline)) void qeq_gemm_avx512_fast_dot(
   if (one_tap) {
     qeq_gemm_tap_rows(rows, a, a_offset, row);
     const int8_t* wt = wk + k_groups * 4 * NR;
-    if (has_tail) qeq_gemm_load_rows_tail(rows, row, 4 * k_groups, kc % 4, a4);
-    qeq_gemm_avx512_fast_step(rows, 1, acc, a4, has_tail ? wt : header,
-                              has_tail && tail_k == 4 ? wt + 2 * NR : header);
+    qeq_gemm_load_rows_tail(rows, row, 4 * k_groups, kc % 4, a4);
+    qeq_gemm_avx512_fast_step(rows, 1, acc, a4, tail_k != 0 ? wt : header,
+                              tail_k == 4 ? wt + 2 * NR : header);
     for (size_t g = 0; g < k_groups; g++, wk += 4 * NR) {
       qeq_gemm_load_rows_a4(rows, row, 4 * g, a4);
       qeq_gemm_avx512_fast_step(rows, 0, acc, a4, wk, wk + 2 * NR);
@@ -264,11 +266,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_avx512_rows(
     __m512i acc[MR][NV];
     if (qeq_gemm_x86_pairs_exact(panel, NR, x_max)) {
       fast_panels++;
-      if (k_tail != 0) {
-        qeq_gemm_avx512_fast_dot(rows, 1, 1, k, 1, row, 0, panel, acc);
-      } else {
-        qeq_gemm_avx512_fast_dot(rows, 1, 0, k, 1, row, 0, panel, acc);
-      }
+      qeq_gemm_avx512_fast_dot(rows, 1, 0, k, 1, row, 0, panel, acc);
     } else {
       /* A K that fits one block is widened once for all exact panels, at the first. */
       if (widened_once && !widened) qeq_gemm_avx512_widen(rows, a, a_stride, 4 * k4, a16);
