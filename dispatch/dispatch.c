@@ -350,8 +350,9 @@ const char* qeq_kernel_variant_paths(const char* family) {
     if (strcmp(family, family_names[f]) == 0) {
       const qeq_variant* variant = qeq_dispatch_select((qeq_kernel_family)f);
       if (variant == NULL) return "none";
-      /* The AVX2 GEMM and indirect GEMM (kernels/qu8s8-gemm/qu8s8-gemm-avx2-c4.h). */
-      const int two_paths = variant->isa == QEQ_ISA_AVX2 &&
+      /* The AVX2 and AVX-512 (no VNNI) GEMM and indirect GEMM (qu8s8-gemm-avx2-c4.h,
+       * qu8s8-gemm-avx512.h in kernels/qu8s8-gemm). */
+      const int two_paths = (variant->isa == QEQ_ISA_AVX2 || variant->isa == QEQ_ISA_AVX512) &&
                             (f == QEQ_FAMILY_QU8S8_GEMM || f == QEQ_FAMILY_QU8S8_IGEMM);
       return two_paths ? "vpmaddubsw where x_max * pair_bound <= 32767, else vpmaddwd" : "one path";
     }

@@ -21,11 +21,13 @@ std::vector<GemmIsa> distinct_gemm_isas(std::string* skipped) {
       continue;
     }
     const std::string kernel = qeq_gemm_kernel_name(gemm);
+    const bool pair_path =
+        std::string(qeq_kernel_variant_paths("qu8s8_gemm")).rfind("vpmaddubsw", 0) == 0;
     qeq_gemm_destroy(gemm);
     auto same = std::find_if(isas.begin(), isas.end(),
                              [&](const GemmIsa& seen) { return seen.kernel == kernel; });
     if (same == isas.end()) {
-      isas.push_back({isa, kernel});
+      isas.push_back({isa, kernel, pair_path});
     } else {
       *skipped +=
           std::string(qeq_isa_name(isa)) + " (same kernel as " + qeq_isa_name(same->isa) + ") ";
@@ -130,9 +132,12 @@ void register_qeq_gemm_benchmarks(const std::vector<GemmIsa>& isas, qeq_isa best
             [s, g, threads](benchmark::State& st) { run_gemm(st, s, g.isa, threads, Mode::kU8); });
       }
     }
-    for (size_t threads : thread_counts) {
-      add(gemm_bench_name("qeq_u7", qeq_isa_name(best), threads, &s),
-          [s, best, threads](benchmark::State& st) { run_gemm(st, s, best, threads, Mode::kU7); });
+    for (const GemmIsa& g : isas) {
+      if (g.isa != best && !g.pair_path) continue;
+      for (size_t threads : thread_counts) {
+        add(gemm_bench_name("qeq_u7", qeq_isa_name(g.isa), threads, &s),
+            [s, g, threads](benchmark::State& st) { run_gemm(st, s, g.isa, threads, Mode::kU7); });
+      }
     }
     add(gemm_bench_name("qeq_pack", qeq_isa_name(best), 1, &s),
         [s, best](benchmark::State& st) { run_pack(st, s, best); });

@@ -96,8 +96,9 @@ void GemmSummaryReporter::print_peaks(std::FILE* out) const {
   if (!setup_.maddubs_peaks.empty()) {
     std::fprintf(out,
                  "\npeak_maddubs*: the saturating int16 sequences (oneDNN's AVX2 path), exact only "
-                 "where a bound on the operands proves no int16 step overflows; qeq's kernels "
-                 "run the exact peak/<isa> sequence.\n");
+                 "where a bound on the operands proves no int16 step overflows; qeq's AVX2 and "
+                 "AVX-512 (no VNNI) kernels run the pair form (peak_maddubs) on the tiles where "
+                 "the bound proves it exact, the exact peak/<isa> sequence elsewhere.\n");
   }
 }
 
@@ -258,27 +259,37 @@ void GemmSummaryReporter::print_notes(std::FILE* out) const {
 }
 
 // 7-bit activations, where oneDNN's saturating AVX2 path is exact: both sides computing the
-// same bits, each GOPS marked by the peer check of this run.
+// same bits, each GOPS marked by the peer check of this run. A row per ISA with u7 rows: the
+// best, and those whose kernel has the vpmaddubsw path, against that ISA's pair-form peak.
 void GemmSummaryReporter::print_u7(std::FILE* out) const {
-  const std::string best = qeq_isa_name(setup_.best.isa);
   const std::string& dnnl = setup_.onednn_isa;
   std::fprintf(out,
                "\n7-bit activations (quint8 in [0, 127]), requantized u8 output; oneDNN %s, %s on "
                "them by this run's check\n\n"
-               "| M x N x K | threads | qeq_u7 GOPS | oneDNN u7 GOPS | qeq / oneDNN |\n"
-               "|---|---:|---:|---:|---:|\n",
+               "| qeq ISA | M x N x K | threads | qeq_u7 GOPS | of pair peak | oneDNN u7 GOPS | "
+               "qeq / oneDNN |\n"
+               "|---|---|---:|---:|---:|---:|---:|\n",
                dnnl.empty() ? "not built" : dnnl.c_str(),
                dnnl.empty()             ? "-"
                : setup_.onednn_u7_exact ? "exact"
                                         : "INEXACT");
-  for (const GemmShape& s : kGemmShapes) {
-    for (size_t t : setup_.threads) {
-      const double q = gops("qeq_u7", best, t, s);
-      const double d = dnnl.empty() ? 0.0 : gops("onednn_u7", dnnl, t, s);
-      std::fprintf(out, "| %s | %zu | %s | %s | %s |\n", shape_tag(s).c_str(), t,
-                   fixed(q, 1).c_str(), fixed(d, 1).c_str(), ratio(q, d).c_str());
+  for (const GemmIsa& g : setup_.isas) {
+    if (g.isa != setup_.best.isa && !g.pair_path) continue;
+    const std::string isa = qeq_isa_name(g.isa);
+    for (const GemmShape& s : kGemmShapes) {
+      for (size_t t : setup_.threads) {
+        const double q = gops("qeq_u7", isa, t, s);
+        const double pair_peak = g.pair_path ? peak(g.isa, t, "peak_maddubs") : 0.0;
+        const double d = dnnl.empty() ? 0.0 : gops("onednn_u7", dnnl, t, s);
+        std::fprintf(out, "| %s | %s | %zu | %s | %s | %s | %s |\n", isa.c_str(),
+                     shape_tag(s).c_str(), t, fixed(q, 1).c_str(), ratio(q, pair_peak).c_str(),
+                     fixed(d, 1).c_str(), ratio(q, d).c_str());
+      }
     }
   }
+  std::fprintf(out,
+               "'of pair peak': against peak_maddubs/<isa>, the sequence the fast path runs "
+               "(kernels with one path: -).\n");
 }
 
 void GemmSummaryReporter::Finalize() {

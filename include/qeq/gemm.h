@@ -122,7 +122,8 @@ QEQ_API const char* qeq_gemm_kernel_name(const qeq_gemm* gemm);
  * kernel that has two, summed over every run of this GEMM since it was created (concurrent
  * runs included): *fast_tiles the saturating fast path where the bound proved it exact,
  * *exact_tiles the exact path (docs/numerics.md#the-avx2-fast-path). Kernels with one path (every
- * kernel but AVX2's) count nothing: both stay 0. Errors: NULL arguments. */
+ * kernel but AVX2's and AVX-512's without VNNI) count nothing: both stay 0. Errors: NULL
+ * arguments. */
 QEQ_API qeq_status qeq_gemm_path_tiles(const qeq_gemm* gemm, uint64_t* fast_tiles,
                                        uint64_t* exact_tiles);
 

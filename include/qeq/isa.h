@@ -58,10 +58,11 @@ QEQ_API const char* qeq_kernel_family_name(size_t index);
  * indirect GEMM (every ISA has one; convolutions would then gather their input into rows for
  * the GEMM). */
 QEQ_API const char* qeq_kernel_variant_name(const char* family);
-/* How that variant computes, for the int8 GEMM families whose AVX2 variant has two paths
- * (docs/numerics.md#the-avx2-fast-path): "vpmaddubsw where x_max * pair_bound <= 32767,
- * else vpmaddwd" for qu8s8_gemm and qu8s8_igemm under AVX2, "one path" for every other
- * variant, "none" where the family has none selected; NULL as qeq_kernel_variant_name. */
+/* How that variant computes, for the int8 GEMM families whose AVX2 and AVX-512 (no VNNI)
+ * variants have two paths (docs/numerics.md#the-avx2-fast-path): "vpmaddubsw where x_max *
+ * pair_bound <= 32767, else vpmaddwd" for qu8s8_gemm and qu8s8_igemm under AVX2 and AVX-512,
+ * "one path" for every other variant, "none" where the family has none selected; NULL as
+ * qeq_kernel_variant_name. */
 QEQ_API const char* qeq_kernel_variant_paths(const char* family);
 
 #ifdef __cplusplus

@@ -29,6 +29,7 @@
 #include "kernels/common/gemm-epilogue-avx256.h"
 #include "kernels/common/x86.h"
 #include "kernels/qu8s8-gemm/qu8s8-gemm-loads.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-pairs-x86.h"
 #include "kernels/ukernels.h"
 
 /* acc += p (int32 lanes, wrapping) in place. GCC 12 writes _mm256_add_epi32 into the
@@ -45,40 +46,6 @@ enum { QEQ_AVX2C4_MR = 6, QEQ_AVX2C4_NR = 16, QEQ_AVX2C4_KR = 4, QEQ_AVX2C4_PASS
 /* 6 rows x 4608 k x 2 bytes: a 54 KiB stack tile, streamed once per panel half from L1/L2.
  * 4608 is 3 x 3 taps of 512 channels, the longest rows of ResNet's and VGG's convolutions. */
 enum { QEQ_AVX2C4_WIDE_K = 4608 };
-
-/* The largest byte of every row's kc bytes over every tap (row pointers a[t * rows + i]). */
-static inline __attribute__((always_inline)) uint32_t qeq_avx2c4_rows_max(const size_t rows,
-                                                                          size_t kc, size_t taps,
-                                                                          const uint8_t* const* a,
-                                                                          size_t a_offset) {
-  __m256i vmax = _mm256_setzero_si256();
-  uint32_t smax = 0;
-  for (size_t t = 0; t < taps * rows; t++) {
-    const uint8_t* p = a[t] + a_offset;
-    size_t kk = 0;
-    for (; kk + 32 <= kc; kk += 32) {
-      vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kk)));
-    }
-    for (; kk < kc; kk++) smax = p[kk] > smax ? p[kk] : smax;
-  }
-  __m128i m = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 1));
-  const uint32_t vm = (uint32_t)_mm_cvtsi128_si32(m) & 0xFF;
-  return vm > smax ? vm : smax;
-}
-
-/* Whether the fast path is exact on this panel: x_max * every column's pair bound <= 32767
- * (x_max <= 255 and bounds <= 256, so the products fit; a multiply, not a division per call). */
-static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i x_max) {
-  const int32_t* bound = (const int32_t*)panel + (size_t)QEQ_GEMM_HEADER_PAIR_BOUND * QEQ_AVX2C4_NR;
-  const __m256i b = _mm256_max_epi32(_mm256_loadu_si256((const __m256i*)bound),
-                                     _mm256_loadu_si256((const __m256i*)(bound + 8)));
-  const __m256i worst = _mm256_mullo_epi32(b, x_max);
-  return _mm256_movemask_epi8(_mm256_cmpgt_epi32(worst, _mm256_set1_epi32(32767))) == 0;
-}
 
 /* Every row's taps widened to uint16 at a16 + i * k16, each tap's kc bytes followed by zeros
  * up to a multiple of 4 (k16 = taps * that). */
@@ -346,7 +313,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
   const size_t k16 = taps * qeq_igemm_tap_bytes(kc, KR);
   const size_t panel_bytes = qeq_gemm_panel_bytes(k16, NR, KR);
   const __m256i za = _mm256_set1_epi32(params->a_zero_point);
-  const uint32_t x_max = qeq_avx2c4_rows_max(rows, kc, taps, a, a_offset);
+  const uint32_t x_max = qeq_gemm_x86_rows_max(rows, kc, taps, a, a_offset);
   const __m256i x_max_v = _mm256_set1_epi32((int32_t)x_max);
   const int has_tail = kc % 4 != 0;
   const size_t second = rows > PASS ? rows - PASS : 0; /* rows of the second pass */
@@ -375,7 +342,7 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_rows(
       qeq_avx2c4_exact_dot_loop(rows, r0, 1, one_tap, tail_, kc, taps, a, a_offset, panel, acc); \
     }                                                                                            \
   }
-    if (qeq_avx2c4_panel_fast(panel, x_max_v)) {
+    if (qeq_gemm_x86_pairs_exact(panel, NR, x_max_v)) {
       fast_panels++;
       if (has_tail) {
         QEQ_AVX2C4_FAST(1)

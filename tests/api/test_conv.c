@@ -154,9 +154,10 @@ static void test_random_convs_every_cap(void** state) {
 }
 
 /* ---- narrow pointwise layers (O = 8 .. 40: last panels of half a tile and less, on the AVX2
- * kernel's one-vector tile) at the fast path's bound: weights with a pair (127, 127) in every
- * column (bound 254), pixels of at most 129 on it (129 * 254 <= 32767: fast), and one pixel
- * of 130 (one past: exact, where the fast path would saturate) in the last row tile ---- */
+ * kernel's one-vector tile; one panel of 32 on AVX-512) at the fast path's bound: weights with a
+ * pair (127, 127) in every column (bound 254), pixels of at most 129 on it (129 * 254 <= 32767:
+ * fast), and one pixel of 130 (one past: exact, where the fast path would saturate) in the last row
+ * tile ---- */
 
 static void test_narrow_pointwise_at_the_bound(void** state) {
   (void)state;
@@ -166,7 +167,7 @@ static void test_narrow_pointwise_at_the_bound(void** state) {
   const size_t n_isas = detected_isas(isas);
   static const size_t outputs[] = {8, 9, 16, 24, 32, 40};
   static const size_t inputs[] = {32, 96, 144};
-  enum { H = 7, W = 5 }; /* 35 pixels: row tiles of 6 and a last one of 5 */
+  enum { H = 7, W = 5 }; /* 35 pixels: row tiles of 6 (8) and a last one of 5 (3) */
   for (size_t oi = 0; oi < sizeof outputs / sizeof outputs[0]; oi++) {
     const size_t o = outputs[oi], ci = inputs[oi % 3];
     int8_t* w = malloc(o * ci);
@@ -205,8 +206,9 @@ static void test_narrow_pointwise_at_the_bound(void** state) {
         CHECK(qeq_conv_run(conv, 1, H, W, x, 0, y, 0, NULL) == QEQ_OK, "%s", qeq_last_error());
         uint64_t fast = 0, exact = 0;
         CHECK(qeq_conv_path_tiles(conv, &fast, &exact) == QEQ_OK, "%s", qeq_last_error());
-        if (strstr(qeq_conv_kernel_name(conv), "6x16c4__avx2") != NULL) {
-          const uint64_t panels = (o + 15) / 16, tiles = panels * ((H * W + 5) / 6);
+        if (kernel_has_pair_path(qeq_conv_kernel_name(conv))) {
+          const size_t mr = qeq_dispatch_int8()->gemm->mr, nr = qeq_dispatch_int8()->gemm->nr;
+          const uint64_t panels = (o + nr - 1) / nr, tiles = panels * ((H * W + mr - 1) / mr);
           const uint64_t want_exact = mode == 1 ? panels : 0;
           CHECK(exact == want_exact && fast == tiles - want_exact,
                 "O=%zu C=%zu mode %d: %llu fast and %llu exact tiles, want %llu and %llu", o, ci,
@@ -235,7 +237,7 @@ static void test_indirect_path_every_cap(void** state) {
   const size_t n_isas = detected_isas(isas);
   static const size_t group_channels[] = {3, 8, 17, 64};
   for (size_t ci = 0; ci < sizeof group_channels / sizeof group_channels[0]; ci++) {
-    /* plain, 2 groups, qint8, zero points, 7-bit pixels (the AVX2 fast path) */
+    /* plain, 2 groups, qint8, zero points, 7-bit pixels (the AVX2 and AVX-512 fast path) */
     for (int variant = 0; variant < 5; variant++) {
       random_conv rc;
       make_random_conv(&rng, 0, &rc);
@@ -282,7 +284,8 @@ static void test_indirect_path_every_cap(void** state) {
           coverage_record_family(QEQ_FAMILY_QU8S8_IGEMM, isas[t], 0, 1);
         }
         check_conv(c, rc.batch, rc.h, rc.w, rc.x, NULL, qeq_isa_name(isas[t]));
-        /* 7-bit pixels and padding rows of 100: 127 * 256 <= 32767, every tile fast on AVX2;
+        /* 7-bit pixels and padding rows of 100: 127 * 256 <= 32767, every tile fast on AVX2
+         * and AVX-512;
          * full-range pixels with random weights: some tiles exact. */
         size_t oh = 0, ow = 0;
         CHECK(qeq_conv_output_size(conv, rc.h, rc.w, &oh, &ow) == QEQ_OK, "%s", qeq_last_error());
@@ -291,7 +294,7 @@ static void test_indirect_path_every_cap(void** state) {
               qeq_last_error());
         uint64_t fast = 0, exact = 0;
         CHECK(qeq_conv_path_tiles(conv, &fast, &exact) == QEQ_OK, "%s", qeq_last_error());
-        if (strstr(name, "6x16c4__avx2") != NULL) {
+        if (kernel_has_pair_path(name)) {
           CHECK(fast + exact > 0 && (variant != 4 || exact == 0),
                 "%s, case %d: %llu fast and %llu exact tiles", name, variant,
                 (unsigned long long)fast, (unsigned long long)exact);

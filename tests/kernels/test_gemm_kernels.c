@@ -192,12 +192,13 @@ static size_t run_variant(const test_variant* v, test_rng* rng) {
  * At x = floor(32767 / bound) the pair sums reach 32767 and nothing saturates; one past it a
  * saturating int16 would clip them, so a kernel that took its fast path there would differ
  * from the reference. Run on every variant: all must be exact; those that count their paths
- * (AVX2) must take the fast path exactly where x * bound <= 32767. */
+ * (AVX2, AVX-512 without VNNI) must take the fast path exactly where x * bound <= 32767. */
 typedef struct bound_case {
   size_t m, n, k;
   int32_t bound;    /* 2..256 */
   uint32_t x_early; /* the activations' maximum in every row tile but the last */
   uint32_t x_last;  /* and in the last one */
+  int32_t later;    /* the bound of every panel but the first (0: bound): paths mixed per call */
 } bound_case;
 
 static size_t run_bound_case(const test_variant* v, test_rng* rng, const bound_case* bc) {
@@ -208,16 +209,17 @@ static size_t run_bound_case(const test_variant* v, test_rng* rng, const bound_c
   float* ones = malloc(n * sizeof(float));
   int32_t* c = malloc(m * n * sizeof(int32_t));
   const size_t pairs = (k + 1) / 2;
-  const int32_t small = (bc->bound - 1) / 2; /* |w_a| + |w_b| <= 2 * small < bound */
   for (size_t j = 0; j < n; j++) {
+    const int32_t bound = j >= v->nr && bc->later ? bc->later : bc->bound;
+    const int32_t small = (bound - 1) / 2; /* |w_a| + |w_b| <= 2 * small < bound */
     ones[j] = 1.0f;
     const int sign = j % 2 ? -1 : 1;
     for (size_t kk = 0; kk < k; kk++) {
       w[j * k + kk] = (int8_t)((int32_t)rng_below(rng, (uint32_t)small + 1) * sign);
     }
     const size_t p = (j * 7) % pairs;
-    const int32_t hi = (bc->bound + 1) / 2, lo = bc->bound / 2;
-    w[j * k + 2 * p] = (int8_t)(sign * (2 * p + 1 < k ? hi : bc->bound));
+    const int32_t hi = (bound + 1) / 2, lo = bound / 2;
+    w[j * k + 2 * p] = (int8_t)(sign * (2 * p + 1 < k ? hi : bound));
     if (2 * p + 1 < k) w[j * k + 2 * p + 1] = (int8_t)(sign * lo);
   }
   const size_t last_tile = (m - 1) / v->mr * v->mr;
@@ -259,10 +261,12 @@ static size_t run_bound_case(const test_variant* v, test_rng* rng, const bound_c
   }
   /* Tiles that may take the fast path: x * bound <= 32767 in their row tile. */
   const size_t panels = (n + v->nr - 1) / v->nr, row_tiles = (m + v->mr - 1) / v->mr;
-  const uint64_t fast_early = bc->x_early * (uint32_t)bc->bound <= 32767;
-  const uint64_t fast_last = bc->x_last * (uint32_t)bc->bound <= 32767;
-  const uint64_t want_fast = panels * ((row_tiles - 1) * fast_early + fast_last);
-  const int counts_paths = strstr(v->name, "__avx2") != NULL;
+  uint64_t want_fast = 0;
+  for (size_t p = 0; p < panels; p++) {
+    const uint32_t bound = (uint32_t)(p > 0 && bc->later ? bc->later : bc->bound);
+    want_fast += (row_tiles - 1) * (bc->x_early * bound <= 32767) + (bc->x_last * bound <= 32767);
+  }
+  const int counts_paths = kernel_has_pair_path(v->name);
   if (counts_paths) {
     CHECK(counts.fast_tiles == want_fast && counts.exact_tiles == panels * row_tiles - want_fast,
           "%s: bound %d, x %u / %u: %llu fast and %llu exact tiles, want %llu and %llu", v->name,
@@ -291,15 +295,27 @@ static size_t run_bound_cases(const test_variant* v, test_rng* rng) {
     for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
       for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
         const size_t m = 2 * v->mr + 1 + (ki + ni) % 2 * (v->mr - 1), n = ns[ni];
-        const bound_case at_bound = {m, n, ks[ki], bounds[b], at, at};
-        const bound_case last_past = {m, n, ks[ki], bounds[b], at, past};
-        const bound_case all_past = {m, n, ks[ki], bounds[b], past, past};
+        const bound_case at_bound = {m, n, ks[ki], bounds[b], at, at, 0};
+        const bound_case last_past = {m, n, ks[ki], bounds[b], at, past, 0};
+        const bound_case all_past = {m, n, ks[ki], bounds[b], past, past, 0};
         failures += run_bound_case(v, rng, &at_bound) != 0;
         failures += run_bound_case(v, rng, &last_past) != 0;
         failures += run_bound_case(v, rng, &all_past) != 0;
         cases += 3;
       }
     }
+  }
+  /* Both paths in one call, either first (a kernel that prepares the exact path's operands
+   * once per call must do so whichever panel needs them first), K past AVX-512's 512-byte
+   * widening block included. */
+  const size_t mixed_ks[] = {7, 64, 600};
+  for (size_t ki = 0; ki < sizeof mixed_ks / sizeof mixed_ks[0]; ki++) {
+    const size_t m = v->mr + 2, n = 2 * v->nr + 3;
+    const bound_case fast_first = {m, n, mixed_ks[ki], 2, 255, 255, 256};
+    const bound_case exact_first = {m, n, mixed_ks[ki], 256, 255, 255, 2};
+    failures += run_bound_case(v, rng, &fast_first) != 0;
+    failures += run_bound_case(v, rng, &exact_first) != 0;
+    cases += 2;
   }
   CHECK(failures == 0, "%s: %zu of %zu bound cases differ from the reference", v->name, failures,
         cases);

@@ -212,8 +212,8 @@ static size_t run_case(const test_variant* v, test_rng* rng, const igemm_case* i
   size_t mismatches = count_mismatches(v, ic, "reference", c, expect, ic->m * c_stride, c_stride);
   d.params.path_counts = NULL;
   const uint64_t tiles = (ic->m + v->mr - 1) / v->mr * ((ic->n + v->nr - 1) / v->nr);
-  const uint64_t want_fast = strstr(v->name, "__avx2") ? fast_tiles(v, ic, &d, k) : 0;
-  const uint64_t want_exact = strstr(v->name, "__avx2") ? tiles - want_fast : 0;
+  const uint64_t want_fast = kernel_has_pair_path(v->name) ? fast_tiles(v, ic, &d, k) : 0;
+  const uint64_t want_exact = kernel_has_pair_path(v->name) ? tiles - want_fast : 0;
   if (counts.fast_tiles != want_fast || counts.exact_tiles != want_exact) {
     print_error(
         "%s: m=%zu n=%zu kc=%zu taps=%zu za=%d x_cap=%u: %llu fast and %llu exact tiles, "

@@ -99,6 +99,10 @@ int coverage_report(const char* title, int expect_simde);
 
 /* Every ISA level the CPU supports, for running API tests under each cap. */
 size_t detected_isas(qeq_isa* out);
+/* Whether the GEMM or indirect GEMM variant named `name` (its dispatch name, or the SIMDe
+ * build's) has the saturating vpmaddubsw path beside its exact one and counts the tiles of
+ * each (docs/numerics.md#the-avx2-fast-path): AVX2 and AVX-512 without VNNI. */
+int kernel_has_pair_path(const char* name);
 
 /* Fails the current cmocka test with the seed and a formatted message. */
 #define CHECK(cond, ...)                                                                          \

@@ -3,6 +3,7 @@
  * this file with QEQ_BUILD_NEON=1, QEQ_BUILD_NEONDOT=1 and QEQ_TEST_NEON_VIA_SIMDE=1 there,
  * which also declares the NEON prototypes). */
 #include <stdio.h>
+#include <string.h>
 
 #include "tests/support/test-support.h"
 
@@ -85,6 +86,17 @@ size_t detected_isas(qeq_isa* out) {
     if (qeq_isa_detected((qeq_isa)i)) out[n++] = (qeq_isa)i;
   }
   return n;
+}
+
+int kernel_has_pair_path(const char* name) {
+  static const char* const suffixes[] = {"__avx2", "__avx2_simde", "__avx512", "__avx512_simde"};
+  if (strstr(name, "gemm_ukernel_") == NULL) return 0;
+  const size_t len = strlen(name);
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    const size_t n = strlen(suffixes[i]);
+    if (len >= n && strcmp(name + len - n, suffixes[i]) == 0) return 1;
+  }
+  return 0;
 }
 
 void run_family(qeq_kernel_family family, family_runner runner) {
