@@ -125,8 +125,8 @@ def kernel_variants() -> dict[str, str]:
 
 
 def kernel_paths() -> dict[str, str]:
-    """Kernel family -> how its variant computes: both paths of the AVX2 int8 GEMMs
-    (vpmaddubsw where proven exact, else vpmaddwd), "one path" elsewhere."""
+    """Kernel family -> how its variant computes: both paths of the AVX2 and AVX-512 (no
+    VNNI) int8 GEMMs (vpmaddubsw where proven exact, else vpmaddwd), "one path" elsewhere."""
     return {family: lib.qeq_kernel_variant_paths(family.encode()).decode()
             for family in KERNEL_FAMILIES}
 
