@@ -13,7 +13,7 @@ integers), OverflowError outside the C type's range, ValueError for a negative c
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_double, c_float, c_int, c_int32, c_size_t
+from ctypes import POINTER, c_double, c_float, c_int, c_int32, c_size_t, c_void_p
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -36,8 +36,8 @@ __all__ = [
     "requantize", "sqnr", "select_lowest_sqnr",
     # layers: equalization, folding, bias
     "Layer", "cross_layer_equalize", "equalize_depthwise_separable", "EqualizeResult",
-    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "absorb_high_bias", "correct_bias",
-    "input_equalization_scales", "apply_input_equalization", "scaled_input_minmax",
+    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "fold_batch_norms", "absorb_high_bias",
+    "correct_bias", "input_equalization_scales", "apply_input_equalization", "scaled_input_minmax",
 ]
 
 ArrayLike = Any  # numpy.ndarray or torch.Tensor (float32, contiguous, CPU)
@@ -575,6 +575,48 @@ def _fold_to(c: _CLayer, shape: Any, running_mean: Any, running_var: Any, gamma:
                                  f"the layer's weight {tuple(shape)}")
     bptr, _ = vector(bias_out, "bias_out", cout, writable=True)
     api.qeq_fold_batch_norm_to(ctypes.byref(c), ctypes.byref(bn), wptr, bptr)
+
+
+def fold_batch_norms(layers: Sequence[Layer], batch_norms: Sequence[Sequence[Any]]) -> None:
+    """fold_batch_norm for several layers in one call, in place: batch_norms[i] =
+    (running_mean, running_var, gamma, beta, eps) folds into layers[i] (gamma and beta may be
+    None). Every layer is checked before the first is written, so on error none is modified
+    (the message names layers[i]). A layer without bias gets a new float32 one (layer.bias
+    set)."""
+    if len(layers) != len(batch_norms):
+        raise ValueError(f"fold_batch_norms: {len(layers)} layers but {len(batch_norms)} "
+                         "batch norms")
+    structs = [layer.struct() for layer in layers]
+    storage = [_like(layer.weight, _output_channels(c)) if layer.bias is None else None
+               for layer, c in zip(layers, structs)]
+    _fold_many(structs, batch_norms, storage)
+    for layer, new in zip(layers, storage):
+        if new is not None:
+            layer.bias = new
+
+
+def _output_channels(c: _CLayer) -> int:
+    # c passed qeq_layer_init: a ConvTranspose weight is [in][out / groups][...]
+    return c.weight_shape.dims[1] * c.groups if c.kind >= 4 else c.weight_shape.dims[0]
+
+
+def _fold_many(structs: Sequence[_CLayer], batch_norms: Sequence[Sequence[Any]],
+               storage: Sequence[Any]) -> None:
+    """qeq_fold_batch_norms over C descriptors; storage[i]: layer i's new bias (None when it
+    has one). The descriptors' bias pointers are set on success."""
+    count = len(structs)
+    layers = (_CLayer * count)(*structs)
+    bns = (BatchNorm * count)()
+    keep = []
+    for i, (c, args) in enumerate(zip(structs, batch_norms)):
+        mean, var, gamma, beta, eps = args
+        bn, _, k = _batch_norm(c, mean, var, gamma, beta, eps)
+        bns[i] = bn
+        keep.append(k)
+    ptrs = (c_void_p * count)(*[None if s is None else buffer(s, f"bias_storage[{i}]",
+                                                              writable=True)[0]
+                                for i, s in enumerate(storage)])
+    api.qeq_fold_batch_norms(layers, bns, ptrs, count)
 
 
 def _like(template: Any, n: int) -> Any:
