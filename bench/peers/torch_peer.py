@@ -15,7 +15,7 @@ prints a markdown table of best-of-N times.
       torch and numpy only.
 
   QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py qeq-torch
-      [--threads N] [--repeats N] [--only {all,linear}]
+      [--threads N] [--repeats N] [--only {all,linear,models}]
       qeq.torch (the Python package in python/) against PyTorch's own functions on identical
       copies: a converted quantized Linear's forward (quantized_linear against the module,
       both engines), batch-norm folding (fuse_modules) and cross-layer equalization (equalize)
@@ -283,6 +283,19 @@ def best(fn, setup, repeats):
     return min(times)
 
 
+def best_pair(fn_a, fn_b, setup, repeats):
+    """best(fn_a, ...) and best(fn_b, ...) with the runs interleaved (a, b, a, b, ...), so
+    that other work on a shared machine slows both alike."""
+    times = ([], [])
+    for _ in range(repeats):
+        for fn, out in zip((fn_a, fn_b), times):
+            arg = setup()
+            start = time.perf_counter()
+            fn(arg)
+            out.append(time.perf_counter() - start)
+    return min(times[0]), min(times[1])
+
+
 def linear_rows(qt, row, repeats, m=64, k=1024, n=1024):
     """A quantized Linear's forward (per-channel weights, bias; static and dynamic) by the
     module and by qeq.torch.quantized_linear (packed before timing), per engine."""
@@ -326,17 +339,17 @@ def qeq_torch(args):
         print(f"| {model} | {op} | {t_torch * 1e3:.1f} | {t_qeq * 1e3:.1f} | "
               f"{t_torch / t_qeq:.1f}x |", flush=True)
 
-    linear_rows(qt, row, args.repeats * 10)
+    if args.only in ("all", "linear"):
+        linear_rows(qt, row, args.repeats * 10)
     if args.only == "linear":
         return
     for name in ("resnet18", "mobilenet_v2"):
         model = build_model(name)
         groups = bn_groups(model)
-        row(name, f"fuse_modules ({len(groups)} conv+bn)",
-            best(lambda m: torch_fuse_modules(m, groups, inplace=True),
-                 lambda: copy.deepcopy(model), args.repeats),
-            best(lambda m: qt.fuse_modules(m, groups, inplace=True),
-                 lambda: copy.deepcopy(model), args.repeats))
+        row(name, f"fuse_modules ({len(groups)} conv+bn, inplace=True, runs interleaved)",
+            *best_pair(lambda m: torch_fuse_modules(m, groups, inplace=True),
+                       lambda m: qt.fuse_modules(m, groups, inplace=True),
+                       lambda: copy.deepcopy(model), args.repeats))
         fused = qt.fuse_modules(model, groups)
         pairs = cle_pairs(fused)
         row(name, f"equalize ({len(pairs)} pairs, 1e-4)",
@@ -470,10 +483,10 @@ def prepare(args):
             m = torch_fuse_modules(m, groups, inplace=True)
             eq.equalize(m, torch_pairs, 1e-4)
 
-        t_torch = best(pytorch, lambda: copy.deepcopy(model), args.repeats)
-        t_qeq = best(lambda m: qt.equalize_model(m, x, relu6="keep", triplets=False,
+        t_torch, t_qeq = best_pair(
+            pytorch, lambda m: qt.equalize_model(m, x, relu6="keep", triplets=False,
                                                  high_bias="keep", inplace=True),
-                     lambda: copy.deepcopy(model), args.repeats)
+            lambda: copy.deepcopy(model), args.repeats)
         print(f"| {name} | fold {len(groups)} + CLE (PyTorch: {len(torch_pairs)} pairs given; "
               f"qeq: equalize_model traces and finds them) | {t_torch * 1e3:.1f} | "
               f"{t_qeq * 1e3:.1f} | {t_torch / t_qeq:.1f}x |", flush=True)
@@ -573,7 +586,8 @@ def main():
     q.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1; "
                    "qeq is single-threaded)")
     q.add_argument("--repeats", type=int, default=3)
-    q.add_argument("--only", choices=("all", "linear"), default="all")
+    q.add_argument("--only", choices=("all", "linear", "models"), default="all",
+                   help="linear: the quantized Linear rows only; models: all but those")
     q.set_defaults(run=qeq_torch)
     args = parser.parse_args()
     args.run(args)

@@ -13,6 +13,7 @@ integers), OverflowError outside the C type's range, ValueError for a negative c
 from __future__ import annotations
 
 import ctypes
+import sys
 from ctypes import POINTER, c_double, c_float, c_int, c_int32, c_size_t, c_void_p
 from typing import Any, NamedTuple, Sequence
 
@@ -20,8 +21,8 @@ import numpy as np
 
 from ._arrays import buffer, shape_struct, vector
 from ._checks import check_int
-from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as _CLayer,
-                   ObserverConfig, ShapeMismatchError, api, lib)
+from ._lib import (MAX_DIMS, BatchNorm, EqualizeReport, InputEqualizationOptions,
+                   Layer as _CLayer, ObserverConfig, ShapeMismatchError, api, lib)
 
 __all__ = [
     # version and dispatch
@@ -617,6 +618,74 @@ def _fold_many(structs: Sequence[_CLayer], batch_norms: Sequence[Sequence[Any]],
                                                               writable=True)[0]
                                 for i, s in enumerate(storage)])
     api.qeq_fold_batch_norms(layers, bns, ptrs, count)
+
+
+class _LayerAddresses(ctypes.Structure):
+    """qeq_layer's layout with its pointers as integers (assigned without ctypes.cast)."""
+    _fields_ = [(name, c_void_p if name in ("weight", "bias") else ctype)
+                for name, ctype in _CLayer._fields_]
+
+
+class _BatchNormAddresses(ctypes.Structure):
+    """qeq_batch_norm's layout with its pointers as integers."""
+    _fields_ = [(name, ctype if name in ("channels", "eps") else c_void_p)
+                for name, ctype in BatchNorm._fields_]
+
+
+def _tensor_address(x: Any, name: str, writable: bool = False) -> int:
+    """buffer(x, name, writable)'s address for a float32 tensor, its checks first done
+    directly (a model's many small tensors); anything else goes through buffer()."""
+    torch = sys.modules["torch"]
+    if isinstance(x, torch.Tensor) and x.dtype is torch.float32 and x.is_cpu and \
+            x.layout is torch.strided and x.is_contiguous() and not x.is_quantized and \
+            not x.is_conj() and not x.is_neg():
+        return x.data_ptr()
+    return buffer(x, name, writable=writable)[0]
+
+
+def _fold_tensors(folds: Sequence[tuple[str, str, Any, Any, int, Any, Any, Any, Any, float,
+                                        Any]]) -> None:
+    """qeq_fold_batch_norms over tensors: folds[i] = (name, kind, weight, bias, groups,
+    running_mean, running_var, gamma, beta, eps, bias_storage), bias, gamma, beta and
+    bias_storage possibly None (bias_storage: the new bias of a layer without one). The
+    tensors are checked here (float32, contiguous, CPU), the descriptors and everything else
+    by the C call; on error nothing is written. Errors name layers[i] as the C call does."""
+    count = len(folds)
+    layers = (_LayerAddresses * count)()
+    bns = (_BatchNormAddresses * count)()
+    storage = (c_void_p * count)()
+    for i, (name, kind, weight, bias, groups, mean, var, gamma, beta, eps,
+            new_bias) in enumerate(folds):
+        layer, bn = layers[i], bns[i]
+        layer.kind = LAYER_KINDS[kind]
+        shape = weight.shape
+        if not 1 <= len(shape) <= MAX_DIMS:
+            raise ShapeMismatchError(f"{name}.weight: {len(shape)} dimensions")
+        layer.weight_shape.ndim = len(shape)
+        for d, size in enumerate(shape):
+            layer.weight_shape.dims[d] = size
+        layer.weight = _tensor_address(weight, f"{name}.weight", True)
+        if bias is not None:
+            layer.bias = _tensor_address(bias, f"{name}.bias", True)
+        layer.groups = check_int(groups, f"{name}: groups", "size_t", lo=1)
+        channels = shape[1] * groups if layer.kind >= 4 else shape[0]
+        for what, vector_ in (("bias", bias), ("bias storage", new_bias)):
+            if vector_ is not None and vector_.numel() != channels:
+                raise ValueError(f"{name}: {what}: expected {channels} values (the output "
+                                 f"channels), got {vector_.numel()}")
+        bn.channels = channels
+        for field, value in (("running_mean", mean), ("running_var", var), ("gamma", gamma),
+                             ("beta", beta)):
+            if value is not None:
+                if value.numel() != channels:
+                    raise ValueError(f"{name}'s batch norm: {field}: expected {channels} "
+                                     f"values, got {value.numel()}")
+                setattr(bn, field, _tensor_address(value, f"{name}'s batch norm {field}"))
+        bn.eps = eps
+        if new_bias is not None:
+            storage[i] = _tensor_address(new_bias, f"{name}: bias storage", True)
+    api.qeq_fold_batch_norms(ctypes.cast(layers, POINTER(_CLayer)),
+                             ctypes.cast(bns, POINTER(BatchNorm)), storage, count)
 
 
 def _like(template: Any, n: int) -> Any:
