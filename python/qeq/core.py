@@ -617,7 +617,7 @@ def _fold_many(structs: Sequence[_CLayer], batch_norms: Sequence[Sequence[Any]],
     ptrs = (c_void_p * count)(*[None if s is None else buffer(s, f"bias_storage[{i}]",
                                                               writable=True)[0]
                                 for i, s in enumerate(storage)])
-    api.qeq_fold_batch_norms(layers, bns, ptrs, count)
+    api.qeq_fold_batch_norms(layers, bns, ptrs, None, None, count)
 
 
 class _LayerAddresses(ctypes.Structure):
@@ -644,16 +644,20 @@ def _tensor_address(x: Any, name: str, writable: bool = False) -> int:
 
 
 def _fold_tensors(folds: Sequence[tuple[str, str, Any, Any, int, Any, Any, Any, Any, float,
-                                        Any]]) -> None:
+                                        Any]], minmax: bool = False
+                  ) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """qeq_fold_batch_norms over tensors: folds[i] = (name, kind, weight, bias, groups,
     running_mean, running_var, gamma, beta, eps, bias_storage), bias, gamma, beta and
     bias_storage possibly None (bias_storage: the new bias of a layer without one). The
     tensors are checked here (float32, contiguous, CPU), the descriptors and everything else
-    by the C call; on error nothing is written. Errors name layers[i] as the C call does."""
+    by the C call; on error nothing is written. Errors name layers[i] as the C call does.
+    minmax=True: returns each weight's per-output-channel (min, max) before folding."""
     count = len(folds)
     layers = (_LayerAddresses * count)()
     bns = (_BatchNormAddresses * count)()
     storage = (c_void_p * count)()
+    mins, maxs = (c_void_p * count)(), (c_void_p * count)()
+    ranges = []
     for i, (name, kind, weight, bias, groups, mean, var, gamma, beta, eps,
             new_bias) in enumerate(folds):
         layer, bn = layers[i], bns[i]
@@ -684,8 +688,14 @@ def _fold_tensors(folds: Sequence[tuple[str, str, Any, Any, int, Any, Any, Any, 
         bn.eps = eps
         if new_bias is not None:
             storage[i] = _tensor_address(new_bias, f"{name}: bias storage", True)
+        if minmax:
+            ranges.append((np.empty(channels, np.float32), np.empty(channels, np.float32)))
+            mins[i] = ranges[-1][0].ctypes.data
+            maxs[i] = ranges[-1][1].ctypes.data
     api.qeq_fold_batch_norms(ctypes.cast(layers, POINTER(_CLayer)),
-                             ctypes.cast(bns, POINTER(BatchNorm)), storage, count)
+                             ctypes.cast(bns, POINTER(BatchNorm)), storage,
+                             mins if minmax else None, maxs if minmax else None, count)
+    return ranges if minmax else None
 
 
 def _like(template: Any, n: int) -> Any:

@@ -66,13 +66,12 @@ static qeq_status check_fold(const char* fn, const qeq_layer* layer, const qeq_b
 
 /* factors[c] = gamma * (1 / sqrt(var + eps)) and new_bias[c], each rounded to float32 as
  * PyTorch rounds them, for a fold check_fold accepted; one read of the weight (its channels'
- * min and max) to refuse a NaN/Inf weight or an overflowing product. Writes only factors,
- * new_bias, temp (3 * channels floats) and work. */
+ * min and max, into lo and hi) to refuse a NaN/Inf weight or an overflowing product. Writes
+ * only factors, new_bias, lo, hi, rsqrt (channels floats each) and work. */
 static qeq_status fold_factors(const char* fn, const qeq_layer* layer, const qeq_batch_norm* bn,
-                               const qeq_channel_set* produced, float* temp, float* work,
-                               float* factors, float* new_bias) {
+                               const qeq_channel_set* produced, float* rsqrt, float* lo, float* hi,
+                               float* work, float* factors, float* new_bias) {
   const size_t n = bn->channels;
-  float *rsqrt = temp, *lo = temp + n, *hi = temp + 2 * n;
   const float* bias_in = layer->bias;
   qeq_channel_set_minmax(produced, layer->weight, lo, hi, work);
   for (size_t c = 0; c < n; c++) {
@@ -124,7 +123,8 @@ static qeq_status fold(const char* fn, const qeq_layer* layer, const qeq_batch_n
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, n);
   }
   float *factors = scratch, *new_bias = scratch + n;
-  status = fold_factors(fn, layer, bn, &produced, scratch + 2 * n, work, factors, new_bias);
+  status = fold_factors(fn, layer, bn, &produced, scratch + 2 * n, scratch + 3 * n, scratch + 4 * n,
+                        work, factors, new_bias);
   if (status == QEQ_OK) {
     qeq_channel_set_scale_to(&produced, layer->weight, factors, weight_out, work);
     for (size_t c = 0; c < n; c++) bias_out[c] = new_bias[c];
@@ -164,31 +164,40 @@ static const char* batch_prefix(fold_prefix prefix, size_t i) {
   return prefix;
 }
 
-/* The written buffers of the whole batch (each layer's weight and bias or bias storage) may
- * share no byte: names[2i] and names[2i + 1] name layer i's. */
+/* The written buffers of the whole batch (each layer's weight, bias or bias storage, and min
+ * and max outputs) may share no byte: buffers and names hold 4 per layer. */
 static qeq_status check_batch_overlaps(const char* fn, const qeq_layer* layers,
-                                       float* const* bias_storage, const size_t* channels,
+                                       float* const* bias_storage, float* const* weight_min,
+                                       float* const* weight_max, const size_t* channels,
                                        size_t count, qeq_buffer* buffers, fold_prefix* names) {
   for (size_t i = 0; i < count; i++) {
-    const float* bias = layers[i].bias != NULL ? layers[i].bias : bias_storage[i];
-    snprintf(names[2 * i], sizeof names[0], "layers[%zu]'s weight", i);
-    snprintf(names[2 * i + 1], sizeof names[0], "layers[%zu]'s bias", i);
-    buffers[2 * i] =
-        (qeq_buffer){names[2 * i], layers[i].weight, qeq_layer_weight_bytes(&layers[i]), 1, 0};
-    buffers[2 * i + 1] = (qeq_buffer){names[2 * i + 1], bias, channels[i] * sizeof(float), 1, 0};
+    const size_t bytes = channels[i] * sizeof(float);
+    const struct {
+      const char* what;
+      const void* data;
+      size_t bytes;
+    } written[4] = {{"weight", layers[i].weight, qeq_layer_weight_bytes(&layers[i])},
+                    {"bias", layers[i].bias != NULL ? layers[i].bias : bias_storage[i], bytes},
+                    {"weight_min", weight_min != NULL ? weight_min[i] : NULL, bytes},
+                    {"weight_max", weight_max != NULL ? weight_max[i] : NULL, bytes}};
+    for (size_t k = 0; k < 4; k++) {
+      snprintf(names[4 * i + k], sizeof names[0], "layers[%zu]'s %s", i, written[k].what);
+      buffers[4 * i + k] = (qeq_buffer){names[4 * i + k], written[k].data, written[k].bytes, 1, 0};
+    }
   }
-  return qeq_check_overlaps(fn, buffers, 2 * count);
+  return qeq_check_overlaps(fn, buffers, 4 * count);
 }
 
 qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
-                                float* const* bias_storage, size_t count) {
+                                float* const* bias_storage, float* const* weight_min,
+                                float* const* weight_max, size_t count) {
   static const char fn[] = "qeq_fold_batch_norms";
   if (count == 0) return QEQ_OK;
   if (layers == NULL || bns == NULL) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
                     layers == NULL ? "layers" : "bns");
   }
-  if (count > SIZE_MAX / (2 * sizeof(fold_prefix) + 2 * sizeof(qeq_buffer))) {
+  if (count > SIZE_MAX / (4 * sizeof(fold_prefix) + 4 * sizeof(qeq_buffer))) {
     return qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: count %zu is too large", fn, count);
   }
   fold_prefix prefix;
@@ -198,11 +207,11 @@ qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
                       "%s: layers[%zu] has no bias and bias_storage[%zu] is NULL", fn, i, i);
     }
   }
-  /* per layer: output channels, then the buffers and names of the overlap check */
+  /* per layer: output channels and channel set, then the overlap check's buffers and names */
   size_t* channels = malloc(count * sizeof *channels);
-  qeq_buffer* buffers = malloc(2 * count * sizeof *buffers);
-  fold_prefix* names = malloc(2 * count * sizeof *names);
   qeq_channel_set* produced = malloc(count * sizeof *produced);
+  qeq_buffer* buffers = malloc(4 * count * sizeof *buffers);
+  fold_prefix* names = malloc(4 * count * sizeof *names);
   qeq_status status = QEQ_OK;
   if (channels == NULL || buffers == NULL || names == NULL || produced == NULL) {
     status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu descriptors", fn, count);
@@ -219,27 +228,30 @@ qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
     if (channels[i] > widest) widest = channels[i];
     total += channels[i]; /* no overflow: the biases are distinct arrays of floats */
   }
-  if (status == QEQ_OK && (total > SIZE_MAX / sizeof(float) / 5)) {
+  if (status == QEQ_OK && total > (SIZE_MAX / sizeof(float) - widest) / 4) {
     status =
         qeq_fail(QEQ_ERROR_INVALID_ARGUMENT, "%s: %zu channels in all are too many", fn, total);
   }
   if (status == QEQ_OK) {
-    status = check_batch_overlaps(fn, layers, bias_storage, channels, count, buffers, names);
+    status = check_batch_overlaps(fn, layers, bias_storage, weight_min, weight_max, channels, count,
+                                  buffers, names);
   }
   float* work = NULL;
   float* scratch = NULL;
   if (status == QEQ_OK) {
-    /* every layer's factors and new bias, then one layer's temporaries */
-    scratch = qeq_scratch_acquire(2 * total + 3 * widest, work_floats, &work);
+    /* every layer's factors, new bias, weight min and max; then one layer's 1 / sqrt */
+    scratch = qeq_scratch_acquire(4 * total + widest, work_floats, &work);
     if (scratch == NULL) {
       status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, total);
     }
   }
+  float *factors = scratch, *new_bias = scratch + total;
+  float *lo = scratch + 2 * total, *hi = scratch + 3 * total, *rsqrt = scratch + 4 * total;
   /* every check and every factor before the first write: an error leaves all layers as given */
   size_t at = 0;
   for (size_t i = 0; i < count && status == QEQ_OK; i++) {
-    status = fold_factors(batch_prefix(prefix, i), &layers[i], &bns[i], &produced[i],
-                          scratch + 2 * total, work, scratch + at, scratch + total + at);
+    status = fold_factors(batch_prefix(prefix, i), &layers[i], &bns[i], &produced[i], rsqrt,
+                          lo + at, hi + at, work, factors + at, new_bias + at);
     at += channels[i];
   }
   if (status == QEQ_OK) {
@@ -247,16 +259,23 @@ qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
     for (size_t i = 0; i < count; i++) {
       qeq_layer* l = &layers[i];
       float* bias = l->bias != NULL ? l->bias : bias_storage[i];
-      qeq_channel_set_scale_to(&produced[i], l->weight, scratch + at, l->weight, work);
-      for (size_t c = 0; c < channels[i]; c++) bias[c] = scratch[total + at + c];
+      qeq_channel_set_scale_to(&produced[i], l->weight, factors + at, l->weight, work);
+      for (size_t c = 0; c < channels[i]; c++) bias[c] = new_bias[at + c];
       l->bias = bias;
+      float* const outputs[2] = {weight_min != NULL ? weight_min[i] : NULL,
+                                 weight_max != NULL ? weight_max[i] : NULL};
+      const float* const values[2] = {lo + at, hi + at};
+      for (size_t k = 0; k < 2; k++) {
+        if (outputs[k] == NULL) continue;
+        for (size_t c = 0; c < channels[i]; c++) outputs[k][c] = values[k][c];
+      }
       at += channels[i];
     }
   }
   if (scratch != NULL) qeq_scratch_release(scratch, work);
   free(channels);
+  free(produced);
   free(buffers);
   free(names);
-  free(produced);
   return status;
 }

@@ -515,20 +515,35 @@ static void test_fold_many_matches_one_by_one(void** state) {
   /* errors first: nothing written */
   const float kept = batch[count - 1].weight[7];
   batch[count - 1].weight[7] = NAN;
-  CHECK(qeq_fold_batch_norms(layers, bns, storage_ptrs, count) == QEQ_ERROR_NON_FINITE,
+  CHECK(qeq_fold_batch_norms(layers, bns, storage_ptrs, NULL, NULL, count) == QEQ_ERROR_NON_FINITE,
         "a NaN weight was folded");
   CHECK(strstr(qeq_last_error(), "layers[3]") != NULL, "message: %s", qeq_last_error());
   batch[count - 1].weight[7] = kept;
   qeq_layer shared[2] = {layers[0], layers[0]};
   shared[1].bias = NULL;
-  CHECK(qeq_fold_batch_norms(shared, bns, storage_ptrs, 2) == QEQ_ERROR_INVALID_ARGUMENT,
-        "two layers over one weight were folded");
+  CHECK(
+      qeq_fold_batch_norms(shared, bns, storage_ptrs, NULL, NULL, 2) == QEQ_ERROR_INVALID_ARGUMENT,
+      "two layers over one weight were folded");
   for (size_t i = 0; i < count; i++) {
     CHECK(memcmp(single[i].weight, batch[i].weight, batch[i].weight_count * sizeof(float)) == 0 &&
               layers[i].bias == batch[i].bias,
           "layer %zu changed on error", i);
   }
-  CHECK(qeq_fold_batch_norms(layers, bns, storage_ptrs, count) == QEQ_OK, "%s", qeq_last_error());
+  /* the weights' per-output-channel min and max as given (layer 1, a ConvTranspose, left out) */
+  float mins[count][6], maxs[count][6], expected_min[6], expected_max[6];
+  float* min_ptrs[count] = {mins[0], NULL, mins[2], mins[3]};
+  float* max_ptrs[count] = {maxs[0], NULL, maxs[2], maxs[3]};
+  CHECK(qeq_fold_batch_norms(layers, bns, storage_ptrs, min_ptrs, max_ptrs, count) == QEQ_OK, "%s",
+        qeq_last_error());
+  for (size_t i = 0; i < count; i++) {
+    if (min_ptrs[i] == NULL) continue;
+    CHECK(qeq_channel_minmax_f32(&single[i].layer.weight_shape, single[i].weight, 0, expected_min,
+                                 expected_max) == QEQ_OK,
+          "%s", qeq_last_error());
+    CHECK(memcmp(mins[i], expected_min, sizeof expected_min) == 0 &&
+              memcmp(maxs[i], expected_max, sizeof expected_max) == 0,
+          "layer %zu: weight min/max", i);
+  }
   for (size_t i = 0; i < count; i++) {
     CHECK(qeq_fold_batch_norm(&single[i].layer, &bns[i], single_storage[i]) == QEQ_OK, "%s",
           qeq_last_error());

@@ -134,7 +134,9 @@ static qeq_status run_fold_many(state* s) {
       {3, s->mem + 210, s->mem + 220, s->mem + 230, s->mem + 240, 1e-5f},
       {5, s->mem + 210, s->mem + 220, s->mem + 230, s->mem + 240, 1e-5f}};
   float* const storage[2] = {s->mem + 250, NULL};
-  return qeq_fold_batch_norms(s->layers, bns, storage, 2);
+  float* const min_out[2] = {s->mem + 600, s->mem + 610};
+  float* const max_out[2] = {NULL, s->mem + 620};
+  return qeq_fold_batch_norms(s->layers, bns, storage, min_out, max_out, 2);
 }
 
 static qeq_status run_input_equalization(state* s) {

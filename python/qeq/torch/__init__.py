@@ -530,13 +530,16 @@ def _own_parameters(model: nn.Module, layers: list[nn.Module]) -> bool:
     return True
 
 
-def _fuse_in_place(model: nn.Module, groups: list[list[str]], additional: dict) -> bool:
+def _fuse_in_place(model: nn.Module, groups: list[list[str]], additional: dict,
+                   ranges: dict[str, tuple[Any, Any]] | None = None) -> bool:
     """fuse_modules(inplace=True) with qeq's fuser, folding each batch norm into its layer's own
     weight and bias (qeq_fold_batch_norms: every layer checked before the first is written),
     without copying the layers: the folded layer keeps its module and Parameter objects, and
     the model gets no new tensor but the biases of layers that had none. False (nothing done)
     when a layer to fold is shared (registered twice, tied or viewed weights): fuse_modules
-    then copies as PyTorch does."""
+    then copies as PyTorch does. `ranges`, when given, gets each folded layer's
+    per-output-channel (min, max) numpy arrays before folding, by its group's first name (the
+    fold reads them anyway to check the weight)."""
     mapping = dict(FUSER_METHODS)
     mapping.update(additional or {})
     folds = []  # (group, mods) of the groups that fold a batch norm
@@ -566,7 +569,9 @@ def _fuse_in_place(model: nn.Module, groups: list[list[str]], additional: dict) 
                         storage[-1]))
     if entries:
         try:
-            core._fold_tensors(entries)
+            found = core._fold_tensors(entries, minmax=ranges is not None)
+            if ranges is not None:
+                ranges.update(zip((group[0] for group, _ in folds), found))
         except QeqError as e:
             names = [group[0] for group, _ in folds]
             message = _LAYER_INDEX.sub(lambda m: repr(names[int(m.group(1))]), str(e))
