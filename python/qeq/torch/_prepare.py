@@ -321,20 +321,20 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     # Each weighted layer's per-channel min and max as given, for the report's range ratios:
     # the fold returns those of the layers it folds (it reads them anyway), the rest are read.
     minmax: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    weighted = _weighted(model)
     if found.batch_norms:
         from . import _fuse_in_place, fuse_modules
         groups = [[layer, bn] for layer, bn in found.batch_norms]
         with _naming([g[0] for g in groups], "folding"):
             if not _fuse_in_place(model, groups, {}, minmax):
                 # shared layers: fuse_modules folds copies; the ranges are read before
+                weighted = _weighted(model)
                 minmax = {n: _channel_minmax(weighted[n]) for n, _ in found.batch_norms
                           if n in weighted}
                 fuse_modules(model, groups, inplace=True)
         report.folds = list(found.batch_norms)
     batch_norms = {n: modules[bn] for n, bn in found.batch_norms}  # now out of the model
     modules = dict(model.named_modules())
-    weighted = _weighted(model)
+    weighted = _weighted(model)  # the same modules from here on (later steps set biases)
     minmax.update((n, _channel_minmax(m)) for n, m in weighted.items()
                   if n not in minmax)  # not folded: as given
     before = {n: _ratio(hi - lo) for n, (lo, hi) in minmax.items()}
@@ -460,5 +460,5 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     report.range_ratios = {n: (before.get(n, math.nan), folded.get(n, math.nan),
                                _ratio(prepared_minmax(n)[1] - prepared_minmax(n)[0])
                                if n in scaled else folded.get(n, math.nan))
-                           for n in _weighted(model)}
+                           for n in weighted}
     return model, report
