@@ -311,3 +311,25 @@ def test_fuse_in_place_copies_shared_layers():
     before = conv.weight.detach().clone()
     qt.fuse_modules(twice, ["0", "1"], inplace=True)
     assert twice[2] is conv and torch.equal(conv.weight, before) and twice[0] is not conv
+
+
+def test_fuse_in_place_with_custom_patterns_calls_each_fuser_once():
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+
+    calls = []
+
+    def fuse_custom(is_qat, linear, custom):
+        calls.append(linear)
+        return nn.Sequential(linear, nn.Tanh())
+
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.Flatten(),
+                                       nn.Linear(4, 4), Custom())).eval()
+    ref = torch_fuse_modules(copy.deepcopy(model), [["0", "1"]])
+    conv = model[0]
+    qt.fuse_modules(model, [["0", "1"], ["3", "4"]], inplace=True, fuse_custom_config_dict={
+        "additional_fuser_method_mapping": {(nn.Linear, Custom): fuse_custom}})
+    assert calls == [model[3][0]] and isinstance(model[4], nn.Identity)
+    assert model[0] is conv and torch.equal(conv.weight, ref[0].weight)
+    assert torch.equal(conv.bias, ref[0].bias)

@@ -543,19 +543,24 @@ def _fuse_in_place(model: nn.Module, groups: list[list[str]], additional: dict,
     mapping = dict(FUSER_METHODS)
     mapping.update(additional or {})
     folds = []  # (group, mods) of the groups that fold a batch norm
-    plan = []  # per group in order: (group, mods, new modules, or None for a fold)
+    resolved = []  # per group in order: (group, mods, whether it folds)
     for group in groups:
         mods = [_get_module(model, name) for name in group]
-        method = mapping.get(tuple(_type_of(m) for m in mods))
+        types = tuple(_type_of(m) for m in mods)
+        method = mapping.get(types)
+        if method is None:
+            raise FusionError(f"did not find fuser method for: {types} ")
         if method in _FOLDING:
             _check_fold(method, *mods)
             folds.append((group, mods))
-            plan.append((group, mods, None))
-        else:
-            plan.append((group, mods, _fuse_known(mods, False, additional)))
+        resolved.append((group, mods, method in _FOLDING))
     layers = [mods[0] for _, mods in folds]
     if len({id(m) for m in layers}) != len(layers) or not _own_parameters(model, layers):
         return False
+    # per group in order: (group, mods, its new modules, or None for a fold); the other
+    # patterns' fusers run here, once, before anything is written
+    plan = [(group, mods, None if folding else _fuse_known(mods, False, additional))
+            for group, mods, folding in resolved]
     entries, storage = [], []
     for group, (layer, bn, *_) in folds:
         if bn.running_mean is None or bn.running_var is None:
