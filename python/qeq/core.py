@@ -622,12 +622,14 @@ def _fold_many(structs: Sequence[_CLayer], batch_norms: Sequence[Sequence[Any]],
 
 class _LayerAddresses(ctypes.Structure):
     """qeq_layer's layout with its pointers as integers (assigned without ctypes.cast)."""
+    _c_struct_ = "qeq_layer"
     _fields_ = [(name, c_void_p if name in ("weight", "bias") else ctype)
                 for name, ctype in _CLayer._fields_]
 
 
 class _BatchNormAddresses(ctypes.Structure):
     """qeq_batch_norm's layout with its pointers as integers."""
+    _c_struct_ = "qeq_batch_norm"
     _fields_ = [(name, ctype if name in ("channels", "eps") else c_void_p)
                 for name, ctype in BatchNorm._fields_]
 

@@ -255,8 +255,10 @@ qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
     at += channels[i];
   }
   if (status == QEQ_OK) {
-    at = 0;
-    for (size_t i = 0; i < count; i++) {
+    /* last layer first: the weights the checks read last are the likeliest still cached */
+    at = total;
+    for (size_t i = count; i-- > 0;) {
+      at -= channels[i];
       qeq_layer* l = &layers[i];
       float* bias = l->bias != NULL ? l->bias : bias_storage[i];
       qeq_channel_set_scale_to(&produced[i], l->weight, factors + at, l->weight, work);
@@ -269,7 +271,6 @@ qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
         if (outputs[k] == NULL) continue;
         for (size_t c = 0; c < channels[i]; c++) outputs[k][c] = values[k][c];
       }
-      at += channels[i];
     }
   }
   if (scratch != NULL) qeq_scratch_release(scratch, work);
