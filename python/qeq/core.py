@@ -37,8 +37,9 @@ __all__ = [
     "requantize", "sqnr", "select_lowest_sqnr",
     # layers: equalization, folding, bias
     "Layer", "cross_layer_equalize", "equalize_depthwise_separable", "EqualizeResult",
-    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "fold_batch_norms", "absorb_high_bias",
-    "correct_bias", "input_equalization_scales", "apply_input_equalization", "scaled_input_minmax",
+    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "fold_batch_norms",
+    "absorb_high_bias", "correct_bias", "input_equalization_scales", "apply_input_equalization",
+    "scaled_input_minmax",
 ]
 
 ArrayLike = Any  # numpy.ndarray or torch.Tensor (float32, contiguous, CPU)
