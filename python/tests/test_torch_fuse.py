@@ -333,3 +333,16 @@ def test_fuse_in_place_with_custom_patterns_calls_each_fuser_once():
     assert calls == [model[3][0]] and isinstance(model[4], nn.Identity)
     assert model[0] is conv and torch.equal(conv.weight, ref[0].weight)
     assert torch.equal(conv.bias, ref[0].bias)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7)),
+    lambda: nn.Sequential(nn.ConvTranspose2d(4, 6, 3, groups=2), nn.BatchNorm2d(6)),
+    lambda: nn.Sequential(nn.ConvTranspose1d(3, 5, 2, bias=False), nn.BatchNorm1d(5))])
+def test_fuse_in_place_matches_the_copying_fold_for_every_kind(make):
+    model = randomize_bn(make()).eval()
+    copied = qt.fuse_modules(model, ["0", "1"])
+    layer = model[0]
+    qt.fuse_modules(model, ["0", "1"], inplace=True)
+    assert model[0] is layer and isinstance(model[1], nn.Identity)
+    assert_same(model, copied)
