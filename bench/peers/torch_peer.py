@@ -15,7 +15,7 @@ prints a markdown table of best-of-N times.
       torch and numpy only.
 
   QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py qeq-torch
-      [--threads N] [--repeats N] [--only {all,linear}]
+      [--threads N] [--repeats N] [--only {all,linear,models}] [--cpu-time]
       qeq.torch (the Python package in python/) against PyTorch's own functions on identical
       copies: a converted quantized Linear's forward (quantized_linear against the module,
       both engines), batch-norm folding (fuse_modules) and cross-layer equalization (equalize)
@@ -29,12 +29,15 @@ prints a markdown table of best-of-N times.
       batch, whether the outputs are equal and whether PyTorch is exact there.
 
   QEQ_LIBRARY=build/libqeq.so /usr/bin/python3 bench/peers/torch_peer.py prepare
-      [--repeats N]
+      [--repeats N] [--cpu-time] [--phases]
       qeq.torch.equalize_model (tracing included) against the same folding and CLE written
       with PyTorch's functions on the pairs given to it (resnet18, mobilenet_v2), and the
       output SQNR with per-tensor int8 weights of a mobilenet_v2 whose channel ranges are
       spread by exp(N(0, 2)) across each chain link: unprepared, equalize_model, PyTorch's
-      equalize.
+      equalize. The two sides of each timing run alternately; --cpu-time counts the thread's
+      CPU time (a machine shared with other work); --phases prints only the timing table and
+      equalize_model's time split by phase (tracing, folding, CLE sweeps, report ranges,
+      the rest).
 
 apt-get install python3-torch python3-torchvision python3-numpy."""
 import argparse
@@ -283,6 +286,61 @@ def best(fn, setup, repeats):
     return min(times)
 
 
+def best_pair(fn_a, fn_b, setup, repeats, clock=time.perf_counter):
+    """best(fn_a, ...) and best(fn_b, ...) with the runs interleaved (a, b, a, b, ...), so
+    that other work on a shared machine slows both alike. clock=time.thread_time counts the
+    thread's CPU time instead of the wall clock (time spent preempted left out)."""
+    times = ([], [])
+    for _ in range(repeats):
+        for fn, out in zip((fn_a, fn_b), times):
+            arg = setup()
+            start = clock()
+            fn(arg)
+            out.append(clock() - start)
+    return min(times[0]), min(times[1])
+
+
+def prepare_phases(qt, model, x, repeats, clock):
+    """equalize_model (the prepare table's arguments) split by phase, by timing the functions
+    it calls: tracing and discovery (find_chains), folding (fuse_modules' in-place path, with
+    its checks), the CLE sweeps (qeq.core.equalize_groups), the report's weight ranges read
+    outside the fold (_channel_minmax), and the rest (Python bookkeeping). The run with the
+    best total."""
+    from qeq import core
+    from qeq.torch import _prepare
+    spent = {}
+    patched = [(_prepare, "find_chains", "trace and discovery"),
+               (qt, "_fuse_in_place", "folding"), (core, "equalize_groups", "CLE sweeps"),
+               (_prepare, "_channel_minmax", "report ranges")]
+    originals = [getattr(obj, attr) for obj, attr, _ in patched]
+
+    def timed(fn, label):
+        def call(*args, **kwargs):
+            start = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + clock() - start
+        return call
+    for (obj, attr, label), fn in zip(patched, originals):
+        setattr(obj, attr, timed(fn, label))
+    runs = []
+    try:
+        for _ in range(repeats):
+            m = copy.deepcopy(model)
+            spent.clear()
+            start = clock()
+            qt.equalize_model(m, x, relu6="keep", triplets=False, high_bias="keep",
+                              inplace=True)
+            runs.append((clock() - start, dict(spent)))
+    finally:
+        for (obj, attr, _), fn in zip(patched, originals):
+            setattr(obj, attr, fn)
+    total, phases = min(runs, key=lambda run: run[0])
+    phases["rest"] = total - sum(phases.values())
+    return total, phases
+
+
 def linear_rows(qt, row, repeats, m=64, k=1024, n=1024):
     """A quantized Linear's forward (per-channel weights, bias; static and dynamic) by the
     module and by qeq.torch.quantized_linear (packed before timing), per engine."""
@@ -326,17 +384,18 @@ def qeq_torch(args):
         print(f"| {model} | {op} | {t_torch * 1e3:.1f} | {t_qeq * 1e3:.1f} | "
               f"{t_torch / t_qeq:.1f}x |", flush=True)
 
-    linear_rows(qt, row, args.repeats * 10)
+    if args.only in ("all", "linear"):
+        linear_rows(qt, row, args.repeats * 10)
     if args.only == "linear":
         return
     for name in ("resnet18", "mobilenet_v2"):
         model = build_model(name)
         groups = bn_groups(model)
-        row(name, f"fuse_modules ({len(groups)} conv+bn)",
-            best(lambda m: torch_fuse_modules(m, groups, inplace=True),
-                 lambda: copy.deepcopy(model), args.repeats),
-            best(lambda m: qt.fuse_modules(m, groups, inplace=True),
-                 lambda: copy.deepcopy(model), args.repeats))
+        row(name, f"fuse_modules ({len(groups)} conv+bn, inplace=True, runs interleaved)",
+            *best_pair(lambda m: torch_fuse_modules(m, groups, inplace=True),
+                       lambda m: qt.fuse_modules(m, groups, inplace=True),
+                       lambda: copy.deepcopy(model), args.repeats,
+                       time.thread_time if args.cpu_time else time.perf_counter))
         fused = qt.fuse_modules(model, groups)
         pairs = cle_pairs(fused)
         row(name, f"equalize ({len(pairs)} pairs, 1e-4)",
@@ -460,10 +519,13 @@ def prepare(args):
     from qeq.torch import _models
 
     torch.set_num_threads(1)
+    clock = time.thread_time if args.cpu_time else time.perf_counter
     print(f"qeq {qeq.__version__} ({qeq.isa()}), PyTorch {torch.__version__}, one thread, "
-          f"best of {args.repeats}\n")
+          f"best of {args.repeats} ({'thread CPU time' if args.cpu_time else 'wall clock'}, "
+          "the two sides interleaved)\n")
     print("| model | preparation | PyTorch ms | qeq ms | speed-up |")
     print("|---|---|---:|---:|---:|")
+    phase_rows = []
     for name in ("resnet18", "mobilenet_v2"):
         model = build_model(name)
         x = _models.generated_images(1, 224, 1)
@@ -475,13 +537,26 @@ def prepare(args):
             m = torch_fuse_modules(m, groups, inplace=True)
             eq.equalize(m, torch_pairs, 1e-4)
 
-        t_torch = best(pytorch, lambda: copy.deepcopy(model), args.repeats)
-        t_qeq = best(lambda m: qt.equalize_model(m, x, relu6="keep", triplets=False,
+        t_torch, t_qeq = best_pair(
+            pytorch, lambda m: qt.equalize_model(m, x, relu6="keep", triplets=False,
                                                  high_bias="keep", inplace=True),
-                     lambda: copy.deepcopy(model), args.repeats)
+            lambda: copy.deepcopy(model), args.repeats, clock)
+        if args.phases:
+            phase_rows.append((name, *prepare_phases(qt, model, x, args.repeats, clock)))
         print(f"| {name} | fold {len(groups)} + CLE (PyTorch: {len(torch_pairs)} pairs given; "
               f"qeq: equalize_model traces and finds them) | {t_torch * 1e3:.1f} | "
               f"{t_qeq * 1e3:.1f} | {t_torch / t_qeq:.1f}x |", flush=True)
+    if phase_rows:
+        labels = list(phase_rows[0][2])
+        print("\nequalize_model by phase (ms; the best of the runs timed apart, each phase "
+              "timed around the function doing it):\n")
+        print("| model | total | " + " | ".join(labels) + " |")
+        print("|---|---:|" + "---:|" * len(labels))
+        for name, total, phases in phase_rows:
+            print(f"| {name} | {total * 1e3:.1f} | " +
+                  " | ".join(f"{phases[k] * 1e3:.1f}" for k in labels) + " |")
+    if args.phases:
+        return
 
     # SQNR: mobilenet_v2 with spread ranges, per-tensor int8 weights, float activations.
     model = build_model("mobilenet_v2")
@@ -564,6 +639,10 @@ def main():
     p = commands.add_parser("prepare", help="equalize_model against PyTorch's functions, and "
                             "its SQNR gain on spread ranges (needs QEQ_LIBRARY, torchvision)")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time the thread's CPU time, not the wall clock (a shared machine)")
+    p.add_argument("--phases", action="store_true",
+                   help="equalize_model split by phase; only the timing table")
     p.set_defaults(run=prepare)
     w = commands.add_parser("models", help="whole torchvision models: PyTorch's quantized "
                             "model against qeq.torch.convert (needs QEQ_LIBRARY, torchvision)")
@@ -578,7 +657,10 @@ def main():
     q.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1; "
                    "qeq is single-threaded)")
     q.add_argument("--repeats", type=int, default=3)
-    q.add_argument("--only", choices=("all", "linear"), default="all")
+    q.add_argument("--only", choices=("all", "linear", "models"), default="all",
+                   help="linear: the quantized Linear rows only; models: all but those")
+    q.add_argument("--cpu-time", action="store_true",
+                   help="fuse_modules rows: the thread's CPU time, not the wall clock")
     q.set_defaults(run=qeq_torch)
     args = parser.parse_args()
     args.run(args)

@@ -47,6 +47,18 @@ QEQ_API qeq_status qeq_fold_batch_norm(qeq_layer* layer, const qeq_batch_norm* b
 QEQ_API qeq_status qeq_fold_batch_norm_to(const qeq_layer* layer, const qeq_batch_norm* bn,
                                           float* weight_out, float* bias_out);
 
+/* qeq_fold_batch_norm for `count` layers at once, in place: bns[i] folds into layers[i]
+ * (bias_storage[i] as qeq_fold_batch_norm's bias_storage; bias_storage may be NULL when every
+ * layer has a bias). Every layer is checked, and its factors computed, before the first write:
+ * on error nothing is written (each layer's errors as qeq_fold_batch_norm's, prefixed by
+ * layers[i]), and the written buffers of all layers may share no byte. The same bits as one
+ * qeq_fold_batch_norm per layer, in one call. weight_min / weight_max (NULL, or per layer NULL
+ * or bns[i].channels floats): each output channel's min and max of the weight as given, before
+ * folding, which the checks read anyway (a caller reporting ranges needs no second pass). */
+QEQ_API qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
+                                        float* const* bias_storage, float* const* weight_min,
+                                        float* const* weight_max, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -279,6 +279,8 @@ _PROTOTYPES = {
                                 POINTER(EqualizeReport)]),
     "qeq_fold_batch_norm": ("status", [_lp, POINTER(BatchNorm), c_void_p]),
     "qeq_fold_batch_norm_to": ("status", [_lp, POINTER(BatchNorm), c_void_p, c_void_p]),
+    "qeq_fold_batch_norms": ("status", [_lp, POINTER(BatchNorm), POINTER(c_void_p),
+                                        POINTER(c_void_p), POINTER(c_void_p), c_size_t]),
     "qeq_absorb_high_bias": ("status", [_lp, _lp, c_void_p, c_void_p, c_void_p, c_void_p]),
     "qeq_correct_bias": ("status", [_lp, c_void_p, c_void_p, c_void_p]),
     "qeq_input_equalization_scales": ("status", [_lp, c_void_p, c_void_p,

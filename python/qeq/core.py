@@ -13,15 +13,16 @@ integers), OverflowError outside the C type's range, ValueError for a negative c
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_double, c_float, c_int, c_int32, c_size_t
+import sys
+from ctypes import POINTER, c_double, c_float, c_int, c_int32, c_size_t, c_void_p
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from ._arrays import buffer, shape_struct, vector
 from ._checks import check_int
-from ._lib import (BatchNorm, EqualizeReport, InputEqualizationOptions, Layer as _CLayer,
-                   ObserverConfig, ShapeMismatchError, api, lib)
+from ._lib import (MAX_DIMS, BatchNorm, EqualizeReport, InputEqualizationOptions,
+                   Layer as _CLayer, ObserverConfig, ShapeMismatchError, api, lib)
 
 __all__ = [
     # version and dispatch
@@ -36,8 +37,9 @@ __all__ = [
     "requantize", "sqnr", "select_lowest_sqnr",
     # layers: equalization, folding, bias
     "Layer", "cross_layer_equalize", "equalize_depthwise_separable", "EqualizeResult",
-    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "absorb_high_bias", "correct_bias",
-    "input_equalization_scales", "apply_input_equalization", "scaled_input_minmax",
+    "equalize_groups", "fold_batch_norm", "fold_batch_norm_to", "fold_batch_norms",
+    "absorb_high_bias", "correct_bias", "input_equalization_scales", "apply_input_equalization",
+    "scaled_input_minmax",
 ]
 
 ArrayLike = Any  # numpy.ndarray or torch.Tensor (float32, contiguous, CPU)
@@ -575,6 +577,128 @@ def _fold_to(c: _CLayer, shape: Any, running_mean: Any, running_var: Any, gamma:
                                  f"the layer's weight {tuple(shape)}")
     bptr, _ = vector(bias_out, "bias_out", cout, writable=True)
     api.qeq_fold_batch_norm_to(ctypes.byref(c), ctypes.byref(bn), wptr, bptr)
+
+
+def fold_batch_norms(layers: Sequence[Layer], batch_norms: Sequence[Sequence[Any]]) -> None:
+    """fold_batch_norm for several layers in one call, in place: batch_norms[i] =
+    (running_mean, running_var, gamma, beta, eps) folds into layers[i] (gamma and beta may be
+    None). Every layer is checked before the first is written, so on error none is modified
+    (the message names layers[i]). A layer without bias gets a new float32 one (layer.bias
+    set)."""
+    if len(layers) != len(batch_norms):
+        raise ValueError(f"fold_batch_norms: {len(layers)} layers but {len(batch_norms)} "
+                         "batch norms")
+    structs = [layer.struct() for layer in layers]
+    storage = [_like(layer.weight, _output_channels(c)) if layer.bias is None else None
+               for layer, c in zip(layers, structs)]
+    _fold_many(structs, batch_norms, storage)
+    for layer, new in zip(layers, storage):
+        if new is not None:
+            layer.bias = new
+
+
+def _output_channels(c: _CLayer) -> int:
+    # c passed qeq_layer_init: a ConvTranspose weight is [in][out / groups][...]
+    return c.weight_shape.dims[1] * c.groups if c.kind >= 4 else c.weight_shape.dims[0]
+
+
+def _fold_many(structs: Sequence[_CLayer], batch_norms: Sequence[Sequence[Any]],
+               storage: Sequence[Any]) -> None:
+    """qeq_fold_batch_norms over C descriptors; storage[i]: layer i's new bias (None when it
+    has one). The descriptors' bias pointers are set on success."""
+    count = len(structs)
+    layers = (_CLayer * count)(*structs)
+    bns = (BatchNorm * count)()
+    keep = []
+    for i, (c, args) in enumerate(zip(structs, batch_norms)):
+        mean, var, gamma, beta, eps = args
+        bn, _, k = _batch_norm(c, mean, var, gamma, beta, eps)
+        bns[i] = bn
+        keep.append(k)
+    ptrs = (c_void_p * count)(*[None if s is None else buffer(s, f"bias_storage[{i}]",
+                                                              writable=True)[0]
+                                for i, s in enumerate(storage)])
+    api.qeq_fold_batch_norms(layers, bns, ptrs, None, None, count)
+
+
+class _LayerAddresses(ctypes.Structure):
+    """qeq_layer's layout with its pointers as integers (assigned without ctypes.cast)."""
+    _c_struct_ = "qeq_layer"
+    _fields_ = [(name, c_void_p if name in ("weight", "bias") else ctype)
+                for name, ctype in _CLayer._fields_]
+
+
+class _BatchNormAddresses(ctypes.Structure):
+    """qeq_batch_norm's layout with its pointers as integers."""
+    _c_struct_ = "qeq_batch_norm"
+    _fields_ = [(name, ctype if name in ("channels", "eps") else c_void_p)
+                for name, ctype in BatchNorm._fields_]
+
+
+def _tensor_address(x: Any, name: str, writable: bool = False) -> int:
+    """buffer(x, name, writable)'s address for a float32 tensor, its checks first done
+    directly (a model's many small tensors); anything else goes through buffer()."""
+    torch = sys.modules["torch"]
+    if isinstance(x, torch.Tensor) and x.dtype is torch.float32 and x.is_cpu and \
+            x.layout is torch.strided and x.is_contiguous() and not x.is_quantized and \
+            not x.is_conj() and not x.is_neg():
+        return x.data_ptr()
+    return buffer(x, name, writable=writable)[0]
+
+
+def _fold_tensors(folds: Sequence[tuple[str, str, Any, Any, int, Any, Any, Any, Any, float,
+                                        Any]], minmax: bool = False
+                  ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """qeq_fold_batch_norms over tensors: folds[i] = (name, kind, weight, bias, groups,
+    running_mean, running_var, gamma, beta, eps, bias_storage), bias, gamma, beta and
+    bias_storage possibly None (bias_storage: the new bias of a layer without one). The
+    tensors are checked here (float32, contiguous, CPU), the descriptors and everything else
+    by the C call; on error nothing is written. Errors name layers[i] as the C call does.
+    minmax=True: returns each weight's per-output-channel (min, max) before folding."""
+    count = len(folds)
+    layers = (_LayerAddresses * count)()
+    bns = (_BatchNormAddresses * count)()
+    storage = (c_void_p * count)()
+    mins, maxs = (c_void_p * count)(), (c_void_p * count)()
+    ranges = []
+    for i, (name, kind, weight, bias, groups, mean, var, gamma, beta, eps,
+            new_bias) in enumerate(folds):
+        layer, bn = layers[i], bns[i]
+        layer.kind = LAYER_KINDS[kind]
+        shape = weight.shape
+        if not 1 <= len(shape) <= MAX_DIMS:
+            raise ShapeMismatchError(f"{name}.weight: {len(shape)} dimensions")
+        layer.weight_shape.ndim = len(shape)
+        for d, size in enumerate(shape):
+            layer.weight_shape.dims[d] = size
+        layer.weight = _tensor_address(weight, f"{name}.weight", True)
+        if bias is not None:
+            layer.bias = _tensor_address(bias, f"{name}.bias", True)
+        layer.groups = check_int(groups, f"{name}: groups", "size_t", lo=1)
+        channels = shape[1] * groups if layer.kind >= 4 else shape[0]
+        for what, vector_ in (("bias", bias), ("bias storage", new_bias)):
+            if vector_ is not None and vector_.numel() != channels:
+                raise ValueError(f"{name}: {what}: expected {channels} values (the output "
+                                 f"channels), got {vector_.numel()}")
+        bn.channels = channels
+        for field, value in (("running_mean", mean), ("running_var", var), ("gamma", gamma),
+                             ("beta", beta)):
+            if value is not None:
+                if value.numel() != channels:
+                    raise ValueError(f"{name}'s batch norm: {field}: expected {channels} "
+                                     f"values, got {value.numel()}")
+                setattr(bn, field, _tensor_address(value, f"{name}'s batch norm {field}"))
+        bn.eps = eps
+        if new_bias is not None:
+            storage[i] = _tensor_address(new_bias, f"{name}: bias storage", True)
+        if minmax:
+            ranges.append((np.empty(channels, np.float32), np.empty(channels, np.float32)))
+            mins[i] = ranges[-1][0].ctypes.data
+            maxs[i] = ranges[-1][1].ctypes.data
+    api.qeq_fold_batch_norms(ctypes.cast(layers, POINTER(_CLayer)),
+                             ctypes.cast(bns, POINTER(BatchNorm)), storage,
+                             mins if minmax else None, maxs if minmax else None, count)
+    return ranges if minmax else None
 
 
 def _like(template: Any, n: int) -> Any:

@@ -188,3 +188,34 @@ def test_layers_cle_fold_and_dfq():
         qeq.Layer("lstm", w1)
     with pytest.raises(qeq.ShapeMismatchError):
         qeq.Layer("conv2d", w1)  # wrong rank for the kind
+
+
+def test_fold_batch_norms_is_one_fold_per_layer_and_all_or_nothing():
+    rng = np.random.default_rng(7)
+    shapes = [("conv2d", (6, 2, 3, 3), 2, True), ("conv_transpose1d", (4, 3, 2), 2, False),
+              ("linear", (6, 5), 1, False)]
+    weights = [rng.standard_normal(s).astype(np.float32) for _, s, _, _ in shapes]
+    biases = [rng.standard_normal(6).astype(np.float32) if b else None for *_, b in shapes]
+    bns = [(rng.standard_normal(6).astype(np.float32),
+            (rng.random(6) + 0.1).astype(np.float32),
+            rng.standard_normal(6).astype(np.float32) if i != 1 else None,
+            rng.standard_normal(6).astype(np.float32) if i != 1 else None, 1e-5)
+           for i in range(3)]
+
+    def layers():
+        return [qeq.Layer(k, w.copy(), None if b is None else b.copy(), g)
+                for (k, _, g, _), w, b in zip(shapes, weights, biases)]
+
+    batch, single = layers(), layers()
+    batch[2].weight[3, 1] = np.inf
+    with pytest.raises(qeq.NonFiniteError, match=r"layers\[2\]"):
+        qeq.fold_batch_norms(batch, bns)
+    assert all(np.array_equal(l.weight, w) for l, w in zip(batch[:2], weights))
+    assert np.array_equal(batch[0].bias, biases[0]) and batch[1].bias is None
+    batch[2].weight[3, 1] = weights[2][3, 1]
+    qeq.fold_batch_norms(batch, bns)
+    for one, many, bn in zip(single, batch, bns):
+        qeq.fold_batch_norm(one, *bn)
+        assert np.array_equal(one.weight, many.weight) and np.array_equal(one.bias, many.bias)
+    with pytest.raises(ValueError, match="2 layers but 3"):
+        qeq.fold_batch_norms(batch[:2], bns)

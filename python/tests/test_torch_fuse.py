@@ -258,3 +258,91 @@ def test_drop_in_survives_being_dropped_in(qeq_installed_in_pytorch):
     with torch.no_grad():
         y = model[2](model[1](model[0](x)))
         torch.testing.assert_close(conv(y), model[4](model[3](y)), rtol=1e-4, atol=1e-5)
+
+
+def test_fuse_in_place_folds_into_the_layers_own_parameters():
+    """inplace=True folds each batch norm into its layer's own weight and bias: PyTorch's
+    bits, the same module and Parameter objects, hooks moved as fuse_known_modules moves
+    them, PyTorch's requires_grad."""
+    model = randomize_bn(ModelForFusion()).eval()
+    ref = torch_fuse_modules(copy.deepcopy(model), GROUPS)
+    conv1, sub_conv, weight = model.conv1, model.sub1[0], model.sub1[0].weight
+    conv1.weight.requires_grad_(False)
+    calls = []
+    conv1.register_forward_pre_hook(lambda m, i: calls.append("pre conv1"))
+    model.relu1.register_forward_hook(lambda m, i, o: calls.append("post relu1"))
+    sub_conv.register_forward_pre_hook(lambda m, i: calls.append("pre sub1.0"))
+    model.sub1[1].register_forward_hook(lambda m, i, o: calls.append("post sub1.1"))
+    out = qt.fuse_modules(model, GROUPS, inplace=True)
+    assert out is model
+    assert_same(model, ref)
+    assert model.conv1[0] is conv1 and model.sub1[0] is sub_conv and sub_conv.weight is weight
+    assert conv1.weight.requires_grad and ref.conv1[0].weight.requires_grad
+    assert isinstance(conv1.bias, nn.Parameter)  # conv1 had none: the folded bias
+    model(*INPUTS)
+    assert calls == ["pre conv1", "post relu1", "pre sub1.0", "post sub1.1"]
+
+
+def test_fuse_in_place_error_writes_nothing():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                                       nn.Conv2d(4, 4, 1, bias=False),
+                                       nn.BatchNorm2d(4))).eval()
+    model[4].running_var[2] = -1.0  # var + eps <= 0: refused when folding the second group
+    snapshot = copy.deepcopy(model)
+    with pytest.raises(ValueError, match=r"fuse_modules: .*'3'.*running_var\[2\]"):
+        qt.fuse_modules(model, [["0", "1", "2"], ["3", "4"]], inplace=True)
+    assert_same(model, snapshot)
+    assert model[3].bias is None and isinstance(model[1], nn.BatchNorm2d)
+
+
+def test_fuse_in_place_copies_shared_layers():
+    """A tied weight or a layer registered twice is folded into a copy, as PyTorch does: the
+    other user keeps the unfolded values."""
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3), nn.ReLU(),
+                                       nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3))).eval()
+    model[3].weight = model[0].weight
+    snapshot = copy.deepcopy(model)
+    ref = torch_fuse_modules(copy.deepcopy(model), [["0", "1"]])
+    qt.fuse_modules(model, [["0", "1"]], inplace=True)
+    assert_same(model, ref)
+    assert torch.equal(model[3].weight, snapshot[3].weight)
+    conv = nn.Conv2d(3, 3, 1)
+    twice = randomize_bn(nn.Sequential(conv, nn.BatchNorm2d(3), conv)).eval()
+    before = conv.weight.detach().clone()
+    qt.fuse_modules(twice, ["0", "1"], inplace=True)
+    assert twice[2] is conv and torch.equal(conv.weight, before) and twice[0] is not conv
+
+
+def test_fuse_in_place_with_custom_patterns_calls_each_fuser_once():
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+
+    calls = []
+
+    def fuse_custom(is_qat, linear, custom):
+        calls.append(linear)
+        return nn.Sequential(linear, nn.Tanh())
+
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.Flatten(),
+                                       nn.Linear(4, 4), Custom())).eval()
+    ref = torch_fuse_modules(copy.deepcopy(model), [["0", "1"]])
+    conv = model[0]
+    qt.fuse_modules(model, [["0", "1"], ["3", "4"]], inplace=True, fuse_custom_config_dict={
+        "additional_fuser_method_mapping": {(nn.Linear, Custom): fuse_custom}})
+    assert calls == [model[3][0]] and isinstance(model[4], nn.Identity)
+    assert model[0] is conv and torch.equal(conv.weight, ref[0].weight)
+    assert torch.equal(conv.bias, ref[0].bias)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7)),
+    lambda: nn.Sequential(nn.ConvTranspose2d(4, 6, 3, groups=2), nn.BatchNorm2d(6)),
+    lambda: nn.Sequential(nn.ConvTranspose1d(3, 5, 2, bias=False), nn.BatchNorm1d(5))])
+def test_fuse_in_place_matches_the_copying_fold_for_every_kind(make):
+    model = randomize_bn(make()).eval()
+    copied = qt.fuse_modules(model, ["0", "1"])
+    layer = model[0]
+    qt.fuse_modules(model, ["0", "1"], inplace=True)
+    assert model[0] is layer and isinstance(model[1], nn.Identity)
+    assert_same(model, copied)

@@ -137,6 +137,28 @@ def test_nested_model_and_inplace():
         assert (model(x) - want).abs().max() <= 5e-2 * want.abs().max()
 
 
+def test_shared_layer_folds_a_copy_with_the_same_report():
+    """A layer registered twice makes the fold copy it (fuse_modules' shared-layer path):
+    equalize_model then reads the ranges itself, and prepares as without the alias."""
+    torch.manual_seed(0)
+    model = measured(Nested())
+    with torch.no_grad():
+        model.stem[1].bias.add_(2.0)
+    x = _models.generated_images(3, 16, 2)
+    plain, plain_report = qt.equalize_model(model, x)
+    aliased = copy.deepcopy(model)
+    aliased.alias = aliased.stem[0]  # not called by forward: only registered twice
+    prepared, report = qt.equalize_model(aliased, x)
+    assert report.folds == plain_report.folds and report.high_bias == plain_report.high_bias
+    # the alias keeps the unfolded layer (the fold went to a copy), and is reported as one
+    assert prepared.alias is not prepared.stem[0]
+    assert torch.equal(prepared.alias.weight, model.stem[0].weight)
+    assert {n: r for n, r in report.range_ratios.items() if n != "alias"} == \
+        plain_report.range_ratios
+    assert torch.equal(prepared.stem[0].weight, plain.stem[0].weight)
+    assert torch.equal(prepared.head.bias, plain.head.bias)
+
+
 def test_nonconvergence_warns_raises_or_is_only_reported():
     torch.manual_seed(0)
     model = measured(torchvision.models.resnet18(weights=None))

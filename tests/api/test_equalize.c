@@ -475,6 +475,88 @@ static void test_fold_matches_batch_norm(void** state) {
   }
 }
 
+/* qeq_fold_batch_norms: the bits of one qeq_fold_batch_norm per layer; on any layer's error
+ * (a NaN weight in the last, two layers sharing a weight) no layer is written, and the message
+ * names the layer. */
+static void test_fold_many_matches_one_by_one(void** state) {
+  (void)state;
+  test_rng rng;
+  rng_init(&rng, test_seed() + 5);
+  enum { count = 4 };
+  const qeq_layer_kind kinds[count] = {QEQ_LAYER_CONV2D, QEQ_LAYER_CONV_TRANSPOSE2D,
+                                       QEQ_LAYER_LINEAR, QEQ_LAYER_CONV1D};
+  owned_layer batch[count], single[count];
+  qeq_layer layers[count];
+  qeq_batch_norm bns[count];
+  float params[count][4][6], storage[count][6], single_storage[count][6];
+  float* storage_ptrs[count];
+  for (size_t i = 0; i < count; i++) {
+    const size_t groups = kinds[i] == QEQ_LAYER_LINEAR ? 1 : 2;
+    batch[i] = random_layer(&rng, kinds[i], 4, 6, groups, i % 2 == 0, QEQ_ACTIVATION_NONE);
+    single[i] = batch[i]; /* a copy with its own arrays */
+    single[i].weight = malloc(batch[i].weight_count * sizeof(float));
+    memcpy(single[i].weight, batch[i].weight, batch[i].weight_count * sizeof(float));
+    single[i].layer.weight = single[i].weight;
+    if (batch[i].bias != NULL) {
+      single[i].bias = malloc(6 * sizeof(float));
+      memcpy(single[i].bias, batch[i].bias, 6 * sizeof(float));
+      single[i].layer.bias = single[i].bias;
+    }
+    for (size_t c = 0; c < 6; c++) {
+      params[i][0][c] = ((float)rng_below(&rng, 201) - 100.0f) / 50.0f;
+      params[i][1][c] = 0.05f + (float)rng_below(&rng, 100) / 40.0f;
+      params[i][2][c] = ((float)rng_below(&rng, 201) - 100.0f) / 60.0f;
+      params[i][3][c] = ((float)rng_below(&rng, 201) - 100.0f) / 70.0f;
+    }
+    bns[i] = (qeq_batch_norm){6, params[i][0], params[i][1], params[i][2], params[i][3], 1e-5f};
+    layers[i] = batch[i].layer;
+    storage_ptrs[i] = storage[i];
+  }
+  /* errors first: nothing written */
+  const float kept = batch[count - 1].weight[7];
+  batch[count - 1].weight[7] = NAN;
+  CHECK(qeq_fold_batch_norms(layers, bns, storage_ptrs, NULL, NULL, count) == QEQ_ERROR_NON_FINITE,
+        "a NaN weight was folded");
+  CHECK(strstr(qeq_last_error(), "layers[3]") != NULL, "message: %s", qeq_last_error());
+  batch[count - 1].weight[7] = kept;
+  qeq_layer shared[2] = {layers[0], layers[0]};
+  shared[1].bias = NULL;
+  CHECK(
+      qeq_fold_batch_norms(shared, bns, storage_ptrs, NULL, NULL, 2) == QEQ_ERROR_INVALID_ARGUMENT,
+      "two layers over one weight were folded");
+  for (size_t i = 0; i < count; i++) {
+    CHECK(memcmp(single[i].weight, batch[i].weight, batch[i].weight_count * sizeof(float)) == 0 &&
+              layers[i].bias == batch[i].bias,
+          "layer %zu changed on error", i);
+  }
+  /* the weights' per-output-channel min and max as given (layer 1, a ConvTranspose, left out) */
+  float mins[count][6], maxs[count][6], expected_min[6], expected_max[6];
+  float* min_ptrs[count] = {mins[0], NULL, mins[2], mins[3]};
+  float* max_ptrs[count] = {maxs[0], NULL, maxs[2], maxs[3]};
+  CHECK(qeq_fold_batch_norms(layers, bns, storage_ptrs, min_ptrs, max_ptrs, count) == QEQ_OK, "%s",
+        qeq_last_error());
+  for (size_t i = 0; i < count; i++) {
+    if (min_ptrs[i] == NULL) continue;
+    CHECK(qeq_channel_minmax_f32(&single[i].layer.weight_shape, single[i].weight, 0, expected_min,
+                                 expected_max) == QEQ_OK,
+          "%s", qeq_last_error());
+    CHECK(memcmp(mins[i], expected_min, sizeof expected_min) == 0 &&
+              memcmp(maxs[i], expected_max, sizeof expected_max) == 0,
+          "layer %zu: weight min/max", i);
+  }
+  for (size_t i = 0; i < count; i++) {
+    CHECK(qeq_fold_batch_norm(&single[i].layer, &bns[i], single_storage[i]) == QEQ_OK, "%s",
+          qeq_last_error());
+    CHECK(memcmp(single[i].weight, batch[i].weight, batch[i].weight_count * sizeof(float)) == 0,
+          "layer %zu: weight bits differ", i);
+    CHECK(layers[i].bias == (batch[i].bias != NULL ? batch[i].bias : storage[i]),
+          "layer %zu: bias pointer", i);
+    CHECK(memcmp(single[i].layer.bias, layers[i].bias, 6 * sizeof(float)) == 0,
+          "layer %zu: bias bits differ", i);
+    owned_free(&batch[i]), owned_free(&single[i]);
+  }
+}
+
 /* conv -> ReLU -> depthwise -> ReLU -> conv in one step: the same function, and the three
  * ranges of every channel equal; a channel with a constant depthwise kernel stays unscaled. */
 static void test_depthwise_separable_triplet(void** state) {
@@ -762,6 +844,7 @@ int main(void) {
       cmocka_unit_test(test_fused_chain_convergence_matches_general),
       cmocka_unit_test(test_single_pair_equalizes_ranges),
       cmocka_unit_test(test_fold_matches_batch_norm),
+      cmocka_unit_test(test_fold_many_matches_one_by_one),
       cmocka_unit_test(test_depthwise_separable_triplet),
       cmocka_unit_test(test_zero_range_channels_stay_finite),
       cmocka_unit_test(test_errors_change_nothing),

@@ -126,6 +126,19 @@ static qeq_status run_fold_to(state* s) {
   return qeq_fold_batch_norm_to(&s->layers[0], &bn, s->mem + 300, s->mem + 450);
 }
 
+static qeq_status run_fold_many(state* s) {
+  /* A ConvTranspose2d without bias (storage) and a Conv2d with one, in one call. */
+  layer(s, 0, QEQ_LAYER_CONV_TRANSPOSE2D, 4, (size_t[]){4, 3, 3, 3}, 0, -1);
+  layer(s, 1, QEQ_LAYER_CONV2D, 4, (size_t[]){5, 3, 3, 3}, 300, 450);
+  const qeq_batch_norm bns[2] = {
+      {3, s->mem + 210, s->mem + 220, s->mem + 230, s->mem + 240, 1e-5f},
+      {5, s->mem + 210, s->mem + 220, s->mem + 230, s->mem + 240, 1e-5f}};
+  float* const storage[2] = {s->mem + 250, NULL};
+  float* const min_out[2] = {s->mem + 600, s->mem + 610};
+  float* const max_out[2] = {NULL, s->mem + 620};
+  return qeq_fold_batch_norms(s->layers, bns, storage, min_out, max_out, 2);
+}
+
 static qeq_status run_input_equalization(state* s) {
   layer(s, 0, QEQ_LAYER_CONV2D, 4, (size_t[]){5, 3, 3, 3}, 0, 200);
   layer(s, 1, QEQ_LAYER_CONV_TRANSPOSE2D, 4, (size_t[]){4, 3, 3, 3}, 300, 600);
@@ -204,6 +217,7 @@ static const fault_case cases[] = {
     {"depthwise-separable", "qeq_equalize_depthwise_separable", run_triplet, 0},
     {"fold ConvTranspose", "qeq_fold_batch_norm", run_fold, 0},
     {"fold out of place", "qeq_fold_batch_norm_to", run_fold_to, 0},
+    {"fold several layers", "qeq_fold_batch_norms", run_fold_many, 0},
     {"input equalization", "qeq_apply_input_equalization", run_input_equalization, 0},
     {"input equalization scales", "qeq_input_equalization_scales", run_input_equalization_scales,
      0},

@@ -44,7 +44,9 @@ from ._convert import ConversionError, ConvertedModel, convert
 from ._discover import Discovery, Refusal, find_chains
 from ._input_eq import (InputEqualization, equalize_inputs, layer_sqnr,
                         observe_input_ranges)
-from ._layers import _FUSED_RELU, _KINDS, _kind, layer_of, named_errors  # noqa: F401
+from .._lib import QeqError
+from ._layers import (_FUSED_RELU, _KINDS, _LAYER_INDEX, _kind, layer_of,  # noqa: F401
+                      named_errors)
 from ._input_scale import (InputScaledConv1d, InputScaledConv2d, InputScaledConv3d,
                            InputScaledLinear, load_input_scaled_state_dict)
 from ._linear import quantized_linear
@@ -289,8 +291,7 @@ def _same_mode(what: str, *modules: nn.Module) -> None:
 
 
 def _conv_bn(is_qat: bool, conv: nn.Module, bn: nn.Module) -> nn.Module:
-    _same_mode("Conv", conv, bn)
-    _check_eval(conv, bn)
+    _check_fold(_conv_bn, conv, bn)
     return _fold_module(conv, bn)
 
 
@@ -298,8 +299,7 @@ _CONV_RELU = {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d, nn.Conv3d: n
 
 
 def _conv_bn_relu(is_qat: bool, conv: nn.Module, bn: nn.Module, relu: nn.Module) -> nn.Module:
-    _same_mode("Conv", conv, bn, relu)
-    _check_eval(conv, bn)
+    _check_fold(_conv_bn_relu, conv, bn, relu)
     return _CONV_RELU[type(conv)](_fold_module(conv, bn), relu)
 
 
@@ -308,8 +308,7 @@ def _conv_relu(is_qat: bool, conv: nn.Module, relu: nn.Module) -> nn.Module:
 
 
 def _linear_bn(is_qat: bool, linear: nn.Module, bn: nn.Module) -> nn.Module:
-    _same_mode("Linear", linear, bn)
-    _check_eval(linear, bn)
+    _check_fold(_linear_bn, linear, bn)
     return _fold_module(linear, bn)
 
 
@@ -323,9 +322,20 @@ def _bn_relu(is_qat: bool, bn: nn.Module, relu: nn.Module) -> nn.Module:
 
 
 def _convtranspose_bn(is_qat: bool, convt: nn.Module, bn: nn.Module) -> nn.Module:
-    _same_mode("ConvTranspose", convt, bn)
-    _check_eval(convt, bn)
+    _check_fold(_convtranspose_bn, convt, bn)
     return _fold_module(convt, bn)
+
+
+# The fuser methods that fold a batch norm, and the layer name their mode errors use.
+_FOLDING: dict[Callable[..., nn.Module], str] = {
+    _conv_bn: "Conv", _conv_bn_relu: "Conv", _linear_bn: "Linear",
+    _convtranspose_bn: "ConvTranspose"}
+
+
+def _check_fold(method: Callable[..., nn.Module], *mods: nn.Module) -> None:
+    """A folding method's checks: one mode for all, and that mode eval."""
+    _same_mode(_FOLDING[method], *mods)
+    _check_eval(*mods[:2])
 
 
 FUSER_METHODS: dict[tuple[type, ...], Callable[..., nn.Module]] = {}
@@ -343,12 +353,10 @@ for _convt, _bn in ((nn.ConvTranspose1d, nn.BatchNorm1d), (nn.ConvTranspose2d, n
     FUSER_METHODS[(_convt, _bn)] = _convtranspose_bn
 
 
-def _type_of(module: nn.Module) -> type:
-    try:
-        from torch.nn.utils.parametrize import type_before_parametrizations
-        return type_before_parametrizations(module)
-    except ImportError:  # pragma: no cover
-        return type(module)
+try:
+    from torch.nn.utils.parametrize import type_before_parametrizations as _type_of
+except ImportError:  # pragma: no cover
+    _type_of = type
 
 
 def _fuse_known(mod_list: Sequence[nn.Module], is_qat: bool,
@@ -456,9 +464,11 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
         groups = [list(modules_to_fuse)]
     else:
         groups = [list(group) for group in modules_to_fuse]
+    ours = fuser_func is fuse_known_modules
+    if ours and inplace and not is_qat and _fuse_in_place(model, groups, additional):
+        return model
     # Look everything up and fuse on the caller's model first (fusers copy what they fold),
     # then copy if asked and install: nothing changes unless every group fuses.
-    ours = fuser_func is fuse_known_modules
     plan = []
     for group in groups:
         mods = [_get_module(model, name) for name in group]
@@ -475,3 +485,130 @@ def _fuse(model: nn.Module, modules_to_fuse: Sequence[Any], is_qat: bool, inplac
             _set_module(model, name, new)
     return model
 
+
+
+def _storage_bytes(t: torch.Tensor) -> int:
+    storage = t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()
+    return storage.nbytes()
+
+
+def _own_parameters(model: nn.Module, layers: list[nn.Module]) -> bool:
+    """Whether every layer is registered once in the model, and its weight and bias are its
+    own: Parameters of no other module, each the whole of a storage no other parameter or
+    buffer of the model uses (tied weights and views would see the fold twice or at all)."""
+    wanted = {id(m) for m in layers}
+    seen: set[int] = set()
+    modules = []
+    stack = [model]
+    while stack:
+        module = stack.pop()
+        modules.append(module)
+        for child in module._modules.values():
+            if child is None:
+                continue
+            if id(child) in seen:
+                if id(child) in wanted:
+                    return False
+                continue
+            seen.add(id(child))
+            stack.append(child)
+    owned: dict[int, int] = {}  # data_ptr -> how many tensors of the model start there
+    for module in modules:
+        for tensors in (module._parameters, module._buffers):
+            for t in tensors.values():
+                if t is not None and t.numel():
+                    owned[t.data_ptr()] = owned.get(t.data_ptr(), 0) + 1
+    for layer in layers:
+        if hasattr(layer, "parametrizations"):
+            return False
+        for t in (layer.weight, layer.bias):
+            if t is None:
+                continue
+            if not isinstance(t, torch.Tensor) or owned.get(t.data_ptr(), 0) != 1 or \
+                    t.storage_offset() != 0 or _storage_bytes(t) != t.numel() * t.element_size():
+                return False
+    return True
+
+
+def _fuse_in_place(model: nn.Module, groups: list[list[str]], additional: dict,
+                   ranges: dict[str, tuple[Any, Any]] | None = None) -> bool:
+    """fuse_modules(inplace=True) with qeq's fuser, folding each batch norm into its layer's own
+    weight and bias (qeq_fold_batch_norms: every layer checked before the first is written),
+    without copying the layers: the folded layer keeps its module and Parameter objects, and
+    the model gets no new tensor but the biases of layers that had none. False (nothing done)
+    when a layer to fold is shared (registered twice, tied or viewed weights): fuse_modules
+    then copies as PyTorch does. `ranges`, when given, gets each folded layer's
+    per-output-channel (min, max) numpy arrays before folding, by its group's first name (the
+    fold reads them anyway to check the weight)."""
+    mapping = dict(FUSER_METHODS)
+    mapping.update(additional or {})
+    folds = []  # (group, mods) of the groups that fold a batch norm
+    resolved = []  # per group in order: (group, mods, whether it folds)
+    for group in groups:
+        mods = [_get_module(model, name) for name in group]
+        types = tuple(_type_of(m) for m in mods)
+        method = mapping.get(types)
+        if method is None:
+            raise FusionError(f"did not find fuser method for: {types} ")
+        if method in _FOLDING:
+            _check_fold(method, *mods)
+            folds.append((group, mods))
+        resolved.append((group, mods, method in _FOLDING))
+    layers = [mods[0] for _, mods in folds]
+    if len({id(m) for m in layers}) != len(layers) or not _own_parameters(model, layers):
+        return False
+    # per group in order: (group, mods, its new modules, or None for a fold); the other
+    # patterns' fusers run here, once, before anything is written
+    plan = [(group, mods, None if folding else _fuse_known(mods, False, additional))
+            for group, mods, folding in resolved]
+    entries, storage = [], []
+    for group, (layer, bn, *_) in folds:
+        if bn.running_mean is None or bn.running_var is None:
+            raise ValueError(f"{group[1]}: bn.running_mean and bn.running_var must not be None")
+        weight, bias = layer.weight, layer.bias
+        out_channels = weight.shape[1] * layer.groups if isinstance(
+            layer, nn.modules.conv._ConvTransposeNd) else weight.shape[0]
+        storage.append(torch.empty(out_channels, dtype=torch.float32) if bias is None else None)
+        entries.append((group[0], _kind(layer), weight, bias, getattr(layer, "groups", 1),
+                        bn.running_mean, bn.running_var, bn.weight, bn.bias, float(bn.eps),
+                        storage[-1]))
+    if entries:
+        try:
+            found = core._fold_tensors(entries, minmax=ranges is not None)
+            if ranges is not None:
+                ranges.update(zip((group[0] for group, _ in folds), found))
+        except QeqError as e:
+            names = [group[0] for group, _ in folds]
+            message = _LAYER_INDEX.sub(lambda m: repr(names[int(m.group(1))]), str(e))
+            raise type(e)(f"fuse_modules: {message}", "fuse_modules") from e
+    # Folded: from here on nothing can fail.
+    new_biases = iter(storage)
+    for group, mods, new_mods in plan:
+        if new_mods is not None:
+            _clear_moved_hooks(mods)
+            for name, new in zip(group, new_mods):
+                _set_module(model, name, new)
+            continue
+        layer, last = mods[0], mods[-1]
+        new_bias = next(new_biases)
+        if new_bias is not None:
+            layer._parameters["bias"] = nn.Parameter(new_bias)
+        for p in (layer.weight, layer.bias):
+            if not p.requires_grad:  # PyTorch's folded Parameters require grad
+                p.requires_grad_(True)
+        if len(mods) == 3:  # conv, bn, relu: the first's pre-hooks move to the ConvReLU
+            fused = _CONV_RELU[type(layer)](layer, last)
+            for hook in list(layer._forward_pre_hooks.values()):
+                fused.register_forward_pre_hook(hook)
+            layer._forward_pre_hooks.clear()
+        else:
+            fused = layer
+        for hook in list(last._forward_hooks.values()):
+            fused.register_forward_hook(hook)
+        last._forward_hooks.clear()
+        _set_module(model, group[0], fused)
+        for name in group[1:]:
+            identity = _copy_module(_IDENTITY, {})
+            identity.training = layer.training
+            _set_module(model, name, identity)
+    return True

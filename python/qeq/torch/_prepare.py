@@ -112,19 +112,35 @@ def _range_ratio(module: nn.Module) -> float:
     return _ratio(hi - lo)
 
 
-def _folded_ratio(lo: np.ndarray, hi: np.ndarray, bn: nn.Module) -> float:
-    """The range ratio of the layer once `bn` is folded into it, from its channels' min and
-    max as given, without reading the folded weight: folding multiplies channel c by
-    k = gamma / sqrt(var + eps) (computed here in float32 as the fold computes it), and a
-    rounded product is monotone in its factor, so the folded channel's extremes are exactly
-    lo * k and hi * k (swapped where k < 0)."""
+def _folded_minmax(lo: np.ndarray, hi: np.ndarray, bn: nn.Module
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The layer's per-output-channel min and max once `bn` is folded into it, from its
+    channels' min and max as given, without reading the folded weight: folding multiplies
+    channel c by k = gamma / sqrt(var + eps) (computed here in float32 as the fold computes
+    it), and a rounded product is monotone in its factor, so the folded channel's extremes
+    are exactly lo * k and hi * k (swapped where k < 0). None when lo does not have one value
+    per batch-norm channel (a grouped ConvTranspose read along its axis 1)."""
     var = bn.running_var.detach().numpy().astype(np.float32)
+    if var.shape != lo.shape:
+        return None
     root = np.sqrt(var + np.float32(bn.eps))
     k = np.float32(1) / root
     if bn.weight is not None:
         k = bn.weight.detach().numpy().astype(np.float32) * k
     a, b = lo * k, hi * k
-    return _ratio(np.maximum(a, b) - np.minimum(a, b))
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def _absmax(minmax: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
+    lo, hi = minmax
+    return torch.from_numpy(np.maximum(np.abs(lo), np.abs(hi)))
+
+
+def _same_axis(module: nn.Module, minmax: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether minmax has one value per channel as _channel_minmax reads the module."""
+    w = _inner(module).weight
+    axis = 1 if "Transpose" in type(_inner(module)).__name__ else 0
+    return minmax[0].shape == (w.shape[axis],)
 
 
 def _row_absmax(module: nn.Module) -> torch.Tensor:
@@ -280,9 +296,6 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     if not inplace:
         model = copy.deepcopy(model)
     report = PrepareReport()
-    weighted = _weighted(model)
-    minmax = {n: _channel_minmax(m) for n, m in weighted.items()}
-    before = {n: _ratio(hi - lo) for n, (lo, hi) in minmax.items()}
 
     if relu6 == "replace":
         reference = _run(model, example_inputs)
@@ -300,24 +313,41 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
     report.refusals.extend((r.layer, r.reason) for r in found.refusals)
 
     modules = dict(model.named_modules())
-    folded = {n: _folded_ratio(*minmax[n], modules[bn]) if n in minmax else math.nan
-              for n, bn in found.batch_norms}
     saved_bn = {layer: (modules[bn].bias.detach().clone() if modules[bn].bias is not None
                         else torch.zeros(modules[bn].num_features),
                         modules[bn].weight.detach().clone() if modules[bn].weight is not None
                         else torch.ones(modules[bn].num_features))
                 for layer, bn in found.batch_norms}
+    # Each weighted layer's per-channel min and max as given, for the report's range ratios:
+    # the fold returns those of the layers it folds (it reads them anyway), the rest are read.
+    minmax: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if found.batch_norms:
-        from . import fuse_modules
+        from . import _fuse_in_place, fuse_modules
         groups = [[layer, bn] for layer, bn in found.batch_norms]
         with _naming([g[0] for g in groups], "folding"):
-            fuse_modules(model, groups, inplace=True)
+            if not _fuse_in_place(model, groups, {}, minmax):
+                # shared layers: fuse_modules folds copies; the ranges are read before
+                weighted = _weighted(model)
+                minmax = {n: _channel_minmax(weighted[n]) for n, _ in found.batch_norms
+                          if n in weighted}
+                fuse_modules(model, groups, inplace=True)
         report.folds = list(found.batch_norms)
+    batch_norms = {n: modules[bn] for n, bn in found.batch_norms}  # now out of the model
     modules = dict(model.named_modules())
+    weighted = _weighted(model)  # the same modules from here on (later steps set biases)
+    minmax.update((n, _channel_minmax(m)) for n, m in weighted.items()
+                  if n not in minmax)  # not folded: as given
+    before = {n: _ratio(hi - lo) for n, (lo, hi) in minmax.items()}
+    folded_minmax = dict(minmax)
+    for n, _ in found.batch_norms:
+        if n in minmax:
+            derived = _folded_minmax(*minmax[n], batch_norms[n])
+            folded_minmax[n] = derived if derived is not None else _channel_minmax(modules[n])
+    folded = {n: _ratio(hi - lo) for n, (lo, hi) in folded_minmax.items()}
     # what high-bias absorption needs to know how equalization scaled each first layer
-    rows_before = ({a: _row_absmax(modules[a]) for a, _ in found.pairs}
+    rows_before = ({a: _absmax(folded_minmax[a]) if _same_axis(modules[a], folded_minmax[a])
+                    else _row_absmax(modules[a]) for a, _ in found.pairs}
                    if high_bias == "absorb" or bias_correction == "data_free" else {})
-    folded = {n: folded.get(n, before.get(n, math.nan)) for n in _weighted(model)}
 
     in_triplet: set[tuple[str, str]] = set()
     if triplets:
@@ -354,10 +384,19 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
                 if on_nonconvergence == "warn":
                     warnings.warn(message, NonConvergenceWarning, stacklevel=2)
 
+    prepared: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # read once, after scaling
+
+    def prepared_minmax(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in prepared:
+            prepared[name] = _channel_minmax(modules[name])
+        return prepared[name]
+
     def scaled_bn(a: str) -> tuple[torch.Tensor, torch.Tensor]:
         """a's batch-norm beta and gamma, scaled as equalization scaled a's output channels."""
         beta, gamma = saved_bn[a]
-        now = _row_absmax(modules[a])
+        now = _absmax(prepared_minmax(a))
+        if now.shape != rows_before[a].shape:
+            now = _row_absmax(modules[a])
         ratio = torch.where(rows_before[a] > 0, now / rows_before[a], torch.ones_like(now))
         return beta * ratio, gamma * ratio
 
@@ -417,9 +456,9 @@ def equalize_model(model: nn.Module, example_inputs: Any, *, calibration: Any = 
             _correct_bias(modules[b], b, mean.float().contiguous(), weight_qscheme)
             report.bias_corrected.append(b)
 
-    weighted = _weighted(model)
     scaled = {n for group in report.triplets + report.pairs for n in group}
     report.range_ratios = {n: (before.get(n, math.nan), folded.get(n, math.nan),
-                               _range_ratio(m) if n in scaled else folded.get(n, math.nan))
-                           for n, m in weighted.items()}
+                               _ratio(prepared_minmax(n)[1] - prepared_minmax(n)[0])
+                               if n in scaled else folded.get(n, math.nan))
+                           for n in weighted}
     return model, report
