@@ -46,22 +46,42 @@ enum { QEQ_AVX2C4_MR = 6, QEQ_AVX2C4_NR = 16, QEQ_AVX2C4_KR = 4, QEQ_AVX2C4_PASS
  * 4608 is 3 x 3 taps of 512 channels, the longest rows of ResNet's and VGG's convolutions. */
 enum { QEQ_AVX2C4_WIDE_K = 4608 };
 
-/* The largest byte of every row's kc bytes over every tap (row pointers a[t * rows + i]). */
+/* The largest byte of every row's kc bytes over every tap (row pointers a[t * rows + i]).
+ * Each row in whole vectors, its end by one more load overlapping the last (never reading past
+ * the row); rows shorter than 32 bytes by two overlapping loads of 16, 8 or 4 bytes. A byte
+ * loop over short rows and tails cost more than the multiply-adds of a 3-channel stem. */
 static inline __attribute__((always_inline)) uint32_t qeq_avx2c4_rows_max(const size_t rows,
                                                                           size_t kc, size_t taps,
                                                                           const uint8_t* const* a,
                                                                           size_t a_offset) {
   __m256i vmax = _mm256_setzero_si256();
+  __m128i vmax16 = _mm_setzero_si128();
   uint32_t smax = 0;
   for (size_t t = 0; t < taps * rows; t++) {
     const uint8_t* p = a[t] + a_offset;
-    size_t kk = 0;
-    for (; kk + 32 <= kc; kk += 32) {
-      vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kk)));
+    if (kc >= 32) {
+      size_t kk = 0;
+      for (; kk + 32 <= kc; kk += 32) {
+        vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kk)));
+      }
+      if (kk < kc) {
+        vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kc - 32)));
+      }
+    } else if (kc >= 16) {
+      vmax16 = _mm_max_epu8(vmax16, _mm_loadu_si128((const __m128i*)p));
+      vmax16 = _mm_max_epu8(vmax16, _mm_loadu_si128((const __m128i*)(p + kc - 16)));
+    } else if (kc >= 8) {
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi64_si128(qeq_gemm_load_a8(p)));
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi64_si128(qeq_gemm_load_a8(p + kc - 8)));
+    } else if (kc >= 4) {
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi32_si128(qeq_gemm_load_a4(p)));
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi32_si128(qeq_gemm_load_a4(p + kc - 4)));
+    } else {
+      for (size_t kk = 0; kk < kc; kk++) smax = p[kk] > smax ? p[kk] : smax;
     }
-    for (; kk < kc; kk++) smax = p[kk] > smax ? p[kk] : smax;
   }
   __m128i m = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+  m = _mm_max_epu8(m, vmax16);
   m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
   m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
   m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
@@ -81,7 +101,8 @@ static inline int qeq_avx2c4_panel_fast(const uint8_t* panel, __m256i x_max) {
 }
 
 /* Every row's taps widened to uint16 at a16 + i * k16, each tap's kc bytes followed by zeros
- * up to a multiple of 4 (k16 = taps * that). */
+ * up to a multiple of 4 (k16 = taps * that); a row's end by one more vector overlapping the
+ * last, as in qeq_avx2c4_rows_max. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_widen_rows(const size_t rows,
                                                                         size_t kc, size_t taps,
                                                                         const uint8_t* const* a,
@@ -92,13 +113,26 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_widen_rows(const si
     for (size_t i = 0; i < rows; i++) {
       const uint8_t* src = a[t * rows + i] + a_offset;
       uint16_t* dst = a16 + i * k16 + t * kcp;
-      size_t kk = 0;
-      for (; kk + 16 <= kc; kk += 16) {
-        _mm256_storeu_si256((__m256i*)(dst + kk),
-                            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kk))));
+      if (kc >= 16) {
+        size_t kk = 0;
+        for (; kk + 16 <= kc; kk += 16) {
+          _mm256_storeu_si256((__m256i*)(dst + kk),
+                              _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kk))));
+        }
+        if (kk < kc) { /* the last 16, overlapping what is already there with the same values */
+          _mm256_storeu_si256(
+              (__m256i*)(dst + kc - 16),
+              _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kc - 16))));
+        }
+      } else if (kc >= 8) {
+        _mm_storeu_si128((__m128i*)dst,
+                         _mm_cvtepu8_epi16(_mm_cvtsi64_si128(qeq_gemm_load_a8(src))));
+        _mm_storeu_si128((__m128i*)(dst + kc - 8),
+                         _mm_cvtepu8_epi16(_mm_cvtsi64_si128(qeq_gemm_load_a8(src + kc - 8))));
+      } else {
+        for (size_t kk = 0; kk < kc; kk++) dst[kk] = src[kk];
       }
-      for (; kk < kc; kk++) dst[kk] = src[kk];
-      for (; kk < kcp; kk++) dst[kk] = 0;
+      for (size_t kk = kc; kk < kcp; kk++) dst[kk] = 0;
     }
   }
 }
