@@ -196,9 +196,10 @@ typedef struct qeq_gemm_ukernel_params {
 
 static inline void qeq_gemm_count_paths(const qeq_gemm_ukernel_params* params, uint64_t fast,
                                         uint64_t exact) {
+  /* A locked add drains the store buffer: none for a count of 0 (most calls take one path). */
   if (params->path_counts != NULL) {
-    __atomic_fetch_add(&params->path_counts->fast_tiles, fast, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&params->path_counts->exact_tiles, exact, __ATOMIC_RELAXED);
+    if (fast != 0) __atomic_fetch_add(&params->path_counts->fast_tiles, fast, __ATOMIC_RELAXED);
+    if (exact != 0) __atomic_fetch_add(&params->path_counts->exact_tiles, exact, __ATOMIC_RELAXED);
   }
 }
 

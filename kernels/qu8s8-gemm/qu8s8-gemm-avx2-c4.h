@@ -48,7 +48,8 @@ enum { QEQ_AVX2C4_MR = 6, QEQ_AVX2C4_NR = 16, QEQ_AVX2C4_KR = 4, QEQ_AVX2C4_PASS
 enum { QEQ_AVX2C4_WIDE_K = 4608 };
 
 /* Every row's taps widened to uint16 at a16 + i * k16, each tap's kc bytes followed by zeros
- * up to a multiple of 4 (k16 = taps * that). */
+ * up to a multiple of 4 (k16 = taps * that); a row's end by one more vector overlapping the
+ * last, as in qeq_gemm_x86_rows_max. */
 static inline __attribute__((always_inline)) void qeq_avx2c4_widen_rows(const size_t rows,
                                                                         size_t kc, size_t taps,
                                                                         const uint8_t* const* a,
@@ -59,13 +60,26 @@ static inline __attribute__((always_inline)) void qeq_avx2c4_widen_rows(const si
     for (size_t i = 0; i < rows; i++) {
       const uint8_t* src = a[t * rows + i] + a_offset;
       uint16_t* dst = a16 + i * k16 + t * kcp;
-      size_t kk = 0;
-      for (; kk + 16 <= kc; kk += 16) {
-        _mm256_storeu_si256((__m256i*)(dst + kk),
-                            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kk))));
+      if (kc >= 16) {
+        size_t kk = 0;
+        for (; kk + 16 <= kc; kk += 16) {
+          _mm256_storeu_si256((__m256i*)(dst + kk),
+                              _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kk))));
+        }
+        if (kk < kc) { /* the last 16, overlapping what is already there with the same values */
+          _mm256_storeu_si256(
+              (__m256i*)(dst + kc - 16),
+              _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + kc - 16))));
+        }
+      } else if (kc >= 8) {
+        _mm_storeu_si128((__m128i*)dst,
+                         _mm_cvtepu8_epi16(_mm_cvtsi64_si128(qeq_gemm_load_a8(src))));
+        _mm_storeu_si128((__m128i*)(dst + kc - 8),
+                         _mm_cvtepu8_epi16(_mm_cvtsi64_si128(qeq_gemm_load_a8(src + kc - 8))));
+      } else {
+        for (size_t kk = 0; kk < kc; kk++) dst[kk] = src[kk];
       }
-      for (; kk < kc; kk++) dst[kk] = src[kk];
-      for (; kk < kcp; kk++) dst[kk] = 0;
+      for (size_t kk = kc; kk < kcp; kk++) dst[kk] = 0;
     }
   }
 }

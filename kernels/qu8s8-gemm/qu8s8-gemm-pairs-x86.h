@@ -10,26 +10,47 @@
 #include <stdint.h>
 
 #include "kernels/common/x86.h"
+#include "kernels/qu8s8-gemm/qu8s8-gemm-loads.h"
 #include "kernels/ukernels.h"
 
 /* The largest byte of every row's kc bytes over every tap (row pointers a[t * rows + i] +
  * a_offset): for a GEMM one tap of the matrix rows; for an indirect GEMM every tap, the
- * zero-point rows of padding taps included. */
+ * zero-point rows of padding taps included. Each row in whole vectors, its end by one more
+ * load overlapping the last (never reading past the row); rows shorter than 32 bytes by two
+ * overlapping loads of 16, 8 or 4 bytes. A byte loop over short rows and tails cost more than
+ * the multiply-adds of a 3-channel stem. */
 static inline __attribute__((always_inline)) uint32_t qeq_gemm_x86_rows_max(const size_t rows,
                                                                             size_t kc, size_t taps,
                                                                             const uint8_t* const* a,
                                                                             size_t a_offset) {
   __m256i vmax = _mm256_setzero_si256();
+  __m128i vmax16 = _mm_setzero_si128();
   uint32_t smax = 0;
   for (size_t t = 0; t < taps * rows; t++) {
     const uint8_t* p = a[t] + a_offset;
-    size_t kk = 0;
-    for (; kk + 32 <= kc; kk += 32) {
-      vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kk)));
+    if (kc >= 32) {
+      size_t kk = 0;
+      for (; kk + 32 <= kc; kk += 32) {
+        vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kk)));
+      }
+      if (kk < kc) {
+        vmax = _mm256_max_epu8(vmax, _mm256_loadu_si256((const __m256i*)(p + kc - 32)));
+      }
+    } else if (kc >= 16) {
+      vmax16 = _mm_max_epu8(vmax16, _mm_loadu_si128((const __m128i*)p));
+      vmax16 = _mm_max_epu8(vmax16, _mm_loadu_si128((const __m128i*)(p + kc - 16)));
+    } else if (kc >= 8) {
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi64_si128(qeq_gemm_load_a8(p)));
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi64_si128(qeq_gemm_load_a8(p + kc - 8)));
+    } else if (kc >= 4) {
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi32_si128(qeq_gemm_load_a4(p)));
+      vmax16 = _mm_max_epu8(vmax16, _mm_cvtsi32_si128(qeq_gemm_load_a4(p + kc - 4)));
+    } else {
+      for (size_t kk = 0; kk < kc; kk++) smax = p[kk] > smax ? p[kk] : smax;
     }
-    for (; kk < kc; kk++) smax = p[kk] > smax ? p[kk] : smax;
   }
   __m128i m = _mm_max_epu8(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+  m = _mm_max_epu8(m, vmax16);
   m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
   m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
   m = _mm_max_epu8(m, _mm_srli_si128(m, 2));

@@ -69,7 +69,7 @@ static qeq_status check_run(const char* fn, const qeq_conv* conv, size_t batch, 
 typedef struct gather_context {
   const qeq_conv* conv;
   const uint8_t* input;
-  const size_t* table; /* taps offsets per output pixel */
+  const size_t* table; /* taps offsets per output pixel (indirect runs only) */
   const uint8_t* zero_row;
   uint8_t* output;
   size_t output_stride;
@@ -77,6 +77,8 @@ typedef struct gather_context {
   size_t tiles, tasks;
   uint8_t* tiles_buffer; /* tasks x tile_bytes */
   size_t tile_bytes;
+  /* The input and output shapes, from which gathered runs find each tap's input pixel */
+  size_t height, width, input_stride, output_height, output_width;
 } gather_context;
 
 /* A run of taps' channels: 16-byte blocks the compiler turns into vector moves (runs are
@@ -98,36 +100,62 @@ static inline void copy_run(uint8_t* dst, const uint8_t* src, size_t bytes) {
   }
 }
 
+/* The input coordinate a tap at padded position `padded` reads along one dimension of
+ * `extent` pixels (padding before it), or -1 in the padding; as the indirection table's. */
+static inline ptrdiff_t input_coordinate(size_t padded, size_t padding, size_t extent) {
+  return padded < padding || padded - padding >= extent ? -1 : (ptrdiff_t)(padded - padding);
+}
+
 /* Copies the taps of `rows` output pixels for one group into tile rows of k bytes, moving
- * qint8 to uint8 (x ^ 0x80 = x + 128) on the way. A kernel row whose taps' channels lie back
- * to back in the input (ungrouped, densely stored, dilation 1, no padding) is one copy: a 7x7
- * layer on 3 channels copies 7 runs of 21 bytes per pixel, not 49 of 3. Within a kernel row
- * the taps read one input row at evenly spaced columns, and padding can only be at its ends,
- * so comparing the two end taps decides it. */
+ * qint8 to uint8 (x ^ 0x80 = x + 128) on the way. Each tap's input pixel comes from the
+ * geometry, not from the indirection table: the table holds 8 bytes per tap, far more than the
+ * pixels a gathered convolution (few channels per tap) reads, and streaming it from memory
+ * cost more than the copies. A kernel row whose taps' channels lie back to back in the input
+ * (ungrouped, densely stored, dilation 1, the whole row inside the image) is one copy: a 7x7
+ * layer on 3 channels copies 7 runs of 21 bytes per pixel, not 49 of 3; a kernel row above or
+ * below the image is the zero point throughout. */
 static void gather_tile(const gather_context* ctx, size_t first, size_t rows, size_t group,
                         uint8_t* tile) {
   const qeq_conv* c = ctx->conv;
-  const size_t kh = c->geometry.kernel_height, kw = c->geometry.kernel_width;
+  const qeq_conv_geometry* geo = &c->geometry;
+  const size_t kh = geo->kernel_height, kw = geo->kernel_width;
   const size_t run = c->group_input_channels, channel = group * run;
   const size_t row_bytes = kw * run;
+  const size_t stride = ctx->input_stride, width = ctx->width;
+  const int dense = kw == 1 || (geo->dilation_width == 1 && stride == run);
+  size_t ox = first % ctx->output_width;
+  size_t oy = first / ctx->output_width % ctx->output_height;
+  size_t n = first / ctx->output_width / ctx->output_height;
   for (size_t r = 0; r < rows; r++) {
-    const size_t* offsets = ctx->table + (first + r) * kh * kw;
     uint8_t* dst = tile + r * c->k;
-    for (size_t ky = 0; ky < kh; ky++, offsets += kw, dst += row_bytes) {
-      const size_t start = offsets[0], end = offsets[kw - 1];
-      if (start != QEQ_CONV_PADDING_TAP && end != QEQ_CONV_PADDING_TAP && end >= start &&
-          end - start == row_bytes - run) {
-        copy_run(dst, ctx->input + start + channel, row_bytes);
+    const size_t x0 = ox * geo->stride_width;
+    const size_t x_last = x0 + (kw - 1) * geo->dilation_width;
+    const int row_inside = x0 >= geo->padding_width && x_last - geo->padding_width < width;
+    for (size_t ky = 0; ky < kh; ky++, dst += row_bytes) {
+      const ptrdiff_t iy = input_coordinate(oy * geo->stride_height + ky * geo->dilation_height,
+                                            geo->padding_height, ctx->height);
+      if (iy < 0) {
+        memset(dst, c->input_zero_byte, row_bytes);
+        continue;
+      }
+      const uint8_t* line = ctx->input + (n * ctx->height + (size_t)iy) * width * stride + channel;
+      if (dense && row_inside) {
+        copy_run(dst, line + (x0 - geo->padding_width) * stride, row_bytes);
         continue;
       }
       for (size_t kx = 0; kx < kw; kx++) {
-        const uint8_t* src =
-            offsets[kx] == QEQ_CONV_PADDING_TAP ? ctx->zero_row : ctx->input + offsets[kx];
-        copy_run(dst + kx * run, src + channel, run);
+        const ptrdiff_t ix =
+            input_coordinate(x0 + kx * geo->dilation_width, geo->padding_width, width);
+        copy_run(dst + kx * run, ix < 0 ? ctx->zero_row + channel : line + (size_t)ix * stride,
+                 run);
       }
     }
     if (c->input_is_signed) {
       for (size_t i = 0; i < c->k; i++) tile[r * c->k + i] ^= 0x80;
+    }
+    if (++ox == ctx->output_width) {
+      ox = 0;
+      if (++oy == ctx->output_height) oy = 0, n++;
     }
   }
 }
@@ -192,7 +220,8 @@ static void indirect_task(void* opaque, size_t task) {
 }
 
 /* What a table-driven run allocates: `tasks` scratch buffers of task_bytes (64-byte aligned),
- * the zero-point row padding taps read, and the indirection table. */
+ * the zero-point row padding taps read, and the indirection table (indirect runs only:
+ * gathered ones find their taps from the geometry). */
 typedef struct run_resources {
   uint8_t* buffers;
   uint8_t* zero_row;
@@ -205,11 +234,12 @@ static qeq_status acquire_resources(const char* fn, const qeq_conv* c, size_t ba
   const size_t taps = c->geometry.kernel_height * c->geometry.kernel_width;
   r->buffers = tasks <= SIZE_MAX / task_bytes ? aligned_alloc(64, tasks * task_bytes) : NULL;
   r->zero_row = malloc(c->input_channels);
-  r->table = r->buffers && r->zero_row
-                 ? qeq_conv_acquire_table(c, batch, height, width, s->output_height,
-                                          s->output_width, s->input_stride)
-                 : NULL;
-  if (r->table == NULL) {
+  r->table = NULL;
+  if (r->buffers && r->zero_row && c->indirect) {
+    r->table = qeq_conv_acquire_table(c, batch, height, width, s->output_height, s->output_width,
+                                      s->input_stride);
+  }
+  if (r->buffers == NULL || r->zero_row == NULL || (c->indirect && r->table == NULL)) {
     free(r->buffers), free(r->zero_row);
     return qeq_fail(QEQ_ERROR_OUT_OF_MEMORY,
                     "%s: cannot allocate the indirection table of %zu pixels x %zu taps", fn,
@@ -220,7 +250,7 @@ static qeq_status acquire_resources(const char* fn, const qeq_conv* c, size_t ba
 }
 
 static void release_resources(const qeq_conv* c, run_resources* r) {
-  qeq_conv_release_table(c, r->table);
+  if (r->table) qeq_conv_release_table(c, r->table);
   free(r->buffers), free(r->zero_row);
 }
 
@@ -239,9 +269,22 @@ static qeq_status run_gathered(const char* fn, const qeq_conv* c, size_t batch, 
   const qeq_status status =
       acquire_resources(fn, c, batch, height, width, s, tasks, tile_bytes, &r);
   if (status != QEQ_OK) return status;
-  gather_context ctx = {
-      c,     input, r.table->offsets, r.zero_row, output, s->output_stride, s->output_pixels,
-      tiles, tasks, r.buffers,        tile_bytes};
+  gather_context ctx = {c,
+                        input,
+                        r.table ? r.table->offsets : NULL,
+                        r.zero_row,
+                        output,
+                        s->output_stride,
+                        s->output_pixels,
+                        tiles,
+                        tasks,
+                        r.buffers,
+                        tile_bytes,
+                        height,
+                        width,
+                        s->input_stride,
+                        s->output_height,
+                        s->output_width};
   pthreadpool_parallelize_1d(pool, c->indirect ? indirect_task : gather_task, &ctx, tasks, 0);
   release_resources(c, &r);
   return QEQ_OK;

@@ -322,6 +322,65 @@ static size_t run_bound_cases(const test_variant* v, test_rng* rng) {
   return cases;
 }
 
+/* The row maximum that decides a tile's path must see every byte: rows of every length the
+ * AVX2 kernel reads in a different way (shorter than 4, 8, 16 and 32 bytes, whole vectors with
+ * and without an overlapping last one), all 7 except one byte of one row, 255, at each
+ * position in turn, against weights whose pair bound (254) makes 255 one past what the fast
+ * path may take. Every tile must take the exact path and every sum be right. */
+static size_t run_lone_maximum_cases(const test_variant* v) {
+  const size_t ks[] = {3, 5, 12, 27, 32, 45};
+  const size_t n = v->nr + 1;
+  size_t failures = 0, cases = 0;
+  for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+    const size_t k = ks[ki], m = v->mr;
+    uint8_t* a = malloc(m * k);
+    int8_t* w = malloc(n * k);
+    int32_t* zeros = calloc(n, sizeof(int32_t));
+    float* ones = malloc(n * sizeof(float));
+    int32_t* c = malloc(m * n * sizeof(int32_t));
+    for (size_t j = 0; j < n; j++) {
+      ones[j] = 1.0f;
+      for (size_t kk = 0; kk < k; kk++) w[j * k + kk] = (int8_t)(kk % 2 ? -127 : 127);
+    }
+    const size_t packed_bytes = qeq_gemm_packed_bytes(n, k, v->nr, v->kr);
+    void* packed = aligned_alloc(64, (packed_bytes + 63) / 64 * 64);
+    assert_non_null(packed);
+    const qeq_gemm_columns cols = {zeros, zeros, (const float*)zeros, ones};
+    qeq_gemm_pack(n, k, w, k, v->nr, v->kr, qeq_gemm_activation_offset(v->isa), &cols, packed);
+    for (size_t pos = 0; pos < k; pos++) {
+      const size_t row = pos % m;
+      memset(a, 7, m * k);
+      a[row * k + pos] = 255;
+      qeq_gemm_path_counts counts = {0, 0};
+      qeq_gemm_ukernel_params params;
+      memset(&params, 0, sizeof params);
+      params.store = QEQ_GEMM_STORE_S32;
+      params.path_counts = &counts;
+      ((qeq_qu8s8_gemm_ukernel_fn*)v->fn)(m, n, k, a, k, NULL, packed, c, n * sizeof(int32_t),
+                                          &params);
+      size_t bad = 0;
+      for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+          int64_t want = 0;
+          for (size_t kk = 0; kk < k; kk++) want += (int64_t)a[i * k + kk] * w[j * k + kk];
+          bad += c[i * n + j] != want;
+        }
+      }
+      const int counts_paths = strstr(v->name, "__avx2") != NULL;
+      if (bad != 0 || (counts_paths && counts.fast_tiles != 0)) {
+        if (failures++ < 4) {
+          print_error("%s: k=%zu, 255 at row %zu, position %zu: %zu wrong sums, %llu fast tiles\n",
+                      v->name, k, row, pos, bad, (unsigned long long)counts.fast_tiles);
+        }
+      }
+      cases++;
+    }
+    free(a), free(w), free(zeros), free(ones), free(c), free(packed);
+  }
+  CHECK(failures == 0, "%s: %zu of %zu lone-maximum cases wrong", v->name, failures, cases);
+  return cases;
+}
+
 static void test_every_gemm_variant(void** state) {
   (void)state;
   size_t count;
@@ -336,7 +395,8 @@ static void test_every_gemm_variant(void** state) {
     }
     test_rng rng;
     rng_init(&rng, test_seed() + 7919u * i);
-    const size_t cases = run_variant(v, &rng) + run_bound_cases(v, &rng);
+    const size_t cases =
+        run_variant(v, &rng) + run_bound_cases(v, &rng) + run_lone_maximum_cases(v);
     coverage_record_family(QEQ_FAMILY_QU8S8_GEMM, v->isa, v->via_simde, cases);
     printf("  %-52s %s %zu cases ok\n", v->name, v->via_simde ? "(emulated)" : "(native)  ", cases);
     ran++;
