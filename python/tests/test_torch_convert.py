@@ -499,6 +499,16 @@ def test_float_path_mean_matches_pytorch(dtype):
     from qeq.torch import _mean
     lanes = _mean.aten_float_lanes()
     gen = torch.Generator().manual_seed(11)
+    # PyTorch's reference: its float path, which a quint8 mean takes outside qnnpack
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "onednn"
+    try:
+        _check_float_path_means(_mean, lanes, gen, dtype)
+    finally:
+        torch.backends.quantized.engine = previous
+
+
+def _check_float_path_means(_mean, lanes, gen, dtype):
     shapes = [(1, 7, 7, 1024), (2, 7, 7, 40), (1, 2, 2, 37), (1, 14, 14, 100), (3, 1, 1, 9),
               (1, 5, 9, 24), (2, 17, 19, 72)]
     for n, h, w, c in shapes:
