@@ -351,18 +351,22 @@ def test_channels_last_output_and_quantized_output():
         def forward(self, x):
             return self.dequant(self.conv(self.quant(x)))
 
+    previous = torch.backends.quantized.engine
     torch.backends.quantized.engine = "qnnpack"
-    x = torch.randn(2, 3, 9, 7)
-    for dequantize in (True, False):
-        model = Net(dequantize).eval()
-        model.qconfig = qconfig("qnnpack")
-        prepare(model, inplace=True)
-        model(x)
-        convert(model, inplace=True)
-        expected, got = model(x), qt.convert(model)(x)
-        assert got.is_quantized == expected.is_quantized == (not dequantize)
-        assert got.shape == expected.shape and got.stride() == expected.stride()
-        assert torch.equal(got, expected)
+    try:
+        x = torch.randn(2, 3, 9, 7)
+        for dequantize in (True, False):
+            model = Net(dequantize).eval()
+            model.qconfig = qconfig("qnnpack")
+            prepare(model, inplace=True)
+            model(x)
+            convert(model, inplace=True)
+            expected, got = model(x), qt.convert(model)(x)
+            assert got.is_quantized == expected.is_quantized == (not dequantize)
+            assert got.shape == expected.shape and got.stride() == expected.stride()
+            assert torch.equal(got, expected)
+    finally:
+        torch.backends.quantized.engine = previous
 
 
 def test_float_model_comes_back_working():
