@@ -245,8 +245,11 @@ qeq_status qeq_fold_batch_norms(qeq_layer* layers, const qeq_batch_norm* bns,
       status = qeq_fail(QEQ_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu factors", fn, total);
     }
   }
-  float *factors = scratch, *new_bias = scratch + total;
-  float *lo = scratch + 2 * total, *hi = scratch + 3 * total, *rsqrt = scratch + 4 * total;
+  float *factors = NULL, *new_bias = NULL, *lo = NULL, *hi = NULL, *rsqrt = NULL;
+  if (scratch != NULL) { /* no pointer arithmetic on NULL after a failed check */
+    factors = scratch, new_bias = scratch + total;
+    lo = scratch + 2 * total, hi = scratch + 3 * total, rsqrt = scratch + 4 * total;
+  }
   /* every check and every factor before the first write: an error leaves all layers as given */
   size_t at = 0;
   for (size_t i = 0; i < count && status == QEQ_OK; i++) {
