@@ -106,6 +106,13 @@ def _nhwc(q: _Q, who: str) -> torch.Tensor:
                           f"{data.dim()}-D", _FN)
 
 
+def _map(q: _Q, who: str) -> torch.Tensor:
+    """q's integers as a C-contiguous 4-D NHWC map (pools, mean): a 2-D input is refused."""
+    if q.data.dim() != 4:
+        raise ConversionError(f"{_FN}: {who}: expected a 4-D input", _FN)
+    return _nhwc(q, who)
+
+
 def _pixels(data: torch.Tensor) -> tuple[torch.Tensor, int]:
     """A 4-D NHWC tensor and the bytes from one pixel to the next (0: dense): a channel slice
     (chunk's outputs) is read in place by the operators whose C calls take a pixel stride."""
@@ -655,9 +662,7 @@ def _pool_step(c: _Converter, node: fx.Node, x: fx.Node, xm: _Meta, params: Any,
 
     def step(env: dict) -> _Q:
         q = read(env)
-        if q.data.dim() != 4:
-            raise ConversionError(f"{_FN}: {where}: expected a 4-D input", _FN)
-        data = _nhwc(q, where)
+        data = _map(q, where)
         n, h, w, ch = data.shape
         size = sizes.get((h, w))
         if size is None:
@@ -728,9 +733,7 @@ def _adaptive_avg_pool(c: _Converter, node: fx.Node) -> None:
 
     def step(env: dict) -> _Q:
         q = read(env)
-        if q.data.dim() != 4:
-            raise ConversionError(f"{_FN}: {where}: expected a 4-D input", _FN)
-        data = _nhwc(q, where)
+        data = _map(q, where)
         n, h, w, ch = data.shape
         shape = (n, h if size[0] is None else size[0], w if size[1] is None else size[1], ch)
         out = torch.empty(shape, dtype=data.dtype)
@@ -1002,9 +1005,7 @@ def _mean(c: _Converter, node: fx.Node) -> None:
 
     def step(env: dict) -> _Q:
         q = read(env)
-        if q.data.dim() != 4:
-            raise ConversionError(f"{_FN}: {where}: expected a 4-D input", _FN)
-        data = _nhwc(q, where)
+        data = _map(q, where)
         if qnnpack and data.dtype == torch.uint8:
             out = qops.q8_adaptive_avg_pool2d(data, q.qparams, (1, 1), engine="qnnpack")
             out = out.view(out.shape[0], out.shape[3])
