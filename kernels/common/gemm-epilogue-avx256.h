@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/common/partial-bytes.h"
 #include "kernels/common/x86.h"
 #include "kernels/ukernels.h"
 
@@ -120,13 +121,7 @@ static inline __attribute__((always_inline)) void qeq_gemm_epilogue_avx256(
         for (size_t i = 0; i < rows; i++) {
           uint8_t* out = c + i * c_stride + j0 + 8 * v;
           const __m128i bytes = qeq_gemm_avx256_low_bytes(acc[i][v]);
-          if (count[v] == 8) {
-            _mm_storel_epi64((__m128i*)out, bytes);
-          } else {
-            uint8_t buf[16];
-            _mm_storeu_si128((__m128i*)buf, bytes);
-            memcpy(out, buf, count[v]);
-          }
+          qeq_store_partial8(out, (uint64_t)_mm_cvtsi128_si64(bytes), count[v]);
         }
       }
     }

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 import torch.nn.intrinsic.quantized as nniq  # not under torch.ao in 1.13
 from torch import nn
 
-from .. import core, layout, qops
+from .. import layout, qops
 from .._arrays import shape_struct
 from .._lib import Pool2dParams, Q8Tensor, UnsupportedError, api
 from .._threads import ThreadPool
